@@ -1,0 +1,29 @@
+/** One CLI sub-command. Each lives in its own file under main/cli/commands and is listed in main/cli/index.ts. */
+export interface CliIO {
+  /** Standard output (results, JSON lines). */
+  out(text: string): void;
+  /** Standard error (progress, diagnostics). */
+  err(text: string): void;
+  /** True when stdout is a terminal (progress bars allowed). */
+  readonly isTTY: boolean;
+}
+
+export interface CliCommand {
+  /** First word(s) after `layerforge`, e.g. 'inspect' or 'datasets'. */
+  readonly name: string;
+  /** One line for `layerforge --help`. */
+  readonly summary: string;
+  /** Full usage text for `layerforge NAME --help`. */
+  readonly usage: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(args: string[], io: CliIO): Promise<number>;
+}
+
+/** A usage error: printed with the command's usage and exit code 2. */
+export class UsageError extends Error {}
+
+export const processIO: CliIO = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  isTTY: Boolean(process.stdout.isTTY),
+};

@@ -1,0 +1,43 @@
+import { processIO, UsageError, type CliCommand, type CliIO } from './command';
+import { layersCommand } from './commands/layers';
+import { inspectCommand } from './commands/inspect';
+
+/** Every sub-command of `layerforge`, one line each. */
+export const commands: CliCommand[] = [
+  layersCommand,
+  inspectCommand,
+];
+
+function help(io: CliIO): void {
+  io.out('Usage: layerforge <command> [options]\n\nCommands:');
+  for (const c of commands) io.out(`  ${c.name.padEnd(10)} ${c.summary}`);
+  io.out('\nRun `layerforge <command> --help` for a command\'s options.');
+}
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    help(io);
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    io.err(`layerforge: unknown command '${name}'.`);
+    help(io);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`layerforge ${name}: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    io.err(`layerforge ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

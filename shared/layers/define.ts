@@ -1,0 +1,105 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { ParamSpecs, ParamValues } from './params';
+
+/** A per-sample tensor shape (no batch dimension), e.g. [32, 32, 3] or [T, F]. */
+export type Shape = readonly number[];
+
+export const CATEGORIES = [
+  'Input',
+  'Convolution',
+  'Pooling',
+  'Core',
+  'Normalization',
+  'Regularization',
+  'Reshaping',
+  'Recurrent',
+  'Attention',
+  'Embedding',
+  'Merge',
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/**
+ * Thrown by `outputShape` (and friends) when params and input shapes do not fit together.
+ * The message says what is wrong without the node name, e.g. "kernelSize 7 is larger than its 5x5 input";
+ * graph validation prefixes the node name.
+ */
+export class ShapeError extends Error {
+  constructor(
+    message: string,
+    /** The param at fault, if one is. */
+    readonly field?: string,
+    /** The input port at fault, if one is (for marking the edge). */
+    readonly port?: number,
+  ) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+/** The tfjs namespace, injected by the engine so shared/ has no runtime import of tfjs. */
+export type Tf = typeof tfjs;
+export type TfLayer = tfjs.layers.Layer;
+
+/** Factories for our own custom tfjs layers (implemented in main/engine/compile). */
+export interface CustomLayerFactories {
+  multiHeadAttention(config: {
+    name: string;
+    numHeads: number;
+    keyDim: number;
+    valueDim?: number;
+    dropout: number;
+    causal: boolean;
+    useBias: boolean;
+  }): TfLayer;
+  positionalEmbedding(config: { name: string; sequenceLength: number; outputDim: number }): TfLayer;
+}
+
+export interface BuildContext {
+  readonly tf: Tf;
+  readonly custom: CustomLayerFactories;
+  /** Per-sample input shapes, in port order. */
+  readonly inputShapes: readonly Shape[];
+}
+
+export interface InputPorts {
+  readonly min: number;
+  /** Use Infinity for "any number" (Add, Concatenate, …). */
+  readonly max: number;
+  /** Port labels for the canvas, e.g. ['query', 'key/value']. Ports past the list are numbered. */
+  readonly names?: readonly string[];
+}
+
+export interface LayerDef<P extends ParamSpecs = ParamSpecs> {
+  /** Stable type id stored in project files, e.g. 'Conv2D'. */
+  readonly type: string;
+  readonly category: Category;
+  /** Human label for the palette, e.g. 'Conv 2D'. */
+  readonly label: string;
+  /** One line for the palette's hover. */
+  readonly description: string;
+  readonly params: P;
+  readonly inputs: InputPorts;
+  /** Prefix for generated node names, e.g. 'conv2d' -> conv2d_1. */
+  readonly namePrefix: string;
+  /** Output shape from input shapes; throws ShapeError when they do not fit. Params are already range-checked. */
+  outputShape(inputs: readonly Shape[], p: ParamValues<P>): Shape;
+  /** Number of weights (trainable and not), as tfjs's countParams() reports. */
+  paramCount(inputs: readonly Shape[], p: ParamValues<P>, output: Shape): number;
+  /** Approximate multiply-adds x2 (FLOPs) for one sample's forward pass. */
+  flops(inputs: readonly Shape[], p: ParamValues<P>, output: Shape): number;
+  /** Makes the tfjs layer. For Input this is never called: the engine makes tf.input from the output shape. */
+  build(ctx: BuildContext, p: ParamValues<P>, name: string): TfLayer;
+  /** Key params for the node face, e.g. '32 · 3x3 · relu'. */
+  summary(p: ParamValues<P>): string;
+  /** Cross-field checks beyond each param's range; returns [field, message] pairs. */
+  checkParams?(p: ParamValues<P>): Array<[field: string, message: string]>;
+}
+
+/** A layer def with its params erased: what the registry holds and the rest of the app uses. */
+export type AnyLayerDef = LayerDef<ParamSpecs>;
+
+/** Declares a layer type. Keeps the param types precise inside the file, erased in the registry. */
+export function defineLayer<const P extends ParamSpecs>(def: LayerDef<P>): AnyLayerDef {
+  return def as unknown as AnyLayerDef;
+}
