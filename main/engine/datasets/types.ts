@@ -1,0 +1,30 @@
+import type { DatasetInfo } from '../../../shared/api/datasets';
+
+/**
+ * One split of a decoded image-classification dataset, kept compact: uint8 pixels (H×W×C, row-major,
+ * channels last, sample after sample) and uint8/uint16 labels. Normalisation happens per batch.
+ */
+export interface Split {
+  readonly count: number;
+  /** count × H × W × C bytes. */
+  readonly images: Uint8Array;
+  /** count class indices. */
+  readonly labels: Uint8Array | Uint16Array;
+}
+
+export interface LoadedDataset {
+  readonly info: DatasetInfo;
+  /** [H, W, C]. */
+  readonly shape: readonly [number, number, number];
+  readonly train: Split;
+  readonly test: Split;
+}
+
+/** A dataset source: one folder per source under main/engine/datasets (cifar10/, mnist/, folder/, …). */
+export interface DatasetSource {
+  readonly id: string;
+  /** Describes the dataset and whether it is ready, without loading it. */
+  info(): Promise<DatasetInfo>;
+  /** Loads the decoded cache; throws a clear error when the dataset is not ready. */
+  load(): Promise<LoadedDataset>;
+}
