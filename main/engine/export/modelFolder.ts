@@ -1,0 +1,85 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseProjectText, serializeProject, type ProjectFile } from '../../../shared/project';
+
+/**
+ * A trained-model folder, as `layerforge train --out DIR` writes it and `layerforge export` reads it:
+ *   project.json   the project (graph snapshot + training settings) the model was built from
+ *   model.json     TensorFlow.js Layers format (topology + weightsManifest)
+ *   weights.bin    the weights, one shard
+ *   metrics.json   the run's final metrics (free-form JSON object)
+ */
+export interface ModelFolder {
+  project: ProjectFile;
+  model: tfjs.LayersModel;
+  metrics: Record<string, unknown>;
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** An IOHandler that writes model.json + weights.bin into a folder (tfjs's file:// handler needs tfjs-node). */
+export function folderSaveHandler(tf: typeof tfjs, dir: string): tfjs.io.IOHandler {
+  return tf.io.withSaveHandler(async (artifacts) => {
+    await mkdir(dir, { recursive: true });
+    const weightsManifest = [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }];
+    const json = {
+      format: 'layers-model',
+      generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+      convertedBy: 'Layerforge',
+      modelTopology: artifacts.modelTopology,
+      trainingConfig: artifacts.trainingConfig,
+      weightsManifest,
+    };
+    const weights = artifacts.weightData ? new Uint8Array(tf.io.concatenateArrayBuffers([artifacts.weightData].flat())) : new Uint8Array();
+    await writeAtomic(join(dir, 'weights.bin'), weights);
+    await writeAtomic(join(dir, 'model.json'), JSON.stringify(json));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+  });
+}
+
+/** An IOHandler that reads model.json + its weight shards from a folder. */
+export function folderLoadHandler(tf: typeof tfjs, dir: string): tfjs.io.IOHandler {
+  return {
+    load: async () => {
+      const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+        modelTopology: object;
+        weightsManifest: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[];
+      };
+      const specs: tfjs.io.WeightsManifestEntry[] = [];
+      const buffers: ArrayBuffer[] = [];
+      for (const group of json.weightsManifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) {
+          const buf = await readFile(join(dir, p));
+          buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+        }
+      }
+      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) };
+    },
+  };
+}
+
+export async function saveModelFolder(tf: typeof tfjs, dir: string, folder: ModelFolder): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await folder.model.save(folderSaveHandler(tf, dir));
+  await writeAtomic(join(dir, 'project.json'), serializeProject(folder.project));
+  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(folder.metrics, null, 2)}\n`);
+}
+
+/** Loads a trained-model folder. Custom layers must be registered first (compile/custom does it on import). */
+export async function loadModelFolder(tf: typeof tfjs, dir: string): Promise<ModelFolder> {
+  const project = parseProjectText(await readFile(join(dir, 'project.json'), 'utf8'), join(dir, 'project.json'));
+  const model = await tf.loadLayersModel(folderLoadHandler(tf, dir));
+  let metrics: Record<string, unknown> = {};
+  try {
+    metrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    // metrics are optional
+  }
+  return { project, model, metrics };
+}
