@@ -10,14 +10,53 @@ import { maxPool2d } from './maxPool2d';
 import { flatten } from './flatten';
 import { dense } from './dense';
 import { add } from './add';
+import { conv2dTranspose } from './conv2dTranspose';
+import { depthwiseConv2d } from './depthwiseConv2d';
+import { avgPool2d } from './avgPool2d';
+import { globalAvgPool2d, globalMaxPool2d, globalAvgPool1d, globalMaxPool1d } from './globalPool';
+import { upSampling2d } from './upSampling2d';
+import { zeroPadding2d } from './zeroPadding2d';
+import { dropout } from './dropout';
+import { batchNormalization, layerNormalization } from './normalization';
+import { activationLayer } from './activationLayer';
+import { reshape } from './reshape';
+import { permute } from './permute';
+import { simpleRnn, lstm, gru } from './recurrent';
+import { embedding } from './embedding';
+import { multiHeadAttention, positionalEmbedding } from './attention';
+import { concatenate, multiply, average } from './merge';
 
 export const LAYERS: readonly AnyLayerDef[] = [
   input,
   conv2d,
+  conv2dTranspose,
+  depthwiseConv2d,
   maxPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  globalMaxPool2d,
+  globalAvgPool1d,
+  globalMaxPool1d,
   flatten,
   dense,
+  activationLayer,
+  dropout,
+  batchNormalization,
+  layerNormalization,
+  reshape,
+  permute,
+  upSampling2d,
+  zeroPadding2d,
+  simpleRnn,
+  lstm,
+  gru,
+  embedding,
+  positionalEmbedding,
+  multiHeadAttention,
   add,
+  concatenate,
+  multiply,
+  average,
 ];
 
 const byType = new Map(LAYERS.map((l) => [l.type, l]));

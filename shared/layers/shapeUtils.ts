@@ -43,3 +43,20 @@ export function checkWindow(input: Shape, size: number, field: string, padding: 
     );
   }
 }
+
+/** Requires an input of at least the given rank. */
+export function expectMinRank(shape: Shape, rank: number, what: string, port = 0): void {
+  if (shape.length < rank) {
+    throw new ShapeError(`expects ${what}, got ${shape.length === 0 ? 'a scalar' : formatShape(shape)}`, undefined, port);
+  }
+}
+
+/** The last (feature / channel) dimension. */
+export function lastDim(shape: Shape): number {
+  return shape[shape.length - 1]!;
+}
+
+/** '[5, 7]' for error messages about list params. */
+export function formatList(values: readonly number[]): string {
+  return `[${values.join(', ')}]`;
+}

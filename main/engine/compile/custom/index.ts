@@ -1,12 +1,29 @@
 import type { CustomLayerFactories, Tf } from '../../../../shared/layers';
+import { defineCustomLayerClasses, type CustomLayerClasses } from './classes';
+
+export type { CustomLayerClasses, MultiHeadAttentionArgs, PositionalEmbeddingArgs } from './classes';
+
+const cache = new WeakMap<object, CustomLayerClasses>();
 
 /**
- * Our own tfjs layers (MultiHeadAttention, PositionalEmbedding), registered with tfjs's serialization
- * so saved models load back. Filled in by the registry work; until then using one throws.
+ * Our own tfjs layer classes (MultiHeadAttention, PositionalEmbedding), defined on this tf instance and
+ * registered with its serialization, so tf.loadLayersModel can read models that use them. Call this
+ * before loading such a model; idempotent per tf instance.
  */
-export function customLayerFactories(_tf: Tf): CustomLayerFactories {
-  const missing = (what: string) => () => {
-    throw new Error(`${what} is not implemented yet`);
+export function registerCustomLayers(tf: Tf): CustomLayerClasses {
+  let classes = cache.get(tf);
+  if (!classes) {
+    classes = defineCustomLayerClasses(tf);
+    cache.set(tf, classes);
+  }
+  return classes;
+}
+
+/** Factories the registry's build() uses through ctx.custom (registers the classes as a side effect). */
+export function customLayerFactories(tf: Tf): CustomLayerFactories {
+  const c = registerCustomLayers(tf);
+  return {
+    multiHeadAttention: (config) => new c.MultiHeadAttention(config),
+    positionalEmbedding: (config) => new c.PositionalEmbedding(config),
   };
-  return { multiHeadAttention: missing('MultiHeadAttention'), positionalEmbedding: missing('PositionalEmbedding') };
 }

@@ -1,0 +1,200 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from '../../../../shared/layers';
+
+type Tensor = tfjs.Tensor;
+type Shape = (number | null)[];
+type LayerArgs = NonNullable<ConstructorParameters<typeof tfjs.layers.Layer>[0]>;
+type Kwargs = Record<string, unknown>;
+
+export interface MultiHeadAttentionArgs extends LayerArgs {
+  numHeads: number;
+  keyDim: number;
+  /** Per-head value size; defaults to keyDim. */
+  valueDim?: number | null;
+  dropout?: number;
+  causal?: boolean;
+  useBias?: boolean;
+}
+
+export interface PositionalEmbeddingArgs extends LayerArgs {
+  sequenceLength: number;
+  /** Feature size D; taken from the input when omitted. */
+  outputDim?: number | null;
+}
+
+export interface CustomLayerClasses {
+  MultiHeadAttention: new (args: MultiHeadAttentionArgs) => tfjs.layers.Layer;
+  PositionalEmbedding: new (args: PositionalEmbeddingArgs) => tfjs.layers.Layer;
+}
+
+/** One or several input shapes, as tfjs hands them to build / computeOutputShape. */
+function shapeList(inputShape: Shape | Shape[]): Shape[] {
+  return Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
+}
+
+/** Glorot-uniform limit from the fans of the 2-D matrix a kernel acts as. */
+const glorotLimit = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fanOut));
+
+/**
+ * Defines our custom layer classes on the given tfjs instance and registers them for serialization
+ * (so tf.loadLayersModel finds them by className). Only the `tf` passed in is used, whatever its backend.
+ */
+export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
+  /**
+   * Keras-style multi-head attention. Inputs: [query] (self-attention) or [query, key/value]
+   * (cross-attention), each [batch, T, features]. Weights use Keras's names and shapes:
+   * query|key|value/kernel [D, heads, dim], …/bias [heads, dim], attention_output/kernel
+   * [heads, valueDim, D], attention_output/bias [D]. Output: [batch, Tq, D] (D = query features).
+   */
+  class MultiHeadAttention extends tf.layers.Layer {
+    static className = 'MultiHeadAttention';
+    readonly numHeads: number;
+    readonly keyDim: number;
+    readonly valueDim: number;
+    readonly dropoutRate: number;
+    readonly causal: boolean;
+    readonly useBias: boolean;
+    private w: Record<string, tfjs.LayerVariable> = {};
+
+    constructor(args: MultiHeadAttentionArgs) {
+      super(args);
+      if (!Number.isInteger(args.numHeads) || args.numHeads < 1) throw new Error(`MultiHeadAttention: numHeads must be an integer >= 1, got ${args.numHeads}`);
+      if (!Number.isInteger(args.keyDim) || args.keyDim < 1) throw new Error(`MultiHeadAttention: keyDim must be an integer >= 1, got ${args.keyDim}`);
+      this.numHeads = args.numHeads;
+      this.keyDim = args.keyDim;
+      this.valueDim = args.valueDim || args.keyDim;
+      this.dropoutRate = args.dropout ?? 0;
+      this.causal = args.causal ?? false;
+      this.useBias = args.useBias ?? true;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const shapes = shapeList(inputShape);
+      const q = shapes[0]!;
+      const kv = shapes[1] ?? q;
+      const d = q[q.length - 1];
+      const dkv = kv[kv.length - 1];
+      if (q.length !== 3 || kv.length !== 3 || d == null || dkv == null) {
+        throw new Error(`MultiHeadAttention '${this.name}' expects inputs [batch, T, features], got ${JSON.stringify(shapes)}`);
+      }
+      const h = this.numHeads;
+      const zeros = tf.initializers.zeros();
+      const uniform = (limit: number) => tf.initializers.randomUniform({ minval: -limit, maxval: limit });
+      const add = (name: string, shape: number[], init: ReturnType<typeof tfjs.initializers.zeros>) => {
+        this.w[name] = this.addWeight(name, shape, 'float32', init);
+      };
+      add('query/kernel', [d, h, this.keyDim], uniform(glorotLimit(d, h * this.keyDim)));
+      if (this.useBias) add('query/bias', [h, this.keyDim], zeros);
+      add('key/kernel', [dkv, h, this.keyDim], uniform(glorotLimit(dkv, h * this.keyDim)));
+      if (this.useBias) add('key/bias', [h, this.keyDim], zeros);
+      add('value/kernel', [dkv, h, this.valueDim], uniform(glorotLimit(dkv, h * this.valueDim)));
+      if (this.useBias) add('value/bias', [h, this.valueDim], zeros);
+      add('attention_output/kernel', [h, this.valueDim, d], uniform(glorotLimit(h * this.valueDim, d)));
+      if (this.useBias) add('attention_output/bias', [d], zeros);
+      this.built = true;
+    }
+
+    /** [B, T, Din] -> [B, heads, T, dim] through kernel [Din, heads, dim] (+ bias). */
+    private project(x: Tensor, name: string, dim: number): Tensor {
+      const [, t, din] = x.shape as number[];
+      const units = this.numHeads * dim;
+      let y = tf.matMul(tf.reshape(x, [-1, din!]), tf.reshape(this.w[`${name}/kernel`]!.read(), [din!, units]));
+      if (this.useBias) y = tf.add(y, tf.reshape(this.w[`${name}/bias`]!.read(), [units]));
+      return tf.transpose(tf.reshape(y, [-1, t!, this.numHeads, dim]), [0, 2, 1, 3]);
+    }
+
+    override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+      return tf.tidy(() => {
+        const list = Array.isArray(inputs) ? inputs : [inputs];
+        const query = list[0]!;
+        const kv = list[1] ?? query;
+        const [, tq, d] = query.shape as number[];
+        const tk = kv.shape[1]!;
+        const q = this.project(query, 'query', this.keyDim); // [B, H, Tq, K]
+        const k = this.project(kv, 'key', this.keyDim); // [B, H, Tk, K]
+        const v = this.project(kv, 'value', this.valueDim); // [B, H, Tk, V]
+        let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(this.keyDim)); // [B, H, Tq, Tk]
+        if (this.causal) {
+          const allowed = tf.linalg.bandPart(tf.ones([tq!, tk]), -1, 0);
+          scores = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
+        }
+        let weights = tf.softmax(scores, -1);
+        if (kwargs.training === true && this.dropoutRate > 0) weights = tf.dropout(weights, this.dropoutRate);
+        const o = tf.matMul(weights, v); // [B, H, Tq, V]
+        const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [-1, this.numHeads * this.valueDim]);
+        let out = tf.matMul(merged, tf.reshape(this.w['attention_output/kernel']!.read(), [this.numHeads * this.valueDim, d!]));
+        if (this.useBias) out = tf.add(out, this.w['attention_output/bias']!.read());
+        return tf.reshape(out, [-1, tq!, d!]);
+      });
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      return shapeList(inputShape)[0]!;
+    }
+
+    override getConfig() {
+      return {
+        ...super.getConfig(),
+        numHeads: this.numHeads,
+        keyDim: this.keyDim,
+        valueDim: this.valueDim,
+        dropout: this.dropoutRate,
+        causal: this.causal,
+        useBias: this.useBias,
+      };
+    }
+  }
+
+  /** Adds a learned vector per position (weights `embeddings` [sequenceLength, D]) to a [batch, T, D] input. */
+  class PositionalEmbedding extends tf.layers.Layer {
+    static className = 'PositionalEmbedding';
+    readonly sequenceLength: number;
+    outputDim: number | null;
+    private embeddings: tfjs.LayerVariable | null = null;
+
+    constructor(args: PositionalEmbeddingArgs) {
+      super(args);
+      if (!Number.isInteger(args.sequenceLength) || args.sequenceLength < 1) {
+        throw new Error(`PositionalEmbedding: sequenceLength must be an integer >= 1, got ${args.sequenceLength}`);
+      }
+      this.sequenceLength = args.sequenceLength;
+      this.outputDim = args.outputDim ?? null;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const shape = shapeList(inputShape)[0]!;
+      const t = shape[1];
+      const d = shape[shape.length - 1];
+      if (shape.length !== 3 || d == null) throw new Error(`PositionalEmbedding '${this.name}' expects [batch, T, D], got ${JSON.stringify(shape)}`);
+      if (t != null && t !== this.sequenceLength) {
+        throw new Error(`PositionalEmbedding '${this.name}': sequenceLength ${this.sequenceLength} does not match the input's ${t} steps`);
+      }
+      if (this.outputDim != null && this.outputDim !== d) {
+        throw new Error(`PositionalEmbedding '${this.name}': outputDim ${this.outputDim} does not match the input's ${d} features`);
+      }
+      this.outputDim = d;
+      const limit = glorotLimit(this.sequenceLength, d);
+      this.embeddings = this.addWeight('embeddings', [this.sequenceLength, d], 'float32', tf.initializers.randomUniform({ minval: -limit, maxval: limit }));
+      this.built = true;
+    }
+
+    override call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+        return tf.add(x, tf.expandDims(this.embeddings!.read(), 0));
+      });
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      return shapeList(inputShape)[0]!;
+    }
+
+    override getConfig() {
+      return { ...super.getConfig(), sequenceLength: this.sequenceLength, outputDim: this.outputDim };
+    }
+  }
+
+  tf.serialization.registerClass(MultiHeadAttention);
+  tf.serialization.registerClass(PositionalEmbedding);
+  return { MultiHeadAttention, PositionalEmbedding };
+}

@@ -1,0 +1,87 @@
+import { defineLayer, type AnyLayerDef, type Shape } from './define';
+import { activation, bool, choice, int } from './params';
+import { expectRank } from './shapeUtils';
+
+const isBidirectional = (p: Readonly<Record<string, unknown>>) => p.bidirectional === true;
+
+/**
+ * SimpleRNN, LSTM and GRU differ only in their number of gates (1, 4, 3) and tfjs factory. tfjs's GRU
+ * is the Keras 1 variant (reset_after = false): 3 × (units × (F + units) + units) weights. The gates use
+ * the standard sigmoid (tfjs's default is hard sigmoid; Keras 2+ and PyTorch use sigmoid).
+ */
+function recurrentLayer(opts: {
+  type: 'SimpleRNN' | 'LSTM' | 'GRU';
+  label: string;
+  description: string;
+  namePrefix: string;
+  gates: number;
+  factory: 'simpleRNN' | 'lstm' | 'gru';
+}): AnyLayerDef {
+  const outWidth = (p: { units: number; bidirectional: boolean; mergeMode: string }) =>
+    p.bidirectional && p.mergeMode === 'concat' ? 2 * p.units : p.units;
+  return defineLayer({
+    type: opts.type,
+    category: 'Recurrent',
+    label: opts.label,
+    description: opts.description,
+    namePrefix: opts.namePrefix,
+    params: {
+      units: int(64, { min: 1, max: 65_536, description: 'Size of the hidden state.' }),
+      activation: activation('tanh'),
+      returnSequences: bool(false, { description: 'Output every step (T×units) instead of the last step only.' }),
+      bidirectional: bool(false, { description: 'Also run the sequence backwards and merge both directions.' }),
+      mergeMode: choice(['concat', 'sum', 'mul', 'ave'], 'concat', {
+        when: isBidirectional,
+        description: 'How the two directions are merged (concat doubles the output width).',
+      }),
+    },
+    inputs: { min: 1, max: 1 },
+    outputShape: ([inp], p): Shape => {
+      expectRank(inp!, 2, 'a sequence (T×F)');
+      const w = outWidth(p);
+      return p.returnSequences ? [inp![0]!, w] : [w];
+    },
+    paramCount: ([inp], p) => (p.bidirectional ? 2 : 1) * opts.gates * (p.units * (inp![1]! + p.units) + p.units),
+    flops: ([inp], p) => (p.bidirectional ? 2 : 1) * inp![0]! * 2 * opts.gates * p.units * (inp![1]! + p.units + 1),
+    build: ({ tf }, p, name) => {
+      const args = {
+        units: p.units,
+        activation: p.activation,
+        returnSequences: p.returnSequences,
+        ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: 'sigmoid' as const }),
+      };
+      if (!p.bidirectional) return tf.layers[opts.factory]({ name, ...args });
+      const inner = tf.layers[opts.factory]({ name: `${name}_cell`, ...args });
+      return tf.layers.bidirectional({ name, layer: inner as never, mergeMode: p.mergeMode });
+    },
+    summary: (p) =>
+      `${p.units}${p.returnSequences ? ' · seq' : ''}${p.bidirectional ? ` · bi-${p.mergeMode}` : ''}`,
+  });
+}
+
+export const simpleRnn = recurrentLayer({
+  type: 'SimpleRNN',
+  label: 'Simple RNN',
+  description: 'A plain recurrent layer: reads a sequence step by step, carrying one hidden state.',
+  namePrefix: 'simple_rnn',
+  gates: 1,
+  factory: 'simpleRNN',
+});
+
+export const lstm = recurrentLayer({
+  type: 'LSTM',
+  label: 'LSTM',
+  description: 'Long short-term memory: a gated recurrent layer that keeps information over long sequences.',
+  namePrefix: 'lstm',
+  gates: 4,
+  factory: 'lstm',
+});
+
+export const gru = recurrentLayer({
+  type: 'GRU',
+  label: 'GRU',
+  description: 'Gated recurrent unit: a lighter gated recurrent layer than LSTM, often as good.',
+  namePrefix: 'gru',
+  gates: 3,
+  factory: 'gru',
+});

@@ -1,0 +1,50 @@
+import { defineLayer, ShapeError } from './define';
+import { intList } from './params';
+import { formatList, formatShape, product } from './shapeUtils';
+
+export const reshape = defineLayer({
+  type: 'Reshape',
+  category: 'Reshaping',
+  label: 'Reshape',
+  description: 'Rearranges the values of a sample into a new shape with the same number of values.',
+  namePrefix: 'reshape',
+  params: {
+    targetShape: intList([-1], {
+      min: -1,
+      minLength: 1,
+      maxLength: 8,
+      description: 'New per-sample shape; one entry may be -1 ("whatever is left").',
+    }),
+  },
+  inputs: { min: 1, max: 1 },
+  checkParams: (p) => {
+    const problems: Array<[string, string]> = [];
+    if (p.targetShape.includes(0)) problems.push(['targetShape', `targetShape ${formatList(p.targetShape)} has a 0 entry; sizes must be >= 1 (or -1)`]);
+    if (p.targetShape.filter((d) => d === -1).length > 1) {
+      problems.push(['targetShape', `targetShape ${formatList(p.targetShape)} has more than one -1; at most one size can be inferred`]);
+    }
+    return problems;
+  },
+  outputShape: ([inp], p) => {
+    const total = product(inp!);
+    const t = p.targetShape;
+    const known = product(t.filter((d) => d !== -1));
+    if (t.includes(-1)) {
+      if (total % known !== 0) {
+        throw new ShapeError(
+          `targetShape ${formatList(t)} cannot hold the input's ${total} values (${formatShape(inp!)}): ${total} is not divisible by ${known}`,
+          'targetShape',
+        );
+      }
+      return t.map((d) => (d === -1 ? total / known : d));
+    }
+    if (known !== total) {
+      throw new ShapeError(`targetShape ${formatList(t)} has ${known} values but the input has ${total} (${formatShape(inp!)})`, 'targetShape');
+    }
+    return [...t];
+  },
+  paramCount: () => 0,
+  flops: () => 0,
+  build: ({ tf }, p, name) => tf.layers.reshape({ name, targetShape: [...p.targetShape] }),
+  summary: (p) => formatShape(p.targetShape),
+});
