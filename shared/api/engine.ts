@@ -1,0 +1,234 @@
+/**
+ * The engine's service contract: every request and event the UI (Electron or browser) and tests use.
+ * Types only plus the list of names, so the preload bundle that builds a client from it stays tiny;
+ * the request schemas live in ./schemas.ts (server side).
+ */
+import type { Graph } from '../graph/types';
+import type { ProjectFile, TrainingSettings } from '../project';
+import type { DatasetInfo, DatasetPreview, DatasetProgress } from './datasets';
+import type { ServiceNames } from './proxy';
+
+export type { DatasetInfo, DatasetPreview, DatasetProgress };
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  available: boolean;
+  /** Why it is not available (package missing, no GPU, …). */
+  reason?: string;
+}
+
+export type RunStatus = 'starting' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
+
+/** One point per (throttled) batch report. `step` counts batches from the start of the run. */
+export interface BatchPoint {
+  step: number;
+  epoch: number;
+  batch: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+}
+
+/** One point per finished epoch (1-based epoch). */
+export interface EpochPoint {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  lr: number;
+  /** Milliseconds since the run started. */
+  elapsedMs: number;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  datasetId: string;
+  status: RunStatus;
+  /** ISO times. */
+  createdAt: string;
+  endedAt?: string;
+  backend?: string;
+  epochs: number;
+  /** Epochs finished so far. */
+  epochsDone: number;
+  lastLoss?: number;
+  lastAccuracy?: number;
+  bestValAccuracy?: number;
+  testAccuracy?: number;
+  /** Why the run failed, in words. */
+  error?: string;
+  /** True when a trained model was saved (export / evaluate / predict possible). */
+  hasModel: boolean;
+}
+
+export interface Evaluation {
+  count: number;
+  loss: number;
+  accuracy: number;
+  classNames: string[];
+  perClass: { className: string; count: number; accuracy: number }[];
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+}
+
+export interface RunDetail extends RunSummary {
+  settings: TrainingSettings;
+  graph: Graph;
+  classNames: string[];
+  batches: BatchPoint[];
+  epochPoints: EpochPoint[];
+  evaluation?: Evaluation;
+}
+
+/** The payload of onTrainingProgress. */
+export interface TrainingProgress {
+  runId: string;
+  status: RunStatus;
+  backend?: string;
+  /** 1-based current epoch and batch within it. */
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batchesPerEpoch: number;
+  /** Batches done in the whole run and their planned total. */
+  step: number;
+  totalSteps: number;
+  imagesPerSecond: number;
+  elapsedMs: number;
+  etaMs: number;
+  /** New batch points since the previous event. */
+  batches: BatchPoint[];
+  /** Set when this event closes an epoch. */
+  epochPoint?: EpochPoint;
+}
+
+export interface TrainingEnded {
+  runId: string;
+  status: Extract<RunStatus, 'completed' | 'stopped' | 'failed'>;
+  error?: string;
+  summary: RunSummary;
+}
+
+export interface StartTrainingRequest {
+  graph: Graph;
+  datasetId: string;
+  settings: TrainingSettings;
+  name?: string;
+  /** Use at most this many training / test samples (quick experiments, tests). */
+  maxTrainSamples?: number;
+  maxTestSamples?: number;
+}
+
+export interface PredictRequest {
+  runId: string;
+  /** How many test images to return (default 24). */
+  count?: number;
+  /** Put misclassified images first (default true). */
+  misclassifiedFirst?: boolean;
+}
+
+export interface PredictionItem {
+  /** Index in the test split. */
+  index: number;
+  label: number;
+  predicted: number;
+  confidence: number;
+  /** PNG data URL. */
+  image: string;
+}
+
+export interface Predictions {
+  classNames: string[];
+  items: PredictionItem[];
+}
+
+export type ExportFormat = 'tfjs' | 'onnx' | 'pytorch' | 'keras';
+
+export interface ExportRequest {
+  runId: string;
+  format: ExportFormat;
+  /** Destination folder or file on the engine's machine. */
+  outPath: string;
+}
+
+export interface ExportResult {
+  path: string;
+  files: string[];
+}
+
+export interface EngineInfo {
+  version: string;
+  dataDir: string;
+  /** 'electron' or 'serve' or 'test'. */
+  host: string;
+}
+
+/** The engine service. Requests return promises; `onXxx` members are events (listener -> unsubscribe). */
+export interface EngineApi {
+  getInfo(): Promise<EngineInfo>;
+  listBackends(): Promise<BackendInfo[]>;
+
+  listDatasets(): Promise<DatasetInfo[]>;
+  /** Downloads and decodes a dataset; progress arrives as onDatasetProgress. Resolves when ready. */
+  prepareDataset(req: { id: string }): Promise<DatasetInfo>;
+  cancelDatasetPreparation(req: { id: string }): Promise<void>;
+  /** Imports a dataset from a file or folder on the engine's machine. */
+  importDataset(req: { id: string; path: string }): Promise<DatasetInfo>;
+  datasetPreview(req: { id: string; perClass?: number }): Promise<DatasetPreview>;
+
+  startTraining(req: StartTrainingRequest): Promise<RunSummary>;
+  stopTraining(req: { runId: string }): Promise<void>;
+  pauseTraining(req: { runId: string }): Promise<void>;
+  resumeTraining(req: { runId: string }): Promise<void>;
+  listRuns(): Promise<RunSummary[]>;
+  getRun(req: { runId: string }): Promise<RunDetail>;
+  deleteRun(req: { runId: string }): Promise<void>;
+  evaluate(req: { runId: string }): Promise<Evaluation>;
+  predict(req: PredictRequest): Promise<Predictions>;
+
+  exportModel(req: ExportRequest): Promise<ExportResult>;
+  /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
+  importModel(req: { path: string }): Promise<ProjectFile>;
+
+  onTrainingProgress(listener: (p: TrainingProgress) => void): () => void;
+  onTrainingEnded(listener: (e: TrainingEnded) => void): () => void;
+  onDatasetProgress(listener: (p: DatasetProgress) => void): () => void;
+}
+
+type RequestName = { [K in keyof EngineApi]: K extends `on${string}` ? never : K }[keyof EngineApi];
+type EventName = { [K in keyof EngineApi]: K extends `on${string}` ? K : never }[keyof EngineApi];
+
+/** Every request name (checked against EngineApi at compile time: add a request there and here). */
+export const ENGINE_REQUESTS = [
+  'getInfo',
+  'listBackends',
+  'listDatasets',
+  'prepareDataset',
+  'cancelDatasetPreparation',
+  'importDataset',
+  'datasetPreview',
+  'startTraining',
+  'stopTraining',
+  'pauseTraining',
+  'resumeTraining',
+  'listRuns',
+  'getRun',
+  'deleteRun',
+  'evaluate',
+  'predict',
+  'exportModel',
+  'importModel',
+] as const satisfies readonly RequestName[];
+
+export const ENGINE_EVENTS = ['onTrainingProgress', 'onTrainingEnded', 'onDatasetProgress'] as const satisfies readonly EventName[];
+
+// Compile-time completeness: every member of EngineApi is listed above.
+type Missing = Exclude<keyof EngineApi, (typeof ENGINE_REQUESTS)[number] | (typeof ENGINE_EVENTS)[number]>;
+const _complete: Missing extends never ? true : Missing = true;
+void _complete;
+
+export const ENGINE_NAMES: ServiceNames = { requests: ENGINE_REQUESTS, events: ENGINE_EVENTS };

@@ -1,0 +1,4 @@
+export * from './proxy';
+export * from './engine';
+export * from './schemas';
+export type * from './datasets';

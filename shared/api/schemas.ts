@@ -1,0 +1,53 @@
+/** The schema of every engine request's argument: what the server validates on arrival. */
+import { graphSchema } from '../project/format';
+import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
+import { s, type Schema } from '../schema';
+import { ENGINE_EVENTS, ENGINE_REQUESTS, type EngineApi } from './engine';
+import type { ServiceSpec } from './proxy';
+
+const id = s.string({ min: 1, max: 200, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/ });
+const runId = s.object({ runId: id }, { strict: true });
+const path = s.string({ min: 1, max: 4096 });
+
+type Arg<K extends keyof EngineApi> = EngineApi[K] extends (arg: infer A) => unknown ? A : never;
+
+/** One schema per request (undefined: the request takes no argument). Typed against EngineApi. */
+export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<Arg<K>> | undefined } = {
+  getInfo: undefined,
+  listBackends: undefined,
+  listDatasets: undefined,
+  prepareDataset: s.object({ id }, { strict: true }),
+  cancelDatasetPreparation: s.object({ id }, { strict: true }),
+  importDataset: s.object({ id, path }, { strict: true }),
+  datasetPreview: s.object({ id, perClass: s.optional(s.number({ int: true, min: 1, max: 32 })) }, { strict: true }),
+  startTraining: s.object(
+    {
+      graph: graphSchema,
+      datasetId: id,
+      settings: trainingSettingsSchema as unknown as Schema<TrainingSettings>,
+      name: s.optional(s.string({ max: 200 })),
+      maxTrainSamples: s.optional(s.number({ int: true, min: 1, max: 10_000_000 })),
+      maxTestSamples: s.optional(s.number({ int: true, min: 1, max: 10_000_000 })),
+    },
+    { strict: true },
+  ) as Schema<Arg<'startTraining'>>,
+  stopTraining: runId,
+  pauseTraining: runId,
+  resumeTraining: runId,
+  listRuns: undefined,
+  getRun: runId,
+  deleteRun: runId,
+  evaluate: runId,
+  predict: s.object(
+    { runId: id, count: s.optional(s.number({ int: true, min: 1, max: 200 })), misclassifiedFirst: s.optional(s.boolean()) },
+    { strict: true },
+  ),
+  exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
+  importModel: s.object({ path }, { strict: true }),
+};
+
+export const ENGINE_SPEC: ServiceSpec = {
+  requests: ENGINE_REQUESTS,
+  events: ENGINE_EVENTS,
+  schemas: ENGINE_SCHEMAS as Record<string, Schema<unknown> | undefined>,
+};
