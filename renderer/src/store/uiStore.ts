@@ -1,0 +1,68 @@
+/** View preferences and transient UI state: theme, overlays, notices. Never part of a project. */
+import { createStore } from 'zustand/vanilla';
+import { useStore } from 'zustand';
+
+export type ThemePref = 'system' | 'light' | 'dark';
+export interface Notice {
+  id: number;
+  kind: 'info' | 'error';
+  text: string;
+}
+
+export interface UiState {
+  themePref: ThemePref;
+  systemDark: boolean;
+  helpOpen: boolean;
+  snapToGrid: boolean;
+  rightTab: 'inspect' | 'train';
+  notice: Notice | null;
+  setThemePref(pref: ThemePref): void;
+  notify(kind: Notice['kind'], text: string): void;
+  dismissNotice(): void;
+}
+
+const THEME_KEY = 'layerforge.theme';
+
+function storedTheme(): ThemePref {
+  try {
+    const v = globalThis.localStorage?.getItem(THEME_KEY);
+    return v === 'light' || v === 'dark' ? v : 'system';
+  } catch {
+    return 'system';
+  }
+}
+
+let noticeId = 0;
+
+export const uiStore = createStore<UiState>()((set) => ({
+  themePref: storedTheme(),
+  systemDark: typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)').matches : false,
+  helpOpen: false,
+  snapToGrid: true,
+  rightTab: 'inspect',
+  notice: null,
+  setThemePref(pref) {
+    try {
+      if (pref === 'system') globalThis.localStorage?.removeItem(THEME_KEY);
+      else globalThis.localStorage?.setItem(THEME_KEY, pref);
+    } catch {
+      /* storage unavailable: the choice lasts for this session */
+    }
+    set({ themePref: pref });
+  },
+  notify(kind, text) {
+    noticeId += 1;
+    set({ notice: { id: noticeId, kind, text } });
+  },
+  dismissNotice() {
+    set({ notice: null });
+  },
+}));
+
+export function useUi<T>(selector: (s: UiState) => T): T {
+  return useStore(uiStore, selector);
+}
+
+export function resolvedTheme(s: Pick<UiState, 'themePref' | 'systemDark'>): 'light' | 'dark' {
+  return s.themePref === 'system' ? (s.systemDark ? 'dark' : 'light') : s.themePref;
+}
