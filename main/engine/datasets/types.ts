@@ -1,4 +1,5 @@
 import type { DatasetInfo } from '../../../shared/api/datasets';
+import type { ImportOptions, PrepareOptions } from './source';
 
 /**
  * One split of a decoded image-classification dataset, kept compact: uint8 pixels (H×W×C, row-major,
@@ -27,4 +28,8 @@ export interface DatasetSource {
   info(): Promise<DatasetInfo>;
   /** Loads the decoded cache; throws a clear error when the dataset is not ready. */
   load(): Promise<LoadedDataset>;
+  /** Downloads (with progress, resume, checksum) and decodes into the cache; absent when not downloadable. */
+  prepare?(opts?: PrepareOptions): Promise<DatasetInfo>;
+  /** Imports from a local file or folder into the cache. */
+  importFrom?(path: string, opts?: ImportOptions): Promise<DatasetInfo>;
 }

@@ -1,0 +1,165 @@
+/**
+ * The decoded-dataset cache: one folder per dataset under `<dataDir>/datasets/`, holding `data.bin` (uint8
+ * images and labels of both splits, back to back) and `meta.json`. `meta.json` is the ready marker: it is
+ * written last, both files are written to a temporary name and renamed into place, and a dataset counts as
+ * ready only when `meta.json` parses and `data.bin` has exactly the size it records. So a crash or a failed
+ * import never leaves a half dataset that looks ready.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { DatasetInfo } from '../../../shared/api/datasets';
+import type { LoadedDataset, Split } from './types';
+
+/** The user-data folder for datasets: `LAYERFORGE_DATA_DIR`, else the platform's user-data location. */
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.LAYERFORGE_DATA_DIR;
+  if (override && override.trim()) return override;
+  const home = homedir();
+  if (process.platform === 'win32') return join(env.LOCALAPPDATA || join(home, 'AppData', 'Local'), 'Layerforge');
+  if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'Layerforge');
+  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'layerforge');
+}
+
+export const CACHE_VERSION = 1;
+
+/** What `meta.json` records. */
+export interface CacheMeta {
+  version: number;
+  info: Omit<DatasetInfo, 'status' | 'cachePath' | 'message'>;
+  shape: [number, number, number];
+  /** 1 for Uint8 labels, 2 for Uint16. */
+  labelBytes: 1 | 2;
+  train: { count: number; imagesOffset: number; labelsOffset: number };
+  test: { count: number; imagesOffset: number; labelsOffset: number };
+  /** Total size of data.bin. */
+  bytes: number;
+  createdAt: string;
+  /** Where the data came from (file, folder or URL), for the record. */
+  origin?: string;
+}
+
+/** A folder name for a dataset id ('folder:pets' -> 'folder-pets'); rejects ids that are not safe. */
+export function cacheFolderName(id: string): string {
+  if (!/^[a-z0-9][a-z0-9._:-]{0,99}$/i.test(id) || id.includes('..')) {
+    throw new Error(`Invalid dataset id '${id}': use letters, digits, '.', '_', '-' (and one 'folder:' prefix).`);
+  }
+  return id.replace(/:/g, '-');
+}
+
+export function cacheDir(root: string, id: string): string {
+  return join(root, 'datasets', cacheFolderName(id));
+}
+
+/** Reads and checks a cache's meta; undefined when the dataset is not (completely) cached. */
+export async function readCacheMeta(dir: string): Promise<CacheMeta | undefined> {
+  let meta: CacheMeta;
+  try {
+    meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+  } catch {
+    return undefined;
+  }
+  if (meta.version !== CACHE_VERSION || typeof meta.bytes !== 'number') return undefined;
+  try {
+    const st = await stat(join(dir, 'data.bin'));
+    if (st.size !== meta.bytes) return undefined;
+  } catch {
+    return undefined;
+  }
+  return meta;
+}
+
+function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+/** Writes a decoded dataset into `dir` atomically (see the module comment). Returns the meta written. */
+export async function writeCache(
+  dir: string,
+  data: { info: CacheMeta['info']; shape: [number, number, number]; train: Split; test: Split; origin?: string },
+): Promise<CacheMeta> {
+  const [h, w, c] = data.shape;
+  const per = h * w * c;
+  for (const [name, split] of [['train', data.train], ['test', data.test]] as const) {
+    if (split.images.length !== split.count * per) {
+      throw new Error(`${name} split: ${split.images.length} image bytes, expected ${split.count} x ${h}x${w}x${c}.`);
+    }
+    if (split.labels.length !== split.count) throw new Error(`${name} split: ${split.labels.length} labels for ${split.count} images.`);
+  }
+  const labelBytes: 1 | 2 = data.info.classNames.length > 256 ? 2 : 1;
+  const layout = { offset: 0 };
+  const place = (n: number) => {
+    const at = align(layout.offset, 8);
+    layout.offset = at + n;
+    return at;
+  };
+  const train = { count: data.train.count, imagesOffset: place(data.train.images.length), labelsOffset: place(data.train.count * labelBytes) };
+  const test = { count: data.test.count, imagesOffset: place(data.test.images.length), labelsOffset: place(data.test.count * labelBytes) };
+  const bytes = layout.offset;
+  const meta: CacheMeta = { version: CACHE_VERSION, info: data.info, shape: data.shape, labelBytes, train, test, bytes, createdAt: new Date().toISOString(), origin: data.origin };
+
+  await mkdir(dir, { recursive: true });
+  // Un-ready first: a crash from here on leaves no meta.json, so no ready dataset.
+  await rm(join(dir, 'meta.json'), { force: true });
+  const tmp = join(dir, `data.bin.tmp-${process.pid}-${Date.now()}`);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      const labelsAs = (labels: Split['labels']) => {
+        const out = labelBytes === 1 ? new Uint8Array(labels.length) : new Uint16Array(labels.length);
+        for (let i = 0; i < labels.length; i++) {
+          const v = labels[i]!;
+          if (v >= data.info.classNames.length) throw new Error(`Label ${v} is out of range for ${data.info.classNames.length} classes.`);
+          out[i] = v;
+        }
+        return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      };
+      await fh.write(data.train.images, 0, data.train.images.length, train.imagesOffset);
+      const trl = labelsAs(data.train.labels);
+      await fh.write(trl, 0, trl.length, train.labelsOffset);
+      await fh.write(data.test.images, 0, data.test.images.length, test.imagesOffset);
+      const tel = labelsAs(data.test.labels);
+      await fh.write(tel, 0, tel.length, test.labelsOffset);
+      await fh.truncate(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, 'data.bin'));
+    const metaTmp = join(dir, `meta.json.tmp-${process.pid}-${Date.now()}`);
+    await writeFile(metaTmp, JSON.stringify(meta, null, 2));
+    await rename(metaTmp, join(dir, 'meta.json'));
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  return meta;
+}
+
+/** Loads a cached dataset: one read of data.bin, splits as views into it. */
+export async function readCache(dir: string, id: string): Promise<LoadedDataset> {
+  const meta = await readCacheMeta(dir);
+  if (!meta) {
+    throw new Error(`Dataset '${id}' is not ready: no complete cache in ${dir}. Prepare (download) or import it first.`);
+  }
+  const buf = await readFile(join(dir, 'data.bin'));
+  if (buf.length !== meta.bytes) throw new Error(`Dataset '${id}': ${join(dir, 'data.bin')} changed while reading.`);
+  // readFile's Buffer may sit at an odd offset inside a pooled ArrayBuffer; Uint16 views need an aligned one.
+  const bytes = buf.byteOffset % 8 === 0 ? buf : new Uint8Array(buf);
+  const [h, w, c] = meta.shape;
+  const per = h * w * c;
+  const split = (s: CacheMeta['train']): Split => ({
+    count: s.count,
+    images: new Uint8Array(bytes.buffer, bytes.byteOffset + s.imagesOffset, s.count * per),
+    labels: meta.labelBytes === 1
+      ? new Uint8Array(bytes.buffer, bytes.byteOffset + s.labelsOffset, s.count)
+      : new Uint16Array(bytes.buffer, bytes.byteOffset + s.labelsOffset, s.count),
+  });
+  return { info: { ...meta.info, status: 'ready', cachePath: dir }, shape: meta.shape, train: split(meta.train), test: split(meta.test) };
+}
+
+/** Removes a cached dataset (the folder). */
+export async function removeCache(dir: string): Promise<void> {
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+}
