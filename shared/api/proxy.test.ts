@@ -71,8 +71,8 @@ describe('service proxy', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe('bad-request');
     expect((err as ApiError).message).toMatch(/add: invalid request: b: expected a finite number/);
-    const extra = await client.add({ a: 1, b: 1, c: 1 } as never).catch((e: ApiError) => e);
-    expect(extra.code).toBe('bad-request');
+    const extra = await client.add({ a: 1, b: 1, c: 1 } as never).catch((e: unknown) => e);
+    expect((extra as ApiError).code).toBe('bad-request');
   });
 
   it('turns thrown errors into typed errors and keeps the ApiError code', async () => {

@@ -1,0 +1,485 @@
+/**
+ * The Engine: implements the EngineApi contract (shared/api/engine.ts) on top of the dataset,
+ * training and export modules. Plain Node, never imports electron, knows nothing of transports:
+ * Electron IPC, the serve-mode WebSocket and tests all serve this same object through the proxy.
+ */
+import { join } from 'node:path';
+import {
+  ApiError,
+  type BackendInfo,
+  type BatchPoint,
+  type EngineApi,
+  type EngineInfo,
+  type Evaluation,
+  type ExportRequest,
+  type ExportResult,
+  type PredictRequest,
+  type Predictions,
+  type RunDetail,
+  type RunSummary,
+  type StartTrainingRequest,
+  type TrainingEnded,
+  type TrainingProgress,
+} from '../../shared/api';
+import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../shared/api/datasets';
+import { analyzeGraph } from '../../shared/graph';
+import type { ProjectFile } from '../../shared/project';
+import type { EvaluationResult, TrainingEvent } from './training/types';
+import { pngDataUrl } from './service/png';
+import type { BackendsPort, DatasetsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
+import { newRunId, RunStore, type StoredRun } from './service/runStore';
+
+export interface EngineDeps {
+  dataDir: string;
+  datasets: DatasetsPort;
+  training: TrainingPort;
+  exporter?: ExportPort;
+  backends?: BackendsPort;
+  /** 'electron', 'serve', 'test', … (shown in getInfo). */
+  host?: string;
+  version?: string;
+  /** Most batch points kept per run (older ones are thinned). */
+  maxBatchPoints?: number;
+}
+
+type Emitter<T> = { listeners: Set<(v: T) => void>; emit(v: T): void; on(l: (v: T) => void): () => void };
+
+function emitter<T>(): Emitter<T> {
+  const listeners = new Set<(v: T) => void>();
+  return {
+    listeners,
+    emit(v) {
+      for (const l of [...listeners]) {
+        try {
+          l(v);
+        } catch (error) {
+          console.error('engine event listener failed:', error);
+        }
+      }
+    },
+    on(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+}
+
+interface LiveRun {
+  handle?: RunHandle;
+  batchesPerEpoch: number;
+  pending: BatchPoint[];
+  lastSave: number;
+  startedAt: number;
+}
+
+const ENDED = new Set(['completed', 'stopped', 'failed']);
+const DEFAULT_PREDICT_POOL = 500;
+
+function summary(run: StoredRun): RunSummary {
+  const { settings: _s, graph: _g, classNames: _c, batches: _b, epochPoints: _e, evaluation: _v, maxTrainSamples: _m, maxTestSamples: _t, ...rest } = run;
+  return rest;
+}
+
+function detail(run: StoredRun): RunDetail {
+  const { maxTrainSamples: _m, maxTestSamples: _t, ...rest } = run;
+  return rest;
+}
+
+export function toEvaluation(r: EvaluationResult): Evaluation {
+  const counts = r.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  return {
+    count: r.count,
+    loss: r.loss,
+    accuracy: r.accuracy,
+    classNames: r.classNames,
+    perClass: r.classNames.map((className, i) => ({ className, count: counts[i] ?? 0, accuracy: r.perClassAccuracy[i] ?? 0 })),
+    confusion: r.confusion,
+  };
+}
+
+export class Engine implements EngineApi {
+  private readonly store: RunStore;
+  private readonly runs = new Map<string, StoredRun>();
+  private readonly live = new Map<string, LiveRun>();
+  private readonly preparing = new Map<string, AbortController>();
+  private readonly progress = emitter<TrainingProgress>();
+  private readonly ended = emitter<TrainingEnded>();
+  private readonly datasetProgress = emitter<DatasetProgress>();
+  private ready: Promise<void>;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.store = new RunStore(join(deps.dataDir, 'runs'));
+    this.ready = this.load();
+  }
+
+  private async load(): Promise<void> {
+    for (const run of await this.store.loadAll((dir, e) => console.error(`skipping unreadable run ${dir}: ${e instanceof Error ? e.message : String(e)}`))) {
+      if (!ENDED.has(run.status)) {
+        run.status = 'failed';
+        run.error = 'interrupted: the engine stopped while this run was training';
+        run.endedAt ??= new Date().toISOString();
+        await this.store.save(run).catch(() => {});
+      }
+      this.runs.set(run.id, run);
+    }
+  }
+
+  /** Resolves once stored runs are loaded. */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  // ---- info ---------------------------------------------------------------------------------
+  async getInfo(): Promise<EngineInfo> {
+    return { version: this.deps.version ?? '0.0.0', dataDir: this.deps.dataDir, host: this.deps.host ?? 'node' };
+  }
+
+  async listBackends(): Promise<BackendInfo[]> {
+    return this.deps.backends ? this.deps.backends.list() : [{ name: 'cpu', available: true }];
+  }
+
+  // ---- datasets -----------------------------------------------------------------------------
+  listDatasets(): Promise<DatasetInfo[]> {
+    return this.deps.datasets.list();
+  }
+
+  private async runPreparation(id: string, work: (signal: AbortSignal) => Promise<DatasetInfo>): Promise<DatasetInfo> {
+    if (this.preparing.has(id)) throw new ApiError('busy', `dataset '${id}' is already being prepared`);
+    const controller = new AbortController();
+    this.preparing.set(id, controller);
+    try {
+      return await work(controller.signal);
+    } catch (error) {
+      if (controller.signal.aborted) throw new ApiError('failed', `preparing dataset '${id}' was cancelled`);
+      throw error;
+    } finally {
+      this.preparing.delete(id);
+    }
+  }
+
+  async prepareDataset({ id }: { id: string }): Promise<DatasetInfo> {
+    await this.knownDataset(id);
+    return this.runPreparation(id, (signal) => this.deps.datasets.prepare(id, { signal, onProgress: (p) => this.datasetProgress.emit(p) }));
+  }
+
+  async cancelDatasetPreparation({ id }: { id: string }): Promise<void> {
+    this.preparing.get(id)?.abort();
+  }
+
+  async importDataset({ id, path }: { id: string; path: string }): Promise<DatasetInfo> {
+    return this.runPreparation(id, (signal) => this.deps.datasets.importFrom(id, path, { signal, onProgress: (p) => this.datasetProgress.emit(p) }));
+  }
+
+  async datasetPreview({ id, perClass }: { id: string; perClass?: number }): Promise<DatasetPreview> {
+    const info = await this.knownDataset(id);
+    if (info.status !== 'ready') throw new ApiError('not-found', `dataset '${info.name}' is not ready: download or import it first`);
+    return this.deps.datasets.preview(id, perClass ?? 6);
+  }
+
+  private async knownDataset(id: string): Promise<DatasetInfo> {
+    const info = (await this.deps.datasets.list()).find((d) => d.id === id);
+    if (!info) throw new ApiError('not-found', `unknown dataset '${id}'`);
+    return info;
+  }
+
+  // ---- training -----------------------------------------------------------------------------
+  async startTraining(req: StartTrainingRequest): Promise<RunSummary> {
+    await this.ready;
+    const analysis = analyzeGraph(req.graph);
+    if (!analysis.valid) {
+      const problems = analysis.problems.filter((p) => p.severity === 'error');
+      throw new ApiError('bad-request', `the model has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.map((p) => p.message).join('; ')}`, { problems });
+    }
+    const dataset = await this.knownDataset(req.datasetId);
+    if (dataset.status !== 'ready') throw new ApiError('not-found', `dataset '${dataset.name}' is not ready: download or import it first`);
+    const active = [...this.runs.values()].find((r) => !ENDED.has(r.status));
+    if (active) throw new ApiError('busy', `run '${active.name}' is still training: stop it before starting another`);
+
+    const id = newRunId();
+    const number = this.runs.size + 1;
+    const run: StoredRun = {
+      id,
+      name: req.name?.trim() || `Run ${number}`,
+      datasetId: req.datasetId,
+      status: 'starting',
+      createdAt: new Date().toISOString(),
+      epochs: req.settings.epochs,
+      epochsDone: 0,
+      hasModel: false,
+      settings: req.settings,
+      graph: req.graph,
+      classNames: dataset.classNames,
+      batches: [],
+      epochPoints: [],
+      maxTrainSamples: req.maxTrainSamples,
+      maxTestSamples: req.maxTestSamples,
+    };
+    this.runs.set(id, run);
+    const live: LiveRun = { batchesPerEpoch: 0, pending: [], lastSave: 0, startedAt: Date.now() };
+    this.live.set(id, live);
+    await this.store.save(run);
+    try {
+      live.handle = this.deps.training.startRun({
+        runId: id,
+        graph: req.graph,
+        settings: req.settings,
+        datasetId: req.datasetId,
+        dataDir: this.deps.dataDir,
+        limit: req.maxTrainSamples,
+        name: run.name,
+        modelDir: this.store.modelDir(id),
+        onEvent: (e) => this.onRunEvent(run, live, e),
+      });
+    } catch (error) {
+      await this.finish(run, 'failed', error instanceof Error ? error.message : String(error));
+      return summary(run);
+    }
+    live.handle.done.then(
+      (result) => {
+        const status = result.reason === 'error' ? 'failed' : result.reason === 'stopped' ? 'stopped' : 'completed';
+        run.backend ??= result.backend;
+        return this.finish(run, status, result.reason === 'error' ? result.message : undefined, true);
+      },
+      (error: unknown) => this.finish(run, 'failed', error instanceof Error ? error.message : String(error)),
+    );
+    return summary(run);
+  }
+
+  private onRunEvent(run: StoredRun, live: LiveRun, e: TrainingEvent): void {
+    if (ENDED.has(run.status)) return;
+    const base = (): TrainingProgress => ({
+      runId: run.id,
+      status: run.status,
+      backend: run.backend,
+      epoch: Math.min(run.epochsDone + 1, run.epochs),
+      epochs: run.epochs,
+      batch: 0,
+      batchesPerEpoch: live.batchesPerEpoch,
+      step: run.epochsDone * live.batchesPerEpoch,
+      totalSteps: run.epochs * live.batchesPerEpoch,
+      imagesPerSecond: 0,
+      elapsedMs: Date.now() - live.startedAt,
+      etaMs: 0,
+      batches: [],
+    });
+    switch (e.type) {
+      case 'started':
+        run.status = 'running';
+        run.backend = e.backend;
+        run.epochs = e.epochs;
+        run.classNames = e.dataset.classNames;
+        live.batchesPerEpoch = e.batchesPerEpoch;
+        this.progress.emit(base());
+        void this.store.save(run).catch(() => {});
+        return;
+      case 'batch': {
+        live.batchesPerEpoch = e.batches;
+        const step = (e.epoch - 1) * e.batches + e.batch;
+        const point: BatchPoint = { step, epoch: e.epoch, batch: e.batch, loss: e.batchLoss, accuracy: e.accuracy, lr: e.learningRate };
+        this.addBatch(run, point);
+        run.lastLoss = e.loss;
+        run.lastAccuracy = e.accuracy;
+        this.progress.emit({
+          ...base(),
+          epoch: e.epoch,
+          epochs: e.epochs,
+          batch: e.batch,
+          batchesPerEpoch: e.batches,
+          step,
+          totalSteps: e.epochs * e.batches,
+          imagesPerSecond: e.imagesPerSecond,
+          elapsedMs: e.elapsedMs,
+          etaMs: e.etaMs,
+          batches: [point],
+        });
+        return;
+      }
+      case 'epoch': {
+        const point = {
+          epoch: e.epoch,
+          loss: e.loss,
+          accuracy: e.accuracy,
+          ...(e.valLoss === null ? {} : { valLoss: e.valLoss }),
+          ...(e.valAccuracy === null ? {} : { valAccuracy: e.valAccuracy }),
+          lr: e.learningRate,
+          elapsedMs: e.elapsedMs,
+        };
+        run.epochPoints.push(point);
+        run.epochsDone = e.epoch;
+        run.lastLoss = e.loss;
+        run.lastAccuracy = e.accuracy;
+        if (e.valAccuracy !== null) run.bestValAccuracy = Math.max(run.bestValAccuracy ?? 0, e.valAccuracy);
+        this.progress.emit({
+          ...base(),
+          epoch: e.epoch,
+          epochs: e.epochs,
+          batch: live.batchesPerEpoch,
+          step: e.epoch * live.batchesPerEpoch,
+          totalSteps: e.epochs * live.batchesPerEpoch,
+          imagesPerSecond: e.imagesPerSecond,
+          elapsedMs: e.elapsedMs,
+          etaMs: e.etaMs,
+          epochPoint: point,
+        });
+        void this.store.save(run).catch(() => {});
+        return;
+      }
+      case 'paused':
+        run.status = 'paused';
+        this.progress.emit({ ...base(), epoch: e.epoch, batch: e.batch });
+        return;
+      case 'resumed':
+        run.status = 'running';
+        this.progress.emit(base());
+        return;
+      case 'ended':
+        return; // handled by `done`
+    }
+  }
+
+  private addBatch(run: StoredRun, point: BatchPoint): void {
+    run.batches.push(point);
+    const max = this.deps.maxBatchPoints ?? 20_000;
+    if (run.batches.length > max) run.batches = run.batches.filter((_, i) => i % 2 === 0 || i === run.batches.length - 1);
+  }
+
+  private async finish(run: StoredRun, status: 'completed' | 'stopped' | 'failed', error?: string, modelSaved = false): Promise<void> {
+    if (ENDED.has(run.status)) return;
+    run.status = status;
+    run.endedAt = new Date().toISOString();
+    if (error) run.error = error;
+    run.hasModel = modelSaved && status !== 'failed';
+    this.live.delete(run.id);
+    if (run.hasModel) {
+      try {
+        run.evaluation = toEvaluation(await this.deps.training.evaluate(this.store.modelDir(run.id), run.datasetId, this.deps.dataDir, run.maxTestSamples));
+        run.testAccuracy = run.evaluation.accuracy;
+      } catch (e) {
+        run.hasModel = false;
+        run.error = `${run.error ? `${run.error}; ` : ''}evaluating the trained model failed: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+    await this.store.save(run).catch((e: unknown) => console.error(`could not save run ${run.id}:`, e));
+    this.ended.emit({ runId: run.id, status, ...(run.error ? { error: run.error } : {}), summary: summary(run) });
+  }
+
+  private getStored(runId: string): StoredRun {
+    const run = this.runs.get(runId);
+    if (!run) throw new ApiError('not-found', `no run '${runId}'`);
+    return run;
+  }
+
+  private liveHandle(runId: string): RunHandle {
+    const run = this.getStored(runId);
+    const handle = this.live.get(runId)?.handle;
+    if (!handle || ENDED.has(run.status)) throw new ApiError('bad-request', `run '${run.name}' is not training (it is ${run.status})`);
+    return handle;
+  }
+
+  async stopTraining({ runId }: { runId: string }): Promise<void> {
+    this.liveHandle(runId).stop();
+  }
+
+  async pauseTraining({ runId }: { runId: string }): Promise<void> {
+    this.liveHandle(runId).pause();
+  }
+
+  async resumeTraining({ runId }: { runId: string }): Promise<void> {
+    this.liveHandle(runId).resume();
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    await this.ready;
+    return [...this.runs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map(summary);
+  }
+
+  async getRun({ runId }: { runId: string }): Promise<RunDetail> {
+    await this.ready;
+    return detail(this.getStored(runId));
+  }
+
+  async deleteRun({ runId }: { runId: string }): Promise<void> {
+    await this.ready;
+    const run = this.getStored(runId);
+    if (!ENDED.has(run.status)) throw new ApiError('busy', `run '${run.name}' is still training: stop it first`);
+    this.runs.delete(runId);
+    await this.store.remove(runId);
+  }
+
+  private withModel(runId: string): StoredRun {
+    const run = this.getStored(runId);
+    if (!run.hasModel) throw new ApiError('not-found', `run '${run.name}' has no trained model${run.error ? ` (${run.error})` : ''}`);
+    return run;
+  }
+
+  async evaluate({ runId }: { runId: string }): Promise<Evaluation> {
+    await this.ready;
+    const run = this.withModel(runId);
+    if (!run.evaluation) {
+      run.evaluation = toEvaluation(await this.deps.training.evaluate(this.store.modelDir(runId), run.datasetId, this.deps.dataDir, run.maxTestSamples));
+      run.testAccuracy = run.evaluation.accuracy;
+      await this.store.save(run);
+    }
+    return run.evaluation;
+  }
+
+  async predict({ runId, count = 24, misclassifiedFirst = true }: PredictRequest): Promise<Predictions> {
+    await this.ready;
+    const run = this.withModel(runId);
+    const data = await this.deps.datasets.load(run.datasetId);
+    const [h, w, c] = data.shape;
+    const size = h * w * c;
+    const pool = Math.min(data.test.count, run.maxTestSamples ?? DEFAULT_PREDICT_POOL, DEFAULT_PREDICT_POOL);
+    if (pool === 0) throw new ApiError('not-found', `dataset '${data.info.name}' has no test images`);
+    const images = data.test.images.subarray(0, pool * size);
+    const out = await this.deps.training.predict(this.store.modelDir(runId), images, pool);
+    const order = [...Array(pool).keys()];
+    if (misclassifiedFirst) {
+      const wrong = (i: number) => (out.predicted[i] !== data.test.labels[i] ? 0 : 1);
+      order.sort((a, b) => wrong(a) - wrong(b) || a - b);
+    }
+    return {
+      classNames: data.info.classNames,
+      items: order.slice(0, count).map((i) => ({
+        index: i,
+        label: data.test.labels[i]!,
+        predicted: out.predicted[i]!,
+        confidence: out.confidence[i]!,
+        image: pngDataUrl(images.subarray(i * size, (i + 1) * size), h, w, c),
+      })),
+    };
+  }
+
+  // ---- export / import ----------------------------------------------------------------------
+  async exportModel({ runId, format, outPath }: ExportRequest): Promise<ExportResult> {
+    await this.ready;
+    this.withModel(runId);
+    if (!this.deps.exporter) throw new ApiError('failed', 'exporting is not available in this build');
+    return this.deps.exporter.exportModel(this.store.modelDir(runId), format, outPath);
+  }
+
+  async importModel({ path }: { path: string }): Promise<ProjectFile> {
+    if (!this.deps.exporter) throw new ApiError('failed', 'importing models is not available in this build');
+    return this.deps.exporter.importModel(path);
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+  onTrainingProgress(listener: (p: TrainingProgress) => void): () => void {
+    return this.progress.on(listener);
+  }
+
+  onTrainingEnded(listener: (e: TrainingEnded) => void): () => void {
+    return this.ended.on(listener);
+  }
+
+  onDatasetProgress(listener: (p: DatasetProgress) => void): () => void {
+    return this.datasetProgress.on(listener);
+  }
+
+  /** Stops every live run and waits (briefly) for them to end. */
+  async dispose(): Promise<void> {
+    const handles = [...this.live.values()].map((l) => l.handle).filter((h): h is RunHandle => !!h);
+    for (const h of handles) h.stop();
+    await Promise.race([Promise.allSettled(handles.map((h) => h.done)), new Promise((r) => setTimeout(r, 10_000))]);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The narrow interfaces the Engine service needs from the rest of the engine (datasets, training,
+ * export). The default wiring (./wiring.ts) adapts the real modules to them; tests pass fakes.
+ */
+import type { BackendInfo, ExportFormat, ExportResult } from '../../../shared/api/engine';
+import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
+import type { Graph } from '../../../shared/graph';
+import type { ProjectFile, TrainingSettings } from '../../../shared/project';
+import type { LoadedDataset } from '../datasets/types';
+import type { EvaluationResult, RunResult, TrainingEvent } from '../training/types';
+
+export interface DatasetsPort {
+  list(): Promise<DatasetInfo[]>;
+  prepare(id: string, opts: { onProgress(p: DatasetProgress): void; signal: AbortSignal }): Promise<DatasetInfo>;
+  importFrom(id: string, path: string, opts: { onProgress(p: DatasetProgress): void; signal: AbortSignal }): Promise<DatasetInfo>;
+  preview(id: string, perClass: number): Promise<DatasetPreview>;
+  load(id: string): Promise<LoadedDataset>;
+}
+
+export interface StartRunOptions {
+  runId: string;
+  graph: Graph;
+  settings: TrainingSettings;
+  datasetId: string;
+  dataDir: string;
+  /** Train on the first `limit` training images only. */
+  limit?: number;
+  name: string;
+  /** Where the trained model folder is saved when the run ends (stopped or completed). */
+  modelDir: string;
+  onEvent(e: TrainingEvent): void;
+}
+
+export interface RunHandle {
+  stop(): void;
+  pause(): void;
+  resume(): void;
+  /** Resolves when the run has ended (whatever the reason) and the model folder is written. */
+  done: Promise<RunResult>;
+}
+
+export interface ModelOutputs {
+  /** Predicted class per sample and its probability. */
+  predicted: number[];
+  confidence: number[];
+}
+
+export interface TrainingPort {
+  startRun(opts: StartRunOptions): RunHandle;
+  /** Evaluates a saved model folder on the dataset's test split (its first maxSamples). */
+  evaluate(modelDir: string, datasetId: string, dataDir: string, maxSamples?: number): Promise<EvaluationResult>;
+  /** Runs a saved model on uint8 samples (count × H × W × C). */
+  predict(modelDir: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
+}
+
+export interface ExportPort {
+  exportModel(modelDir: string, format: ExportFormat, outPath: string): Promise<ExportResult>;
+  importModel(path: string): Promise<ProjectFile>;
+}
+
+export interface BackendsPort {
+  list(): Promise<BackendInfo[]>;
+}
