@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, createClient, ENGINE_NAMES, ENGINE_SPEC, inProcessPair, serveApi, type EngineApi, type TrainingEnded, type TrainingProgress } from '../../shared/api';
+import { type ApiError, createClient, ENGINE_NAMES, ENGINE_SPEC, inProcessPair, serveApi, type EngineApi, type TrainingEnded, type TrainingProgress } from '../../shared/api';
 import type { DatasetInfo } from '../../shared/api/datasets';
 import { defaultTrainingSettings, parseProjectText } from '../../shared/project';
 import { Engine } from './service';
