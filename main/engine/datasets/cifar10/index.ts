@@ -108,8 +108,9 @@ export async function importCifar10(path: string, dir: string, opts: ImportOptio
     opts.onProgress?.({ id: 'cifar10', phase: 'decode', message: 'Decoding batches' });
     const { train, test } = await readCifarBinaryDir(binDir);
     opts.onProgress?.({ id: 'cifar10', phase: 'write', message: 'Writing cache' });
-    await writeCache(dir, { info: cifar10Info, shape: [32, 32, 3], train, test, origin: path });
-    return { ...cifar10Info, status: 'ready', cachePath: dir };
+    const info = { ...cifar10Info, trainSize: train.count, testSize: test.count };
+    await writeCache(dir, { info, shape: [32, 32, 3], train, test, origin: path });
+    return { ...info, status: 'ready', cachePath: dir };
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }
