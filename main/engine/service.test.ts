@@ -43,7 +43,7 @@ function fakeTraining() {
       return handle;
     },
     evaluate: async () => ({ split: 'test', count: 4, loss: 1, accuracy: 0.5, classNames, perClassAccuracy: [0.5, 1, 0], confusion: [[1, 1, 0], [0, 1, 0], [0, 1, 0]], imagesPerSecond: 1 }),
-    predict: async (_dir, _images, count) => ({ predicted: Array.from({ length: count }, () => 1), confidence: Array.from({ length: count }, () => 0.9) }),
+    predict: async (_dir, _id, _images, count) => ({ predicted: Array.from({ length: count }, () => 1), confidence: Array.from({ length: count }, () => 0.9) }),
   };
   return { port, runs };
 }

@@ -12,6 +12,7 @@ import {
   type EngineInfo,
   type Evaluation,
   type ExportRequest,
+  type ImportDatasetRequest,
   type ExportResult,
   type PredictRequest,
   type Predictions,
@@ -166,8 +167,8 @@ export class Engine implements EngineApi {
     this.preparing.get(id)?.abort();
   }
 
-  async importDataset({ id, path }: { id: string; path: string }): Promise<DatasetInfo> {
-    return this.runPreparation(id, (signal) => this.deps.datasets.importFrom(id, path, { signal, onProgress: (p) => this.datasetProgress.emit(p) }));
+  async importDataset(req: ImportDatasetRequest): Promise<DatasetInfo> {
+    return this.runPreparation(`import:${req.path}`, (signal) => this.deps.datasets.importFrom(req, { signal, onProgress: (p) => this.datasetProgress.emit(p) }));
   }
 
   async datasetPreview({ id, perClass }: { id: string; perClass?: number }): Promise<DatasetPreview> {
@@ -432,7 +433,7 @@ export class Engine implements EngineApi {
     const pool = Math.min(data.test.count, run.maxTestSamples ?? DEFAULT_PREDICT_POOL, DEFAULT_PREDICT_POOL);
     if (pool === 0) throw new ApiError('not-found', `dataset '${data.info.name}' has no test images`);
     const images = data.test.images.subarray(0, pool * size);
-    const out = await this.deps.training.predict(this.store.modelDir(runId), images, pool);
+    const out = await this.deps.training.predict(this.store.modelDir(runId), run.datasetId, images, pool);
     const order = [...Array(pool).keys()];
     if (misclassifiedFirst) {
       const wrong = (i: number) => (out.predicted[i] !== data.test.labels[i] ? 0 : 1);

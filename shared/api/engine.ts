@@ -113,6 +113,15 @@ export interface TrainingEnded {
   summary: RunSummary;
 }
 
+export const IMPORT_KINDS = ['cifar10', 'mnist', 'fashion-mnist', 'folder'] as const;
+
+export interface ImportDatasetRequest {
+  path: string;
+  as?: (typeof IMPORT_KINDS)[number];
+  /** Name of an imported image folder dataset. */
+  name?: string;
+}
+
 export interface StartTrainingRequest {
   graph: Graph;
   datasetId: string;
@@ -157,7 +166,10 @@ export interface ExportRequest {
 
 export interface ExportResult {
   path: string;
+  /** Every file written, absolute paths. */
   files: string[];
+  /** Notes for the user (input layout, limits), one line each. */
+  notes: string[];
 }
 
 export interface EngineInfo {
@@ -176,8 +188,11 @@ export interface EngineApi {
   /** Downloads and decodes a dataset; progress arrives as onDatasetProgress. Resolves when ready. */
   prepareDataset(req: { id: string }): Promise<DatasetInfo>;
   cancelDatasetPreparation(req: { id: string }): Promise<void>;
-  /** Imports a dataset from a file or folder on the engine's machine. */
-  importDataset(req: { id: string; path: string }): Promise<DatasetInfo>;
+  /**
+   * Imports a dataset from a file or folder on the engine's machine: a CIFAR-10 binary archive/folder,
+   * MNIST-style IDX files, or an image folder (one sub-folder per class). `as` is guessed when absent.
+   */
+  importDataset(req: ImportDatasetRequest): Promise<DatasetInfo>;
   datasetPreview(req: { id: string; perClass?: number }): Promise<DatasetPreview>;
 
   startTraining(req: StartTrainingRequest): Promise<RunSummary>;

@@ -2,7 +2,7 @@
 import { graphSchema } from '../project/format';
 import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
 import { s, type Schema } from '../schema';
-import { ENGINE_EVENTS, ENGINE_REQUESTS, type EngineApi } from './engine';
+import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, type EngineApi } from './engine';
 import type { ServiceSpec } from './proxy';
 
 const id = s.string({ min: 1, max: 200, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/ });
@@ -18,7 +18,7 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   listDatasets: undefined,
   prepareDataset: s.object({ id }, { strict: true }),
   cancelDatasetPreparation: s.object({ id }, { strict: true }),
-  importDataset: s.object({ id, path }, { strict: true }),
+  importDataset: s.object({ path, as: s.optional(s.enum(IMPORT_KINDS)), name: s.optional(s.string({ min: 1, max: 100 })) }, { strict: true }),
   datasetPreview: s.object({ id, perClass: s.optional(s.number({ int: true, min: 1, max: 32 })) }, { strict: true }),
   startTraining: s.object(
     {

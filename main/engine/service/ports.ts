@@ -2,7 +2,7 @@
  * The narrow interfaces the Engine service needs from the rest of the engine (datasets, training,
  * export). The default wiring (./wiring.ts) adapts the real modules to them; tests pass fakes.
  */
-import type { BackendInfo, ExportFormat, ExportResult } from '../../../shared/api/engine';
+import type { BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
@@ -12,7 +12,7 @@ import type { EvaluationResult, RunResult, TrainingEvent } from '../training/typ
 export interface DatasetsPort {
   list(): Promise<DatasetInfo[]>;
   prepare(id: string, opts: { onProgress(p: DatasetProgress): void; signal: AbortSignal }): Promise<DatasetInfo>;
-  importFrom(id: string, path: string, opts: { onProgress(p: DatasetProgress): void; signal: AbortSignal }): Promise<DatasetInfo>;
+  importFrom(req: ImportDatasetRequest, opts: { onProgress(p: DatasetProgress): void; signal: AbortSignal }): Promise<DatasetInfo>;
   preview(id: string, perClass: number): Promise<DatasetPreview>;
   load(id: string): Promise<LoadedDataset>;
 }
@@ -50,7 +50,7 @@ export interface TrainingPort {
   /** Evaluates a saved model folder on the dataset's test split (its first maxSamples). */
   evaluate(modelDir: string, datasetId: string, dataDir: string, maxSamples?: number): Promise<EvaluationResult>;
   /** Runs a saved model on uint8 samples (count × H × W × C). */
-  predict(modelDir: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
+  predict(modelDir: string, datasetId: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
 }
 
 export interface ExportPort {
