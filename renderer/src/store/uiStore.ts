@@ -9,7 +9,13 @@ export interface Notice {
   text: string;
 }
 
+export type Dialog =
+  | { kind: 'saveAs'; initial: string }
+  /** "You have unsaved changes": run `proceed` if the user agrees to discard them. */
+  | { kind: 'discard'; what: string; proceed: () => void };
+
 export interface UiState {
+  dialog: Dialog | null;
   themePref: ThemePref;
   systemDark: boolean;
   helpOpen: boolean;
@@ -35,6 +41,7 @@ function storedTheme(): ThemePref {
 let noticeId = 0;
 
 export const uiStore = createStore<UiState>()((set) => ({
+  dialog: null,
   themePref: storedTheme(),
   systemDark: typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)').matches : false,
   helpOpen: false,

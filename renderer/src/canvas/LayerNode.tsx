@@ -1,0 +1,72 @@
+/**
+ * The one node component for every layer type, drawn from the registry. Memoised: it renders again
+ * only when its own data, selection or drag state changes (see flowModel.ts for how data stays stable).
+ */
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { categoryColor } from './colors';
+import { formatCount, type LayerFlowNode } from './flowModel';
+
+interface RenderCounter {
+  __lfRenderCounts?: Record<string, number>;
+}
+
+function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
+  // Tests set window.__lfRenderCounts to count renders per node; costs nothing otherwise.
+  const counts = (globalThis as RenderCounter).__lfRenderCounts;
+  if (counts) counts[data.node.name] = (counts[data.node.name] ?? 0) + 1;
+
+  const { node, def, summary, shape, params, error, ports } = data;
+  const color = categoryColor(def?.category);
+  const multi = ports.length > 1;
+  return (
+    <div
+      className={`lf-node${selected ? ' selected' : ''}${error ? ' invalid' : ''}`}
+      style={{ '--cat': color } as React.CSSProperties}
+      data-testid={`node-${node.name}`}
+      data-node-id={id}
+      data-type={node.type}
+    >
+      {ports.map((name, i) => (
+        <Handle
+          key={i}
+          type="target"
+          position={Position.Top}
+          id={`in-${i}`}
+          className="lf-handle lf-handle-in"
+          style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }}
+          data-testid={`handle-in-${node.name}-${i}`}
+          title={name}
+        >
+          {multi && <span className="lf-port-label">{name}</span>}
+        </Handle>
+      ))}
+      <div className="lf-node-head">
+        <span className="lf-node-dot" />
+        <span className="lf-node-name" title={node.name}>
+          {node.name}
+        </span>
+      </div>
+      <div className="lf-node-summary" data-testid="node-summary">
+        <span className="lf-node-type">{def?.label ?? node.type}</span>
+        {summary && <span> · {summary}</span>}
+      </div>
+      <div className="lf-node-foot">
+        <span className="lf-node-shape" data-testid="node-shape" title="Output shape (per sample)">
+          {shape ?? '?'}
+        </span>
+        <span className="lf-node-params" data-testid="node-params">
+          {params > 0 ? `${formatCount(params)} params` : ''}
+        </span>
+      </div>
+      {error && (
+        <div className="lf-node-error" data-testid="node-error" role="alert">
+          {error}
+        </div>
+      )}
+      <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" data-testid={`handle-out-${node.name}`} />
+    </div>
+  );
+}
+
+export const LayerNode = memo(LayerNodeView);

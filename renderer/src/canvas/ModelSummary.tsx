@@ -1,0 +1,85 @@
+import { getLayer } from '../../../shared/layers';
+import { formatShape } from '../../../shared/layers/shapeUtils';
+import { analyzeDoc } from '../store/analysis';
+import { graphStore, useGraph } from '../store/graphStore';
+import { formatBytes, formatCount, formatFlops } from './flowModel';
+
+/** Keras-style model summary, shown when nothing is selected. */
+export function ModelSummary() {
+  const doc = useGraph((s) => s.doc);
+  const analysis = analyzeDoc(doc);
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  const errors = analysis.problems.filter((p) => p.severity === 'error');
+  const warnings = analysis.problems.filter((p) => p.severity === 'warning');
+  return (
+    <div className="lf-inspector" data-testid="model-summary">
+      <div className="lf-section-title">Model summary</div>
+      <div className="lf-totals">
+        <div className="lf-total">
+          <div className="lf-total-value" data-testid="total-params">
+            {formatCount(analysis.totals.params)}
+          </div>
+          <div className="lf-total-label">parameters</div>
+        </div>
+        <div className="lf-total">
+          <div className="lf-total-value" data-testid="total-flops">
+            {formatFlops(analysis.totals.flops)}
+          </div>
+          <div className="lf-total-label">FLOPs / sample</div>
+        </div>
+        <div className="lf-total">
+          <div className="lf-total-value" data-testid="total-memory">
+            {formatBytes(analysis.totals.activationBytes)}
+          </div>
+          <div className="lf-total-label">activations / sample</div>
+        </div>
+      </div>
+      {doc.nodes.length === 0 ? (
+        <p className="lf-muted">No layers yet.</p>
+      ) : (
+        <table className="lf-summary-table" data-testid="summary-table">
+          <thead>
+            <tr>
+              <th>Layer (type)</th>
+              <th>Output shape</th>
+              <th className="num">Param #</th>
+            </tr>
+          </thead>
+          <tbody>
+            {analysis.order.map((id) => {
+              const n = byId.get(id);
+              if (!n) return null;
+              const info = analysis.nodes[id];
+              return (
+                <tr key={id} onClick={() => graphStore.getState().select([id])} className={errors.some((p) => p.nodeId === id) ? 'bad' : ''}>
+                  <td>
+                    {n.name} <span className="lf-muted">({getLayer(n.type)?.label ?? n.type})</span>
+                  </td>
+                  <td className="mono">{info?.shape ? formatShape(info.shape) : '?'}</td>
+                  <td className="num mono">{formatCount(info?.params ?? 0)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {(errors.length > 0 || warnings.length > 0) && (
+        <>
+          <div className="lf-section-title">Problems</div>
+          <div className="lf-problems" data-testid="summary-problems">
+            {[...errors, ...warnings].map((p, i) => (
+              <div
+                key={i}
+                className={`lf-problem ${p.severity}${p.nodeId ? ' link' : ''}`}
+                onClick={() => p.nodeId && graphStore.getState().select([p.nodeId])}
+              >
+                {p.message}
+              </div>
+            ))}
+          </div>
+        </>
+      )}
+      {doc.nodes.length > 0 && errors.length === 0 && <div className="lf-ok">✓ The model is valid.</div>}
+    </div>
+  );
+}
