@@ -1,0 +1,16 @@
+import { keras } from './keras';
+import { onnxFormat } from './onnx';
+import { pytorchFormat } from './pytorch';
+import { tfjsFormat } from './tfjs';
+import type { ExportFormat } from './types';
+
+/** Every export format, one folder each under main/engine/export/. */
+export const EXPORT_FORMATS: readonly ExportFormat[] = [tfjsFormat, onnxFormat, pytorchFormat, keras];
+
+export function getExportFormat(id: string): ExportFormat | undefined {
+  return EXPORT_FORMATS.find((f) => f.id === id);
+}
+
+export type { ExportFormat, ExportResult } from './types';
+export { UnsupportedLayersError } from './exportGraph';
+export { loadModelFolder, saveModelFolder, type ModelFolder } from './modelFolder';

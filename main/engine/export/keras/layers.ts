@@ -1,0 +1,95 @@
+import { activationOf, pair, type ExportLayer } from '../exportGraph';
+import type { Coverage } from '../types';
+
+/**
+ * How each registry layer type becomes a keras.layers call (functional API). Keras's layout is
+ * TensorFlow.js's (NHWC), and the trained weights load in tfjs's order, so the mapping is one to one.
+ * Adding a layer type to the registry makes export/coverage.test.ts fail until it has an entry here
+ * (or an `unsupported` reason).
+ */
+export interface KerasCode {
+  /** Keras class name, for the layer list (LAYERS in model.py). */
+  className: string;
+  /** Constructor arguments (without name), Python source. */
+  args: string[];
+}
+
+export type KerasLowering = (layer: ExportLayer) => KerasCode;
+
+const py = (v: unknown): string => {
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (Array.isArray(v)) return `(${v.map(py).join(', ')}${v.length === 1 ? ',' : ''})`;
+  if (v === null || v === undefined) return 'None';
+  return JSON.stringify(v);
+};
+
+const KERAS_ACTIVATION: Record<string, string> = { hardSigmoid: 'hard_sigmoid', logSoftmax: 'log_softmax' };
+export const kerasActivation = (a: string) => KERAS_ACTIVATION[a] ?? a;
+const act = (c: Record<string, unknown>, key = 'activation') => py(kerasActivation(activationOf(c, key)));
+const useBias = (c: Record<string, unknown>) => `use_bias=${py(c.useBias !== false)}`;
+
+const simple = (className: string, args: (c: Record<string, unknown>, l: ExportLayer) => string[] = () => []): Coverage<KerasLowering> => ({
+  supported: (l) => ({ className, args: args(l.config, l) }),
+});
+
+function recurrent(className: 'SimpleRNN' | 'LSTM' | 'GRU'): Coverage<KerasLowering> {
+  return {
+    supported: (l) => {
+      const bidi = l.className === 'Bidirectional';
+      const c = (bidi ? (l.config.layer as { config: Record<string, unknown> }).config : l.config) as Record<string, unknown>;
+      const inner = [
+        String(c.units),
+        `activation=${act(c)}`,
+        ...(className === 'SimpleRNN' ? [] : [`recurrent_activation=${act(c, 'recurrentActivation')}`]),
+        `return_sequences=${py(Boolean(c.returnSequences))}`,
+        ...(className === 'GRU' ? ['reset_after=False'] : []),
+        useBias(c),
+      ];
+      if (!bidi) return { className, args: inner };
+      return { className: `Bidirectional(${className})`, args: [`layers.${className}(${inner.join(', ')})`, `merge_mode=${py(l.config.mergeMode ?? 'concat')}`] };
+    },
+  };
+}
+
+const CUSTOM_LAYER = 'a Layerforge custom tfjs layer with no keras.layers equivalent written yet';
+
+/** Registry type -> keras.layers code (or why there is none). Input is written as keras.Input by the generator. */
+export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
+  Input: simple('InputLayer'),
+  Conv2D: simple('Conv2D', (c) => [String(c.filters), `kernel_size=${py(pair(c.kernelSize))}`, `strides=${py(pair(c.strides))}`, `padding=${py(c.padding)}`, `dilation_rate=${py(pair(c.dilationRate))}`, `activation=${act(c)}`, useBias(c)]),
+  DepthwiseConv2D: simple('DepthwiseConv2D', (c) => [`kernel_size=${py(pair(c.kernelSize))}`, `strides=${py(pair(c.strides))}`, `padding=${py(c.padding)}`, `depth_multiplier=${py(c.depthMultiplier ?? 1)}`, `activation=${act(c)}`, useBias(c)]),
+  Conv2DTranspose: simple('Conv2DTranspose', (c) => [String(c.filters), `kernel_size=${py(pair(c.kernelSize))}`, `strides=${py(pair(c.strides))}`, `padding=${py(c.padding)}`, `activation=${act(c)}`, useBias(c)]),
+  MaxPool2D: simple('MaxPooling2D', (c) => [`pool_size=${py(pair(c.poolSize))}`, `strides=${py(pair(c.strides ?? c.poolSize))}`, `padding=${py(c.padding)}`]),
+  AvgPool2D: simple('AveragePooling2D', (c) => [`pool_size=${py(pair(c.poolSize))}`, `strides=${py(pair(c.strides ?? c.poolSize))}`, `padding=${py(c.padding)}`]),
+  GlobalAvgPool2D: simple('GlobalAveragePooling2D'),
+  GlobalMaxPool2D: simple('GlobalMaxPooling2D'),
+  GlobalAvgPool1D: simple('GlobalAveragePooling1D'),
+  GlobalMaxPool1D: simple('GlobalMaxPooling1D'),
+  Flatten: simple('Flatten'),
+  Dense: simple('Dense', (c) => [String(c.units), `activation=${act(c)}`, useBias(c)]),
+  Dropout: simple('Dropout', (c) => [String(c.rate ?? 0)]),
+  BatchNormalization: simple('BatchNormalization', (c) => [`momentum=${py(c.momentum ?? 0.99)}`, `epsilon=${py(c.epsilon ?? 1e-3)}`, `center=${py(c.center !== false)}`, `scale=${py(c.scale !== false)}`]),
+  LayerNormalization: simple('LayerNormalization', (c) => [`epsilon=${py(c.epsilon ?? 1e-3)}`, `center=${py(c.center !== false)}`, `scale=${py(c.scale !== false)}`]),
+  Activation: simple('Activation', (c) => [act(c)]),
+  Reshape: simple('Reshape', (_c, l) => [py([...l.outputShape])]),
+  Permute: simple('Permute', (c) => [py(c.dims)]),
+  UpSampling2D: simple('UpSampling2D', (c) => [`size=${py(pair(c.size, 2))}`, `interpolation=${py(c.interpolation ?? 'nearest')}`]),
+  ZeroPadding2D: simple('ZeroPadding2D', (c) => [`padding=${py(Array.isArray(c.padding) ? c.padding : [[c.padding, c.padding], [c.padding, c.padding]])}`]),
+  SimpleRNN: recurrent('SimpleRNN'),
+  LSTM: recurrent('LSTM'),
+  GRU: recurrent('GRU'),
+  Embedding: simple('Embedding', (c) => [String(c.inputDim), String(c.outputDim)]),
+  Add: simple('Add'),
+  Subtract: simple('Subtract'),
+  Multiply: simple('Multiply'),
+  Average: simple('Average'),
+  Maximum: simple('Maximum'),
+  Minimum: simple('Minimum'),
+  Concatenate: simple('Concatenate', (c) => [`axis=${py(c.axis ?? -1)}`]),
+  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
+  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+};
+
+export { py as pyLiteral };

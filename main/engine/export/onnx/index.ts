@@ -1,0 +1,86 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { exportGraphOfFolder, UnsupportedLayersError, type ExportGraph } from '../exportGraph';
+import type { ExportFormat } from '../types';
+import { OnnxBuilder } from './builder';
+import { ONNX_LAYERS } from './layers';
+import { DataType, encodeModel } from './proto';
+
+export const ONNX_OPSET = 17;
+export const ONNX_IR_VERSION = 8;
+
+export const ONNX_LAYOUT_NOTE =
+  'Inputs and outputs keep the TensorFlow.js layout: images are NHWC [N, H, W, C], sequences [N, T, F], token ids int32 [N, T]. ' +
+  'Convolutions and pools run in NCHW between Transpose ops, which onnxruntime folds away.';
+
+/** Layers of the graph that ONNX cannot express, with reasons. Empty when the graph exports. */
+export function onnxUnsupported(g: ExportGraph): { name: string; type: string; reason: string }[] {
+  return g.layers.flatMap((l) => {
+    const entry = ONNX_LAYERS[l.type];
+    if (!entry) return [{ name: l.name, type: l.type, reason: 'no ONNX exporter for this layer type yet' }];
+    return 'unsupported' in entry ? [{ name: l.name, type: l.type, reason: entry.unsupported }] : [];
+  });
+}
+
+/** Builds the ONNX ModelProto bytes (opset 17) for an export graph with its trained weights. */
+export function buildOnnx(g: ExportGraph, producerVersion = '0.1.0'): Uint8Array {
+  const bad = onnxUnsupported(g);
+  if (bad.length) throw new UnsupportedLayersError('ONNX', bad);
+  const b = new OnnxBuilder();
+  for (const name of [...g.inputs, ...g.outputs]) b.reserve(name);
+  const out = new Map<string, string>();
+  const failures: { name: string; type: string; reason: string }[] = [];
+  for (const layer of g.layers) {
+    const entry = ONNX_LAYERS[layer.type]!;
+    if (!('supported' in entry)) continue;
+    try {
+      out.set(layer.name, entry.supported(b, layer, layer.inputs.map((i) => out.get(i)!)));
+    } catch (error) {
+      failures.push({ name: layer.name, type: layer.type, reason: error instanceof Error ? error.message : String(error) });
+      out.set(layer.name, layer.name);
+    }
+  }
+  if (failures.length) throw new UnsupportedLayersError('ONNX', failures);
+  const byName = new Map(g.layers.map((l) => [l.name, l]));
+  const valueInfo = (name: string, elemType: number, shape: readonly number[]) => ({
+    name,
+    type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, ...shape.map((d) => ({ dimValue: d }))] } } },
+  });
+  for (const name of g.outputs) b.nodes.push({ name: `${name}_output`, opType: 'Identity', input: [out.get(name)!], output: [name], attribute: [] });
+  const model = {
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'Layerforge',
+    producerVersion,
+    docString: ONNX_LAYOUT_NOTE,
+    metadataProps: [
+      { key: 'layout', value: 'NHWC' },
+      { key: 'layout_note', value: ONNX_LAYOUT_NOTE },
+      { key: 'layers', value: JSON.stringify(g.layers.map((l) => ({ name: l.name, type: l.type }))) },
+    ],
+    graph: {
+      name: g.name.replace(/[^A-Za-z0-9_]/g, '_') || 'model',
+      node: b.nodes,
+      initializer: b.initializers,
+      input: g.inputs.map((n) => {
+        const l = byName.get(n)!;
+        return valueInfo(n, l.dtype === 'int32' ? DataType.INT32 : DataType.FLOAT, l.outputShape);
+      }),
+      output: g.outputs.map((n) => valueInfo(n, DataType.FLOAT, byName.get(n)!.outputShape)),
+    },
+  };
+  return encodeModel(model);
+}
+
+export const onnxFormat: ExportFormat = {
+  id: 'onnx',
+  label: 'ONNX (.onnx, opset 17)',
+  extension: '.onnx',
+  async export(_tf, folder, outPath) {
+    const bytes = buildOnnx(exportGraphOfFolder(folder));
+    const path = resolve(outPath);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+    return { files: [path], notes: [ONNX_LAYOUT_NOTE] };
+  },
+};

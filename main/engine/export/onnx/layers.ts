@@ -1,0 +1,387 @@
+import { activationOf, pair, requireWeight, samePads, transposeArray, weight, type ExportLayer } from '../exportGraph';
+import type { Coverage } from '../types';
+import { A, type OnnxBuilder } from './builder';
+
+/**
+ * How each registry layer type becomes ONNX ops. Tensors keep tfjs's layout throughout (NHWC images,
+ * [N, T, F] sequences), so Flatten, Reshape, Permute, Dense and Concatenate mean exactly what they mean
+ * in tfjs; ops that need NCHW (Conv, pools, Resize) are wrapped in a pair of Transposes, which
+ * onnxruntime's optimizer folds away between consecutive convolutions.
+ *
+ * Adding a layer type to the registry makes export/coverage.test.ts fail until it has an entry here
+ * (or an `unsupported` reason).
+ */
+export type OnnxLowering = (b: OnnxBuilder, layer: ExportLayer, inputs: string[]) => string;
+
+const TO_NCHW = [0, 3, 1, 2];
+const TO_NHWC = [0, 2, 3, 1];
+
+/** Applies a tfjs activation by name. */
+export function onnxActivation(b: OnnxBuilder, x: string, act: string, hint: string): string {
+  switch (act) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return b.op('Relu', [x], {}, hint);
+    case 'relu6':
+      return b.op('Clip', [x, b.floats(`${hint}_min`, [0], []), b.floats(`${hint}_max`, [6], [])], {}, hint);
+    case 'sigmoid':
+      return b.op('Sigmoid', [x], {}, hint);
+    case 'hardSigmoid':
+      return b.op('HardSigmoid', [x], { alpha: A.float(0.2), beta: A.float(0.5) }, hint);
+    case 'tanh':
+      return b.op('Tanh', [x], {}, hint);
+    case 'softmax':
+      return b.op('Softmax', [x], { axis: A.int(-1) }, hint);
+    case 'logSoftmax':
+      return b.op('LogSoftmax', [x], { axis: A.int(-1) }, hint);
+    case 'elu':
+      return b.op('Elu', [x], { alpha: A.float(1) }, hint);
+    case 'selu':
+      return b.op('Selu', [x], {}, hint);
+    case 'softplus':
+      return b.op('Softplus', [x], {}, hint);
+    case 'softsign':
+      return b.op('Softsign', [x], {}, hint);
+    case 'swish':
+      return b.op('Mul', [x, b.op('Sigmoid', [x], {}, `${hint}_sig`)], {}, hint);
+    case 'mish':
+      return b.op('Mul', [x, b.op('Tanh', [b.op('Softplus', [x], {}, `${hint}_sp`)], {}, `${hint}_t`)], {}, hint);
+    case 'gelu': {
+      // 0.5 * x * (1 + erf(x / sqrt(2))), as tfjs computes it
+      const erf = b.op('Erf', [b.op('Div', [x, b.floats(`${hint}_sqrt2`, [Math.SQRT2], [])], {}, `${hint}_div`)], {}, `${hint}_erf`);
+      const cdf = b.op('Mul', [b.op('Add', [erf, b.floats(`${hint}_one`, [1], [])], {}, `${hint}_1p`), b.floats(`${hint}_half`, [0.5], [])], {}, `${hint}_cdf`);
+      return b.op('Mul', [x, cdf], {}, hint);
+    }
+    default:
+      throw new Error(`activation '${act}' has no ONNX equivalent here`);
+  }
+}
+
+function nchw<T>(b: OnnxBuilder, x: string, hint: string, f: (xc: string) => T & string): string {
+  const t = b.op('Transpose', [x], { perm: A.ints(TO_NCHW) }, `${hint}_nchw`);
+  return b.op('Transpose', [f(t)], { perm: A.ints(TO_NHWC) }, `${hint}_nhwc`);
+}
+
+function withBias(b: OnnxBuilder, layer: ExportLayer, y: string): string {
+  const bias = weight(layer, 'bias');
+  return bias ? b.op('Add', [y, b.floats(`${layer.name}_bias`, bias.values, bias.shape)], {}, `${layer.name}_biased`) : y;
+}
+
+/** Explicit ONNX pads [top, left, bottom, right] for tfjs padding on an NHWC input shape. */
+function convPads(layer: ExportLayer, kernel: [number, number], strides: [number, number], dilation: [number, number]): number[] {
+  if (layer.config.padding !== 'same') return [0, 0, 0, 0];
+  const [h, w] = [layer.inputShapes[0]![0]!, layer.inputShapes[0]![1]!];
+  const ph = samePads(h, kernel[0], strides[0], dilation[0]);
+  const pw = samePads(w, kernel[1], strides[1], dilation[1]);
+  return [ph[0], pw[0], ph[1], pw[1]];
+}
+
+const conv2d: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const k = requireWeight(layer, 'kernel'); // [kh, kw, in, out]
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  const dil = pair(c.dilationRate);
+  const w = transposeArray(k.values, k.shape, [3, 2, 0, 1]);
+  const inputs = [b.floats(`${layer.name}_W`, w.values, w.shape)];
+  const bias = weight(layer, 'bias');
+  if (bias) inputs.push(b.floats(`${layer.name}_B`, bias.values, bias.shape));
+  const y = nchw(b, x!, layer.name, (xc) =>
+    b.op('Conv', [xc, ...inputs], {
+      kernel_shape: A.ints(kernel),
+      strides: A.ints(strides),
+      dilations: A.ints(dil),
+      pads: A.ints(convPads(layer, kernel, strides, dil)),
+      group: A.int(1),
+    }, `${layer.name}_conv`),
+  );
+  return onnxActivation(b, y, activationOf(c), layer.name);
+};
+
+const depthwiseConv2d: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const k = requireWeight(layer, 'depthwise_kernel'); // [kh, kw, in, mult]
+  const [kh, kw, cin, mult] = k.shape as [number, number, number, number];
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  const dil = pair(c.dilationRate);
+  // ONNX group conv weight [in*mult, 1, kh, kw]; output channel c*mult+m, as tfjs orders them
+  const t = transposeArray(k.values, k.shape, [2, 3, 0, 1]);
+  const inputs = [b.floats(`${layer.name}_W`, t.values, [cin * mult, 1, kh, kw])];
+  const bias = weight(layer, 'bias');
+  if (bias) inputs.push(b.floats(`${layer.name}_B`, bias.values, bias.shape));
+  const y = nchw(b, x!, layer.name, (xc) =>
+    b.op('Conv', [xc, ...inputs], {
+      kernel_shape: A.ints(kernel),
+      strides: A.ints(strides),
+      dilations: A.ints(dil),
+      pads: A.ints(convPads(layer, kernel, strides, dil)),
+      group: A.int(cin),
+    }, `${layer.name}_conv`),
+  );
+  return onnxActivation(b, y, activationOf(c), layer.name);
+};
+
+const conv2dTranspose: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const k = requireWeight(layer, 'kernel'); // [kh, kw, out, in]
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  if (pair(c.dilationRate).some((d) => d !== 1)) throw new Error(`${layer.name}: dilated transposed convolution is not exported`);
+  const w = transposeArray(k.values, k.shape, [3, 2, 0, 1]); // [in, out, kh, kw]
+  const inputs = [b.floats(`${layer.name}_W`, w.values, w.shape)];
+  const bias = weight(layer, 'bias');
+  if (bias) inputs.push(b.floats(`${layer.name}_B`, bias.values, bias.shape));
+  const { pads, outputPadding } = transposePads(c.padding === 'same', kernel, strides);
+  const y = nchw(b, x!, layer.name, (xc) =>
+    b.op('ConvTranspose', [xc, ...inputs], {
+      kernel_shape: A.ints(kernel),
+      strides: A.ints(strides),
+      pads: A.ints(pads),
+      output_padding: A.ints(outputPadding),
+    }, `${layer.name}_convt`),
+  );
+  return onnxActivation(b, y, activationOf(c), layer.name);
+};
+
+/** ONNX/PyTorch pads [top, left, bottom, right] and output padding that reproduce tfjs's transposed conv output size. */
+export function transposePads(same: boolean, kernel: [number, number], strides: [number, number]): { pads: number[]; outputPadding: number[] } {
+  if (!same) {
+    // tfjs valid: out = (in - 1) * s + max(k, s)
+    return { pads: [0, 0, 0, 0], outputPadding: [Math.max(strides[0] - kernel[0], 0), Math.max(strides[1] - kernel[1], 0)] };
+  }
+  const total = [Math.max(kernel[0] - strides[0], 0), Math.max(kernel[1] - strides[1], 0)];
+  const before = total.map((t) => Math.floor(t / 2));
+  return {
+    pads: [before[0]!, before[1]!, total[0]! - before[0]!, total[1]! - before[1]!],
+    outputPadding: [Math.max(strides[0] - kernel[0], 0), Math.max(strides[1] - kernel[1], 0)],
+  };
+}
+
+function pool(op: 'MaxPool' | 'AveragePool'): OnnxLowering {
+  return (b, layer, [x]) => {
+    const c = layer.config;
+    const kernel = pair(c.poolSize);
+    const strides = pair(c.strides ?? c.poolSize);
+    const attrs = { kernel_shape: A.ints(kernel), strides: A.ints(strides), pads: A.ints(convPads(layer, kernel, strides, [1, 1])) };
+    if (op === 'AveragePool') Object.assign(attrs, { count_include_pad: A.int(0) });
+    return nchw(b, x!, layer.name, (xc) => b.op(op, [xc], attrs, `${layer.name}_pool`));
+  };
+}
+
+const reduce = (op: 'ReduceMean' | 'ReduceMax', axes: number[]): OnnxLowering => (b, layer, [x]) =>
+  b.op(op, [x!], { axes: A.ints(axes), keepdims: A.int(0) }, layer.name);
+
+const dense: OnnxLowering = (b, layer, [x]) => {
+  const k = requireWeight(layer, 'kernel');
+  const y = withBias(b, layer, b.op('MatMul', [x!, b.floats(`${layer.name}_kernel`, k.values, k.shape)], {}, `${layer.name}_matmul`));
+  return onnxActivation(b, y, activationOf(layer.config), layer.name);
+};
+
+const batchNorm: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const axis = Array.isArray(c.axis) ? Number(c.axis[0]) : Number(c.axis ?? -1);
+  const rank = layer.inputShapes[0]!.length + 1;
+  if (axis !== -1 && axis !== rank - 1) throw new Error(`${layer.name}: BatchNormalization over axis ${axis} (not the last) is not exported`);
+  const eps = Number(c.epsilon ?? 1e-3);
+  const mean = requireWeight(layer, 'moving_mean').values;
+  const variance = requireWeight(layer, 'moving_variance').values;
+  const gamma = weight(layer, 'gamma')?.values;
+  const beta = weight(layer, 'beta')?.values;
+  const n = mean.length;
+  const scale = new Float32Array(n);
+  const shift = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = (gamma ? gamma[i]! : 1) / Math.sqrt(variance[i]! + eps);
+    scale[i] = s;
+    shift[i] = (beta ? beta[i]! : 0) - mean[i]! * s;
+  }
+  const y = b.op('Mul', [x!, b.floats(`${layer.name}_scale`, scale, [n])], {}, `${layer.name}_mul`);
+  return b.op('Add', [y, b.floats(`${layer.name}_shift`, shift, [n])], {}, layer.name);
+};
+
+const layerNorm: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const rank = layer.inputShapes[0]!.length + 1;
+  const axes = (Array.isArray(c.axis) ? c.axis : [c.axis ?? -1]).map((a) => (Number(a) < 0 ? rank + Number(a) : Number(a)));
+  if (axes.length !== 1 || axes[0] !== rank - 1) throw new Error(`${layer.name}: LayerNormalization over axes [${axes}] (not just the last) is not exported`);
+  const d = layer.inputShapes[0]![layer.inputShapes[0]!.length - 1]!;
+  const gamma = weight(layer, 'gamma')?.values ?? new Float32Array(d).fill(1);
+  const beta = weight(layer, 'beta')?.values ?? new Float32Array(d);
+  return b.op('LayerNormalization', [x!, b.floats(`${layer.name}_gamma`, gamma, [d]), b.floats(`${layer.name}_beta`, beta, [d])], {
+    axis: A.int(-1),
+    epsilon: A.float(Number(c.epsilon ?? 1e-3)),
+  }, layer.name);
+};
+
+const reshapeTo = (b: OnnxBuilder, x: string, shape: readonly number[], hint: string) =>
+  b.op('Reshape', [x, b.int64s(`${hint}_shape`, [-1, ...shape])], {}, hint);
+
+const upSampling: OnnxLowering = (b, layer, [x]) => {
+  const [sh, sw] = pair(layer.config.size, 2);
+  const bilinear = layer.config.interpolation === 'bilinear';
+  const scales = b.floats(`${layer.name}_scales`, [1, 1, sh, sw], [4]);
+  return nchw(b, x!, layer.name, (xc) =>
+    b.op('Resize', [xc, '', scales], {
+      mode: A.str(bilinear ? 'linear' : 'nearest'),
+      // tfjs resizes with alignCorners = halfPixelCenters = false
+      coordinate_transformation_mode: A.str('asymmetric'),
+      nearest_mode: A.str('floor'),
+    }, `${layer.name}_resize`),
+  );
+};
+
+const zeroPadding: OnnxLowering = (b, layer, [x]) => {
+  const p = layer.config.padding as [[number, number], [number, number]] | number;
+  const [[t, bot], [l, r]] = Array.isArray(p) ? p : [[p, p], [p, p]];
+  return b.op('Pad', [x!, b.int64s(`${layer.name}_pads`, [0, t, l, 0, 0, bot, r, 0])], { mode: A.str('constant') }, layer.name);
+};
+
+const variadic = (op: string): OnnxLowering => (b, layer, inputs) => b.op(op, inputs, {}, layer.name);
+
+const concat: OnnxLowering = (b, layer, inputs) => b.op('Concat', inputs, { axis: A.int(Number(layer.config.axis ?? -1)) }, layer.name);
+
+const embedding: OnnxLowering = (b, layer, [x]) => {
+  const e = requireWeight(layer, 'embeddings');
+  return b.op('Gather', [b.floats(`${layer.name}_embeddings`, e.values, e.shape), b.op('Cast', [x!], { to: A.int(7) }, `${layer.name}_ids`)], { axis: A.int(0) }, layer.name);
+};
+
+const ONNX_RNN_ACT: Record<string, string> = { sigmoid: 'Sigmoid', tanh: 'Tanh', relu: 'Relu', hardSigmoid: 'HardSigmoid', linear: 'Affine' };
+
+/** Reorders the gate blocks of a [rows, G*units] tfjs matrix and transposes it to ONNX's [G*units, rows]. */
+function gates(values: Float32Array, rows: number, units: number, order: number[]): Float32Array {
+  const g = order.length;
+  const out = new Float32Array(rows * g * units);
+  for (let gi = 0; gi < g; gi++) {
+    const src = order[gi]!;
+    for (let u = 0; u < units; u++) for (let r = 0; r < rows; r++) out[(gi * units + u) * rows + r] = values[r * g * units + src * units + u]!;
+  }
+  return out;
+}
+
+function gateBias(values: Float32Array | undefined, units: number, order: number[]): Float32Array {
+  const out = new Float32Array(2 * order.length * units); // [Wb, Rb]; Rb stays zero
+  if (values) order.forEach((src, gi) => out.set(values.subarray(src * units, (src + 1) * units), gi * units));
+  return out;
+}
+
+/** LSTM / GRU / SimpleRNN (optionally Bidirectional) as one ONNX recurrent op. */
+function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OnnxLowering {
+  // tfjs gate order -> ONNX gate order. LSTM: tfjs i,f,c,o -> ONNX i,o,f,c. GRU: z,r,h both.
+  const order = kind === 'LSTM' ? [0, 3, 1, 2] : kind === 'GRU' ? [0, 1, 2] : [0];
+  return (b, layer, [x]) => {
+    const bidi = layer.className === 'Bidirectional';
+    const cell = (bidi ? ((layer.config.layer as { config: Record<string, unknown> }).config) : layer.config) as Record<string, unknown>;
+    if (cell.goBackwards) throw new Error(`${layer.name}: goBackwards is not exported`);
+    const units = Number(cell.units);
+    const features = layer.inputShapes[0]![1]!;
+    const dirs = bidi ? ['forward/', 'backward/'] : [''];
+    const Ws: Float32Array[] = [];
+    const Rs: Float32Array[] = [];
+    const Bs: Float32Array[] = [];
+    for (const d of dirs) {
+      Ws.push(gates(requireWeight(layer, `${d}kernel`).values, features, units, order));
+      Rs.push(gates(requireWeight(layer, `${d}recurrent_kernel`).values, units, units, order));
+      Bs.push(gateBias(weight(layer, `${d}bias`)?.values, units, order));
+    }
+    const cat = (arrs: Float32Array[]) => {
+      const out = new Float32Array(arrs.reduce((a, v) => a + v.length, 0));
+      let o = 0;
+      for (const a of arrs) {
+        out.set(a, o);
+        o += a.length;
+      }
+      return out;
+    };
+    const G = order.length;
+    const n = dirs.length;
+    const act = activationOf(cell);
+    const rec = activationOf(cell, 'recurrentActivation');
+    const acts = kind === 'LSTM' ? [rec, act, act] : kind === 'GRU' ? [rec, act] : [act];
+    const onnxActs = acts.map((a) => {
+      const o = ONNX_RNN_ACT[a];
+      if (!o) throw new Error(`${layer.name}: recurrent activation '${a}' has no ONNX equivalent`);
+      return o;
+    });
+    const allActs = Array.from({ length: n }, () => onnxActs).flat();
+    const attrs: Record<string, ReturnType<typeof A.int>> = {
+      hidden_size: A.int(units),
+      direction: A.str(bidi ? 'bidirectional' : 'forward'),
+      activations: A.strs(allActs),
+    };
+    if (allActs.some((a) => a === 'HardSigmoid' || a === 'Affine')) {
+      attrs.activation_alpha = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.2 : 1)));
+      attrs.activation_beta = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.5 : 0)));
+    }
+    if (kind === 'GRU') attrs.linear_before_reset = A.int(0);
+    const xt = b.op('Transpose', [x!], { perm: A.ints([1, 0, 2]) }, `${layer.name}_tnf`);
+    const [Y, Yh] = b.opN(kind, [
+      xt,
+      b.floats(`${layer.name}_W`, cat(Ws), [n, G * units, features]),
+      b.floats(`${layer.name}_R`, cat(Rs), [n, G * units, units]),
+      b.floats(`${layer.name}_B`, cat(Bs), [n, 2 * G * units]),
+    ], attrs, `${layer.name}_${kind.toLowerCase()}`, 2);
+    const returnSequences = Boolean(cell.returnSequences);
+    // Y: [T, dirs, N, H] -> [N, T, dirs, H]; Y_h: [dirs, N, H] -> [N, dirs, H]
+    const y = returnSequences
+      ? b.op('Transpose', [Y!], { perm: A.ints([2, 0, 1, 3]) }, `${layer.name}_ntdh`)
+      : b.op('Transpose', [Yh!], { perm: A.ints([1, 0, 2]) }, `${layer.name}_ndh`);
+    const dirAxis = returnSequences ? 2 : 1;
+    const merge = bidi ? String(layer.config.mergeMode ?? 'concat') : 'concat';
+    const outShape = layer.outputShape;
+    switch (merge) {
+      case 'concat':
+        return reshapeTo(b, y, outShape, layer.name);
+      case 'sum':
+        return b.op('ReduceSum', [y, b.int64s(`${layer.name}_axes`, [dirAxis])], { keepdims: A.int(0) }, layer.name);
+      case 'ave':
+        return b.op('ReduceMean', [y], { axes: A.ints([dirAxis]), keepdims: A.int(0) }, layer.name);
+      case 'mul':
+        return b.op('ReduceProd', [y], { axes: A.ints([dirAxis]), keepdims: A.int(0) }, layer.name);
+      default:
+        throw new Error(`${layer.name}: Bidirectional mergeMode '${merge}' is not exported`);
+    }
+  };
+}
+
+const CUSTOM_LAYER = 'a Layerforge custom tfjs layer whose weights layout the ONNX exporter does not know yet';
+
+/** Registry type -> ONNX lowering (or why there is none). */
+export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
+  Input: { supported: (_b, layer) => layer.name },
+  Conv2D: { supported: conv2d },
+  Conv2DTranspose: { supported: conv2dTranspose },
+  DepthwiseConv2D: { supported: depthwiseConv2d },
+  MaxPool2D: { supported: pool('MaxPool') },
+  AvgPool2D: { supported: pool('AveragePool') },
+  GlobalAvgPool2D: { supported: reduce('ReduceMean', [1, 2]) },
+  GlobalMaxPool2D: { supported: reduce('ReduceMax', [1, 2]) },
+  GlobalAvgPool1D: { supported: reduce('ReduceMean', [1]) },
+  GlobalMaxPool1D: { supported: reduce('ReduceMax', [1]) },
+  Flatten: { supported: (b, layer, [x]) => b.op('Flatten', [x!], { axis: A.int(1) }, layer.name) },
+  Dense: { supported: dense },
+  Dropout: { supported: (b, layer, [x]) => b.op('Identity', [x!], {}, layer.name) },
+  BatchNormalization: { supported: batchNorm },
+  LayerNormalization: { supported: layerNorm },
+  Activation: { supported: (b, layer, [x]) => b.op('Identity', [onnxActivation(b, x!, activationOf(layer.config), `${layer.name}_act`)], {}, layer.name) },
+  Reshape: { supported: (b, layer, [x]) => reshapeTo(b, x!, layer.outputShape, layer.name) },
+  Permute: { supported: (b, layer, [x]) => b.op('Transpose', [x!], { perm: A.ints([0, ...(layer.config.dims as number[])]) }, layer.name) },
+  UpSampling2D: { supported: upSampling },
+  ZeroPadding2D: { supported: zeroPadding },
+  SimpleRNN: { supported: recurrent('RNN') },
+  LSTM: { supported: recurrent('LSTM') },
+  GRU: { supported: recurrent('GRU') },
+  Embedding: { supported: embedding },
+  Add: { supported: variadic('Sum') },
+  Multiply: {
+    supported: (b, layer, inputs) => inputs.slice(1).reduce((acc, x, i) => b.op('Mul', [acc, x], {}, i === inputs.length - 2 ? layer.name : `${layer.name}_${i}`), inputs[0]!),
+  },
+  Average: { supported: variadic('Mean') },
+  Maximum: { supported: variadic('Max') },
+  Minimum: { supported: variadic('Min') },
+  Subtract: { supported: (b, layer, [x, y]) => b.op('Sub', [x!, y!], {}, layer.name) },
+  Concatenate: { supported: concat },
+  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
+  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+};

@@ -1,0 +1,424 @@
+import { activationOf, pair, requireWeight, samePads, transposeArray, weight, type ExportLayer } from '../exportGraph';
+import { transposePads } from '../onnx/layers';
+import type { Coverage } from '../types';
+
+/**
+ * How each registry layer type becomes PyTorch code. Layout rule of the generated model: a tensor whose
+ * per-sample shape has rank 3 (an image, H×W×C in tfjs) is channels-first [N, C, H, W], as PyTorch
+ * expects; every other tensor keeps the tfjs layout ([N, F], [N, T, F] batch-first). Flatten and
+ * Reshape of images go through channels-last so their element order (and so the Dense weights after
+ * them) matches the trained model.
+ *
+ * Adding a layer type to the registry makes export/coverage.test.ts fail until it has an entry here
+ * (or an `unsupported` reason).
+ */
+export interface TorchTensor {
+  /** state_dict key under the layer's attribute, e.g. 'weight' -> 'conv2d_1.weight'. */
+  key: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface TorchCode {
+  /** Constructor expression for `self.<attr> = …`, or null when the layer has no module. */
+  module: string | null;
+  /** Forward expression: `self_` is the module attribute (e.g. 'self.conv2d_1'), `xs` the input variables. */
+  forward(self_: string, xs: string[]): string;
+  tensors: TorchTensor[];
+  /** Names of helper functions/classes from HELPERS the code uses. */
+  helpers?: string[];
+}
+
+export type TorchLowering = (layer: ExportLayer) => TorchCode;
+
+const isImage = (shape: readonly number[]) => shape.length === 3;
+const py = (v: number | boolean) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
+const tup = (v: readonly number[]) => `(${v.join(', ')}${v.length === 1 ? ',' : ''})`;
+
+/** Python for a tfjs activation applied to `x`; `channelDim` is where tfjs's last axis lives in torch. */
+export function torchActivation(act: string, x: string, channelDim = -1): string {
+  switch (act) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return `torch.relu(${x})`;
+    case 'relu6':
+      return `F.relu6(${x})`;
+    case 'sigmoid':
+      return `torch.sigmoid(${x})`;
+    case 'hardSigmoid':
+      return `torch.clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`;
+    case 'tanh':
+      return `torch.tanh(${x})`;
+    case 'softmax':
+      return `torch.softmax(${x}, dim=${channelDim})`;
+    case 'logSoftmax':
+      return `F.log_softmax(${x}, dim=${channelDim})`;
+    case 'elu':
+      return `F.elu(${x})`;
+    case 'selu':
+      return `F.selu(${x})`;
+    case 'softplus':
+      return `F.softplus(${x})`;
+    case 'softsign':
+      return `F.softsign(${x})`;
+    case 'swish':
+      return `F.silu(${x})`;
+    case 'mish':
+      return `F.mish(${x})`;
+    case 'gelu':
+      return `F.gelu(${x})`;
+    default:
+      throw new Error(`activation '${act}' has no PyTorch equivalent here`);
+  }
+}
+
+const chanDim = (layer: ExportLayer) => (isImage(layer.outputShape) ? 1 : -1);
+const act = (layer: ExportLayer, x: string) => torchActivation(activationOf(layer.config), x, chanDim(layer));
+
+/** tfjs conv kernel [kh, kw, in, out] -> torch [out, in, kh, kw]. */
+function convWeight(layer: ExportLayer, key: string, perm: number[]): TorchTensor {
+  const k = requireWeight(layer, key);
+  const t = transposeArray(k.values, k.shape, perm);
+  return { key: 'weight', shape: t.shape, values: t.values };
+}
+
+function biasTensor(layer: ExportLayer): TorchTensor[] {
+  const b = weight(layer, 'bias');
+  return b ? [{ key: 'bias', shape: b.shape, values: b.values }] : [];
+}
+
+/** [left, right, top, bottom] for F.pad, or null when 'same' padding is symmetric (or valid). */
+function padsOf(layer: ExportLayer, kernel: [number, number], strides: [number, number], dil: [number, number]): { sym: [number, number]; asym: number[] | null } {
+  if (layer.config.padding !== 'same') return { sym: [0, 0], asym: null };
+  const [h, w] = layer.inputShapes[0]!;
+  const ph = samePads(h!, kernel[0], strides[0], dil[0]);
+  const pw = samePads(w!, kernel[1], strides[1], dil[1]);
+  if (ph[0] === ph[1] && pw[0] === pw[1]) return { sym: [ph[0], pw[0]], asym: null };
+  return { sym: [0, 0], asym: [pw[0], pw[1], ph[0], ph[1]] };
+}
+
+function convLike(depthwise: boolean): TorchLowering {
+  return (layer) => {
+    const c = layer.config;
+    const kernel = pair(c.kernelSize);
+    const strides = pair(c.strides);
+    const dil = pair(c.dilationRate);
+    const cin = layer.inputShapes[0]![2]!;
+    const cout = layer.outputShape[2]!;
+    const { sym, asym } = padsOf(layer, kernel, strides, dil);
+    const hasBias = Boolean(weight(layer, 'bias'));
+    const w = depthwise ? convWeight(layer, 'depthwise_kernel', [2, 3, 0, 1]) : convWeight(layer, 'kernel', [3, 2, 0, 1]);
+    if (depthwise) w.shape = [cin * Number(c.depthMultiplier ?? 1), 1, kernel[0], kernel[1]];
+    return {
+      module: `nn.Conv2d(${cin}, ${cout}, kernel_size=${tup(kernel)}, stride=${tup(strides)}, padding=${tup(sym)}, dilation=${tup(dil)}${depthwise ? `, groups=${cin}` : ''}, bias=${py(hasBias)})`,
+      forward: (s, [x]) => act(layer, `${s}(${asym ? `F.pad(${x}, ${tup(asym)})` : x})`),
+      tensors: [w, ...biasTensor(layer)],
+    };
+  };
+}
+
+const conv2dTranspose: TorchLowering = (layer) => {
+  const c = layer.config;
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  const cin = layer.inputShapes[0]![2]!;
+  const [oh, ow, cout] = layer.outputShape as [number, number, number];
+  const { pads, outputPadding } = transposePads(c.padding === 'same', kernel, strides);
+  const crop = pads.some((p) => p > 0);
+  return {
+    module: `nn.ConvTranspose2d(${cin}, ${cout}, kernel_size=${tup(kernel)}, stride=${tup(strides)}, output_padding=${tup(outputPadding)}, bias=${py(Boolean(weight(layer, 'bias')))})`,
+    forward: (s, [x]) => act(layer, crop ? `${s}(${x})[:, :, ${pads[0]}:${pads[0]! + oh}, ${pads[1]}:${pads[1]! + ow}]` : `${s}(${x})`),
+    tensors: [convWeight(layer, 'kernel', [3, 2, 0, 1]), ...biasTensor(layer)],
+  };
+};
+
+function pool(kind: 'max' | 'avg'): TorchLowering {
+  return (layer) => {
+    const c = layer.config;
+    const kernel = pair(c.poolSize);
+    const strides = pair(c.strides ?? c.poolSize);
+    const { sym, asym } = padsOf(layer, kernel, strides, [1, 1]);
+    if (kind === 'max') {
+      return {
+        module: `nn.MaxPool2d(kernel_size=${tup(kernel)}, stride=${tup(strides)}, padding=${tup(sym)})`,
+        forward: (s, [x]) => `${s}(${asym ? `F.pad(${x}, ${tup(asym)}, value=float('-inf'))` : x})`,
+        tensors: [],
+      };
+    }
+    if (c.padding === 'same') {
+      return { module: null, forward: (_s, [x]) => `_avg_pool_same(${x}, ${tup(kernel)}, ${tup(strides)}, ${tup(asym ?? [sym[1], sym[1], sym[0], sym[0]])})`, tensors: [], helpers: ['_avg_pool_same'] };
+    }
+    return { module: `nn.AvgPool2d(kernel_size=${tup(kernel)}, stride=${tup(strides)})`, forward: (s, [x]) => `${s}(${x})`, tensors: [] };
+  };
+}
+
+const toLast = (x: string, shape: readonly number[]) => (isImage(shape) ? `${x}.permute(0, 2, 3, 1)` : x);
+const toFirst = (x: string, shape: readonly number[]) => (isImage(shape) ? `${x}.permute(0, 3, 1, 2)` : x);
+
+const dense: TorchLowering = (layer) => {
+  const k = requireWeight(layer, 'kernel');
+  const t = transposeArray(k.values, k.shape, [1, 0]);
+  return {
+    module: `nn.Linear(${k.shape[0]}, ${k.shape[1]}, bias=${py(Boolean(weight(layer, 'bias')))})`,
+    forward: (s, [x]) => act(layer, `${s}(${x})`),
+    tensors: [{ key: 'weight', shape: t.shape, values: t.values }, ...biasTensor(layer)],
+  };
+};
+
+function affine(layer: ExportLayer, n: number): TorchTensor[] {
+  const gamma = weight(layer, 'gamma')?.values ?? new Float32Array(n).fill(1);
+  const beta = weight(layer, 'beta')?.values ?? new Float32Array(n);
+  return [
+    { key: 'weight', shape: [n], values: gamma },
+    { key: 'bias', shape: [n], values: beta },
+  ];
+}
+
+const batchNorm: TorchLowering = (layer) => {
+  const shape = layer.inputShapes[0]!;
+  const n = shape[shape.length - 1]!;
+  const eps = Number(layer.config.epsilon ?? 1e-3);
+  const momentum = 1 - Number(layer.config.momentum ?? 0.99);
+  const cls = isImage(shape) ? 'BatchNorm2d' : 'BatchNorm1d';
+  return {
+    module: `nn.${cls}(${n}, eps=${eps}, momentum=${Number(momentum.toFixed(6))})`,
+    // tfjs normalises the last axis; BatchNorm1d wants channels at dim 1 of [N, C, L]
+    forward: (s, [x]) => (shape.length === 2 ? `${s}(${x}.transpose(1, 2)).transpose(1, 2)` : `${s}(${x})`),
+    tensors: [
+      ...affine(layer, n),
+      { key: 'running_mean', shape: [n], values: requireWeight(layer, 'moving_mean').values },
+      { key: 'running_var', shape: [n], values: requireWeight(layer, 'moving_variance').values },
+    ],
+  };
+};
+
+const layerNorm: TorchLowering = (layer) => {
+  const shape = layer.inputShapes[0]!;
+  const n = shape[shape.length - 1]!;
+  return {
+    module: `nn.LayerNorm(${n}, eps=${Number(layer.config.epsilon ?? 1e-3)})`,
+    forward: (s, [x]) => toFirst(`${s}(${toLast(x!, shape)})`, shape),
+    tensors: affine(layer, n),
+  };
+};
+
+const upSampling: TorchLowering = (layer) => {
+  const [sh, sw] = pair(layer.config.size, 2);
+  if (layer.config.interpolation === 'bilinear') {
+    // tfjs resizes with align_corners = half_pixel_centers = False, which F.interpolate cannot do
+    return { module: null, forward: (_s, [x]) => `_resize_bilinear_asymmetric(${x}, ${sh}, ${sw})`, tensors: [], helpers: ['_resize_bilinear_asymmetric'] };
+  }
+  return { module: `nn.Upsample(scale_factor=${tup([sh, sw])}, mode='nearest')`, forward: (s, [x]) => `${s}(${x})`, tensors: [] };
+};
+
+const zeroPadding: TorchLowering = (layer) => {
+  const p = layer.config.padding as [[number, number], [number, number]] | number;
+  const [[t, b], [l, r]] = Array.isArray(p) ? p : [[p, p], [p, p]];
+  return { module: `nn.ZeroPad2d(${tup([l, r, t, b])})`, forward: (s, [x]) => `${s}(${x})`, tensors: [] };
+};
+
+function rnnTensors(layer: ExportLayer, bidi: boolean, hhBias: boolean): TorchTensor[] {
+  const out: TorchTensor[] = [];
+  for (const [dir, suffix] of bidi ? [['forward/', ''], ['backward/', '_reverse']] : [['', '']]) {
+    const k = requireWeight(layer, `${dir}kernel`);
+    const r = requireWeight(layer, `${dir}recurrent_kernel`);
+    const kt = transposeArray(k.values, k.shape, [1, 0]);
+    const rt = transposeArray(r.values, r.shape, [1, 0]);
+    const b = weight(layer, `${dir}bias`);
+    out.push({ key: `weight_ih_l0${suffix}`, shape: kt.shape, values: kt.values });
+    out.push({ key: `weight_hh_l0${suffix}`, shape: rt.shape, values: rt.values });
+    const nb = kt.shape[0]!;
+    out.push({ key: `bias_ih_l0${suffix}`, shape: [nb], values: b?.values ?? new Float32Array(nb) });
+    if (hhBias) out.push({ key: `bias_hh_l0${suffix}`, shape: [nb], values: new Float32Array(nb) });
+  }
+  return out;
+}
+
+function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): TorchLowering {
+  return (layer) => {
+    const bidi = layer.className === 'Bidirectional';
+    const cell = (bidi ? (layer.config.layer as { config: Record<string, unknown> }).config : layer.config) as Record<string, unknown>;
+    if (cell.goBackwards) throw new Error(`${layer.name}: goBackwards is not exported`);
+    const units = Number(cell.units);
+    const features = layer.inputShapes[0]![1]!;
+    const a = activationOf(cell);
+    const rec = activationOf(cell, 'recurrentActivation');
+    const seqs = Boolean(cell.returnSequences);
+    const merge = bidi ? String(layer.config.mergeMode ?? 'concat') : 'concat';
+    const dirs = bidi ? 2 : 1;
+    let module: string;
+    let hhBias = true;
+    let helpers: string[] = [];
+    if (kind === 'LSTM' && a === 'tanh' && rec === 'sigmoid') {
+      module = `nn.LSTM(${features}, ${units}, batch_first=True, bidirectional=${py(bidi)})`;
+    } else if (kind === 'RNN' && (a === 'tanh' || a === 'relu')) {
+      module = `nn.RNN(${features}, ${units}, nonlinearity='${a}', batch_first=True, bidirectional=${py(bidi)})`;
+    } else {
+      // Keras-compatible recurrent cell (tfjs's GRU resets before the recurrent matmul; nn.GRU after).
+      module = `KerasRecurrent('${kind}', ${features}, ${units}, activation='${a}', recurrent_activation='${rec}', bidirectional=${py(bidi)})`;
+      hhBias = false;
+      helpers = ['KerasRecurrent'];
+    }
+    const mergeExpr = (t: string, axis: number) =>
+      merge === 'concat' ? t : merge === 'sum' ? `${t}.sum(dim=${axis})` : merge === 'ave' ? `${t}.mean(dim=${axis})` : merge === 'mul' ? `${t}.prod(dim=${axis})` : null;
+    if (!mergeExpr('x', 0)) throw new Error(`${layer.name}: Bidirectional mergeMode '${merge}' is not exported`);
+    return {
+      module,
+      forward: (s, [x]) => {
+        if (seqs) {
+          const y = `${s}(${x})[0]`;
+          return merge === 'concat' ? y : mergeExpr(`${y}.unflatten(-1, (2, ${units}))`, 2)!;
+        }
+        const hExpr = kind === 'LSTM' && !helpers.length ? `${s}(${x})[1][0]` : `${s}(${x})[1]`;
+        const h = `${hExpr}.transpose(0, 1)`; // [N, dirs, units]
+        return merge === 'concat' ? `${h}.reshape(-1, ${dirs * units})` : mergeExpr(h, 1)!;
+      },
+      tensors: rnnTensors(layer, bidi, hhBias),
+      helpers,
+    };
+  };
+}
+
+/** Maps a tfjs axis (with batch = 0, may be negative) to the generated model's layout. */
+function torchAxis(axis: number, shape: readonly number[]): number {
+  const rank = shape.length + 1;
+  const a = axis < 0 ? rank + axis : axis;
+  if (!isImage(shape)) return a;
+  return [0, 2, 3, 1][a]!; // NHWC axis -> NCHW axis
+}
+
+const noModule = (forward: TorchCode['forward'], helpers: string[] = []): TorchCode => ({ module: null, forward, tensors: [], helpers });
+
+const CUSTOM_LAYER = 'a Layerforge custom tfjs layer whose weights layout the PyTorch exporter does not know yet';
+
+/** Registry type -> PyTorch code (or why there is none). */
+export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
+  Input: { supported: () => noModule((_s, xs) => xs[0]!) },
+  Conv2D: { supported: convLike(false) },
+  DepthwiseConv2D: { supported: convLike(true) },
+  Conv2DTranspose: { supported: conv2dTranspose },
+  MaxPool2D: { supported: pool('max') },
+  AvgPool2D: { supported: pool('avg') },
+  GlobalAvgPool2D: { supported: () => noModule((_s, [x]) => `${x}.mean(dim=(2, 3))`) },
+  GlobalMaxPool2D: { supported: () => noModule((_s, [x]) => `${x}.amax(dim=(2, 3))`) },
+  GlobalAvgPool1D: { supported: () => noModule((_s, [x]) => `${x}.mean(dim=1)`) },
+  GlobalMaxPool1D: { supported: () => noModule((_s, [x]) => `${x}.amax(dim=1)`) },
+  Flatten: { supported: (layer) => noModule((_s, [x]) => `${toLast(x!, layer.inputShapes[0]!)}.flatten(1)`) },
+  Dense: { supported: dense },
+  Dropout: { supported: (layer) => ({ module: `nn.Dropout(${Number(layer.config.rate ?? 0)})`, forward: (s, [x]) => `${s}(${x})`, tensors: [] }) },
+  BatchNormalization: { supported: batchNorm },
+  LayerNormalization: { supported: layerNorm },
+  Activation: { supported: (layer) => noModule((_s, [x]) => act(layer, x!)) },
+  Reshape: {
+    supported: (layer) => noModule((_s, [x]) => toFirst(`${toLast(x!, layer.inputShapes[0]!)}.reshape(-1, ${layer.outputShape.join(', ')})`, layer.outputShape)),
+  },
+  Permute: {
+    supported: (layer) =>
+      noModule((_s, [x]) => toFirst(`${toLast(x!, layer.inputShapes[0]!)}.permute(0, ${(layer.config.dims as number[]).join(', ')})`, layer.outputShape)),
+  },
+  UpSampling2D: { supported: upSampling },
+  ZeroPadding2D: { supported: zeroPadding },
+  SimpleRNN: { supported: recurrent('RNN') },
+  LSTM: { supported: recurrent('LSTM') },
+  GRU: { supported: recurrent('GRU') },
+  Embedding: {
+    supported: (layer) => {
+      const e = requireWeight(layer, 'embeddings');
+      return { module: `nn.Embedding(${e.shape[0]}, ${e.shape[1]})`, forward: (s, [x]) => `${s}(${x}.long())`, tensors: [{ key: 'weight', shape: e.shape, values: e.values }] };
+    },
+  },
+  Add: { supported: () => noModule((_s, xs) => xs.join(' + ')) },
+  Subtract: { supported: () => noModule((_s, xs) => xs.join(' - ')) },
+  Multiply: { supported: () => noModule((_s, xs) => xs.join(' * ')) },
+  Average: { supported: (layer) => noModule((_s, xs) => `(${xs.join(' + ')}) / ${layer.inputs.length}`) },
+  Maximum: { supported: () => noModule((_s, xs) => xs.slice(1).reduce((a, x) => `torch.maximum(${a}, ${x})`, xs[0]!)) },
+  Minimum: { supported: () => noModule((_s, xs) => xs.slice(1).reduce((a, x) => `torch.minimum(${a}, ${x})`, xs[0]!)) },
+  Concatenate: {
+    supported: (layer) => noModule((_s, xs) => `torch.cat([${xs.join(', ')}], dim=${torchAxis(Number(layer.config.axis ?? -1), layer.inputShapes[0]!)})`),
+  },
+  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
+  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+};
+
+/** Python helpers the generated code may use, emitted only when used. */
+export const HELPERS: Record<string, string> = {
+  _avg_pool_same: `def _avg_pool_same(x, kernel, stride, pads):
+    """Average pooling with TensorFlow's 'same' padding: padded cells are not counted."""
+    ones = torch.ones_like(x[:1, :1])
+    total = F.avg_pool2d(F.pad(x, pads), kernel, stride)
+    count = F.avg_pool2d(F.pad(ones, pads), kernel, stride)
+    return total / count`,
+  _resize_bilinear_asymmetric: `def _resize_bilinear_asymmetric(x, sh, sw):
+    """Bilinear upsampling as TensorFlow does it (align_corners=False, half_pixel_centers=False)."""
+    def axis(n, s):
+        src = torch.arange(n * s, dtype=torch.float32, device=x.device) / s
+        i0 = src.floor().long().clamp(max=n - 1)
+        i1 = (i0 + 1).clamp(max=n - 1)
+        return i0, i1, src - i0.float()
+    h0, h1, fh = axis(x.shape[2], sh)
+    w0, w1, fw = axis(x.shape[3], sw)
+    top = x[:, :, h0][:, :, :, w0] * (1 - fw) + x[:, :, h0][:, :, :, w1] * fw
+    bottom = x[:, :, h1][:, :, :, w0] * (1 - fw) + x[:, :, h1][:, :, :, w1] * fw
+    fh = fh.view(1, 1, -1, 1)
+    return top * (1 - fh) + bottom * fh`,
+  KerasRecurrent: `_ACTIVATIONS = {
+    'tanh': torch.tanh, 'sigmoid': torch.sigmoid, 'relu': torch.relu, 'linear': lambda x: x,
+    'hardSigmoid': lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0), 'elu': F.elu, 'selu': F.selu,
+    'softplus': F.softplus, 'swish': F.silu, 'gelu': F.gelu,
+}
+
+
+class KerasRecurrent(nn.Module):
+    """A recurrent layer computed exactly as Keras / TensorFlow.js do (batch-first).
+
+    Used where torch.nn has no equivalent: Keras's GRU applies the reset gate *before* the recurrent
+    matmul (reset_after=False; torch.nn.GRU applies it after), and non-default activations.
+    Parameters follow torch.nn naming and gate order (LSTM i, f, g, o; GRU z, r, h). Returns
+    (outputs [N, T, dirs*units], final hidden [dirs, N, units]) like torch.nn.GRU.
+    """
+
+    def __init__(self, kind, input_size, units, activation='tanh', recurrent_activation='sigmoid', bidirectional=False):
+        super().__init__()
+        self.kind, self.units, self.bidirectional = kind, units, bidirectional
+        self.act, self.rec = _ACTIVATIONS[activation], _ACTIVATIONS[recurrent_activation]
+        gates = {'LSTM': 4, 'GRU': 3, 'RNN': 1}[kind]
+        for suffix in ['', '_reverse'] if bidirectional else ['']:
+            setattr(self, 'weight_ih_l0' + suffix, nn.Parameter(torch.empty(gates * units, input_size)))
+            setattr(self, 'weight_hh_l0' + suffix, nn.Parameter(torch.empty(gates * units, units)))
+            setattr(self, 'bias_ih_l0' + suffix, nn.Parameter(torch.zeros(gates * units)))
+        for name, p in self.named_parameters():
+            if name.startswith('weight'):
+                nn.init.xavier_uniform_(p)
+
+    def _run(self, x, suffix, reverse):
+        w_ih, w_hh, b = (getattr(self, n + suffix) for n in ('weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0'))
+        n, steps, u = x.shape[0], x.shape[1], self.units
+        h = x.new_zeros(n, u)
+        c = x.new_zeros(n, u)
+        xs = F.linear(x, w_ih, b)
+        out = [None] * steps
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            xt = xs[:, t]
+            if self.kind == 'LSTM':
+                i, f, g, o = (xt + h @ w_hh.t()).chunk(4, dim=1)
+                c = self.rec(f) * c + self.rec(i) * self.act(g)
+                h = self.rec(o) * self.act(c)
+            elif self.kind == 'GRU':
+                xz, xr, xh = xt.chunk(3, dim=1)
+                hz, hr = (h @ w_hh[: 2 * u].t()).chunk(2, dim=1)
+                z, r = self.rec(xz + hz), self.rec(xr + hr)
+                hh = self.act(xh + (r * h) @ w_hh[2 * u:].t())
+                h = z * h + (1 - z) * hh
+            else:
+                h = self.act(xt + h @ w_hh.t())
+            out[t] = h
+        return torch.stack(out, dim=1), h
+
+    def forward(self, x):
+        y, h = self._run(x, '', False)
+        if not self.bidirectional:
+            return y, h.unsqueeze(0)
+        yb, hb = self._run(x, '_reverse', True)
+        return torch.cat([y, yb], dim=-1), torch.stack([h, hb])`,
+};
