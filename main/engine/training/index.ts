@@ -1,0 +1,245 @@
+/**
+ * Training runs. `startRun` trains a graph in a worker thread, so an exception, a NaN loss, an
+ * out-of-memory error or a crash in tfjs ends that run with an 'ended' event (reason 'error', naming
+ * the cause) and never the caller. The worker keeps the trained model for evaluate / predict / save
+ * until `dispose()`.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { Graph } from '../../../shared/graph';
+import type { ProjectFile, TrainingSettings } from '../../../shared/project';
+import type { LoadedDataset } from '../datasets/types';
+import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, type FromWorker, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, PredictRequest, RunResult, TrainingEvent } from './types';
+
+export type * from './types';
+
+export interface WorkerOptions {
+  /** The worker's entry module (default: worker.mjs beside this file). Bundled builds pass their own. */
+  workerEntry?: string | URL;
+  /** V8 heap limits for the worker (an overrun ends the run with an out-of-memory error). */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface StartRunRequest extends WorkerOptions {
+  graph: Graph;
+  settings: TrainingSettings;
+  /** The data, decoded, or a dataset id (+ the folder it is in) for the worker to load. */
+  dataset: LoadedDataset | DatasetRef;
+  /** Train on the first `limit` training images only. */
+  limit?: number;
+  /** Overrides settings.backend. */
+  backend?: BackendName | 'auto';
+  /** Project / model name. */
+  name?: string;
+}
+
+export interface ModelHandle {
+  readonly id: string;
+  /** Accuracy, per-class accuracy and confusion matrix on a split of the run's dataset. */
+  evaluate(split?: 'train' | 'test', limit?: number): Promise<EvaluationResult>;
+  /** Class probabilities for uint8 samples in the dataset's layout. */
+  predict(samples: PredictRequest): Promise<number[][]>;
+  /** Writes a model folder (project.json, model.json, weights.bin, metrics.json). */
+  save(dir: string, opts?: { project?: ProjectFile; metrics?: Record<string, unknown> }): Promise<void>;
+  /** tf.memory() inside the worker. */
+  memory(): Promise<{ numTensors: number; numBytes: number }>;
+  /** Ends the worker (and the run, if it is still going). */
+  dispose(): Promise<void>;
+  /** The worker thread, for fault-injection tests. */
+  readonly worker: Worker;
+}
+
+export interface RunHandle extends ModelHandle {
+  /** Finish the current batch, then end the run keeping the weights. */
+  stop(): void;
+  pause(): void;
+  resume(): void;
+  /** Resolves when the run ends, however it ends (never rejects). */
+  readonly done: Promise<RunResult>;
+}
+
+let counter = 0;
+const newId = () => `run-${Date.now().toString(36)}-${(++counter).toString(36)}`;
+
+function isRef(d: LoadedDataset | DatasetRef): d is DatasetRef {
+  return !('train' in d);
+}
+
+function crashMessage(error: Error & { code?: string }): string {
+  if (error.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(error.message)) return `the training worker ran out of memory: ${error.message}`;
+  return `the training worker crashed: ${error.message}`;
+}
+
+class WorkerClient {
+  readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: WorkerReplyValue) => void; reject: (e: Error) => void }>();
+  exited = false;
+  failure: string | null = null;
+  /** When idle (run ended, no request pending) the worker does not keep the process alive. */
+  idle = false;
+
+  constructor(opts: WorkerOptions, onMessage: (m: FromWorker) => void, onGone: (message: string) => void) {
+    const entry = opts.workerEntry ?? new URL('./worker.mjs', import.meta.url);
+    this.worker = new Worker(entry, { resourceLimits: opts.resourceLimits });
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'reply') {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (this.pending.size === 0 && this.idle) this.worker.unref();
+        if (m.ok) p.resolve(m.value);
+        else p.reject(new Error(m.error));
+        return;
+      }
+      onMessage(m);
+    });
+    this.worker.on('error', (error: Error) => {
+      this.failure ??= crashMessage(error);
+    });
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      const message = this.failure ?? `the training worker exited unexpectedly (exit code ${code})`;
+      for (const p of this.pending.values()) p.reject(new Error(message));
+      this.pending.clear();
+      onGone(message);
+    });
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  post(msg: ToWorker): void {
+    this.worker.postMessage(msg);
+  }
+
+  request(op: WorkerOp): Promise<WorkerReplyValue> {
+    if (this.exited) return Promise.reject(new Error(this.failure ?? 'the training worker has ended'));
+    const id = this.nextId++;
+    this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post({ type: 'request', id, op });
+    });
+  }
+}
+
+function modelHandle(id: string, client: WorkerClient, disposeHook: () => void): ModelHandle {
+  return {
+    id,
+    worker: client.worker,
+    evaluate: async (split = 'test', limit) => (await client.request({ op: 'evaluate', split, ...(limit ? { limit } : {}) })) as EvaluationResult,
+    predict: async (samples) => (await client.request({ op: 'predict', samples })) as number[][],
+    save: async (dir, opts = {}) => {
+      await client.request({ op: 'save', dir, ...opts });
+    },
+    memory: async () => (await client.request({ op: 'memory' })) as { numTensors: number; numBytes: number },
+    dispose: async () => {
+      disposeHook();
+      if (!client.exited) await client.worker.terminate();
+    },
+  };
+}
+
+/**
+ * Starts a training run in a worker thread. `onEvent` gets 'started', throttled 'batch', every 'epoch',
+ * 'paused'/'resumed' and exactly one 'ended' (plain data, safe to forward over IPC).
+ */
+export function startRun(request: StartRunRequest, onEvent: (event: TrainingEvent) => void = () => {}): RunHandle {
+  const runId = newId();
+  const sab = new SharedArrayBuffer(4);
+  const control = new Int32Array(sab);
+  let ended = false;
+  let disposing = false;
+  let lastEpoch = 0;
+  let batches = 0;
+  let backend = '';
+  let resolveDone!: (r: RunResult) => void;
+  const done = new Promise<RunResult>((r) => (resolveDone = r));
+  const t0 = performance.now();
+
+  const finish = (result: RunResult) => {
+    if (ended) return;
+    ended = true;
+    const ev: EndedEvent = { type: 'ended', reason: result.reason, message: result.message, epochsCompleted: result.epochsCompleted, batchesCompleted: result.batchesCompleted };
+    client.idle = true;
+    if (client.pendingCount === 0) client.worker.unref();
+    onEvent(ev);
+    resolveDone(result);
+  };
+
+  const client = new WorkerClient(
+    request,
+    (m) => {
+      if (m.type === 'event') {
+        if (ended) return;
+        if (m.event.type === 'started') backend = m.event.backend;
+        if (m.event.type === 'epoch') lastEpoch = m.event.epoch;
+        if (m.event.type === 'batch') batches = Math.max(batches, (m.event.epoch - 1) * m.event.batches + m.event.batch);
+        onEvent(m.event);
+      } else if (m.type === 'done') {
+        finish(m.result);
+      }
+    },
+    (message) => {
+      finish({
+        runId,
+        reason: disposing ? 'stopped' : 'error',
+        message: disposing ? 'the run was disposed before it ended' : message,
+        backend,
+        epochsCompleted: lastEpoch,
+        batchesCompleted: batches,
+        trainImages: 0,
+        imagesTrained: 0,
+        trainImagesPerSecond: 0,
+        elapsedMs: performance.now() - t0,
+        history: [],
+      });
+    },
+  );
+  const { graph, settings, limit, name } = request;
+  client.post({
+    type: 'start',
+    runId,
+    control: sab,
+    request: { graph, settings, ...(limit ? { limit } : {}), ...(request.backend ? { backend: request.backend } : {}), ...(name ? { name } : {}) },
+    dataset: isRef(request.dataset) ? null : request.dataset,
+    datasetRef: isRef(request.dataset) ? request.dataset : null,
+  });
+  const set = (v: number) => {
+    if (Atomics.load(control, 0) === CONTROL_STOP) return;
+    Atomics.store(control, 0, v);
+    Atomics.notify(control, 0);
+  };
+  return {
+    ...modelHandle(runId, client, () => {
+      disposing = true;
+    }),
+    stop: () => set(CONTROL_STOP),
+    pause: () => set(CONTROL_PAUSE),
+    resume: () => set(CONTROL_RUN),
+    done,
+  };
+}
+
+/** Opens a saved model folder in a worker, for evaluate / predict / save (and to check a checkpoint round trip). */
+export async function openModel(opts: WorkerOptions & { dir: string; dataset?: LoadedDataset | DatasetRef; backend?: BackendName | 'auto' }): Promise<ModelHandle & { backend: string }> {
+  let settle!: (m: Extract<FromWorker, { type: 'opened' }>) => void;
+  const opened = new Promise<Extract<FromWorker, { type: 'opened' }>>((r) => (settle = r));
+  const client = new WorkerClient(
+    opts,
+    (m) => {
+      if (m.type === 'opened') settle(m);
+    },
+    (message) => settle({ type: 'opened', ok: false, error: message }),
+  );
+  const ds = opts.dataset ?? null;
+  client.post({ type: 'open', runId: newId(), dir: opts.dir, backend: opts.backend ?? 'auto', dataset: ds && !isRef(ds) ? ds : null, datasetRef: ds && isRef(ds) ? ds : null });
+  const m = await opened;
+  if (!m.ok) {
+    if (!client.exited) await client.worker.terminate();
+    throw new Error(`cannot open the model in ${opts.dir}: ${m.error}`);
+  }
+  return { ...modelHandle(newId(), client, () => {}), backend: m.backend ?? '' };
+}

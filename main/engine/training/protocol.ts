@@ -1,0 +1,29 @@
+/** Messages between startRun (index.ts) and the training worker (worker.ts). Plain data only. */
+import type { ProjectFile } from '../../../shared/project';
+import type { LoadedDataset } from '../datasets/types';
+import type { BackendName, DatasetRef, EvaluationResult, PredictRequest, RunResult, TrainingEvent, TrainRequestData } from './types';
+
+/** Control word shared with the worker (Int32Array over a SharedArrayBuffer, index 0). */
+export const CONTROL_RUN = 0;
+export const CONTROL_PAUSE = 1;
+export const CONTROL_STOP = 2;
+
+export type ToWorker =
+  | { type: 'start'; runId: string; control: SharedArrayBuffer; request: TrainRequestData; dataset: LoadedDataset | null; datasetRef: DatasetRef | null }
+  | { type: 'open'; runId: string; dir: string; backend: BackendName | 'auto'; dataset: LoadedDataset | null; datasetRef: DatasetRef | null }
+  | { type: 'request'; id: number; op: WorkerOp };
+
+export type WorkerOp =
+  | { op: 'evaluate'; split: 'train' | 'test'; limit?: number }
+  | { op: 'predict'; samples: PredictRequest }
+  | { op: 'save'; dir: string; project?: ProjectFile; metrics?: Record<string, unknown> }
+  | { op: 'memory' };
+
+export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number };
+
+export type FromWorker =
+  | { type: 'event'; event: TrainingEvent }
+  | { type: 'done'; result: RunResult }
+  | { type: 'opened'; ok: boolean; error?: string; backend?: string }
+  | { type: 'reply'; id: number; ok: true; value: WorkerReplyValue }
+  | { type: 'reply'; id: number; ok: false; error: string };

@@ -1,0 +1,116 @@
+/**
+ * The training worker: one run per worker thread. It trains, then keeps the model for evaluate /
+ * predict / save requests until the parent terminates it. Every failure becomes a 'done' result with
+ * reason 'error' (or, for a crash, the parent's 'error'/'exit' handler reports it).
+ */
+import { parentPort } from 'node:worker_threads';
+import { newProject, type ProjectFile } from '../../../shared/project';
+import { loadModelFolder, saveModelFolder } from '../export/modelFolder';
+import type { LoadedDataset } from '../datasets/types';
+import { chooseBackend } from './backend';
+import { seededRandom } from './data';
+import { loadDatasetRef } from './datasetRef';
+import { CONTROL_PAUSE, CONTROL_STOP, type FromWorker, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import { describeError, Trainer, type TrainControl } from './trainer';
+import type { DatasetRef, RunResult } from './types';
+
+const port = parentPort;
+if (!port) throw new Error('main/engine/training/worker.ts must run in a worker thread');
+
+const post = (msg: FromWorker) => port.postMessage(msg);
+
+let trainer: Trainer | null = null;
+let project: ProjectFile | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+function sharedControl(sab: SharedArrayBuffer): TrainControl {
+  const word = new Int32Array(sab);
+  return {
+    stopRequested: () => Atomics.load(word, 0) === CONTROL_STOP,
+    pauseRequested: () => Atomics.load(word, 0) === CONTROL_PAUSE,
+    async waitWhilePaused() {
+      // Blocks this worker's thread only; the parent wakes it with Atomics.notify on resume or stop.
+      while (Atomics.load(word, 0) === CONTROL_PAUSE) Atomics.wait(word, 0, CONTROL_PAUSE, 1000);
+    },
+  };
+}
+
+async function getDataset(dataset: LoadedDataset | null, ref: DatasetRef | null): Promise<LoadedDataset | null> {
+  if (dataset) return dataset;
+  if (ref) return loadDatasetRef(ref);
+  return null;
+}
+
+async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const { request, runId } = msg;
+  const t0 = performance.now();
+  const fail = (message: string): RunResult => ({
+    runId,
+    reason: 'error',
+    message,
+    backend: trainer?.backend ?? '',
+    epochsCompleted: 0,
+    batchesCompleted: 0,
+    trainImages: 0,
+    imagesTrained: 0,
+    trainImagesPerSecond: 0,
+    elapsedMs: performance.now() - t0,
+    history: [],
+  });
+  let result: RunResult;
+  try {
+    const choice = await chooseBackend(request.backend ?? request.settings.backend);
+    // tfjs seeds its unseeded random ops (initialisers, dropout) from Math.random: make that reproducible.
+    Math.random = seededRandom(request.settings.seed);
+    const dataset = await getDataset(msg.dataset, msg.datasetRef);
+    trainer = Trainer.fromGraph(choice.tf, request.graph, request.settings, dataset, choice.name, request.name ?? 'model');
+    project = { ...newProject(request.name ?? 'model', request.graph), training: request.settings, dataset: dataset?.info.id ?? null };
+    result = await trainer.train(runId, request.limit, (event) => post({ type: 'event', event }), sharedControl(msg.control), choice.reason);
+  } catch (error) {
+    result = fail(describeError(error));
+  }
+  post({ type: 'done', result });
+}
+
+async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
+  try {
+    const choice = await chooseBackend(msg.backend);
+    const folder = await loadModelFolder(choice.tf, msg.dir);
+    const dataset = await getDataset(msg.dataset, msg.datasetRef);
+    trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name });
+    project = folder.project;
+    post({ type: 'opened', ok: true, backend: choice.name });
+  } catch (error) {
+    post({ type: 'opened', ok: false, error: describeError(error) });
+  }
+}
+
+async function run(op: WorkerOp): Promise<WorkerReplyValue> {
+  if (op.op === 'memory') {
+    const tf = trainer?.tf;
+    const m = tf ? tf.memory() : { numTensors: 0, numBytes: 0 };
+    return { numTensors: m.numTensors, numBytes: m.numBytes };
+  }
+  if (!trainer) throw new Error('no model in this run (it failed before the model was built)');
+  switch (op.op) {
+    case 'evaluate':
+      return trainer.evaluate(op.split, op.limit);
+    case 'predict':
+      return trainer.predict(op.samples.images, op.samples.count);
+    case 'save':
+      await saveModelFolder(trainer.tf, op.dir, { project: op.project ?? project ?? newProject(trainer.model.name), model: trainer.model, metrics: op.metrics ?? {} });
+      return null;
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(async () => {
+    if (msg.type === 'start') return start(msg);
+    if (msg.type === 'open') return open(msg);
+    try {
+      post({ type: 'reply', id: msg.id, ok: true, value: await run(msg.op) });
+    } catch (error) {
+      post({ type: 'reply', id: msg.id, ok: false, error: describeError(error) });
+    }
+  });
+});
