@@ -1,11 +1,17 @@
 import { processIO, UsageError, type CliCommand, type CliIO } from './command';
 import { layersCommand } from './commands/layers';
 import { inspectCommand } from './commands/inspect';
+import { trainCommand } from './commands/train';
+import { serveCommand } from './commands/serve';
+import { datasetsCommand } from './commands/datasets';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
   layersCommand,
   inspectCommand,
+  trainCommand,
+  serveCommand,
+  datasetsCommand,
 ];
 
 function help(io: CliIO): void {

@@ -135,9 +135,9 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
       if (attempt < retries) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
-  throw lastError instanceof Error
-    ? new DownloadError(`${lastError.message} (gave up after ${retries + 1} attempts; the partial file ${part} is kept for resuming)`, true)
-    : new DownloadError(String(lastError), true);
+  const kept = (await fileSize(part)) > 0 ? `; the partial file ${part} is kept for resuming` : '';
+  const msg = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new DownloadError(`${msg} (gave up after ${retries + 1} attempts${kept})`, true);
 }
 
 async function attemptDownload(url: string, part: string, opts: DownloadOptions): Promise<void> {

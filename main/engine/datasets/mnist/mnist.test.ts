@@ -5,18 +5,14 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatasetRegistry } from '../index';
 import { tinyIdx } from '../testData';
-import { startServer, type TestServer } from '../testServer';
 import { DEBIAN_FASHION_MNIST_DIRS, findIdxFiles } from '.';
 import { parseIdx, writeIdx } from './idx';
 
 let root: string;
-let server: TestServer | undefined;
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'lf-mnist-'));
 });
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
+afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
