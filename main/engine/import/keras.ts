@@ -1,0 +1,172 @@
+import type { ParamValue } from '../../../shared/layers';
+import { ACTIVATIONS } from '../../../shared/layers';
+
+/**
+ * Keras / TensorFlow.js layer configs (snake_case, as in model.json) -> registry type + params.
+ * One entry per Keras class we understand; a class not here is named in the import error.
+ */
+export type KerasConfig = Record<string, unknown>;
+
+export class LayerImportError extends Error {}
+
+export interface Mapped {
+  type: string;
+  params: Record<string, ParamValue>;
+  /** Things that change behaviour slightly (e.g. hard_sigmoid gates become sigmoid). */
+  warnings?: string[];
+}
+
+const square = (v: unknown, what: string): number => {
+  const [a, b] = Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
+  if (a !== b) throw new LayerImportError(`${what} ${JSON.stringify(v)} is not square (Layerforge uses one size for height and width)`);
+  return a;
+};
+
+function activation(c: KerasConfig, key = 'activation'): string {
+  const a = c[key] ?? 'linear';
+  const name = typeof a === 'object' && a !== null && 'class_name' in a ? String((a as { class_name: unknown }).class_name) : String(a);
+  if (!(ACTIVATIONS as readonly string[]).includes(name)) throw new LayerImportError(`${key} '${name}' is not supported (Layerforge has ${ACTIVATIONS.join(', ')})`);
+  return name;
+}
+
+function channelsLast(c: KerasConfig): void {
+  if (c.data_format && c.data_format !== 'channels_last') throw new LayerImportError(`data_format '${String(c.data_format)}' is not supported (only channels_last)`);
+}
+
+function lastAxis(c: KerasConfig): void {
+  const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
+  if (axis.length !== 1 || (Number(axis[0]) !== -1 && Number(axis[0]) !== 3 && Number(axis[0]) !== 2 && Number(axis[0]) !== 1)) {
+    throw new LayerImportError(`axis ${JSON.stringify(c.axis)} is not supported (only the last axis)`);
+  }
+}
+
+const poolStrides = (c: KerasConfig, pool: number) => {
+  const s = c.strides === null || c.strides === undefined ? pool : square(c.strides, 'strides');
+  return s === pool ? 0 : s;
+};
+
+function recurrent(type: string, c: KerasConfig, extra: Record<string, ParamValue> = {}): Mapped {
+  if (c.go_backwards) throw new LayerImportError('go_backwards is not supported');
+  if (c.stateful) throw new LayerImportError('stateful is not supported');
+  if (c.return_state) throw new LayerImportError('return_state is not supported');
+  if (type === 'GRU' && c.reset_after) throw new LayerImportError('reset_after=True is not supported (TensorFlow.js GRUs reset before the recurrent product)');
+  const warnings: string[] = [];
+  if (type !== 'SimpleRNN') {
+    const rec = String(c.recurrent_activation ?? 'sigmoid');
+    if (rec !== 'sigmoid') warnings.push(`recurrent_activation '${rec}' becomes 'sigmoid' (Layerforge's ${type} gates use sigmoid)`);
+  }
+  return {
+    type,
+    params: { units: Number(c.units), activation: activation(c), returnSequences: Boolean(c.return_sequences), bidirectional: false, ...extra },
+    warnings,
+  };
+}
+
+const RNN_CLASSES: Record<string, string> = { SimpleRNN: 'SimpleRNN', LSTM: 'LSTM', GRU: 'GRU' };
+
+export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
+  Conv2D: (c) => {
+    channelsLast(c);
+    return {
+      type: 'Conv2D',
+      params: {
+        filters: Number(c.filters),
+        kernelSize: square(c.kernel_size, 'kernel_size'),
+        strides: square(c.strides ?? 1, 'strides'),
+        padding: String(c.padding ?? 'valid'),
+        dilation: square(c.dilation_rate ?? 1, 'dilation_rate'),
+        activation: activation(c),
+        useBias: c.use_bias !== false,
+      },
+    };
+  },
+  Conv2DTranspose: (c) => {
+    channelsLast(c);
+    if (square(c.dilation_rate ?? 1, 'dilation_rate') !== 1) throw new LayerImportError('dilation_rate > 1 is not supported');
+    return {
+      type: 'Conv2DTranspose',
+      params: { filters: Number(c.filters), kernelSize: square(c.kernel_size, 'kernel_size'), strides: square(c.strides ?? 1, 'strides'), padding: String(c.padding ?? 'valid'), activation: activation(c), useBias: c.use_bias !== false },
+    };
+  },
+  DepthwiseConv2D: (c) => {
+    channelsLast(c);
+    return {
+      type: 'DepthwiseConv2D',
+      params: { kernelSize: square(c.kernel_size, 'kernel_size'), strides: square(c.strides ?? 1, 'strides'), padding: String(c.padding ?? 'valid'), depthMultiplier: Number(c.depth_multiplier ?? 1), activation: activation(c), useBias: c.use_bias !== false },
+    };
+  },
+  MaxPooling2D: (c) => {
+    channelsLast(c);
+    const pool = square(c.pool_size ?? 2, 'pool_size');
+    return { type: 'MaxPool2D', params: { poolSize: pool, strides: poolStrides(c, pool), padding: String(c.padding ?? 'valid') } };
+  },
+  AveragePooling2D: (c) => {
+    channelsLast(c);
+    const pool = square(c.pool_size ?? 2, 'pool_size');
+    return { type: 'AvgPool2D', params: { poolSize: pool, strides: poolStrides(c, pool), padding: String(c.padding ?? 'valid') } };
+  },
+  GlobalAveragePooling2D: (c) => (channelsLast(c), { type: 'GlobalAvgPool2D', params: {} }),
+  GlobalMaxPooling2D: (c) => (channelsLast(c), { type: 'GlobalMaxPool2D', params: {} }),
+  GlobalAveragePooling1D: () => ({ type: 'GlobalAvgPool1D', params: {} }),
+  GlobalMaxPooling1D: () => ({ type: 'GlobalMaxPool1D', params: {} }),
+  Flatten: () => ({ type: 'Flatten', params: {} }),
+  Dense: (c) => ({ type: 'Dense', params: { units: Number(c.units), activation: activation(c), useBias: c.use_bias !== false } }),
+  Dropout: (c) => ({ type: 'Dropout', params: { rate: Number(c.rate ?? 0) } }),
+  Activation: (c) => ({ type: 'Activation', params: { activation: activation(c) } }),
+  BatchNormalization: (c) => {
+    lastAxis(c);
+    return { type: 'BatchNormalization', params: { momentum: Number(c.momentum ?? 0.99), epsilon: Number(c.epsilon ?? 1e-3), center: c.center !== false, scale: c.scale !== false } };
+  },
+  LayerNormalization: (c) => {
+    lastAxis(c);
+    return { type: 'LayerNormalization', params: { epsilon: Number(c.epsilon ?? 1e-3), center: c.center !== false, scale: c.scale !== false } };
+  },
+  Reshape: (c) => ({ type: 'Reshape', params: { targetShape: (c.target_shape as number[]).map(Number) } }),
+  Permute: (c) => ({ type: 'Permute', params: { dims: (c.dims as number[]).map(Number) } }),
+  UpSampling2D: (c) => {
+    channelsLast(c);
+    return { type: 'UpSampling2D', params: { size: square(c.size ?? 2, 'size'), interpolation: String(c.interpolation ?? 'nearest') } };
+  },
+  ZeroPadding2D: (c) => {
+    channelsLast(c);
+    const p = c.padding ?? 1;
+    const [[t, b], [l, r]] = Array.isArray(p)
+      ? (p as unknown[]).map((x) => (Array.isArray(x) ? [Number(x[0]), Number(x[1])] : [Number(x), Number(x)]))
+      : [[Number(p), Number(p)], [Number(p), Number(p)]];
+    if (t !== b || l !== r) throw new LayerImportError(`asymmetric padding ${JSON.stringify(p)} is not supported`);
+    return { type: 'ZeroPadding2D', params: { padding: t!, paddingWidth: l === t ? -1 : l! } };
+  },
+  SimpleRNN: (c) => recurrent('SimpleRNN', c),
+  LSTM: (c) => recurrent('LSTM', c),
+  GRU: (c) => recurrent('GRU', c),
+  Bidirectional: (c) => {
+    const inner = c.layer as { class_name: string; config: KerasConfig };
+    const type = RNN_CLASSES[inner.class_name];
+    if (!type) throw new LayerImportError(`Bidirectional(${inner.class_name}) is not supported`);
+    const m = recurrent(type, inner.config, { bidirectional: true, mergeMode: String(c.merge_mode ?? 'concat') });
+    return m;
+  },
+  Embedding: (c) => {
+    if (c.mask_zero) throw new LayerImportError('mask_zero is not supported');
+    return { type: 'Embedding', params: { inputDim: Number(c.input_dim), outputDim: Number(c.output_dim) } };
+  },
+  Add: () => ({ type: 'Add', params: {} }),
+  Subtract: () => ({ type: 'Subtract', params: {} }),
+  Multiply: () => ({ type: 'Multiply', params: {} }),
+  Average: () => ({ type: 'Average', params: {} }),
+  Maximum: () => ({ type: 'Maximum', params: {} }),
+  Minimum: () => ({ type: 'Minimum', params: {} }),
+  Concatenate: (c) => ({ type: 'Concatenate', params: { axis: Number(c.axis ?? -1) } }),
+  MultiHeadAttention: (c) => ({
+    type: 'MultiHeadAttention',
+    params: { numHeads: Number(c.num_heads), keyDim: Number(c.key_dim), valueDim: c.value_dim && c.value_dim !== c.key_dim ? Number(c.value_dim) : 0, dropout: Number(c.dropout ?? 0), causal: Boolean(c.causal ?? c.use_causal_mask), useBias: c.use_bias !== false },
+  }),
+  PositionalEmbedding: (c) => ({ type: 'PositionalEmbedding', params: { sequenceLength: Number(c.sequence_length) } }),
+};
+// Keras aliases
+KERAS_IMPORTERS.MaxPool2D = KERAS_IMPORTERS.MaxPooling2D!;
+KERAS_IMPORTERS.AvgPool2D = KERAS_IMPORTERS.AveragePooling2D!;
+KERAS_IMPORTERS.GlobalAvgPool2D = KERAS_IMPORTERS.GlobalAveragePooling2D!;
+KERAS_IMPORTERS.GlobalMaxPool2D = KERAS_IMPORTERS.GlobalMaxPooling2D!;
+KERAS_IMPORTERS.GlobalAvgPool1D = KERAS_IMPORTERS.GlobalAveragePooling1D!;
+KERAS_IMPORTERS.GlobalMaxPool1D = KERAS_IMPORTERS.GlobalMaxPooling1D!;
