@@ -5,6 +5,7 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
+  useNodesInitialized,
   useReactFlow,
   type Connection,
   type NodeTypes,
@@ -63,6 +64,21 @@ export function Canvas() {
     return () => setViewBridge(null);
   }, [rf]);
 
+  // Fit the view once per loaded project, when its nodes have been measured; never while editing.
+  const loadCount = useGraph((s) => s.loadCount);
+  const initialized = useNodesInitialized();
+  const fitted = useRef(-1);
+  useEffect(() => {
+    if (fitted.current === loadCount) return;
+    if (doc.nodes.length === 0) {
+      fitted.current = loadCount;
+      void rf.setViewport({ x: 0, y: 0, zoom: 1 });
+    } else if (initialized) {
+      fitted.current = loadCount;
+      void rf.fitView({ padding: 0.15, maxZoom: 1.2 });
+    }
+  }, [loadCount, initialized, doc.nodes.length, rf]);
+
   const onConnect = useCallback((c: Connection) => {
     const port = c.targetHandle?.startsWith('in-') ? Number(c.targetHandle.slice(3)) : undefined;
     const s = graphStore.getState();
@@ -118,8 +134,6 @@ export function Canvas() {
         zoomOnDoubleClick={false}
         minZoom={0.1}
         maxZoom={2.5}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
         connectionRadius={28}
         defaultEdgeOptions={{ type: 'smoothstep' }}
         onlyRenderVisibleElements={doc.nodes.length > 150}

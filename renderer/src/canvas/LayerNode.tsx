@@ -60,7 +60,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
         </span>
       </div>
       {error && (
-        <div className="lf-node-error" data-testid="node-error" role="alert">
+        <div className="lf-node-error" data-testid="node-error" role="alert" title={error}>
           {error}
         </div>
       )}

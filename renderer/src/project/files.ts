@@ -15,7 +15,6 @@ export function openProjectText(ctx: ActionContext, text: string, fileName: stri
   ctx.graph.getState().loadProject(project, options.asTemplate ? null : fileName, { unsaved: options.unsaved });
   if (fileName && !options.asTemplate && !options.unsaved) addRecent({ fileName, name: project.name, savedAt: Date.now(), text });
   ctx.ui.getState().dismissNotice();
-  queueMicrotask(() => ctx.view.fitView());
   return true;
 }
 

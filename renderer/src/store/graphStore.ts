@@ -36,6 +36,8 @@ export interface GraphState {
   /** True while a node drag is in progress. */
   dragging: boolean;
   dragSession: number;
+  /** Bumped whenever a project is loaded: the canvas fits the view to it once its nodes are measured. */
+  loadCount: number;
 
   commit(next: Doc, label: string, mergeKey?: string): void;
   /** Ends a merge group (a typing session in a field). */
@@ -72,6 +74,7 @@ export function createGraphStore() {
     measured: {},
     dragging: false,
     dragSession: 0,
+    loadCount: 0,
 
     commit(next, label, mergeKey) {
       const { doc, history, selectedNodes, selectedEdges } = get();
@@ -120,6 +123,7 @@ export function createGraphStore() {
         selectedEdges: NO_IDS,
         measured: {},
         dragging: false,
+        loadCount: get().loadCount + 1,
       });
     },
     markSaved(fileName) {
