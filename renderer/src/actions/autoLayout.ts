@@ -14,6 +14,6 @@ export const autoLayout = register({
     const s = graph.getState();
     if (s.doc.nodes !== before.nodes || s.doc.edges !== before.edges) return; // edited meanwhile: drop a stale layout
     s.commit(moveNodes(s.doc, positions), 'Auto-layout');
-    requestAnimationFrame(() => view.fitView());
+    setTimeout(() => view.fitView(), 0);
   },
 });

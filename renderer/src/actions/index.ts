@@ -37,7 +37,7 @@ export function dispatch(name: string, arg?: unknown, ctx: ActionContext = appCo
 }
 
 function inTextField(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
+  if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return false;
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
 
