@@ -4,6 +4,8 @@ import { inspectCommand } from './commands/inspect';
 import { trainCommand } from './commands/train';
 import { serveCommand } from './commands/serve';
 import { datasetsCommand } from './commands/datasets';
+import { exportCommand } from './commands/export';
+import { importCommand } from './commands/import';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -12,6 +14,8 @@ export const commands: CliCommand[] = [
   trainCommand,
   serveCommand,
   datasetsCommand,
+  exportCommand,
+  importCommand,
 ];
 
 function help(io: CliIO): void {
