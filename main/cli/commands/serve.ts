@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startServer } from '../../server';
+import { createEngine } from '../../engine/service/wiring';
+import { UsageError, type CliCommand } from '../command';
+
+/** The built web renderer (`npm run build:web`). */
+export const WEB_DIR = fileURLToPath(new URL('../../../out/web', import.meta.url));
+
+/** Opens a URL in the system browser; failures (no browser, no display) are ignored. */
+export function openBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
+  const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // no browser here: the URL is printed anyway
+  }
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'Serve the app to a browser: the UI and the engine API (loopback only by default).',
+  usage: [
+    'Usage: layerforge serve [--port N] [--host 127.0.0.1] [--token T] [--no-open]',
+    '',
+    '  --port N      port to listen on (default 7870; 0 picks a free one)',
+    '  --host H      address to bind (default 127.0.0.1, this machine only). Anything else exposes the',
+    '                engine (training, files it can read) to the network: the token is then the only guard.',
+    '  --token T     access token (default: a random one, printed in the URL)',
+    '  --no-open     do not open the system browser',
+    '',
+    'Prints a URL carrying the access token (like Jupyter). Open it in a browser to use Layerforge.',
+    'The UI must be built first: npm run build:web.',
+  ].join('\n'),
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'no-open': { type: 'boolean' } },
+      strict: true,
+    });
+    const port = values.port === undefined ? 7870 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got '${values.port}'`);
+    if (values.token !== undefined && !/^[A-Za-z0-9._~-]{8,200}$/.test(values.token)) {
+      throw new UsageError('--token must be 8 to 200 characters of letters, digits, ".", "_", "~" or "-"');
+    }
+    if (!existsSync(WEB_DIR)) io.err(`warning: the web UI is not built (${WEB_DIR} is missing): run \`npm run build:web\`. The API is served anyway.`);
+    const engine = createEngine({ host: 'serve' });
+    await engine.whenReady();
+    const server = await startServer({
+      engine,
+      staticDir: WEB_DIR,
+      host: values.host ?? '127.0.0.1',
+      port,
+      ...(values.token ? { token: values.token } : {}),
+      log: (line) => io.err(line),
+    });
+    if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
+      io.err(`warning: listening on ${server.host}, not loopback: anyone who can reach this address and has the token can use the engine.`);
+    }
+    io.out(`Layerforge is serving at:\n\n    ${server.url}\n\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
+    if (!values['no-open']) openBrowser(server.url);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    io.err('stopping…');
+    await engine.dispose();
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,177 @@
+/**
+ * The default wiring of the Engine: adapts main/engine/datasets (registry), main/engine/training
+ * (worker-thread runs) and main/engine/export to the Engine's ports. Used by `layerforge serve`,
+ * the Electron main process and the e2e tests.
+ */
+import { createRequire } from 'node:module';
+import type { BackendInfo, ExportResult } from '../../../shared/api/engine';
+import { ApiError } from '../../../shared/api/proxy';
+import { createDatasetRegistry, dataDir as defaultDataDir, type DatasetRegistry } from '../datasets';
+import type { LoadedDataset } from '../datasets/types';
+import { openModel, startRun, type ModelHandle } from '../training';
+import type { DatasetRef } from '../training/types';
+import { Engine } from '../service';
+import type { BackendsPort, DatasetsPort, ExportPort, TrainingPort } from './ports';
+
+export interface CreateEngineOptions {
+  dataDir?: string;
+  host?: string;
+  version?: string;
+  /** The training worker's entry (bundled builds pass their compiled worker). */
+  workerEntry?: string | URL;
+}
+
+function datasetsPort(registry: DatasetRegistry): DatasetsPort {
+  return {
+    list: () => registry.list(),
+    prepare: (id, opts) => registry.prepare(id, opts),
+    importFrom: async (req, opts) => (await registry.import(req.path, { ...opts, ...(req.as ? { as: req.as } : {}), ...(req.name ? { name: req.name } : {}) })).info,
+    preview: (id, perClass) => registry.preview(id, perClass),
+    load: (id) => registry.load(id),
+  };
+}
+
+/** The dataset a worker should train on: cifar10 it loads itself from the cache; others are passed decoded. */
+async function datasetFor(registry: DatasetRegistry, id: string, root: string): Promise<LoadedDataset | DatasetRef> {
+  if (id === 'cifar10') return { id, dataDir: root };
+  return registry.load(id);
+}
+
+function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: string | URL): TrainingPort {
+  // Models kept open in workers (by model folder), most recent last; older ones are closed.
+  const open = new Map<string, Promise<ModelHandle>>();
+  const keep = (dir: string, h: Promise<ModelHandle>) => {
+    open.delete(dir);
+    open.set(dir, h);
+    while (open.size > 2) {
+      const [oldest, p] = open.entries().next().value as [string, Promise<ModelHandle>];
+      open.delete(oldest);
+      void p.then((m) => m.dispose()).catch(() => {});
+    }
+  };
+  const model = (dir: string, datasetId: string): Promise<ModelHandle> => {
+    let h = open.get(dir);
+    if (!h) {
+      h = datasetFor(registry, datasetId, root).then((dataset) => openModel({ dir, dataset, ...(workerEntry ? { workerEntry } : {}) }));
+      h.catch(() => open.delete(dir));
+      keep(dir, h);
+    }
+    return h;
+  };
+  const datasetOf = new Map<string, string>();
+
+  return {
+    startRun(opts) {
+      let inner: ReturnType<typeof startRun> | undefined;
+      let stopped = false;
+      let paused = false;
+      const done = (async () => {
+        const dataset = await datasetFor(registry, opts.datasetId, root);
+        if (stopped) throw new Error('stopped before it started');
+        inner = startRun({ graph: opts.graph, settings: opts.settings, dataset, ...(opts.limit ? { limit: opts.limit } : {}), name: opts.name, ...(workerEntry ? { workerEntry } : {}) }, opts.onEvent);
+        if (paused) inner.pause();
+        const result = await inner.done;
+        if (result.reason !== 'error' || result.batchesCompleted > 0) {
+          try {
+            await inner.save(opts.modelDir, { metrics: { reason: result.reason, history: result.history, backend: result.backend } });
+            datasetOf.set(opts.modelDir, opts.datasetId);
+            keep(opts.modelDir, Promise.resolve(inner));
+          } catch (error) {
+            await inner.dispose();
+            if (result.reason === 'error') return result;
+            return { ...result, reason: 'error' as const, message: `saving the trained model failed: ${error instanceof Error ? error.message : String(error)}` };
+          }
+        } else {
+          await inner.dispose();
+        }
+        return result;
+      })();
+      return {
+        stop: () => {
+          stopped = true;
+          inner?.stop();
+        },
+        pause: () => {
+          paused = true;
+          inner?.pause();
+        },
+        resume: () => {
+          paused = false;
+          inner?.resume();
+        },
+        done,
+      };
+    },
+    async evaluate(modelDir, datasetId, _dataDir, maxSamples) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.evaluate('test', maxSamples);
+    },
+    async predict(modelDir, datasetId, images, count) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      const probs = await m.predict({ images, count });
+      const predicted = probs.map((p) => p.reduce((best, v, i) => (v > p[best]! ? i : best), 0));
+      return { predicted, confidence: probs.map((p, i) => p[predicted[i]!]!) };
+    },
+  };
+}
+
+function exportPort(): ExportPort {
+  return {
+    async exportModel(modelDir, format, outPath): Promise<ExportResult> {
+      const [tf, exp] = await Promise.all([import('@tensorflow/tfjs'), import('../export')]);
+      await import('../compile/custom');
+      const f = exp.getExportFormat(format);
+      if (!f) throw new ApiError('bad-request', `unknown export format '${format}'`);
+      const folder = await exp.loadModelFolder(tf, modelDir);
+      try {
+        const r = await f.export(tf, folder, outPath);
+        return { path: outPath, files: r.files, notes: r.notes };
+      } finally {
+        folder.model.dispose();
+      }
+    },
+    async importModel(path) {
+      const { importModelPath } = await import('../import');
+      return (await importModelPath(path)).project;
+    },
+  };
+}
+
+function backendsPort(): BackendsPort {
+  const require = createRequire(import.meta.url);
+  const has = (pkg: string) => {
+    try {
+      require.resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    async list(): Promise<BackendInfo[]> {
+      const gpu = has('@tensorflow/tfjs-node-gpu');
+      const node = has('@tensorflow/tfjs-node');
+      return [
+        { name: 'tensorflow-gpu', available: gpu, ...(gpu ? {} : { reason: '@tensorflow/tfjs-node-gpu is not installed' }) },
+        { name: 'tensorflow', available: node, ...(node ? {} : { reason: '@tensorflow/tfjs-node is not installed' }) },
+        { name: 'wasm', available: has('@tensorflow/tfjs-backend-wasm') },
+        { name: 'cpu', available: true },
+      ];
+    },
+  };
+}
+
+/** An Engine over the real dataset, training and export modules. */
+export function createEngine(options: CreateEngineOptions = {}): Engine {
+  const root = options.dataDir ?? defaultDataDir();
+  const registry = createDatasetRegistry({ root });
+  return new Engine({
+    dataDir: root,
+    datasets: datasetsPort(registry),
+    training: trainingPort(registry, root, options.workerEntry),
+    exporter: exportPort(),
+    backends: backendsPort(),
+    host: options.host ?? 'node',
+    version: options.version,
+  });
+}
