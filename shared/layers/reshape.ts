@@ -1,4 +1,4 @@
-import { defineLayer, ShapeError } from './define';
+import { defineLayer, ShapeError, type Shape } from './define';
 import { intList } from './params';
 import { formatList, formatShape, product } from './shapeUtils';
 
@@ -25,26 +25,29 @@ export const reshape = defineLayer({
     }
     return problems;
   },
-  outputShape: ([inp], p) => {
-    const total = product(inp!);
-    const t = p.targetShape;
-    const known = product(t.filter((d) => d !== -1));
-    if (t.includes(-1)) {
-      if (total % known !== 0) {
-        throw new ShapeError(
-          `targetShape ${formatList(t)} cannot hold the input's ${total} values (${formatShape(inp!)}): ${total} is not divisible by ${known}`,
-          'targetShape',
-        );
-      }
-      return t.map((d) => (d === -1 ? total / known : d));
-    }
-    if (known !== total) {
-      throw new ShapeError(`targetShape ${formatList(t)} has ${known} values but the input has ${total} (${formatShape(inp!)})`, 'targetShape');
-    }
-    return [...t];
-  },
+  outputShape: ([inp], p) => resolveTargetShape(inp!, p.targetShape),
   paramCount: () => 0,
   flops: () => 0,
-  build: ({ tf }, p, name) => tf.layers.reshape({ name, targetShape: [...p.targetShape] }),
+  // tfjs leaves a -1 unknown (null) in the symbolic shape, which breaks a Dense after it: pass the resolved shape.
+  build: ({ tf, inputShapes }, p, name) => tf.layers.reshape({ name, targetShape: resolveTargetShape(inputShapes[0]!, p.targetShape) }),
   summary: (p) => formatShape(p.targetShape),
 });
+
+/** The target shape with its -1 (if any) resolved against the input's size; ShapeError when it cannot fit. */
+export function resolveTargetShape(inp: Shape, t: readonly number[]): number[] {
+  const total = product(inp);
+  const known = product(t.filter((d) => d !== -1));
+  if (t.includes(-1)) {
+    if (total % known !== 0) {
+      throw new ShapeError(
+        `targetShape ${formatList(t)} cannot hold the input's ${total} values (${formatShape(inp)}): ${total} is not divisible by ${known}`,
+        'targetShape',
+      );
+    }
+    return t.map((d) => (d === -1 ? total / known : d));
+  }
+  if (known !== total) {
+    throw new ShapeError(`targetShape ${formatList(t)} has ${known} values but the input has ${total} (${formatShape(inp)})`, 'targetShape');
+  }
+  return [...t];
+}
