@@ -231,3 +231,27 @@ test('palette: search, Enter adds, description on hover; help overlay lists shor
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('help-overlay')).toHaveCount(0);
 });
+
+test('a shape clash at a merge marks the node and the edge that caused it', async ({ page }) => {
+  await openApp(page, { theme: 'dark' });
+  await startEmpty(page);
+  await dragLayer(page, 'Input', 200, 60);
+  await dragLayer(page, 'Conv2D', 420, 200);
+  await dragLayer(page, 'Add', 300, 380);
+  await wire(page, 'input_1', 'conv2d_1');
+  await wire(page, 'input_1', 'add_1', 0);
+  await wire(page, 'conv2d_1', 'add_1', 1);
+  await expect(node(page, 'add_1').getByTestId('node-error')).toContainText('same shape');
+  await expect(page.locator('.react-flow__edge.lf-edge-clash')).toHaveCount(1);
+  // The marked edge is the one from conv2d_1 (port 2 of the Add).
+  const clash = page.locator('.react-flow__edge.lf-edge-clash');
+  await expect(clash).toHaveAttribute('aria-label', /input 2 is 30×30×32/);
+  await clickEmpty(page);
+  await screenshot(page, 'editor-clash-dark');
+  // Padding 'same' keeps 32×32, but 32 filters still differ from 3 channels; 3 filters fix it.
+  await selectNode(page, 'conv2d_1');
+  await setField(page, 'padding', 'same');
+  await setField(page, 'filters', '3');
+  await expect(page.locator('.react-flow__edge.lf-edge-clash')).toHaveCount(0);
+  await expect(node(page, 'add_1').getByTestId('node-shape')).toHaveText('32×32×3');
+});

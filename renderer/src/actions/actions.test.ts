@@ -29,7 +29,7 @@ function setup() {
 }
 
 function key(k: string, mods: { ctrl?: boolean; shift?: boolean } = {}) {
-  return {
+  const event = {
     key: k,
     ctrlKey: !!mods.ctrl,
     metaKey: false,
@@ -39,9 +39,10 @@ function key(k: string, mods: { ctrl?: boolean; shift?: boolean } = {}) {
     defaultPrevented: false,
     target: null,
     preventDefault() {
-      this.defaultPrevented = true;
+      event.defaultPrevented = true;
     },
-  } as unknown as KeyboardEvent;
+  };
+  return event as unknown as KeyboardEvent;
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));

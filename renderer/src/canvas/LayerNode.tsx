@@ -51,19 +51,23 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
         <span className="lf-node-type">{def?.label ?? node.type}</span>
         {summary && <span> · {summary}</span>}
       </div>
+      {/* Fixed height whether it shows the shape or an error: nodes never change size while editing. */}
       <div className="lf-node-foot">
-        <span className="lf-node-shape" data-testid="node-shape" title="Output shape (per sample)">
-          {shape ?? '?'}
-        </span>
-        <span className="lf-node-params" data-testid="node-params">
-          {params > 0 ? `${formatCount(params)} params` : ''}
-        </span>
+        {error ? (
+          <div className="lf-node-error" data-testid="node-error" role="alert" title={error}>
+            {error}
+          </div>
+        ) : (
+          <>
+            <span className="lf-node-shape" data-testid="node-shape" title="Output shape (per sample)">
+              {shape ?? '?'}
+            </span>
+            <span className="lf-node-params" data-testid="node-params">
+              {params > 0 ? `${formatCount(params)} params` : ''}
+            </span>
+          </>
+        )}
       </div>
-      {error && (
-        <div className="lf-node-error" data-testid="node-error" role="alert" title={error}>
-          {error}
-        </div>
-      )}
       <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" data-testid={`handle-out-${node.name}`} />
     </div>
   );
