@@ -58,11 +58,16 @@ export class UnsupportedLayersError extends Error {
   }
 }
 
+/** Sub-scopes whose name is part of the key (our MultiHeadAttention: query/kernel, attention_output/bias, …). */
+const SCOPED = new Set(['query', 'key', 'value', 'attention_output']);
+
 function weightKey(fullName: string): string {
   const parts = fullName.split('/');
   const last = parts[parts.length - 1]!.replace(/_\d+$/, '');
   if (parts.some((p) => p.startsWith('forward'))) return `forward/${last}`;
   if (parts.some((p) => p.startsWith('backward'))) return `backward/${last}`;
+  const scope = parts.length >= 3 ? parts[parts.length - 2]! : '';
+  if (SCOPED.has(scope)) return `${scope}/${last}`;
   return last;
 }
 

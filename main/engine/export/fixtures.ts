@@ -61,6 +61,19 @@ export function layerFixtures(): Fixture[] {
     { name: 'lstm', graph: chain(seq(5, 3), [['LSTM', { units: 4, returnSequences: true }], ['LSTM', { units: 3, bidirectional: true, returnSequences: true }], ['LSTM', { units: 2, bidirectional: true, mergeMode: 'sum' }]]) },
     { name: 'gru', graph: chain(seq(6, 2), [['GRU', { units: 3, returnSequences: true, bidirectional: true, mergeMode: 'ave' }], ['GRU', { units: 4 }], ['Dense', { units: 2, activation: 'linear' }]]) },
     { name: 'simple-rnn', graph: chain(seq(4, 3), [['SimpleRNN', { units: 5, returnSequences: true, activation: 'relu' }], ['SimpleRNN', { units: 3, bidirectional: true, mergeMode: 'mul' }]]) },
+    {
+      name: 'attention',
+      graph: chain({ kind: 'tokens', length: 6 }, [
+        ['Embedding', { inputDim: 11, outputDim: 8 }],
+        ['PositionalEmbedding', { sequenceLength: 6 }],
+        ['MultiHeadAttention', { numHeads: 2, keyDim: 4, causal: true }],
+        ['Add', {}, [1]],
+        ['LayerNormalization'],
+        ['MultiHeadAttention', { numHeads: 2, keyDim: 3, valueDim: 5, useBias: false }, [1]],
+        ['GlobalAvgPool1D'],
+        ['Dense', { units: 3, activation: 'softmax' }],
+      ]),
+    },
     { name: 'embedding', graph: chain({ kind: 'tokens', length: 6 }, [['Embedding', { inputDim: 11, outputDim: 4 }], ['GlobalMaxPool1D'], ['Dense', { units: 2, activation: 'softmax' }]]) },
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

@@ -4,7 +4,7 @@ import { exportGraphOfFolder, UnsupportedLayersError, type ExportGraph } from '.
 import { pyName } from '../pytorch';
 import { exportTfjs } from '../tfjs';
 import type { ExportFormat } from '../types';
-import { KERAS_LAYERS, pyLiteral, type KerasCode } from './layers';
+import { KERAS_CUSTOM, KERAS_LAYERS, pyLiteral, type KerasCode } from './layers';
 
 export function kerasUnsupported(g: ExportGraph): { name: string; type: string; reason: string }[] {
   return g.layers.flatMap((l) => {
@@ -23,6 +23,7 @@ export function buildKeras(g: ExportGraph): { modelPy: string; readme: string; l
   if (bad.length) throw new UnsupportedLayersError('Keras', bad);
   const lines: string[] = [];
   const list: { name: string; className: string }[] = [];
+  const custom = new Set<string>();
   for (const layer of g.layers) {
     const v = pyName(layer.name);
     if (layer.type === 'Input') {
@@ -35,7 +36,9 @@ export function buildKeras(g: ExportGraph): { modelPy: string; readme: string; l
     const ctor = code.className.startsWith('Bidirectional') ? 'Bidirectional' : code.className;
     const ins = layer.inputs.map(pyName);
     const arg = ins.length === 1 ? ins[0]! : `[${ins.join(', ')}]`;
-    lines.push(`    ${v} = layers.${ctor}(${[...code.args, `name=${pyLiteral(layer.name)}`].join(', ')})(${arg})`);
+    if (code.custom) custom.add(code.custom);
+    const made = `${code.custom ? '' : 'layers.'}${ctor}(${[...code.args, `name=${pyLiteral(layer.name)}`].join(', ')})`;
+    lines.push(`    ${v} = ${code.call ? code.call(made, ins) : `${made}(${arg})`}`);
     list.push({ name: layer.name, className: code.className });
   }
   const ins = g.inputs.map(pyName);
@@ -57,7 +60,7 @@ import numpy as np
 import keras
 from keras import layers
 
-# (layer name, Keras class) in graph order: what build() creates.
+${[...custom].map((c) => `${KERAS_CUSTOM[c]}\n\n\n`).join('')}# (layer name, Keras class) in graph order: what build() creates.
 LAYERS = [
 ${list.map((l) => `    (${pyLiteral(l.name)}, ${pyLiteral(l.className)}),`).join('\n')}
 ]

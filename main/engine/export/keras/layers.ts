@@ -12,6 +12,10 @@ export interface KerasCode {
   className: string;
   /** Constructor arguments (without name), Python source. */
   args: string[];
+  /** How the layer is called on its inputs when not `layer(x)` / `layer([a, b])`. */
+  call?: (layer: string, xs: string[]) => string;
+  /** A class defined in model.py (not in keras.layers). */
+  custom?: string;
 }
 
 export type KerasLowering = (layer: ExportLayer) => KerasCode;
@@ -53,8 +57,6 @@ function recurrent(className: 'SimpleRNN' | 'LSTM' | 'GRU'): Coverage<KerasLower
   };
 }
 
-const CUSTOM_LAYER = 'a Layerforge custom tfjs layer with no keras.layers equivalent written yet';
-
 /** Registry type -> keras.layers code (or why there is none). Input is written as keras.Input by the generator. */
 export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
   Input: simple('InputLayer'),
@@ -88,8 +90,37 @@ export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
   Maximum: simple('Maximum'),
   Minimum: simple('Minimum'),
   Concatenate: simple('Concatenate', (c) => [`axis=${py(c.axis ?? -1)}`]),
-  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
-  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+  MultiHeadAttention: {
+    supported: (l) => {
+      const c = l.config;
+      return {
+        className: 'MultiHeadAttention',
+        args: [`num_heads=${py(c.numHeads)}`, `key_dim=${py(c.keyDim)}`, `value_dim=${py(Number(c.valueDim ?? c.keyDim) || c.keyDim)}`, `dropout=${py(c.dropout ?? 0)}`, `use_bias=${py(c.useBias !== false)}`],
+        // Keras takes (query, value); self-attention passes the query twice
+        call: (layer, [q, kv]) => `${layer}(${q}, ${kv ?? q}${c.causal ? ', use_causal_mask=True' : ''})`,
+      };
+    },
+  },
+  PositionalEmbedding: { supported: (l) => ({ className: 'PositionalEmbedding', args: [py(l.config.sequenceLength)], custom: 'PositionalEmbedding' }) },
 };
 
 export { py as pyLiteral };
+
+/** Classes model.py defines itself, emitted when used. */
+export const KERAS_CUSTOM: Record<string, string> = {
+  PositionalEmbedding: `class PositionalEmbedding(layers.Layer):
+    """Adds a learned vector per position (weight 'embeddings' [sequence_length, D]) to a [N, T, D] input."""
+
+    def __init__(self, sequence_length, **kwargs):
+        super().__init__(**kwargs)
+        self.sequence_length = sequence_length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(name='embeddings', shape=(self.sequence_length, input_shape[-1]), initializer='glorot_uniform')
+
+    def call(self, x):
+        return x + self.embeddings
+
+    def get_config(self):
+        return {**super().get_config(), 'sequence_length': self.sequence_length}`,
+};

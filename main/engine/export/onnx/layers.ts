@@ -345,7 +345,46 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OnnxLowering {
   };
 }
 
-const CUSTOM_LAYER = 'a Layerforge custom tfjs layer whose weights layout the ONNX exporter does not know yet';
+/** Our MultiHeadAttention (Keras weight layout), decomposed: projections, scaled dot products, softmax, output projection. */
+const multiHeadAttention: OnnxLowering = (b, layer, [query, kv]) => {
+  const c = layer.config;
+  const h = Number(c.numHeads);
+  const kd = Number(c.keyDim);
+  const vd = Number(c.valueDim ?? kd) || kd;
+  const src = kv ?? query!;
+  const n = layer.name;
+  const project = (x: string, which: 'query' | 'key' | 'value', dim: number, perm: number[]) => {
+    const k = requireWeight(layer, `${which}/kernel`); // [Din, heads, dim]
+    let y = b.op('MatMul', [x, b.floats(`${n}_${which}_kernel`, k.values, [k.shape[0]!, h * dim])], {}, `${n}_${which}_mm`);
+    const bias = weight(layer, `${which}/bias`);
+    if (bias) y = b.op('Add', [y, b.floats(`${n}_${which}_bias`, bias.values, [h * dim])], {}, `${n}_${which}_b`);
+    const split = b.op('Reshape', [y, b.int64s(`${n}_${which}_shape`, [0, 0, h, dim])], {}, `${n}_${which}_heads`);
+    return b.op('Transpose', [split], { perm: A.ints(perm) }, `${n}_${which}_t`);
+  };
+  const q = project(query!, 'query', kd, [0, 2, 1, 3]); // [N, H, Tq, K]
+  const kt = project(src, 'key', kd, [0, 2, 3, 1]); // [N, H, K, Tk]
+  const v = project(src, 'value', vd, [0, 2, 1, 3]); // [N, H, Tk, V]
+  let scores = b.op('Mul', [b.op('MatMul', [q, kt], {}, `${n}_qk`), b.floats(`${n}_scale`, [1 / Math.sqrt(kd)], [])], {}, `${n}_scores`);
+  if (c.causal) {
+    const tq = layer.inputShapes[0]![0]!;
+    const tk = (layer.inputShapes[1] ?? layer.inputShapes[0]!)[0]!;
+    const mask = Float32Array.from({ length: tq * tk }, (_, i) => (i % tk > Math.floor(i / tk) ? -1e9 : 0));
+    scores = b.op('Add', [scores, b.floats(`${n}_causal_mask`, mask, [tq, tk])], {}, `${n}_masked`);
+  }
+  const probs = b.op('Softmax', [scores], { axis: A.int(-1) }, `${n}_probs`);
+  const o = b.op('Transpose', [b.op('MatMul', [probs, v], {}, `${n}_pv`)], { perm: A.ints([0, 2, 1, 3]) }, `${n}_o_t`);
+  const merged = b.op('Reshape', [o, b.int64s(`${n}_merge_shape`, [0, 0, h * vd])], {}, `${n}_merged`);
+  const wo = requireWeight(layer, 'attention_output/kernel'); // [heads, V, D]
+  let out = b.op('MatMul', [merged, b.floats(`${n}_out_kernel`, wo.values, [h * vd, wo.shape[2]!])], {}, `${n}_out_mm`);
+  const bo = weight(layer, 'attention_output/bias');
+  if (bo) out = b.op('Add', [out, b.floats(`${n}_out_bias`, bo.values, bo.shape)], {}, n);
+  return out;
+};
+
+const positionalEmbedding: OnnxLowering = (b, layer, [x]) => {
+  const e = requireWeight(layer, 'embeddings');
+  return b.op('Add', [x!, b.floats(`${layer.name}_embeddings`, e.values, e.shape)], {}, layer.name);
+};
 
 /** Registry type -> ONNX lowering (or why there is none). */
 export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
@@ -382,6 +421,6 @@ export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Minimum: { supported: variadic('Min') },
   Subtract: { supported: (b, layer, [x, y]) => b.op('Sub', [x!, y!], {}, layer.name) },
   Concatenate: { supported: concat },
-  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
-  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+  MultiHeadAttention: { supported: multiHeadAttention },
+  PositionalEmbedding: { supported: positionalEmbedding },
 };

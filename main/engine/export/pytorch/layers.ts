@@ -290,7 +290,43 @@ function torchAxis(axis: number, shape: readonly number[]): number {
 
 const noModule = (forward: TorchCode['forward'], helpers: string[] = []): TorchCode => ({ module: null, forward, tensors: [], helpers });
 
-const CUSTOM_LAYER = 'a Layerforge custom tfjs layer whose weights layout the PyTorch exporter does not know yet';
+const multiHeadAttention: TorchLowering = (layer) => {
+  const c = layer.config;
+  const h = Number(c.numHeads);
+  const kd = Number(c.keyDim);
+  const vd = Number(c.valueDim ?? kd) || kd;
+  const dq = layer.inputShapes[0]![1]!;
+  const dkv = (layer.inputShapes[1] ?? layer.inputShapes[0]!)[1]!;
+  const hasBias = Boolean(weight(layer, 'query/bias'));
+  const tensors: TorchTensor[] = [];
+  const linear = (which: string, attr: string, rows: number, cols: number) => {
+    const k = requireWeight(layer, `${which}/kernel`);
+    const t = transposeArray(k.values, [rows, cols], [1, 0]); // Keras [in, heads*dim] -> torch [heads*dim, in]
+    tensors.push({ key: `${attr}.weight`, shape: t.shape, values: t.values });
+    const b = weight(layer, `${which}/bias`);
+    if (b) tensors.push({ key: `${attr}.bias`, shape: [b.values.length], values: b.values });
+  };
+  linear('query', 'query', dq, h * kd);
+  linear('key', 'key', dkv, h * kd);
+  linear('value', 'value', dkv, h * vd);
+  linear('attention_output', 'output', h * vd, dq);
+  return {
+    module: `MultiHeadAttention(${dq}, ${dkv}, num_heads=${h}, key_dim=${kd}, value_dim=${vd}, dropout=${Number(c.dropout ?? 0)}, causal=${py(Boolean(c.causal))}, bias=${py(hasBias)})`,
+    forward: (s, xs) => `${s}(${xs.join(', ')})`,
+    tensors,
+    helpers: ['MultiHeadAttention'],
+  };
+};
+
+const positionalEmbedding: TorchLowering = (layer) => {
+  const e = requireWeight(layer, 'embeddings');
+  return {
+    module: `PositionalEmbedding(${e.shape[0]}, ${e.shape[1]})`,
+    forward: (s, [x]) => `${s}(${x})`,
+    tensors: [{ key: 'embeddings', shape: e.shape, values: e.values }],
+    helpers: ['PositionalEmbedding'],
+  };
+};
 
 /** Registry type -> PyTorch code (or why there is none). */
 export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
@@ -337,12 +373,46 @@ export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   Concatenate: {
     supported: (layer) => noModule((_s, xs) => `torch.cat([${xs.join(', ')}], dim=${torchAxis(Number(layer.config.axis ?? -1), layer.inputShapes[0]!)})`),
   },
-  MultiHeadAttention: { unsupported: CUSTOM_LAYER },
-  PositionalEmbedding: { unsupported: CUSTOM_LAYER },
+  MultiHeadAttention: { supported: multiHeadAttention },
+  PositionalEmbedding: { supported: positionalEmbedding },
 };
 
 /** Python helpers the generated code may use, emitted only when used. */
 export const HELPERS: Record<string, string> = {
+  MultiHeadAttention: `class MultiHeadAttention(nn.Module):
+    """Multi-head attention as Layerforge / Keras compute it (batch-first): query [N, Tq, Dq], key/value [N, Tk, Dkv]."""
+
+    def __init__(self, query_dim, kv_dim, num_heads, key_dim, value_dim, dropout=0.0, causal=False, bias=True):
+        super().__init__()
+        self.num_heads, self.key_dim, self.value_dim, self.causal = num_heads, key_dim, value_dim, causal
+        self.query = nn.Linear(query_dim, num_heads * key_dim, bias=bias)
+        self.key = nn.Linear(kv_dim, num_heads * key_dim, bias=bias)
+        self.value = nn.Linear(kv_dim, num_heads * value_dim, bias=bias)
+        self.output = nn.Linear(num_heads * value_dim, query_dim, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, query, key_value=None):
+        kv = query if key_value is None else key_value
+        n, tq, tk = query.shape[0], query.shape[1], kv.shape[1]
+        q = self.query(query).view(n, tq, self.num_heads, self.key_dim).transpose(1, 2)
+        k = self.key(kv).view(n, tk, self.num_heads, self.key_dim).transpose(1, 2)
+        v = self.value(kv).view(n, tk, self.num_heads, self.value_dim).transpose(1, 2)
+        scores = q @ k.transpose(-2, -1) / self.key_dim ** 0.5
+        if self.causal:
+            future = torch.ones(tq, tk, dtype=torch.bool, device=query.device).triu(1)
+            scores = scores.masked_fill(future, -1e9)
+        weights = self.dropout(torch.softmax(scores, dim=-1))
+        out = (weights @ v).transpose(1, 2).reshape(n, tq, self.num_heads * self.value_dim)
+        return self.output(out)`,
+  PositionalEmbedding: `class PositionalEmbedding(nn.Module):
+    """Adds a learned vector per position to a [N, T, D] input."""
+
+    def __init__(self, sequence_length, dim):
+        super().__init__()
+        self.embeddings = nn.Parameter(torch.zeros(sequence_length, dim))
+
+    def forward(self, x):
+        return x + self.embeddings`,
   _avg_pool_same: `def _avg_pool_same(x, kernel, stride, pads):
     """Average pooling with TensorFlow's 'same' padding: padded cells are not counted."""
     ones = torch.ones_like(x[:1, :1])
