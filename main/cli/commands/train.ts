@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { BACKENDS, OPTIMIZERS, parseProjectText, type TrainingSettings } from '../../../shared/project';
+import { startRun, type EvaluationResult, type TrainingEvent } from '../../engine/training';
+import { UsageError, type CliCommand } from '../command';
+
+const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
+
+  --dataset ID        dataset id (e.g. cifar10)
+  --data-dir DIR      folder with the dataset's files (for cifar10: data_batch_1..5.bin, test_batch.bin)
+                      or a Layerforge data folder with a prepared cache
+  --epochs N          epochs (default: the project's)
+  --batch-size N      batch size (default: the project's)
+  --limit N           train on the first N training images only
+  --backend NAME      ${BACKENDS.join(' | ')} (default: the project's, else auto)
+  --optimizer NAME    ${OPTIMIZERS.join(' | ')}
+  --lr RATE           learning rate
+  --seed N            random seed
+  --out DIR           write the trained model folder (model.json, weights.bin, project.json, metrics.json)
+  --json              print one JSON object per event on stdout, then a summary object
+
+Ctrl+C stops after the current batch and keeps the weights (a second Ctrl+C quits).`;
+
+function intOpt(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got '${v}'`);
+  return n;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const k = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(k)}${'.'.repeat(width - k)}]`;
+}
+
+export const trainCommand: CliCommand = {
+  name: 'train',
+  summary: 'Train a project on a dataset (progress, test accuracy, optional model folder).',
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        dataset: { type: 'string' },
+        'data-dir': { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        limit: { type: 'string' },
+        backend: { type: 'string' },
+        optimizer: { type: 'string' },
+        lr: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('expected one PROJECT file');
+    const file = positionals[0]!;
+    const project = parseProjectText(await readFile(file, 'utf8'), file);
+    const datasetId = values.dataset ?? project.dataset;
+    if (!datasetId) throw new UsageError('--dataset ID is required (the project names no dataset)');
+    const backend = values.backend;
+    if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+    const optimizer = values.optimizer;
+    if (optimizer !== undefined && !(OPTIMIZERS as readonly string[]).includes(optimizer)) throw new UsageError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${optimizer}'`);
+    let lr: number | undefined;
+    if (values.lr !== undefined) {
+      lr = Number(values.lr);
+      if (!(lr > 0 && lr <= 10)) throw new UsageError(`--lr must be a number in (0, 10], got '${values.lr}'`);
+    }
+    const epochs = intOpt('epochs', values.epochs);
+    const batchSize = intOpt('batch-size', values['batch-size']);
+    const limit = intOpt('limit', values.limit);
+    const seed = intOpt('seed', values.seed, 0);
+    const settings: TrainingSettings = {
+      ...project.training,
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(optimizer !== undefined ? { optimizer: optimizer as TrainingSettings['optimizer'] } : {}),
+      ...(lr !== undefined ? { learningRate: lr } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(backend !== undefined ? { backend: backend as TrainingSettings['backend'] } : {}),
+    };
+    const json = Boolean(values.json);
+    const tty = Boolean(process.stderr.isTTY) && !json;
+    let lastLineLen = 0;
+    const status = (text: string, final = false) => {
+      if (json) return;
+      if (tty) {
+        process.stderr.write(`\r${text.padEnd(lastLineLen)}${final ? '\n' : ''}`);
+        lastLineLen = final ? 0 : text.length;
+      } else if (final) io.err(text);
+    };
+
+    const onEvent = (e: TrainingEvent) => {
+      if (json) {
+        io.out(JSON.stringify(e));
+        return;
+      }
+      switch (e.type) {
+        case 'started':
+          io.err(`Training '${project.name}' on ${e.dataset.name}: ${e.trainImages} train images, ${e.valImages} ${e.validation === 'test' ? 'test' : 'validation'} images`);
+          io.err(`Backend: ${e.backend} (${e.backendReason})`);
+          io.err(`Model: ${e.model.params.toLocaleString('en-US')} params; ${e.epochs} epochs × ${e.batchesPerEpoch} batches of ${e.batchSize}; ${settings.optimizer} lr ${settings.learningRate}`);
+          for (const n of e.notes) io.err(`Note: ${n}`);
+          break;
+        case 'batch':
+          status(`epoch ${e.epoch}/${e.epochs} ${bar(e.batch, e.batches)} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  acc ${(e.accuracy * 100).toFixed(1)}%  ${e.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(e.etaMs)}`);
+          break;
+        case 'epoch':
+          status(
+            `epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  acc ${(e.accuracy * 100).toFixed(1)}%` +
+              (e.valLoss != null ? `  val_loss ${e.valLoss.toFixed(4)}  val_acc ${((e.valAccuracy ?? 0) * 100).toFixed(1)}%` : '') +
+              `  ${e.imagesPerSecond.toFixed(0)} img/s  ${duration(e.elapsedMs)} elapsed`,
+            true,
+          );
+          break;
+        case 'paused':
+          status('paused', true);
+          break;
+        case 'ended':
+          status(`${e.reason}: ${e.message}`, true);
+          break;
+        default:
+          break;
+      }
+    };
+
+    const handle = startRun({ graph: project.graph, settings, dataset: { id: datasetId, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) }, ...(limit ? { limit } : {}), name: project.name }, onEvent);
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        if (!json) io.err('\nStopping after the current batch (Ctrl+C again to quit)...');
+        handle.stop();
+      } else {
+        void handle.dispose();
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await handle.done;
+      let evaluation: EvaluationResult | null = null;
+      let evalError: string | null = null;
+      if (result.reason !== 'error') {
+        try {
+          evaluation = await handle.evaluate('test');
+        } catch (error) {
+          evalError = error instanceof Error ? error.message : String(error);
+        }
+      }
+      const summary = {
+        type: 'summary' as const,
+        project: project.name,
+        dataset: datasetId,
+        backend: result.backend,
+        reason: result.reason,
+        message: result.message,
+        epochs: result.epochsCompleted,
+        batches: result.batchesCompleted,
+        trainImages: result.trainImages,
+        imagesTrained: result.imagesTrained,
+        trainImagesPerSecond: Math.round(result.trainImagesPerSecond * 10) / 10,
+        elapsedMs: Math.round(result.elapsedMs),
+        testImages: evaluation?.count ?? 0,
+        testAccuracy: evaluation?.accuracy ?? null,
+        testLoss: evaluation?.loss ?? null,
+        inferenceImagesPerSecond: evaluation ? Math.round(evaluation.imagesPerSecond * 10) / 10 : null,
+        perClassAccuracy: evaluation ? Object.fromEntries(evaluation.classNames.map((c, i) => [c, evaluation!.perClassAccuracy[i]])) : null,
+        ...(evalError ? { evaluationError: evalError } : {}),
+        out: values.out ?? null,
+      };
+      if (values.out && result.reason !== 'error') {
+        const { type: _type, ...metrics } = summary;
+        await handle.save(values.out, { project: { ...project, training: settings, dataset: datasetId }, metrics: { ...metrics, confusion: evaluation?.confusion ?? null, history: result.history } });
+      }
+      if (json) io.out(JSON.stringify(summary));
+      else {
+        io.err('');
+        io.out(`Backend:            ${summary.backend}`);
+        io.out(`Result:             ${summary.reason} (${summary.message})`);
+        io.out(`Epochs:             ${summary.epochs}`);
+        io.out(`Train images:       ${summary.trainImages}`);
+        io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} images/s`);
+        if (evaluation) {
+          io.out(`Test accuracy:      ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.count} images (loss ${evaluation.loss.toFixed(4)})`);
+          io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} images/s`);
+          io.out(`Per class:          ${evaluation.classNames.map((c, i) => `${c} ${evaluation!.perClassAccuracy[i] == null ? '-' : `${(evaluation!.perClassAccuracy[i]! * 100).toFixed(0)}%`}`).join(', ')}`);
+        }
+        if (evalError) io.err(`Evaluation failed: ${evalError}`);
+        if (values.out && result.reason !== 'error') io.out(`Model written to:   ${values.out}`);
+      }
+      if (result.reason === 'error' && !json) io.err(`layerforge train: ${result.message}`);
+      return result.reason === 'error' ? 1 : 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await handle.dispose();
+    }
+  },
+};
