@@ -2,7 +2,6 @@ import { processIO, UsageError, type CliCommand, type CliIO } from './command';
 import { layersCommand } from './commands/layers';
 import { inspectCommand } from './commands/inspect';
 import { trainCommand } from './commands/train';
-import { trainCommand } from './commands/train';
 import { serveCommand } from './commands/serve';
 import { datasetsCommand } from './commands/datasets';
 import { exportCommand } from './commands/export';
@@ -12,7 +11,6 @@ import { importCommand } from './commands/import';
 export const commands: CliCommand[] = [
   layersCommand,
   inspectCommand,
-  trainCommand,
   trainCommand,
   serveCommand,
   datasetsCommand,
