@@ -1,0 +1,225 @@
+import * as tf from '@tensorflow/tfjs';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
+import { SUPPLIED_KERNELS } from './kernels';
+import { initWasmBackend, type WasmSetup } from './wasm';
+
+let setup: WasmSetup;
+
+beforeAll(async () => {
+  setup = await initWasmBackend(tf, wasm);
+});
+
+/** Runs f on a backend with inputs made there from the same numbers; returns plain arrays. */
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor | tf.Tensor[]): Promise<{ shape: number[]; values: Float32Array }[]> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const res = list.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+  tf.dispose(list);
+  return res;
+}
+
+/**
+ * max |a-b| <= tol * max(max|b|, 1e-3): relative to the magnitude of the reference tensor (the
+ * floor keeps gradients that are mathematically zero, e.g. a bias before batch norm, from failing
+ * on float noise of 1e-8).
+ */
+function expectClose(actual: { shape: number[]; values: Float32Array }, expected: { shape: number[]; values: Float32Array }, label: string, tol = 1e-4): void {
+  expect(actual.shape, `${label}: shape`).toEqual(expected.shape);
+  let scale = 1e-3;
+  for (const v of expected.values) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < expected.values.length; i++) {
+    const a = actual.values[i]!;
+    expect(Number.isFinite(a), `${label}: element ${i} is ${a}`).toBe(true);
+    worst = Math.max(worst, Math.abs(a - expected.values[i]!));
+  }
+  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
+}
+
+function t4(shape: [number, number, number, number], seed: number): () => tf.Tensor4D {
+  const values = randomValues(shape.reduce((a, b) => a * b, 1), seededRandom(seed));
+  return () => tf.tensor4d(values, shape);
+}
+
+async function compare(label: string, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const want = await on('cpu', f);
+  const got = await on('wasm', f);
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expectClose(g, want[i]!, `${label}[${i}]`));
+}
+
+describe('wasm backend setup', () => {
+  it('uses SIMD and reports its threads', () => {
+    expect(setup.simd).toBe(true);
+    expect(setup.threads).toBeGreaterThanOrEqual(1);
+    expect(wasm.getThreadsCount()).toBe(setup.threads);
+  });
+
+  it('registers every supplied kernel for wasm', () => {
+    for (const k of SUPPLIED_KERNELS) expect(tf.getKernel(k.name, 'wasm'), k.name).toBeDefined();
+  });
+});
+
+describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
+  const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'valid' | 'same' | number }> = [
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
+    { x: [2, 8, 7, 2], f: [3, 3, 2, 3], s: 2, pad: 'same' },
+    { x: [1, 9, 9, 3], f: [5, 5, 3, 2], s: 2, pad: 'valid' },
+    { x: [3, 6, 5, 4], f: [2, 3, 4, 5], s: [1, 2], pad: 'same' },
+    { x: [2, 10, 10, 2], f: [3, 3, 2, 2], s: 3, pad: 1 },
+    { x: [2, 5, 5, 6], f: [1, 1, 6, 4], s: 1, pad: 'valid' },
+    { x: [4, 12, 12, 3], f: [3, 3, 3, 8], s: 1, pad: 'same' },
+  ];
+  for (const c of cases) {
+    const name = `x${c.x.join('x')} f${c.f.join('x')} s${String(c.s)} ${String(c.pad)}`;
+    it(name, async () => {
+      const x = t4(c.x, 1);
+      const w = t4(c.f, 2);
+      const outShape = tf.tidy(() => tf.conv2d(x(), w(), c.s, c.pad).shape) as [number, number, number, number];
+      const dy = t4(outShape, 3);
+      // conv2d's gradient calls Conv2DBackpropFilter for the filter and Conv2DBackpropInput for x.
+      await compare(`grads ${name}`, () => [
+        tf.grad((f: tf.Tensor) => tf.conv2d(x(), f as tf.Tensor4D, c.s, c.pad).mul(dy()).sum())(w()),
+        tf.grad((xx: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, w(), c.s, c.pad).mul(dy()).sum())(x()),
+      ]);
+      await compare(`conv2dTranspose ${name}`, () => tf.conv2dTranspose(dy(), w(), c.x, c.s, c.pad));
+    });
+  }
+});
+
+describe('depthwise gradients match cpu', () => {
+  const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number; pad: 'valid' | 'same' }> = [
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 1], s: 1, pad: 'same' },
+    { x: [2, 8, 8, 2], f: [3, 3, 2, 2], s: 2, pad: 'valid' },
+    { x: [1, 9, 7, 4], f: [5, 3, 4, 3], s: 2, pad: 'same' },
+  ];
+  for (const c of cases) {
+    const name = `x${c.x.join('x')} f${c.f.join('x')} s${c.s} ${c.pad}`;
+    it(name, async () => {
+      const x = t4(c.x, 4);
+      const w = t4(c.f, 5);
+      const outShape = tf.tidy(() => tf.depthwiseConv2d(x(), w(), c.s, c.pad).shape) as [number, number, number, number];
+      const dy = t4(outShape, 6);
+      await compare(`depthwise ${name}`, () => {
+        const loss = (xx: tf.Tensor, ww: tf.Tensor) => tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).mul(dy()).sum();
+        return tf.grads(loss)([x(), w()]);
+      });
+    });
+  }
+});
+
+describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
+  it('unsortedSegmentSum sums duplicate ids', async () => {
+    const rand = seededRandom(8);
+    const x = randomValues(6 * 5, rand);
+    const ids = [3, 0, 3, 2, 0, 3];
+    await compare('unsortedSegmentSum', () => tf.unsortedSegmentSum(tf.tensor2d(x, [6, 5]), tf.tensor1d(ids, 'int32'), 5));
+    await compare('unsortedSegmentSum 1-d', () => tf.unsortedSegmentSum(tf.tensor1d(x.slice(0, 6)), tf.tensor1d(ids, 'int32'), 4));
+  });
+
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    it(`matMul transposeA=${ta} transposeB=${tb}`, async () => {
+      const rand = seededRandom(9);
+      const a = randomValues(7 * 5, rand);
+      const b = randomValues(5 * 6, rand);
+      await compare('matMul', () => tf.matMul(tf.tensor2d(a, ta ? [5, 7] : [7, 5]), tf.tensor2d(b, tb ? [6, 5] : [5, 6]), ta, tb));
+    });
+  }
+
+  it('batched matMul (broadcast and per-batch right-hand side)', async () => {
+    const rand = seededRandom(10);
+    const a = randomValues(3 * 4 * 5, rand);
+    const b = randomValues(3 * 5 * 2, rand);
+    await compare('batched a, shared b', () => tf.matMul(tf.tensor3d(a, [3, 4, 5]), tf.tensor2d(b.slice(0, 10), [5, 2])));
+    await compare('batched a and b', () => tf.matMul(tf.tensor3d(a, [3, 4, 5]), tf.tensor3d(b, [3, 5, 2])));
+    await compare('batched, transposed', () => tf.matMul(tf.tensor3d(a, [3, 4, 5]), tf.tensor3d(b, [3, 2, 5]), false, true));
+  });
+});
+
+describe('MaxPoolGrad and ResizeNearestNeighborGrad match cpu', () => {
+  const pools: Array<{ x: [number, number, number, number]; k: number | [number, number]; s: number | [number, number]; pad: 'valid' | 'same' }> = [
+    { x: [2, 6, 6, 3], k: 2, s: 2, pad: 'valid' },
+    { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'valid' },
+    { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'same' },
+    { x: [1, 6, 6, 2], k: 3, s: 1, pad: 'same' },
+    { x: [2, 9, 8, 2], k: 3, s: 2, pad: 'valid' },
+    { x: [2, 6, 9, 1], k: [2, 3], s: [2, 3], pad: 'valid' },
+  ];
+  for (const p of pools) {
+    const name = `x${p.x.join('x')} k${String(p.k)} s${String(p.s)} ${p.pad}`;
+    it(`maxPool ${name} (negative values)`, async () => {
+      const x = t4(p.x, 11);
+      // All-negative inputs: the case tfjs's own wasm MaxPoolGrad gets wrong.
+      await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.sub(tf.abs(t), 2) as tf.Tensor4D, p.k, p.s, p.pad).mul(tf.onesLike(tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad)).mul(1.5)).sum())(x()));
+      await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad).square().sum())(x()));
+    });
+  }
+
+  it('maxPool ties go to the first maximum (ReLU zeros)', async () => {
+    const x = t4([2, 6, 6, 2], 12);
+    await compare('ties', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.relu(tf.sub(t, 0.5)) as tf.Tensor4D, 2, 2, 'valid').mul(2).sum())(x()));
+    await compare('ties raw', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.round(t) as tf.Tensor4D, 2, 2, 'valid').sum())(x()));
+  });
+
+  // tfjs's cpu ResizeNearestNeighborGrad is itself wrong for batch > 1 (it offsets dy by the
+  // images' batch stride), so batch 1 is compared with cpu and batch 2 with a reference by hand.
+  for (const [oh, ow, alignCorners] of [[6, 8, false], [9, 12, false], [7, 9, false], [5, 3, false], [6, 8, true], [7, 5, true]] as const) {
+    it(`resizeNearestNeighbor 3x4 -> ${oh}x${ow}${alignCorners ? ' alignCorners' : ''}`, async () => {
+      const grad = (n: number) => {
+        const u = t4([n, 3, 4, 3], 13);
+        const du = t4([n, oh, ow, 3], 14);
+        return () => tf.grad((t: tf.Tensor) => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [oh, ow], alignCorners).mul(du()).sum())(u());
+      };
+      await compare('resize batch 1', grad(1));
+      // By hand: dx[b, src(r), src(q), c] += dy[b, r, q, c], with the forward op's source mapping.
+      const du = randomValues(2 * oh * ow * 3, seededRandom(14));
+      const want = new Float32Array(2 * 3 * 4 * 3);
+      const src = (inS: number, outS: number, i: number) => {
+        const ratio = (alignCorners && outS > 1 ? inS - 1 : inS) / (alignCorners && outS > 1 ? outS - 1 : outS);
+        return Math.min(inS - 1, alignCorners ? Math.round(ratio * i) : Math.floor(ratio * i));
+      };
+      for (let b = 0; b < 2; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) for (let c = 0; c < 3; c++) {
+        want[((b * 3 + src(3, oh, r)) * 4 + src(4, ow, q)) * 3 + c]! += du[((b * oh + r) * ow + q) * 3 + c]!;
+      }
+      const [got] = await on('wasm', grad(2));
+      expectClose(got!, { shape: [2, 3, 4, 3], values: want }, 'resize batch 2 by hand');
+    });
+  }
+});
+
+describe('training inventory', () => {
+  it('wasm has a kernel for everything training our layers and optimizers uses', async () => {
+    await tf.setBackend('cpu');
+    const inv = await kernelInventory(tf, 'wasm');
+    expect(inv.used.size).toBeGreaterThan(40);
+    // Sanity: the inventory does see the gradient kernels we supply.
+    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum']) {
+      expect(inv.used.has(k), k).toBe(true);
+    }
+    expect(inv.missing).toEqual([]);
+  });
+
+  const toPlain = (r: CaseResult) => [r.loss, ...r.grads].map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+
+  for (const c of trainingCases()) {
+    it(`${c.name}: ${c.deterministic ? 'gradients match cpu' : 'trains on wasm'}`, async () => {
+      await tf.setBackend('cpu');
+      const ref = c.run(tf);
+      const want = toPlain(ref);
+      tf.dispose([ref.loss, ...ref.grads]);
+      await tf.setBackend('wasm');
+      const res = c.run(tf);
+      const got = toPlain(res);
+      tf.dispose([res.loss, ...res.grads]);
+      expect(got.length).toBe(want.length);
+      if (!c.deterministic) {
+        for (const g of got) expect(g.values.every(Number.isFinite)).toBe(true);
+        return;
+      }
+      got.forEach((g, i) => expectClose(g, want[i]!, `${c.name} ${i === 0 ? 'loss' : `grad ${i - 1}`}`));
+    });
+  }
+});

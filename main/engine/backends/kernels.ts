@@ -1,0 +1,394 @@
+/**
+ * Training kernels that tfjs's wasm backend lacks (or has only as slow scalar C++ loops),
+ * registered for the 'wasm' backend with tf.registerKernel.
+ *
+ * Every kernel here is built from other wasm kernels (XNNPACK convolutions and matrix products,
+ * strided slices, transposes, pads, scatter) called as tf ops inside the kernel function, so the
+ * heavy arithmetic runs in XNNPACK's SIMD (and, with the threaded build, multi-threaded) code.
+ * Tape recording is off inside a kernel (the engine's kernelDepth > 0), the intermediates are
+ * freed by tf.tidy, and the returned Tensor becomes the kernel's output, as tfjs-node's kernels do.
+ *
+ * How each one is built (measured against the alternatives in bench-kernels.ts):
+ * - Conv2DBackpropFilter: dW = im2col(x)^T · dy. The fh·fw shifted (strided) views of the padded
+ *   input are concatenated along channels and multiplied with dy by one BatchMatMul.
+ * - Conv2DBackpropInput (replaces the wasm backend's scalar C++ loop): a forward XNNPACK conv2d of
+ *   dy (zero-dilated by the stride, padded) with the spatially flipped filter, in/out swapped.
+ * - DepthwiseConv2dNativeBackpropFilter: per filter tap, one multiply of the shifted input view
+ *   with dy and one sum over batch and space.
+ * - DepthwiseConv2dNativeBackpropInput: a depthwise conv2d of dilated, padded dy with the flipped
+ *   filter, then a sum over the channel multiplier.
+ * - UnsortedSegmentSum (embedding gradient): ScatterNd, which sums duplicate indices.
+ * - BatchMatMul (replaces tfjs's): tfjs's wasm BatchMatMul uses XNNPACK only without transposes and
+ *   without batch, and then single-threaded; every other case (all of a dense layer's gradients:
+ *   dy·Wᵀ and xᵀ·dy) falls to a scalar C++ triple loop. Ours transposes explicitly and runs the
+ *   product as a 1x1 XNNPACK convolution (threaded). Batched products with a batched right-hand
+ *   side (attention) still go to tfjs's kernel.
+ * - MaxPoolGrad (replaces tfjs's, which is WRONG in 4.22: its C++ starts the running maximum at
+ *   std::numeric_limits<float>::min(), the smallest *positive* float, so a window whose values are
+ *   all <= 0 sends its gradient to element 0 of the tensor, and ties go to the last maximum, not the
+ *   first as on cpu/TensorFlow). Ours: per window tap, a strided view of the input compared with the
+ *   pooled output, first match wins, dy routed there; the taps are interleaved (non-overlapping
+ *   windows) or scattered by pad+add (overlapping) back into place.
+ * - ResizeNearestNeighborGrad (replaces tfjs's, whose results are wrong in 4.22, e.g. for
+ *   UpSampling2D): integer up-scaling is a sum over each block (XNNPACK average pool × block size);
+ *   other sizes scatter rows then columns with ScatterNd, using the forward op's index mapping.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from './inventory';
+
+type TensorInfo = tfjs.TensorInfo;
+type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
+type Conv2DInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
+
+export const WASM = 'wasm';
+
+/** The kernels we register for 'wasm', and whether they replace one tfjs ships. */
+export const SUPPLIED_KERNELS = [
+  { name: 'Conv2DBackpropFilter', replaces: false },
+  { name: 'Conv2DBackpropInput', replaces: true },
+  { name: 'DepthwiseConv2dNativeBackpropFilter', replaces: false },
+  { name: 'DepthwiseConv2dNativeBackpropInput', replaces: false },
+  { name: 'UnsortedSegmentSum', replaces: false },
+  { name: 'BatchMatMul', replaces: true },
+  { name: 'MaxPoolGrad', replaces: true },
+  { name: 'ResizeNearestNeighborGrad', replaces: true },
+] as const;
+
+export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
+
+function asTensor(tf: Tf, info: TensorInfo | undefined, what: string): tfjs.Tensor {
+  if (info == null) throw new Error(`wasm training kernel: missing input '${what}'`);
+  if ((info as tfjs.Tensor).rank != null) return info as tfjs.Tensor;
+  // A bare TensorInfo (only kernels calling kernels pass these): wrap it without copying.
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+function pair(v: number | [number, number]): [number, number] {
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+/** Inserts (s-1) zeros between rows/columns of an NHWC tensor: [N,H,W,C] -> [N,(H-1)sh+1,(W-1)sw+1,C]. */
+export function dilateSpatial(tf: Tf, t: tfjs.Tensor4D, sh: number, sw: number): tfjs.Tensor4D {
+  if (sh === 1 && sw === 1) return t;
+  const [n, h, w, c] = t.shape;
+  const z = tf.pad(tf.reshape(t, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  return tf.slice(tf.reshape(z, [n, h * sh, w * sw, c]), [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tfjs.Tensor4D;
+}
+
+/**
+ * Pads (or crops, for negative amounts) an NHWC tensor spatially.
+ */
+function padOrCrop(tf: Tf, t: tfjs.Tensor4D, top: number, bottom: number, left: number, right: number): tfjs.Tensor4D {
+  let r = t;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    const [n, h, w, c] = r.shape;
+    const t0 = Math.max(0, -top), b0 = Math.max(0, -bottom), l0 = Math.max(0, -left), r0 = Math.max(0, -right);
+    r = tf.slice(r, [0, t0, l0, 0], [n, h - t0 - b0, w - l0 - r0, c]);
+  }
+  const pt = Math.max(0, top), pb = Math.max(0, bottom), pl = Math.max(0, left), pr = Math.max(0, right);
+  if (pt || pb || pl || pr) r = tf.pad(r, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+  return r;
+}
+
+/** The fh·fw strided views of the padded input, each [N, outH, outW, C]. */
+function shiftedViews(tf: Tf, x: tfjs.Tensor4D, info: Conv2DInfo): tfjs.Tensor4D[] {
+  const { padInfo, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, dilationHeight: dh, dilationWidth: dw } = info;
+  const xp = padOrCrop(tf, x, padInfo.top, padInfo.bottom, padInfo.left, padInfo.right);
+  const [n, , , c] = xp.shape;
+  const views: tfjs.Tensor4D[] = [];
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const r0 = i * dh, c0 = j * dw;
+      views.push(tf.stridedSlice(xp, [0, r0, c0, 0], [n, r0 + (oh - 1) * sh + 1, c0 + (ow - 1) * sw + 1, c], [1, sh, sw, 1]) as tfjs.Tensor4D);
+    }
+  }
+  return views;
+}
+
+function convInfoFor(tf: Tf, xShape: number[], filterShape: number[], attrs: Record<string, unknown>, depthwise: boolean): Conv2DInfo {
+  const dataFormat = tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW' | undefined) ?? 'NHWC');
+  if (dataFormat !== 'channelsLast') throw new Error('wasm training kernels support only NHWC (channelsLast) data');
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    pair(attrs.strides as number | [number, number]),
+    pair((attrs.dilations as number | [number, number] | undefined) ?? 1),
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    depthwise,
+    dataFormat,
+  );
+}
+
+/**
+ * dW[fh,fw,C,F] = sum over batch and output positions of x-patch ⊗ dy, as one forward XNNPACK
+ * convolution (the "transposition trick"): the input is x with batch and channels swapped,
+ * [C, H, W, N]; the filter is dy as [outH, outW, N, F], dilated by the stride; the output
+ * [C, fh', fw', F] holds dW at every tap offset (strided by the forward dilation).
+ */
+export function conv2dBackpropFilter(tf: Tf, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  return tf.tidy(() => {
+    const info = convInfoFor(tf, x.shape, filterShape, attrs, false);
+    const { padInfo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow, batchSize: n } = info;
+    const [fh, fw, c, f] = filterShape;
+    // Only the rows/columns the forward conv reads: padded input cropped to what the taps reach.
+    const xp = padOrCrop(tf, x, padInfo.top, padInfo.bottom, padInfo.left, padInfo.right);
+    const hUsed = (oh - 1) * sh + (fh - 1) * dh + 1;
+    const wUsed = (ow - 1) * sw + (fw - 1) * dw + 1;
+    const xc = xp.shape[1] === hUsed && xp.shape[2] === wUsed ? xp : xp.slice([0, 0, 0, 0], [n, hUsed, wUsed, c]);
+    // 3-D transposes are much cheaper than the equivalent 4-D ones in the wasm backend.
+    const xT = tf.transpose(xc.reshape([n, hUsed * wUsed, c]), [2, 1, 0]).reshape([c, hUsed, wUsed, n]) as tfjs.Tensor4D;
+    const dyT = tf.transpose(dy.reshape([n, oh * ow, f]), [1, 0, 2]).reshape([oh, ow, n, f]) as tfjs.Tensor4D;
+    const dilations: [number, number] = [sh, sw];
+    let r = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', sh === 1 && sw === 1 ? 1 : dilations); // [C, (fh-1)dh+1, (fw-1)dw+1, F]
+    if (dh !== 1 || dw !== 1) r = tf.stridedSlice(r, [0, 0, 0, 0], [c, (fh - 1) * dh + 1, (fw - 1) * dw + 1, f], [1, dh, dw, 1]) as tfjs.Tensor4D;
+    // [C, fh, fw, F] -> [fh, fw, C, F]
+    return tf.transpose(r.reshape([c, fh * fw, f]), [1, 0, 2]).reshape([fh, fw, c, f]);
+  });
+}
+
+/** dx = conv2d(dilate(dy, stride), flip(W) with in/out swapped), padded so that dx has x's shape. */
+export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  return tf.tidy(() => {
+    const info = convInfoFor(tf, inputShape, filter.shape, attrs, false);
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, padInfo } = info;
+    const d = dilateSpatial(tf, dy, sh, sw);
+    const top = fh - 1 - padInfo.top;
+    const left = fw - 1 - padInfo.left;
+    const bottom = inHeight + fh - 1 - top - d.shape[1];
+    const right = inWidth + fw - 1 - left - d.shape[2];
+    const dp = padOrCrop(tf, d, top, bottom, left, right);
+    const wFlipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tfjs.Tensor4D;
+    return tf.conv2d(dp, wFlipped, 1, 'valid');
+  });
+}
+
+export function depthwiseBackpropFilter(tf: Tf, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  return tf.tidy(() => {
+    const info = convInfoFor(tf, x.shape, filterShape, attrs, true);
+    const [fh, fw, c, mult] = filterShape;
+    const [n, oh, ow] = [info.batchSize, info.outHeight, info.outWidth];
+    const dy5 = dy.reshape([n * oh * ow, c, mult]);
+    const taps = shiftedViews(tf, x, info).map((v) => tf.sum(tf.mul(v.reshape([n * oh * ow, c, 1]), dy5), 0));
+    return tf.stack(taps).reshape([fh, fw, c, mult]);
+  });
+}
+
+export function depthwiseBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  return tf.tidy(() => {
+    const info = convInfoFor(tf, inputShape, filter.shape, attrs, true);
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, padInfo, dilationHeight, dilationWidth } = info;
+    if (dilationHeight !== 1 || dilationWidth !== 1) throw new Error('DepthwiseConv2dNativeBackpropInput: dilations > 1 are not supported');
+    const [, , c, mult] = filter.shape;
+    const d = dilateSpatial(tf, dy, sh, sw);
+    const top = fh - 1 - padInfo.top;
+    const left = fw - 1 - padInfo.left;
+    const bottom = inHeight + fh - 1 - top - d.shape[1];
+    const right = inWidth + fw - 1 - left - d.shape[2];
+    const dp = padOrCrop(tf, d, top, bottom, left, right);
+    const wFlipped = tf.reverse(filter, [0, 1]).reshape([fh, fw, c * mult, 1]) as tfjs.Tensor4D;
+    const full = tf.depthwiseConv2d(dp, wFlipped, 1, 'valid');
+    if (mult === 1) return full;
+    const [n, h, w] = full.shape;
+    return full.reshape([n, h, w, c, mult]).sum(4) as tfjs.Tensor4D;
+  });
+}
+
+export function unsortedSegmentSum(tf: Tf, x: tfjs.Tensor, segmentIds: tfjs.Tensor, numSegments: number): tfjs.Tensor {
+  return tf.tidy(() => {
+    const idsRank = segmentIds.shape.length;
+    const rest = x.shape.slice(idsRank);
+    const count = segmentIds.size;
+    const ids = segmentIds.reshape([count, 1]).cast('int32');
+    const updates = x.reshape([count, ...rest]);
+    return tf.scatterND(ids, updates, [numSegments, ...rest]);
+  });
+}
+
+/** A[M,K]·B[K,N] as a 1x1 convolution: XNNPACK's GEMM on the backend's thread pool. */
+export function matMulAsConv(tf: Tf, a: tfjs.Tensor2D, b: tfjs.Tensor2D): tfjs.Tensor2D {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  return tf.conv2d(a.reshape([1, m, 1, k]) as tfjs.Tensor4D, b.reshape([1, 1, k, n]) as tfjs.Tensor4D, 1, 'valid').reshape([m, n]);
+}
+
+function batchMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const a = asTensor(tf, args.inputs.a, 'a');
+  const b = asTensor(tf, args.inputs.b, 'b');
+  const transposeA = Boolean(args.attrs?.transposeA);
+  const transposeB = Boolean(args.attrs?.transposeB);
+  const prod = (s: number[]) => s.reduce((x, y) => x * y, 1);
+  const aBatch = prod(a.shape.slice(0, -2));
+  const bBatch = prod(b.shape.slice(0, -2));
+  const fast = a.dtype === 'float32' && b.dtype === 'float32' && a.size > 0 && b.size > 0 && bBatch === 1 && (aBatch === 1 || !transposeA);
+  if (!fast) {
+    if (!original) throw new Error('BatchMatMul: no wasm kernel for this case');
+    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+  }
+  return tf.tidy(() => {
+    const [ar, ac] = a.shape.slice(-2) as [number, number];
+    const [br, bc] = b.shape.slice(-2) as [number, number];
+    const a2 = (aBatch === 1 ? a.reshape([ar, ac]) : a.reshape([aBatch * ar, ac])) as tfjs.Tensor2D;
+    const b2 = b.reshape([br, bc]) as tfjs.Tensor2D;
+    const out = matMulAsConv(tf, transposeA ? (a2.transpose() as tfjs.Tensor2D) : a2, transposeB ? (b2.transpose() as tfjs.Tensor2D) : b2);
+    const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    return out.reshape([...batchShape, transposeA ? ac : ar, transposeB ? br : bc]);
+  });
+}
+
+function poolInfoFor(tf: Tf, xShape: number[], attrs: Record<string, unknown>) {
+  return tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    pair(attrs.filterSize as number | [number, number]),
+    pair(attrs.strides as number | [number, number]),
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+}
+
+/** dx of max pooling: dy goes to the first maximum of each window (as on cpu and in TensorFlow). */
+export function maxPoolGrad(tf: Tf, dy: tfjs.Tensor4D, x: tfjs.Tensor4D, y: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  return tf.tidy(() => {
+    const info = poolInfoFor(tf, x.shape, attrs);
+    const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo, inHeight: h, inWidth: w } = info;
+    const [n, , , c] = x.shape;
+    // Padded so that every tap's view is in range; padding is -inf, so it never wins.
+    const hp = (oh - 1) * sh + fh;
+    const wp = (ow - 1) * sw + fw;
+    const bottom = hp - padInfo.top - h;
+    const right = wp - padInfo.left - w;
+    let xp = padInfo.top || padInfo.left || bottom > 0 || right > 0
+      ? tf.pad(x, [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]], -Infinity)
+      : x;
+    if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [n, hp, wp, c]);
+    const zeros = tf.zerosLike(dy);
+    let taken: tfjs.Tensor | null = null;
+    const grads: tfjs.Tensor4D[] = [];
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        const view = tf.stridedSlice(xp, [0, i, j, 0], [n, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, c], [1, sh, sw, 1]);
+        const hit = tf.equal(view, y);
+        const first: tfjs.Tensor = taken ? tf.logicalAnd(hit, tf.logicalNot(taken)) : hit;
+        taken = taken ? tf.logicalOr(taken, hit) : hit;
+        grads.push(tf.where(first, dy, zeros) as tfjs.Tensor4D);
+      }
+    }
+    let dxp: tfjs.Tensor4D;
+    if (sh === fh && sw === fw) {
+      // Non-overlapping windows: interleave the taps back into [N, oh*fh, ow*fw, C].
+      const rows = [];
+      for (let i = 0; i < fh; i++) {
+        const row = fw === 1 ? grads[i * fw]! : tf.stack(grads.slice(i * fw, (i + 1) * fw), 3); // [N, oh, ow, fw, C]
+        rows.push(tf.reshape(row, [n, oh, ow * fw, c]));
+      }
+      dxp = tf.reshape(fh === 1 ? rows[0]! : tf.stack(rows, 2), [n, hp, wp, c]);
+    } else {
+      // Overlapping windows: each tap's gradient, spread by the stride, shifted to its offset, summed.
+      const placed = grads.map((g, k) => {
+        const i = Math.floor(k / fw), j = k % fw;
+        const d = dilateSpatial(tf, g, sh, sw);
+        return tf.pad(d, [[0, 0], [i, hp - i - d.shape[1]], [j, wp - j - d.shape[2]], [0, 0]]);
+      });
+      dxp = placed.length === 1 ? placed[0]! : (tf.addN(placed) as tfjs.Tensor4D);
+    }
+    return padOrCrop(tf, dxp, -padInfo.top, h - (hp - padInfo.top), -padInfo.left, w - (wp - padInfo.left));
+  });
+}
+
+/** The source row (or column) each output row reads in tfjs's ResizeNearestNeighbor. */
+export function nearestSourceIndex(inSize: number, outSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  const ratio = effIn / effOut;
+  const out = new Int32Array(outSize);
+  for (let r = 0; r < outSize; r++) {
+    const frac = halfPixelCenters ? ratio * (r + 0.5) : ratio * r;
+    let src = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+    if (halfPixelCenters) src = Math.max(0, src);
+    out[r] = src;
+  }
+  return out;
+}
+
+export function resizeNearestNeighborGrad(tf: Tf, images: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  return tf.tidy(() => {
+    const [n, inH, inW, c] = images.shape;
+    const [, outH, outW] = dy.shape;
+    const rows = nearestSourceIndex(inH, outH, Boolean(attrs.alignCorners), Boolean(attrs.halfPixelCenters));
+    const cols = nearestSourceIndex(inW, outW, Boolean(attrs.alignCorners), Boolean(attrs.halfPixelCenters));
+    const fh = outH / inH, fw = outW / inW;
+    const blocks = Number.isInteger(fh) && Number.isInteger(fw) && rows.every((s, r) => s === Math.floor(r / fh)) && cols.every((s, q) => s === Math.floor(q / fw));
+    if (blocks) {
+      if (fh === 1 && fw === 1) return dy.clone();
+      // Each input pixel receives the sum of its fh×fw block.
+      return tf.mul(tf.avgPool(dy, [fh, fw], [fh, fw], 'valid'), fh * fw) as tfjs.Tensor4D;
+    }
+    const rowIds = new Int32Array(n * outH);
+    for (let b = 0; b < n; b++) for (let r = 0; r < outH; r++) rowIds[b * outH + r] = b * inH + rows[r]!;
+    const byRows = tf.scatterND(tf.tensor2d(rowIds, [n * outH, 1], 'int32'), tf.reshape(dy, [n * outH, outW * c]), [n * inH, outW * c]);
+    const colIds = new Int32Array(n * inH * outW);
+    for (let m = 0; m < n * inH; m++) for (let q = 0; q < outW; q++) colIds[m * outW + q] = m * inW + cols[q]!;
+    const byCols = tf.scatterND(tf.tensor2d(colIds, [n * inH * outW, 1], 'int32'), tf.reshape(byRows, [n * inH * outW, c]), [n * inH * inW, c]);
+    return tf.reshape(byCols, [n, inH, inW, c]);
+  });
+}
+
+const registered = new Set<string>();
+/** The tfjs kernels we replaced, kept for benchmarks and for `restoreOriginalKernel`. */
+const replaced = new Map<string, tfjs.KernelConfig>();
+
+/** Puts tfjs's own wasm kernel back in place of ours (benchmarks compare the two). */
+export function restoreOriginalKernel(tf: Tf, name: SuppliedKernel): boolean {
+  const original = replaced.get(name);
+  if (!original) return false;
+  tf.unregisterKernel(name, WASM);
+  tf.registerKernel(original);
+  // Its setup (cwrap of the C++ function) runs when a backend initialises; run it for the live one.
+  if (tf.getBackend() === WASM) original.setupFunc?.(tf.backend());
+  registered.delete(name);
+  return true;
+}
+
+/**
+ * Registers our kernels for the wasm backend. Idempotent. Call it after
+ * '@tensorflow/tfjs-backend-wasm' is imported (its own registrations must come first, so that we
+ * replace Conv2DBackpropInput rather than being replaced).
+ */
+export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKernel[]): SuppliedKernel[] {
+  const originalBatchMatMul = replaced.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', WASM);
+  const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
+    Conv2DBackpropFilter: ({ inputs, attrs = {} }) => conv2dBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
+    Conv2DBackpropInput: ({ inputs, attrs = {} }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
+    DepthwiseConv2dNativeBackpropFilter: ({ inputs, attrs = {} }) => depthwiseBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
+    DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
+    UnsortedSegmentSum: ({ inputs, attrs = {} }) => unsortedSegmentSum(tf, asTensor(tf, inputs.x, 'x'), asTensor(tf, inputs.segmentIds, 'segmentIds'), attrs.numSegments as number),
+    BatchMatMul: (args) => batchMatMul(tf, args, originalBatchMatMul),
+    MaxPoolGrad: ({ inputs, attrs = {} }) =>
+      maxPoolGrad(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.input, 'input') as tfjs.Tensor4D, asTensor(tf, inputs.output, 'output') as tfjs.Tensor4D, attrs),
+    ResizeNearestNeighborGrad: ({ inputs, attrs = {} }) => resizeNearestNeighborGrad(tf, asTensor(tf, inputs.images, 'images') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
+  };
+  const done: SuppliedKernel[] = [];
+  for (const { name } of SUPPLIED_KERNELS) {
+    if (only && !only.includes(name)) continue;
+    if (registered.has(name)) continue;
+    const existing = tf.getKernel(name, WASM);
+    if (existing) {
+      if (!replaced.has(name)) replaced.set(name, existing);
+      tf.unregisterKernel(name, WASM);
+    }
+    // Keep the replaced kernel's setup (it cwraps the C++ function that our fallback paths call).
+    const setupFunc = replaced.get(name)?.setupFunc;
+    tf.registerKernel({ kernelName: name, backendName: WASM, kernelFunc: impls[name] as unknown as tfjs.KernelFunc, ...(setupFunc ? { setupFunc } : {}) });
+    // Setup functions run when a backend initialises; run them now if wasm already has.
+    const live = (tf.engine() as unknown as { registry: Record<string, tfjs.KernelBackend | undefined> }).registry[WASM];
+    if (setupFunc && live) setupFunc(live);
+    registered.add(name);
+    done.push(name);
+  }
+  return done;
+}
