@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseProjectText } from '../../../shared/project';
 import { compileGraph } from '../../engine/compile';
+import { layerFixtures } from '../../engine/export/fixtures';
 import { saveModelFolder } from '../../engine/export/modelFolder';
+import { newProject } from '../../../shared/project';
 import { main } from '..';
 import type { CliIO } from '../command';
 
@@ -40,6 +43,16 @@ describe('layerforge export / import', () => {
     expect(existsSync(dest)).toBe(true);
     for (const f of files) expect(existsSync(join(dest, f)), f).toBe(true);
     expect(lines[0]).toMatch(/^Exported CIFAR-10 CNN as /);
+  });
+
+  it('exports an attention model from a fresh process (custom layers registered on load)', async () => {
+    const f = layerFixtures().find((x) => x.name === 'attention')!;
+    const { model } = compileGraph(tf, f.graph);
+    const dir = join(work, 'attention');
+    await saveModelFolder(tf, dir, { project: { ...newProject('Attention'), graph: f.graph }, model, metrics: {} });
+    model.dispose();
+    const out = execFileSync(process.execPath, ['bin/layerforge.mjs', 'export', dir, '--format', 'onnx', '--out', join(work, 'att.onnx'), '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(JSON.parse(out.slice(out.indexOf('{'))).files).toEqual([join(work, 'att.onnx')]);
   });
 
   it('refuses an unknown format with usage (exit 2)', async () => {

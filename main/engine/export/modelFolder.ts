@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseProjectText, serializeProject, type ProjectFile } from '../../../shared/project';
+import { registerCustomLayers } from '../compile/custom';
 
 /**
  * A trained-model folder, as `layerforge train --out DIR` writes it and `layerforge export` reads it:
@@ -71,8 +72,9 @@ export async function saveModelFolder(tf: typeof tfjs, dir: string, folder: Mode
   await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(folder.metrics, null, 2)}\n`);
 }
 
-/** Loads a trained-model folder. Custom layers must be registered first (compile/custom does it on import). */
+/** Loads a trained-model folder (registering our custom layers on this tf first, so attention models load). */
 export async function loadModelFolder(tf: typeof tfjs, dir: string): Promise<ModelFolder> {
+  registerCustomLayers(tf);
   const project = parseProjectText(await readFile(join(dir, 'project.json'), 'utf8'), join(dir, 'project.json'));
   const model = await tf.loadLayersModel(folderLoadHandler(tf, dir));
   let metrics: Record<string, unknown> = {};
