@@ -99,7 +99,7 @@ class WorkerClient {
     });
     this.worker.on('exit', (code) => {
       this.exited = true;
-      const message = this.failure ?? `the training worker exited unexpectedly (exit code ${code})`;
+      const message = (this.failure ??= `the training worker exited unexpectedly (exit code ${code})`);
       for (const p of this.pending.values()) p.reject(new Error(message));
       this.pending.clear();
       onGone(message);
