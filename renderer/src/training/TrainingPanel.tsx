@@ -1,4 +1,385 @@
-/** Placeholder: the training dashboard (issue 6) replaces this component. */
+import { useEffect, useMemo, useState } from 'react';
+import { BACKENDS, OPTIMIZERS, SCHEDULES, defaultTrainingSettings, trainingSettingsSchema, type TrainingSettings } from '../../../shared/project';
+import { parse } from '../../../shared/schema';
+import { analyzeDoc } from '../store/analysis';
+import { graphFromDoc } from '../store/document';
+import { graphStore, useGraph } from '../store/graphStore';
+import { uiStore } from '../store/uiStore';
+import { formatDuration, pct } from './chartData';
+import { Dashboard } from './Dashboard';
+import { RunCharts } from './RunCharts';
+import { training, trainingStore, useTraining } from './runsStore';
+import './training.css';
+
+const ACTIVE = new Set(['starting', 'running', 'paused']);
+
+function Bar({ value, label, testId }: { value: number; label: string; testId: string }) {
+  const v = Math.max(0, Math.min(1, Number.isFinite(value) ? value : 0));
+  return (
+    <div className="lf-progress-row">
+      <span className="lf-progress-label">{label}</span>
+      <div className="lf-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(v * 1000) / 10} aria-label={label} data-testid={testId}>
+        <div style={{ width: `${v * 100}%` }} />
+      </div>
+      <span className="lf-progress-val">{Math.floor(v * 100)}%</span>
+    </div>
+  );
+}
+
+function selectNode(nodeId: string) {
+  graphStore.getState().select([nodeId]);
+  uiStore.setState({ rightTab: 'inspect' });
+}
+
+function DatasetSection({ datasetId }: { datasetId: string | null }) {
+  const datasets = useTraining((s) => s.datasets);
+  const progress = useTraining((s) => (datasetId ? s.datasetProgress[datasetId] : undefined));
+  const preview = useTraining((s) => (datasetId ? s.previews[datasetId] : undefined));
+  const busy = useTraining((s) => s.busy);
+  const [path, setPath] = useState('');
+  const [showPreview, setShowPreview] = useState(false);
+  const ds = datasets.find((d) => d.id === datasetId);
+
+  useEffect(() => {
+    if (showPreview && ds?.status === 'ready' && !preview) void training.preview(ds.id);
+  }, [showPreview, ds?.status, ds?.id, preview]);
+
+  const fraction = progress ? (progress.total ? (progress.bytes ?? 0) / progress.total : progress.count ? (progress.done ?? 0) / progress.count : 0) : 0;
+  return (
+    <section className="lf-train-section">
+      <div className="lf-section-title">Dataset</div>
+      <select
+        className="lf-input"
+        data-testid="dataset-select"
+        aria-label="Dataset"
+        value={datasetId ?? ''}
+        onChange={(e) => {
+          graphStore.getState().setMeta({ dataset: e.target.value || null });
+          setShowPreview(false);
+        }}
+      >
+        <option value="">Choose a dataset…</option>
+        {datasets.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name} — {d.status === 'ready' ? `ready (${d.trainSize.toLocaleString()} train / ${d.testSize.toLocaleString()} test)` : d.status}
+          </option>
+        ))}
+      </select>
+      {ds && (
+        <div className="lf-dataset-status" data-testid="dataset-status" data-status={ds.status}>
+          <span className={`lf-status ${ds.status}`}>{ds.status}</span>
+          <span className="lf-muted">
+            {ds.inputShape.join('×')} · {ds.classNames.length} classes
+          </span>
+          {ds.status === 'ready' && (
+            <button className="lf-btn lf-btn-ghost" onClick={() => setShowPreview((v) => !v)} data-testid="dataset-preview-toggle">
+              {showPreview ? 'Hide samples' : 'Show samples'}
+            </button>
+          )}
+        </div>
+      )}
+      {ds?.message && ds.status !== 'ready' && <div className="lf-field-error">{ds.message}</div>}
+      {ds && ds.status !== 'ready' && ds.downloadable && !progress && (
+        <button className="lf-btn" onClick={() => void training.prepare(ds.id)} data-testid="dataset-download">
+          Download {ds.name}
+        </button>
+      )}
+      {progress && ds && (
+        <div data-testid="dataset-progress">
+          <Bar value={fraction} label={progress.phase} testId="dataset-progress-bar" />
+          <button className="lf-btn lf-btn-ghost" onClick={() => void training.cancelPrepare(ds.id)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {showPreview && preview && (
+        <div className="lf-preview" data-testid="dataset-preview">
+          {preview.samples.map((c) => (
+            <div key={c.label} className="lf-preview-row">
+              <span className="lf-preview-name" title={`${preview.trainCounts[c.label]} train / ${preview.testCounts[c.label]} test`}>
+                {c.className}
+              </span>
+              {c.images.map((src, i) => (
+                <img key={i} src={src} alt={`${c.className} sample`} width={32} height={32} />
+              ))}
+            </div>
+          ))}
+        </div>
+      )}
+      <details className="lf-import">
+        <summary>Import from disk…</summary>
+        <div className="lf-field">
+          <span className="lf-field-label">Path on the engine's machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)</span>
+          <input className="lf-input" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/data/cifar-10-batches-bin" data-testid="import-path" />
+        </div>
+        <button
+          className="lf-btn"
+          disabled={!path.trim() || busy}
+          data-testid="import-button"
+          onClick={async () => {
+            const info = await training.importFrom(path.trim());
+            if (info) graphStore.getState().setMeta({ dataset: info.id });
+          }}
+        >
+          {busy ? 'Importing…' : 'Import'}
+        </button>
+      </details>
+    </section>
+  );
+}
+
+type FieldKey = keyof TrainingSettings;
+
+function SettingsSection({ settings, disabled }: { settings: TrainingSettings; disabled: boolean }) {
+  const backends = useTraining((s) => s.backends);
+  const [drafts, setDrafts] = useState<Partial<Record<FieldKey, string>>>({});
+  const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({});
+  const update = (key: FieldKey, value: unknown) => {
+    const next = { ...settings, [key]: value };
+    const r = parse(trainingSettingsSchema, next);
+    if (!r.ok) {
+      setErrors((e) => ({ ...e, [key]: r.issues.find((i) => i.path === key)?.message ?? r.issues[0]!.message }));
+      return;
+    }
+    setErrors((e) => ({ ...e, [key]: undefined }));
+    graphStore.getState().setMeta({ training: r.value as TrainingSettings });
+  };
+  const num = (key: FieldKey, label: string, step = 'any') => (
+    <label className="lf-field">
+      <span className="lf-field-label">{label}</span>
+      <input
+        className={`lf-input${errors[key] ? ' invalid' : ''}`}
+        type="number"
+        step={step}
+        disabled={disabled}
+        data-testid={`setting-${key}`}
+        value={drafts[key] ?? String(settings[key])}
+        onChange={(e) => {
+          setDrafts((d) => ({ ...d, [key]: e.target.value }));
+          update(key, e.target.value === '' ? NaN : Number(e.target.value));
+        }}
+        onBlur={() => setDrafts((d) => ({ ...d, [key]: undefined }))}
+      />
+      {errors[key] && <span className="lf-field-error">{errors[key]}</span>}
+    </label>
+  );
+  const pick = <T extends string>(key: FieldKey, label: string, options: readonly T[], available?: (o: T) => string | null) => (
+    <label className="lf-field">
+      <span className="lf-field-label">{label}</span>
+      <select className="lf-input" disabled={disabled} value={String(settings[key])} onChange={(e) => update(key, e.target.value)} data-testid={`setting-${key}`}>
+        {options.map((o) => {
+          const why = available?.(o) ?? null;
+          return (
+            <option key={o} value={o} disabled={!!why} title={why ?? undefined}>
+              {o}
+              {why ? ' (not available)' : ''}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+  const check = (key: FieldKey, label: string) => (
+    <label className="lf-field lf-field-row">
+      <span className="lf-field-label">{label}</span>
+      <input type="checkbox" className="lf-toggle" disabled={disabled} checked={Boolean(settings[key])} onChange={(e) => update(key, e.target.checked)} data-testid={`setting-${key}`} />
+    </label>
+  );
+  return (
+    <details className="lf-train-section lf-settings" open>
+      <summary className="lf-section-title">Settings</summary>
+      <div className="lf-grid2">
+        {num('epochs', 'Epochs', '1')}
+        {num('batchSize', 'Batch size', '1')}
+        {pick('optimizer', 'Optimizer', OPTIMIZERS)}
+        {num('learningRate', 'Learning rate')}
+        {pick('schedule', 'LR schedule', SCHEDULES)}
+        {num('validationSplit', 'Validation split')}
+        {num('earlyStoppingPatience', 'Early stop patience', '1')}
+        {num('seed', 'Seed', '1')}
+      </div>
+      {check('augmentFlip', 'Augment: random horizontal flip')}
+      {check('augmentCrop', 'Augment: random crop (pad 4)')}
+      {pick('backend', 'Backend', BACKENDS, (o) => {
+        if (o === 'auto') return null;
+        const b = backends.find((x) => x.name === o);
+        return b && !b.available ? (b.reason ?? 'not available') : null;
+      })}
+    </details>
+  );
+}
+
+/** The training panel (right side): dataset, settings, validation, controls, live progress and runs. */
 export function TrainingPanel() {
-  return <div className="training-panel-placeholder">Training is not available in this build yet.</div>;
+  const meta = useGraph((s) => s.meta);
+  const doc = useGraph((s) => s.doc);
+  const connection = useTraining((s) => s.connection);
+  const connectionWhy = useTraining((s) => s.connectionWhy);
+  const runs = useTraining((s) => s.runs);
+  const live = useTraining((s) => s.live);
+  const details = useTraining((s) => s.details);
+  const error = useTraining((s) => s.error);
+  const problems = useTraining((s) => s.problems);
+  const compare = useTraining((s) => s.compare);
+  const busy = useTraining((s) => s.busy);
+  const datasets = useTraining((s) => s.datasets);
+  const [maxImages, setMaxImages] = useState('');
+
+  useEffect(() => {
+    void training.init();
+  }, []);
+
+  const settings = useMemo(() => ({ ...defaultTrainingSettings(), ...meta.training }), [meta.training]);
+  const analysis = useMemo(() => analyzeDoc(doc), [doc]);
+  const graphErrors = analysis.problems.filter((p) => p.severity === 'error');
+  const active = runs.find((r) => ACTIVE.has(r.status));
+  const current = active ?? runs[0];
+  const p = current ? live[current.id] : undefined;
+  const detail = current ? details[current.id] : undefined;
+  const ds = datasets.find((d) => d.id === meta.dataset);
+  const shownProblems = graphErrors.length ? graphErrors : problems;
+
+  const canTrain = !active && !busy && graphErrors.length === 0 && ds?.status === 'ready' && connection !== 'closed';
+  const why = active ? 'A run is in progress' : graphErrors.length ? 'Fix the model first' : !ds ? 'Choose a dataset' : ds.status !== 'ready' ? 'The dataset is not ready' : connection === 'closed' ? 'Not connected to the engine' : '';
+
+  const start = () => {
+    const limit = Number(maxImages);
+    void training.start({
+      graph: graphFromDoc(graphStore.getState().doc),
+      datasetId: ds!.id,
+      settings,
+      name: `${meta.name || 'Model'} · run ${runs.length + 1}`,
+      ...(Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit, maxTestSamples: Math.max(100, Math.ceil(limit / 5)) } : {}),
+    });
+  };
+
+  const epochFraction = p && p.batchesPerEpoch ? p.batch / p.batchesPerEpoch : 0;
+  const overall = p && p.totalSteps ? p.step / p.totalSteps : 0;
+
+  return (
+    <div className="lf-train" data-testid="training-panel">
+      {connection === 'closed' && (
+        <div className="lf-train-error" role="alert" data-testid="connection-error">
+          Not connected to the engine: {connectionWhy ?? 'the connection closed'}. Reload the page to reconnect.
+        </div>
+      )}
+      <DatasetSection datasetId={meta.dataset} />
+      <SettingsSection settings={settings} disabled={!!active} />
+      <section className="lf-train-section">
+        <label className="lf-field">
+          <span className="lf-field-label">Use at most N training images (empty = all)</span>
+          <input className="lf-input" type="number" min={1} value={maxImages} onChange={(e) => setMaxImages(e.target.value)} data-testid="setting-maxImages" disabled={!!active} />
+        </label>
+        {shownProblems.length > 0 && (
+          <div className="lf-problems" data-testid="train-problems">
+            <div className="lf-field-error">The model has {shownProblems.length} problem{shownProblems.length === 1 ? '' : 's'}: training needs a valid model.</div>
+            <ul>
+              {shownProblems.slice(0, 8).map((pr, i) => (
+                <li key={i}>
+                  {pr.nodeId ? (
+                    <button className="lf-link" onClick={() => selectNode(pr.nodeId!)} title="Show this node">
+                      {pr.message}
+                    </button>
+                  ) : (
+                    pr.message
+                  )}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <div className="lf-row-buttons lf-train-buttons">
+          <button className="lf-btn lf-btn-primary" disabled={!canTrain} onClick={start} title={why} data-testid="train-start">
+            {busy ? 'Starting…' : 'Train'}
+          </button>
+          {active?.status === 'paused' ? (
+            <button className="lf-btn" onClick={() => void training.control('resume', active.id)} data-testid="train-resume">
+              Resume
+            </button>
+          ) : (
+            <button className="lf-btn" disabled={active?.status !== 'running'} onClick={() => active && void training.control('pause', active.id)} data-testid="train-pause">
+              Pause
+            </button>
+          )}
+          <button className="lf-btn lf-btn-danger" disabled={!active} onClick={() => active && void training.control('stop', active.id)} data-testid="train-stop">
+            Stop
+          </button>
+          <button className="lf-btn lf-btn-ghost" disabled={!runs.length} onClick={() => current && void training.view(current.id)} data-testid="open-dashboard">
+            Dashboard
+          </button>
+        </div>
+        {!canTrain && why && !active && <div className="lf-muted">{why}.</div>}
+        {error && (
+          <div className="lf-train-error" role="alert" data-testid="train-error">
+            {error}
+            <button className="lf-btn lf-btn-ghost" onClick={() => training.dismissError()} aria-label="Dismiss">
+              ×
+            </button>
+          </div>
+        )}
+      </section>
+      {current && (
+        <section className="lf-train-section" data-testid="live" data-status={current.status}>
+          <div className="lf-section-title">
+            {current.name} <span className={`lf-status ${current.status}`}>{current.status}</span>
+          </div>
+          <Bar value={current.status === 'completed' ? 1 : epochFraction} label={`Epoch ${p?.epoch ?? current.epochsDone}/${p?.epochs ?? current.epochs}`} testId="progress-epoch" />
+          <Bar value={current.status === 'completed' ? 1 : overall} label="Overall" testId="progress-overall" />
+          <div className="lf-stats">
+            <span>
+              <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> img/s
+            </span>
+            <span>
+              elapsed <b>{p ? formatDuration(p.elapsedMs) : '–'}</b>
+            </span>
+            <span>
+              ETA <b>{p && ACTIVE.has(current.status) ? formatDuration(p.etaMs) : '–'}</b>
+            </span>
+            <span>
+              backend <b data-testid="stat-backend">{p?.backend ?? current.backend ?? '…'}</b>
+            </span>
+          </div>
+          {current.testAccuracy !== undefined && (
+            <div>
+              Test accuracy <b data-testid="panel-test-accuracy">{pct(current.testAccuracy)}</b>
+            </div>
+          )}
+          {current.error && <div className="lf-train-error">{current.error}</div>}
+          {detail && <RunCharts run={detail} compact />}
+        </section>
+      )}
+      <section className="lf-train-section">
+        <div className="lf-section-title">Runs ({runs.length})</div>
+        {runs.length === 0 && <div className="lf-muted">No runs yet.</div>}
+        <ul className="lf-runs" data-testid="runs">
+          {runs.map((r) => (
+            <li key={r.id} className="lf-run" data-testid="run-row" data-status={r.status}>
+              <input type="checkbox" className="lf-toggle" checked={compare.includes(r.id)} onChange={() => training.toggleCompare(r.id)} aria-label={`Compare ${r.name}`} data-testid="run-compare" />
+              <button className="lf-link lf-run-name" onClick={() => void training.view(r.id)} title="Show results" data-testid="run-open">
+                {r.name}
+              </button>
+              <span className={`lf-status ${r.status}`}>{r.status}</span>
+              <span className="lf-muted lf-run-acc">{r.testAccuracy !== undefined ? pct(r.testAccuracy) : ''}</span>
+              <button className="lf-btn lf-btn-ghost" disabled={ACTIVE.has(r.status)} onClick={() => void training.remove(r.id)} aria-label={`Delete ${r.name}`} title="Delete run">
+                🗑
+              </button>
+            </li>
+          ))}
+        </ul>
+        {compare.length >= 2 && (
+          <button
+            className="lf-btn"
+            data-testid="compare-open"
+            onClick={() => {
+              trainingStore.setState({ dashboardOpen: true });
+              compare.forEach((id) => void training.loadRun(id));
+            }}
+          >
+            Compare {compare.length} runs
+          </button>
+        )}
+      </section>
+      <Dashboard />
+    </div>
+  );
 }

@@ -1,0 +1,75 @@
+import { memo } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+
+export interface Series {
+  key: string;
+  name: string;
+  color: string;
+  /** The raw curve under a smoothed one: thin and faint. */
+  faint?: boolean;
+  dashed?: boolean;
+}
+
+export const COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d'];
+
+const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) < 0.01 ? v.toExponential(2) : v.toFixed(3)) : String(v));
+
+/**
+ * One metric chart. Animation is off and rows are downsampled by the caller, so it redraws cheaply
+ * while a run streams points. Hovering shows every series' value at that x.
+ */
+export const MetricChart = memo(function MetricChart(props: {
+  title: string;
+  rows: readonly object[];
+  xKey: string;
+  xLabel: string;
+  series: Series[];
+  height?: number;
+  testId: string;
+  yDomain?: [number | 'auto', number | 'auto'];
+  legend?: boolean;
+}) {
+  const { rows, series } = props;
+  return (
+    <figure className="lf-chart" data-testid={props.testId} data-points={rows.length}>
+      <figcaption>{props.title}</figcaption>
+      {rows.length === 0 ? (
+        <div className="lf-chart-empty" style={{ height: props.height ?? 150 }}>
+          No points yet
+        </div>
+      ) : (
+        <ResponsiveContainer width="100%" height={props.height ?? 150}>
+          <LineChart data={rows as object[]} margin={{ top: 4, right: 8, bottom: 0, left: -12 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+            <XAxis dataKey={props.xKey} type="number" domain={['dataMin', 'dataMax']} tick={{ fontSize: 10 }} stroke="var(--muted)" allowDecimals={false} />
+            <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" domain={props.yDomain ?? ['auto', 'auto']} tickFormatter={fmt} width={48} />
+            <Tooltip
+              isAnimationActive={false}
+              formatter={(v) => fmt(v)}
+              labelFormatter={(l) => `${props.xLabel} ${String(l)}`}
+              contentStyle={{ background: 'var(--panel)', border: '1px solid var(--border)', fontSize: 11 }}
+            />
+            {props.legend !== false && series.length > 1 && <Legend wrapperStyle={{ fontSize: 10 }} />}
+            {series.map((s) => (
+              <Line
+                key={s.key}
+                dataKey={s.key}
+                name={s.name}
+                stroke={s.color}
+                strokeOpacity={s.faint ? 0.3 : 1}
+                strokeWidth={s.faint ? 1 : 2}
+                strokeDasharray={s.dashed ? '4 3' : undefined}
+                dot={false}
+                activeDot={s.faint ? false : { r: 3 }}
+                isAnimationActive={false}
+                connectNulls
+                type="linear"
+                legendType={s.faint ? 'none' : 'line'}
+              />
+            ))}
+          </LineChart>
+        </ResponsiveContainer>
+      )}
+    </figure>
+  );
+});

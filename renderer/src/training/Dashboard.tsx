@@ -1,0 +1,112 @@
+import { useEffect } from 'react';
+import type { RunDetail } from '../../../shared/api';
+import { formatDuration, pct } from './chartData';
+import { ConfusionMatrix, Gallery, PerClass } from './Results';
+import { CompareCharts, RunCharts } from './RunCharts';
+import { training, useTraining } from './runsStore';
+
+function RunHeader({ run }: { run: RunDetail }) {
+  const s = run.settings;
+  return (
+    <div className="lf-run-head">
+      <h3>
+        {run.name} <span className={`lf-status ${run.status}`}>{run.status}</span>
+      </h3>
+      <div className="lf-muted">
+        {run.datasetId} · {s.epochs} epochs · batch {s.batchSize} · {s.optimizer} lr {s.learningRate} ({s.schedule}) · backend {run.backend ?? '…'} · started {new Date(run.createdAt).toLocaleString()}
+        {run.endedAt ? ` · took ${formatDuration(Date.parse(run.endedAt) - Date.parse(run.createdAt))}` : ''}
+      </div>
+      {run.error && (
+        <div className="lf-train-error" role="alert">
+          {run.error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The full-window training dashboard: the viewed run's charts and results, and the runs compared. */
+export function Dashboard() {
+  const open = useTraining((s) => s.dashboardOpen);
+  const viewRunId = useTraining((s) => s.viewRunId);
+  const run = useTraining((s) => (s.viewRunId ? s.details[s.viewRunId] : undefined));
+  const compareIds = useTraining((s) => s.compare);
+  const details = useTraining((s) => s.details);
+  const predictions = useTraining((s) => (s.viewRunId ? s.predictions[s.viewRunId] : undefined));
+  const runs = useTraining((s) => s.runs);
+
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') training.setDashboard(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [open]);
+
+  if (!open) return null;
+  const compared = compareIds.map((id) => details[id]).filter((d): d is RunDetail => !!d);
+  return (
+    <div className="lf-dashboard" role="dialog" aria-label="Training dashboard" data-testid="dashboard">
+      <header className="lf-dashboard-bar">
+        <strong>Training dashboard</strong>
+        <select className="lf-input" value={viewRunId ?? ''} onChange={(e) => void training.view(e.target.value)} data-testid="dashboard-run-select" aria-label="Run to show">
+          {runs.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name} ({r.status})
+            </option>
+          ))}
+        </select>
+        <span style={{ flex: 1 }} />
+        <button className="lf-btn" onClick={() => training.setDashboard(false)} data-testid="dashboard-close">
+          Close (Esc)
+        </button>
+      </header>
+      <div className="lf-dashboard-body">
+        {run ? (
+          <>
+            <section className="lf-dash-section">
+              <RunHeader run={run} />
+              <RunCharts run={run} />
+            </section>
+            <section className="lf-dash-section" data-testid="results">
+              <h3>Results on the test set</h3>
+              {run.evaluation ? (
+                <div className="lf-results">
+                  <div>
+                    <div className="lf-big-number" data-testid="test-accuracy">
+                      {pct(run.evaluation.accuracy)}
+                    </div>
+                    <div className="lf-muted">
+                      test accuracy on {run.evaluation.count} images · loss {run.evaluation.loss.toFixed(3)}
+                    </div>
+                    <h4>Per class</h4>
+                    <PerClass evaluation={run.evaluation} />
+                  </div>
+                  <div>
+                    <h4>Confusion matrix</h4>
+                    <ConfusionMatrix evaluation={run.evaluation} />
+                  </div>
+                </div>
+              ) : (
+                <div className="lf-muted">{run.status === 'running' || run.status === 'paused' || run.status === 'starting' ? 'Results appear when the run ends (Stop keeps the weights).' : 'No results: this run has no trained model.'}</div>
+              )}
+              {predictions && (
+                <>
+                  <h4>Predictions</h4>
+                  <Gallery predictions={predictions} />
+                </>
+              )}
+            </section>
+          </>
+        ) : (
+          <div className="lf-muted">Pick a run.</div>
+        )}
+        <section className="lf-dash-section">
+          <h3>Compare runs</h3>
+          {compared.length < 2 ? <div className="lf-muted">Tick two or more runs in the run list to overlay their curves.</div> : <CompareCharts runs={compared} />}
+        </section>
+      </div>
+    </div>
+  );
+}

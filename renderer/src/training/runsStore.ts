@@ -1,0 +1,250 @@
+/**
+ * The training dashboard's state (zustand, no React inside): datasets, runs, live progress, results.
+ * Talks to the engine only through the client (renderer/src/api). Pure state transitions are
+ * exported for tests (applyProgress).
+ */
+import { createStore } from 'zustand/vanilla';
+import { useStore } from 'zustand';
+import type {
+  ApiError,
+  BackendInfo,
+  DatasetInfo,
+  DatasetPreview,
+  DatasetProgress,
+  EngineApi,
+  Predictions,
+  RunDetail,
+  RunSummary,
+  StartTrainingRequest,
+  TrainingEnded,
+  TrainingProgress,
+} from '../../../shared/api';
+import type { Problem } from '../../../shared/graph';
+import { connectionState, getEngine, onConnectionState, type ConnectionState } from '../api/client';
+
+export interface TrainingState {
+  connection: ConnectionState;
+  connectionWhy?: string;
+  datasets: DatasetInfo[];
+  datasetProgress: Record<string, DatasetProgress>;
+  previews: Record<string, DatasetPreview>;
+  backends: BackendInfo[];
+  runs: RunSummary[];
+  details: Record<string, RunDetail>;
+  live: Record<string, TrainingProgress>;
+  predictions: Record<string, Predictions>;
+  /** The run shown in the results view, and the runs overlaid in the compare chart. */
+  viewRunId: string | null;
+  compare: string[];
+  dashboardOpen: boolean;
+  /** The last error to show in the panel (failed run, refused request). */
+  error: string | null;
+  /** Graph problems from the last validation, when the model cannot be trained. */
+  problems: Problem[];
+  busy: boolean;
+}
+
+const initial: TrainingState = {
+  connection: 'connecting',
+  datasets: [],
+  datasetProgress: {},
+  previews: {},
+  backends: [],
+  runs: [],
+  details: {},
+  live: {},
+  predictions: {},
+  viewRunId: null,
+  compare: [],
+  dashboardOpen: false,
+  error: null,
+  problems: [],
+  busy: false,
+};
+
+export const trainingStore = createStore<TrainingState>()(() => ({ ...initial }));
+
+export function useTraining<T>(selector: (s: TrainingState) => T): T {
+  return useStore(trainingStore, selector);
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Folds one progress event into the state: live view, the run's summary and its metric history. */
+export function applyProgress(s: TrainingState, p: TrainingProgress): Partial<TrainingState> {
+  const patch: Partial<TrainingState> = { live: { ...s.live, [p.runId]: p } };
+  const d = s.details[p.runId];
+  if (d) {
+    patch.details = {
+      ...s.details,
+      [p.runId]: {
+        ...d,
+        status: p.status,
+        backend: p.backend ?? d.backend,
+        epochs: p.epochs,
+        epochsDone: p.epochPoint ? p.epochPoint.epoch : d.epochsDone,
+        batches: p.batches.length ? [...d.batches, ...p.batches] : d.batches,
+        epochPoints: p.epochPoint ? [...d.epochPoints, p.epochPoint] : d.epochPoints,
+      },
+    };
+  }
+  patch.runs = s.runs.map((r) => (r.id === p.runId ? { ...r, status: p.status, backend: p.backend ?? r.backend, epochsDone: p.epochPoint?.epoch ?? r.epochsDone } : r));
+  return patch;
+}
+
+let engine: EngineApi | null = null;
+let started = false;
+
+async function refreshRuns(): Promise<void> {
+  trainingStore.setState({ runs: await engine!.listRuns() });
+}
+
+export const training = {
+  /** Connects, subscribes to events and loads datasets, backends and runs (once). */
+  async init(): Promise<void> {
+    if (started) return;
+    started = true;
+    engine = getEngine();
+    const c = connectionState();
+    trainingStore.setState({ connection: c.s, connectionWhy: c.why });
+    onConnectionState((s, why) => trainingStore.setState({ connection: s, connectionWhy: why }));
+    engine.onTrainingProgress((p) => trainingStore.setState((s) => applyProgress(s, p)));
+    engine.onTrainingEnded((e) => void training.ended(e));
+    engine.onDatasetProgress((p) => trainingStore.setState((s) => ({ datasetProgress: { ...s.datasetProgress, [p.id]: p } })));
+    try {
+      const [datasets, backends, runs] = await Promise.all([engine.listDatasets(), engine.listBackends(), engine.listRuns()]);
+      trainingStore.setState({ datasets, backends, runs, connection: 'open' });
+    } catch (e) {
+      trainingStore.setState({ error: `Cannot reach the engine: ${message(e)}` });
+    }
+  },
+
+  async ended(e: TrainingEnded): Promise<void> {
+    trainingStore.setState((s) => ({
+      runs: s.runs.map((r) => (r.id === e.runId ? e.summary : r)),
+      error: e.status === 'failed' ? `${e.summary.name} failed: ${e.error ?? 'unknown error'}` : s.error,
+    }));
+    await training.loadRun(e.runId, true);
+    if (e.summary.hasModel) await training.loadPredictions(e.runId).catch(() => {});
+  },
+
+  async refreshDatasets(): Promise<void> {
+    trainingStore.setState({ datasets: await engine!.listDatasets() });
+  },
+
+  async prepare(id: string): Promise<void> {
+    trainingStore.setState({ error: null });
+    const p = engine!.prepareDataset({ id });
+    await training.refreshDatasets().catch(() => {});
+    try {
+      await p;
+    } catch (e) {
+      trainingStore.setState({ error: `Download of ${id} failed: ${message(e)}` });
+    } finally {
+      trainingStore.setState((s) => {
+        const { [id]: _gone, ...rest } = s.datasetProgress;
+        return { datasetProgress: rest };
+      });
+      await training.refreshDatasets().catch(() => {});
+    }
+  },
+
+  cancelPrepare(id: string): Promise<void> {
+    return engine!.cancelDatasetPreparation({ id });
+  },
+
+  async importFrom(path: string, as?: 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder'): Promise<DatasetInfo | null> {
+    trainingStore.setState({ error: null, busy: true });
+    try {
+      const info = await engine!.importDataset({ path, ...(as ? { as } : {}) });
+      await training.refreshDatasets();
+      return info;
+    } catch (e) {
+      trainingStore.setState({ error: `Import failed: ${message(e)}` });
+      return null;
+    } finally {
+      trainingStore.setState({ busy: false });
+    }
+  },
+
+  async preview(id: string): Promise<void> {
+    try {
+      const p = await engine!.datasetPreview({ id, perClass: 4 });
+      trainingStore.setState((s) => ({ previews: { ...s.previews, [id]: p } }));
+    } catch (e) {
+      trainingStore.setState({ error: `Preview of ${id} failed: ${message(e)}` });
+    }
+  },
+
+  async start(req: StartTrainingRequest): Promise<RunSummary | null> {
+    trainingStore.setState({ error: null, problems: [], busy: true });
+    try {
+      const run = await engine!.startTraining(req);
+      await refreshRuns();
+      trainingStore.setState((s) => ({ viewRunId: run.id, compare: s.compare.includes(run.id) ? s.compare : [...s.compare, run.id].slice(-6) }));
+      await training.loadRun(run.id, true);
+      return run;
+    } catch (e) {
+      const details = (e as ApiError).details as { problems?: Problem[] } | undefined;
+      trainingStore.setState({ error: `Cannot start training: ${message(e)}`, problems: details?.problems ?? [] });
+      return null;
+    } finally {
+      trainingStore.setState({ busy: false });
+    }
+  },
+
+  async control(action: 'stop' | 'pause' | 'resume', runId: string): Promise<void> {
+    try {
+      if (action === 'stop') await engine!.stopTraining({ runId });
+      else if (action === 'pause') await engine!.pauseTraining({ runId });
+      else await engine!.resumeTraining({ runId });
+    } catch (e) {
+      trainingStore.setState({ error: message(e) });
+    }
+  },
+
+  async loadRun(runId: string, force = false): Promise<void> {
+    if (!force && trainingStore.getState().details[runId]) return;
+    try {
+      const d = await engine!.getRun({ runId });
+      trainingStore.setState((s) => ({ details: { ...s.details, [runId]: d } }));
+    } catch (e) {
+      trainingStore.setState({ error: message(e) });
+    }
+  },
+
+  async loadPredictions(runId: string): Promise<void> {
+    const p = await engine!.predict({ runId, count: 24, misclassifiedFirst: true });
+    trainingStore.setState((s) => ({ predictions: { ...s.predictions, [runId]: p } }));
+  },
+
+  async view(runId: string): Promise<void> {
+    trainingStore.setState({ viewRunId: runId, dashboardOpen: true });
+    await training.loadRun(runId);
+    const d = trainingStore.getState().details[runId];
+    if (d?.hasModel && !trainingStore.getState().predictions[runId]) await training.loadPredictions(runId).catch((e: unknown) => trainingStore.setState({ error: message(e) }));
+  },
+
+  toggleCompare(runId: string): void {
+    trainingStore.setState((s) => ({ compare: s.compare.includes(runId) ? s.compare.filter((x) => x !== runId) : [...s.compare, runId] }));
+    void training.loadRun(runId);
+  },
+
+  async remove(runId: string): Promise<void> {
+    try {
+      await engine!.deleteRun({ runId });
+      trainingStore.setState((s) => ({ compare: s.compare.filter((x) => x !== runId), viewRunId: s.viewRunId === runId ? null : s.viewRunId }));
+      await refreshRuns();
+    } catch (e) {
+      trainingStore.setState({ error: message(e) });
+    }
+  },
+
+  setDashboard(open: boolean): void {
+    trainingStore.setState({ dashboardOpen: open });
+  },
+
+  dismissError(): void {
+    trainingStore.setState({ error: null, problems: [] });
+  },
+};
