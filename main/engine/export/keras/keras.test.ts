@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../compile';
 import { exportGraphOf } from '../exportGraph';
 import { layerFixtures, templateFixtures } from '../fixtures';
+import { exportTfjs } from '../tfjs';
 import { buildKeras, kerasUnsupported } from '.';
 
 beforeAll(async () => {
@@ -26,7 +27,92 @@ function layerList(src: string): [string, string][] {
   });
 }
 
+/**
+ * A stand-in `keras` package (Keras cannot be installed here) that records what model.py builds:
+ * every layer's class, name and inputs, and the shapes load() passes to set_weights.
+ */
+const STUB_INIT = `
+RECORD, LAYERS = [], []
+class KT:
+    def __init__(self, name): self.name = name
+class Layer:
+    def __init__(self, *args, name=None, **kwargs):
+        self.args, self.kwargs, self.name, self.weights_set = args, kwargs, name, None
+    def __call__(self, *xs, **kw):
+        flat = []
+        for x in xs:
+            flat.extend(x if isinstance(x, list) else [x])
+        RECORD.append([type(self).__name__, self.name, [x.name for x in flat]])
+        LAYERS.append(self)
+        return KT(self.name)
+    def set_weights(self, ws): self.weights_set = [list(w.shape) for w in ws]
+def Input(shape, name=None, dtype=None):
+    RECORD.append(['InputLayer', name, []])
+    LAYERS.append(Layer(name=name))
+    return KT(name)
+class Model:
+    def __init__(self, inputs, outputs, name=None):
+        self.inputs, self.outputs, self.layers = inputs, outputs, list(LAYERS)
+`;
+const STUB_LAYERS = `
+from keras import Layer
+_classes = {}
+def __getattr__(name):
+    return _classes.setdefault(name, type(name, (Layer,), {}))
+`;
+const STUB_RUNNER = `
+import importlib.util, json, sys
+import keras
+out = {}
+for i, job in enumerate(json.load(open(sys.argv[1]))):
+    keras.RECORD.clear(); keras.LAYERS.clear()
+    spec = importlib.util.spec_from_file_location('k%d' % i, job['dir'] + '/model.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.load(job['dir'])
+    out[job['name']] = {'record': list(keras.RECORD), 'weights': {l.name: l.weights_set for l in model.layers if l.weights_set is not None}}
+print(json.dumps(out))
+`;
+
 describe('Keras export', () => {
+  it.runIf(spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0)(
+    'model.py builds every fixture with the right layers and wiring, and load() hands each layer its tfjs weights (stub keras)',
+    async () => {
+      const work = mkdtempSync(join(tmpdir(), 'lf-keras-stub-'));
+      mkdirSync(join(work, 'stub', 'keras'), { recursive: true });
+      writeFileSync(join(work, 'stub', 'keras', '__init__.py'), STUB_INIT);
+      writeFileSync(join(work, 'stub', 'keras', 'layers.py'), STUB_LAYERS);
+      writeFileSync(join(work, 'runner.py'), STUB_RUNNER);
+      const jobs: { name: string; dir: string }[] = [];
+      const expected: Record<string, { record: [string, string, string[]][]; weights: Record<string, number[][]> }> = {};
+      for (const [i, f] of fixtures.entries()) {
+        const { model } = compileGraph(tf, f.graph);
+        const g = exportGraphOf(f.graph, model);
+        if (kerasUnsupported(g).length) {
+          model.dispose();
+          continue;
+        }
+        const dir = join(work, `m${i}`);
+        await exportTfjs(tf, model, dir);
+        writeFileSync(join(dir, 'model.py'), buildKeras(g).modelPy);
+        jobs.push({ name: f.name, dir });
+        const cls = (l: (typeof g.layers)[number]) => (l.className === 'Bidirectional' ? 'Bidirectional' : l.className === 'InputLayer' ? 'InputLayer' : l.className);
+        expected[f.name] = {
+          // Keras's MultiHeadAttention takes (query, value): self-attention passes the query twice
+          record: g.layers.map((l) => [cls(l), l.name, l.type === 'MultiHeadAttention' && l.inputs.length === 1 ? [l.inputs[0]!, l.inputs[0]!] : l.inputs]),
+          weights: Object.fromEntries(g.layers.filter((l) => l.weights.length).map((l) => [l.name, l.weights.map((w) => w.shape)])),
+        };
+        model.dispose();
+      }
+      writeFileSync(join(work, 'jobs.json'), JSON.stringify(jobs));
+      const r = spawnSync(PYTHON, [join(work, 'runner.py'), join(work, 'jobs.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(work, 'stub') }, timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      const got = JSON.parse(r.stdout) as typeof expected;
+      expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
+      for (const name of Object.keys(expected)) expect(got[name], name).toEqual(expected[name]);
+    },
+  );
+
   it.each(fixtures.map((f) => [f.name, f] as const))('%s: model.py compiles and its layer list matches the graph', (_n, f) => {
     const { model } = compileGraph(tf, f.graph);
     const g = exportGraphOf(f.graph, model);
