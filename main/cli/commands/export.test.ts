@@ -68,6 +68,11 @@ describe('layerforge export / import', () => {
     expect(await main(['import', join(work, 'tfjs2', 'model.json'), '--out', dest], cli)).toBe(0);
     const p = parseProjectText(readFileSync(dest, 'utf8'));
     expect(p.graph.nodes.map((n) => n.type)).toEqual(['Input', 'Conv2D', 'MaxPool2D', 'Conv2D', 'MaxPool2D', 'Flatten', 'Dense', 'Dense']);
+    // with --model-out the weights come along, as a model folder that exports again
+    const withW = io();
+    expect(await main(['import', join(work, 'tfjs2'), '--out', join(work, 'imported2.json'), '--model-out', join(work, 'model2')], withW.cli)).toBe(0);
+    expect(existsSync(join(work, 'model2', 'weights.bin'))).toBe(true);
+    expect(await main(['export', join(work, 'model2'), '--format', 'onnx', '--out', join(work, 'm2.onnx')], io().cli)).toBe(0);
     // does not overwrite without --force
     const again = io();
     expect(await main(['import', join(work, 'tfjs2'), '--out', dest], again.cli)).toBe(1);

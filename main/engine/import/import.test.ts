@@ -10,7 +10,8 @@ import { layerFixtures, templateFixtures } from '../export/fixtures';
 import { saveModelFolder } from '../export/modelFolder';
 import { exportTfjs } from '../export/tfjs';
 import { newProject } from '../../../shared/project';
-import { importKerasModelJson, importModelPath, ModelImportError } from '.';
+import { layerFixtures as fx, randomInputs, randomizeWeights } from '../export/fixtures';
+import { importKerasModelJson, importModelPath, importWithWeights, ModelImportError } from '.';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -106,6 +107,23 @@ describe('import of TensorFlow.js / Keras model.json', () => {
   it('rejects files that are not model topologies with a clear message', () => {
     expect(() => importKerasModelJson({ modelTopology: { class_name: 'Nope' } })).toThrow(/expected a Keras Sequential or Functional model topology, got class_name "Nope"/);
     expect(() => importKerasModelJson(42)).toThrow(/not a JSON object/);
+  });
+
+  it('imports a tfjs export with its weights: the rebuilt model predicts the same', async () => {
+    for (const f of [templateFixtures()[0]!, fx().find((x) => x.name === 'attention')!, fx().find((x) => x.name === 'lstm')!]) {
+      const { model } = compileGraph(tf, f.graph);
+      randomizeWeights(tf, model, 5);
+      const dir = mkdtempSync(join(tmpdir(), 'lf-import-w-'));
+      await exportTfjs(tf, model, dir);
+      const { folder } = await importWithWeights(tf, join(dir, 'model.json'));
+      const xs = randomInputs(tf, model, 2);
+      const a = model.predict(xs[0]!) as tf.Tensor;
+      const b = folder.model.predict(xs[0]!) as tf.Tensor;
+      expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0], f.name).toBeLessThan(1e-6);
+      tf.dispose([...xs, a, b]);
+      model.dispose();
+      folder.model.dispose();
+    }
   });
 
   it('imports our own model folder and project files as they are', async () => {

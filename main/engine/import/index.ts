@@ -1,8 +1,12 @@
+import type * as tfjs from '@tensorflow/tfjs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { analyzeGraph, type Graph, type GraphEdge, type GraphNode } from '../../../shared/graph';
 import { checkParam, getLayer, type ParamValue } from '../../../shared/layers';
 import { newProject, parseProjectText, PROJECT_FORMAT, type ProjectFile } from '../../../shared/project';
+import { compileGraph } from '../compile';
+import { registerCustomLayers } from '../compile/custom';
+import { loadModelFolder, type ModelFolder } from '../export/modelFolder';
 import { KERAS_IMPORTERS, LayerImportError, type KerasConfig } from './keras';
 
 /** An import that cannot be done: `layers` names every layer at fault (empty for file-level problems). */
@@ -24,6 +28,8 @@ export interface ImportResult {
   hasWeights: boolean;
   /** Where it came from: 'layerforge-project', 'layerforge-model-folder' or 'keras-model-json'. */
   kind: 'layerforge-project' | 'layerforge-model-folder' | 'keras-model-json';
+  /** Original layer name -> node name, where they differ (names made valid / unique). */
+  renamed: Record<string, string>;
 }
 
 interface KerasLayer {
@@ -215,7 +221,8 @@ export function importKerasModelJson(json: unknown, projectName = 'Imported mode
     throw new ModelImportError(`the imported graph is not valid: ${analysis.problems.filter((p) => p.severity === 'error').map((p) => p.message).join('; ')}`);
   }
   const project = { ...newProject(projectName), graph };
-  return { project, warnings, hasWeights, kind: 'keras-model-json' };
+  const renamed = Object.fromEntries([...rename].filter(([a, b]) => a !== b));
+  return { project, warnings, hasWeights, kind: 'keras-model-json', renamed };
 }
 
 /**
@@ -236,7 +243,7 @@ export async function importModelPath(path: string): Promise<ImportResult> {
       } catch {
         // a project folder without a model
       }
-      return { project: p, warnings: [], hasWeights, kind: 'layerforge-model-folder' };
+      return { project: p, warnings: [], hasWeights, kind: 'layerforge-model-folder', renamed: {} };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
@@ -250,10 +257,66 @@ export async function importModelPath(path: string): Promise<ImportResult> {
     throw new ModelImportError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (json && typeof json === 'object' && (json as { format?: unknown }).format === PROJECT_FORMAT) {
-    return { project: parseProjectText(text, file), warnings: [], hasWeights: false, kind: 'layerforge-project' };
+    return { project: parseProjectText(text, file), warnings: [], hasWeights: false, kind: 'layerforge-project', renamed: {} };
   }
   const name = basename(file) === 'model.json' ? basename(dirname(file)) || 'Imported model' : basename(file).replace(/\.json$/, '');
   return importKerasModelJson(json, name);
+}
+
+/** Reads a model.json at any file name plus the weight shards its manifest lists (paths relative to it). */
+function modelJsonHandler(tf: typeof tfjs, file: string): tfjs.io.IOHandler {
+  return {
+    load: async () => {
+      const json = JSON.parse(await readFile(file, 'utf8')) as { modelTopology: object; weightsManifest?: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[] };
+      const specs: tfjs.io.WeightsManifestEntry[] = [];
+      const buffers: ArrayBuffer[] = [];
+      for (const group of json.weightsManifest ?? []) {
+        specs.push(...group.weights);
+        for (const p of group.paths) {
+          const buf = await readFile(join(dirname(file), p));
+          buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+        }
+      }
+      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) };
+    },
+  };
+}
+
+/**
+ * Imports a path *with* its trained weights: the project plus a compiled model holding them, ready for
+ * saveModelFolder (then evaluate, train further or export). Weights are copied layer by layer by name;
+ * a layer whose weights do not fit is named in the error.
+ */
+export async function importWithWeights(tf: typeof tfjs, path: string): Promise<{ result: ImportResult; folder: ModelFolder }> {
+  const result = await importModelPath(path);
+  if (!result.hasWeights) throw new ModelImportError(`${path} has no trained weights (no weightsManifest / model.json beside the project)`);
+  const isDir = (await stat(path)).isDirectory();
+  if (result.kind === 'layerforge-model-folder') return { result, folder: await loadModelFolder(tf, path) };
+  registerCustomLayers(tf);
+  const source = await tf.loadLayersModel(modelJsonHandler(tf, isDir ? join(path, 'model.json') : path));
+  const { model } = compileGraph(tf, result.project.graph);
+  const bad: { name: string; className: string; reason: string }[] = [];
+  try {
+    for (const layer of source.layers) {
+      const weights = layer.getWeights();
+      if (!weights.length) continue;
+      const target = model.getLayer(result.renamed[layer.name] ?? layer.name);
+      const want = target.getWeights(); // the variables themselves: never dispose
+      const mismatch = weights.length !== want.length || weights.some((w, i) => w.shape.join('x') !== want[i]!.shape.join('x'));
+      if (mismatch) {
+        bad.push({ name: layer.name, className: layer.getClassName(), reason: `weights [${weights.map((w) => w.shape.join('x')).join(', ')}] do not fit the imported layer` });
+        continue;
+      }
+      target.setWeights(weights);
+    }
+  } finally {
+    source.dispose();
+  }
+  if (bad.length) {
+    model.dispose();
+    throw new ModelImportError(`cannot import the weights of ${bad.length} layer${bad.length === 1 ? '' : 's'}: ${bad.map((b) => `${b.name} (${b.className}): ${b.reason}`).join('; ')}`, bad);
+  }
+  return { result, folder: { project: result.project, model, metrics: { importedFrom: path } } };
 }
 
 export { LayerImportError } from './keras';
