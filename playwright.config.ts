@@ -1,6 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
 
 const PORT = 4173;
+
+/** The access token of the e2e serve-mode server (tests open `/?token=...`). */
+const E2E_TOKEN = 'e2e-test-token-4173';
+process.env.LAYERFORGE_E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'layerforge-e2e-'));
+const E2E_DATA_DIR = process.env.LAYERFORGE_E2E_DATA_DIR;
 
 /**
  * E2E journeys against the browser build (out/web; `npm run build:web` first). The `chromium` project
@@ -35,10 +43,13 @@ export default defineConfig({
       },
     },
   ],
+  // Serve mode (issue 6): the built renderer + the engine API on loopback, with a fixed test token and a
+  // fresh data folder per test session (made once in the main process; workers inherit the env var).
   webServer: {
-    command: `npx vite preview --config renderer/vite.config.ts --port ${PORT} --strictPort --host 127.0.0.1`,
+    command: `node bin/layerforge.mjs serve --port ${PORT} --token ${E2E_TOKEN} --no-open`,
     url: `http://127.0.0.1:${PORT}`,
-    reuseExistingServer: !process.env.CI,
+    env: { LAYERFORGE_DATA_DIR: E2E_DATA_DIR },
+    reuseExistingServer: false,
     timeout: 60_000,
   },
 });

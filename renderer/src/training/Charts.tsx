@@ -12,7 +12,12 @@ export interface Series {
 
 export const COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d'];
 
-const fmt = (v: unknown) => (typeof v === 'number' ? (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) < 0.01 ? v.toExponential(2) : v.toFixed(3)) : String(v));
+const fmt = (v: unknown) => {
+  if (typeof v !== 'number') return String(v);
+  if (v === 0 || Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) < 0.01) return v.toExponential(1);
+  return Number(v.toPrecision(3)).toString();
+};
 
 /**
  * One metric chart. Animation is off and rows are downsampled by the caller, so it redraws cheaply
@@ -39,10 +44,10 @@ export const MetricChart = memo(function MetricChart(props: {
         </div>
       ) : (
         <ResponsiveContainer width="100%" height={props.height ?? 150}>
-          <LineChart data={rows as object[]} margin={{ top: 4, right: 8, bottom: 0, left: -12 }}>
+          <LineChart data={rows as object[]} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
             <XAxis dataKey={props.xKey} type="number" domain={['dataMin', 'dataMax']} tick={{ fontSize: 10 }} stroke="var(--muted)" allowDecimals={false} />
-            <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" domain={props.yDomain ?? ['auto', 'auto']} tickFormatter={fmt} width={48} />
+            <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" domain={props.yDomain ?? ['auto', 'auto']} tickFormatter={fmt} width={50} />
             <Tooltip
               isAnimationActive={false}
               formatter={(v) => fmt(v)}

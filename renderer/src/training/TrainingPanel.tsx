@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { BACKENDS, OPTIMIZERS, SCHEDULES, defaultTrainingSettings, trainingSettingsSchema, type TrainingSettings } from '../../../shared/project';
 import { parse } from '../../../shared/schema';
 import { analyzeDoc } from '../store/analysis';
@@ -224,6 +224,7 @@ export function TrainingPanel() {
   const busy = useTraining((s) => s.busy);
   const datasets = useTraining((s) => s.datasets);
   const [maxImages, setMaxImages] = useState('');
+  const liveRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
     void training.init();
@@ -242,15 +243,16 @@ export function TrainingPanel() {
   const canTrain = !active && !busy && graphErrors.length === 0 && ds?.status === 'ready' && connection !== 'closed';
   const why = active ? 'A run is in progress' : graphErrors.length ? 'Fix the model first' : !ds ? 'Choose a dataset' : ds.status !== 'ready' ? 'The dataset is not ready' : connection === 'closed' ? 'Not connected to the engine' : '';
 
-  const start = () => {
+  const start = async () => {
     const limit = Number(maxImages);
-    void training.start({
+    await training.start({
       graph: graphFromDoc(graphStore.getState().doc),
       datasetId: ds!.id,
       settings,
       name: `${meta.name || 'Model'} · run ${runs.length + 1}`,
       ...(Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit, maxTestSamples: Math.max(100, Math.ceil(limit / 5)) } : {}),
     });
+    liveRef.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
   };
 
   const epochFraction = p && p.batchesPerEpoch ? p.batch / p.batchesPerEpoch : 0;
@@ -264,12 +266,7 @@ export function TrainingPanel() {
         </div>
       )}
       <DatasetSection datasetId={meta.dataset} />
-      <SettingsSection settings={settings} disabled={!!active} />
       <section className="lf-train-section">
-        <label className="lf-field">
-          <span className="lf-field-label">Use at most N training images (empty = all)</span>
-          <input className="lf-input" type="number" min={1} value={maxImages} onChange={(e) => setMaxImages(e.target.value)} data-testid="setting-maxImages" disabled={!!active} />
-        </label>
         {shownProblems.length > 0 && (
           <div className="lf-problems" data-testid="train-problems">
             <div className="lf-field-error">The model has {shownProblems.length} problem{shownProblems.length === 1 ? '' : 's'}: training needs a valid model.</div>
@@ -289,7 +286,7 @@ export function TrainingPanel() {
           </div>
         )}
         <div className="lf-row-buttons lf-train-buttons">
-          <button className="lf-btn lf-btn-primary" disabled={!canTrain} onClick={start} title={why} data-testid="train-start">
+          <button className="lf-btn lf-btn-primary" disabled={!canTrain} onClick={() => void start()} title={why} data-testid="train-start">
             {busy ? 'Starting…' : 'Train'}
           </button>
           {active?.status === 'paused' ? (
@@ -319,7 +316,7 @@ export function TrainingPanel() {
         )}
       </section>
       {current && (
-        <section className="lf-train-section" data-testid="live" data-status={current.status}>
+        <section className="lf-train-section" data-testid="live" data-status={current.status} ref={liveRef}>
           <div className="lf-section-title">
             {current.name} <span className={`lf-status ${current.status}`}>{current.status}</span>
           </div>
@@ -330,7 +327,7 @@ export function TrainingPanel() {
               <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> img/s
             </span>
             <span>
-              elapsed <b>{p ? formatDuration(p.elapsedMs) : '–'}</b>
+              elapsed <b>{p ? formatDuration(p.elapsedMs) : current.endedAt ? formatDuration(Date.parse(current.endedAt) - Date.parse(current.createdAt)) : '–'}</b>
             </span>
             <span>
               ETA <b>{p && ACTIVE.has(current.status) ? formatDuration(p.etaMs) : '–'}</b>
@@ -348,6 +345,11 @@ export function TrainingPanel() {
           {detail && <RunCharts run={detail} compact />}
         </section>
       )}
+      <SettingsSection settings={settings} disabled={!!active} />
+      <label className="lf-field">
+        <span className="lf-field-label">Use at most N training images (empty = all)</span>
+        <input className="lf-input" type="number" min={1} value={maxImages} onChange={(e) => setMaxImages(e.target.value)} data-testid="setting-maxImages" disabled={!!active} />
+      </label>
       <section className="lf-train-section">
         <div className="lf-section-title">Runs ({runs.length})</div>
         {runs.length === 0 && <div className="lf-muted">No runs yet.</div>}

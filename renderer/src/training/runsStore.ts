@@ -158,6 +158,10 @@ export const training = {
     try {
       const info = await engine!.importDataset({ path, ...(as ? { as } : {}) });
       await training.refreshDatasets();
+      trainingStore.setState((s) => {
+        const { [info.id]: _done, ...rest } = s.datasetProgress;
+        return { datasetProgress: rest };
+      });
       return info;
     } catch (e) {
       trainingStore.setState({ error: `Import failed: ${message(e)}` });
