@@ -1,0 +1,3 @@
+export { atomicWrite, fsyncDir, removeStaleTemps } from './atomic';
+export { backupPathFor, loadProjectFile, MAX_PROJECT_BYTES, ProjectLoadError, saveProjectFile, type SaveResult } from './projectFile';
+export { clearRecovery, listRecovery, readRecovery, recoveryDir, recoveryFile, writeRecovery, type RecoveryEntry, type RecoveryOptions } from './recovery';
