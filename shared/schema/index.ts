@@ -178,7 +178,8 @@ export const s = {
     });
   },
   /** A tagged union: picks the member by `obj[tag]`. */
-  tagged<T>(tag: string, members: Record<string, Schema<T>>): Schema<T> {
+  tagged<M extends Record<string, Schema<unknown>>>(tag: string, members: M): Schema<Infer<M[keyof M]>> {
+    type T = Infer<M[keyof M]>;
     const names = Object.keys(members);
     return schema(`one of ${names.join(', ')}`, (v, path, issues) => {
       const key = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[tag] : undefined;
@@ -186,7 +187,7 @@ export const s = {
         issues.push({ path: join(path, tag), message: `expected one of ${names.map((n) => `'${n}'`).join(', ')}, got ${describe(key)}` });
         return v as T;
       }
-      return members[key]!.check(v, path, issues);
+      return members[key]!.check(v, path, issues) as T;
     });
   },
   /** Any JSON-ish value with a custom check; `fn` returns an error message or null. */
