@@ -1,0 +1,63 @@
+/**
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,pytorch]`
+ * Runs every bench module (each a file here, listed below) in one process and prints the figures,
+ * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
+ */
+import { parseArgs } from 'node:util';
+import { pytorchBench } from './pytorch';
+import { trainingBench } from './training';
+import type { BenchModule, BenchOptions, Figure } from './types';
+
+/** Add new benchmark modules (other templates, memory, start-up, ...) here. */
+export const MODULES: BenchModule[] = [trainingBench, pytorchBench];
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean' },
+      batches: { type: 'string' },
+      'cpu-batches': { type: 'string' },
+      backends: { type: 'string' },
+      only: { type: 'string' },
+    },
+    strict: true,
+  });
+  const json = Boolean(values.json);
+  const opts: BenchOptions = {
+    batches: Number(values.batches ?? 32),
+    cpuBatches: Number(values['cpu-batches'] ?? 2),
+    backends: (values.backends ?? 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean),
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+  const only = values.only ? new Set(values.only.split(',')) : null;
+  const figures: Figure[] = [];
+  const started = Date.now();
+  for (const m of MODULES) {
+    if (only && !only.has(m.name)) continue;
+    try {
+      figures.push(...(await m.run(opts)));
+    } catch (error) {
+      opts.log(`${m.name}: failed: ${error instanceof Error ? error.message : String(error)}`);
+      figures.push({ id: `${m.name}.error`, label: `${m.name} failed`, value: null, unit: '', note: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  const byId = new Map(figures.map((f) => [f.id, f]));
+  const rows = figures.map((f) => {
+    const peer = f.peer ? byId.get(f.peer) : undefined;
+    const ratio = peer?.value && f.value != null ? Math.round((f.value / peer.value) * 100) / 100 : null;
+    return { ...f, ...(f.peer ? { peerValue: peer?.value ?? null, ratio } : {}) };
+  });
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, elapsedMs: Date.now() - started, figures: rows })}\n`);
+  } else {
+    const w = Math.max(...rows.map((r) => r.label.length));
+    process.stdout.write(`\n${'Figure'.padEnd(w)}  ${'value'.padStart(10)}  unit     ours/peer\n`);
+    for (const r of rows) {
+      const v = r.value == null ? 'n/a' : r.value.toLocaleString('en-US');
+      const ratio = 'ratio' in r && r.ratio != null ? `${r.ratio.toFixed(2)}x (peer ${r.peerValue})` : '';
+      process.stdout.write(`${r.label.padEnd(w)}  ${v.padStart(10)}  ${r.unit.padEnd(7)}  ${ratio}${r.value == null && r.note ? `  (${r.note})` : ''}\n`);
+    }
+  }
+  return figures.some((f) => f.id.endsWith('.error')) ? 1 : 0;
+}
