@@ -184,7 +184,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://x');
+    let url: URL; try { url = new URL(req.url ?? '/', 'http://x'); } catch { return refuse(socket, 400, 'Bad Request'); } // e.g. '//%/api' threw here and crashed the process
     if (url.pathname !== API_PATH) return refuse(socket, 404, 'Not Found');
     if (!hostAllowed(req)) return refuse(socket, 403, 'Forbidden host');
     const origin = req.headers.origin;
