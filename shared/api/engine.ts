@@ -246,4 +246,7 @@ type Missing = Exclude<keyof EngineApi, (typeof ENGINE_REQUESTS)[number] | (type
 const _complete: Missing extends never ? true : Missing = true;
 void _complete;
 
+/** The Electron IPC channel the engine API travels on (main/ipc.ts, preload/index.ts). */
+export const IPC_CHANNEL = 'layerforge:api';
+
 export const ENGINE_NAMES: ServiceNames = { requests: ENGINE_REQUESTS, events: ENGINE_EVENTS };
