@@ -14,6 +14,9 @@ import './autoLayout';
 import './view';
 import './projects';
 import './addLayer';
+import './exportImage';
+import './exportModel';
+import './importModel';
 
 export { appContext, setViewBridge } from './context';
 export type { Action, ActionContext };
@@ -48,7 +51,7 @@ export function handleKeyDown(e: KeyboardEvent, ctx: ActionContext = appContext)
   const editor = ctx.graph.getState().screen === 'editor';
   for (const action of allActions()) {
     if (!action.keyTest?.(e)) continue;
-    const global = ['saveProject', 'saveProjectAs', 'openProject', 'newProject', 'toggleHelp', 'clearSelection'].includes(action.name);
+    const global = ['saveProject', 'saveProjectAs', 'openProject', 'newProject', 'toggleHelp', 'clearSelection', 'exportModel', 'importModel'].includes(action.name);
     if (typing && !['saveProject', 'saveProjectAs'].includes(action.name)) return false;
     if (!editor && !global) return false;
     if (action.name === 'toggleHelp' && typing) return false;

@@ -8,6 +8,7 @@ import { Editor } from './Editor';
 import { Dialogs, HelpOverlay, NoticeBar } from './Overlays';
 import { StartScreen } from './StartScreen';
 import { TopBar } from './TopBar';
+import { ExportDialogs } from '../export/ExportDialogs';
 
 const AUTOSAVE_MS = 800;
 
@@ -84,6 +85,7 @@ export function App() {
       <NoticeBar />
       <HelpOverlay />
       <Dialogs />
+      <ExportDialogs />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { appContext, dispatch, getAction } from '../actions';
 import { isDirty, useGraph } from '../store/graphStore';
 import { resolvedTheme, useUi } from '../store/uiStore';
+import { ExportMenu } from '../export/ExportMenu';
 
 function ActionButton({ name, children, testid }: { name: string; children: React.ReactNode; testid?: string }) {
   const action = getAction(name);
@@ -46,6 +47,8 @@ export function TopBar() {
         <ActionButton name="openProject">Open</ActionButton>
         <ActionButton name="saveProject">Save</ActionButton>
         <ActionButton name="saveProjectAs">Save as</ActionButton>
+        <ActionButton name="importModel">Import</ActionButton>
+        {editor && <ExportMenu />}
         {editor && (
           <>
             <span className="lf-sep" />
