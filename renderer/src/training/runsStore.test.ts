@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { RunDetail, TrainingProgress } from '../../../shared/api';
+import { defaultTrainingSettings } from '../../../shared/project';
+import { applyProgress, trainingStore } from './runsStore';
+
+const detail: RunDetail = {
+  id: 'r1',
+  name: 'Run 1',
+  datasetId: 'cifar10',
+  status: 'starting',
+  createdAt: '2026-01-01T00:00:00Z',
+  epochs: 2,
+  epochsDone: 0,
+  hasModel: false,
+  settings: defaultTrainingSettings(),
+  graph: { nodes: [], edges: [] },
+  classNames: [],
+  batches: [],
+  epochPoints: [],
+};
+
+const progress = (over: Partial<TrainingProgress>): TrainingProgress => ({
+  runId: 'r1',
+  status: 'running',
+  backend: 'wasm',
+  epoch: 1,
+  epochs: 2,
+  batch: 1,
+  batchesPerEpoch: 4,
+  step: 1,
+  totalSteps: 8,
+  imagesPerSecond: 10,
+  elapsedMs: 100,
+  etaMs: 700,
+  batches: [],
+  ...over,
+});
+
+describe('applyProgress', () => {
+  it('appends batch and epoch points to the run and updates its summary, leaving other runs alone', () => {
+    let s = { ...trainingStore.getState(), details: { r1: detail }, runs: [detail, { ...detail, id: 'r2', name: 'Run 2' }] };
+    s = { ...s, ...applyProgress(s, progress({ batches: [{ step: 1, epoch: 1, batch: 1, loss: 2, accuracy: 0.1, lr: 0.001 }] })) };
+    s = { ...s, ...applyProgress(s, progress({ step: 4, batch: 4, epochPoint: { epoch: 1, loss: 1.5, accuracy: 0.3, valAccuracy: 0.35, lr: 0.001, elapsedMs: 400 } })) };
+    expect(s.details.r1!.batches).toHaveLength(1);
+    expect(s.details.r1!.epochPoints).toHaveLength(1);
+    expect(s.details.r1!.epochsDone).toBe(1);
+    expect(s.details.r1!.backend).toBe('wasm');
+    expect(s.runs[0]!.status).toBe('running');
+    expect(s.runs[1]!.status).toBe('starting');
+    expect(s.live.r1!.step).toBe(4);
+  });
+
+  it('keeps earlier arrays untouched (new arrays per update, so charts re-render)', () => {
+    const s = { ...trainingStore.getState(), details: { r1: detail }, runs: [detail] };
+    const next = applyProgress(s, progress({ batches: [{ step: 1, epoch: 1, batch: 1, loss: 2, accuracy: 0.1, lr: 0.001 }] }));
+    expect(detail.batches).toHaveLength(0);
+    expect(next.details!.r1!.batches).not.toBe(detail.batches);
+  });
+});
