@@ -24,6 +24,9 @@ export function decodeImage(buf: Uint8Array): RawImage {
     return { width: img.width, height: img.height, channels: 3, data: img.data };
   }
   if (isPng(buf)) {
+    // IHDR width/height, checked before decoding: a 69-byte PNG can claim 20000x20000 and make pngjs allocate 1.6 GB.
+    const mp = buf.length >= 24 ? (new DataView(buf.buffer, buf.byteOffset, 24).getUint32(16) * new DataView(buf.buffer, buf.byteOffset, 24).getUint32(20)) / 1e6 : 0;
+    if (mp > 50) throw new Error(`PNG of ${mp.toFixed(0)} megapixels is over the 50-megapixel limit`);
     const png = PNG.sync.read(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
     return { width: png.width, height: png.height, channels: 4, data: png.data };
   }
