@@ -27,3 +27,15 @@ test('a model with problems cannot be trained and its problems point at their no
   await expect(page.getByTestId('train-start')).toBeDisabled();
   await shot(page, 'training-6-problems');
 });
+
+test('the dashboard in the dark theme shows a kept run with its results', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(`/?token=${TOKEN}`);
+  await page.getByTestId('template-cifar10-cnn').click();
+  await page.getByTestId('tab-train').click();
+  await expect(page.getByTestId('run-row').first()).toBeVisible();
+  await page.locator('[data-testid="run-row"][data-status="stopped"] [data-testid="run-open"]').first().click();
+  await expect(page.getByTestId('confusion-matrix')).toBeVisible();
+  await expect(page.getByTestId('prediction-item').first()).toBeVisible();
+  await shot(page, 'training-7-dashboard-dark');
+});
