@@ -333,7 +333,7 @@ export function TrainingPanel() {
               ETA <b>{p && ACTIVE.has(current.status) ? formatDuration(p.etaMs) : '–'}</b>
             </span>
             <span>
-              backend <b data-testid="stat-backend">{p?.backend ?? current.backend ?? '…'}</b>
+              backend <b data-testid="stat-backend">{p?.backend || current.backend || (ACTIVE.has(current.status) ? '…' : '–')}</b>
             </span>
           </div>
           {current.testAccuracy !== undefined && (
@@ -342,7 +342,7 @@ export function TrainingPanel() {
             </div>
           )}
           {current.error && <div className="lf-train-error">{current.error}</div>}
-          {detail && <RunCharts run={detail} compact />}
+          {detail && (detail.batches.length > 0 || ACTIVE.has(current.status)) && <RunCharts run={detail} compact />}
         </section>
       )}
       <SettingsSection settings={settings} disabled={!!active} />
