@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunDetail, TrainingProgress } from '../../../shared/api';
 import { defaultTrainingSettings } from '../../../shared/project';
-import { applyProgress, trainingStore } from './runsStore';
+import { applyProgress, trainingStore, type TrainingState } from './runsStore';
 
 const detail: RunDetail = {
   id: 'r1',
@@ -38,7 +38,7 @@ const progress = (over: Partial<TrainingProgress>): TrainingProgress => ({
 
 describe('applyProgress', () => {
   it('appends batch and epoch points to the run and updates its summary, leaving other runs alone', () => {
-    let s = { ...trainingStore.getState(), details: { r1: detail }, runs: [detail, { ...detail, id: 'r2', name: 'Run 2' }] };
+    let s: TrainingState = { ...trainingStore.getState(), details: { r1: detail }, runs: [detail, { ...detail, id: 'r2', name: 'Run 2' }] };
     s = { ...s, ...applyProgress(s, progress({ batches: [{ step: 1, epoch: 1, batch: 1, loss: 2, accuracy: 0.1, lr: 0.001 }] })) };
     s = { ...s, ...applyProgress(s, progress({ step: 4, batch: 4, epochPoint: { epoch: 1, loss: 1.5, accuracy: 0.3, valAccuracy: 0.35, lr: 0.001, elapsedMs: 400 } })) };
     expect(s.details.r1!.batches).toHaveLength(1);
