@@ -4,7 +4,7 @@
  * each backend available here, and the same network in PyTorch (../shared/bench/pytorch-reference.py
  * throughput) run by this script, so the ratio ours / PyTorch is measured under the same load.
  *
- *   npx tsx main/engine/backends/bench.ts [--batches 30] [--cpu-batches 3] [--backends wasm,cpu]
+ *   npx tsx main/engine/backends/bench.ts [--batches 30] [--cpu-batches 1] [--backends wasm,cpu]
  *       [--threads N] [--loop trainOnBatch|minimize|both] [--repeat 1] [--no-pytorch] [--json]
  */
 import { spawnSync } from 'node:child_process';
@@ -28,7 +28,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { batches: 30, cpuBatches: 3, backends: ['wasm', 'cpu'], loop: 'trainOnBatch', repeat: 1, pytorch: true, json: false, inferImages: 2048 };
+  const a: Args = { batches: 30, cpuBatches: 1, backends: ['wasm', 'cpu'], loop: 'trainOnBatch', repeat: 1, pytorch: true, json: false, inferImages: 2048 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -112,7 +112,7 @@ async function measure(tf: Tf, backend: string, batches: number, loop: 'trainOnB
     }
   };
   // Warm-up: first steps create variables, XNNPACK operators and grow the wasm heap.
-  for (let i = 0; i < 2; i++) await step(i);
+  for (let i = 0; i < (backend === 'cpu' ? 1 : 2); i++) await step(i);
   const t0 = performance.now();
   for (let i = 0; i < batches; i++) await step(i);
   const trainSec = (performance.now() - t0) / 1000;
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       for (const loop of loops) {
         const batches = name === 'cpu' ? args.cpuBatches : args.batches;
         log(`[${rep + 1}/${args.repeat}] ${name} (${loop}, ${batches} batches of ${BATCH})…`);
-        results.push(await measure(sel.tf, name, batches, loop, name === 'cpu' ? 512 : args.inferImages));
+        results.push(await measure(sel.tf, name, batches, loop, name === 'cpu' ? 256 : args.inferImages));
       }
     }
   }

@@ -129,6 +129,11 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
     });
   }
 
+  it('sum over leading axes (bias gradients) and other axes', async () => {
+    const x = t4([3, 4, 5, 6], 15);
+    await compare('sum', () => [tf.sum(x(), [0, 1, 2]), tf.sum(x(), [0]), tf.sum(x(), [1, 0], true), tf.sum(x(), -1), tf.sum(x(), [1, 2]), tf.sum(x())]);
+  });
+
   it('batched matMul (broadcast and per-batch right-hand side)', async () => {
     const rand = seededRandom(10);
     const a = randomValues(3 * 4 * 5, rand);

@@ -31,6 +31,9 @@
  * - ResizeNearestNeighborGrad (replaces tfjs's, whose results are wrong in 4.22, e.g. for
  *   UpSampling2D): integer up-scaling is a sum over each block (XNNPACK average pool × block size);
  *   other sizes scatter rows then columns with ScatterNd, using the forward op's index mapping.
+ * - Sum (replaces tfjs's for one case): a sum over the leading axes (every bias gradient: dy summed
+ *   over batch and space) makes tfjs's kernel transpose the whole tensor first; ours multiplies a
+ *   row of ones with dy as [M, K] (one XNNPACK GEMM). Other reductions go to tfjs's kernel.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -51,6 +54,7 @@ export const SUPPLIED_KERNELS = [
   { name: 'BatchMatMul', replaces: true },
   { name: 'MaxPoolGrad', replaces: true },
   { name: 'ResizeNearestNeighborGrad', replaces: true },
+  { name: 'Sum', replaces: true },
 ] as const;
 
 export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
@@ -347,6 +351,26 @@ export function resizeNearestNeighborGrad(tf: Tf, images: tfjs.Tensor4D, dy: tfj
   });
 }
 
+function sumKernel(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const x = args.inputs.x;
+  const rank = x?.shape.length ?? 0;
+  const raw = args.attrs?.axis as number | number[] | undefined;
+  const axes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (!x || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) {
+    if (!original) throw new Error('Sum: no wasm kernel for this case');
+    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+  }
+  const t = asTensor(tf, x, 'x');
+  return tf.tidy(() => {
+    const m = t.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+    const rest = t.shape.slice(axes.length);
+    const k = rest.reduce((a, b) => a * b, 1);
+    const r = matMulAsConv(tf, tf.ones([1, m]) as tfjs.Tensor2D, tf.reshape(t, [m, k]) as tfjs.Tensor2D);
+    return tf.reshape(r, args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest);
+  });
+}
+
 const registered = new Set<string>();
 /** The tfjs kernels we replaced, kept for benchmarks and for `restoreOriginalKernel`. */
 const replaced = new Map<string, tfjs.KernelConfig>();
@@ -370,6 +394,7 @@ export function restoreOriginalKernel(tf: Tf, name: SuppliedKernel): boolean {
  */
 export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKernel[]): SuppliedKernel[] {
   const originalBatchMatMul = replaced.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', WASM);
+  const originalSum = replaced.get('Sum') ?? tf.getKernel('Sum', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
     Conv2DBackpropFilter: ({ inputs, attrs = {} }) => conv2dBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
     Conv2DBackpropInput: ({ inputs, attrs = {} }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
@@ -377,6 +402,7 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
     DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
     UnsortedSegmentSum: ({ inputs, attrs = {} }) => unsortedSegmentSum(tf, asTensor(tf, inputs.x, 'x'), asTensor(tf, inputs.segmentIds, 'segmentIds'), attrs.numSegments as number),
     BatchMatMul: (args) => batchMatMul(tf, args, originalBatchMatMul),
+    Sum: (args) => sumKernel(tf, args, originalSum),
     MaxPoolGrad: ({ inputs, attrs = {}, backend }) => {
       if (!inputs.dy || !inputs.input) throw new Error('MaxPoolGrad: missing input dy or input');
       if (inputs.input.dtype !== 'float32' || inputs.dy.dtype !== 'float32') throw new Error('MaxPoolGrad: float32 tensors expected');
