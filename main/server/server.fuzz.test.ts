@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,20 @@ describe('serve mode under fuzzing', () => {
       const get = await rawHttp(`GET ${t} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
       expect(get).not.toContain('TOP-SECRET');
       await probe(); // still up
+    }
+  });
+
+  // Known gap (reported to the serve-mode owner): bound to 0.0.0.0, a browser on another machine sends
+  // Origin http://<lan address>:<port>, which the Origin check refuses (it accepts only 0.0.0.0 or
+  // loopback hosts). When fixed, this fails and should become a plain \`it\`. Needs a LAN address.
+  const lanIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  (lanIp ? it.fails : it.skip)('KNOWN GAP: with --host 0.0.0.0 a browser on the LAN (its own Origin, right token) is accepted', async () => {
+    const s = await startServer({ engine: engine as unknown as EngineApi, staticDir: join(dir, 'web'), host: '0.0.0.0', token: TOKEN });
+    try {
+      const c = await connectWebSocket(`ws://${lanIp}:${s.port}/api?token=${TOKEN}`, { origin: `http://${lanIp}:${s.port}` });
+      c.socket.close();
+    } finally {
+      await s.close();
     }
   });
 
