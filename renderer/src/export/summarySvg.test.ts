@@ -85,6 +85,27 @@ describe('summary SVG', () => {
     expect(svgOf(renamed).svg).not.toContain(`data-node="${first.name}"`);
   });
 
+  it('routes a skip connection round the side instead of behind the nodes in its column', () => {
+    // resnet-small: one column at x=0, skips e10 (activation_1 -> add_1) and e18 (activation_3 -> add_2) jump
+    // over six nodes; e25 goes from the column to conv2d_8 at x=280 (the projection of the third block).
+    const doc = template('resnet-small.json');
+    const { svg, width } = svgOf(doc);
+    const d = Object.fromEntries([...svg.matchAll(/<path data-edge="([^"]+)" d="([^"]+)"/g)].map((m) => [m[1]!, m[2]!]));
+    const detours = Object.keys(d).filter((id) => d[id]!.includes(' V')).sort();
+    expect(detours).toEqual(['e10', 'e18', 'e25']);
+    // Direct hops stay single Bézier curves.
+    for (const id of Object.keys(d)) if (!detours.includes(id)) expect(d[id]).toMatch(/^M[\d.,-]+ C[\d.,-]+ [\d.,-]+ [\d.,-]+$/);
+    // The skips run in a lane right of the column (x 32..242 in the image) and end at the Add's right side.
+    const lane = (path: string) => Number(/V/.test(path) && / Q([\d.]+),/.exec(path)![1]);
+    expect(lane(d.e10!)).toBeGreaterThan(32 + NODE_W);
+    expect(d.e10!.endsWith(`H${32 + NODE_W + 5}`)).toBe(true);
+    // e25 passes right of the column, then left of conv2d_8 (x 312..522), and comes down into its top.
+    expect(lane(d.e25!)).toBeGreaterThan(32 + NODE_W);
+    expect(lane(d.e25!)).toBeLessThan(32 + 280);
+    expect(d.e25).toMatch(/V[\d.]+$/);
+    expect(width).toBe(32 + 280 + NODE_W + 32);
+  });
+
   it('escapes names', () => {
     let doc = template('cifar10-cnn.json');
     const conv = doc.nodes.find((n) => n.type === 'Conv2D')!;

@@ -108,6 +108,15 @@ function formatFlops(f: number): string {
   return `${(f / 1e9).toFixed(2)} G`;
 }
 
+function bezierAt(p: XY[], t: number): XY {
+  const u = 1 - t;
+  const [a, b, c, d] = p as [XY, XY, XY, XY];
+  return {
+    x: u * u * u * a.x + 3 * u * u * t * b.x + 3 * u * t * t * c.x + t * t * t * d.x,
+    y: u * u * u * a.y + 3 * u * u * t * b.y + 3 * u * t * t * c.y + t * t * t * d.y,
+  };
+}
+
 interface Placed {
   node: DocNode;
   def: AnyLayerDef | undefined;
@@ -136,8 +145,14 @@ export function buildSummarySvg(doc: Doc, analysis: Analysis, options: SummaryOp
     if (p.edgeId) clashes.add(p.edgeId);
   }
 
-  // Edges: from the source's bottom centre to the target's input port on its top edge.
-  const edgePaths: Array<{ id: string; clash: boolean; points: XY[] }> = [];
+  // Edges: from the source's bottom centre to the target's input port on its top edge. An edge whose
+  // curve would pass behind another node (a skip connection in a column) goes round the right-hand
+  // side instead, from the source's side to the target's side, as ResNet figures draw them.
+  const boxes = [...placed.values()];
+  const hits = (pt: XY, skip: Placed[]) =>
+    boxes.some((b) => !skip.includes(b) && pt.x > b.at.x - 2 && pt.x < b.at.x + NODE_W + 2 && pt.y > b.at.y - 2 && pt.y < b.at.y + NODE_H + 2);
+  const edgePaths: Array<{ id: string; clash: boolean; points: XY[]; d: (ox: number, oy: number) => string }> = [];
+  const detours: Array<{ id: string; clash: boolean; s: Placed; t: Placed; y1: number; y2: number; base: number; port: number }> = [];
   for (const e of doc.edges) {
     const s = placed.get(e.source);
     const t = placed.get(e.target);
@@ -146,15 +161,85 @@ export function buildSummarySvg(doc: Doc, analysis: Analysis, options: SummaryOp
     const sy = s.at.y + NODE_H;
     const tx = t.at.x + (NODE_W * (e.targetPort + 1)) / (t.ports + 1);
     const ty = t.at.y - 5; // stop short of the node so the arrow head shows
-    const dy = Math.max(28, Math.abs(ty - sy) / 2);
+    // Control handles half the gap (capped), so short hops stay inside the gap instead of looping.
+    const dy = ty > sy ? Math.min(60, Math.max(6, (ty - sy) / 2)) : 40;
     const points = [
       { x: sx, y: sy },
       { x: sx, y: sy + dy },
       { x: tx, y: ty - dy },
       { x: tx, y: ty },
     ];
-    edgePaths.push({ id: e.id, clash: clashes.has(e.id), points });
+    let blocked = false;
+    for (let k = 1; k < 20 && !blocked; k++) blocked = hits(bezierAt(points, k / 20), [s, t]);
+    if (blocked) {
+      const y1 = Math.min(s.at.y, t.at.y) + NODE_H / 2;
+      const y2 = Math.max(s.at.y, t.at.y) + NODE_H / 2;
+      // The lane runs right of the source and of every box in the way (the target too, unless it sits further right).
+      const inSpan = boxes.filter((b) => b !== t && b.at.y + NODE_H > y1 && b.at.y < y2).map((b) => b.at.x + NODE_W);
+      const base = Math.max(s.at.x + NODE_W, ...inSpan);
+      detours.push({ id: e.id, clash: clashes.has(e.id), s, t, y1, y2, base, port: tx });
+      continue;
+    }
+    const [a, b, c, d] = points;
+    edgePaths.push({
+      id: e.id,
+      clash: clashes.has(e.id),
+      points,
+      d: (ox, oy) => `M${n(a!.x + ox)},${n(a!.y + oy)} C${n(b!.x + ox)},${n(b!.y + oy)} ${n(c!.x + ox)},${n(c!.y + oy)} ${n(d!.x + ox)},${n(d!.y + oy)}`,
+    });
   }
+  // Detours get lanes: shortest first, each in the first lane free over its vertical span.
+  const lanes: Array<Array<[number, number]>> = [];
+  detours.sort((a, b) => a.y2 - a.y1 - (b.y2 - b.y1) || a.y1 - b.y1 || a.id.localeCompare(b.id));
+  for (const dt of detours) {
+    let lane = lanes.findIndex((spans) => spans.every(([a, b]) => dt.y2 < a - 12 || dt.y1 > b + 12));
+    if (lane < 0) lane = lanes.push([]) - 1;
+    lanes[lane]!.push([dt.y1, dt.y2]);
+    const sx = dt.s.at.x + NODE_W;
+    const sy = dt.s.at.y + NODE_H / 2;
+    const r = 10;
+    const sideEntry = dt.t.at.x <= dt.base + 22 + 14 * lane;
+    const x = (sideEntry ? Math.max(dt.base, dt.t.at.x + NODE_W) : dt.base) + 22 + 14 * lane;
+    const f = (px: number, py: number, ox: number, oy: number) => `${n(px + ox)},${n(py + oy)}`;
+    if (sideEntry) {
+      // Into the target's right side, at mid-height.
+      const tx = dt.t.at.x + NODE_W + 5;
+      const ty = dt.t.at.y + NODE_H / 2;
+      const rr = Math.min(r, Math.abs(ty - sy) / 2);
+      const down = ty >= sy ? 1 : -1;
+      edgePaths.push({
+        id: dt.id,
+        clash: dt.clash,
+        points: [
+          { x: sx, y: sy },
+          { x, y: sy },
+          { x, y: ty },
+          { x: tx, y: ty },
+        ],
+        d: (ox, oy) =>
+          `M${f(sx, sy, ox, oy)} H${n(x - rr + ox)} Q${f(x, sy, ox, oy)} ${f(x, sy + down * rr, ox, oy)} V${n(ty - down * rr + oy)} Q${f(x, ty, ox, oy)} ${f(x - rr, ty, ox, oy)} H${n(tx + ox)}`,
+      });
+    } else {
+      // The target sits right of the lane: down the lane, then across above the target into its input port.
+      const tx = dt.port;
+      const ty = dt.t.at.y - 5;
+      const hy = dt.t.at.y - 16;
+      edgePaths.push({
+        id: dt.id,
+        clash: dt.clash,
+        points: [
+          { x: sx, y: sy },
+          { x, y: sy },
+          { x, y: hy },
+          { x: tx, y: hy },
+          { x: tx, y: ty },
+        ],
+        d: (ox, oy) =>
+          `M${f(sx, sy, ox, oy)} H${n(x - r + ox)} Q${f(x, sy, ox, oy)} ${f(x, sy + r, ox, oy)} V${n(hy - r + oy)} Q${f(x, hy, ox, oy)} ${f(x + r, hy, ox, oy)} H${n(tx - 6 + ox)} Q${f(tx, hy, ox, oy)} ${f(tx, hy + 6, ox, oy)} V${n(ty + oy)}`,
+      });
+    }
+  }
+  edgePaths.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   // Bounds: every node box and every edge's control points (a Bézier stays inside its control hull).
   let minX = Infinity;
@@ -195,16 +280,15 @@ export function buildSummarySvg(doc: Doc, analysis: Analysis, options: SummaryOp
     `<title>${escapeXml(title)}</title>`,
     '<defs>',
     `<clipPath id="lf-node-clip"><rect width="${NODE_W}" height="${NODE_H}" rx="${RADIUS}"/></clipPath>`,
-    `<marker id="lf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${THEME.edge}"/></marker>`,
-    `<marker id="lf-arrow-clash" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${THEME.danger}"/></marker>`,
+    `<marker id="lf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5.5" markerHeight="5.5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${THEME.edge}"/></marker>`,
+    `<marker id="lf-arrow-clash" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5.5" markerHeight="5.5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${THEME.danger}"/></marker>`,
     '</defs>',
     `<rect width="${width}" height="${height}" fill="${THEME.background}"/>`,
     '<g class="lf-edges" fill="none" stroke-width="1.6" stroke-linecap="round">',
   );
   for (const e of edgePaths) {
-    const [a, b, c, d] = e.points.map((p) => `${n(p.x + ox)},${n(p.y + oy)}`);
     out.push(
-      `<path data-edge="${escapeXml(e.id)}" d="M${a} C${b} ${c} ${d}" stroke="${e.clash ? THEME.danger : THEME.edge}"${e.clash ? ' stroke-dasharray="5 4"' : ''} marker-end="url(#${e.clash ? 'lf-arrow-clash' : 'lf-arrow'})"/>`,
+      `<path data-edge="${escapeXml(e.id)}" d="${e.d(ox, oy)}" stroke="${e.clash ? THEME.danger : THEME.edge}"${e.clash ? ' stroke-dasharray="5 4"' : ''} marker-end="url(#${e.clash ? 'lf-arrow-clash' : 'lf-arrow'})"/>`,
     );
   }
   out.push('</g>', '<g class="lf-nodes">');
