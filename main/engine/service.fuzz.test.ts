@@ -51,7 +51,7 @@ const training: TrainingPort = {
     const done = new Promise<RunResult>((r) => (resolve = r));
     const end = (reason: RunResult['reason'], message = '') =>
       resolve({ runId: opts.runId, reason, message, backend: 'cpu', epochsCompleted: 1, batchesCompleted: 1, trainImages: 6, imagesTrained: 6, trainImagesPerSecond: 1, elapsedMs: 1, history: [] });
-    const timer = setTimeout(() => end(Math.random() < 0.5 ? 'completed' : 'failed', 'fuzz'), 5 + Math.floor(Math.random() * 20));
+    const timer = setTimeout(() => end(Math.random() < 0.5 ? 'completed' : 'error', 'fuzz'), 5 + Math.floor(Math.random() * 20));
     const handle: RunHandle = {
       stop: () => {
         clearTimeout(timer);
