@@ -34,6 +34,17 @@ function filterByTransposedConv(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw:
   });
 }
 
+/** dW by im2col: the fh·fw shifted views concatenated, then one matmul (the textbook way). */
+function filterByIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, oh, ow, f] = dy.shape;
+    const c = x.shape[3];
+    const views: tf.Tensor[] = [];
+    for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) views.push(x.slice([0, i, j, 0], [n, oh, ow, c]));
+    return tf.matMul(tf.concat(views, 3).reshape([n * oh * ow, fh * fw * c]), dy.reshape([n * oh * ow, f]), true, false).reshape([fh, fw, c, f]) as tf.Tensor4D;
+  });
+}
+
 /** dW as fh·fw separate matmuls (no concat). */
 function filterByTapMatmuls(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw: number): tf.Tensor4D {
   return tf.tidy(() => {
@@ -61,16 +72,21 @@ async function main(): Promise<void> {
     const dy = randomTensor(tf, y.shape, rand) as tf.Tensor4D;
     console.log(sh.name);
     time('forward conv2d (XNNPACK)', () => tf.conv2d(x, w, 1, 'valid'));
-    time('filter grad: im2col + one matmul (ours)', () => conv2dBackpropFilter(tf, x, dy, { strides: 1, pad: 'valid', filterShape: sh.f }));
+    time('filter grad: transposed conv (ours)', () => conv2dBackpropFilter(tf, x, dy, { strides: 1, pad: 'valid', filterShape: sh.f }));
+    time('filter grad: transposed conv, 4-D transposes', () => filterByTransposedConv(x, dy, sh.f[0], sh.f[1], 1));
+    time('filter grad: im2col + one matmul', () => filterByIm2col(x, dy, sh.f[0], sh.f[1]));
     time('filter grad: 9 tap matmuls', () => filterByTapMatmuls(x, dy, sh.f[0], sh.f[1]));
-    time('filter grad: transposed conv trick', () => filterByTransposedConv(x, dy, sh.f[0], sh.f[1], 1));
     time('input grad: registered kernel (ours)', () => tf.conv2dTranspose(dy, w, x.shape, 1, 'valid'));
     restoreOriginalKernel(tf, 'Conv2DBackpropInput');
     time('input grad: tfjs wasm C++ loop', () => tf.conv2dTranspose(dy, w, x.shape, 1, 'valid'));
     registerWasmTrainingKernels(tf, ['Conv2DBackpropInput']);
     const p = tf.maxPool(y, 2, 2, 'valid');
     const dp = randomTensor(tf, p.shape, rand);
-    time('maxPoolGrad (tfjs wasm)', () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(dp).sum())(y));
+    const poolGrad = () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(dp).sum())(y);
+    time('maxPoolGrad (ours, heap loop)', poolGrad);
+    restoreOriginalKernel(tf, 'MaxPoolGrad');
+    time('maxPoolGrad (tfjs wasm C++, wrong for x<=0)', poolGrad);
+    registerWasmTrainingKernels(tf, ['MaxPoolGrad']);
     time('relu grad via step*dy', () => tf.grad((t: tf.Tensor) => tf.relu(t).mul(dy).sum())(y));
   }
 }
