@@ -1,79 +1,15 @@
 /**
- * In-process tests of the training loop (the worker runs the same Trainer): every template trains on
- * cpu and wasm with finite, decreasing loss; optimizers, schedules, AdamW decay, early stopping,
+ * In-process tests of the training loop (the worker runs the same Trainer): optimizers, schedules, AdamW decay, early stopping,
  * no tensor growth across epochs, evaluate/predict.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeGraph, type Graph } from '../../../shared/graph';
-import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from '../../../shared/project';
+import type { Graph } from '../../../shared/graph';
 import { selectBackend } from '../backends';
 import { fillBatch, planSplit, range, seededRandom } from './data';
 import { learningRateAt } from './optimizers';
-import { graphDataShape, syntheticDataset } from './testing/synthetic';
+import { syntheticDataset } from './testing/synthetic';
+import { settings, train } from './testing/helpers';
 import { Trainer, type TrainControl } from './trainer';
-import type { EpochEvent, TrainingEvent } from './types';
-
-const TEMPLATES = 'resources/templates';
-const templates = readdirSync(TEMPLATES)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ file: f, project: parseProjectText(readFileSync(join(TEMPLATES, f), 'utf8'), f) }));
-
-/** Smaller image inputs keep the pure-JS cpu backend fast; the architecture stays the template's. */
-function shrinkImages(graph: Graph, side: number): Graph {
-  const g: Graph = structuredClone(graph);
-  const input = g.nodes.find((n) => n.type === 'Input' && n.params.kind === 'image');
-  if (!input) return graph;
-  for (let s = side; s < Number(input.params.height ?? 32); s += 4) {
-    input.params = { ...input.params, height: s, width: s };
-    if (analyzeGraph(g).valid) return g;
-  }
-  return graph;
-}
-
-function settings(over: Partial<TrainingSettings> = {}): TrainingSettings {
-  return { ...defaultTrainingSettings(), epochs: 3, batchSize: 16, learningRate: 0.003, ...over };
-}
-
-async function train(backend: 'cpu' | 'wasm', graph: Graph, s: TrainingSettings, n = 64, control?: TrainControl, nTest = 32) {
-  const { tf, name } = await selectBackend({ force: backend });
-  const { shape, classes, vocab } = graphDataShape(graph);
-  const ds = syntheticDataset({ shape, classes, train: n, test: nTest, ...(vocab ? { vocab } : {}) });
-  const trainer = Trainer.fromGraph(tf, graph, s, ds, name);
-  const events: TrainingEvent[] = [];
-  const result = await trainer.train('t', undefined, (e) => events.push(e), control);
-  return { tf, trainer, events, result, ds, epochs: events.filter((e): e is EpochEvent => e.type === 'epoch') };
-}
-
-let wasmOk = false;
-try {
-  await selectBackend({ force: 'wasm' });
-  wasmOk = true;
-} catch {
-  wasmOk = false;
-}
-
-describe('every template trains with finite, decreasing loss', () => {
-  for (const { file, project } of templates) {
-    it(`${file} on cpu`, async () => {
-      // The pure-JS cpu backend is slow: smaller images, 2 epochs of 4 batches of 8.
-      const { result, epochs, trainer } = await train('cpu', shrinkImages(project.graph, 12), settings({ epochs: 2, batchSize: 8 }), 32, undefined, 16);
-      expect(result.reason, result.message).toBe('completed');
-      expect(epochs.length).toBe(2);
-      for (const e of epochs) expect(Number.isFinite(e.loss)).toBe(true);
-      expect(epochs[1]!.loss).toBeLessThan(epochs[0]!.loss);
-      trainer.dispose();
-    });
-    it.skipIf(!wasmOk)(`${file} on wasm`, async () => {
-      const { result, epochs, trainer } = await train('wasm', project.graph, settings());
-      expect(result.reason, result.message).toBe('completed');
-      for (const e of epochs) expect(Number.isFinite(e.loss)).toBe(true);
-      expect(epochs[2]!.loss).toBeLessThan(epochs[0]!.loss);
-      trainer.dispose();
-    });
-  }
-});
 
 /** A small dense model: fast everywhere, for the loop's behaviours. */
 const mlp: Graph = {
