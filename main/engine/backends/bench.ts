@@ -87,6 +87,8 @@ function randomBatches(tf: Tf, count: number): { x: tfjs.Tensor4D; y: tfjs.Tenso
 
 export interface Throughput {
   backend: string;
+  /** Which repetition (pairs this run with the PyTorch run of the same repetition). */
+  rep?: number;
   loop: string;
   batches: number;
   trainImgPerSec: number;
@@ -170,12 +172,14 @@ async function main(): Promise<void> {
   };
   const results: Throughput[] = [];
   const torch: PytorchFigures[] = [];
+  const torchByRep = new Map<number, PytorchFigures>();
   let torchSkipped: string | undefined;
   const backendInfo: Record<string, string> = {};
   for (let rep = 0; rep < args.repeat; rep++) {
     if (args.pytorch && !torchSkipped) {
       log(`[${rep + 1}/${args.repeat}] PyTorch reference…`);
       const p = pytorchReference();
+      if (p.figures) torchByRep.set(rep, p.figures);
       if (p.figures) torch.push(p.figures);
       else torchSkipped = p.skipped;
     }
@@ -190,7 +194,7 @@ async function main(): Promise<void> {
       for (const loop of loops) {
         const batches = name === 'cpu' ? args.cpuBatches : args.batches;
         log(`[${rep + 1}/${args.repeat}] ${name} (${loop}, ${batches} batches of ${BATCH})…`);
-        results.push(await measure(sel.tf, name, batches, loop, name === 'cpu' ? 256 : args.inferImages));
+        results.push({ ...(await measure(sel.tf, name, batches, loop, name === 'cpu' ? 256 : args.inferImages)), rep });
       }
     }
   }
@@ -204,13 +208,17 @@ async function main(): Promise<void> {
   const summary = [...rows.entries()].map(([key, rs]) => {
     const train = median(rs.map((r) => r.trainImgPerSec));
     const infer = median(rs.map((r) => r.inferImgPerSec));
+    // The machine is shared, so ratios pair each run with the PyTorch run of the same repetition.
+    const paired = rs.filter((r) => torchByRep.has(r.rep ?? -1));
+    const trainRatio = median(paired.map((r) => r.trainImgPerSec / torchByRep.get(r.rep!)!.trainImgPerSec));
+    const inferRatio = median(paired.map((r) => r.inferImgPerSec / torchByRep.get(r.rep!)!.inferImgPerSec));
     return {
       backend: rs[0]!.backend,
       loop: rs[0]!.loop,
       key,
       trainImgPerSec: Math.round(train),
       inferImgPerSec: Math.round(infer),
-      ...(pt ? { trainVsPytorch: +(train / pt.trainImgPerSec).toFixed(3), inferVsPytorch: +(infer / pt.inferImgPerSec).toFixed(3) } : {}),
+      ...(paired.length ? { trainVsPytorch: +trainRatio.toFixed(3), inferVsPytorch: +inferRatio.toFixed(3) } : {}),
       finalLoss: rs[rs.length - 1]!.finalLoss,
       runs: rs.length,
     };
@@ -229,6 +237,11 @@ async function main(): Promise<void> {
     console.log(`  ${s.key.padEnd(24)} ${String(s.trainImgPerSec).padStart(12)} ${String(s.inferImgPerSec).padStart(12)} ${ratio(s.trainVsPytorch).padStart(14)} ${ratio(s.inferVsPytorch).padStart(14)}`);
   }
   if (!pt) console.log(`\n  PyTorch reference not run: ${torchSkipped ?? 'disabled (--no-pytorch)'}`);
+  else console.log('\n  img/s are medians over repetitions; ratios are medians of per-repetition ratios (each run against the PyTorch run just before it).');
+  for (const r of results) if (torchByRep.has(r.rep ?? -1)) {
+    const t = torchByRep.get(r.rep!)!;
+    console.log(`  rep ${r.rep! + 1}: ${r.backend}/${r.loop} ${r.trainImgPerSec.toFixed(0)}/${r.inferImgPerSec.toFixed(0)} vs PyTorch ${t.trainImgPerSec.toFixed(0)}/${t.inferImgPerSec.toFixed(0)} img/s (train/infer)`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
