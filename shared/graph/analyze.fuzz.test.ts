@@ -170,10 +170,8 @@ describe('analyzeGraph under fuzzing', () => {
     console.log(`[fuzz] analyzeGraph on chains: ${times.join(', ')}`);
   });
 
-  // Known gap (reported to the graph owner): a node with an empty name gets '(unnamed): …' for its bad-name
-  // problem, but its other problems start with ': …' and so do not say which node. `it.fails` keeps this
-  // visible: when analyze.ts labels unnamed nodes everywhere, this test fails and should become a plain `it`.
-  it.fails('KNOWN GAP: every problem of an unnamed node names it as (unnamed)', () => {
+  // A node with an empty name is labelled '(unnamed)' in every one of its problems, not only the bad-name one.
+  it('every problem of an unnamed node names it as (unnamed)', () => {
     const graph: Graph = {
       nodes: [
         { id: 'a', type: 'Input', name: 'input_1', params: { kind: 'image', height: 8, width: 8, channels: 1 }, position: { x: 0, y: 0 } },

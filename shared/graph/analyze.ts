@@ -19,7 +19,12 @@ export function analyzeGraph(graph: Graph): Analysis {
   const problems: Problem[] = [];
   const nodes: Record<string, NodeInfo> = {};
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const nameOf = (id: string) => byId.get(id)?.name ?? id;
+  /** How messages name a node: its name, or '(unnamed)' so every message still says which node. */
+  const label = (n: { name: string }) => n.name || '(unnamed)';
+  const nameOf = (id: string) => {
+    const n = byId.get(id);
+    return n ? label(n) : id;
+  };
 
   // Names: unique and usable as layer names.
   const seen = new Map<string, string>();
@@ -27,10 +32,10 @@ export function analyzeGraph(graph: Graph): Analysis {
     if (!NAME_RE.test(n.name)) {
       problems.push({
         code: 'bad-name', nodeId: n.id, field: 'name', severity: 'error',
-        message: `${n.name || '(unnamed)'}: name must start with a letter or _ and contain only letters, digits and _`,
+        message: `${label(n)}: name must start with a letter or _ and contain only letters, digits and _`,
       });
     } else if (seen.has(n.name)) {
-      problems.push({ code: 'duplicate-name', nodeId: n.id, field: 'name', severity: 'error', message: `${n.name}: another node already has this name` });
+      problems.push({ code: 'duplicate-name', nodeId: n.id, field: 'name', severity: 'error', message: `${label(n)}: another node already has this name` });
     }
     seen.set(n.name, n.id);
   }
@@ -60,12 +65,14 @@ export function analyzeGraph(graph: Graph): Analysis {
       if (d === 0) queue.push(t);
     }
   }
+  const ordered = new Set(order);
   if (order.length < graph.nodes.length) {
-    const inCycle = graph.nodes.filter((n) => !order.includes(n.id));
+    const inCycle = graph.nodes.filter((n) => !ordered.has(n.id));
+    const shown = inCycle.slice(0, 8).map(label).join(' -> ') + (inCycle.length > 8 ? ` -> … (${inCycle.length} nodes)` : '');
     for (const n of inCycle) {
       problems.push({
         code: 'cycle', nodeId: n.id, severity: 'error',
-        message: `${n.name}: is part of a cycle (${inCycle.map((c) => c.name).join(' -> ')}); a model must flow one way`,
+        message: `${label(n)}: is part of a cycle (${shown}); a model must flow one way`,
       });
     }
   }
@@ -78,7 +85,7 @@ export function analyzeGraph(graph: Graph): Analysis {
     nodes[id] = info;
     const def = getLayer(node.type);
     if (!def) {
-      problems.push({ code: 'unknown-type', nodeId: id, field: 'type', severity: 'error', message: `${node.name}: unknown layer type '${node.type}'` });
+      problems.push({ code: 'unknown-type', nodeId: id, field: 'type', severity: 'error', message: `${label(node)}: unknown layer type '${node.type}'` });
       continue;
     }
     const params = resolvedParams(def, node.params);
@@ -88,18 +95,18 @@ export function analyzeGraph(graph: Graph): Analysis {
       const msg = checkParam(spec, params[key]);
       if (msg) {
         paramsOk = false;
-        problems.push({ code: 'bad-param', nodeId: id, field: key, severity: 'error', message: `${node.name}: ${key} ${msg}` });
+        problems.push({ code: 'bad-param', nodeId: id, field: key, severity: 'error', message: `${label(node)}: ${key} ${msg}` });
       }
     }
     if (paramsOk && def.checkParams) {
       for (const [field, msg] of def.checkParams(params as never)) {
         paramsOk = false;
-        problems.push({ code: 'bad-param', nodeId: id, field, severity: 'error', message: `${node.name}: ${msg}` });
+        problems.push({ code: 'bad-param', nodeId: id, field, severity: 'error', message: `${label(node)}: ${msg}` });
       }
     }
 
     const edges = [...(incoming.get(id) ?? [])].sort((a, b) => a.targetPort - b.targetPort);
-    const portsOk = checkPorts(node.name, id, def, edges, problems, nameOf);
+    const portsOk = checkPorts(label(node), id, def, edges, problems, nameOf);
     if (!paramsOk || !portsOk) continue;
     const inputShapes: Shape[] = [];
     for (const e of edges) {
@@ -123,7 +130,7 @@ export function analyzeGraph(graph: Graph): Analysis {
       const edge = error.port !== undefined ? edges[error.port] : undefined;
       problems.push({
         code: 'shape', nodeId: id, field: error.field, edgeId: edge?.id, severity: 'error',
-        message: `${node.name}: ${error.message}`,
+        message: `${label(node)}: ${error.message}`,
       });
     }
   }
@@ -141,8 +148,8 @@ export function analyzeGraph(graph: Graph): Analysis {
   const reached = new Set<string>(inputs);
   for (const id of order) if (reached.has(id)) for (const t of outgoing.get(id) ?? []) reached.add(t);
   for (const n of graph.nodes) {
-    if (!reached.has(n.id) && n.type !== 'Input' && order.includes(n.id) && (incoming.get(n.id)?.length ?? 0) > 0) {
-      problems.push({ code: 'unreachable', nodeId: n.id, severity: 'error', message: `${n.name}: no data reaches it from an Input` });
+    if (!reached.has(n.id) && n.type !== 'Input' && ordered.has(n.id) && (incoming.get(n.id)?.length ?? 0) > 0) {
+      problems.push({ code: 'unreachable', nodeId: n.id, severity: 'error', message: `${label(n)}: no data reaches it from an Input` });
     }
   }
   for (const id of inputs) {
