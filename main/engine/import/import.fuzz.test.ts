@@ -87,10 +87,8 @@ describe('model.json import under fuzzing', () => {
     );
   });
 
-  // Known gap, reported to the import owner: fields of the wrong type are read without checks, so these
-  // give a TypeError from deep inside instead of a ModelImportError naming the layer. When import.ts
-  // checks them, this test fails and should become a plain \`it\` (and `strict` the default above).
-  it.fails('KNOWN GAP: malformed model.json fields give ModelImportError, not TypeError', () => {
+  // Fields of the wrong type deep inside a topology once gave a TypeError; they must give a ModelImportError.
+  it('malformed model.json fields give ModelImportError, not TypeError', () => {
     const seq = (layers: unknown[]) => ({ modelTopology: { class_name: 'Sequential', config: { layers } } });
     const input = { class_name: 'InputLayer', config: { name: 'i', batch_input_shape: [null, 3, 4] } };
     const cases: unknown[] = [

@@ -112,6 +112,18 @@ function layout(nodes: GraphNode[], edges: GraphEdge[]): void {
  * weights) into a project. Every layer we cannot represent is named in one ModelImportError.
  */
 export function importKerasModelJson(json: unknown, projectName = 'Imported model'): ImportResult {
+  try {
+    return importTopology(json, projectName);
+  } catch (error) {
+    // Fields of the wrong type deep inside a topology surface as TypeErrors; report them as what they are.
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new ModelImportError(`model.json is malformed (a field has the wrong type or is missing): ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function importTopology(json: unknown, projectName: string): ImportResult {
   if (!json || typeof json !== 'object') throw new ModelImportError('model.json is not a JSON object');
   const root = json as Record<string, unknown>;
   let topo = (root.modelTopology ?? root) as Record<string, unknown>;
