@@ -5,6 +5,7 @@
  */
 import { dataDir as defaultDataDir } from '../datasets/cache';
 import { cifar10Info, createCifar10Source, findCifarBinaryDir, readCifarBinaryDir } from '../datasets/cifar10';
+import { createDatasetRegistry } from '../datasets';
 import type { LoadedDataset } from '../datasets/types';
 import type { DatasetRef } from './types';
 
@@ -25,5 +26,13 @@ export async function loadDatasetRef(ref: DatasetRef): Promise<LoadedDataset> {
     }
     return source.load();
   }
-  throw new Error(`dataset '${ref.id}' cannot be loaded for training yet (known here: cifar10); pass the data as a LoadedDataset instead`);
+  // Every other source (MNIST, Fashion-MNIST incl. Debian's package, imported folders) through the registry.
+  const registry = createDatasetRegistry({ root: ref.dataDir ?? defaultDataDir(), env: process.env });
+  const info = await registry.info(ref.id).catch((error: unknown) => {
+    throw new Error(`dataset '${ref.id}' is unknown: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (info.status !== 'ready') {
+    throw new Error(`dataset '${ref.id}' is not ready (${info.status}${info.message ? `: ${info.message}` : ''}): run \`layerforge datasets prepare ${ref.id}\` or import it`);
+  }
+  return registry.load(ref.id);
 }
