@@ -8,20 +8,13 @@
  * computes the same maths.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { mulberry32 } from '../../../shared/random';
 
 export type Tf = typeof tfjs;
 
 /** Mulberry32: a tiny seeded PRNG, so every backend sees the same numbers. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Every backend sees the same numbers. */
+export const seededRandom = mulberry32;
 
 export function randomValues(n: number, rand: () => number, scale = 1): Float32Array {
   const out = new Float32Array(n);

@@ -5,18 +5,10 @@
  * iterator prepares the next batch while the consumer works on the current one (prefetch).
  */
 import type { Split } from './types';
+import { mulberry32 } from '../../../shared/random';
 
 /** Small, fast, seedable PRNG (returns floats in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A seeded permutation of 0..n-1 (Fisher-Yates). */
 export function permutation(n: number, seed: number): Uint32Array {

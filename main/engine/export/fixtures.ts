@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Graph, GraphEdge, GraphNode } from '../../../shared/graph';
 import { getLayer, type ParamValue } from '../../../shared/layers';
 import { parseProjectText, type ProjectFile } from '../../../shared/project';
+import { mulberry32 } from '../../../shared/random';
 
 export const TEMPLATES_DIR = 'resources/templates';
 
@@ -81,16 +82,7 @@ export function layerFixtures(): Fixture[] {
 }
 
 /** Deterministic pseudo-random numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Sets every weight to random values (variances positive), so biases and BN statistics are exercised too. */
 export function randomizeWeights(tf: typeof tfjs, model: tfjs.LayersModel, seed = 1): void {

@@ -4,17 +4,11 @@
  * padding). It stands in until main/engine/datasets/pipeline.ts exists; swap it there when it does.
  */
 import type { Split } from '../datasets/types';
+import { mulberry32 } from '../../../shared/random';
 
 /** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 0x9e3779b9);
 }
 
 export function shuffleInPlace(a: Int32Array, rand: () => number): Int32Array {
