@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
 
-const PORT = 4173;
+/** LAYERFORGE_E2E_PORT lets two Playwright runs on one machine use different ports. */
+const PORT = Number(process.env.LAYERFORGE_E2E_PORT ?? 4173);
 
 /** The access token of the e2e serve-mode server (tests open `/?token=...`). */
 const E2E_TOKEN = 'e2e-test-token-4173';
