@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -75,13 +76,17 @@ export const SERVE_CSP = [
   "form-action 'none'",
 ].join('; ');
 
+/** Longest request path served (bytes of the raw target) and longest path segment (decoded); longer gets 400. */
+export const MAX_PATH_LENGTH = 2048;
+export const MAX_SEGMENT_LENGTH = 255;
+
 function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Resolves a URL path inside `root`, or undefined when it would leave it (.., encoded .., absolute, NUL). */
+/** Resolves a URL path inside `root`, or undefined when it would leave it (.., encoded .., absolute, NUL) or is malformed (bad %-encoding, a segment over MAX_SEGMENT_LENGTH bytes). */
 export function safeStaticPath(root: string, urlPath: string): string | undefined {
   let decoded: string;
   try {
@@ -91,11 +96,31 @@ export function safeStaticPath(root: string, urlPath: string): string | undefine
   }
   if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
   const parts = decoded.split('/').filter(Boolean);
-  if (parts.some((p) => p === '..' || p === '.')) return undefined;
+  if (parts.some((p) => p === '..' || p === '.' || Buffer.byteLength(p) > MAX_SEGMENT_LENGTH)) return undefined;
   const full = resolve(root, ...parts);
   const rel = relative(root, full);
   if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
   return full;
+}
+
+/**
+ * Host names under which this machine can be reached when serving on `host` (not loopback): the bound
+ * address itself (unless it is a wildcard), every address of the machine's network interfaces, its
+ * host name, and loopback. A browser that opened the UI through one of them sends it as its Origin.
+ */
+export function ownHostNames(host: string): Set<string> {
+  const names = new Set<string>(LOOPBACK);
+  const bound = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bound !== '0.0.0.0' && bound !== '::') names.add(bound);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) names.add(a.address.toLowerCase().replace(/%.*$/, ''));
+  }
+  const own = osHostname().toLowerCase();
+  if (own) {
+    names.add(own);
+    if (!own.includes('.')) names.add(`${own}.local`);
+  }
+  return names;
 }
 
 function hostHeaderName(header: string | undefined): string | undefined {
@@ -121,7 +146,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const p = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
       if (p !== port) return false;
       const h = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-      return loopback ? isLoopback(h) : h === host.toLowerCase() || isLoopback(h);
+      // Not loopback: the browser's Origin names the address it used to reach this machine (a LAN
+      // address when bound to 0.0.0.0). Interfaces are read per check, as addresses can change.
+      return loopback ? isLoopback(h) : isLoopback(h) || ownHostNames(host).has(h);
     } catch {
       return false;
     }
@@ -140,7 +167,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
     if (!hostAllowed(req)) return send(403, 'Forbidden host');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method not allowed');
-    const url = new URL(req.url ?? '/', 'http://x');
+    const target0 = req.url ?? '/';
+    if (target0.length > MAX_PATH_LENGTH) return send(400, 'Path too long');
+    let url: URL;
+    try {
+      url = new URL(target0, 'http://x');
+    } catch {
+      return send(400, 'Bad request target'); // e.g. '//%/x' (protocol-relative with a bad host)
+    }
     const file = safeStaticPath(root, url.pathname === '/' ? '/index.html' : url.pathname);
     if (!file) return send(400, 'Bad path');
     let target = file;
