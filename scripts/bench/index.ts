@@ -6,10 +6,11 @@
 import { parseArgs } from 'node:util';
 import { pytorchBench } from './pytorch';
 import { trainingBench } from './training';
+import { templatesBench } from './templates';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, pytorchBench];
+export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,0 +1,152 @@
+/**
+ * Training and inference throughput of the other templates (resnet-small, lstm-classifier,
+ * transformer-classifier, lenet5, vgg-cnn) on the wasm backend, through the engine's own Trainer,
+ * against PyTorch equivalents (scripts/bench/pytorch-templates.py) run in the same bench run.
+ * Each side: the template's batch size, Adam 1e-3, synthetic data of the template's input shape and
+ * class count, warm-up batches then `templateBatches(--batches)` timed batches; inference in batches
+ * of 256 after one warm-up batch.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { analyzeGraph } from '../../shared/graph';
+import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from '../../shared/project';
+import { selectBackend, type SelectedBackend } from '../../main/engine/backends';
+import { Trainer } from '../../main/engine/training/trainer';
+import { graphDataShape, syntheticDataset } from '../../main/engine/training/testing/synthetic';
+import { PYTHON } from './pytorch';
+import type { BenchModule, Figure } from './types';
+
+export const TEMPLATES = ['resnet-small', 'lstm-classifier', 'transformer-classifier', 'lenet5', 'vgg-cnn'] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
+export const PEER_SCRIPT = resolve('scripts/bench/pytorch-templates.py');
+const WARMUP_BATCHES = 2;
+const INFER_IMAGES = 1024;
+
+/** Timed training batches per template: a quarter of cifar10-cnn's `--batches` (default 32 -> 8), at least 2. */
+export function templateBatches(batches: number): number {
+  return Math.max(2, Math.ceil(batches / 4));
+}
+
+interface PeerResult {
+  params: number;
+  batch: number;
+  train_img_s: number;
+  infer_img_s: number;
+}
+
+/** Runs the PyTorch peers; returns their figures by template, or why they could not run. */
+function runPeers(batches: number, log: (line: string) => void): Map<string, PeerResult> | string {
+  if (!existsSync(PEER_SCRIPT)) return `${PEER_SCRIPT} not found`;
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return 'PyTorch is not installed for /usr/bin/python3 (apt-get install -y python3-torch)';
+  log(`PyTorch templates: running pytorch-templates.py throughput --batches ${batches} ...`);
+  const args = [PEER_SCRIPT, 'throughput', '--batches', String(batches), '--warmup', String(WARMUP_BATCHES), '--infer-images', String(INFER_IMAGES)];
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return `pytorch-templates.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`;
+  for (const line of r.stdout.trim().split('\n').slice(0, -1)) log(`  PyTorch ${line}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { templates?: Record<string, PeerResult> };
+  return new Map(Object.entries(j.templates ?? {}));
+}
+
+interface Ours {
+  train: number;
+  infer: number;
+  inferCount: number;
+  params: number;
+  batch: number;
+  leaked: number;
+}
+
+async function measure(selected: SelectedBackend, name: TemplateName, n: number): Promise<Ours> {
+  const file = `resources/templates/${name}.json`;
+  const project = parseProjectText(readFileSync(file, 'utf8'), file);
+  const params = analyzeGraph(project.graph).totals.params;
+  const { shape, classes, vocab } = graphDataShape(project.graph);
+  const bs = project.training.batchSize ?? 64;
+  const trainCount = bs * Math.max(n, WARMUP_BATCHES);
+  // One held-out training sample is the per-epoch validation set: validating on the 1,024-image test
+  // split after every train() call would double the module's time and is not what is measured here.
+  const settings: TrainingSettings = {
+    ...defaultTrainingSettings(),
+    epochs: 1,
+    batchSize: bs,
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    validationSplit: 1 / (trainCount + 1),
+  };
+  const ds = syntheticDataset({ shape, classes, train: trainCount + 1, test: INFER_IMAGES, ...(vocab ? { vocab } : {}) });
+  const { tf } = selected;
+  const trainer = Trainer.fromGraph(tf, project.graph, settings, ds, selected.name);
+  try {
+    // Warm-up (kernel compilation, optimizer slots), then the timed batches.
+    const w = await trainer.train('warmup', bs * WARMUP_BATCHES + 1, () => {});
+    if (w.reason !== 'completed') throw new Error(`${name}: warm-up failed: ${w.message}`);
+    const before = tf.memory().numTensors;
+    const r = await trainer.train('bench', bs * n + 1, () => {});
+    if (r.reason !== 'completed') throw new Error(`${name}: training failed: ${r.message}`);
+    if (r.imagesTrained !== bs * n) throw new Error(`${name}: trained ${r.imagesTrained} images, expected ${bs * n}`);
+    trainer.evaluate('test', 256); // inference warm-up
+    const ev = trainer.evaluate('test');
+    return { train: r.trainImagesPerSecond, infer: ev.imagesPerSecond, inferCount: ev.count, params, batch: bs, leaked: tf.memory().numTensors - before };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export const templatesBench: BenchModule = {
+  name: 'templates',
+  async run({ batches, backends, log }) {
+    const n = templateBatches(batches);
+    const figures: Figure[] = [];
+    const peers = runPeers(n, log);
+    const peerNote = typeof peers === 'string' ? peers : undefined;
+    if (peerNote) log(`PyTorch templates skipped: ${peerNote}`);
+
+    let selected: SelectedBackend | null = null;
+    let oursNote: string | undefined;
+    if (!backends.includes('wasm')) oursNote = 'wasm not among --backends';
+    else {
+      try {
+        selected = await selectBackend({ force: 'wasm' });
+      } catch (error) {
+        oursNote = `wasm not available (${error instanceof Error ? error.message : String(error)})`;
+      }
+    }
+    for (const name of TEMPLATES) {
+      const peer = typeof peers === 'string' ? undefined : peers.get(name);
+      let ours: Ours | null = null;
+      let note = oursNote;
+      if (selected) {
+        log(`templates: ${name} on wasm, ${n} timed batches ...`);
+        try {
+          ours = await measure(selected, name, n);
+          log(`templates: ${name}: train ${ours.train.toFixed(0)} img/s, inference ${ours.infer.toFixed(0)} img/s${peer ? ` (PyTorch ${peer.train_img_s} / ${peer.infer_img_s})` : ''}`);
+          const paramsNote = peer ? (peer.params === ours.params ? `params ${ours.params} = PyTorch's` : `PARAMS DIFFER: ours ${ours.params}, PyTorch ${peer.params}`) : `params ${ours.params}`;
+          if (peer && peer.params !== ours.params) log(`templates: ${name}: ${paramsNote}`);
+          note = `${paramsNote}; ${ours.leaked} tensors left after the timed run`;
+        } catch (error) {
+          note = error instanceof Error ? error.message : String(error);
+          log(`templates: ${name} failed: ${note}`);
+        }
+      }
+      const bs = ours?.batch ?? peer?.batch ?? 64;
+      figures.push(
+        { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, ${n} batches)`, value: ours ? round(ours.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
+        { id: `${name}.infer.wasm`, label: `${name} inference on wasm (batch 256, ${ours?.inferCount ?? INFER_IMAGES} samples)`, value: ours ? round(ours.infer) : null, unit: 'img/s', peer: `pytorch.${name}.infer` },
+      );
+    }
+    for (const name of TEMPLATES) {
+      const peer = typeof peers === 'string' ? undefined : peers.get(name);
+      const why = peerNote ?? (peer ? undefined : `pytorch-templates.py printed no result for ${name}`);
+      figures.push(
+        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${peer?.batch ?? '?'})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(why ? { note: why } : {}) },
+        { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(why ? { note: why } : {}) },
+      );
+    }
+    return figures;
+  },
+};
+
+const round = (v: number) => Math.round(v * 10) / 10;
