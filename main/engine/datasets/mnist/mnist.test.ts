@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatasetRegistry } from '../index';
 import { tinyIdx } from '../testData';
 import { DEBIAN_FASHION_MNIST_DIRS, findIdxFiles } from '.';
-import { parseIdx, writeIdx } from './idx';
+import { MAX_IDX_BYTES, parseIdx, writeIdx } from './idx';
 
 let root: string;
 beforeEach(() => {
@@ -35,6 +35,55 @@ describe('IDX reader', () => {
     float[2] = 0x0d;
     expect(() => parseIdx(float, 'f')).toThrow(/0xd is not supported/);
     expect(() => parseIdx(idx.subarray(0, idx.length - 1), 't')).toThrow(/5 data bytes, expected 6/);
+  });
+});
+
+/** A gzip bomb in IDX clothing: a valid header claiming `dims`, then `extra` zero bytes more than it claims. */
+function idxBomb(dims: number[], extra: number): Uint8Array {
+  const head = writeIdx(dims, new Uint8Array(0));
+  const claimed = dims.reduce((a, b) => a * b, 1);
+  const body = Buffer.alloc(head.length + claimed + extra);
+  body.set(head);
+  return new Uint8Array(gzipSync(body, { level: 9 }));
+}
+
+describe('IDX reader: gzip bombs are capped', () => {
+  it('a small gzip that inflates far beyond what its header claims is refused, naming the file', () => {
+    const bomb = idxBomb([10, 28, 28], 64 * 2 ** 20); // 64 MiB of zeros behind a 7,840-byte claim
+    expect(bomb.length).toBeLessThan(100_000);
+    expect(() => parseIdx(bomb, 'train-images-idx3-ubyte.gz')).toThrow(
+      /^train-images-idx3-ubyte\.gz: decompresses to more than 11952 bytes \(its header claims 7856 bytes\): a damaged file or a gzip bomb; refused\.$/,
+    );
+    // The same file without the excess still reads (the cap is header + slack, not a fixed small size).
+    expect(parseIdx(idxBomb([10, 28, 28], 0), 'ok.gz').dims).toEqual([10, 28, 28]);
+    // A little excess (within the slack) is inflated and then reported as a length mismatch.
+    expect(() => parseIdx(idxBomb([10, 28, 28], 100), 'slack.gz')).toThrow(/^slack\.gz: 7940 data bytes, expected 7840 for dims 10x28x28\.$/);
+  });
+
+  it('a header claiming more than the absolute limit is refused before inflating', () => {
+    const huge = new Uint8Array(gzipSync(writeIdx([60000, 1000, 1000], new Uint8Array(0))));
+    expect(() => parseIdx(huge, 't10k-images-idx3-ubyte.gz')).toThrow(
+      new RegExp(`^t10k-images-idx3-ubyte\\.gz: its header claims 60000000016 bytes \\(dims 60000x1000x1000\\), more than the limit of ${MAX_IDX_BYTES} bytes`),
+    );
+  });
+
+  it('a gzip without a readable IDX header is capped at the absolute limit', () => {
+    const noHeader = new Uint8Array(gzipSync(Buffer.alloc(3 * 2 ** 20, 0xff)));
+    expect(() => parseIdx(noHeader, 'labels.gz', { maxBytes: 2 ** 20 })).toThrow(/^labels\.gz: decompresses to more than 1048576 bytes \(the limit for an IDX file\)/);
+    const plainTooBig = new Uint8Array(2 ** 20 + 1);
+    expect(() => parseIdx(plainTooBig, 'big.idx', { maxBytes: 2 ** 20 })).toThrow(/^big\.idx: 1048577 bytes, more than the limit/);
+  });
+
+  it('importing a folder with a bomb fails naming the file and leaves no ready dataset', async () => {
+    const t = tinyIdx(12, 5);
+    const src = join(root, 'bomb');
+    writeFiles(src, { ...t.files, 'train-labels-idx1-ubyte.gz': idxBomb([12], 32 * 2 ** 20) });
+    const reg = createDatasetRegistry({ root: join(root, 'data'), env: {}, systemDirs: { fashionMnist: [] } });
+    await expect(reg.import(src, { as: 'mnist' })).rejects.toThrow(/train-labels-idx1-ubyte\.gz: decompresses to more than 4116 bytes \(its header claims 20 bytes\).*gzip bomb/);
+    expect((await reg.info('mnist')).status).not.toBe('ready');
+    // A good import afterwards works.
+    writeFiles(src, t.files);
+    expect((await reg.import(src, { as: 'mnist' })).info.status).toBe('ready');
   });
 });
 
