@@ -6,11 +6,12 @@
 import { parseArgs } from 'node:util';
 import { pytorchBench } from './pytorch';
 import { trainingBench } from './training';
+import { uiBench } from './ui';
 import { templatesBench } from './templates';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench];
+export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,0 +1,364 @@
+/**
+ * UI benchmarks (issue 9, targets 3, 4 and 6), in Debian's Chromium through Playwright's library API
+ * against a `layerforge serve` it starts itself (ports 4194-4199, temporary data folder):
+ *  - start-up: navigation -> start screen -> empty editor -> a palette double-click draws a node (< 2 s),
+ *    and `layerforge inspect` as a child process (< 1 s);
+ *  - big graph: a 500-node residual CNN opened through the UI, auto-laid out (elkjs) and drawn (< 2 s),
+ *    shape inference on it in Node and in the page (< 20 ms), frame times while dragging a node
+ *    (p95 < 20 ms);
+ *  - training: the same run (cifar10-cnn, tiny CIFAR-10, 1 epoch, batch 64, wasm) from the app with the
+ *    dashboard charts updating vs `layerforge train --json` with no UI, bracketed CLI/app/CLI
+ *    (>= 0.95x), and frame times while dragging a node during a run (p95 < 33 ms).
+ * Screenshots go to e2e/artifacts/bench-*.png. Needs out/web (built here with `npm run build:web`
+ * when missing, which the figures' notes say).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
+import { analyzeGraph } from '../../shared/graph';
+import { serializeProject } from '../../shared/project';
+import { writeTinyCifar10 } from '../../main/engine/service/tinyCifar';
+import { bigResidualProject } from './ui/bigGraph';
+import { dragFrames, median, type DragResult } from './ui/frames';
+import { CLI, REPO, startServe, webBuilt, type ServeHandle } from './ui/server';
+import type { BenchModule, BenchOptions, Figure } from './types';
+
+const PORTS: [number, number] = [4194, 4199];
+const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
+const VIEWPORT = { width: 1280, height: 800 };
+/** Tiny CIFAR-10 for the training comparison: 5 x this many training images. */
+const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 384);
+
+const round = (v: number | null, d = 1) => (v == null ? null : Math.round(v * 10 ** d) / 10 ** d);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+function wall<T>(fn: () => T): { ms: number; value: T } {
+  const t = performance.now();
+  const value = fn();
+  return { ms: performance.now() - t, value };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  // tsx (which runs this file) wraps named functions in __name(); functions sent to page.evaluate need it.
+  await context.addInitScript({ content: 'globalThis.__name = globalThis.__name || ((f) => f);' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  return page;
+}
+
+/** Waits until the page has painted two more frames (what was committed is on screen). */
+async function painted(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+// ---------------------------------------------------------------- start-up
+
+async function startup(browser: Browser, url: string, runs = 3): Promise<{ ms: number[]; startScreen: number[] }> {
+  const ms: number[] = [];
+  const startScreen: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const page = await newPage(browser); // fresh context: empty cache and storage, as a first visit
+    const t0 = performance.now();
+    await page.goto(url);
+    await page.getByTestId('start-screen').waitFor();
+    startScreen.push(performance.now() - t0);
+    await page.getByTestId('start-empty').click();
+    await page.getByTestId('palette').waitFor();
+    await page.locator('.react-flow__pane').waitFor();
+    await page.getByTestId('palette-item-Input').dblclick();
+    await page.locator('.react-flow__node').first().waitFor();
+    await painted(page);
+    ms.push(performance.now() - t0);
+    await page.context().close();
+  }
+  return { ms, startScreen };
+}
+
+function inspectWall(runs = 3): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const text = execFileSync(process.execPath, [CLI, 'inspect', join(REPO, 'resources/templates/cifar10-cnn.json')], { cwd: REPO, encoding: 'utf8' });
+    out.push(performance.now() - t);
+    if (!text.includes('315,722')) throw new Error(`inspect printed no 315,722 total: ${text.slice(0, 500)}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- big graph
+
+interface BigGraphResult {
+  openMs: number;
+  layoutMs: number;
+  nodeAnalyzeMs: number | null;
+  pageAnalyzeMs: number | null;
+  drag: DragResult;
+  zoom: number;
+}
+
+async function bundleAnalyze(): Promise<string | null> {
+  try {
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({
+      stdin: { contents: "export { analyzeGraph } from './shared/graph';", resolveDir: REPO, loader: 'ts' },
+      bundle: true,
+      format: 'iife',
+      globalName: 'globalThis.__lfGraph',
+      write: false,
+      platform: 'browser',
+      logLevel: 'silent',
+    });
+    return result.outputFiles[0]!.text;
+  } catch {
+    return null;
+  }
+}
+
+/** Opens the project file through the UI (start screen -> Open), as a user does. */
+async function openProject(page: Page, file: string): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('start-open').click()]);
+  await chooser.setFiles(file);
+}
+
+async function bigGraph(browser: Browser, url: string, log: (l: string) => void): Promise<BigGraphResult> {
+  const project = bigResidualProject(500);
+  const dir = mkdtempSync(join(tmpdir(), 'lf-bench-big-'));
+  const file = join(dir, 'residual-500.layerforge.json');
+  writeFileSync(file, serializeProject(project));
+
+  // Shape inference in Node: median of 30 after 5 warm-up runs.
+  for (let i = 0; i < 5; i++) analyzeGraph(project.graph);
+  const nodeTimes = Array.from({ length: 30 }, () => wall(() => analyzeGraph(project.graph)).ms);
+  const problems = analyzeGraph(project.graph).problems.filter((p) => p.severity === 'error');
+  if (problems.length) throw new Error(`the 500-node project is not valid: ${problems[0]!.message}`);
+
+  const page = await newPage(browser);
+  await page.goto(url);
+  await page.getByTestId('start-screen').waitFor();
+  const t0 = performance.now();
+  await openProject(page, file);
+  await page.getByTestId('editor').waitFor();
+  await page.getByTestId('total-params').waitFor();
+  await page.locator('.react-flow__node').first().waitFor();
+  await painted(page);
+  const openMs = performance.now() - t0;
+
+  // Auto-layout (L), until the layout is committed (one undo step) and drawn.
+  await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
+  const t1 = performance.now();
+  await page.keyboard.press('l');
+  await page.waitForFunction(() => {
+    const b = document.querySelector('[data-testid="btn-undo"]') as HTMLButtonElement | null;
+    return b != null && !b.disabled;
+  }, undefined, { polling: 'raf', timeout: 60_000 });
+  await painted(page);
+  const layoutMs = performance.now() - t1;
+  await page.waitForTimeout(600); // the fit-view animation
+  await shot(page, 'bench-500-nodes');
+
+  // Shape inference in the page: the same code, bundled with esbuild.
+  let pageAnalyzeMs: number | null = null;
+  const bundle = await bundleAnalyze();
+  if (bundle) {
+    await page.evaluate(bundle); // through the debugger protocol: the app's CSP forbids inline scripts
+    pageAnalyzeMs = await page.evaluate((graph) => {
+      const g = (window as unknown as { __lfGraph: { analyzeGraph: (x: unknown) => unknown } }).__lfGraph;
+      for (let i = 0; i < 5; i++) g.analyzeGraph(graph);
+      const times: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const t = performance.now();
+        g.analyzeGraph(graph);
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)]!;
+    }, project.graph);
+  } else log('ui: esbuild not available, no in-page shape inference figure');
+
+  // Drag a node in the middle of the stack at the fitted zoom (every node on screen: the heaviest case).
+  const zoom = await page.evaluate(() => {
+    const vp = document.querySelector('.react-flow__viewport') as HTMLElement | null;
+    const m = vp ? /scale\(([\d.]+)\)/.exec(vp.style.transform) : null;
+    return m ? Number(m[1]) : 1;
+  });
+  const drag = await dragFrames(page, page.getByTestId('node-conv2d_80a').locator('.lf-node-head'));
+  await page.context().close();
+  rmSync(dir, { recursive: true, force: true });
+  return { openMs, layoutMs, nodeAnalyzeMs: median(nodeTimes), pageAnalyzeMs, drag, zoom };
+}
+
+// ---------------------------------------------------------------- training
+
+interface CliRun {
+  imagesPerSecond: number;
+  elapsedMs: number;
+}
+
+function cliTrain(dataDir: string, trainImages: number): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const args = [CLI, 'train', join(REPO, 'resources/templates/cifar10-cnn.json'), '--dataset', 'cifar10', '--data-dir', dataDir, '--epochs', '1', '--batch-size', '64', '--backend', 'wasm', '--limit', String(trainImages), '--json'];
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, LAYERFORGE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
+      const events = lines.map((l) => JSON.parse(l) as { type: string; imagesPerSecond?: number; elapsedMs?: number; reason?: string });
+      const epoch = events.filter((e) => e.type === 'epoch').at(-1);
+      if (code !== 0 || !epoch?.imagesPerSecond) return reject(new Error(`layerforge train failed (${code}): ${err.slice(-1500)}${out.slice(-500)}`));
+      resolve({ imagesPerSecond: epoch.imagesPerSecond, elapsedMs: epoch.elapsedMs ?? 0 });
+    });
+  });
+}
+
+async function setSetting(page: Page, key: string, value: string): Promise<void> {
+  const input = page.getByTestId(`setting-${key}`);
+  if ((await input.evaluate((el) => el.tagName)) === 'SELECT') await input.selectOption(value);
+  else await input.fill(value);
+}
+
+/** Starts a run from the panel and returns once it is running. */
+async function startAppRun(page: Page): Promise<void> {
+  await page.getByTestId('train-start').click();
+  await page.locator('[data-testid="live"][data-status="running"]').waitFor({ timeout: 120_000 });
+}
+
+async function waitAppRunEnd(page: Page): Promise<number> {
+  await page.locator('[data-testid="live"][data-status="completed"]').waitFor({ timeout: 300_000 });
+  const text = (await page.getByTestId('stat-speed').textContent()) ?? '';
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`the app showed no images/s at the end of the run ('${text}')`);
+  return v;
+}
+
+interface TrainingResult {
+  cli: number[];
+  app: number;
+  appDragging: number;
+  drag: DragResult;
+  trainImages: number;
+}
+
+async function trainingUi(browser: Browser, server: ServeHandle, log: (l: string) => void): Promise<TrainingResult> {
+  const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-bench-cifar-')), TRAIN_PER_BATCH, 100);
+  const trainImages = TRAIN_PER_BATCH * 5;
+  const page = await newPage(browser);
+  await page.goto(server.url);
+  await page.getByTestId('template-cifar10-cnn').click();
+  await page.getByTestId('editor').waitFor();
+  await page.getByTestId('tab-train').click();
+  await page.getByTestId('training-panel').getByText('Import from disk…').click();
+  await page.getByTestId('import-path').fill(cifar);
+  await page.getByTestId('import-button').click();
+  await page.locator('[data-testid="dataset-status"][data-status="ready"]').waitFor({ timeout: 60_000 });
+  await setSetting(page, 'epochs', '1');
+  await setSetting(page, 'batchSize', '64');
+  await setSetting(page, 'backend', 'wasm');
+
+  // CLI (no UI) / app with the dashboard open / CLI: the app's figure against the mean of its neighbours.
+  const cli: number[] = [];
+  // The browser stays open on the editor (idle) during the CLI runs: same process conditions apart from the UI's work.
+  cli.push((await cliTrain(server.dataDir, trainImages)).imagesPerSecond);
+  log(`ui: cli run 1: ${cli[0]!.toFixed(0)} img/s (load ${load()})`);
+  await startAppRun(page);
+  await page.getByTestId('open-dashboard').click();
+  await page.getByTestId('dashboard').waitFor();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-batch-loss"]')?.getAttribute('data-points') ?? 0) > 2, undefined, { timeout: 120_000 });
+  await shot(page, 'bench-dashboard-training');
+  const app = await waitAppRunEnd(page);
+  log(`ui: app run (dashboard open): ${app.toFixed(0)} img/s (load ${load()})`);
+  await page.getByTestId('dashboard-close').click();
+  cli.push((await cliTrain(server.dataDir, trainImages)).imagesPerSecond);
+  log(`ui: cli run 2: ${cli[1]!.toFixed(0)} img/s (load ${load()})`);
+
+  // Dragging a node while a run trains (the panel's live charts update beside the canvas).
+  await startAppRun(page);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-batch-loss"]')?.getAttribute('data-points') ?? 0) > 1, undefined, { timeout: 120_000 });
+  const drag = await dragFrames(page, page.getByTestId('node-conv2d_2').locator('.lf-node-head'), 120, 3);
+  await shot(page, 'bench-drag-during-training');
+  const appDragging = await waitAppRunEnd(page);
+  await page.context().close();
+  rmSync(join(cifar, '..'), { recursive: true, force: true });
+  return { cli, app, appDragging, drag, trainImages };
+}
+
+// ---------------------------------------------------------------- module
+
+function ensureWeb(log: (l: string) => void): string | null {
+  if (webBuilt()) return null;
+  log('ui: out/web is missing: running `npm run build:web`');
+  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!webBuilt()) throw new Error('out/web is still missing after `npm run build:web`');
+  return 'out/web was missing and was built by the bench (npm run build:web)';
+}
+
+export const uiBench: BenchModule = {
+  name: 'ui',
+  async run(opts: BenchOptions): Promise<Figure[]> {
+    const log = opts.log;
+    const built = ensureWeb(log);
+    const note = (s: string) => [s, `load ${load()}`, built].filter(Boolean).join('; ');
+    const figures: Figure[] = [];
+    const inspect = inspectWall(3);
+    figures.push({ id: 'ui.inspect', label: 'layerforge inspect cifar10-cnn (target < 1000 ms)', value: round(median(inspect), 0), unit: 'ms', note: note(`median of 3 child processes: ${inspect.map((m) => m.toFixed(0)).join(', ')} ms`) });
+
+    const server = await startServe({ ports: PORTS, log });
+    const browser = await chromium.launch({ executablePath: process.env.LF_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const s = await startup(browser, server.url, 3);
+      figures.push({
+        id: 'ui.startup',
+        label: 'start-up: navigation to editor responding to a click (target < 2000 ms)',
+        value: round(median(s.ms), 0),
+        unit: 'ms',
+        note: note(`median of 3 fresh browser contexts (${s.ms.map((m) => m.toFixed(0)).join(', ')} ms); start screen shown after ${s.startScreen.map((m) => m.toFixed(0)).join(', ')} ms`),
+      });
+      log(`ui: start-up ${s.ms.map((m) => m.toFixed(0)).join(', ')} ms`);
+
+      const b = await bigGraph(browser, server.url, log);
+      figures.push(
+        { id: 'ui.big.open', label: '500-node graph: open and draw (ms)', value: round(b.openMs, 0), unit: 'ms', note: note('start screen Open -> file chosen -> nodes drawn') },
+        { id: 'ui.big.layout', label: '500-node graph: auto-layout (elkjs) and draw', value: round(b.layoutMs, 0), unit: 'ms', note: note('key L -> layout committed -> drawn') },
+        { id: 'ui.big.total', label: '500-node graph: open + layout + draw (target < 2000 ms)', value: round(b.openMs + b.layoutMs, 0), unit: 'ms', note: note('sum of the two above') },
+        { id: 'ui.big.analyze.node', label: '500-node graph: shape inference in Node (target < 20 ms)', value: round(b.nodeAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph, median of 30') },
+        { id: 'ui.big.analyze.page', label: '500-node graph: shape inference in Chromium (target < 20 ms)', value: round(b.pageAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph bundled with esbuild, median of 30') },
+        {
+          id: 'ui.big.drag.p95',
+          label: '500-node graph: drag frame time p95 (target < 20 ms)',
+          value: round(b.drag.p95, 1),
+          unit: 'ms',
+          note: note(`${b.drag.frames.length} frames over ${b.drag.steps} mouse steps in ${b.drag.ms} ms, median ${round(b.drag.median, 1)} ms, max ${round(b.drag.max, 1)} ms, zoom ${b.zoom.toFixed(2)}`),
+        },
+      );
+      log(`ui: 500 nodes open ${b.openMs.toFixed(0)} ms, layout ${b.layoutMs.toFixed(0)} ms, drag p95 ${b.drag.p95?.toFixed(1)} ms`);
+
+      const t = await trainingUi(browser, server, log);
+      const cliMean = t.cli.reduce((a, v) => a + v, 0) / t.cli.length;
+      figures.push(
+        { id: 'ui.train.cli', label: 'cifar10-cnn training, CLI, no UI (img/s)', value: round(cliMean, 0), unit: 'img/s', note: note(`mean of the runs before and after the app's (${t.cli.map((v) => v.toFixed(0)).join(', ')}); ${t.trainImages} tiny-CIFAR images, 1 epoch, batch 64, wasm`) },
+        { id: 'ui.train.app', label: 'cifar10-cnn training from the app, dashboard open (target >= 0.95x CLI)', value: round(t.app, 0), unit: 'img/s', peer: 'ui.train.cli', note: note('same settings, serve mode, charts updating') },
+        { id: 'ui.train.app.dragging', label: 'cifar10-cnn training from the app while dragging a node', value: round(t.appDragging, 0), unit: 'img/s', peer: 'ui.train.cli', note: note('informative: part of the run had a drag going on') },
+        {
+          id: 'ui.train.drag.p95',
+          label: 'drag frame time p95 during training (target < 33 ms)',
+          value: round(t.drag.p95, 1),
+          unit: 'ms',
+          note: note(`${t.drag.frames.length} frames over ${t.drag.steps} mouse steps in ${t.drag.ms} ms, median ${round(t.drag.median, 1)} ms, max ${round(t.drag.max, 1)} ms`),
+        },
+      );
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+    return figures;
+  },
+};
