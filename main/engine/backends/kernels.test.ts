@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
 import { SUPPLIED_KERNELS } from './kernels';
+import { nativeKernels, setNativeKernelsEnabled } from './native';
 import { initWasmBackend, type WasmSetup } from './wasm';
 
 let setup: WasmSetup;
@@ -129,11 +130,6 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
     });
   }
 
-  it('sum over leading axes (bias gradients) and other axes', async () => {
-    const x = t4([3, 4, 5, 6], 15);
-    await compare('sum', () => [tf.sum(x(), [0, 1, 2]), tf.sum(x(), [0]), tf.sum(x(), [1, 0], true), tf.sum(x(), -1), tf.sum(x(), [1, 2]), tf.sum(x())]);
-  });
-
   it('batched matMul (broadcast and per-batch right-hand side)', async () => {
     const rand = seededRandom(10);
     const a = randomValues(3 * 4 * 5, rand);
@@ -144,31 +140,77 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
   });
 });
 
-describe('MaxPoolGrad and ResizeNearestNeighborGrad match cpu', () => {
-  const pools: Array<{ x: [number, number, number, number]; k: number | [number, number]; s: number | [number, number]; pad: 'valid' | 'same' }> = [
-    { x: [2, 6, 6, 3], k: 2, s: 2, pad: 'valid' },
-    { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'valid' },
-    { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'same' },
-    { x: [1, 6, 6, 2], k: 3, s: 1, pad: 'same' },
-    { x: [2, 9, 8, 2], k: 3, s: 2, pad: 'valid' },
-    { x: [2, 6, 9, 1], k: [2, 3], s: [2, 3], pad: 'valid' },
-  ];
-  for (const p of pools) {
-    const name = `x${p.x.join('x')} k${String(p.k)} s${String(p.s)} ${p.pad}`;
-    it(`maxPool ${name} (negative values)`, async () => {
-      const x = t4(p.x, 11);
-      // All-negative inputs: the case tfjs's own wasm MaxPoolGrad gets wrong.
-      await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.sub(tf.abs(t), 2) as tf.Tensor4D, p.k, p.s, p.pad).mul(tf.onesLike(tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad)).mul(1.5)).sum())(x()));
-      await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad).square().sum())(x()));
-    });
-  }
-
-  it('maxPool ties go to the first maximum (ReLU zeros)', async () => {
-    const x = t4([2, 6, 6, 2], 12);
-    await compare('ties', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.relu(tf.sub(t, 0.5)) as tf.Tensor4D, 2, 2, 'valid').mul(2).sum())(x()));
-    await compare('ties raw', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.round(t) as tf.Tensor4D, 2, 2, 'valid').sum())(x()));
+describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
+  it('is instantiated on the live wasm backend', async () => {
+    await tf.setBackend('wasm');
+    expect(nativeKernels(tf.backend())).not.toBeNull();
   });
+});
 
+// Every pooling / reduction case runs twice: with our wasm module (native) and with the JavaScript
+// fallback used where the module cannot be loaded.
+for (const native of [true, false]) {
+  describe(`MaxPoolGrad and Sum match cpu (${native ? 'wasm module' : 'JavaScript fallback'})`, () => {
+    beforeAll(() => setNativeKernelsEnabled(native));
+    afterAll(() => setNativeKernelsEnabled(true));
+    const pools: Array<{ x: [number, number, number, number]; k: number | [number, number]; s: number | [number, number]; pad: 'valid' | 'same' }> = [
+      { x: [2, 6, 6, 3], k: 2, s: 2, pad: 'valid' },
+      { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'valid' },
+      { x: [2, 7, 5, 2], k: 2, s: 2, pad: 'same' },
+      { x: [1, 6, 6, 2], k: 3, s: 1, pad: 'same' },
+      { x: [2, 9, 8, 2], k: 3, s: 2, pad: 'valid' },
+      { x: [2, 6, 9, 1], k: [2, 3], s: [2, 3], pad: 'valid' },
+      // Channel counts that use the 4-wide SIMD path, with and without a remainder.
+      { x: [3, 8, 8, 8], k: 2, s: 2, pad: 'valid' },
+      { x: [2, 7, 7, 9], k: 3, s: 2, pad: 'same' },
+      { x: [2, 5, 6, 6], k: 3, s: 1, pad: 'same' },
+      { x: [1, 9, 7, 4], k: [3, 2], s: [2, 1], pad: 'valid' },
+    ];
+    for (const p of pools) {
+      const name = `x${p.x.join('x')} k${String(p.k)} s${String(p.s)} ${p.pad}`;
+      it(`maxPool ${name} (negative values)`, async () => {
+        const x = t4(p.x, 11);
+        // All-negative inputs: the case tfjs's own wasm MaxPoolGrad gets wrong.
+        await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.sub(tf.abs(t), 2) as tf.Tensor4D, p.k, p.s, p.pad).mul(tf.onesLike(tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad)).mul(1.5)).sum())(x()));
+        await compare(name, () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, p.k, p.s, p.pad).square().sum())(x()));
+      });
+    }
+
+    it('maxPool ties go to the first maximum (ReLU zeros)', async () => {
+      for (const shape of [[2, 6, 6, 2], [2, 6, 6, 8], [1, 6, 6, 7]] as [number, number, number, number][]) {
+        const x = t4(shape, 12);
+        await compare('ties', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.relu(tf.sub(t, 0.5)) as tf.Tensor4D, 2, 2, 'valid').mul(2).sum())(x()));
+        await compare('ties raw', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.round(t) as tf.Tensor4D, 2, 2, 'valid').sum())(x()));
+        await compare('ties overlapping', () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.round(t) as tf.Tensor4D, 3, 1, 'same').sum())(x()));
+      }
+    });
+
+    it('sum over leading axes (bias gradients) and other axes', async () => {
+      const x = t4([3, 4, 5, 6], 15);
+      await compare('sum', () => [tf.sum(x(), [0, 1, 2]), tf.sum(x(), [0]), tf.sum(x(), [1, 0], true), tf.sum(x(), -1), tf.sum(x(), [1, 2]), tf.sum(x())]);
+      // Many rows (several 64-row blocks plus a partial one), columns with and without a SIMD remainder.
+      for (const shape of [[7, 30, 30, 8], [5, 13, 13, 7], [301, 1, 1, 3]] as [number, number, number, number][]) {
+        const y = t4(shape, 16);
+        await compare(`sum ${shape.join('x')}`, () => [tf.sum(y(), [0, 1, 2]), tf.sum(y(), [0, 1], true)]);
+      }
+    });
+
+    it('sum of a bias gradient is accurate against a float64 reference', async () => {
+      await tf.setBackend('wasm');
+      const rows = 64 * 30 * 30, cols = 32;
+      const vals = randomValues(rows * cols, seededRandom(17));
+      const want = new Float64Array(cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want[j]! += vals[i * cols + j]!;
+      const got = tf.tidy(() => tf.sum(tf.tensor2d(vals, [rows, cols]), 0).dataSync());
+      let worst = 0;
+      for (let j = 0; j < cols; j++) worst = Math.max(worst, Math.abs(got[j]! - want[j]!));
+      // Measured: 2.2e-4 (module, blocked float32) and 6e-6 (fallback, float64) on sums of about 130.
+      expect(worst).toBeLessThan(1e-3);
+    });
+  });
+}
+
+describe('ResizeNearestNeighborGrad matches cpu', () => {
   // tfjs's cpu ResizeNearestNeighborGrad is itself wrong for batch > 1 (it offsets dy by the
   // images' batch stride), so batch 1 is compared with cpu and batch 2 with a reference by hand.
   for (const [oh, ow, alignCorners] of [[6, 8, false], [9, 12, false], [7, 9, false], [5, 3, false], [6, 8, true], [7, 5, true]] as const) {

@@ -27,16 +27,21 @@
  *   std::numeric_limits<float>::min(), the smallest *positive* float, so a window whose values are
  *   all <= 0 sends its gradient to element 0 of the tensor, and ties go to the last maximum, not the
  *   first as on cpu/TensorFlow). Ours is the one JavaScript loop here (see maxPoolGrad for why):
- *   first maximum per window, reading and writing the wasm heap in place.
+ *   first maximum per window, reading and writing the wasm heap in place, with the in-bounds taps of
+ *   each window computed once per position (no per-window allocation or fill).
  * - ResizeNearestNeighborGrad (replaces tfjs's, whose results are wrong in 4.22, e.g. for
  *   UpSampling2D): integer up-scaling is a sum over each block (XNNPACK average pool × block size);
  *   other sizes scatter rows then columns with ScatterNd, using the forward op's index mapping.
  * - Sum (replaces tfjs's for one case): a sum over the leading axes (every bias gradient: dy summed
- *   over batch and space) makes tfjs's kernel transpose the whole tensor first; ours multiplies a
- *   row of ones with dy as [M, K] (one XNNPACK GEMM). Other reductions go to tfjs's kernel.
+ *   over batch and space) makes tfjs's kernel transpose the whole tensor first; ours sums the rows
+ *   of dy as [M, K] in one sequential JavaScript pass over the wasm heap, in float64 (a GEMM with a
+ *   row of ones, tried first, spent most of its time packing dy as XNNPACK weights). Other
+ *   reductions go to tfjs's kernel.
+ * - Identity (replaces tfjs's, which copies the tensor): shares the buffer, reference-counted.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
+import { heapOffset, nativeKernels } from './native';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
@@ -55,6 +60,7 @@ export const SUPPLIED_KERNELS = [
   { name: 'MaxPoolGrad', replaces: true },
   { name: 'ResizeNearestNeighborGrad', replaces: true },
   { name: 'Sum', replaces: true },
+  { name: 'Identity', replaces: true },
 ] as const;
 
 export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
@@ -272,41 +278,62 @@ export function maxPoolGrad(tf: Tf, backend: WasmHeapBackend, dy: TensorInfo, x:
   const info = poolInfoFor(tf, x.shape, attrs);
   const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, effectiveFilterHeight: efh, effectiveFilterWidth: efw, padInfo } = info;
   const out = backend.makeOutput(x.shape, 'float32');
+  const native = nativeKernels(backend);
+  if (native) {
+    native.maxpoolGrad(heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), nb, h, w, c, oh, ow, sh, sw, padInfo.top, padInfo.left, efh, efw, dh, dw);
+    return out;
+  }
   // Views taken after makeOutput: an allocation may grow (and replace) the heap buffer.
   const X = backend.typedArrayFromHeap(x);
   const DY = backend.typedArrayFromHeap(dy);
   const DX = backend.typedArrayFromHeap(out);
   DX.fill(0);
-  const best = new Float32Array(c);
-  const pos = new Int32Array(c);
+  // Per output position: the offsets (within one image) of the window's taps that lie inside the
+  // input, in row-major order (so that ties go to the first maximum); computed once per call.
+  const maxTaps = Math.ceil(efh / dh) * Math.ceil(efw / dw);
+  const positions = oh * ow;
+  const taps = new Int32Array(positions * maxTaps);
+  const counts = new Int32Array(positions);
+  for (let yr = 0; yr < oh; yr++) {
+    const r0 = yr * sh - padInfo.top;
+    for (let yc = 0; yc < ow; yc++) {
+      const c0 = yc * sw - padInfo.left;
+      const q = yr * ow + yc;
+      let nt = 0;
+      for (let wr = 0; wr < efh; wr += dh) {
+        const xr = r0 + wr;
+        if (xr < 0 || xr >= h) continue;
+        for (let wc = 0; wc < efw; wc += dw) {
+          const xc = c0 + wc;
+          if (xc < 0 || xc >= w) continue;
+          taps[q * maxTaps + nt++] = (xr * w + xc) * c;
+        }
+      }
+      counts[q] = nt;
+    }
+  }
+  const imageSize = h * w * c;
   for (let b = 0; b < nb; b++) {
-    for (let yr = 0; yr < oh; yr++) {
-      const r0 = yr * sh - padInfo.top;
-      for (let yc = 0; yc < ow; yc++) {
-        const c0 = yc * sw - padInfo.left;
-        best.fill(-Infinity);
-        pos.fill(-1);
-        for (let wr = 0; wr < efh; wr += dh) {
-          const xr = r0 + wr;
-          if (xr < 0 || xr >= h) continue;
-          for (let wc = 0; wc < efw; wc += dw) {
-            const xc = c0 + wc;
-            if (xc < 0 || xc >= w) continue;
-            const base = ((b * h + xr) * w + xc) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = X[base + ch]!;
-              if (v > best[ch]!) {
-                best[ch] = v;
-                pos[ch] = base + ch;
-              }
-            }
+    const img = b * imageSize;
+    for (let q = 0; q < positions; q++) {
+      const nt = counts[q]!;
+      if (nt === 0) continue;
+      const tq = q * maxTaps;
+      const first = img + taps[tq]!;
+      const dyBase = (b * positions + q) * c;
+      for (let ch = 0; ch < c; ch++) {
+        let bp = first + ch;
+        let bv = X[bp]!;
+        for (let k = 1; k < nt; k++) {
+          const p = img + taps[tq + k]! + ch;
+          const v = X[p]!;
+          // NaN never wins a comparison: skip a NaN first tap, as the cpu backend's -Infinity start does.
+          if (v > bv || bv !== bv) {
+            bv = v;
+            bp = p;
           }
         }
-        const dyBase = ((b * oh + yr) * ow + yc) * c;
-        for (let ch = 0; ch < c; ch++) {
-          const p = pos[ch]!;
-          if (p >= 0) DX[p]! += DY[dyBase + ch]!;
-        }
+        DX[bp]! += DY[dyBase + ch]!;
       }
     }
   }
@@ -351,7 +378,7 @@ export function resizeNearestNeighborGrad(tf: Tf, images: tfjs.Tensor4D, dy: tfj
   });
 }
 
-function sumKernel(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
   const x = args.inputs.x;
   const rank = x?.shape.length ?? 0;
   const raw = args.attrs?.axis as number | number[] | undefined;
@@ -361,14 +388,40 @@ function sumKernel(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undef
     if (!original) throw new Error('Sum: no wasm kernel for this case');
     return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
   }
-  const t = asTensor(tf, x, 'x');
-  return tf.tidy(() => {
-    const m = t.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-    const rest = t.shape.slice(axes.length);
-    const k = rest.reduce((a, b) => a * b, 1);
-    const r = matMulAsConv(tf, tf.ones([1, m]) as tfjs.Tensor2D, tf.reshape(t, [m, k]) as tfjs.Tensor2D);
-    return tf.reshape(r, args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest);
-  });
+  const backend = args.backend as WasmHeapBackend;
+  const m = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+  const rest = x.shape.slice(axes.length);
+  const k = rest.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput(args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  const native = nativeKernels(backend);
+  if (native) {
+    native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
+    return out;
+  }
+  // Views after makeOutput (an allocation may replace the heap buffer).
+  const X = backend.typedArrayFromHeap(x);
+  const Y = backend.typedArrayFromHeap(out);
+  // Column sums of X as [m, k], row by row (sequential reads), in float64 accumulators.
+  const acc = new Float64Array(k);
+  for (let r = 0, o = 0; r < m; r++, o += k) for (let j = 0; j < k; j++) acc[j]! += X[o + j]!;
+  for (let j = 0; j < k; j++) Y[j] = acc[j]!;
+  return out;
+}
+
+/**
+ * Identity without a copy (tfjs's wasm kernel copies the whole tensor): the output shares the
+ * input's buffer, reference-counted, as the cpu and webgl backends do. Safe because tfjs never
+ * writes a tensor's buffer in place (Variable.assign swaps buffers).
+ */
+function identityKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const x = args.inputs.x;
+  if (!x) throw new Error('Identity: missing input x');
+  if (x.dtype === 'string') {
+    if (!original) throw new Error('Identity: no wasm kernel for string tensors');
+    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+  }
+  (args.backend as { incRef(dataId: unknown): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 const registered = new Set<string>();
@@ -395,6 +448,7 @@ export function restoreOriginalKernel(tf: Tf, name: SuppliedKernel): boolean {
 export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKernel[]): SuppliedKernel[] {
   const originalBatchMatMul = replaced.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', WASM);
   const originalSum = replaced.get('Sum') ?? tf.getKernel('Sum', WASM);
+  const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
     Conv2DBackpropFilter: ({ inputs, attrs = {} }) => conv2dBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
     Conv2DBackpropInput: ({ inputs, attrs = {} }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
@@ -402,7 +456,8 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
     DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
     UnsortedSegmentSum: ({ inputs, attrs = {} }) => unsortedSegmentSum(tf, asTensor(tf, inputs.x, 'x'), asTensor(tf, inputs.segmentIds, 'segmentIds'), attrs.numSegments as number),
     BatchMatMul: (args) => batchMatMul(tf, args, originalBatchMatMul),
-    Sum: (args) => sumKernel(tf, args, originalSum),
+    Sum: (args) => sumKernel(args, originalSum),
+    Identity: (args) => identityKernel(args, originalIdentity),
     MaxPoolGrad: ({ inputs, attrs = {}, backend }) => {
       if (!inputs.dy || !inputs.input) throw new Error('MaxPoolGrad: missing input dy or input');
       if (inputs.input.dtype !== 'float32' || inputs.dy.dtype !== 'float32') throw new Error('MaxPoolGrad: float32 tensors expected');

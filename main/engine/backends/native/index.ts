@@ -1,0 +1,77 @@
+/**
+ * Loads Layerforge's own wasm kernels (kernels.c, built by build.mjs into kernelsWasm.ts) onto the
+ * memory of a live tfjs wasm backend, so that they work on tensors in place. One instance per
+ * backend instance; null where the backend's memory cannot be reached (then callers use their
+ * JavaScript fallbacks).
+ */
+import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './kernelsWasm';
+
+export interface NativeKernels {
+  /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
+  maxpoolGrad(x: number, dy: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, sh: number, sw: number, padTop: number, padLeft: number, efh: number, efw: number, dh: number, dw: number): void;
+  /** y[j] = sum_i x[i*k + j]. */
+  sumRows(x: number, y: number, m: number, k: number): void;
+}
+
+/** The parts of tfjs's BackendWasm that we use. */
+export interface WasmBackendInternals {
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
+}
+
+const instances = new WeakMap<object, NativeKernels | null>();
+let disabled = process.env.LAYERFORGE_NATIVE_KERNELS === '0';
+let failure: string | null = null;
+
+/** Why the last attempt to load our kernels failed (null: never failed). */
+export function nativeKernelsFailure(): string | null {
+  return failure;
+}
+
+/** For benchmarks and tests: turn our wasm kernels off (callers fall back to JavaScript) or on. */
+export function setNativeKernelsEnabled(on: boolean): void {
+  disabled = !on;
+}
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  const bytes = Buffer.from(b64, 'base64');
+  const copy = new Uint8Array(new ArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
+}
+
+function instantiate(memory: WebAssembly.Memory): NativeKernels {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const module = new WebAssembly.Module(decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM_PLAIN));
+  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+  const fn = (name: string) => {
+    const f = exports[name];
+    if (typeof f !== 'function') throw new Error(`native kernels: export '${name}' missing`);
+    return f as (...args: number[]) => void;
+  };
+  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows') } as NativeKernels;
+}
+
+/** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */
+export function nativeKernels(backend: unknown): NativeKernels | null {
+  if (disabled || backend == null || typeof backend !== 'object') return null;
+  if (instances.has(backend)) return instances.get(backend) ?? null;
+  let k: NativeKernels | null = null;
+  try {
+    const b = backend as Partial<WasmBackendInternals>;
+    const memory = b.wasm?.wasmMemory ?? b.wasm?.asm?.memory;
+    if (memory instanceof WebAssembly.Memory) k = instantiate(memory);
+  } catch (error) {
+    k = null;
+    failure = error instanceof Error ? error.message : String(error);
+  }
+  instances.set(backend, k);
+  return k;
+}
+
+/** The heap byte offset of a tensor on a wasm backend. */
+export function heapOffset(backend: unknown, dataId: object): number {
+  const d = (backend as WasmBackendInternals).dataIdMap.get(dataId);
+  if (d?.memoryOffset == null) throw new Error('native kernels: tensor has no wasm heap memory');
+  return d.memoryOffset;
+}

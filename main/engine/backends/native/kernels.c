@@ -1,0 +1,113 @@
+/*
+ * Layerforge's own wasm training kernels, compiled to WebAssembly (SIMD128) by build.mjs and run
+ * directly on tfjs's wasm heap: the module imports the tfjs wasm backend's (shared) memory, so the
+ * arguments are heap byte offsets of tensors tfjs already allocated, and nothing is copied.
+ *
+ * Rules that keep this safe inside another module's memory (build.mjs checks the output):
+ *  - no data segments, no static or global variables, no stack: every function is a leaf working
+ *    on scalars and SIMD values only (no local arrays, no address-taken locals, no calls);
+ *  - every write goes to an output tensor the caller allocated for exactly that size.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef float f32;
+
+/*
+ * dx of max pooling (NHWC, float32): each output's dy goes to the FIRST maximum of its window (as on
+ * tfjs's cpu backend and in TensorFlow); values that are NaN never win, and a window whose inputs
+ * are all NaN passes no gradient. Overlapping windows accumulate. Vectorised over 4 channels: per
+ * window, a first pass finds each lane's winning tap index, a second pass adds dy to the winner.
+ */
+__attribute__((export_name("maxpool_grad")))
+void maxpool_grad(const f32 *x, const f32 *dy, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c,
+                  int32_t oh, int32_t ow, int32_t sh, int32_t sw, int32_t pad_top, int32_t pad_left,
+                  int32_t efh, int32_t efw, int32_t dh, int32_t dw) {
+  const int64_t total = (int64_t)nb * h * w * c;
+  __builtin_memset(dx, 0, (unsigned long)total * sizeof(f32));
+  const int32_t c4 = c & ~3;
+  for (int32_t b = 0; b < nb; b++) {
+    const f32 *xi = x + (int64_t)b * h * w * c;
+    f32 *dxi = dx + (int64_t)b * h * w * c;
+    for (int32_t yr = 0; yr < oh; yr++) {
+      const int32_t r0 = yr * sh - pad_top;
+      for (int32_t yc = 0; yc < ow; yc++) {
+        const int32_t c0 = yc * sw - pad_left;
+        const f32 *dyp = dy + (((int64_t)b * oh + yr) * ow + yc) * c;
+        for (int32_t ch = 0; ch < c4; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t idx = wasm_i32x4_splat(-1);
+          int32_t k = 0;
+          for (int32_t wr = 0; wr < efh; wr += dh) {
+            const int32_t xr = r0 + wr;
+            if (xr < 0 || xr >= h) continue;
+            for (int32_t wc = 0; wc < efw; wc += dw, k++) {
+              const int32_t xc = c0 + wc;
+              if (xc < 0 || xc >= w) continue;
+              const v128_t v = wasm_v128_load(xi + ((int64_t)xr * w + xc) * c + ch);
+              const v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              idx = wasm_v128_bitselect(wasm_i32x4_splat(k), idx, gt);
+            }
+          }
+          const v128_t g = wasm_v128_load(dyp + ch);
+          k = 0;
+          for (int32_t wr = 0; wr < efh; wr += dh) {
+            const int32_t xr = r0 + wr;
+            if (xr < 0 || xr >= h) continue;
+            for (int32_t wc = 0; wc < efw; wc += dw, k++) {
+              const int32_t xc = c0 + wc;
+              if (xc < 0 || xc >= w) continue;
+              const v128_t hit = wasm_i32x4_eq(idx, wasm_i32x4_splat(k));
+              f32 *p = dxi + ((int64_t)xr * w + xc) * c + ch;
+              wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_v128_and(g, hit)));
+            }
+          }
+        }
+        for (int32_t ch = c4; ch < c; ch++) {
+          f32 best = -__builtin_inff();
+          int64_t at = -1;
+          for (int32_t wr = 0; wr < efh; wr += dh) {
+            const int32_t xr = r0 + wr;
+            if (xr < 0 || xr >= h) continue;
+            for (int32_t wc = 0; wc < efw; wc += dw) {
+              const int32_t xc = c0 + wc;
+              if (xc < 0 || xc >= w) continue;
+              const int64_t p = ((int64_t)xr * w + xc) * c + ch;
+              if (xi[p] > best) {
+                best = xi[p];
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) dxi[at] += dyp[ch];
+        }
+      }
+    }
+  }
+}
+
+/*
+ * y[j] = sum over i of x[i*k + j] for an [m, k] float32 matrix (a sum over the leading axes: every
+ * bias gradient). Blocks of 64 rows (which stay in L1 cache) are summed column group by column group
+ * in float32 registers, then added to y: a two-level sum, far more accurate than one running float32
+ * sum over all m rows (the cpu backend's way).
+ */
+__attribute__((export_name("sum_rows")))
+void sum_rows(const f32 *x, f32 *y, int32_t m, int32_t k) {
+  const int32_t k4 = k & ~3;
+  __builtin_memset(y, 0, (unsigned long)k * sizeof(f32));
+  for (int32_t i0 = 0; i0 < m; i0 += 64) {
+    const int32_t i1 = i0 + 64 < m ? i0 + 64 : m;
+    for (int32_t j = 0; j < k4; j += 4) {
+      v128_t acc = wasm_f32x4_splat(0.0f);
+      for (int32_t i = i0; i < i1; i++) acc = wasm_f32x4_add(acc, wasm_v128_load(x + (int64_t)i * k + j));
+      wasm_v128_store(y + j, wasm_f32x4_add(wasm_v128_load(y + j), acc));
+    }
+    for (int32_t j = k4; j < k; j++) {
+      f32 acc = 0.0f;
+      for (int32_t i = i0; i < i1; i++) acc += x[(int64_t)i * k + j];
+      y[j] += acc;
+    }
+  }
+}
