@@ -8,10 +8,11 @@ import { pytorchBench } from './pytorch';
 import { trainingBench } from './training';
 import { uiBench } from './ui';
 import { templatesBench } from './templates';
+import { memoryBench } from './memory';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, memoryBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
