@@ -3,11 +3,12 @@
  * integration, strict CSP, navigation / new windows / permissions denied), a menu, the app served
  * from a privileged custom scheme (not file://), and the engine bound to IPC (main/ipc.ts).
  */
-import { app, BrowserWindow, ipcMain, Menu, net, protocol, session, type BrowserWindowConstructorOptions, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, type BrowserWindowConstructorOptions, type MenuItemConstructorOptions } from 'electron';
 import { join, normalize, relative, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEngine } from './engine/service/wiring';
 import { bindEngineIpc } from './ipc';
+import { electronProjectDialogs } from './projectDialogs';
 
 export const APP_SCHEME = 'layerforge';
 export const APP_ORIGIN = `${APP_SCHEME}://app`;
@@ -115,6 +116,7 @@ if (process.env.LAYERFORGE_NO_AUTOSTART !== '1') {
     version: app.getVersion(),
     ...(process.env.LAYERFORGE_DATA_DIR ? {} : { dataDir: join(app.getPath('userData'), 'data') }),
     workerEntry: join(here, 'worker.js'),
+    projectDialogs: electronProjectDialogs(dialog, () => BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0]),
   });
   app.whenReady().then(async () => {
     harden();

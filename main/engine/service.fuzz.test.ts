@@ -4,7 +4,7 @@
  * paused, deleted and evaluated in any order, two runs at once). Every request is answered (a result or
  * a typed error), nothing rejects unhandled, and the engine keeps working.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -86,7 +86,15 @@ describe('Engine under fuzzing', () => {
       fc.record({ m: fc.constantFrom('datasetPreview', 'prepareDataset', 'cancelDatasetPreparation'), id: fc.constantFrom('tiny', 'missing', 'nope', 'folder:x', 'cifar10') }),
       fc.record({ m: fc.constant('importDataset'), path: fc.constantFrom('/nonexistent', '') }),
       fc.record({ m: fc.constant('importModel'), path: fc.constantFrom('/nonexistent/model.json') }),
-      fc.record({ m: fc.constantFrom('listRuns', 'listDatasets', 'getInfo', 'listBackends') }),
+      fc.record({ m: fc.constantFrom('listRuns', 'listDatasets', 'getInfo', 'listBackends', 'listProjects', 'openProjectDialog') }),
+      fc.record({
+        m: fc.constant('saveProject'),
+        text: fc.oneof(fc.constant(JSON.stringify(template)), fc.constant('{'), mutationPlans(2).map((p) => JSON.stringify(applyMutations(template, p)))),
+        name: fc.constantFrom('a.json', 'b.json', '../x.json', 'a/b.json', '.h.json', 'con.json'),
+        overwrite: fc.boolean(),
+      }),
+      fc.record({ m: fc.constant('saveProject'), text: fc.constant(JSON.stringify(template)), path: fc.constantFrom(join(dataDir, 'projects', 'a.json'), join(dataDir, 'x.json'), '/etc/passwd', 'rel.json') }),
+      fc.record({ m: fc.constant('openProject'), name: fc.constantFrom('a.json', 'b.json', 'missing.json', '../x.json') }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), fc.boolean(), async (ops, concurrent) => {
@@ -119,6 +127,9 @@ describe('Engine under fuzzing', () => {
     await new Promise((r) => setTimeout(r, 50));
     const runs = await client.listRuns();
     for (const r of runs) expect(['completed', 'stopped', 'failed']).toContain(r.status);
+    // Project requests never wrote outside the projects folder (plus the recent list and the runs).
+    expect(readdirSync(dataDir).filter((f) => !['projects', 'runs', 'recent-projects.json'].includes(f))).toEqual([]);
+    for (const f of readdirSync(join(dataDir, 'projects'))) expect(f).toMatch(/^[ab]\.json(\.bak)?$/);
     console.log(`[fuzz] engine outcomes: ${Object.entries(outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   });
 });

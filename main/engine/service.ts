@@ -13,6 +13,12 @@ import {
   type Evaluation,
   type ExportRequest,
   type ImportDatasetRequest,
+  type OpenedProject,
+  type OpenProjectRequest,
+  type ProjectList,
+  type SavedProject,
+  type SaveProjectAsRequest,
+  type SaveProjectRequest,
   type ExportResult,
   type PredictRequest,
   type Predictions,
@@ -29,6 +35,7 @@ import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
+import { ProjectLibrary, type ProjectDialogs } from './projects/library';
 
 export interface EngineDeps {
   dataDir: string;
@@ -41,6 +48,8 @@ export interface EngineDeps {
   version?: string;
   /** Most batch points kept per run (older ones are thinned). */
   maxBatchPoints?: number;
+  /** Native Save As / Open dialogs, lent by the desktop app's main process (absent in serve mode and tests). */
+  projectDialogs?: ProjectDialogs;
 }
 
 type Emitter<T> = { listeners: Set<(v: T) => void>; emit(v: T): void; on(l: (v: T) => void): () => void };
@@ -107,9 +116,11 @@ export class Engine implements EngineApi {
   private readonly ended = emitter<TrainingEnded>();
   private readonly datasetProgress = emitter<DatasetProgress>();
   private ready: Promise<void>;
+  private readonly projects: ProjectLibrary;
 
   constructor(private readonly deps: EngineDeps) {
     this.store = new RunStore(join(deps.dataDir, 'runs'));
+    this.projects = new ProjectLibrary({ dataDir: deps.dataDir, ...(deps.projectDialogs ? { dialogs: deps.projectDialogs } : {}) });
     this.ready = this.load();
   }
 
@@ -132,7 +143,13 @@ export class Engine implements EngineApi {
 
   // ---- info ---------------------------------------------------------------------------------
   async getInfo(): Promise<EngineInfo> {
-    return { version: this.deps.version ?? '0.0.0', dataDir: this.deps.dataDir, host: this.deps.host ?? 'node' };
+    return {
+      version: this.deps.version ?? '0.0.0',
+      dataDir: this.deps.dataDir,
+      host: this.deps.host ?? 'node',
+      projectsDir: this.projects.dir,
+      nativeDialogs: this.projects.nativeDialogs,
+    };
   }
 
   async listBackends(): Promise<BackendInfo[]> {
@@ -465,6 +482,27 @@ export class Engine implements EngineApi {
   }
 
   // ---- events -------------------------------------------------------------------------------
+  // ---- projects -----------------------------------------------------------------------------
+  listProjects(): Promise<ProjectList> {
+    return this.projects.list();
+  }
+
+  saveProject(req: SaveProjectRequest): Promise<SavedProject> {
+    return this.projects.save(req);
+  }
+
+  openProject(req: OpenProjectRequest): Promise<OpenedProject> {
+    return this.projects.open(req);
+  }
+
+  saveProjectAs(req: SaveProjectAsRequest): Promise<SavedProject | null> {
+    return this.projects.saveAs(req);
+  }
+
+  openProjectDialog(): Promise<OpenedProject | null> {
+    return this.projects.openWithDialog();
+  }
+
   onTrainingProgress(listener: (p: TrainingProgress) => void): () => void {
     return this.progress.on(listener);
   }

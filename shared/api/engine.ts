@@ -6,9 +6,11 @@
 import type { Graph } from '../graph/types';
 import type { ProjectFile, TrainingSettings } from '../project';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from './datasets';
+import type { OpenedProject, OpenProjectRequest, ProjectList, SavedProject, SaveProjectAsRequest, SaveProjectRequest } from './projects';
 import type { ServiceNames } from './proxy';
 
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
+export type { OpenedProject, OpenProjectRequest, ProjectList, SavedProject, SaveProjectAsRequest, SaveProjectRequest };
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -177,6 +179,10 @@ export interface EngineInfo {
   dataDir: string;
   /** 'electron' or 'serve' or 'test'. */
   host: string;
+  /** Where saveProject writes by name (`<dataDir>/projects`). */
+  projectsDir?: string;
+  /** True when saveProjectAs / openProjectDialog show native dialogs (desktop app). */
+  nativeDialogs?: boolean;
 }
 
 /** The engine service. Requests return promises; `onXxx` members are events (listener -> unsubscribe). */
@@ -209,6 +215,22 @@ export interface EngineApi {
   /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
   importModel(req: { path: string }): Promise<ProjectFile>;
 
+  /** The projects folder's files and the recent projects. */
+  listProjects(): Promise<ProjectList>;
+  /**
+   * Saves a project atomically (temporary file, flush, rename), keeping the previous version as
+   * `<name>.bak`. Only into the projects folder, or (desktop app) to a file the user chose in a native
+   * dialog. An existing file that is not a readable project is never overwritten (ApiError 'failed',
+   * details.reason 'unreadable').
+   */
+  saveProject(req: SaveProjectRequest): Promise<SavedProject>;
+  /** Reads a project from the projects folder (by name) or a recent / dialog-chosen path. */
+  openProject(req: OpenProjectRequest): Promise<OpenedProject>;
+  /** Desktop app: a native Save As dialog, then saveProject to the chosen file; null when cancelled. */
+  saveProjectAs(req: SaveProjectAsRequest): Promise<SavedProject | null>;
+  /** Desktop app: a native Open dialog, then openProject of the chosen file; null when cancelled. */
+  openProjectDialog(): Promise<OpenedProject | null>;
+
   onTrainingProgress(listener: (p: TrainingProgress) => void): () => void;
   onTrainingEnded(listener: (e: TrainingEnded) => void): () => void;
   onDatasetProgress(listener: (p: DatasetProgress) => void): () => void;
@@ -237,6 +259,11 @@ export const ENGINE_REQUESTS = [
   'predict',
   'exportModel',
   'importModel',
+  'listProjects',
+  'saveProject',
+  'openProject',
+  'saveProjectAs',
+  'openProjectDialog',
 ] as const satisfies readonly RequestName[];
 
 export const ENGINE_EVENTS = ['onTrainingProgress', 'onTrainingEnded', 'onDatasetProgress'] as const satisfies readonly EventName[];

@@ -2,3 +2,4 @@ export * from './proxy';
 export * from './engine';
 export * from './schemas';
 export type * from './datasets';
+export * from './projects';

@@ -39,6 +39,11 @@ const VALID: Record<(typeof ENGINE_REQUESTS)[number], unknown> = {
   predict: { runId: 'run-1', count: 8, misclassifiedFirst: false },
   exportModel: { runId: 'run-1', format: 'onnx', outPath: '/tmp/out.onnx' },
   importModel: { path: '/tmp/model.json' },
+  listProjects: undefined,
+  saveProject: { text: JSON.stringify(template), name: 'my-net.json', overwrite: true },
+  openProject: { name: 'my-net.json' },
+  saveProjectAs: { text: JSON.stringify(template), suggestedName: 'my-net.json' },
+  openProjectDialog: undefined,
 };
 
 const ERROR_CODES: ApiErrorCode[] = ['bad-request', 'unknown-method', 'not-found', 'busy', 'failed', 'disconnected', 'too-large'];

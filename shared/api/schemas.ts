@@ -3,11 +3,14 @@ import { graphSchema } from '../project/format';
 import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
 import { s, type Schema } from '../schema';
 import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, type EngineApi } from './engine';
+import { MAX_PROJECT_NAME, MAX_PROJECT_TEXT, PROJECT_NAME_PATTERN } from './projects';
 import type { ServiceSpec } from './proxy';
 
 const id = s.string({ min: 1, max: 200, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/ });
 const runId = s.object({ runId: id }, { strict: true });
 const path = s.string({ min: 1, max: 4096 });
+const projectName = s.string({ min: 6, max: MAX_PROJECT_NAME, pattern: PROJECT_NAME_PATTERN });
+const projectText = s.string({ min: 2, max: MAX_PROJECT_TEXT });
 
 type Arg<K extends keyof EngineApi> = EngineApi[K] extends (arg: infer A) => unknown ? A : never;
 
@@ -44,6 +47,11 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   ),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
   importModel: s.object({ path }, { strict: true }),
+  listProjects: undefined,
+  saveProject: s.object({ text: projectText, name: s.optional(projectName), path: s.optional(path), overwrite: s.optional(s.boolean()) }, { strict: true }),
+  openProject: s.object({ name: s.optional(projectName), path: s.optional(path) }, { strict: true }),
+  saveProjectAs: s.object({ text: projectText, suggestedName: s.optional(projectName) }, { strict: true }),
+  openProjectDialog: undefined,
 };
 
 export const ENGINE_SPEC: ServiceSpec = {

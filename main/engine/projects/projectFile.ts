@@ -45,38 +45,83 @@ async function statOrUndefined(path: string) {
   }
 }
 
-async function readsAsProject(path: string): Promise<boolean> {
+/** Why the file at `path` is not a readable project, or null when it is one. */
+export async function unreadableReason(path: string): Promise<string | null> {
   try {
+    const st = await stat(path);
+    if (st.size > MAX_PROJECT_BYTES) return `it is ${st.size} bytes, over the ${MAX_PROJECT_BYTES}-byte limit`;
     const buf = await readFile(path);
-    if (buf.length === 0 || buf.length > MAX_PROJECT_BYTES) return false;
-    parseProjectText(new TextDecoder('utf-8', { fatal: true }).decode(buf), path);
-    return true;
-  } catch {
-    return false;
+    if (buf.length === 0) return 'it is empty (0 bytes)';
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    } catch {
+      return 'it is not UTF-8 text';
+    }
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    parseProjectText(text, basename(path));
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
+}
+
+async function readsAsProject(path: string): Promise<boolean> {
+  return (await unreadableReason(path)) === null;
+}
+
+/** A save that was refused because the file it would replace is not a readable project. */
+export class ProjectSaveError extends ProjectFileError {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly reason: 'unreadable' | 'not-a-file',
+  ) {
+    super(message, []);
+    this.name = 'ProjectSaveError';
+  }
+}
+
+export interface SaveOptions {
+  /**
+   * What to do when the file to replace is not a readable project (damaged, not JSON, another kind of
+   * file): 'refuse' (the default) throws a ProjectSaveError and writes nothing; 'preserve' keeps its
+   * bytes as `<name>.unreadable-<time>` and saves.
+   */
+  ifUnreadable?: 'refuse' | 'preserve';
 }
 
 /**
  * Saves `project` to `path` atomically. The project is validated first (an invalid one is refused with a
  * ProjectFileError and nothing is written). The previous file, when it was a readable project, becomes
- * `<name>.bak`; when it was not, its bytes are kept as `<name>.unreadable-<time>` rather than lost.
+ * `<name>.bak`. A file that is not a readable project is never overwritten: by default the save is
+ * refused (ProjectSaveError naming the file and what is wrong with it); with `ifUnreadable: 'preserve'`
+ * its bytes are kept as `<name>.unreadable-<time>` first.
  * A crash at any moment leaves `path` holding either the complete old or the complete new project.
  */
-export async function saveProjectFile(path: string, project: ProjectFile): Promise<SaveResult> {
+export async function saveProjectFile(path: string, project: ProjectFile, options: SaveOptions = {}): Promise<SaveResult> {
   const text = serializeProject(project);
   // Round-trip check: never write something loadProjectFile would refuse.
   parseProjectText(text, basename(path));
 
   const existing = await statOrUndefined(path);
-  if (existing && !existing.isFile()) throw new ProjectFileError(`${path} exists and is not a file; choose another name`);
+  if (existing && !existing.isFile()) throw new ProjectSaveError(`${path} exists and is not a file; choose another name`, path, 'not-a-file');
   const target = existing ? await realpath(path) : path;
+  const unreadable = existing ? await unreadableReason(target) : null;
+  if (unreadable !== null && (options.ifUnreadable ?? 'refuse') === 'refuse') {
+    throw new ProjectSaveError(
+      `${path} was not overwritten: it is not a readable Layerforge project (${unreadable.replace(/\.$/, '')}). Save under another name, or move that file away first.`,
+      path,
+      'unreadable',
+    );
+  }
   await removeStaleTemps(target);
   await removeStaleTemps(backupPathFor(target));
   const tmp = await writeTempFile(target, text, existing ? existing.mode & 0o777 : 0o644);
   const result: SaveResult = { path: target, bytes: Buffer.byteLength(text) };
   try {
     if (existing) {
-      if (await readsAsProject(target)) {
+      if (unreadable === null) {
         result.backup = backupPathFor(target);
         await atomicCopy(target, result.backup);
       } else {

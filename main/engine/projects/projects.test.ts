@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { newProject, parseProjectText, ProjectFileError, serializeProject, type ProjectFile } from '../../../shared/project';
-import { clearRecovery, listRecovery, loadProjectFile, MAX_PROJECT_BYTES, ProjectLoadError, readRecovery, recoveryFile, saveProjectFile, writeRecovery } from './index';
+import { clearRecovery, listRecovery, loadProjectFile, MAX_PROJECT_BYTES, ProjectLoadError, ProjectSaveError, readRecovery, recoveryFile, saveProjectFile, writeRecovery } from './index';
 import { bigProject } from './testing/saveLoop';
 
 const root = mkdtempSync(join(tmpdir(), 'lf-projects-'));
@@ -134,13 +134,38 @@ describe('saveProjectFile / loadProjectFile', () => {
     await expect(loadProjectFile(file)).rejects.toThrow(/project files are at most/);
   });
 
-  it('saving over a corrupt file keeps its bytes (never overwrites them) and leaves the good .bak alone', async () => {
+  it('refuses to save over a corrupt file: reported with the file and the reason, bytes and .bak untouched', async () => {
     const file = join(dir, 'model.lfproj');
     await saveProjectFile(file, small('v1'));
     await saveProjectFile(file, small('v2'));
     const junk = Buffer.from('definitely not json');
     writeFileSync(file, junk);
-    const r = await saveProjectFile(file, small('v3'));
+    const error = await saveProjectFile(file, small('v3')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProjectSaveError);
+    expect((error as ProjectSaveError).reason).toBe('unreadable');
+    expect((error as ProjectSaveError).message).toContain(file);
+    expect((error as ProjectSaveError).message).toMatch(/not overwritten: it is not a readable Layerforge project \(.*JSON/);
+    expect(readFileSync(file).equals(junk)).toBe(true);
+    expect((await loadProjectFile(`${file}.bak`)).name).toBe('v1');
+    expect(readdirSync(dir).sort()).toEqual(['model.lfproj', 'model.lfproj.bak']);
+    // An empty file and a file of another kind are refused too.
+    for (const other of [Buffer.alloc(0), Buffer.from(JSON.stringify({ hello: 'world' }))]) {
+      writeFileSync(file, other);
+      await expect(saveProjectFile(file, small('v3'))).rejects.toThrow(/was not overwritten/);
+      expect(readFileSync(file).equals(other)).toBe(true);
+    }
+  });
+
+  it("with ifUnreadable: 'preserve', saving over a corrupt file keeps its bytes aside and leaves the good .bak alone", async () => {
+    const file = join(dir, 'model.lfproj');
+    await saveProjectFile(file, small('v1'));
+    await saveProjectFile(file, small('v2'));
+    const junk = Buffer.from('definitely not json');
+    writeFileSync(file, junk);
+    const r = await saveProjectFile(file, small('v3'), { ifUnreadable: 'preserve' });
     expect(r.backup).toBeUndefined();
     expect(r.preserved).toMatch(/model\.lfproj\.unreadable-/);
     expect(readFileSync(r.preserved!).equals(junk)).toBe(true);

@@ -11,6 +11,7 @@ import type { LoadedDataset } from '../datasets/types';
 import { openModel, startRun, type ModelHandle } from '../training';
 import type { DatasetRef } from '../training/types';
 import { Engine } from '../service';
+import type { ProjectDialogs } from '../projects/library';
 import type { BackendsPort, DatasetsPort, ExportPort, TrainingPort } from './ports';
 
 export interface CreateEngineOptions {
@@ -19,6 +20,8 @@ export interface CreateEngineOptions {
   version?: string;
   /** The training worker's entry (bundled builds pass their compiled worker). */
   workerEntry?: string | URL;
+  /** Native Save As / Open dialogs (the desktop app's main process lends them; serve mode has none). */
+  projectDialogs?: ProjectDialogs;
 }
 
 function datasetsPort(registry: DatasetRegistry): DatasetsPort {
@@ -173,5 +176,6 @@ export function createEngine(options: CreateEngineOptions = {}): Engine {
     backends: backendsPort(),
     host: options.host ?? 'node',
     version: options.version,
+    ...(options.projectDialogs ? { projectDialogs: options.projectDialogs } : {}),
   });
 }

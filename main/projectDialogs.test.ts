@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { BrowserWindow, Dialog } from 'electron';
+import { electronProjectDialogs } from './projectDialogs';
+
+type D = Pick<Dialog, 'showSaveDialog' | 'showOpenDialog'>;
+
+function fakeDialog(save: { canceled: boolean; filePath?: string }, open: { canceled: boolean; filePaths: string[] }) {
+  const calls: { kind: string; withWindow: boolean; options: Record<string, unknown> }[] = [];
+  const record = (kind: string, a: unknown, b: unknown) => {
+    const withWindow = b !== undefined;
+    calls.push({ kind, withWindow, options: (withWindow ? b : a) as Record<string, unknown> });
+  };
+  const dialog = {
+    showSaveDialog: async (a: unknown, b?: unknown) => {
+      record('save', a, b);
+      return { canceled: save.canceled, filePath: save.filePath ?? '' };
+    },
+    showOpenDialog: async (a: unknown, b?: unknown) => {
+      record('open', a, b);
+      return { canceled: open.canceled, filePaths: open.filePaths };
+    },
+  } as unknown as D;
+  return { dialog, calls };
+}
+
+describe('electronProjectDialogs', () => {
+  const win = {} as BrowserWindow;
+
+  it('asks with the window as parent, confirms overwrite, and adds .json when the platform did not', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: false, filePath: '/home/u/net' }, { canceled: false, filePaths: ['/home/u/a.json'] });
+    const d = electronProjectDialogs(dialog, () => win);
+    expect(await d.chooseSavePath({ defaultPath: '/data/projects/x.json' })).toBe('/home/u/net.json');
+    expect(await d.chooseOpenPath({ defaultPath: '/data/projects' })).toBe('/home/u/a.json');
+    expect(calls[0]).toMatchObject({ kind: 'save', withWindow: true, options: { defaultPath: '/data/projects/x.json' } });
+    expect(calls[0]!.options.properties).toContain('showOverwriteConfirmation');
+    expect(calls[1]).toMatchObject({ kind: 'open', withWindow: true });
+    expect(calls[1]!.options.properties).toEqual(['openFile']);
+  });
+
+  it('keeps a .json name as is and answers null when cancelled (also without a window)', async () => {
+    const kept = fakeDialog({ canceled: false, filePath: '/home/u/net.json' }, { canceled: true, filePaths: [] });
+    expect(await electronProjectDialogs(kept.dialog, () => null).chooseSavePath({ defaultPath: '/d' })).toBe('/home/u/net.json');
+    expect(kept.calls[0]!.withWindow).toBe(false);
+    expect(await electronProjectDialogs(kept.dialog, () => null).chooseOpenPath({ defaultPath: '/d' })).toBeNull();
+    const cancelled = fakeDialog({ canceled: true }, { canceled: true, filePaths: [] });
+    expect(await electronProjectDialogs(cancelled.dialog, () => win).chooseSavePath({ defaultPath: '/d' })).toBeNull();
+  });
+});
