@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, truncateSync, unlinkSync } from 'node
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cacheDir, cacheFolderName, dataDir, readCache, readCacheMeta, writeCache } from './cache';
+import { cacheDamage, cacheDir, cacheFolderName, dataDir, readCache, readCacheMeta, writeCache } from './cache';
 
 let root: string;
 beforeEach(() => {
@@ -45,6 +45,22 @@ describe('cache', () => {
     await writeCache(dir, data());
     unlinkSync(join(dir, 'meta.json'));
     expect(await readCacheMeta(dir)).toBeUndefined();
+  });
+
+  it('a data file deleted or truncated after preparing is reported as damage naming the file, never read as an empty dataset', async () => {
+    const dir = cacheDir(root, 'x');
+    const file = join(dir, 'data.bin');
+    await writeCache(dir, data());
+    expect(await cacheDamage(dir)).toBeUndefined();
+    unlinkSync(file);
+    expect(await cacheDamage(dir)).toEqual({ info: expect.objectContaining({ id: 'x' }), problem: `${file} is missing (deleted since the dataset was prepared)` });
+    await expect(readCache(dir, 'x')).rejects.toThrow(`Dataset 'x' is not ready: ${file} is missing (deleted since the dataset was prepared). Prepare (download) or import it again.`);
+    await writeCache(dir, data());
+    truncateSync(file, 0);
+    expect((await cacheDamage(dir))?.problem).toMatch(/data\.bin has 0 bytes but \d+ were written \(truncated or changed since the dataset was prepared\)$/);
+    await expect(readCache(dir, 'x')).rejects.toThrow(/'x' is not ready: .*data\.bin has 0 bytes/);
+    // Never written (no meta.json): not damage, just not prepared.
+    expect(await cacheDamage(cacheDir(root, 'never'))).toBeUndefined();
   });
 
   it('a failed write un-readies the old cache and cleans up', async () => {

@@ -70,6 +70,43 @@ export async function readCacheMeta(dir: string): Promise<CacheMeta | undefined>
   return meta;
 }
 
+/**
+ * Why a cache that was once complete can no longer be used: `meta.json` is there but `data.bin` is
+ * missing (deleted after the dataset was prepared) or has another size than recorded (truncated or
+ * replaced). Undefined when the cache is fine or was never written. The message names the file.
+ */
+export async function cacheDamage(dir: string): Promise<{ info?: CacheMeta['info']; problem: string } | undefined> {
+  const metaPath = join(dir, 'meta.json');
+  let text: string;
+  try {
+    text = await readFile(metaPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let meta: Partial<CacheMeta>;
+  try {
+    meta = JSON.parse(text) as Partial<CacheMeta>;
+  } catch {
+    return { problem: `${metaPath} is not valid JSON (damaged)` };
+  }
+  if (meta.version !== CACHE_VERSION || typeof meta.bytes !== 'number') return { problem: `${metaPath} is from another version or incomplete` };
+  const info = meta.info;
+  const file = join(dir, 'data.bin');
+  try {
+    const st = await stat(file);
+    if (st.size !== meta.bytes) return { info, problem: `${file} has ${st.size} bytes but ${meta.bytes} were written (truncated or changed since the dataset was prepared)` };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { info, problem: code === 'ENOENT' ? `${file} is missing (deleted since the dataset was prepared)` : `${file} cannot be read (${code ?? String(error)})` };
+  }
+  return undefined;
+}
+
+/** The info of a dataset whose cache is damaged: status 'error', a message naming the file and what to do. */
+export function damagedInfo<T extends { id: string }>(base: T, problem: string, fix: string): T & { status: 'error'; message: string } {
+  return { ...base, status: 'error', message: `The cached data of '${base.id}' is damaged: ${problem}. ${fix}` };
+}
+
 function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
@@ -141,10 +178,20 @@ export async function writeCache(
 export async function readCache(dir: string, id: string): Promise<LoadedDataset> {
   const meta = await readCacheMeta(dir);
   if (!meta) {
+    const damage = await cacheDamage(dir);
+    if (damage) throw new Error(`Dataset '${id}' is not ready: ${damage.problem}. Prepare (download) or import it again.`);
     throw new Error(`Dataset '${id}' is not ready: no complete cache in ${dir}. Prepare (download) or import it first.`);
   }
-  const buf = await readFile(join(dir, 'data.bin'));
-  if (buf.length !== meta.bytes) throw new Error(`Dataset '${id}': ${join(dir, 'data.bin')} changed while reading.`);
+  const file = join(dir, 'data.bin');
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (error) {
+    // Deleted (or made unreadable) between the check above and this read.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`Dataset '${id}': cannot read ${file} (${code === 'ENOENT' ? 'it was deleted' : (code ?? String(error))}). Prepare (download) or import it again.`);
+  }
+  if (buf.length !== meta.bytes) throw new Error(`Dataset '${id}': ${file} changed while reading (${buf.length} of ${meta.bytes} bytes). Prepare (download) or import it again.`);
   // readFile's Buffer may sit at an odd offset inside a pooled ArrayBuffer; Uint16 views need an aligned one.
   const bytes = buf.byteOffset % 8 === 0 ? buf : new Uint8Array(buf);
   const [h, w, c] = meta.shape;

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
-import { cacheDir, dataDir, readCacheMeta } from './cache';
+import { cacheDamage, cacheDir, dataDir, readCacheMeta } from './cache';
 import { createCifar10Source, findCifarBinaryDir } from './cifar10';
 import { createFolderSource, folderDatasetName, importImageFolder, type FolderImportOptions, type SkippedImage } from './folder';
 import { createMnistSource, findIdxFiles } from './mnist';
@@ -113,7 +113,14 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
         const names = (await readdir(dir)).filter((n) => n.startsWith('folder-') && !n.includes('.extract-')).sort();
         for (const n of names) {
           const meta = await readCacheMeta(join(dir, n));
-          if (meta) out.push({ ...meta.info, status: 'ready', cachePath: cacheDir(ctx.root, meta.info.id) });
+          if (meta) {
+            out.push({ ...meta.info, status: 'ready', cachePath: cacheDir(ctx.root, meta.info.id) });
+            continue;
+          }
+          // A folder dataset whose data file was deleted or truncated stays listed, as an error naming the file.
+          const damage = await cacheDamage(join(dir, n));
+          const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
+          if (shown) out.push(shown);
         }
       }
       return out;

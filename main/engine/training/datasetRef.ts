@@ -20,6 +20,7 @@ export async function loadDatasetRef(ref: DatasetRef): Promise<LoadedDataset> {
     const source = createCifar10Source({ root, env: process.env });
     const info = await source.info();
     if (info.status !== 'ready') {
+      if (info.status === 'error' && info.message) throw new Error(`dataset 'cifar10' is not ready: ${info.message}`);
       throw new Error(
         `dataset 'cifar10' is not ready: ${ref.dataDir ? `${ref.dataDir} holds neither data_batch_1..5.bin + test_batch.bin nor a prepared cache` : `no prepared cache under ${root}`} (run \`layerforge datasets prepare cifar10\` or pass --data-dir with the binary files)`,
       );

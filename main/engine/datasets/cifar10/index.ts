@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DatasetInfo } from '../../../../shared/api/datasets';
-import { cacheDir, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
+import { cacheDamage, cacheDir, damagedInfo, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
 import { download } from '../download';
 import type { ImportOptions, PrepareOptions, SourceContext } from '../source';
 import { extractTar } from '../tar';
@@ -122,7 +122,9 @@ export function createCifar10Source(ctx: SourceContext): DatasetSource {
     id: 'cifar10',
     async info() {
       const meta = await readCacheMeta(dir);
-      return meta ? { ...meta.info, status: 'ready', cachePath: dir } : { ...cifar10Info, status: 'missing' };
+      if (meta) return { ...meta.info, status: 'ready', cachePath: dir };
+      const damage = await cacheDamage(dir);
+      return damage ? damagedInfo(cifar10Info, damage.problem, 'Prepare (download) or import CIFAR-10 again.') : { ...cifar10Info, status: 'missing' };
     },
     load: () => readCache(dir, 'cifar10'),
     async prepare(opts: PrepareOptions = {}) {

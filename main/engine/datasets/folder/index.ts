@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DatasetInfo } from '../../../../shared/api/datasets';
-import { cacheDir, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
+import { cacheDamage, cacheDir, damagedInfo, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
 import { mulberry32 } from '../pipeline';
 import type { ImportOptions, SourceContext } from '../source';
 import { extractTar } from '../tar';
@@ -271,10 +271,13 @@ export function createFolderSource(id: string, ctx: SourceContext): DatasetSourc
     async info() {
       const meta = await readCacheMeta(dir);
       if (meta) return { ...meta.info, status: 'ready', cachePath: dir };
-      return {
+      const base = {
         id, name: id.slice('folder:'.length), inputShape: [], classNames: [], trainSize: 0, testSize: 0,
-        license: 'User data', homepage: '', downloadable: false, status: 'missing', message: `No complete cache in ${dir}; import the folder again.`,
+        license: 'User data', homepage: '', downloadable: false,
       };
+      const damage = await cacheDamage(dir);
+      if (damage) return damagedInfo({ ...base, ...damage.info, id }, damage.problem, 'Import the folder again.');
+      return { ...base, status: 'missing', message: `No complete cache in ${dir}; import the folder again.` };
     },
     load: () => readCache(dir, id),
     importFrom: async (path: string, opts?: ImportOptions) => (await importImageFolder(path, ctx.root, { ...opts, name: id.slice('folder:'.length) })).info,

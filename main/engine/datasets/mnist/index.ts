@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetInfo } from '../../../../shared/api/datasets';
-import { cacheDir, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
+import { cacheDamage, cacheDir, damagedInfo, readCache, readCacheMeta, writeCache, type CacheMeta } from '../cache';
 import { download } from '../download';
 import type { ImportOptions, PrepareOptions, SourceContext } from '../source';
 import type { DatasetSource, LoadedDataset, Split } from '../types';
@@ -155,12 +155,13 @@ export function createMnistSource(kind: MnistKind, ctx: SourceContext): DatasetS
       if (meta) return { ...meta.info, status: 'ready', cachePath: dir };
       const sys = systemDir();
       if (sys) return { ...spec.info, status: 'ready', cachePath: sys, message: `Read from the system package files in ${sys}.` };
-      return { ...spec.info, status: 'missing' };
+      const damage = await cacheDamage(dir);
+      return damage ? damagedInfo(spec.info, damage.problem, `Prepare (download) or import ${spec.info.name} again.`) : { ...spec.info, status: 'missing' };
     },
     async load(): Promise<LoadedDataset> {
       if (await readCacheMeta(dir)) return readCache(dir, kind);
       const sys = systemDir();
-      if (!sys) throw new Error(`Dataset '${kind}' is not ready: no cache in ${dir}. Prepare (download) or import it first.`);
+      if (!sys) return readCache(dir, kind); // not ready: its error names a damaged file, or says to prepare it
       const { train, test, shape } = await readIdxFolder(sys, kind);
       return { info: { ...infoFor(kind, train, test, shape), status: 'ready', cachePath: sys }, shape, train, test };
     },
