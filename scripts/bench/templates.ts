@@ -4,7 +4,8 @@
  * against PyTorch equivalents (scripts/bench/pytorch-templates.py) run in the same bench run.
  * Each side: the template's batch size, Adam 1e-3, synthetic data of the template's input shape and
  * class count, warm-up batches then `templateBatches(--batches)` timed batches; inference in batches
- * of 256 after one warm-up batch.
+ * of 256 after one warm-up batch. Each template's PyTorch peer runs just before ours, so that both
+ * see about the same machine load.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -35,19 +36,24 @@ interface PeerResult {
   infer_img_s: number;
 }
 
-/** Runs the PyTorch peers; returns their figures by template, or why they could not run. */
-function runPeers(batches: number, log: (line: string) => void): Map<string, PeerResult> | string {
+/** Whether the PyTorch peers can run here: null if yes, else why not. */
+function peerUnavailable(): string | null {
   if (!existsSync(PEER_SCRIPT)) return `${PEER_SCRIPT} not found`;
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return 'PyTorch is not installed for /usr/bin/python3 (apt-get install -y python3-torch)';
-  log(`PyTorch templates: running pytorch-templates.py throughput --batches ${batches} ...`);
-  const args = [PEER_SCRIPT, 'throughput', '--batches', String(batches), '--warmup', String(WARMUP_BATCHES), '--infer-images', String(INFER_IMAGES)];
+  return null;
+}
+
+/** Runs one template's PyTorch peer (just before ours, so both see the same machine load). */
+function runPeer(name: TemplateName, batches: number, log: (line: string) => void): PeerResult | string {
+  const args = [PEER_SCRIPT, 'throughput', '--templates', name, '--batches', String(batches), '--warmup', String(WARMUP_BATCHES), '--infer-images', String(INFER_IMAGES)];
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return `pytorch-templates.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`;
-  for (const line of r.stdout.trim().split('\n').slice(0, -1)) log(`  PyTorch ${line}`);
-  const j = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { templates?: Record<string, PeerResult> };
-  return new Map(Object.entries(j.templates ?? {}));
+  const lines = r.stdout.trim().split('\n');
+  for (const line of lines.slice(0, -1)) log(`templates: PyTorch ${line}`);
+  const j = JSON.parse(lines.at(-1) ?? '{}') as { templates?: Record<string, PeerResult> };
+  return j.templates?.[name] ?? `pytorch-templates.py printed no result for ${name}`;
 }
 
 interface Ours {
@@ -99,11 +105,10 @@ export const templatesBench: BenchModule = {
   name: 'templates',
   async run({ batches, backends, log }) {
     const n = templateBatches(batches);
-    const figures: Figure[] = [];
-    const peers = runPeers(n, log);
-    const peerNote = typeof peers === 'string' ? peers : undefined;
-    if (peerNote) log(`PyTorch templates skipped: ${peerNote}`);
-
+    const ours: Figure[] = [];
+    const theirs: Figure[] = [];
+    const noPeer = peerUnavailable();
+    if (noPeer) log(`templates: PyTorch peers skipped: ${noPeer}`);
     let selected: SelectedBackend | null = null;
     let oursNote: string | undefined;
     if (!backends.includes('wasm')) oursNote = 'wasm not among --backends';
@@ -115,37 +120,35 @@ export const templatesBench: BenchModule = {
       }
     }
     for (const name of TEMPLATES) {
-      const peer = typeof peers === 'string' ? undefined : peers.get(name);
-      let ours: Ours | null = null;
+      const peerOrWhy = noPeer ?? runPeer(name, n, log);
+      const peer = typeof peerOrWhy === 'string' ? undefined : peerOrWhy;
+      const peerWhy = typeof peerOrWhy === 'string' ? peerOrWhy : undefined;
+      let m: Ours | null = null;
       let note = oursNote;
       if (selected) {
-        log(`templates: ${name} on wasm, ${n} timed batches ...`);
+        log(`templates: ${name} on wasm, ${WARMUP_BATCHES} warm-up + ${n} timed batches ...`);
         try {
-          ours = await measure(selected, name, n);
-          log(`templates: ${name}: train ${ours.train.toFixed(0)} img/s, inference ${ours.infer.toFixed(0)} img/s${peer ? ` (PyTorch ${peer.train_img_s} / ${peer.infer_img_s})` : ''}`);
-          const paramsNote = peer ? (peer.params === ours.params ? `params ${ours.params} = PyTorch's` : `PARAMS DIFFER: ours ${ours.params}, PyTorch ${peer.params}`) : `params ${ours.params}`;
-          if (peer && peer.params !== ours.params) log(`templates: ${name}: ${paramsNote}`);
-          note = `${paramsNote}; ${ours.leaked} tensors left after the timed run`;
+          m = await measure(selected, name, n);
+          log(`templates: ${name}: train ${m.train.toFixed(0)} img/s, inference ${m.infer.toFixed(0)} img/s${peer ? ` (PyTorch ${peer.train_img_s} / ${peer.infer_img_s})` : ''}`);
+          const paramsNote = peer ? (peer.params === m.params ? `params ${m.params} = PyTorch's` : `PARAMS DIFFER: ours ${m.params}, PyTorch ${peer.params}`) : `params ${m.params}`;
+          if (peer && peer.params !== m.params) log(`templates: ${name}: ${paramsNote}`);
+          note = `${paramsNote}; ${m.leaked} tensors left after the timed run`;
         } catch (error) {
           note = error instanceof Error ? error.message : String(error);
           log(`templates: ${name} failed: ${note}`);
         }
       }
-      const bs = ours?.batch ?? peer?.batch ?? 64;
-      figures.push(
-        { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, ${n} batches)`, value: ours ? round(ours.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
-        { id: `${name}.infer.wasm`, label: `${name} inference on wasm (batch 256, ${ours?.inferCount ?? INFER_IMAGES} samples)`, value: ours ? round(ours.infer) : null, unit: 'img/s', peer: `pytorch.${name}.infer` },
+      const bs = m?.batch ?? peer?.batch ?? 64;
+      ours.push(
+        { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, ${n} batches)`, value: m ? round(m.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
+        { id: `${name}.infer.wasm`, label: `${name} inference on wasm (batch 256, ${m?.inferCount ?? INFER_IMAGES} samples)`, value: m ? round(m.infer) : null, unit: 'img/s', peer: `pytorch.${name}.infer` },
+      );
+      theirs.push(
+        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${bs})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(peerWhy ? { note: peerWhy } : {}) },
+        { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(peerWhy ? { note: peerWhy } : {}) },
       );
     }
-    for (const name of TEMPLATES) {
-      const peer = typeof peers === 'string' ? undefined : peers.get(name);
-      const why = peerNote ?? (peer ? undefined : `pytorch-templates.py printed no result for ${name}`);
-      figures.push(
-        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${peer?.batch ?? '?'})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(why ? { note: why } : {}) },
-        { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(why ? { note: why } : {}) },
-      );
-    }
-    return figures;
+    return [...ours, ...theirs];
   },
 };
 
