@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../shared/project';
+import { createFusedAdam, fusedAdamAvailable } from '../backends/fusedAdam';
 
 type Tf = typeof tfjs;
 
@@ -32,7 +33,8 @@ export function createOptimizer(tf: Tf, settings: TrainingSettings): RunOptimize
       break;
     case 'adam':
     case 'adamw':
-      optimizer = tf.train.adam(lr, 0.9, 0.999, 1e-7);
+      // On wasm, the same Adam with one fused kernel per variable (backends/fusedAdam.ts).
+      optimizer = fusedAdamAvailable(tf) ? createFusedAdam(tf, lr, 0.9, 0.999, 1e-7) : tf.train.adam(lr, 0.9, 0.999, 1e-7);
       break;
   }
   const decay = settings.optimizer === 'adamw' ? settings.weightDecay : 0;

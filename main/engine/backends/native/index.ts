@@ -11,6 +11,8 @@ export interface NativeKernels {
   maxpoolGrad(x: number, dy: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, sh: number, sw: number, padTop: number, padLeft: number, efh: number, efw: number, dh: number, dw: number): void;
   /** y[j] = sum_i x[i*k + j]. */
   sumRows(x: number, y: number, m: number, k: number): void;
+  /** One fused Adam step (see kernels.c); the first seven arguments are heap byte offsets. */
+  adamUpdate(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number, lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, c1: number, c2: number, eps: number): void;
 }
 
 /** The parts of tfjs's BackendWasm that we use. */
@@ -49,7 +51,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
     if (typeof f !== 'function') throw new Error(`native kernels: export '${name}' missing`);
     return f as (...args: number[]) => void;
   };
-  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows') } as NativeKernels;
+  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */
