@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchModule, Figure } from './types';
 
@@ -221,6 +221,7 @@ export const memoryBench: BenchModule = {
     const args = ['train', TEMPLATE, '--dataset', 'cifar10', '--data-dir', dataDir, '--epochs', String(epochs), '--batch-size', '64', '--backend', backend, '--json'];
     if (!full) args.push('--limit', String(64 * batchesPerEpoch));
     log(`memory: layerforge ${args.join(' ')}`);
+    const loadBefore = loadavg()[0]!;
     let r: ChildResult;
     try {
       r = await runChild(args, log, (full ? 120 : 15) * 60_000);
@@ -237,7 +238,7 @@ export const memoryBench: BenchModule = {
     const tensors = r.epochs.map((e) => e.numTensors);
     const tensorGrowth = last.numTensors != null && second.numTensors != null ? last.numTensors - second.numTensors : null;
     const perEpoch = r.epochs.map((e) => `${mb(e.rss)}`).join(', ');
-    const how = `${dataNote}; ${backend}; ${epochs} epochs × ${full ? 'all 782' : `${batchesPerEpoch} (--limit ${64 * batchesPerEpoch}; all 50,000 held)`} batches of 64; ${Math.round(r.elapsedMs / 1000)} s`;
+    const how = `${dataNote}; ${backend}; ${epochs} epochs × ${full ? 'all 782' : `${batchesPerEpoch} (--limit ${64 * batchesPerEpoch}; all 50,000 held)`} batches of 64; ${Math.round(r.elapsedMs / 1000)} s; load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
     log(`memory: peak ${mb(peak)} MiB (VmHWM sum ${mb(r.peakHwm)}, sampled ${mb(r.sampledPeak)}); at start ${r.baseline == null ? '?' : mb(r.baseline)} MiB, after load ${r.rssAfterLoad == null ? '?' : mb(r.rssAfterLoad)} MiB; per epoch ${perEpoch} MiB; tensors ${tensors.join(', ')}`);
     const figures: Figure[] = [
       { id: 'memory.peakRss', label: 'peak RSS training cifar10-cnn on 50,000 images (CLI, target < 1,536)', value: mb(peak), unit: 'MiB', note: `${how}; sampled peak ${mb(r.sampledPeak)} MiB` },

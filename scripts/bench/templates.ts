@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { analyzeGraph } from '../../shared/graph';
 import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from '../../shared/project';
@@ -132,7 +133,7 @@ export const templatesBench: BenchModule = {
           log(`templates: ${name}: train ${m.train.toFixed(0)} img/s, inference ${m.infer.toFixed(0)} img/s${peer ? ` (PyTorch ${peer.train_img_s} / ${peer.infer_img_s})` : ''}`);
           const paramsNote = peer ? (peer.params === m.params ? `params ${m.params} = PyTorch's` : `PARAMS DIFFER: ours ${m.params}, PyTorch ${peer.params}`) : `params ${m.params}`;
           if (peer && peer.params !== m.params) log(`templates: ${name}: ${paramsNote}`);
-          note = `${paramsNote}; ${m.leaked} tensors left after the timed run`;
+          note = `${paramsNote}; ${m.leaked} tensors left after the timed run; load average ${loadavg()[0]!.toFixed(2)}`;
         } catch (error) {
           note = error instanceof Error ? error.message : String(error);
           log(`templates: ${name} failed: ${note}`);
