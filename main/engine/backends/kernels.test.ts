@@ -210,6 +210,26 @@ for (const native of [true, false]) {
   });
 }
 
+describe('ReLU gradient (one fused wasm pass) matches cpu', () => {
+  it('for shapes with and without a SIMD remainder, zeros included', async () => {
+    for (const shape of [[2, 5, 5, 7], [4, 8], [3]] as number[][]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = randomValues(n, seededRandom(21)).map((v, i) => (i % 5 === 0 ? 0 : v));
+      const dy = randomValues(n, seededRandom(22));
+      await compare(`relu grad ${shape.join('x')}`, () => tf.grad((t: tf.Tensor) => tf.relu(t).mul(tf.tensor(dy, shape)).sum())(tf.tensor(vals, shape)));
+    }
+  });
+
+  it('runs as our kernel on wasm', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([-1, 0, 2, 3, -4]);
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.relu(t).sum())(x));
+    expect(info.kernelNames).toContain('LayerforgeReluGrad');
+    expect(info.kernelNames).not.toContain('Step');
+    x.dispose();
+  });
+});
+
 describe('ResizeNearestNeighborGrad matches cpu', () => {
   // tfjs's cpu ResizeNearestNeighborGrad is itself wrong for batch > 1 (it offsets dy by the
   // images' batch stride), so batch 1 is compared with cpu and batch 2 with a reference by hand.

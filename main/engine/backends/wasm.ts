@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import type { Tf } from './inventory';
+import { registerFusedReluGrad } from './reluGrad';
 import { registerWasmTrainingKernels } from './kernels';
 
 type WasmPkg = typeof wasmPkg;
@@ -128,6 +129,7 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   if (setup && tf.getBackend() === 'wasm') return setup;
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
   registerWasmTrainingKernels(tf);
+  registerFusedReluGrad(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let note: string | undefined;
   if (!setup && threads > 1 && simd) {
