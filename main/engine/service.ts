@@ -209,7 +209,7 @@ export class Engine implements EngineApi {
       throw new ApiError('bad-request', `the model has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.map((p) => p.message).join('; ')}`, { problems });
     }
     const dataset = await this.knownDataset(req.datasetId);
-    if (dataset.status !== 'ready') throw new ApiError('not-found', `dataset '${dataset.name}' is not ready: download or import it first`);
+    if (dataset.status !== 'ready') throw new ApiError('not-found', `dataset '${dataset.name}' is not ready: ${dataset.status === 'error' && dataset.message ? dataset.message : 'download or import it first'}`);
     const active = [...this.runs.values()].find((r) => !ENDED.has(r.status));
     if (active) throw new ApiError('busy', `run '${active.name}' is still training: stop it before starting another`);
 

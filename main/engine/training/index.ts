@@ -9,6 +9,7 @@ import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
 import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, type FromWorker, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import { isOutOfMemory, OOM_HINT } from './oom';
 import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, PredictRequest, RunResult, TrainingEvent } from './types';
 
 export type * from './types';
@@ -66,8 +67,13 @@ function isRef(d: LoadedDataset | DatasetRef): d is DatasetRef {
 }
 
 function crashMessage(error: Error & { code?: string }): string {
-  if (error.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(error.message)) return `the training worker ran out of memory: ${error.message}`;
+  if (isOutOfMemory(error)) return `out of memory: the training worker reached its memory limit and was ended (${error.message}). ${OOM_HINT}`;
   return `the training worker crashed: ${error.message}`;
+}
+
+/** Names the run in an out-of-memory message ("run 'Run 3' (run-…) ran out of memory …"), so a log or a list of runs says which one. */
+function nameRunInOom(message: string, label: string): string {
+  return message.startsWith('out of memory') ? `run ${label} ran ${message}` : message;
 }
 
 class WorkerClient {
@@ -159,9 +165,10 @@ export function startRun(request: StartRunRequest, onEvent: (event: TrainingEven
   const done = new Promise<RunResult>((r) => (resolveDone = r));
   const t0 = performance.now();
 
-  const finish = (result: RunResult) => {
+  const finish = (r: RunResult) => {
     if (ended) return;
     ended = true;
+    const result = r.reason === 'error' ? { ...r, message: nameRunInOom(r.message, `'${request.name ?? runId}'${request.name ? ` (${runId})` : ''}`) } : r;
     const ev: EndedEvent = { type: 'ended', reason: result.reason, message: result.message, epochsCompleted: result.epochsCompleted, batchesCompleted: result.batchesCompleted };
     client.idle = true;
     if (client.pendingCount === 0) client.worker.unref();

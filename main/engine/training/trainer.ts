@@ -14,6 +14,7 @@ import type { TrainingSettings } from '../../../shared/project';
 import { compileGraph } from '../compile';
 import type { LoadedDataset, Split } from '../datasets/types';
 import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type SplitPlan } from './data';
+import { isOutOfMemory, OOM_HINT } from './oom';
 import { createOptimizer, learningRateAt, type RunOptimizer } from './optimizers';
 import type {
   EndReason,
@@ -470,9 +471,12 @@ export class Trainer {
 /** A one-line description of an error, naming its kind when tfjs or the runtime gives one. */
 export function describeError(error: unknown): string {
   if (error instanceof TrainingError) return error.message;
+  if (isOutOfMemory(error)) {
+    const e = error as Error;
+    return `out of memory (${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message || String(error)}). ${OOM_HINT}`;
+  }
   if (error instanceof Error) {
     const msg = error.message || String(error);
-    if (error instanceof RangeError && /allocation|memory|Array buffer/i.test(msg)) return `out of memory: ${msg}`;
     if (/Kernel '.*' not registered/.test(msg)) return `the backend cannot train this model: ${msg}`;
     return `${error.name && error.name !== 'Error' ? `${error.name}: ` : ''}${msg}`;
   }
