@@ -361,6 +361,7 @@ export class Trainer {
           epochs: settings.epochs,
           etaMs: stopped ? 0 : (elapsed / (epoch + 1)) * (settings.epochs - epoch - 1),
           numTensors: tf.memory().numTensors,
+          heapUsed: heapUsedNow(),
         });
         if (stopped) return result('stopped', `stopped by request after ${batchesDone} batch${batchesDone === 1 ? '' : 'es'} (epoch ${epoch + 1}); the weights are kept`);
         if (settings.earlyStoppingPatience > 0 && valLoss != null) {
@@ -466,6 +467,16 @@ export class Trainer {
     this.opt = null;
     this.model.dispose();
   }
+}
+
+/**
+ * V8 heap in use, for the epoch event (leak checks). When the runtime exposes `gc` (node --expose-gc,
+ * or a test's worker entry) a full collection runs first, so the figure is live memory, not garbage.
+ */
+function heapUsedNow(): number | undefined {
+  const g = globalThis as { gc?: () => void; process?: { memoryUsage?: () => { heapUsed: number } } };
+  g.gc?.();
+  return g.process?.memoryUsage?.().heapUsed;
 }
 
 /** A one-line description of an error, naming its kind when tfjs or the runtime gives one. */

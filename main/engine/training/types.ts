@@ -73,6 +73,8 @@ export interface EpochEvent {
   learningRate: number;
   /** tf.memory().numTensors after the epoch (flat from epoch to epoch = no leak). */
   numTensors: number;
+  /** V8 heap in use after the epoch, bytes (after a full GC when `gc` is exposed); absent outside Node. */
+  heapUsed?: number;
 }
 
 export interface PausedEvent {
