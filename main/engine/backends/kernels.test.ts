@@ -64,32 +64,40 @@ describe('wasm backend setup', () => {
   });
 });
 
-describe('Conv2DBackpropFilter / Conv2DBackpropInput match cpu', () => {
-  const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'valid' | 'same' | number }> = [
-    { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
-    { x: [2, 8, 7, 2], f: [3, 3, 2, 3], s: 2, pad: 'same' },
-    { x: [1, 9, 9, 3], f: [5, 5, 3, 2], s: 2, pad: 'valid' },
-    { x: [3, 6, 5, 4], f: [2, 3, 4, 5], s: [1, 2], pad: 'same' },
-    { x: [2, 10, 10, 2], f: [3, 3, 2, 2], s: 3, pad: 1 },
-    { x: [2, 5, 5, 6], f: [1, 1, 6, 4], s: 1, pad: 'valid' },
-    { x: [4, 12, 12, 3], f: [3, 3, 3, 8], s: 1, pad: 'same' },
-  ];
-  for (const c of cases) {
-    const name = `x${c.x.join('x')} f${c.f.join('x')} s${String(c.s)} ${String(c.pad)}`;
-    it(name, async () => {
-      const x = t4(c.x, 1);
-      const w = t4(c.f, 2);
-      const outShape = tf.tidy(() => tf.conv2d(x(), w(), c.s, c.pad).shape) as [number, number, number, number];
-      const dy = t4(outShape, 3);
-      // conv2d's gradient calls Conv2DBackpropFilter for the filter and Conv2DBackpropInput for x.
-      await compare(`grads ${name}`, () => [
-        tf.grad((f: tf.Tensor) => tf.conv2d(x(), f as tf.Tensor4D, c.s, c.pad).mul(dy()).sum())(w()),
-        tf.grad((xx: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, w(), c.s, c.pad).mul(dy()).sum())(x()),
-      ]);
-      await compare(`conv2dTranspose ${name}`, () => tf.conv2dTranspose(dy(), w(), c.x, c.s, c.pad));
-    });
-  }
-});
+// With our wasm module, filters of up to DIRECT_FILTER_GRAD_MAX_ROWS rows take its direct path and
+// the rest XNNPACK's; without it every case takes XNNPACK's.
+for (const native of [true, false]) {
+  describe(`Conv2DBackpropFilter / Conv2DBackpropInput match cpu (${native ? 'wasm module' : 'no module'})`, () => {
+    beforeAll(() => setNativeKernelsEnabled(native));
+    afterAll(() => setNativeKernelsEnabled(true));
+    const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number | [number, number]; pad: 'valid' | 'same' | number }> = [
+      { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
+      { x: [2, 8, 7, 2], f: [3, 3, 2, 3], s: 2, pad: 'same' },
+      { x: [1, 9, 9, 3], f: [5, 5, 3, 2], s: 2, pad: 'valid' },
+      { x: [3, 6, 5, 4], f: [2, 3, 4, 5], s: [1, 2], pad: 'same' },
+      { x: [2, 10, 10, 2], f: [3, 3, 2, 2], s: 3, pad: 1 },
+      { x: [2, 5, 5, 6], f: [1, 1, 6, 4], s: 1, pad: 'valid' },
+      { x: [4, 12, 12, 3], f: [3, 3, 3, 8], s: 1, pad: 'same' },
+      { x: [3, 11, 11, 1], f: [5, 5, 1, 6], s: 2, pad: 'same' },
+      { x: [2, 9, 9, 3], f: [3, 3, 3, 32], s: 2, pad: 'valid' },
+    ];
+    for (const c of cases) {
+      const name = `x${c.x.join('x')} f${c.f.join('x')} s${String(c.s)} ${String(c.pad)}`;
+      it(name, async () => {
+        const x = t4(c.x, 1);
+        const w = t4(c.f, 2);
+        const outShape = tf.tidy(() => tf.conv2d(x(), w(), c.s, c.pad).shape) as [number, number, number, number];
+        const dy = t4(outShape, 3);
+        // conv2d's gradient calls Conv2DBackpropFilter for the filter and Conv2DBackpropInput for x.
+        await compare(`grads ${name}`, () => [
+          tf.grad((f: tf.Tensor) => tf.conv2d(x(), f as tf.Tensor4D, c.s, c.pad).mul(dy()).sum())(w()),
+          tf.grad((xx: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, w(), c.s, c.pad).mul(dy()).sum())(x()),
+        ]);
+        await compare(`conv2dTranspose ${name}`, () => tf.conv2dTranspose(dy(), w(), c.x, c.s, c.pad));
+      });
+    }
+  });
+}
 
 describe('depthwise gradients match cpu', () => {
   const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number; pad: 'valid' | 'same' }> = [

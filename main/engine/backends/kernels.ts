@@ -9,7 +9,8 @@
  * freed by tf.tidy, and the returned Tensor becomes the kernel's output, as tfjs-node's kernels do.
  *
  * How each one is built (measured against the alternatives in bench-kernels.ts):
- * - Conv2DBackpropFilter: dW = im2col(x)^T · dy. The fh·fw shifted (strided) views of the padded
+ * - Conv2DBackpropFilter: for few rows of dW (fh·fw·C <= 32: first layers on RGB/grey input), a
+ *   direct SIMD accumulation in our wasm module (native/kernels.c). Otherwise dW = im2col(x)^T · dy. The fh·fw shifted (strided) views of the padded
  *   input are concatenated along channels and multiplied with dy by one BatchMatMul.
  * - Conv2DBackpropInput (replaces the wasm backend's scalar C++ loop): a forward XNNPACK conv2d of
  *   dy (zero-dilated by the stride, padded) with the spatially flipped filter, in/out swapped.
@@ -155,6 +156,29 @@ export function conv2dBackpropFilter(tf: Tf, x: tfjs.Tensor4D, dy: tfjs.Tensor4D
     // [C, fh, fw, F] -> [fh, fw, C, F]
     return tf.transpose(r.reshape([c, fh * fw, f]), [1, 0, 2]).reshape([fh, fw, c, f]);
   });
+}
+
+/**
+ * Rows of dW (fh·fw·C) up to which our direct wasm accumulation beats XNNPACK's GEMM: a first conv
+ * layer on RGB (3·3·3 = 27) or grey (5·5·1 = 25) input. Beyond that XNNPACK's threads win.
+ */
+export const DIRECT_FILTER_GRAD_MAX_ROWS = 32;
+
+function conv2dBackpropFilterKernel(tf: Tf, args: KernelArgs): tfjs.Tensor | TensorInfo {
+  const x = args.inputs.x;
+  const dy = args.inputs.dy;
+  if (!x || !dy) throw new Error('Conv2DBackpropFilter: missing input x or dy');
+  const attrs = args.attrs ?? {};
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const native = x.dtype === 'float32' && dy.dtype === 'float32' ? nativeKernels(args.backend) : null;
+  if (native && filterShape[0] * filterShape[1] * filterShape[2] <= DIRECT_FILTER_GRAD_MAX_ROWS) {
+    const info = convInfoFor(tf, x.shape, filterShape, attrs, false);
+    const backend = args.backend as WasmHeapBackend;
+    const out = backend.makeOutput(filterShape, 'float32');
+    native.conv2dFilterGrad(heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth);
+    return out;
+  }
+  return conv2dBackpropFilter(tf, asTensor(tf, x, 'x') as tfjs.Tensor4D, asTensor(tf, dy, 'dy') as tfjs.Tensor4D, attrs);
 }
 
 /** dx = conv2d(dilate(dy, stride), flip(W) with in/out swapped), padded so that dx has x's shape. */
@@ -450,7 +474,7 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
   const originalSum = replaced.get('Sum') ?? tf.getKernel('Sum', WASM);
   const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
-    Conv2DBackpropFilter: ({ inputs, attrs = {} }) => conv2dBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
+    Conv2DBackpropFilter: (args) => conv2dBackpropFilterKernel(tf, args),
     Conv2DBackpropInput: ({ inputs, attrs = {} }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
     DepthwiseConv2dNativeBackpropFilter: ({ inputs, attrs = {} }) => depthwiseBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
     DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),

@@ -166,3 +166,43 @@ void relu_grad(const f32 *x, const f32 *dy, f32 *out, int32_t n) {
     out[i] = dy[i] * s;
   }
 }
+
+/*
+ * dW of a 2-D convolution (NHWC input x, dy [N, OH, OW, F], dW [FH, FW, C, F]) by direct
+ * accumulation, vectorised over F: for every output position, each in-bounds input value x[c] adds
+ * x[c] * dy[p, :] to the row dW[i, j, c, :]. Single-threaded, so it pays only where XNNPACK's GEMM
+ * is at its worst: few rows (FH*FW*C small, e.g. a first layer on RGB input) against a very long
+ * reduction (N*OH*OW), where XNNPACK streams the whole dy "filter" from memory once per row tile.
+ */
+__attribute__((export_name("conv2d_filter_grad")))
+void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_t h, int32_t w, int32_t c,
+                        int32_t oh, int32_t ow, int32_t f, int32_t fh, int32_t fw, int32_t sh, int32_t sw,
+                        int32_t pad_top, int32_t pad_left, int32_t dil_h, int32_t dil_w) {
+  __builtin_memset(dw, 0, (unsigned long)fh * fw * c * f * sizeof(f32));
+  const int32_t f4 = f & ~3;
+  for (int32_t b = 0; b < nb; b++) {
+    const f32 *xi = x + (int64_t)b * h * w * c;
+    for (int32_t yr = 0; yr < oh; yr++) {
+      for (int32_t yc = 0; yc < ow; yc++) {
+        const f32 *g = dy + (((int64_t)b * oh + yr) * ow + yc) * f;
+        for (int32_t i = 0; i < fh; i++) {
+          const int32_t xr = yr * sh - pad_top + i * dil_h;
+          if (xr < 0 || xr >= h) continue;
+          for (int32_t j = 0; j < fw; j++) {
+            const int32_t xc = yc * sw - pad_left + j * dil_w;
+            if (xc < 0 || xc >= w) continue;
+            const f32 *xp = xi + ((int64_t)xr * w + xc) * c;
+            f32 *row = dw + ((int64_t)(i * fw + j) * c) * f;
+            for (int32_t ch = 0; ch < c; ch++, row += f) {
+              const f32 xv = xp[ch];
+              const v128_t xs = wasm_f32x4_splat(xv);
+              for (int32_t k = 0; k < f4; k += 4)
+                wasm_v128_store(row + k, wasm_f32x4_add(wasm_v128_load(row + k), wasm_f32x4_mul(xs, wasm_v128_load(g + k))));
+              for (int32_t k = f4; k < f; k++) row[k] += xv * g[k];
+            }
+          }
+        }
+      }
+    }
+  }
+}
