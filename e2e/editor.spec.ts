@@ -2,7 +2,9 @@
  * Editor journeys (issue 5): what a user does with mouse and keyboard, in Chromium against the browser build.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { clickEmpty, dragLayer, MOD, node, openApp, screenshot, selectNode, setField, startEmpty, wire } from './helpers/editor';
 
 async function openTemplate(page: Page, id = 'cifar10-cnn') {
@@ -116,7 +118,8 @@ test('wiring that would make a cycle or overfill an input is refused with the re
   await screenshot(page, 'editor-refused-light');
 });
 
-test('template: auto-layout, save (download), reopen (upload) gives the same graph', async ({ page }) => {
+test('template: auto-layout, download a copy, import it (upload) gives the same graph', async ({ page }) => {
+  // Saving into the projects folder (Ctrl+S through the engine) is e2e/projects.spec.ts; this is the file round trip.
   await openApp(page);
   await openTemplate(page);
   const template = JSON.parse(readFileSync(new URL('../resources/templates/cifar10-cnn.json', import.meta.url), 'utf8'));
@@ -124,37 +127,39 @@ test('template: auto-layout, save (download), reopen (upload) gives the same gra
   await page.keyboard.press('l');
   await expect.poll(async () => JSON.stringify(await node(page, 'conv2d_1').boundingBox())).not.toBe(JSON.stringify(before));
 
-  // First save of an unsaved project asks for a name, then downloads.
+  // The Save As dialog offers a download instead.
   await page.keyboard.press(`${MOD}+s`);
   await expect(page.getByTestId('save-as-dialog')).toBeVisible();
-  await page.getByTestId('save-as-name').fill('my-cnn');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-as-confirm').click()]);
-  expect(download.suggestedFilename()).toBe('my-cnn.layerforge.json');
-  const savedPath = await download.path();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-as-download').click()]);
+  expect(download.suggestedFilename()).toBe('CIFAR-10-CNN.json');
+  const savedPath = join(mkdtempSync(join(tmpdir(), 'lf-e2e-')), 'my-cnn.json');
+  await download.saveAs(savedPath);
   const saved = JSON.parse(readFileSync(savedPath, 'utf8'));
-  await expect(page.getByTestId('project-title')).toContainText('my-cnn.layerforge.json');
-  await expect(page.getByTestId('dirty-mark')).toHaveText('');
+  // A download is a copy, not a save: the project stays marked unsaved.
+  await expect(page.getByTestId('dirty-mark')).toHaveText('●');
   expect(saved.graph.nodes.map((n: { type: string }) => n.type)).toEqual(template.graph.nodes.map((n: { type: string }) => n.type));
   expect(saved.graph.nodes.map((n: { position: unknown }) => n.position)).not.toEqual(template.graph.nodes.map((n: { position: unknown }) => n.position));
 
-  // Start over, then open the downloaded file.
+  // Start over, then import the downloaded file from the Open dialog.
   await page.keyboard.press(`${MOD}+n`);
+  await page.getByTestId('discard-confirm').click();
   await expect(page.getByTestId('canvas-empty')).toBeVisible();
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(`${MOD}+o`)]);
+  await page.keyboard.press(`${MOD}+o`);
+  await expect(page.getByTestId('open-dialog')).toBeVisible();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('open-import-file').click()]);
   await chooser.setFiles(savedPath);
   await expect(node(page, 'dense_2')).toBeVisible();
   await expect(page.locator('.react-flow__edge')).toHaveCount(7);
   await expect(page.getByTestId('total-params')).toHaveText('315,722');
+  await expect(page.getByTestId('project-file')).toHaveText('my-cnn.json');
 
-  // Saving again writes the same graph (ids, names, params, positions, edges).
-  const [again] = await Promise.all([page.waitForEvent('download'), page.keyboard.press(`${MOD}+s`)]);
+  // Downloading again gives the same graph (ids, names, params, positions, edges).
+  await page.keyboard.press(`${MOD}+s`);
+  await expect(page.getByTestId('save-as-name')).toHaveValue('my-cnn.json');
+  const [again] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-as-download').click()]);
   const reread = JSON.parse(readFileSync(await again.path(), 'utf8'));
   expect(reread.graph).toEqual(saved.graph);
   expect(reread.name).toBe(saved.name);
-
-  // It is now in the recent list of the start screen.
-  await page.getByTestId('btn-home').click();
-  await expect(page.getByTestId('recent-list')).toContainText('my-cnn.layerforge.json');
 });
 
 test('copy/paste a sub-graph, also into another project', async ({ page, context }) => {

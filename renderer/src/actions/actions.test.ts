@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseProjectText } from '../../../shared/project';
 import { createGraphStore, isDirty } from '../store/graphStore';
 import { uiStore } from '../store/uiStore';
-import { saveProject } from '../project/files';
-import type { ProjectIO } from '../project/io';
+import { saveProject, saveProjectNamed } from '../project/files';
+import { FAKE_DIR, fakeProjectIO } from '../project/testing';
 import { dispatch, handleKeyDown, type ActionContext } from './index';
 import { allActions } from './register';
 
@@ -13,19 +13,12 @@ const templateText = readFileSync(new URL('../../../resources/templates/cifar10-
 function setup() {
   const graph = createGraphStore();
   graph.getState().loadProject(parseProjectText(templateText), null);
-  const saves: Array<{ fileName: string; text: string }> = [];
-  const io: ProjectIO = {
-    writesInPlace: true,
-    open: async () => null,
-    save: async (fileName, text) => {
-      saves.push({ fileName, text });
-      return fileName;
-    },
-  };
+  const io = fakeProjectIO();
+  const saves = io.saves;
   const view = { fitView: vi.fn(), zoomIn: vi.fn(), zoomOut: vi.fn(), centre: () => ({ x: 500, y: 500 }) };
   const ctx: ActionContext = { graph, ui: uiStore, view, io };
   uiStore.setState({ dialog: null, notice: null, helpOpen: false });
-  return { ctx, graph, saves, view };
+  return { ctx, graph, saves, view, io };
 }
 
 function key(k: string, mods: { ctrl?: boolean; shift?: boolean } = {}) {
@@ -126,25 +119,85 @@ describe('actions', () => {
     expect(graph.getState().doc.positions.conv1).toEqual({ x: 0, y: 110 });
   });
 
-  it('save: first time asks for a name, then writes the project and clears the unsaved mark', async () => {
-    const { ctx, graph, saves } = setup();
+  it('save: first time asks for a name, then saves through the engine into the projects folder and clears the unsaved mark', async () => {
+    const { ctx, graph, saves, io } = setup();
     handleKeyDown(key('Delete'), ctx); // nothing selected: no change
     graph.getState().select(['out']);
     handleKeyDown(key('Delete'), ctx);
     expect(isDirty(graph.getState())).toBe(true);
     handleKeyDown(key('s', { ctrl: true }), ctx);
     await flush();
-    expect(uiStore.getState().dialog).toMatchObject({ kind: 'saveAs' });
+    expect(uiStore.getState().dialog).toMatchObject({ kind: 'saveAs', initial: 'CIFAR-10-CNN.json' });
     expect(saves).toHaveLength(0);
-    await saveProject(ctx, true, 'My Net');
-    expect(saves[0]!.fileName).toBe('My-Net.layerforge.json');
+    const r = await saveProjectNamed(ctx, 'My Net');
+    expect(r).toMatchObject({ ok: true, saved: { path: `${FAKE_DIR}/My-Net.json` } });
+    expect(saves[0]).toMatchObject({ name: 'My-Net.json', overwrite: false });
     const reread = parseProjectText(saves[0]!.text);
     expect(reread.graph.nodes).toHaveLength(7);
     expect(isDirty(graph.getState())).toBe(false);
-    expect(graph.getState().fileName).toBe('My-Net.layerforge.json');
-    // Next Ctrl+S saves in place without asking.
+    expect(graph.getState().fileName).toBe(`${FAKE_DIR}/My-Net.json`);
+    expect(uiStore.getState().notice?.text).toBe(`Saved ${FAKE_DIR}/My-Net.json`);
+    // Next Ctrl+S saves in place (by path, replacing) without asking.
     handleKeyDown(key('s', { ctrl: true }), ctx);
     await flush();
+    await flush();
     expect(saves).toHaveLength(2);
+    expect(saves[1]).toMatchObject({ path: `${FAKE_DIR}/My-Net.json`, overwrite: true });
+    expect(io.disk.get(`${FAKE_DIR}/My-Net.json`)).toBe(saves[1]!.text);
+  });
+
+  it('save as: an existing name is not replaced without asking', async () => {
+    const { ctx, io } = setup();
+    io.disk.set(`${FAKE_DIR}/taken.json`, 'old');
+    const r = await saveProjectNamed(ctx, 'taken.json');
+    expect(r).toMatchObject({ ok: false, exists: true });
+    expect(io.disk.get(`${FAKE_DIR}/taken.json`)).toBe('old');
+    expect((await saveProjectNamed(ctx, 'taken.json', true)).ok).toBe(true);
+    expect(io.disk.get(`${FAKE_DIR}/taken.json`)).not.toBe('old');
+  });
+
+  it('a failed save names the file, keeps the graph in memory and the project marked unsaved', async () => {
+    const { ctx, graph, io } = setup();
+    await saveProjectNamed(ctx, 'net.json');
+    graph.getState().select(['out']);
+    dispatch('deleteSelection', undefined, ctx);
+    const docBefore = graph.getState().doc;
+    io.failing.add(`${FAKE_DIR}/net.json`);
+    expect(await saveProject(ctx, false)).toBe(false);
+    expect(uiStore.getState().notice).toMatchObject({ kind: 'error' });
+    expect(uiStore.getState().notice!.text).toContain(`${FAKE_DIR}/net.json`);
+    expect(uiStore.getState().notice!.text).toMatch(/not a readable Layerforge project.*still open here/);
+    expect(graph.getState().doc).toBe(docBefore);
+    expect(isDirty(graph.getState())).toBe(true);
+    expect(graph.getState().fileName).toBe(`${FAKE_DIR}/net.json`);
+  });
+
+  it('an edit made while a save is on its way keeps the unsaved mark (the title stays honest)', async () => {
+    const { ctx, graph, io } = setup();
+    await saveProjectNamed(ctx, 'net.json');
+    graph.getState().select(['out']);
+    dispatch('deleteSelection', undefined, ctx);
+    let release!: () => void;
+    io.gate = new Promise((r) => (release = r));
+    const pending = saveProject(ctx, false);
+    await flush();
+    graph.getState().select(['fc1']);
+    dispatch('deleteSelection', undefined, ctx);
+    release();
+    expect(await pending).toBe(true);
+    expect(isDirty(graph.getState())).toBe(true);
+    expect(parseProjectText(io.disk.get(`${FAKE_DIR}/net.json`)!).graph.nodes).toHaveLength(7);
+  });
+
+  it('desktop app: Save as uses the native dialog; a cancelled dialog saves nothing', async () => {
+    const { ctx, graph, io } = setup();
+    io.dialogChoice = null;
+    expect(await saveProject(ctx, true)).toBe(false);
+    expect(io.saves).toHaveLength(0);
+    expect(uiStore.getState().dialog).toBeNull();
+    io.dialogChoice = '/home/me/nets/cnn.json';
+    expect(await saveProject(ctx, true)).toBe(true);
+    expect(graph.getState().fileName).toBe('/home/me/nets/cnn.json');
+    expect(io.disk.has('/home/me/nets/cnn.json')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { isDirty } from '../store/graphStore';
-import { openProjectText, saveProject, startEmpty } from '../project/files';
+import { downloadProjectCopy, importProjectFile, saveProject, startEmpty } from '../project/files';
 import type { ActionContext } from './register';
 import { keyIs, mod, MOD, register } from './register';
 
@@ -23,12 +23,25 @@ export const openProject = register({
   label: 'Open…',
   shortcut: `${MOD}+O`,
   keyTest: (e) => mod(e) && !e.shiftKey && keyIs(e, 'o'),
+  // The Open dialog lists the projects folder and recent projects (plus Browse… in the desktop app and Import file…).
+  perform: (ctx) => guardUnsaved(ctx, 'open another project', () => ctx.ui.setState({ dialog: { kind: 'open' } })),
+});
+
+export const importProjectFileAction = register({
+  name: 'importProjectFile',
+  label: 'Import project file…',
   perform: (ctx) =>
-    guardUnsaved(ctx, 'open another project', () => {
-      void ctx.io.open().then((file) => {
-        if (file) openProjectText(ctx, file.text, file.fileName);
-      });
+    guardUnsaved(ctx, 'import another project', () => {
+      ctx.ui.setState({ dialog: null });
+      void importProjectFile(ctx);
     }),
+});
+
+export const downloadProjectCopyAction = register({
+  name: 'downloadProjectCopy',
+  label: 'Download a copy',
+  enabled: ({ graph }) => graph.getState().screen === 'editor',
+  perform: (ctx) => downloadProjectCopy(ctx),
 });
 
 export const saveProjectAction = register({

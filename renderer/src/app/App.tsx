@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { handleKeyDown } from '../actions';
 import { serializeProject } from '../../../shared/project';
+import { baseName } from '../project/io';
 import { clearRecovery, writeRecovery } from '../project/storage';
 import { graphStore, isDirty, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
@@ -54,7 +55,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    document.title = screen === 'editor' ? `${dirty ? '● ' : ''}${fileName ?? name} — Layerforge` : 'Layerforge';
+    document.title = screen === 'editor' ? `${dirty ? '● ' : ''}${fileName ? baseName(fileName) : name} — Layerforge` : 'Layerforge';
   }, [screen, fileName, name, dirty]);
 
   useEffect(() => {

@@ -1,8 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect } from 'react';
 import { allActions } from '../actions/register';
-import { appContext } from '../actions';
-import { saveProject } from '../project/files';
 import { uiStore, useUi } from '../store/uiStore';
+import { OpenDialog, SaveAsDialog } from './ProjectDialogs';
 
 export function HelpOverlay() {
   const open = useUi((s) => s.helpOpen);
@@ -50,58 +49,9 @@ export function HelpOverlay() {
 export function Dialogs() {
   const dialog = useUi((s) => s.dialog);
   if (!dialog) return null;
-  return dialog.kind === 'saveAs' ? <SaveAsDialog key="saveAs" initial={dialog.initial} /> : <DiscardDialog what={dialog.what} proceed={dialog.proceed} />;
-}
-
-function SaveAsDialog({ initial }: { initial: string }) {
-  const [name, setName] = useState(initial);
-  const input = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    input.current?.select();
-  }, []);
-  const close = () => uiStore.setState({ dialog: null });
-  const submit = () => {
-    if (!name.trim()) return;
-    close();
-    void saveProject(appContext, true, name.trim());
-  };
-  return (
-    <div className="lf-modal-backdrop" onClick={close}>
-      <form
-        className="lf-modal"
-        role="dialog"
-        aria-label="Save as"
-        data-testid="save-as-dialog"
-        onClick={(e) => e.stopPropagation()}
-        onSubmit={(e) => {
-          e.preventDefault();
-          submit();
-        }}
-      >
-        <h2>Save project as</h2>
-        <label className="lf-field">
-          <span className="lf-field-label">File name</span>
-          <input
-            ref={input}
-            className="lf-input"
-            value={name}
-            data-testid="save-as-name"
-            onChange={(e) => setName(e.target.value)}
-            onKeyDown={(e) => e.key === 'Escape' && close()}
-          />
-        </label>
-        <p className="lf-muted">{appContext.io.writesInPlace ? '' : 'The browser downloads the project file.'}</p>
-        <div className="lf-row-buttons lf-right">
-          <button type="button" className="lf-btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="lf-btn lf-btn-primary" data-testid="save-as-confirm">
-            Save
-          </button>
-        </div>
-      </form>
-    </div>
-  );
+  if (dialog.kind === 'saveAs') return <SaveAsDialog key="saveAs" initial={dialog.initial} />;
+  if (dialog.kind === 'open') return <OpenDialog key="open" />;
+  return <DiscardDialog what={dialog.what} proceed={dialog.proceed} />;
 }
 
 function DiscardDialog({ what, proceed }: { what: string; proceed: () => void }) {

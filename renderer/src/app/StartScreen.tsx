@@ -1,7 +1,9 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { ProjectEntry } from '../../../shared/api';
 import { appContext, dispatch } from '../actions';
-import { openProjectText, startEmpty } from '../project/files';
-import { clearRecovery, readRecovery, recentProjects, removeRecent, type Recovery } from '../project/storage';
+import { openFromEngine, openProjectText, startEmpty } from '../project/files';
+import { baseName } from '../project/io';
+import { clearRecovery, readRecovery, type Recovery } from '../project/storage';
 import { GraphThumbnail } from './GraphThumbnail';
 import { TEMPLATES } from './templates';
 
@@ -10,14 +12,28 @@ const recoveryAtStart: Recovery | null = readRecovery();
 
 export function StartScreen() {
   const [recovery, setRecovery] = useState<Recovery | null>(recoveryAtStart);
-  const [recent, setRecent] = useState(recentProjects);
+  const [recent, setRecent] = useState<ProjectEntry[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    // The engine's projects folder and recent files; a start screen without an engine just shows none.
+    appContext.io
+      .files()
+      .listProjects()
+      .then(
+        (l) => live && setRecent([...l.recent, ...l.projects.filter((p) => !l.recent.some((r) => r.path === p.path))].slice(0, 10)),
+        () => live && setRecent([]),
+      );
+    return () => {
+      live = false;
+    };
+  }, []);
   return (
     <div className="lf-start" data-testid="start-screen">
       <div className="lf-start-inner">
         {recovery && (
           <div className="lf-banner" data-testid="recovery-banner">
             <div>
-              <strong>Unsaved work found.</strong> “{recovery.name}”{recovery.fileName ? ` (${recovery.fileName})` : ''} was not saved when
+              <strong>Unsaved work found.</strong> “{recovery.name}”{recovery.fileName ? ` (${baseName(recovery.fileName)})` : ''} was not saved when
               Layerforge last closed ({new Date(recovery.savedAt).toLocaleString()}).
             </div>
             <div className="lf-row-buttons">
@@ -51,8 +67,11 @@ export function StartScreen() {
           <button className="lf-btn lf-btn-primary" data-testid="start-empty" onClick={() => startEmpty(appContext)}>
             New empty model
           </button>
-          <button className="lf-btn" data-testid="start-open" onClick={() => dispatch('openProject')}>
+          <button className="lf-btn" data-testid="start-open-project" onClick={() => dispatch('openProject')}>
             Open project…
+          </button>
+          <button className="lf-btn" data-testid="start-open" title="Open a project file from this computer (upload)" onClick={() => dispatch('importProjectFile')}>
+            Import file…
           </button>
         </div>
         <h2>Templates</h2>
@@ -71,32 +90,22 @@ export function StartScreen() {
           ))}
         </div>
         <h2>Recent projects</h2>
-        {recent.length === 0 ? (
-          <p className="lf-muted">Projects you open or save appear here.</p>
+        {recent === null ? null : recent.length === 0 ? (
+          <p className="lf-muted">Projects you save (Ctrl+S) or open appear here.</p>
         ) : (
           <ul className="lf-recent" data-testid="recent-list">
             {recent.map((r) => (
-              <li key={r.fileName}>
+              <li key={r.path}>
                 <button
-                  className="lf-recent-open"
-                  disabled={!r.text}
-                  title={r.text ? `Open ${r.fileName}` : 'Too large to keep here: use Open…'}
-                  onClick={() => r.text && openProjectText(appContext, r.text, r.fileName)}
+                  className={`lf-recent-open${r.error ? ' lf-damaged' : ''}`}
+                  data-testid={`recent-${r.name}`}
+                  title={r.error ? `${r.path} cannot be opened: ${r.error}` : `Open ${r.path}`}
+                  onClick={() => void openFromEngine(appContext, { path: r.path })}
                 >
-                  <span className="lf-recent-name">{r.name}</span>
+                  <span className="lf-recent-name">{r.title ?? r.name}</span>
                   <span className="lf-muted">
-                    {r.fileName} · {new Date(r.savedAt).toLocaleString()}
+                    {r.inFolder ? r.name : r.path} · {r.error ? 'damaged' : new Date(r.modifiedAt).toLocaleString()}
                   </span>
-                </button>
-                <button
-                  className="lf-btn lf-btn-ghost"
-                  title="Remove from the list"
-                  onClick={() => {
-                    removeRecent(r.fileName);
-                    setRecent(recentProjects());
-                  }}
-                >
-                  ×
                 </button>
               </li>
             ))}

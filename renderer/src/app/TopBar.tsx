@@ -2,6 +2,7 @@ import { appContext, dispatch, getAction } from '../actions';
 import { isDirty, useGraph } from '../store/graphStore';
 import { resolvedTheme, useUi } from '../store/uiStore';
 import { ExportMenu } from '../export/ExportMenu';
+import { baseName, isEnginePath } from '../project/io';
 
 function ActionButton({ name, children, testid }: { name: string; children: React.ReactNode; testid?: string }) {
   const action = getAction(name);
@@ -69,11 +70,13 @@ export function TopBar() {
           </>
         )}
       </nav>
-      <div className="lf-title" data-testid="project-title" title={fileName ?? 'Not saved yet'}>
+      <div className="lf-title" data-testid="project-title" title={fileName ? (isEnginePath(fileName) ? `Saved as ${fileName}` : `${fileName} (imported: Save asks where to save it)`) : 'Not saved yet'}>
         {editor && (
           <>
             <span className="lf-title-name">{name}</span>
-            <span className="lf-title-file">{fileName ?? 'not saved'}</span>
+            <span className="lf-title-file" data-testid="project-file">
+              {fileName ? baseName(fileName) : 'not saved'}
+            </span>
             <span className={`lf-dirty${dirty ? ' on' : ''}`} data-testid="dirty-mark" aria-label={dirty ? 'unsaved changes' : 'saved'}>
               {dirty ? '●' : ''}
             </span>

@@ -8,13 +8,14 @@ import type { ActionContext } from '../actions/register';
 import { dispatch } from '../actions';
 import { exportUi } from './store';
 import { explainError, exportRun, fetchImport, openImported } from './flows';
+import { fakeProjectIO } from '../project/testing';
 
 const templateText = readFileSync(new URL('../../../resources/templates/resnet-small.json', import.meta.url), 'utf8');
 
 function context() {
   const graph = createGraphStore();
   const view = { fitView: vi.fn(), zoomIn: vi.fn(), zoomOut: vi.fn(), centre: () => ({ x: 0, y: 0 }) };
-  const ctx: ActionContext = { graph, ui: uiStore, view, io: { writesInPlace: true, open: async () => null, save: async (f) => f } };
+  const ctx: ActionContext = { graph, ui: uiStore, view, io: fakeProjectIO() };
   uiStore.setState({ dialog: null, notice: null });
   return { ctx, graph };
 }

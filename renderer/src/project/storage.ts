@@ -1,12 +1,7 @@
-/** Recent projects and the autosave recovery slot, kept in localStorage. */
-export interface RecentProject {
-  fileName: string;
-  name: string;
-  savedAt: number;
-  /** The project text when small enough to keep, so the browser build can reopen it. */
-  text?: string;
-}
-
+/**
+ * The autosave recovery slot, kept in localStorage (the browser's, or Electron's own profile on disk).
+ * Recent projects come from the engine (listProjects), not from here.
+ */
 export interface Recovery {
   savedAt: number;
   fileName: string | null;
@@ -14,10 +9,7 @@ export interface Recovery {
   text: string;
 }
 
-const RECENT_KEY = 'layerforge.recent';
 const RECOVERY_KEY = 'layerforge.recovery';
-const MAX_RECENT = 8;
-const MAX_TEXT = 1_000_000;
 
 function storage(): Storage | null {
   try {
@@ -42,21 +34,6 @@ function write(key: string, value: unknown): void {
   } catch {
     /* storage full or unavailable: recent list and recovery are best effort */
   }
-}
-
-export function recentProjects(): RecentProject[] {
-  const list = readJson<RecentProject[]>(RECENT_KEY);
-  return Array.isArray(list) ? list.filter((r) => r && typeof r.fileName === 'string' && typeof r.name === 'string') : [];
-}
-
-export function addRecent(entry: RecentProject): void {
-  const rest = recentProjects().filter((r) => r.fileName !== entry.fileName);
-  const kept = entry.text && entry.text.length > MAX_TEXT ? { ...entry, text: undefined } : entry;
-  write(RECENT_KEY, [kept, ...rest].slice(0, MAX_RECENT));
-}
-
-export function removeRecent(fileName: string): void {
-  write(RECENT_KEY, recentProjects().filter((r) => r.fileName !== fileName));
 }
 
 export function readRecovery(): Recovery | null {

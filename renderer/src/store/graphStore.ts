@@ -45,7 +45,11 @@ export interface GraphState {
   undo(): boolean;
   redo(): boolean;
   loadProject(project: ProjectFile, fileName: string | null, options?: { unsaved?: boolean }): void;
-  markSaved(fileName: string): void;
+  /**
+   * Marks the project saved as `fileName`. `saved` is the document and meta version that were written
+   * (taken when the save started); edits made since then keep the project marked unsaved.
+   */
+  markSaved(fileName: string, saved?: { doc: Doc; metaVersion: number }): void;
   setMeta(change: Partial<ProjectMeta>): void;
   toProject(): ProjectFile;
   select(nodes: Iterable<string>, edges?: Iterable<string>): void;
@@ -126,8 +130,8 @@ export function createGraphStore() {
         loadCount: get().loadCount + 1,
       });
     },
-    markSaved(fileName) {
-      set((s) => ({ savedDoc: s.doc, savedMetaVersion: s.metaVersion, fileName }));
+    markSaved(fileName, saved) {
+      set((s) => ({ savedDoc: saved?.doc ?? s.doc, savedMetaVersion: saved?.metaVersion ?? s.metaVersion, fileName }));
     },
     setMeta(change) {
       set((s) => ({ meta: { ...s.meta, ...change }, metaVersion: s.metaVersion + 1 }));

@@ -11,6 +11,8 @@ export interface Notice {
 
 export type Dialog =
   | { kind: 'saveAs'; initial: string }
+  /** The Open dialog: projects in the projects folder and recent ones. */
+  | { kind: 'open' }
   /** "You have unsaved changes": run `proceed` if the user agrees to discard them. */
   | { kind: 'discard'; what: string; proceed: () => void };
 
