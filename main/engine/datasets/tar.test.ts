@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTar, extractTar, safeMemberName } from './tar';
 
@@ -50,6 +51,37 @@ describe('extractTar', () => {
       expect(existsSync(join(out, 'top/link'))).toBe(false);
       expect(existsSync(join(dir, 'evil.txt'))).toBe(false);
     }
+  });
+
+  it('tar.gz bombs: a member over the size limit, too many bytes in all, or a huge pax/long-name header are refused naming the archive', async () => {
+    const archive = join(dir, 'bomb.tar.gz');
+    writeFileSync(archive, createTar([{ name: 'data_batch_1.bin', data: Buffer.alloc(8 * 2 ** 20) }], true));
+    expect(statSync(archive).size).toBeLessThan(64 * 1024); // 8 MiB of zeros in a few KB
+    const out = join(dir, 'out');
+    await expect(extractTar(archive, out, (m) => m.name, { maxMemberBytes: 2 ** 20 })).rejects.toThrow(
+      `${archive}: member 'data_batch_1.bin' is 8388608 bytes, more than the limit of 1048576 bytes for one file.`,
+    );
+    expect(readdirSync(out)).toEqual([]); // refused before a byte was written
+
+    const many = join(dir, 'many.tar.gz');
+    writeFileSync(many, createTar(['a', 'b', 'c'].map((n) => ({ name: `${n}.jpg`, data: Buffer.alloc(600_000) })), true));
+    await expect(extractTar(many, join(dir, 'out2'), (m) => m.name, { maxTotalBytes: 2 ** 20 })).rejects.toThrow(
+      /many\.tar\.gz: extracting member 'b\.jpg' would write 1200000 bytes in all, more than the limit of 1048576 bytes\./,
+    );
+    // Within the limits the same archive extracts.
+    await extractTar(many, join(dir, 'out3'), (m) => m.name, { maxTotalBytes: 2 * 2 ** 20 });
+    expect(readdirSync(join(dir, 'out3')).sort()).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+
+    // A pax ('x') header member is read into memory: one claiming 2 MiB is refused (typeflag patched, checksum redone).
+    const tar = createTar([{ name: 'PaxHeader', data: Buffer.alloc(2 * 2 ** 20) }, { name: 'x.bin', data: Buffer.from('x') }]);
+    tar[156] = 'x'.charCodeAt(0);
+    tar.fill(32, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += tar[i]!;
+    tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const pax = join(dir, 'pax.tar.gz');
+    writeFileSync(pax, gzipSync(tar));
+    await expect(extractTar(pax, join(dir, 'out4'), (m) => m.name)).rejects.toThrow(`${pax}: a 'x' header member claims 2097152 bytes (limit 1048576): not a valid archive.`);
   });
 
   it('refuses an accept() target outside the destination', async () => {

@@ -60,16 +60,33 @@ export function safeMemberName(name: string): string | undefined {
   return norm;
 }
 
+/** Largest long-name / pax header member read into memory. */
+const MAX_META_BYTES = 1 << 20;
+
+export interface ExtractOptions {
+  gzip?: boolean;
+  signal?: AbortSignal;
+  /** Largest member written (its header's size), default 1 GiB; larger ones fail the extraction. */
+  maxMemberBytes?: number;
+  /** Most bytes written in all (by header sizes), default 32 GiB: a tar.gz bomb cannot fill the disk beyond it. */
+  maxTotalBytes?: number;
+}
+
 /**
  * Streams a tar (gzipped when `gzip`, else plain) and calls `onMember` for each member header; when it
  * returns a relative path, the member's data is written there under `destDir`. Returns every member seen.
+ * Members are written exactly as long as their header says, so the size limits hold whatever the
+ * compressed stream inflates to; skipped members are streamed past without being stored.
  */
 export async function extractTar(
   archive: string,
   destDir: string,
   accept: (m: TarMember) => string | undefined,
-  opts: { gzip?: boolean; signal?: AbortSignal } = {},
+  opts: ExtractOptions = {},
 ): Promise<TarMember[]> {
+  const maxMember = opts.maxMemberBytes ?? 2 ** 30;
+  const maxTotal = opts.maxTotalBytes ?? 32 * 2 ** 30;
+  let written = 0;
   const gzip = opts.gzip ?? /\.(tgz|gz)$/i.test(archive);
   const root = resolve(destDir);
   await mkdir(root, { recursive: true });
@@ -146,6 +163,7 @@ export async function extractTar(
         remaining = size;
         padding = (512 - (size % 512)) % 512;
         if (type === 'L' || type === 'x' || type === 'g') {
+          if (size > MAX_META_BYTES) throw new TarError(`${archive}: a '${type}' header member claims ${size} bytes (limit ${MAX_META_BYTES}): not a valid archive.`);
           meta = [];
           metaType = type;
           if (size === 0) meta = undefined;
@@ -159,6 +177,9 @@ export async function extractTar(
         seen.push(member);
         const target = safe !== undefined && (member.type === '0' || member.type === '5') ? accept(member) : undefined;
         if (target !== undefined && member.type === '0') {
+          if (size > maxMember) throw new TarError(`${archive}: member '${name}' is ${size} bytes, more than the limit of ${maxMember} bytes for one file.`);
+          written += size;
+          if (written > maxTotal) throw new TarError(`${archive}: extracting member '${name}' would write ${written} bytes in all, more than the limit of ${maxTotal} bytes.`);
           const full = resolve(root, target);
           const rel = relative(root, full);
           if (!rel || rel.startsWith('..') || rel.split(sep).includes('..') ) {

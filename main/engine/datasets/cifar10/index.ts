@@ -101,7 +101,7 @@ export async function importCifar10(path: string, dir: string, opts: ImportOptio
       await extractTar(path, tmp, (m) => {
         const match = m.type === '0' ? MEMBER.exec(m.name) : null;
         return match ? match[1] : undefined;
-      }, { signal: opts.signal });
+      }, { signal: opts.signal, maxMemberBytes: 64 * 2 ** 20, maxTotalBytes: 512 * 2 ** 20 }); // batches are 30,730,000 bytes each
       binDir = findCifarBinaryDir(tmp);
       if (!binDir) throw new Error(`CIFAR-10 import: ${path} does not contain the CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin).`);
     }

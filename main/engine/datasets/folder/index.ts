@@ -205,7 +205,8 @@ export async function importImageFolder(path: string, root: string, opts: Folder
       await mkdir(dirname(dir), { recursive: true });
       tmp = await mkdtemp(`${dir}.extract-`);
       opts.onProgress?.({ id, phase: 'extract', message: `Extracting ${basename(path)}` });
-      await extractTar(path, tmp, (m) => (m.type === '0' && IMAGE_EXT.test(m.name) ? m.name : undefined), { signal: opts.signal });
+      // One image over 256 MB would be refused at decoding anyway (see image.ts): refuse it before writing it.
+      await extractTar(path, tmp, (m) => (m.type === '0' && IMAGE_EXT.test(m.name) ? m.name : undefined), { signal: opts.signal, maxMemberBytes: 256 * 2 ** 20 });
       folder = tmp;
       // An archive often wraps everything in one top folder.
       const top = await subdirs(tmp);
