@@ -57,25 +57,6 @@ function filterByTapMatmuls(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw: num
   });
 }
 
-/** The transposition trick over batch chunks (K-blocking: each conv's dy "filter" stays in cache). */
-function filterByChunkedTransposedConv(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw: number, chunk: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const [, oh, ow, f] = dy.shape;
-    const k = n / chunk;
-    const xT = tf.transpose(x.reshape([k, chunk, h * w, c]), [0, 3, 2, 1]); // [k, C, HW, chunk]
-    const dyT = tf.transpose(dy.reshape([k, chunk, oh * ow, f]), [0, 2, 1, 3]); // [k, ohow, chunk, F]
-    let acc: tf.Tensor | null = null;
-    for (let i = 0; i < k; i++) {
-      const xi = xT.slice([i, 0, 0, 0], [1, c, h * w, chunk]).reshape([c, h, w, chunk]) as tf.Tensor4D;
-      const di = dyT.slice([i, 0, 0, 0], [1, oh * ow, chunk, f]).reshape([oh, ow, chunk, f]) as tf.Tensor4D;
-      const r = tf.conv2d(xi, di, 1, 'valid');
-      acc = acc ? tf.add(acc, r) : r;
-    }
-    return tf.transpose(acc!.reshape([c, fh * fw, f]), [1, 0, 2]).reshape([fh, fw, c, f]) as tf.Tensor4D;
-  });
-}
-
 async function main(): Promise<void> {
   const s = await initWasmBackend(tf, wasm, threads ? { threads } : {});
   console.log(`wasm: ${s.build}, ${s.threads} thread(s)${s.note ? ` (${s.note})` : ''}`);
@@ -92,7 +73,6 @@ async function main(): Promise<void> {
     console.log(sh.name);
     time('forward conv2d (XNNPACK)', () => tf.conv2d(x, w, 1, 'valid'));
     time('filter grad: transposed conv (ours)', () => conv2dBackpropFilter(tf, x, dy, { strides: 1, pad: 'valid', filterShape: sh.f }));
-    for (const chunk of [4, 8, 16, 32]) time(`filter grad: chunked transposed conv, ${chunk}/chunk`, () => filterByChunkedTransposedConv(x, dy, sh.f[0], sh.f[1], chunk));
     time('filter grad: transposed conv, 4-D transposes', () => filterByTransposedConv(x, dy, sh.f[0], sh.f[1], 1));
     time('filter grad: im2col + one matmul', () => filterByIm2col(x, dy, sh.f[0], sh.f[1]));
     time('filter grad: 9 tap matmuls', () => filterByTapMatmuls(x, dy, sh.f[0], sh.f[1]));
@@ -103,7 +83,7 @@ async function main(): Promise<void> {
     const p = tf.maxPool(y, 2, 2, 'valid');
     const dp = randomTensor(tf, p.shape, rand);
     const poolGrad = () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(dp).sum())(y);
-    time('maxPoolGrad (ours, heap loop)', poolGrad);
+    time('maxPoolGrad (ours: wasm module)', poolGrad);
     restoreOriginalKernel(tf, 'MaxPoolGrad');
     time('maxPoolGrad (tfjs wasm C++, wrong for x<=0)', poolGrad);
     registerWasmTrainingKernels(tf, ['MaxPoolGrad']);
