@@ -9,10 +9,11 @@ import { trainingBench } from './training';
 import { uiBench } from './ui';
 import { templatesBench } from './templates';
 import { memoryBench } from './memory';
+import { accuracyBench } from './accuracy';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, memoryBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, accuracyBench, memoryBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
