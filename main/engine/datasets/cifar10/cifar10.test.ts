@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { createDatasetRegistry } from '../index';
 import { tinyCifar, tinyCifarArchive } from '../testData';
 import { startServer, type TestServer } from '../testServer';
 import type { Split } from '../types';
-import { decodeCifarRecords } from '.';
+import { decodeCifarRecords, MAX_CIFAR_BATCH_BYTES, readCifarBinaryDir } from '.';
 
 let root: string;
 let server: TestServer | undefined;
@@ -65,6 +65,14 @@ describe('CIFAR-10 import and download', () => {
     const ds = await reg.load('cifar10');
     expectSplit(ds.train, trainRecs);
     expectSplit(ds.test, testRecs);
+  });
+
+  it('refuses a batch file far bigger than an official one before reading it, naming it', async () => {
+    const src = join(root, 'big');
+    mkdirSync(src, { recursive: true });
+    for (const [n, b] of Object.entries(t.bytes)) writeFileSync(join(src, n), b);
+    truncateSync(join(src, 'data_batch_3.bin'), MAX_CIFAR_BATCH_BYTES + 3073); // sparse: no real disk or memory used
+    await expect(readCifarBinaryDir(src)).rejects.toThrow(`${join(src, 'data_batch_3.bin')}: ${MAX_CIFAR_BATCH_BYTES + 3073} bytes; a CIFAR-10 batch file is 30730000 bytes`);
   });
 
   it('imports the archive, extracting only the expected members', async () => {

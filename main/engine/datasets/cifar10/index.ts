@@ -74,12 +74,22 @@ export function findCifarBinaryDir(dir: string): string | undefined {
   return undefined;
 }
 
+/** Largest CIFAR-10 batch file read (the official ones are 30,730,000 bytes). */
+export const MAX_CIFAR_BATCH_BYTES = 64 * 2 ** 20;
+
 /** Reads the six official batch files from a folder. */
 export async function readCifarBinaryDir(dir: string): Promise<{ train: Split; test: Split }> {
   const missing = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].filter((f) => !existsSync(join(dir, f)));
   if (missing.length) throw new Error(`${dir} is not a CIFAR-10 binary folder: missing ${missing.join(', ')}.`);
-  const train = decodeCifarRecords(await Promise.all(CIFAR10_TRAIN_FILES.map(async (f) => ({ name: join(dir, f), data: await readFile(join(dir, f)) }))));
-  const test = decodeCifarRecords([{ name: join(dir, CIFAR10_TEST_FILE), data: await readFile(join(dir, CIFAR10_TEST_FILE)) }]);
+  const read = async (f: string) => {
+    const name = join(dir, f);
+    // Official batches are 30,730,000 bytes; a far bigger file is not one (and would be read whole into memory).
+    const size = statSync(name).size;
+    if (size > MAX_CIFAR_BATCH_BYTES) throw new Error(`${name}: ${size} bytes; a CIFAR-10 batch file is 30730000 bytes (10,000 records of 3,073), at most ${MAX_CIFAR_BATCH_BYTES} accepted.`);
+    return { name, data: await readFile(name) };
+  };
+  const train = decodeCifarRecords(await Promise.all(CIFAR10_TRAIN_FILES.map(read)));
+  const test = decodeCifarRecords([await read(CIFAR10_TEST_FILE)]);
   return { train, test };
 }
 
