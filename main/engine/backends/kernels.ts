@@ -182,7 +182,7 @@ function conv2dBackpropFilterKernel(tf: Tf, args: KernelArgs): tfjs.Tensor | Ten
 }
 
 /** dx = conv2d(dilate(dy, stride), flip(W) with in/out swapped), padded so that dx has x's shape. */
-export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
+export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tensor4D, attrs: Record<string, unknown>, backend?: unknown): tfjs.Tensor4D {
   const inputShape = attrs.inputShape as [number, number, number, number];
   return tf.tidy(() => {
     const info = convInfoFor(tf, inputShape, filter.shape, attrs, false);
@@ -192,10 +192,24 @@ export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tens
     const left = fw - 1 - padInfo.left;
     const bottom = inHeight + fh - 1 - top - d.shape[1];
     const right = inWidth + fw - 1 - left - d.shape[2];
-    const dp = padOrCrop(tf, d, top, bottom, left, right);
-    const wFlipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tfjs.Tensor4D;
-    return tf.conv2d(dp, wFlipped, 1, 'valid');
+    const wFlipped = flipSwapFilter(tf, filter, backend);
+    // Non-negative padding goes to the convolution itself (XNNPACK pads on the fly, no PadV2 copy).
+    if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
+      return tf.conv2d(d, wFlipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    }
+    return tf.conv2d(padOrCrop(tf, d, top, bottom, left, right), wFlipped, 1, 'valid');
   });
+}
+
+/** flip(W) spatially with in/out channels swapped: by our wasm module where loaded, else Reverse + Transpose. */
+function flipSwapFilter(tf: Tf, filter: tfjs.Tensor4D, backend: unknown): tfjs.Tensor4D {
+  const native = filter.dtype === 'float32' ? nativeKernels(backend) : null;
+  const [fh, fw, ci, co] = filter.shape;
+  if (!native) return tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tfjs.Tensor4D;
+  const b = backend as WasmHeapBackend;
+  const out = b.makeOutput([fh, fw, co, ci], 'float32');
+  native.filterFlipSwap(heapOffset(b, filter.dataId), heapOffset(b, out.dataId), fh, fw, ci, co);
+  return tf.engine().makeTensorFromTensorInfo(out) as tfjs.Tensor4D;
 }
 
 export function depthwiseBackpropFilter(tf: Tf, x: tfjs.Tensor4D, dy: tfjs.Tensor4D, attrs: Record<string, unknown>): tfjs.Tensor4D {
@@ -475,7 +489,7 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
   const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
     Conv2DBackpropFilter: (args) => conv2dBackpropFilterKernel(tf, args),
-    Conv2DBackpropInput: ({ inputs, attrs = {} }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
+    Conv2DBackpropInput: ({ inputs, attrs = {}, backend }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs, backend),
     DepthwiseConv2dNativeBackpropFilter: ({ inputs, attrs = {} }) => depthwiseBackpropFilter(tf, asTensor(tf, inputs.x, 'x') as tfjs.Tensor4D, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, attrs),
     DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
     UnsortedSegmentSum: ({ inputs, attrs = {} }) => unsortedSegmentSum(tf, asTensor(tf, inputs.x, 'x'), asTensor(tf, inputs.segmentIds, 'segmentIds'), attrs.numSegments as number),

@@ -206,3 +206,19 @@ void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_
     }
   }
 }
+
+/*
+ * The filter of a transposed convolution's forward pass: out[i][j][o][c] = w[fh-1-i][fw-1-j][c][o]
+ * (spatially flipped, input/output channels swapped), for Conv2DBackpropInput. tfjs's Reverse and
+ * Transpose take two passes and far longer than this small tensor should.
+ */
+__attribute__((export_name("filter_flip_swap")))
+void filter_flip_swap(const f32 *w, f32 *out, int32_t fh, int32_t fw, int32_t ci, int32_t co) {
+  for (int32_t i = 0; i < fh; i++)
+    for (int32_t j = 0; j < fw; j++) {
+      const f32 *src = w + ((int64_t)(fh - 1 - i) * fw + (fw - 1 - j)) * ci * co;
+      f32 *dst = out + ((int64_t)i * fw + j) * co * ci;
+      for (int32_t c = 0; c < ci; c++)
+        for (int32_t o = 0; o < co; o++) dst[(int64_t)o * ci + c] = src[(int64_t)c * co + o];
+    }
+}
