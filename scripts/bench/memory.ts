@@ -122,6 +122,8 @@ interface ChildResult {
   code: number | null;
   epochs: EpochSample[];
   rssAfterLoad: number | null;
+  /** The sampled peak of the tree's RSS up to the 'started' event (dataset decoding + model compile). */
+  peakBeforeTraining: number | null;
   baseline: number | null;
   peakHwm: number;
   sampledPeak: number;
@@ -141,6 +143,7 @@ function runChild(args: string[], log: (line: string) => void, timeoutMs: number
     const sampler = new TreeSampler(child.pid);
     const epochs: EpochSample[] = [];
     let rssAfterLoad: number | null = null;
+    let peakBeforeTraining: number | null = null;
     let baseline: number | null = null;
     let summary: Record<string, unknown> | null = null;
     let stderr = '';
@@ -170,6 +173,7 @@ function runChild(args: string[], log: (line: string) => void, timeoutMs: number
         const rss = sampler.sample();
         if (e.type === 'started') {
           rssAfterLoad = rss;
+          peakBeforeTraining = sampler.sampledPeak;
           log(`memory: started (dataset decoded, model compiled): RSS ${mb(rss)} MiB, ${String(e.trainImages)} train images per epoch, ${String(e.batchesPerEpoch)} batches`);
         } else if (e.type === 'epoch') {
           const numTensors = typeof e.numTensors === 'number' ? e.numTensors : null;
@@ -194,7 +198,7 @@ function runChild(args: string[], log: (line: string) => void, timeoutMs: number
     child.on('close', (code) => {
       clearInterval(timer);
       clearTimeout(killer);
-      resolvePromise({ code, epochs, rssAfterLoad, baseline, peakHwm: sampler.hwmSum(), sampledPeak: sampler.sampledPeak, summary, stderrTail: stderr.trim().split('\n').slice(-3).join(' | '), elapsedMs: performance.now() - t0 });
+      resolvePromise({ code, epochs, rssAfterLoad, peakBeforeTraining, baseline, peakHwm: sampler.hwmSum(), sampledPeak: sampler.sampledPeak, summary, stderrTail: stderr.trim().split('\n').slice(-3).join(' | '), elapsedMs: performance.now() - t0 });
     });
   });
 }
@@ -239,10 +243,16 @@ export const memoryBench: BenchModule = {
     const tensorGrowth = last.numTensors != null && second.numTensors != null ? last.numTensors - second.numTensors : null;
     const perEpoch = r.epochs.map((e) => `${mb(e.rss)}`).join(', ');
     const how = `${dataNote}; ${backend}; ${epochs} epochs × ${full ? 'all 782' : `${batchesPerEpoch} (--limit ${64 * batchesPerEpoch}; all 50,000 held)`} batches of 64; ${Math.round(r.elapsedMs / 1000)} s; load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
-    log(`memory: peak ${mb(peak)} MiB (VmHWM sum ${mb(r.peakHwm)}, sampled ${mb(r.sampledPeak)}); at start ${r.baseline == null ? '?' : mb(r.baseline)} MiB, after load ${r.rssAfterLoad == null ? '?' : mb(r.rssAfterLoad)} MiB; per epoch ${perEpoch} MiB; tensors ${tensors.join(', ')}`);
+    log(`memory: peak ${mb(peak)} MiB (VmHWM sum ${mb(r.peakHwm)}, sampled ${mb(r.sampledPeak)}); at start ${r.baseline == null ? '?' : mb(r.baseline)} MiB, after load ${r.rssAfterLoad == null ? '?' : mb(r.rssAfterLoad)} MiB (peak until then ${r.peakBeforeTraining == null ? '?' : mb(r.peakBeforeTraining)}); per epoch ${perEpoch} MiB; tensors ${tensors.join(', ')}`);
     const figures: Figure[] = [
       { id: 'memory.peakRss', label: 'peak RSS training cifar10-cnn on 50,000 images (CLI, target < 1,536)', value: mb(peak), unit: 'MiB', note: `${how}; sampled peak ${mb(r.sampledPeak)} MiB` },
-      { id: 'memory.rssAfterLoad', label: 'RSS after the dataset is decoded and the model compiled', value: r.rssAfterLoad == null ? null : mb(r.rssAfterLoad), unit: 'MiB' },
+      {
+        id: 'memory.rssAfterLoad',
+        label: 'RSS after the dataset is decoded and the model compiled',
+        value: r.rssAfterLoad == null ? null : mb(r.rssAfterLoad),
+        unit: 'MiB',
+        note: `sampled peak up to then ${r.peakBeforeTraining == null ? '?' : mb(r.peakBeforeTraining)} MiB; CLI at start ${r.baseline == null ? '?' : mb(r.baseline)} MiB`,
+      },
       { id: 'memory.growth', label: `RSS growth from epoch 2 to epoch ${last.epoch} (target ~0)`, value: mb(growth), unit: 'MiB', note: `RSS at each epoch end: ${perEpoch} MiB` },
       { id: 'memory.tensorGrowth', label: `tensor count growth from epoch 2 to epoch ${last.epoch}`, value: tensorGrowth, unit: 'tensors', note: `numTensors per epoch: ${tensors.join(', ')}` },
     ];
