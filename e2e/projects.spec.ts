@@ -5,7 +5,7 @@
  * message naming the file (which stays byte-identical), while the graph stays in the editor.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MOD, node, screenshot, selectNode, setField } from './helpers/editor';
 
@@ -131,4 +131,34 @@ test('a name with a path in it is made into a plain file name in the projects fo
   await expect(page.getByTestId('notice')).toContainText(`Saved ${join(PROJECTS, expected)}`);
   expect(existsSync(join(PROJECTS, expected))).toBe(true);
   expect(existsSync(join(DATA_DIR, '..', expected))).toBe(false);
+});
+
+test('unsaved work is autosaved by the engine (under the data dir) and offered after a reload, even without the browser copy', async ({ page }) => {
+  const recoveryDir = join(DATA_DIR, 'recovery');
+  const autosaves = () => (existsSync(recoveryDir) ? readdirSync(recoveryDir).filter((f) => f.endsWith('.json')) : []);
+  await openApp(page);
+  const before = new Set(autosaves());
+  await openTemplate(page, 'lenet5');
+  await selectNode(page, 'dense_1');
+  await setField(page, 'units', '77');
+  await expect(page.getByTestId('dirty-mark')).toHaveText('●');
+  await expect.poll(() => autosaves().filter((f) => !before.has(f)).length).toBe(1);
+  const [mine] = autosaves().filter((f) => !before.has(f));
+  expect(JSON.parse(readFileSync(join(recoveryDir, mine!), 'utf8')).project.graph.nodes.find((n: { name: string }) => n.name === 'dense_1').params.units).toBe(77);
+
+  // The browser's own copy is gone (another browser, a cleared profile): the engine's copy is offered.
+  page.on('dialog', (d) => void d.accept());
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await expect(page.getByTestId('recovery-banner')).toBeVisible();
+  await page.getByTestId('recovery-restore').click();
+  await expect(node(page, 'dense_1').getByTestId('node-summary')).toContainText('77');
+  await expect(page.getByTestId('dirty-mark')).toHaveText('●');
+  // The restored work lives on in this window's slot; saving it clears the autosave.
+  await expect.poll(() => autosaves().filter((f) => !before.has(f)).length).toBe(1);
+  await page.keyboard.press(`${MOD}+s`);
+  await page.getByTestId('save-as-name').fill(`recovered-${Date.now()}`);
+  await page.getByTestId('save-as-confirm').click();
+  await expect(page.getByTestId('dirty-mark')).toHaveText('');
+  await expect.poll(() => autosaves().filter((f) => !before.has(f)).length).toBe(0);
 });

@@ -291,6 +291,43 @@ describe('native dialogs (desktop app)', () => {
   });
 });
 
+describe('autosave recovery through the API', () => {
+  it('keeps autosaves under <data dir>/recovery across an engine restart, newest first, until discarded', async () => {
+    const { client, dataDir } = setup();
+    await client.saveRecovery({ key: 'tab-a', text: named('first'), sourcePath: null });
+    await new Promise((r) => setTimeout(r, 10));
+    await client.saveRecovery({ key: 'tab-b', text: named('second'), sourcePath: join(dataDir, 'projects', 'x.json') });
+    await client.saveRecovery({ key: 'tab-a', text: named('first, later'), sourcePath: null });
+    expect(readdirSync(join(dataDir, 'recovery')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // A new engine on the same data dir (the app was killed and started again) finds them.
+    const again = setup({ dataDir });
+    const list = await again.client.listRecovery();
+    expect(list.unreadable).toEqual([]);
+    expect(list.items.map((i) => [i.key, i.name])).toEqual([
+      ['tab-a', 'first, later'],
+      ['tab-b', 'second'],
+    ]);
+    expect(list.items[1]!.sourcePath).toBe(join(dataDir, 'projects', 'x.json'));
+    expect(parseProjectText(list.items[0]!.text).graph).toEqual(parseProjectText(template).graph);
+    await again.client.discardRecovery({ key: 'tab-a' });
+    expect((await again.client.listRecovery()).items.map((i) => i.key)).toEqual(['tab-b']);
+  });
+
+  it('refuses bad keys and invalid projects, and reports a damaged autosave without removing it', async () => {
+    const { client, dataDir } = setup();
+    for (const key of ['../x', 'a/b', '', 'x'.repeat(201)]) expect((await apiError(client.saveRecovery({ key, text: named('x') }))).code).toBe('bad-request');
+    expect((await apiError(client.saveRecovery({ key: 'tab-x', text: '{}' }))).code).toBe('bad-request');
+    expect(existsSync(join(dataDir, 'recovery'))).toBe(false);
+    await client.saveRecovery({ key: 'tab-ok', text: named('ok') });
+    const [file] = readdirSync(join(dataDir, 'recovery'));
+    writeFileSync(join(dataDir, 'recovery', file!), 'garbage');
+    const list = await client.listRecovery();
+    expect(list.items).toEqual([]);
+    expect(list.unreadable).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'recovery', file!))).toBe(true);
+  });
+});
+
 describe('crash safety through the API', () => {
   it('a save through saveProject killed (SIGKILL) mid-write leaves the old project intact', { timeout: 90_000 }, async () => {
     const { client, dir, dataDir } = setup();

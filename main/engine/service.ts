@@ -16,9 +16,11 @@ import {
   type OpenedProject,
   type OpenProjectRequest,
   type ProjectList,
+  type RecoveryList,
   type SavedProject,
   type SaveProjectAsRequest,
   type SaveProjectRequest,
+  type SaveRecoveryRequest,
   type ExportResult,
   type PredictRequest,
   type Predictions,
@@ -501,6 +503,18 @@ export class Engine implements EngineApi {
 
   openProjectDialog(): Promise<OpenedProject | null> {
     return this.projects.openWithDialog();
+  }
+
+  saveRecovery(req: SaveRecoveryRequest): Promise<void> {
+    return this.projects.saveRecovery(req);
+  }
+
+  listRecovery(): Promise<RecoveryList> {
+    return this.projects.listRecovery();
+  }
+
+  discardRecovery(req: { key: string }): Promise<void> {
+    return this.projects.discardRecovery(req);
   }
 
   onTrainingProgress(listener: (p: TrainingProgress) => void): () => void {

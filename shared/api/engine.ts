@@ -6,11 +6,11 @@
 import type { Graph } from '../graph/types';
 import type { ProjectFile, TrainingSettings } from '../project';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from './datasets';
-import type { OpenedProject, OpenProjectRequest, ProjectList, SavedProject, SaveProjectAsRequest, SaveProjectRequest } from './projects';
+import type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest } from './projects';
 import type { ServiceNames } from './proxy';
 
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
-export type { OpenedProject, OpenProjectRequest, ProjectList, SavedProject, SaveProjectAsRequest, SaveProjectRequest };
+export type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest };
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -230,6 +230,12 @@ export interface EngineApi {
   saveProjectAs(req: SaveProjectAsRequest): Promise<SavedProject | null>;
   /** Desktop app: a native Open dialog, then openProject of the chosen file; null when cancelled. */
   openProjectDialog(): Promise<OpenedProject | null>;
+  /** Autosave: replaces the recovery slot `key` with unsaved work (atomically, under `<data dir>/recovery`). */
+  saveRecovery(req: SaveRecoveryRequest): Promise<void>;
+  /** Every autosave left (by a crash, a killed app or a closed tab), newest first. */
+  listRecovery(): Promise<RecoveryList>;
+  /** Removes the autosave `key` (after a save, a restore or when the user discards it). */
+  discardRecovery(req: { key: string }): Promise<void>;
 
   onTrainingProgress(listener: (p: TrainingProgress) => void): () => void;
   onTrainingEnded(listener: (e: TrainingEnded) => void): () => void;
@@ -264,6 +270,9 @@ export const ENGINE_REQUESTS = [
   'openProject',
   'saveProjectAs',
   'openProjectDialog',
+  'saveRecovery',
+  'listRecovery',
+  'discardRecovery',
 ] as const satisfies readonly RequestName[];
 
 export const ENGINE_EVENTS = ['onTrainingProgress', 'onTrainingEnded', 'onDatasetProgress'] as const satisfies readonly EventName[];

@@ -129,3 +129,29 @@ export interface ProjectErrorDetails {
   path: string;
   backup?: string;
 }
+
+/** An autosave of unsaved work, kept by the engine under `<data dir>/recovery` (written atomically). */
+export interface RecoveryItem {
+  /** The window's autosave slot (`tab-<random>`). */
+  key: string;
+  /** The file the project belongs to, or null for a project never saved. */
+  sourcePath: string | null;
+  /** ISO time of the autosave. */
+  savedAt: string;
+  /** The project's name. */
+  name: string;
+  /** The project file's text. */
+  text: string;
+}
+
+export interface RecoveryList {
+  items: RecoveryItem[];
+  /** Autosave files that could not be read (left in place), with why. */
+  unreadable: { file: string; reason: string }[];
+}
+
+export interface SaveRecoveryRequest {
+  key: string;
+  text: string;
+  sourcePath?: string | null;
+}

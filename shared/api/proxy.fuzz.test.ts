@@ -44,6 +44,9 @@ const VALID: Record<(typeof ENGINE_REQUESTS)[number], unknown> = {
   openProject: { name: 'my-net.json' },
   saveProjectAs: { text: JSON.stringify(template), suggestedName: 'my-net.json' },
   openProjectDialog: undefined,
+  saveRecovery: { key: 'tab-1234', text: JSON.stringify(template), sourcePath: null },
+  listRecovery: undefined,
+  discardRecovery: { key: 'tab-1234' },
 };
 
 const ERROR_CODES: ApiErrorCode[] = ['bad-request', 'unknown-method', 'not-found', 'busy', 'failed', 'disconnected', 'too-large'];

@@ -52,6 +52,9 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   openProject: s.object({ name: s.optional(projectName), path: s.optional(path) }, { strict: true }),
   saveProjectAs: s.object({ text: projectText, suggestedName: s.optional(projectName) }, { strict: true }),
   openProjectDialog: undefined,
+  saveRecovery: s.object({ key: id, text: projectText, sourcePath: s.optional(s.nullable(path)) }, { strict: true }) as Schema<Arg<'saveRecovery'>>,
+  listRecovery: undefined,
+  discardRecovery: s.object({ key: id }, { strict: true }),
 };
 
 export const ENGINE_SPEC: ServiceSpec = {

@@ -16,12 +16,15 @@ import {
   type ProjectEntry,
   type ProjectErrorDetails,
   type ProjectList,
+  type RecoveryList,
   type SavedProject,
   type SaveProjectAsRequest,
   type SaveProjectRequest,
+  type SaveRecoveryRequest,
 } from '../../../shared/api/projects';
 import { parseProjectText, ProjectFileError, serializeProject, type ProjectFile } from '../../../shared/project';
 import { atomicWrite } from './atomic';
+import { clearRecovery, listRecovery, writeRecovery } from './recovery';
 import { backupPathFor, loadProjectFile, MAX_PROJECT_BYTES, ProjectLoadError, ProjectSaveError, saveProjectFile } from './projectFile';
 
 /** Native file dialogs lent by the host (Electron's main process); the engine itself never imports electron. */
@@ -193,6 +196,35 @@ export class ProjectLibrary {
       if (e) recent.push(e);
     }
     return { dir: this.dir, projects, recent, nativeDialogs: this.nativeDialogs };
+  }
+
+  // ---- autosave recovery ----------------------------------------------------------------------
+
+  private get recoveryOpts() {
+    return { dir: resolve(this.opts.dataDir, 'recovery') };
+  }
+
+  async saveRecovery(req: SaveRecoveryRequest): Promise<void> {
+    let project: ProjectFile;
+    try {
+      project = parseProjectText(req.text, `autosave ${req.key}`);
+    } catch (error) {
+      throw new ApiError('bad-request', `the autosave is not a valid project: ${errText(error)}`);
+    }
+    // sourcePath is only recorded (saving to it later goes through the checks of save()).
+    await writeRecovery(req.key, project, { ...this.recoveryOpts, sourcePath: req.sourcePath ?? null, now: this.now() });
+  }
+
+  async listRecovery(): Promise<RecoveryList> {
+    const { entries, unreadable } = await listRecovery(this.recoveryOpts);
+    return {
+      items: entries.map((e) => ({ key: e.key, sourcePath: e.sourcePath, savedAt: e.savedAt, name: e.project.name, text: serializeProject(e.project) })),
+      unreadable,
+    };
+  }
+
+  async discardRecovery({ key }: { key: string }): Promise<void> {
+    await clearRecovery(key, this.recoveryOpts);
   }
 
   // ---- helpers ------------------------------------------------------------------------------

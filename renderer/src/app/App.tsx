@@ -1,8 +1,8 @@
 import { useEffect } from 'react';
-import { handleKeyDown } from '../actions';
+import { appContext, handleKeyDown } from '../actions';
 import { serializeProject } from '../../../shared/project';
 import { baseName } from '../project/io';
-import { clearRecovery, writeRecovery } from '../project/storage';
+import { autosave, clearAutosave } from '../project/recovery';
 import { graphStore, isDirty, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
 import { Editor } from './Editor';
@@ -23,10 +23,10 @@ function startAutosave(): () => void {
       const now = graphStore.getState();
       if (now.screen !== 'editor') return;
       if (!isDirty(now)) {
-        clearRecovery();
+        clearAutosave(appContext);
         return;
       }
-      writeRecovery({ savedAt: Date.now(), fileName: now.fileName, name: now.meta.name, text: serializeProject(now.toProject()) });
+      autosave(appContext, { fileName: now.fileName, name: now.meta.name, text: serializeProject(now.toProject()) });
     }, AUTOSAVE_MS);
   });
   return () => {

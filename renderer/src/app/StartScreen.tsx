@@ -3,16 +3,21 @@ import type { ProjectEntry } from '../../../shared/api';
 import { appContext, dispatch } from '../actions';
 import { openFromEngine, openProjectText, startEmpty } from '../project/files';
 import { baseName } from '../project/io';
-import { clearRecovery, readRecovery, type Recovery } from '../project/storage';
+import { adoptFound, discardFound, findRecovery, type FoundRecovery } from '../project/recovery';
 import { GraphThumbnail } from './GraphThumbnail';
 import { TEMPLATES } from './templates';
 
-/** Read once at start-up, before autosave can overwrite it. */
-const recoveryAtStart: Recovery | null = readRecovery();
-
 export function StartScreen() {
-  const [recovery, setRecovery] = useState<Recovery | null>(recoveryAtStart);
+  const [found, setFound] = useState<FoundRecovery[]>([]);
+  const recovery = found[0] ?? null;
   const [recent, setRecent] = useState<ProjectEntry[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    void findRecovery(appContext).then((f) => live && setFound(f));
+    return () => {
+      live = false;
+    };
+  }, []);
   useEffect(() => {
     let live = true;
     // The engine's projects folder and recent files; a start screen without an engine just shows none.
@@ -35,13 +40,14 @@ export function StartScreen() {
             <div>
               <strong>Unsaved work found.</strong> “{recovery.name}”{recovery.fileName ? ` (${baseName(recovery.fileName)})` : ''} was not saved when
               Layerforge last closed ({new Date(recovery.savedAt).toLocaleString()}).
+              {found.length > 1 ? ` ${found.length - 1} more after this one.` : ''}
             </div>
             <div className="lf-row-buttons">
               <button
                 className="lf-btn lf-btn-primary"
                 data-testid="recovery-restore"
                 onClick={() => {
-                  if (openProjectText(appContext, recovery.text, recovery.fileName, { unsaved: true })) setRecovery(null);
+                  if (openProjectText(appContext, recovery.text, recovery.fileName, { unsaved: true })) void adoptFound(appContext, recovery);
                 }}
               >
                 Restore
@@ -50,8 +56,8 @@ export function StartScreen() {
                 className="lf-btn"
                 data-testid="recovery-discard"
                 onClick={() => {
-                  clearRecovery();
-                  setRecovery(null);
+                  void discardFound(appContext, recovery);
+                  setFound((f) => f.slice(1));
                 }}
               >
                 Discard

@@ -9,7 +9,7 @@ import { projectNameProblem } from '../../../shared/api/projects';
 import { newProject, parseProjectText, serializeProject, type ProjectFile } from '../../../shared/project';
 import type { ActionContext } from '../actions/register';
 import { baseName, isEnginePath, projectFileName } from './io';
-import { clearRecovery } from './storage';
+import { clearAutosave } from './recovery';
 
 export function openProjectText(ctx: ActionContext, text: string, fileName: string | null, options: { unsaved?: boolean; asTemplate?: boolean } = {}): boolean {
   let project: ProjectFile;
@@ -26,7 +26,7 @@ export function openProjectText(ctx: ActionContext, text: string, fileName: stri
 
 export function startEmpty(ctx: ActionContext): void {
   ctx.graph.getState().loadProject(newProject('Untitled'), null);
-  clearRecovery();
+  clearAutosave(ctx);
 }
 
 export type SaveOutcome =
@@ -63,7 +63,9 @@ function runSave(ctx: ActionContext, what: string, send: (text: string) => Promi
     }
     if (!saved) return { ok: false, cancelled: true };
     ctx.graph.getState().markSaved(saved.path, snapshot);
-    clearRecovery();
+    // The autosave goes only once nothing is unsaved (an edit made during the save keeps it).
+    const now = ctx.graph.getState();
+    if (now.doc === snapshot.doc && now.metaVersion === snapshot.metaVersion) clearAutosave(ctx);
     ctx.ui.getState().notify('info', `Saved ${saved.path}${saved.backup ? ` (previous version kept as ${baseName(saved.backup)})` : ''}`);
     return { ok: true, saved };
   };

@@ -13,7 +13,10 @@ export interface OpenedFile {
 }
 
 /** The engine requests the project files use. */
-export type ProjectFilesApi = Pick<EngineApi, 'listProjects' | 'saveProject' | 'openProject' | 'saveProjectAs' | 'openProjectDialog'>;
+export type ProjectFilesApi = Pick<
+  EngineApi,
+  'listProjects' | 'saveProject' | 'openProject' | 'saveProjectAs' | 'openProjectDialog' | 'saveRecovery' | 'listRecovery' | 'discardRecovery'
+>;
 
 export interface ProjectIO {
   /** The engine (created on first use, so tests and the start screen do not connect early). */

@@ -8,6 +8,8 @@ import type { OpenedFile, ProjectIO } from './io';
 export interface FakeProjectIO extends ProjectIO {
   /** path -> text of every saved file. */
   disk: Map<string, string>;
+  /** key -> autosave. */
+  recovery: Map<string, { text: string; sourcePath: string | null }>;
   /** Every save request, in order. */
   saves: { name?: string; path?: string; overwrite?: boolean; text: string }[];
   /** Paths whose saves fail (as the engine reports a damaged file). */
@@ -26,6 +28,7 @@ export const FAKE_DIR = '/data/projects';
 export function fakeProjectIO(): FakeProjectIO {
   const io: FakeProjectIO = {
     disk: new Map(),
+    recovery: new Map(),
     saves: [],
     failing: new Set(),
     upload: null,
@@ -62,6 +65,16 @@ export function fakeProjectIO(): FakeProjectIO {
       async openProjectDialog() {
         if (!io.dialogChoice) return null;
         return this.openProject({ path: io.dialogChoice });
+      },
+      async saveRecovery(req) {
+        io.recovery.set(req.key, { text: req.text, sourcePath: req.sourcePath ?? null });
+      },
+      async listRecovery() {
+        const items = [...io.recovery].map(([key, r]) => ({ key, sourcePath: r.sourcePath, savedAt: new Date(0).toISOString(), name: key, text: r.text }));
+        return { items, unreadable: [] };
+      },
+      async discardRecovery({ key }) {
+        io.recovery.delete(key);
       },
     }),
   };
