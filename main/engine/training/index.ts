@@ -71,7 +71,7 @@ function crashMessage(error: Error & { code?: string }): string {
   return `the training worker crashed: ${error.message}`;
 }
 
-/** Names the run in an out-of-memory message ("run 'Run 3' (run-…) ran out of memory …"), so a log or a list of runs says which one. */
+/** Names the run in an out-of-memory message ("run 'Run 3' ran out of memory …", or its id when unnamed), so a log says which one. */
 function nameRunInOom(message: string, label: string): string {
   return message.startsWith('out of memory') ? `run ${label} ran ${message}` : message;
 }
@@ -168,7 +168,7 @@ export function startRun(request: StartRunRequest, onEvent: (event: TrainingEven
   const finish = (r: RunResult) => {
     if (ended) return;
     ended = true;
-    const result = r.reason === 'error' ? { ...r, message: nameRunInOom(r.message, `'${request.name ?? runId}'${request.name ? ` (${runId})` : ''}`) } : r;
+    const result = r.reason === 'error' ? { ...r, message: nameRunInOom(r.message, request.name ? `'${request.name}'` : runId) } : r;
     const ev: EndedEvent = { type: 'ended', reason: result.reason, message: result.message, epochsCompleted: result.epochsCompleted, batchesCompleted: result.batchesCompleted };
     client.idle = true;
     if (client.pendingCount === 0) client.worker.unref();
