@@ -227,6 +227,19 @@ describe('saveProject / openProject / listProjects', () => {
     expect((await apiError(client.openProjectDialog())).message).toMatch(/only in the desktop app/);
   });
 
+  it('a data dir reached through a symbolic link: the saved path stays the one in the folder, so Save by path keeps working', async () => {
+    const real = join(root, `real-${n++}`);
+    mkdirSync(real);
+    const linked = join(root, `linked-${n++}`);
+    symlinkSync(real, linked);
+    const { client } = setup({ dataDir: linked });
+    const first = await client.saveProject({ text: named('a'), name: 'n.json' });
+    expect(first.path).toBe(join(linked, 'projects', 'n.json'));
+    const second = await client.saveProject({ text: named('b'), path: first.path, overwrite: true });
+    expect(second).toMatchObject({ path: first.path, inFolder: true, backup: `${first.path}.bak` });
+    expect(parseProjectText(readFileSync(join(real, 'projects', 'n.json'), 'utf8')).name).toBe('b');
+  });
+
   it('an I/O failure names the file and loses nothing', async () => {
     const blocker = join(root, `blocker-${n++}`);
     writeFileSync(blocker, 'a file, not a folder');

@@ -125,7 +125,8 @@ export class ProjectLibrary {
     try {
       if (inFolder) await mkdir(this.dir, { recursive: true });
       const r = await saveProjectFile(path, project);
-      const saved: SavedProject = { path: r.path, name: basename(r.path), inFolder, bytes: r.bytes, savedAt: this.now().toISOString(), ...(r.backup ? { backup: r.backup } : {}) };
+      // The path as asked (not the real path a symlinked data dir resolves to), so the next save by path is still "in the folder".
+      const saved: SavedProject = { path, name: basename(path), inFolder, bytes: r.bytes, savedAt: this.now().toISOString(), ...(r.backup ? { backup: backupPathFor(path) } : {}) };
       await this.remember(path);
       return saved;
     } catch (error) {
