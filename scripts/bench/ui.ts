@@ -30,6 +30,8 @@ const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
 const VIEWPORT = { width: 1280, height: 800 };
 /** Tiny CIFAR-10 for the training comparison: 5 x this many training images. */
 const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 384);
+/** App runs in the CLI/app comparison (CLI runs: one more, around them). */
+const APP_RUNS = Number(process.env.LF_BENCH_UI_APP_RUNS ?? 2);
 
 const round = (v: number | null, d = 1) => (v == null ? null : Math.round(v * 10 ** d) / 10 ** d);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -242,7 +244,8 @@ async function waitAppRunEnd(page: Page): Promise<number> {
 
 interface TrainingResult {
   cli: number[];
-  app: number;
+  app: number[];
+  loads: string[];
   appDragging: number;
   drag: DragResult;
   trainImages: number;
@@ -264,21 +267,27 @@ async function trainingUi(browser: Browser, server: ServeHandle, log: (l: string
   await setSetting(page, 'batchSize', '64');
   await setSetting(page, 'backend', 'wasm');
 
-  // CLI (no UI) / app with the dashboard open / CLI: the app's figure against the mean of its neighbours.
+  // CLI (no UI) and app (dashboard open, charts updating) runs alternate, CLI first and last, so that a
+  // change of machine load during the measurement hits both sides alike; figures are means.
+  // The browser stays open on the editor (idle) during the CLI runs: same conditions apart from the UI's work.
   const cli: number[] = [];
-  // The browser stays open on the editor (idle) during the CLI runs: same process conditions apart from the UI's work.
-  cli.push((await cliTrain(server.dataDir, trainImages)).imagesPerSecond);
-  log(`ui: cli run 1: ${cli[0]!.toFixed(0)} img/s (load ${load()})`);
-  await startAppRun(page);
-  await page.getByTestId('open-dashboard').click();
-  await page.getByTestId('dashboard').waitFor();
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-batch-loss"]')?.getAttribute('data-points') ?? 0) > 2, undefined, { timeout: 120_000 });
-  await shot(page, 'bench-dashboard-training');
-  const app = await waitAppRunEnd(page);
-  log(`ui: app run (dashboard open): ${app.toFixed(0)} img/s (load ${load()})`);
-  await page.getByTestId('dashboard-close').click();
-  cli.push((await cliTrain(server.dataDir, trainImages)).imagesPerSecond);
-  log(`ui: cli run 2: ${cli[1]!.toFixed(0)} img/s (load ${load()})`);
+  const app: number[] = [];
+  const loads: string[] = [];
+  for (let i = 0; i <= APP_RUNS; i++) {
+    cli.push((await cliTrain(server.dataDir, trainImages)).imagesPerSecond);
+    loads.push(load());
+    log(`ui: cli run ${i + 1}: ${cli.at(-1)!.toFixed(0)} img/s (load ${load()})`);
+    if (i === APP_RUNS) break;
+    await startAppRun(page);
+    await page.getByTestId('open-dashboard').click();
+    await page.getByTestId('dashboard').waitFor();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-batch-loss"]')?.getAttribute('data-points') ?? 0) > 2, undefined, { timeout: 120_000 });
+    if (i === 0) await shot(page, 'bench-dashboard-training');
+    app.push(await waitAppRunEnd(page));
+    loads.push(load());
+    log(`ui: app run ${i + 1} (dashboard open): ${app.at(-1)!.toFixed(0)} img/s (load ${load()})`);
+    await page.getByTestId('dashboard-close').click();
+  }
 
   // Dragging a node while a run trains (the panel's live charts update beside the canvas).
   await startAppRun(page);
@@ -288,7 +297,7 @@ async function trainingUi(browser: Browser, server: ServeHandle, log: (l: string
   const appDragging = await waitAppRunEnd(page);
   await page.context().close();
   rmSync(join(cifar, '..'), { recursive: true, force: true });
-  return { cli, app, appDragging, drag, trainImages };
+  return { cli, app, appDragging, drag, trainImages, loads };
 }
 
 // ---------------------------------------------------------------- module
@@ -342,10 +351,12 @@ export const uiBench: BenchModule = {
       log(`ui: 500 nodes open ${b.openMs.toFixed(0)} ms, layout ${b.layoutMs.toFixed(0)} ms, drag p95 ${b.drag.p95?.toFixed(1)} ms`);
 
       const t = await trainingUi(browser, server, log);
-      const cliMean = t.cli.reduce((a, v) => a + v, 0) / t.cli.length;
+      const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
+      const cliMean = mean(t.cli);
+      const appMean = mean(t.app);
       figures.push(
-        { id: 'ui.train.cli', label: 'cifar10-cnn training, CLI, no UI (img/s)', value: round(cliMean, 0), unit: 'img/s', note: note(`mean of the runs before and after the app's (${t.cli.map((v) => v.toFixed(0)).join(', ')}); ${t.trainImages} tiny-CIFAR images, 1 epoch, batch 64, wasm`) },
-        { id: 'ui.train.app', label: 'cifar10-cnn training from the app, dashboard open (target >= 0.95x CLI)', value: round(t.app, 0), unit: 'img/s', peer: 'ui.train.cli', note: note('same settings, serve mode, charts updating') },
+        { id: 'ui.train.cli', label: 'cifar10-cnn training, CLI, no UI (img/s)', value: round(cliMean, 0), unit: 'img/s', note: note(`mean of ${t.cli.length} CLI runs alternating with the app's (${t.cli.map((v) => v.toFixed(0)).join(', ')}); ${t.trainImages} tiny-CIFAR images, 1 epoch, batch 64, wasm; load after each run ${t.loads.join(' | ')}`) },
+        { id: 'ui.train.app', label: 'cifar10-cnn training from the app, dashboard open (target >= 0.95x CLI)', value: round(appMean, 0), unit: 'img/s', peer: 'ui.train.cli', note: note(`mean of ${t.app.length} app runs (${t.app.map((v) => v.toFixed(0)).join(', ')}); same settings, serve mode, dashboard charts updating`) },
         { id: 'ui.train.app.dragging', label: 'cifar10-cnn training from the app while dragging a node', value: round(t.appDragging, 0), unit: 'img/s', peer: 'ui.train.cli', note: note('informative: part of the run had a drag going on') },
         {
           id: 'ui.train.drag.p95',

@@ -37,8 +37,9 @@ export function Inspector() {
 
 function NodeInspector({ node }: { node: DocNode }) {
   const def = getLayer(node.type);
-  const doc = useGraph((s) => s.doc);
-  const analysis = analyzeDoc(doc);
+  const nodes = useGraph((s) => s.doc.nodes);
+  const edges = useGraph((s) => s.doc.edges);
+  const analysis = analyzeDoc({ nodes, edges });
   const info = analysis.nodes[node.id];
   const problems = analysis.problems.filter((p) => p.nodeId === node.id);
   if (!def) return <div className="lf-inspector">Unknown layer type {node.type}</div>;

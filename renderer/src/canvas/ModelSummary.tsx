@@ -6,7 +6,10 @@ import { formatBytes, formatCount, formatFlops } from './flowModel';
 
 /** Keras-style model summary, shown when nothing is selected. */
 export function ModelSummary() {
-  const doc = useGraph((s) => s.doc);
+  // Nodes and edges, not the whole doc: moving a node (which replaces only positions) does not redraw the table.
+  const nodes = useGraph((s) => s.doc.nodes);
+  const edges = useGraph((s) => s.doc.edges);
+  const doc = { nodes, edges };
   const analysis = analyzeDoc(doc);
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   const errors = analysis.problems.filter((p) => p.severity === 'error');

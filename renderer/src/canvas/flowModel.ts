@@ -49,9 +49,16 @@ export function createFlowModel() {
   const dataCache = new Map<string, LayerNodeData>();
   const nodeCache = new Map<string, { node: LayerFlowNode; position: XY; selected: boolean; measured: Size | undefined }>();
   const edgeCache = new Map<string, LayerFlowEdge>();
+  // What the node data was last computed from: while these stay the same objects (a drag, a selection
+  // change, a measurement) every node's data is reused as is, without recomputing summaries and shapes.
+  let dataFrom: { nodes: Doc['nodes']; edges: Doc['edges']; analysis: Analysis } | null = null;
+  let lastNodes: LayerFlowNode[] = [];
+  let lastEdges: LayerFlowEdge[] = [];
 
   function nodes(input: FlowInput): LayerFlowNode[] {
     const { doc, analysis, selectedNodes, measured } = input;
+    const reuse = dataFrom !== null && dataFrom.nodes === doc.nodes && dataFrom.edges === doc.edges && dataFrom.analysis === analysis;
+    dataFrom = { nodes: doc.nodes, edges: doc.edges, analysis };
     const errors = new Map<string, string>();
     for (const p of analysis.problems) {
       if (p.nodeId && p.severity === 'error' && !errors.has(p.nodeId)) errors.set(p.nodeId, p.message);
@@ -61,6 +68,20 @@ export function createFlowModel() {
     const seen = new Set<string>();
     const out = doc.nodes.map((n) => {
       seen.add(n.id);
+      const data = (reuse && dataCache.get(n.id)) || nodeData(n);
+      const position = doc.positions[n.id] ?? ORIGIN;
+      const selected = selectedNodes.has(n.id);
+      const size = measured[n.id];
+      const cached = nodeCache.get(n.id);
+      if (cached && cached.node.data === data && cached.position === position && cached.selected === selected && cached.measured === size) {
+        return cached.node;
+      }
+      const node: LayerFlowNode = { id: n.id, type: 'layer', position, data, selected, ...(size ? { measured: size } : {}) };
+      nodeCache.set(n.id, { node, position, selected, measured: size });
+      return node;
+    });
+
+    function nodeData(n: DocNode): LayerNodeData {
       const def = getLayer(n.type);
       const info = analysis.nodes[n.id];
       let summary = '';
@@ -86,24 +107,16 @@ export function createFlowModel() {
       const cachedData = dataCache.get(n.id);
       const data = cachedData && sameData(cachedData, fresh) ? cachedData : fresh;
       dataCache.set(n.id, data);
-      const position = doc.positions[n.id] ?? ORIGIN;
-      const selected = selectedNodes.has(n.id);
-      const size = measured[n.id];
-      const cached = nodeCache.get(n.id);
-      if (cached && cached.node.data === data && cached.position === position && cached.selected === selected && cached.measured === size) {
-        return cached.node;
-      }
-      const node: LayerFlowNode = { id: n.id, type: 'layer', position, data, selected, ...(size ? { measured: size } : {}) };
-      nodeCache.set(n.id, { node, position, selected, measured: size });
-      return node;
-    });
+      return data;
+    }
     for (const id of [...nodeCache.keys()]) {
       if (!seen.has(id)) {
         nodeCache.delete(id);
         dataCache.delete(id);
       }
     }
-    return out;
+    lastNodes = sameItems(out, lastNodes) ? lastNodes : out;
+    return lastNodes;
   }
 
   function edges(input: FlowInput): LayerFlowEdge[] {
@@ -137,10 +150,16 @@ export function createFlowModel() {
       return edge;
     });
     for (const id of [...edgeCache.keys()]) if (!seen.has(id)) edgeCache.delete(id);
-    return out;
+    // The same array when no edge changed (a drag): React Flow then skips its edge update.
+    lastEdges = sameItems(out, lastEdges) ? lastEdges : out;
+    return lastEdges;
   }
 
   return { nodes, edges };
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 const ORIGIN: XY = { x: 0, y: 0 };

@@ -11,7 +11,7 @@ let lastEdges: Doc['edges'] | null = null;
 let lastAnalysis: Analysis | null = null;
 let runs = 0;
 
-export function analyzeDoc(doc: Doc): Analysis {
+export function analyzeDoc(doc: Pick<Doc, 'nodes' | 'edges'>): Analysis {
   if (lastAnalysis && doc.nodes === lastNodes && doc.edges === lastEdges) return lastAnalysis;
   const graph: Graph = {
     nodes: doc.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name, params: n.params as Graph['nodes'][number]['params'], position: ORIGIN })),

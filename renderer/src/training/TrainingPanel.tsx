@@ -19,7 +19,7 @@ function Bar({ value, label, testId }: { value: number; label: string; testId: s
     <div className="lf-progress-row">
       <span className="lf-progress-label">{label}</span>
       <div className="lf-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(v * 1000) / 10} aria-label={label} data-testid={testId}>
-        <div style={{ width: `${v * 100}%` }} />
+        <div style={{ transform: `scaleX(${v})` }} />
       </div>
       <span className="lf-progress-val">{Math.floor(v * 100)}%</span>
     </div>
@@ -212,7 +212,9 @@ function SettingsSection({ settings, disabled }: { settings: TrainingSettings; d
 /** The training panel (right side): dataset, settings, validation, controls, live progress and runs. */
 export function TrainingPanel() {
   const meta = useGraph((s) => s.meta);
-  const doc = useGraph((s) => s.doc);
+  // Nodes and edges only: moving nodes on the canvas does not re-render the panel.
+  const nodes = useGraph((s) => s.doc.nodes);
+  const edges = useGraph((s) => s.doc.edges);
   const connection = useTraining((s) => s.connection);
   const connectionWhy = useTraining((s) => s.connectionWhy);
   const runs = useTraining((s) => s.runs);
@@ -222,6 +224,7 @@ export function TrainingPanel() {
   const problems = useTraining((s) => s.problems);
   const compare = useTraining((s) => s.compare);
   const busy = useTraining((s) => s.busy);
+  const dashboardOpen = useTraining((s) => s.dashboardOpen);
   const datasets = useTraining((s) => s.datasets);
   const [maxImages, setMaxImages] = useState('');
   const liveRef = useRef<HTMLElement>(null);
@@ -231,7 +234,7 @@ export function TrainingPanel() {
   }, []);
 
   const settings = useMemo(() => ({ ...defaultTrainingSettings(), ...meta.training }), [meta.training]);
-  const analysis = useMemo(() => analyzeDoc(doc), [doc]);
+  const analysis = useMemo(() => analyzeDoc({ nodes, edges }), [nodes, edges]);
   const graphErrors = analysis.problems.filter((p) => p.severity === 'error');
   const active = runs.find((r) => ACTIVE.has(r.status));
   const current = active ?? runs[0];
@@ -342,7 +345,8 @@ export function TrainingPanel() {
             </div>
           )}
           {current.error && <div className="lf-train-error">{current.error}</div>}
-          {detail && (detail.batches.length > 0 || ACTIVE.has(current.status)) && <RunCharts run={detail} compact />}
+          {/* Not drawn under the open dashboard (which shows the same curves): no chart work nobody sees. */}
+          {detail && !dashboardOpen && (detail.batches.length > 0 || ACTIVE.has(current.status)) && <RunCharts run={detail} compact />}
         </section>
       )}
       <SettingsSection settings={settings} disabled={!!active} />
