@@ -123,6 +123,34 @@ describe('serve mode under fuzzing', () => {
     await probe();
   });
 
+  it('deeply nested JSON (up to 30,000 levels, under the size limit) gets a typed bad-request; the connection and server stay up', async () => {
+    const { socket } = await connectWebSocket(wsUrl());
+    const replies: Message[] = [];
+    socket.on('message', (d) => replies.push(JSON.parse(d.toString()) as Message));
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const deepObj = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const frames = [
+      `{"t":"req","id":1,"method":"getRun","arg":${deep(30_000)}}`,
+      `{"t":"req","id":2,"method":"startTraining","arg":{"graph":${deepObj(10_000)}}}`,
+      deep(30_000),
+      `{"t":"req","id":3,"method":${deep(20_000)}}`,
+    ];
+    for (const f of frames) {
+      tally.add('deeply nested frame');
+      expect(f.length).toBeLessThan(MAX_BYTES);
+      socket.send(f);
+    }
+    socket.send(JSON.stringify({ t: 'req', id: 99, method: 'getInfo' }));
+    for (let i = 0; i < 500 && !replies.some((r) => r.t === 'res' && r.id === 99); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(replies.find((r) => r.t === 'res' && r.id === 99)).toMatchObject({ ok: true });
+    // Each nested request is answered with a typed error (measured: bad-request for all three, and for the bare array).
+    for (const id of [1, 2, 3]) expect(replies.find((r) => r.t === 'res' && r.id === id)).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    for (const r of replies) if (r.t === 'res' && !r.ok) expect(['bad-request', 'unknown-method', 'failed', 'not-found']).toContain(r.error.code);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+    await probe();
+  });
+
   it('oversized frames close only that connection (1009); the server keeps serving', async () => {
     for (const size of [MAX_BYTES + 1, 4 * MAX_BYTES, 2 * 2 ** 20]) {
       tally.add('oversized frame');
