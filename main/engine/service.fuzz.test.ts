@@ -95,6 +95,9 @@ describe('Engine under fuzzing', () => {
       }),
       fc.record({ m: fc.constant('saveProject'), text: fc.constant(JSON.stringify(template)), path: fc.constantFrom(join(dataDir, 'projects', 'a.json'), join(dataDir, 'x.json'), '/etc/passwd', 'rel.json') }),
       fc.record({ m: fc.constant('openProject'), name: fc.constantFrom('a.json', 'b.json', 'missing.json', '../x.json') }),
+      fc.record({ m: fc.constant('saveRecovery'), key: fc.constantFrom('tab-1', 'tab-2', '../up', ''), text: fc.constantFrom(JSON.stringify(template), 'nope') }),
+      fc.record({ m: fc.constant('discardRecovery'), key: fc.constantFrom('tab-1', 'tab-3', '../up') }),
+      fc.record({ m: fc.constant('listRecovery') }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), fc.boolean(), async (ops, concurrent) => {
@@ -128,7 +131,8 @@ describe('Engine under fuzzing', () => {
     const runs = await client.listRuns();
     for (const r of runs) expect(['completed', 'stopped', 'failed']).toContain(r.status);
     // Project requests never wrote outside the projects folder (plus the recent list and the runs).
-    expect(readdirSync(dataDir).filter((f) => !['projects', 'runs', 'recent-projects.json'].includes(f))).toEqual([]);
+    expect(readdirSync(dataDir).filter((f) => !['projects', 'runs', 'recovery', 'recent-projects.json'].includes(f))).toEqual([]);
+    for (const f of readdirSync(join(dataDir, 'recovery'))) expect(f).toMatch(/^[0-9a-f]{32}\.json$/);
     for (const f of readdirSync(join(dataDir, 'projects'))) expect(f).toMatch(/^[ab]\.json(\.bak)?$/);
     console.log(`[fuzz] engine outcomes: ${Object.entries(outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
   });
