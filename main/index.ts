@@ -8,7 +8,7 @@ import { join, normalize, relative, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createEngine } from './engine/service/wiring';
 import { bindEngineIpc } from './ipc';
-import { electronProjectDialogs } from './projectDialogs';
+import { confirmUnsavedClose, electronProjectDialogs } from './projectDialogs';
 
 export const APP_SCHEME = 'layerforge';
 export const APP_ORIGIN = `${APP_SCHEME}://app`;
@@ -107,6 +107,7 @@ function menu(): void {
 async function createWindow(): Promise<void> {
   const win = new BrowserWindow(windowOptions(join(here, '../preload/index.cjs')));
   win.once('ready-to-show', () => win.show());
+  win.webContents.on('will-prevent-unload', (event) => confirmUnsavedClose(dialog, win, event));
   await win.loadURL(devUrl ?? `${APP_ORIGIN}/index.html`);
 }
 

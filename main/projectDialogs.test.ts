@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BrowserWindow, Dialog } from 'electron';
-import { electronProjectDialogs } from './projectDialogs';
+import { confirmUnsavedClose, electronProjectDialogs } from './projectDialogs';
 
 type D = Pick<Dialog, 'showSaveDialog' | 'showOpenDialog'>;
 
@@ -44,5 +44,19 @@ describe('electronProjectDialogs', () => {
     expect(await electronProjectDialogs(kept.dialog, () => null).chooseOpenPath({ defaultPath: '/d' })).toBeNull();
     const cancelled = fakeDialog({ canceled: true }, { canceled: true, filePaths: [] });
     expect(await electronProjectDialogs(cancelled.dialog, () => win).chooseSavePath({ defaultPath: '/d' })).toBeNull();
+  });
+});
+
+describe('confirmUnsavedClose', () => {
+  it('closes only when the user chooses "Close without saving"', () => {
+    for (const [choice, closes] of [
+      [0, false],
+      [1, true],
+    ] as const) {
+      let prevented = false;
+      const dialog = { showMessageBoxSync: () => choice } as unknown as Pick<Dialog, 'showMessageBoxSync'>;
+      expect(confirmUnsavedClose(dialog, {} as BrowserWindow, { preventDefault: () => (prevented = true) })).toBe(closes);
+      expect(prevented).toBe(closes);
+    }
   });
 });

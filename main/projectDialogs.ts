@@ -4,7 +4,7 @@
  * renderer merely names is refused unless it is in the projects folder or was picked in one of these dialogs.
  * `dialog` and the window are passed in (types only from electron), so this is unit-testable.
  */
-import type { BrowserWindow, Dialog, OpenDialogOptions, SaveDialogOptions } from 'electron';
+import type { BrowserWindow, Dialog, Event, OpenDialogOptions, SaveDialogOptions } from 'electron';
 import type { ProjectDialogs } from './engine/projects/library';
 
 const FILTERS = [
@@ -34,4 +34,28 @@ export function electronProjectDialogs(dialog: Pick<Dialog, 'showSaveDialog' | '
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
   };
+}
+
+/**
+ * The page refuses to unload while it has unsaved changes (its beforeunload handler). Electron then
+ * silently keeps the window open; this asks the user instead: Cancel keeps the window and the work,
+ * "Close without saving" lets it close (the autosave under <data dir>/recovery stays for the next start).
+ */
+export function confirmUnsavedClose(dialog: Pick<Dialog, 'showMessageBoxSync'>, win: BrowserWindow | null, event: Pick<Event, 'preventDefault'>): boolean {
+  const options = {
+    type: 'warning' as const,
+    buttons: ['Cancel', 'Close without saving'],
+    defaultId: 0,
+    cancelId: 0,
+    title: 'Unsaved changes',
+    message: 'This project has changes that are not saved.',
+    detail: 'Close anyway? Its autosave is kept and offered when Layerforge starts again.',
+  };
+  const choice = win ? dialog.showMessageBoxSync(win, options) : dialog.showMessageBoxSync(options);
+  if (choice === 1) {
+    // In will-prevent-unload, preventDefault means "ignore the page's beforeunload and unload".
+    event.preventDefault();
+    return true;
+  }
+  return false;
 }
