@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../server';
@@ -62,7 +63,11 @@ export const serveCommand: CliCommand = {
     if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
       io.err(`warning: listening on ${server.host}, not loopback: anyone who can reach this address and has the token can use the engine.`);
     }
-    io.out(`Layerforge is serving at:\n\n    ${server.url}\n\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
+    // Bound to every interface: also print the addresses other machines on the network would use.
+    const lan = server.host === '0.0.0.0' || server.host === '::'
+      ? Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && a.family === 'IPv4').map((a) => `    http://${a.address}:${server.port}/?token=${server.token}`)
+      : [];
+    io.out(`Layerforge is serving at:\n\n    ${server.url}\n${lan.length ? `\nOn your network:\n${lan.join('\n')}\n` : ''}\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
     if (!values['no-open']) openBrowser(server.url);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
