@@ -11,7 +11,7 @@ import { analyzeGraph } from '../../shared/graph';
 import { parseProjectText } from '../../shared/project';
 import { readCifarBinaryDir } from '../../main/engine/datasets/cifar10';
 import { PYTHON } from './pytorch';
-import { PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
+import { bestOf, PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
 import { procMemory, processTree, TreeSampler, writeSyntheticCifar } from './memory';
 
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
@@ -30,6 +30,13 @@ describe('pytorch-templates.py', () => {
   });
 
   it.skipIf(hasTorch)('needs /usr/bin/python3 with torch (apt-get install -y python3-torch)', () => {});
+
+  it('takes the best of the peer runs per figure', () => {
+    const a = { params: 5, batch: 64, train_img_s: 100, infer_img_s: 900 };
+    const b = { params: 5, batch: 64, train_img_s: 120, infer_img_s: 800 };
+    expect(bestOf([a, b])).toEqual({ params: 5, batch: 64, train_img_s: 120, infer_img_s: 900 });
+    expect(bestOf([a])).toEqual(a);
+  });
 
   it('scales the timed batches with --batches', () => {
     expect(templateBatches(32)).toBe(8);

@@ -4,8 +4,8 @@
  * against PyTorch equivalents (scripts/bench/pytorch-templates.py) run in the same bench run.
  * Each side: the template's batch size, Adam 1e-3, synthetic data of the template's input shape and
  * class count, warm-up batches then `templateBatches(--batches)` timed batches; inference in batches
- * of 256 after one warm-up batch. Each template's PyTorch peer runs just before ours, so that both
- * see about the same machine load.
+ * of 256 after one warm-up batch. Each template's PyTorch peer runs just before and just after ours
+ * (so both see about the same machine load) and the better of its two runs is the peer figure.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ export function templateBatches(batches: number): number {
   return Math.max(2, Math.ceil(batches / 4));
 }
 
-interface PeerResult {
+export interface PeerResult {
   params: number;
   batch: number;
   train_img_s: number;
@@ -46,7 +46,7 @@ function peerUnavailable(): string | null {
   return null;
 }
 
-/** Runs one template's PyTorch peer (just before ours, so both see the same machine load). */
+/** Runs one template's PyTorch peer once (the module runs it just before and just after ours). */
 function runPeer(name: TemplateName, batches: number, log: (line: string) => void): PeerResult | string {
   const args = [PEER_SCRIPT, 'throughput', '--templates', name, '--batches', String(batches), '--warmup', String(WARMUP_BATCHES), '--infer-images', String(INFER_IMAGES)];
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
@@ -121,36 +121,48 @@ export const templatesBench: BenchModule = {
       }
     }
     for (const name of TEMPLATES) {
-      const peerOrWhy = noPeer ?? runPeer(name, n, log);
-      const peer = typeof peerOrWhy === 'string' ? undefined : peerOrWhy;
-      const peerWhy = typeof peerOrWhy === 'string' ? peerOrWhy : undefined;
+      const before = noPeer ?? runPeer(name, n, log);
       let m: Ours | null = null;
       let note = oursNote;
       if (selected) {
         log(`templates: ${name} on wasm, ${WARMUP_BATCHES} warm-up + ${n} timed batches ...`);
         try {
           m = await measure(selected, name, n);
-          log(`templates: ${name}: train ${m.train.toFixed(0)} img/s, inference ${m.infer.toFixed(0)} img/s${peer ? ` (PyTorch ${peer.train_img_s} / ${peer.infer_img_s})` : ''}`);
-          const paramsNote = peer ? (peer.params === m.params ? `params ${m.params} = PyTorch's` : `PARAMS DIFFER: ours ${m.params}, PyTorch ${peer.params}`) : `params ${m.params}`;
-          if (peer && peer.params !== m.params) log(`templates: ${name}: ${paramsNote}`);
+          log(`templates: ${name}: train ${m.train.toFixed(0)} img/s, inference ${m.infer.toFixed(0)} img/s`);
+          const p0 = typeof before === 'string' ? undefined : before;
+          const paramsNote = p0 ? (p0.params === m.params ? `params ${m.params} = PyTorch's` : `PARAMS DIFFER: ours ${m.params}, PyTorch ${p0.params}`) : `params ${m.params}`;
+          if (p0 && p0.params !== m.params) log(`templates: ${name}: ${paramsNote}`);
           note = `${paramsNote}; ${m.leaked} tensors left after the timed run; load average ${loadavg()[0]!.toFixed(2)}`;
         } catch (error) {
           note = error instanceof Error ? error.message : String(error);
           log(`templates: ${name} failed: ${note}`);
         }
       }
+      // The peer runs before and after ours; its best of the two counts (load spikes hurt PyTorch's
+      // two OpenMP threads badly, and the best run keeps the ratio from flattering us).
+      const after = noPeer ?? runPeer(name, n, log);
+      const runs = [before, after].filter((x): x is PeerResult => typeof x !== 'string');
+      const peer = runs.length ? bestOf(runs) : undefined;
+      const peerWhy = peer ? undefined : typeof before === 'string' ? before : String(after);
+      const peerNote = runs.length > 1 ? `best of ${runs.map((x) => `${x.train_img_s}/${x.infer_img_s}`).join(' and ')} (train/infer, before and after ours)` : peerWhy;
+      if (m && peer) log(`templates: ${name}: PyTorch best of ${runs.length}: train ${peer.train_img_s}, inference ${peer.infer_img_s} img/s`);
       const bs = m?.batch ?? peer?.batch ?? 64;
       ours.push(
         { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, ${n} batches)`, value: m ? round(m.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
         { id: `${name}.infer.wasm`, label: `${name} inference on wasm (batch 256, ${m?.inferCount ?? INFER_IMAGES} samples)`, value: m ? round(m.infer) : null, unit: 'img/s', peer: `pytorch.${name}.infer` },
       );
       theirs.push(
-        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${bs})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(peerWhy ? { note: peerWhy } : {}) },
-        { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(peerWhy ? { note: peerWhy } : {}) },
+        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${bs})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(peerNote ? { note: peerNote } : {}) },
+        { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(peerNote ? { note: peerNote } : {}) },
       );
     }
     return [...ours, ...theirs];
   },
 };
+
+/** The fastest of several peer runs, per figure. */
+export function bestOf(runs: PeerResult[]): PeerResult {
+  return runs.reduce((a, b) => ({ ...a, train_img_s: Math.max(a.train_img_s, b.train_img_s), infer_img_s: Math.max(a.infer_img_s, b.infer_img_s) }));
+}
 
 const round = (v: number) => Math.round(v * 10) / 10;
