@@ -66,7 +66,9 @@ test('dragging one node of 300 re-renders only that node, and is one undo step',
   const rerendered = Object.keys(after).filter((name) => after[name] !== before[name]);
   console.log(`renders during the drag: dense_17 ${before.dense_17} -> ${after.dense_17}; other nodes re-rendered: ${rerendered.filter((n) => n !== 'dense_17').length}`);
   expect(rerendered).toEqual(['dense_17']);
-  expect(after.dense_17! - before.dense_17!).toBeGreaterThanOrEqual(2);
+  // It renders again for being selected; moving it is the wrapper's job (LayerNode ignores position props).
+  expect(after.dense_17! - before.dense_17!).toBeGreaterThanOrEqual(1);
+  expect(after.dense_17! - before.dense_17!).toBeLessThanOrEqual(3);
   await screenshot(page, 'editor-300-nodes-light');
 
   // The whole drag is undone by one Ctrl+Z.

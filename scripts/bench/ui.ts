@@ -32,6 +32,8 @@ const VIEWPORT = { width: 1280, height: 800 };
 const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 384);
 /** App runs in the CLI/app comparison (CLI runs: one more, around them). */
 const APP_RUNS = Number(process.env.LF_BENCH_UI_APP_RUNS ?? 2);
+/** Parts to run (default all): LF_BENCH_UI_PARTS=startup,big,train. */
+const PARTS = new Set((process.env.LF_BENCH_UI_PARTS ?? 'startup,big,train').split(','));
 
 const round = (v: number | null, d = 1) => (v == null ? null : Math.round(v * 10 ** d) / 10 ** d);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -317,24 +319,24 @@ export const uiBench: BenchModule = {
     const built = ensureWeb(log);
     const note = (s: string) => [s, `load ${load()}`, built].filter(Boolean).join('; ');
     const figures: Figure[] = [];
-    const inspect = inspectWall(3);
-    figures.push({ id: 'ui.inspect', label: 'layerforge inspect cifar10-cnn (target < 1000 ms)', value: round(median(inspect), 0), unit: 'ms', note: note(`median of 3 child processes: ${inspect.map((m) => m.toFixed(0)).join(', ')} ms`) });
+    const inspect = PARTS.has('startup') ? inspectWall(3) : [];
+    if (inspect.length) figures.push({ id: 'ui.inspect', label: 'layerforge inspect cifar10-cnn (target < 1000 ms)', value: round(median(inspect), 0), unit: 'ms', note: note(`median of 3 child processes: ${inspect.map((m) => m.toFixed(0)).join(', ')} ms`) });
 
     const server = await startServe({ ports: PORTS, log });
     const browser = await chromium.launch({ executablePath: process.env.LF_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
     try {
-      const s = await startup(browser, server.url, 3);
-      figures.push({
+      const s = PARTS.has('startup') ? await startup(browser, server.url, 3) : null;
+      if (s) figures.push({
         id: 'ui.startup',
         label: 'start-up: navigation to editor responding to a click (target < 2000 ms)',
         value: round(median(s.ms), 0),
         unit: 'ms',
         note: note(`median of 3 fresh browser contexts (${s.ms.map((m) => m.toFixed(0)).join(', ')} ms); start screen shown after ${s.startScreen.map((m) => m.toFixed(0)).join(', ')} ms`),
       });
-      log(`ui: start-up ${s.ms.map((m) => m.toFixed(0)).join(', ')} ms`);
+      if (s) log(`ui: start-up ${s.ms.map((m) => m.toFixed(0)).join(', ')} ms`);
 
-      const b = await bigGraph(browser, server.url, log);
-      figures.push(
+      const b = PARTS.has('big') ? await bigGraph(browser, server.url, log) : null;
+      if (b) figures.push(
         { id: 'ui.big.open', label: '500-node graph: open and draw (ms)', value: round(b.openMs, 0), unit: 'ms', note: note('start screen Open -> file chosen -> nodes drawn') },
         { id: 'ui.big.layout', label: '500-node graph: auto-layout (elkjs) and draw', value: round(b.layoutMs, 0), unit: 'ms', note: note('key L -> layout committed -> drawn') },
         { id: 'ui.big.total', label: '500-node graph: open + layout + draw (target < 2000 ms)', value: round(b.openMs + b.layoutMs, 0), unit: 'ms', note: note('sum of the two above') },
@@ -348,7 +350,8 @@ export const uiBench: BenchModule = {
           note: note(`${b.drag.frames.length} frames over ${b.drag.steps} mouse steps in ${b.drag.ms} ms, median ${round(b.drag.median, 1)} ms, max ${round(b.drag.max, 1)} ms, zoom ${b.zoom.toFixed(2)}`),
         },
       );
-      log(`ui: 500 nodes open ${b.openMs.toFixed(0)} ms, layout ${b.layoutMs.toFixed(0)} ms, drag p95 ${b.drag.p95?.toFixed(1)} ms`);
+      if (b) log(`ui: 500 nodes open ${b.openMs.toFixed(0)} ms, layout ${b.layoutMs.toFixed(0)} ms, drag p95 ${b.drag.p95?.toFixed(1)} ms`);
+      if (!PARTS.has('train')) return figures;
 
       const t = await trainingUi(browser, server, log);
       const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;

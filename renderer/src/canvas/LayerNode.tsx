@@ -1,6 +1,6 @@
 /**
  * The one node component for every layer type, drawn from the registry. Memoised: it renders again
- * only when its own data, selection or drag state changes (see flowModel.ts for how data stays stable).
+ * only when its own data or selection changes (see flowModel.ts for how data stays stable).
  */
 import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
@@ -73,4 +73,10 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
   );
 }
 
-export const LayerNode = memo(LayerNodeView);
+/**
+ * Renders again only when what it draws changes: its data or its selection. React Flow also passes the
+ * position, size and drag state, which change on every measurement and mouse move, but the node wrapper
+ * applies those itself; comparing them would re-render the node body for nothing (twice per node on
+ * opening a project, on every mouse move of a drag).
+ */
+export const LayerNode = memo(LayerNodeView, (a, b) => a.id === b.id && a.data === b.data && a.selected === b.selected);
