@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addNode, connect, moveNodes, setParam, type Doc } from '../store/document';
 import { analyzeDoc } from '../store/analysis';
-import { createFlowModel, type FlowInput } from './flowModel';
+import { createFlowModel, formatCount, type FlowInput } from './flowModel';
 
 /** A 300-node chain of conv blocks with residual adds, like a deep ResNet-ish model. */
 function bigDoc(count = 300): Doc {
@@ -62,6 +62,12 @@ describe('flow model', () => {
     expect(edgesAfter).toBe(edgesBefore);
     // Nothing changed at all: the same node array comes back.
     expect(model.nodes(input(doc2))).toBe(after);
+  });
+
+  it('formats counts with thousands separators', () => {
+    expect(formatCount(315722)).toBe('315,722');
+    expect(formatCount(0)).toBe('0');
+    expect(formatCount(1234567890)).toBe('1,234,567,890');
   });
 
   it('a param change renews only the nodes whose shape, count or error changed', () => {
