@@ -1,10 +1,9 @@
 /**
- * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,pytorch]`
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,accuracy,memory,ui]`
  * Runs every bench module (each a file here, listed below) in one process and prints the figures,
  * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
  */
 import { parseArgs } from 'node:util';
-import { pytorchBench } from './pytorch';
 import { trainingBench } from './training';
 import { uiBench } from './ui';
 import { templatesBench } from './templates';
@@ -13,7 +12,7 @@ import { accuracyBench } from './accuracy';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, pytorchBench, templatesBench, accuracyBench, memoryBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
