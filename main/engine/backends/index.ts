@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
+import { registerTileGradient } from './tile';
 import type { Tf } from './inventory';
 import { initWasmBackend, type WasmOptions, type WasmSetup } from './wasm';
 
@@ -161,6 +162,8 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<SelectedB
   }
   assertSingleTfjsCore();
   const tf = (await import('@tensorflow/tfjs')) as Tf;
+  // tfjs's Tile gradient slices and adds once per repetition (BatchNorm/LayerNorm training): ours on every backend.
+  registerTileGradient(tf);
   const order: BackendName[] = opts.force ? [opts.force] : [...BACKEND_NAMES];
   const tried: BackendAttempt[] = [];
   let wasmSetup: WasmSetup | undefined;

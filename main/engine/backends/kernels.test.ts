@@ -238,6 +238,54 @@ describe('ReLU gradient (one fused wasm pass) matches cpu', () => {
   });
 });
 
+describe('Tile (wasm kernel) and its gradient (every backend) match tfjs cpu and a reference', () => {
+  const cases: Array<{ shape: number[]; reps: number[] }> = [
+    { shape: [1, 1, 1, 5], reps: [3, 4, 2, 1] }, // BatchNorm's gradient: [1,1,1,C] -> [N,H,W,C]
+    { shape: [2, 3], reps: [2, 3] },
+    { shape: [4], reps: [3] },
+    { shape: [2, 1, 3], reps: [1, 4, 2] },
+    { shape: [3, 2, 2, 1], reps: [1, 2, 1, 3] },
+    { shape: [2, 2, 1, 2, 3], reps: [2, 1, 3, 1, 2] }, // rank 5: tfjs's own gradient stops at 4
+  ];
+  for (const c of cases) {
+    it(`tile ${c.shape.join('x')} by ${c.reps.join('x')}`, async () => {
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const vals = randomValues(n, seededRandom(31));
+      const outN = n * c.reps.reduce((a, b) => a * b, 1);
+      const dy = randomValues(outN, seededRandom(32));
+      // Forward against a per-element reference.
+      const outShape = c.shape.map((s, i) => s * c.reps[i]!);
+      const want = new Float32Array(outN);
+      const srcOf = new Int32Array(outN);
+      for (let o = 0; o < outN; o++) {
+        let rem = o, src = 0, mul = 1;
+        for (let d = c.shape.length - 1; d >= 0; d--) {
+          const i = rem % outShape[d]!;
+          rem = Math.floor(rem / outShape[d]!);
+          src += (i % c.shape[d]!) * mul;
+          mul *= c.shape[d]!;
+        }
+        want[o] = vals[src]!;
+        srcOf[o] = src;
+      }
+      await tf.setBackend('wasm');
+      expect(Array.from(tf.tidy(() => tf.tile(tf.tensor(vals, c.shape), c.reps).dataSync()))).toEqual(Array.from(want));
+      const ints = tf.tidy(() => tf.tile(tf.tensor(Array.from({ length: n }, (_, i) => i), c.shape, 'int32'), c.reps).dataSync());
+      expect(Array.from(ints)).toEqual(Array.from(srcOf));
+      // Gradient: the sum over repetitions, on both backends.
+      await compare(`tile grad ${c.shape.join('x')}`, () => tf.grad((t: tf.Tensor) => tf.tile(t, c.reps).mul(tf.tensor(dy, outShape)).sum())(tf.tensor(vals, c.shape)));
+    });
+  }
+
+  it('the gradient is one reduction, not a Slice + Add per repetition', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.ones([1, 1, 1, 8]);
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.tile(t, [4, 8, 8, 1]).sum())(x));
+    expect(info.kernelNames.filter((k) => k === 'Slice').length).toBe(0);
+    x.dispose();
+  });
+});
+
 describe('ResizeNearestNeighborGrad matches cpu', () => {
   // tfjs's cpu ResizeNearestNeighborGrad is itself wrong for batch > 1 (it offsets dy by the
   // images' batch stride), so batch 1 is compared with cpu and batch 2 with a reference by hand.
