@@ -29,7 +29,7 @@ const PORTS: [number, number] = [4194, 4199];
 const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
 const VIEWPORT = { width: 1280, height: 800 };
 /** Tiny CIFAR-10 for the training comparison: 5 x this many training images. */
-const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 384);
+const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 1024);
 /** App runs in the CLI/app comparison (CLI runs: one more, around them). */
 const APP_RUNS = Number(process.env.LF_BENCH_UI_APP_RUNS ?? 2);
 /** Parts to run (default all): LF_BENCH_UI_PARTS=startup,big,train. */

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { BACKENDS, OPTIMIZERS, SCHEDULES, defaultTrainingSettings, trainingSettingsSchema, type TrainingSettings } from '../../../shared/project';
 import { parse } from '../../../shared/schema';
 import { analyzeDoc } from '../store/analysis';
@@ -130,7 +130,8 @@ function DatasetSection({ datasetId }: { datasetId: string | null }) {
 
 type FieldKey = keyof TrainingSettings;
 
-function SettingsSection({ settings, disabled }: { settings: TrainingSettings; disabled: boolean }) {
+/** Memoised: the panel re-renders on every progress event; the settings form need not. */
+const SettingsSection = memo(function SettingsSection({ settings, disabled }: { settings: TrainingSettings; disabled: boolean }) {
   const backends = useTraining((s) => s.backends);
   const [drafts, setDrafts] = useState<Partial<Record<FieldKey, string>>>({});
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({});
@@ -207,7 +208,7 @@ function SettingsSection({ settings, disabled }: { settings: TrainingSettings; d
       })}
     </details>
   );
-}
+});
 
 /** The training panel (right side): dataset, settings, validation, controls, live progress and runs. */
 export function TrainingPanel() {

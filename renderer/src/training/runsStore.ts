@@ -83,13 +83,56 @@ export function applyProgress(s: TrainingState, p: TrainingProgress): Partial<Tr
         backend: p.backend ?? d.backend,
         epochs: p.epochs,
         epochsDone: p.epochPoint ? p.epochPoint.epoch : d.epochsDone,
-        batches: p.batches.length ? [...d.batches, ...p.batches] : d.batches,
-        epochPoints: p.epochPoint ? [...d.epochPoints, p.epochPoint] : d.epochPoints,
+        // Points the detail already holds (it was loaded while events were on their way) are not added twice.
+        batches: appendNew(d.batches, p.batches, (b) => b.step),
+        epochPoints: p.epochPoint ? appendNew(d.epochPoints, [p.epochPoint], (e) => e.epoch) : d.epochPoints,
       },
     };
   }
   patch.runs = s.runs.map((r) => (r.id === p.runId ? { ...r, status: p.status, backend: p.backend ?? r.backend, epochsDone: p.epochPoint?.epoch ?? r.epochsDone } : r));
   return patch;
+}
+
+function appendNew<T>(have: T[], more: readonly T[], key: (x: T) => number): T[] {
+  if (more.length === 0) return have;
+  const last = have.length ? key(have[have.length - 1]!) : -Infinity;
+  const fresh = more.filter((x) => key(x) > last);
+  return fresh.length ? [...have, ...fresh] : have;
+}
+
+/** Folds several progress events at once (one store update, one render). */
+export function applyProgressAll(s: TrainingState, list: readonly TrainingProgress[]): Partial<TrainingState> {
+  let state = s;
+  for (const p of list) state = { ...state, ...applyProgress(state, p) };
+  return { live: state.live, details: state.details, runs: state.runs };
+}
+
+/**
+ * Progress events come a few times a second per run; the store takes them in at most every
+ * PROGRESS_FLUSH_MS (one render for several events), at once when an event closes an epoch or changes
+ * the run's status. Fewer renders leave more CPU to training (issue 9: the app's training speed
+ * against the CLI's).
+ */
+export const PROGRESS_FLUSH_MS = 500;
+let pending: TrainingProgress[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | null = null;
+const lastStatus = new Map<string, string>();
+
+export function flushProgress(): void {
+  if (flushTimer) clearTimeout(flushTimer);
+  flushTimer = null;
+  if (pending.length === 0) return;
+  const list = pending;
+  pending = [];
+  trainingStore.setState((s) => applyProgressAll(s, list));
+}
+
+function onProgress(p: TrainingProgress): void {
+  pending.push(p);
+  const statusChanged = lastStatus.get(p.runId) !== p.status;
+  lastStatus.set(p.runId, p.status);
+  if (p.epochPoint || statusChanged) flushProgress();
+  else flushTimer ??= setTimeout(flushProgress, PROGRESS_FLUSH_MS);
 }
 
 let engine: EngineApi | null = null;
@@ -108,7 +151,7 @@ export const training = {
     const c = connectionState();
     trainingStore.setState({ connection: c.s, connectionWhy: c.why });
     onConnectionState((s, why) => trainingStore.setState({ connection: s, connectionWhy: why }));
-    engine.onTrainingProgress((p) => trainingStore.setState((s) => applyProgress(s, p)));
+    engine.onTrainingProgress(onProgress);
     engine.onTrainingEnded((e) => void training.ended(e));
     engine.onDatasetProgress((p) => trainingStore.setState((s) => ({ datasetProgress: { ...s.datasetProgress, [p.id]: p } })));
     try {
@@ -120,6 +163,7 @@ export const training = {
   },
 
   async ended(e: TrainingEnded): Promise<void> {
+    flushProgress();
     trainingStore.setState((s) => ({
       runs: s.runs.map((r) => (r.id === e.runId ? e.summary : r)),
       error: e.status === 'failed' ? `${e.summary.name} failed: ${e.error ?? 'unknown error'}` : s.error,
