@@ -203,6 +203,35 @@ for (const native of [true, false]) {
       }
     });
 
+    it('mean over leading axes (batch statistics) and other axes', async () => {
+      for (const shape of [[3, 4, 5, 6], [7, 30, 30, 8], [5, 13, 13, 7]] as [number, number, number, number][]) {
+        const y = t4(shape, 18);
+        await compare(`mean ${shape.join('x')}`, () => [tf.mean(y(), [0, 1, 2]), tf.mean(y(), [0, 1], true), tf.mean(y(), -1), tf.mean(y())]);
+      }
+    });
+
+    it('batchNorm with per-channel statistics, with and without scale/offset, and training gradients', async () => {
+      for (const shape of [[2, 5, 5, 8], [3, 4, 4, 7], [6, 10]] as number[][]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const c = shape.at(-1)!;
+        const x = randomValues(n, seededRandom(19));
+        const stats = randomValues(4 * c, seededRandom(20));
+        const [mean, variance, offset, scale] = [0, 1, 2, 3].map((k) => () => tf.tensor1d(stats.slice(k * c, (k + 1) * c)));
+        const v = () => tf.abs(variance!()).add(0.1) as tf.Tensor1D;
+        await compare(`batchNorm ${shape.join('x')}`, () => [
+          tf.batchNorm(tf.tensor(x, shape), mean!(), v(), offset!(), scale!(), 1e-3),
+          tf.batchNorm(tf.tensor(x, shape), mean!(), v(), undefined, undefined, 1e-3),
+          tf.batchNorm(tf.tensor(x, shape), ...[mean!(), v(), offset!(), scale!()].map((t) => t.reshape([...shape.slice(0, -1).map(() => 1), c])) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor], 1e-2),
+        ]);
+        // Training: gradients through moments and batchNorm (what BatchNormalization's training step runs).
+        await compare(`batchNorm grad ${shape.join('x')}`, () => tf.grads((t: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const axes = shape.slice(0, -1).map((_, i) => i);
+          const m = tf.moments(t, axes);
+          return tf.batchNorm(t, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3).square().sum();
+        })([tf.tensor(x, shape), scale!(), offset!()]));
+      }
+    });
+
     it('sum of a bias gradient is accurate against a float64 reference', async () => {
       await tf.setBackend('wasm');
       const rows = 64 * 30 * 30, cols = 32;

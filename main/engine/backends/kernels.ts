@@ -39,6 +39,9 @@
  *   row of ones, tried first, spent most of its time packing dy as XNNPACK weights). Other
  *   reductions go to tfjs's kernel.
  * - Identity (replaces tfjs's, which copies the tensor): shares the buffer, reference-counted.
+ * - Mean over leading axes (BatchNorm statistics; tfjs's transposes first): our column sums / m.
+ * - FusedBatchNorm with per-channel statistics (tfjs's C++ loop takes ~7 ms per 1M elements): one
+ *   multiply-add per element in our module, the per-channel factors computed once.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -62,6 +65,8 @@ export const SUPPLIED_KERNELS = [
   { name: 'ResizeNearestNeighborGrad', replaces: true },
   { name: 'Sum', replaces: true },
   { name: 'Identity', replaces: true },
+  { name: 'Mean', replaces: true },
+  { name: 'FusedBatchNorm', replaces: true },
 ] as const;
 
 export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
@@ -450,6 +455,49 @@ function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): t
   return out;
 }
 
+/** Mean over the leading axes (BatchNorm's batch statistics): our column sums, then / m. Else tfjs's. */
+function meanKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const x = args.inputs.x;
+  const rank = x?.shape.length ?? 0;
+  const raw = args.attrs?.axis as number | number[] | undefined;
+  const axes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  const native = nativeKernels(args.backend);
+  if (!x || !native || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) {
+    if (!original) throw new Error('Mean: no wasm kernel for this case');
+    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+  }
+  const backend = args.backend as WasmHeapBackend;
+  const m = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+  const rest = x.shape.slice(axes.length);
+  const k = rest.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput(args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
+  const Y = backend.typedArrayFromHeap(out);
+  for (let j = 0; j < k; j++) Y[j] = Y[j]! / m;
+  return out;
+}
+
+/** FusedBatchNorm with per-channel statistics ([C] each, channels last): one pass in our module. Else tfjs's. */
+function batchNormKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const { x, mean, variance, offset, scale } = args.inputs;
+  const native = nativeKernels(args.backend);
+  const c = x?.shape.at(-1) ?? 0;
+  const perChannel = (t: TensorInfo | undefined) => t == null || (t.dtype === 'float32' && t.shape.reduce((a, b) => a * b, 1) === c && (t.shape.length <= 1 || t.shape.slice(0, -1).every((d) => d === 1)));
+  if (!x || !mean || !variance || !native || x.dtype !== 'float32' || c === 0 || x.shape.some((d) => d === 0) || ![mean, variance, offset, scale].every(perChannel)) {
+    if (!original) throw new Error('FusedBatchNorm: no wasm kernel for this case');
+    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+  }
+  const backend = args.backend as WasmHeapBackend;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const scratch = backend.makeOutput([2 * c], 'float32');
+  const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
+  const rows = x.shape.reduce((a, b) => a * b, 1) / c;
+  native.batchNorm(at(x), at(mean), at(variance), at(offset), at(scale), at(out), at(scratch), rows, c, Number(args.attrs?.varianceEpsilon ?? 1e-3));
+  (backend as unknown as { disposeData(id: object): void }).disposeData(scratch.dataId);
+  return out;
+}
+
 /**
  * Identity without a copy (tfjs's wasm kernel copies the whole tensor): the output shares the
  * input's buffer, reference-counted, as the cpu and webgl backends do. Safe because tfjs never
@@ -491,6 +539,8 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
   const originalBatchMatMul = replaced.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', WASM);
   const originalSum = replaced.get('Sum') ?? tf.getKernel('Sum', WASM);
   const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
+  const originalMean = replaced.get('Mean') ?? tf.getKernel('Mean', WASM);
+  const originalBatchNorm = replaced.get('FusedBatchNorm') ?? tf.getKernel('FusedBatchNorm', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
     Conv2DBackpropFilter: (args) => conv2dBackpropFilterKernel(tf, args),
     Conv2DBackpropInput: ({ inputs, attrs = {}, backend }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs, backend),
@@ -500,6 +550,8 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
     BatchMatMul: (args) => batchMatMul(tf, args, originalBatchMatMul),
     Sum: (args) => sumKernel(args, originalSum),
     Identity: (args) => identityKernel(args, originalIdentity),
+    Mean: (args) => meanKernel(args, originalMean),
+    FusedBatchNorm: (args) => batchNormKernel(args, originalBatchNorm),
     MaxPoolGrad: ({ inputs, attrs = {}, backend }) => {
       if (!inputs.dy || !inputs.input) throw new Error('MaxPoolGrad: missing input dy or input');
       if (inputs.input.dtype !== 'float32' || inputs.dy.dtype !== 'float32') throw new Error('MaxPoolGrad: float32 tensors expected');

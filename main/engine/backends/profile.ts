@@ -1,7 +1,7 @@
 /**
  * Where a cifar10-cnn training step (batch 64, the engine's own Trainer step) spends its time on
  * wasm, per kernel (tf.profile; a kernel built from other kernels is counted with them, so times nest).
- * Run: npx tsx main/engine/backends/profile.ts [--steps 5]
+ * Run: npx tsx main/engine/backends/profile.ts [--steps 5] [--template cifar10-cnn]
  */
 import { readFileSync } from 'node:fs';
 import { parseProjectText, defaultTrainingSettings } from '../../../shared/project';
@@ -12,8 +12,12 @@ import { selectBackend } from './index';
 const at = process.argv.indexOf('--steps');
 const steps = at >= 0 ? Number(process.argv[at + 1]) : 5;
 const { tf } = await selectBackend({ force: 'wasm' });
-const project = parseProjectText(readFileSync('resources/templates/cifar10-cnn.json', 'utf8'), 'cifar10-cnn');
-const ds = syntheticDataset({ shape: [32, 32, 3], classes: 10, train: 64 * 40, test: 64 });
+const tAt = process.argv.indexOf('--template');
+const template = tAt >= 0 ? process.argv[tAt + 1]! : 'cifar10-cnn';
+const project = parseProjectText(readFileSync(`resources/templates/${template}.json`, 'utf8'), template);
+const inputNode = project.graph.nodes.find((n) => n.type === 'Input');
+const shape = ((inputNode?.params.shape as number[] | undefined) ?? [32, 32, 3]) as [number, number, number];
+const ds = syntheticDataset({ shape, classes: 10, train: 64 * 40, test: 64 });
 const settings = { ...defaultTrainingSettings(), epochs: 1, batchSize: 64, optimizer: 'adam' as const, learningRate: 1e-3 };
 const trainer = Trainer.fromGraph(tf, project.graph, settings, ds, 'wasm');
 await trainer.train('warmup', 64 * 3, () => {});

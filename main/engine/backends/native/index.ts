@@ -14,6 +14,8 @@ export interface NativeKernels {
   /** One fused Adam step (see kernels.c); the first seven arguments are heap byte offsets. */
   /** dW of a conv2d by direct accumulation (see kernels.c); x, dy, dw are heap byte offsets. */
   conv2dFilterGrad(x: number, dy: number, dw: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, dilH: number, dilW: number): void;
+  /** Batch norm with per-channel statistics; offset/scale 0 when absent; scratch holds 2*c floats. */
+  batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, out: number, scratch: number, rows: number, c: number, eps: number): void;
   /** out[i][j][o][c] = w[fh-1-i][fw-1-j][c][o]. */
   filterFlipSwap(w: number, out: number, fh: number, fw: number, ci: number, co: number): void;
   /** out = dy * step(x). */
@@ -57,7 +59,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
     if (typeof f !== 'function') throw new Error(`native kernels: export '${name}' missing`);
     return f as (...args: number[]) => void;
   };
-  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap') } as NativeKernels;
+  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

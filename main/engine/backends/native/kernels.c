@@ -255,3 +255,28 @@ void filter_flip_swap(const f32 *w, f32 *out, int32_t fh, int32_t fw, int32_t ci
         for (int32_t o = 0; o < co; o++) dst[(int64_t)o * ci + c] = src[(int64_t)c * co + o];
     }
 }
+
+/*
+ * Batch normalisation with per-channel statistics (NHWC, channels last):
+ *   out = (x - mean[c]) * scale[c] / sqrt(var[c] + eps) + offset[c]
+ * scale/offset may be 0 (absent: 1 and 0). scratch holds 2*c floats (the per-channel multiplier and
+ * shift, computed once), so the pass over x is one multiply-add per element.
+ */
+__attribute__((export_name("batch_norm")))
+void batch_norm(const f32 *x, const f32 *mean, const f32 *var, const f32 *offset, const f32 *scale, f32 *out,
+                f32 *scratch, int32_t rows, int32_t c, f32 eps) {
+  f32 *mul = scratch, *add = scratch + c;
+  for (int32_t j = 0; j < c; j++) {
+    const f32 m = (scale ? scale[j] : 1.0f) / __builtin_sqrtf(var[j] + eps);
+    mul[j] = m;
+    add[j] = (offset ? offset[j] : 0.0f) - mean[j] * m;
+  }
+  const int32_t c4 = c & ~3;
+  for (int32_t r = 0; r < rows; r++) {
+    const f32 *xr = x + (int64_t)r * c;
+    f32 *orow = out + (int64_t)r * c;
+    for (int32_t j = 0; j < c4; j += 4)
+      wasm_v128_store(orow + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(mul + j)), wasm_v128_load(add + j)));
+    for (int32_t j = c4; j < c; j++) orow[j] = xr[j] * mul[j] + add[j];
+  }
+}
