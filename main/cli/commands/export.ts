@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { registerCustomLayers } from '../../engine/compile/custom';
 import { EXPORT_FORMATS, getExportFormat, loadModelFolder } from '../../engine/export';
@@ -31,6 +30,8 @@ export const exportCommand: CliCommand = {
     const format = getExportFormat(values.format);
     if (!format) throw new UsageError(`unknown format '${values.format}' (expected ${ids})`);
     if (!values.out) throw new UsageError('--out PATH is required');
+    // tfjs loads only when a command needs it (~370 ms): `layerforge inspect` and friends start without it.
+    const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
     registerCustomLayers(tf);
     const folder = await loadModelFolder(tf, positionals[0]!);
