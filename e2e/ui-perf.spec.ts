@@ -68,6 +68,20 @@ test('a 500-node residual CNN opens, lays out, shows its totals and drags smooth
   expect(drag.frames.length).toBeGreaterThan(5);
   expect(openMs + layoutMs).toBeLessThan(45_000);
   expect(drag.p95!).toBeLessThan(250);
+
+  // Zoomed in, the layout reads as a residual stack: the skip edges run down the trunk of Add nodes
+  // and each block's convolutions sit beside them, not on top of the edges.
+  const at = (await page.getByTestId('node-add_80').boundingBox())!;
+  await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
+  for (let i = 0; i < 8; i++) {
+    await page.mouse.wheel(0, -200);
+    await page.waitForTimeout(60);
+  }
+  await page.waitForTimeout(400);
+  await screenshot(page, 'perf-500-nodes-zoomed');
+  const box = async (name: string) => (await page.getByTestId(`node-${name}`).boundingBox())!;
+  const [add, conv] = [await box('add_80'), await box('conv2d_81a')];
+  expect(conv.x).toBeGreaterThan(add.x + add.width / 2);
 });
 
 test('while a run trains with the dashboard open the charts update, and the canvas still drags', async ({ page }) => {

@@ -38,9 +38,15 @@ describe('fastLayeredLayout', () => {
     const pos = fastLayeredLayout(ids, edges, size);
     console.log(`fastLayeredLayout: ${ids.length} nodes in ${(performance.now() - t0).toFixed(1)} ms`);
     expectLayered(ids, edges, pos);
-    // The main chain stays in one column: each add sits under the previous add.
+    // The trunk (the adds, joined by the skip edges) stays in one column, no drift over 166 blocks ...
     expect(pos.add10!.x).toBe(pos.add9!.x);
-    expect(pos.c10a!.x).toBe(pos.add9!.x);
+    expect(pos.add165!.x).toBe(pos.add0!.x);
+    // ... and each block's branch sits beside it, clear of the skip edge drawn down the trunk's centre.
+    for (const b of [0, 10, 165]) {
+      const trunkCentre = pos[`add${b}`]!.x + 105;
+      expect(pos[`c${b}a`]!.x).toBeGreaterThan(trunkCentre);
+      expect(pos[`c${b}b`]!.x).toBeGreaterThan(trunkCentre);
+    }
   });
 
   it('puts branches side by side and merges them under their inputs', () => {
