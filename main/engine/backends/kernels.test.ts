@@ -149,9 +149,31 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
 });
 
 describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
-  it('is instantiated on the live wasm backend', async () => {
+  it('is instantiated on the live wasm backend, with its helper thread on the threaded build', async () => {
     await tf.setBackend('wasm');
-    expect(nativeKernels(tf.backend())).not.toBeNull();
+    const k = nativeKernels(tf.backend());
+    expect(k).not.toBeNull();
+    if (setup.build !== 'threaded-simd') return;
+    for (let i = 0; i < 100 && !k!.helper?.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(k!.helper?.ready).toBe(true);
+  });
+
+  it('the filter gradient split over two threads equals the single-threaded one, exactly', async () => {
+    await tf.setBackend('wasm');
+    const k = nativeKernels(tf.backend())!;
+    if (!k.helper) return;
+    for (let i = 0; i < 100 && !k.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = k.helper;
+    for (const c of [{ x: [4, 9, 9, 3], f: [3, 3, 3, 32] }, { x: [3, 8, 8, 7], f: [3, 3, 7, 20] }, { x: [2, 6, 6, 1], f: [1, 1, 1, 5] }]) {
+      const x = tf.tensor4d(randomValues(c.x.reduce((a, b) => a * b, 1), seededRandom(41)), c.x as [number, number, number, number]);
+      const grad = () => tf.grad((w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 1, 'same').square().sum())(tf.ones(c.f)).dataSync();
+      const two = grad();
+      (k as { helper: unknown }).helper = null;
+      const one = grad();
+      (k as { helper: unknown }).helper = helper;
+      expect(Array.from(two), c.f.join('x')).toEqual(Array.from(one));
+      x.dispose();
+    }
   });
 });
 

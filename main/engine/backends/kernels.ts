@@ -184,7 +184,24 @@ function conv2dBackpropFilterKernel(tf: Tf, args: KernelArgs): tfjs.Tensor | Ten
     const info = convInfoFor(tf, x.shape, filterShape, attrs, false);
     const backend = args.backend as WasmHeapBackend;
     const out = backend.makeOutput(filterShape, 'float32');
-    native.conv2dFilterGrad(heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth);
+    const f = info.outChannels;
+    const call = [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, f, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth] as const;
+    // Two threads split the rows of dW (fh·fw·C) when our helper thread is up; dW is cleared
+    // first, then each accumulates into its own contiguous half.
+    const helper = native.helper;
+    const rows = info.filterHeight * info.filterWidth * info.inChannels;
+    const half = Math.floor(rows / 2);
+    if (helper?.ready && half > 0) {
+      backend.typedArrayFromHeap(out).fill(0);
+      helper.post('conv2d_filter_grad', [...call, half, rows, 0]);
+      try {
+        native.conv2dFilterGrad(...call, 0, half, 0);
+      } finally {
+        helper.wait();
+      }
+    } else {
+      native.conv2dFilterGrad(...call, 0, rows, 1);
+    }
     return out;
   }
   return conv2dBackpropFilter(tf, asTensor(tf, x, 'x') as tfjs.Tensor4D, asTensor(tf, dy, 'dy') as tfjs.Tensor4D, attrs);

@@ -5,6 +5,7 @@
  * JavaScript fallbacks).
  */
 import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './kernelsWasm';
+import { helperWanted, NativeHelper } from './pool';
 
 export interface NativeKernels {
   /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
@@ -13,7 +14,9 @@ export interface NativeKernels {
   sumRows(x: number, y: number, m: number, k: number): void;
   /** One fused Adam step (see kernels.c); the first seven arguments are heap byte offsets. */
   /** dW of a conv2d by direct accumulation (see kernels.c); x, dy, dw are heap byte offsets. */
-  conv2dFilterGrad(x: number, dy: number, dw: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, dilH: number, dilW: number): void;
+  conv2dFilterGrad(x: number, dy: number, dw: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, dilH: number, dilW: number, rowBegin: number, rowEnd: number, zero: number): void;
+  /** A second thread running this module on the same memory (threaded tfjs build, 2+ cores), or null. */
+  readonly helper: NativeHelper | null;
   /** Batch norm with per-channel statistics; offset/scale 0 when absent; scratch holds 2*c floats. */
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, out: number, scratch: number, rows: number, c: number, eps: number): void;
   /** out[i][j][o][c] = w[fh-1-i][fw-1-j][c][o]. */
@@ -52,14 +55,21 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 
 function instantiate(memory: WebAssembly.Memory): NativeKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const module = new WebAssembly.Module(decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM_PLAIN));
+  const bytes = decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM_PLAIN);
+  const module = new WebAssembly.Module(bytes);
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   const fn = (name: string) => {
     const f = exports[name];
     if (typeof f !== 'function') throw new Error(`native kernels: export '${name}' missing`);
     return f as (...args: number[]) => void;
   };
-  return { maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm') } as NativeKernels;
+  let helper: NativeHelper | null = null;
+  try {
+    if (helperWanted(memory)) helper = new NativeHelper(memory, module);
+  } catch (error) {
+    failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

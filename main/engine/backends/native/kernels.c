@@ -179,8 +179,11 @@ void relu_grad(const f32 *x, const f32 *dy, f32 *out, int32_t n) {
 __attribute__((export_name("conv2d_filter_grad")))
 void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_t h, int32_t w, int32_t c,
                         int32_t oh, int32_t ow, int32_t f, int32_t fh, int32_t fw, int32_t sh, int32_t sw,
-                        int32_t pad_top, int32_t pad_left, int32_t dil_h, int32_t dil_w) {
-  __builtin_memset(dw, 0, (unsigned long)fh * fw * c * f * sizeof(f32));
+                        int32_t pad_top, int32_t pad_left, int32_t dil_h, int32_t dil_w,
+                        int32_t row_begin, int32_t row_end, int32_t zero) {
+  /* Rows [row_begin, row_end) of dW (as [FH*FW*C, F]) only: two threads split the rows, each writing
+     its own contiguous part of dW. zero: clear the whole dW first. */
+  if (zero) __builtin_memset(dw, 0, (unsigned long)fh * fw * c * f * sizeof(f32));
   const int32_t f16 = f & ~15, f4 = f & ~3;
   for (int32_t b = 0; b < nb; b++) {
     const f32 *xi = x + (int64_t)b * h * w * c;
@@ -198,8 +201,11 @@ void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_
             while (p0 < p1 && p0 * sw - pad_left + j * dil_w < 0) p0++;
             while (p1 > p0 && (p1 - 1) * sw - pad_left + j * dil_w >= w) p1--;
             if (p0 >= p1) continue;
-            for (int32_t ch = 0; ch < c; ch++) {
-              f32 *row = dw + ((int64_t)(i * fw + j) * c + ch) * f;
+            const int32_t r0 = (i * fw + j) * c;
+            const int32_t ch0 = row_begin > r0 ? row_begin - r0 : 0;
+            const int32_t ch1 = row_end - r0 < c ? row_end - r0 : c;
+            for (int32_t ch = ch0; ch < ch1; ch++) {
+              f32 *row = dw + ((int64_t)r0 + ch) * f;
               const f32 *xp = xrow + (int64_t)(p0 * sw - pad_left + j * dil_w) * c + ch;
               const int64_t xstep = (int64_t)sw * c;
               for (int32_t k = 0; k < f16; k += 16) {
