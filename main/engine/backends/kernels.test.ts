@@ -158,7 +158,7 @@ describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
     expect(k!.helper?.ready).toBe(true);
   });
 
-  it('the filter gradient split over two threads equals the single-threaded one, exactly', async () => {
+  it('the filter gradient and MaxPoolGrad split over two threads equal the single-threaded ones, exactly', async () => {
     await tf.setBackend('wasm');
     const k = nativeKernels(tf.backend())!;
     if (!k.helper) return;
@@ -172,6 +172,18 @@ describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
       const one = grad();
       (k as { helper: unknown }).helper = helper;
       expect(Array.from(two), c.f.join('x')).toEqual(Array.from(one));
+      x.dispose();
+    }
+    // MaxPoolGrad splits the batch.
+    for (const shape of [[5, 6, 6, 8], [2, 7, 7, 3], [1, 4, 4, 4]] as [number, number, number, number][]) {
+      const x = tf.tensor4d(randomValues(shape.reduce((a, b) => a * b, 1), seededRandom(42)), shape);
+      const grad = () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'same').square().sum())(x).dataSync();
+      const two = grad();
+      (k as { helper: unknown }).helper = null;
+      const one = grad();
+      (k as { helper: unknown }).helper = helper;
+      expect(Array.from(two), shape.join('x')).toEqual(Array.from(one));
+      expect(one.some((v) => v !== 0)).toBe(true);
       x.dispose();
     }
   });

@@ -344,7 +344,19 @@ export function maxPoolGrad(tf: Tf, backend: WasmHeapBackend, dy: TensorInfo, x:
   const out = backend.makeOutput(x.shape, 'float32');
   const native = nativeKernels(backend);
   if (native) {
-    native.maxpoolGrad(heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), nb, h, w, c, oh, ow, sh, sw, padInfo.top, padInfo.left, efh, efw, dh, dw);
+    const call = [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), nb, h, w, c, oh, ow, sh, sw, padInfo.top, padInfo.left, efh, efw, dh, dw] as const;
+    // Two threads split the batch (disjoint images of dx) when our helper thread is up.
+    const half = Math.floor(nb / 2);
+    if (native.helper?.ready && half > 0) {
+      native.helper.post('maxpool_grad', [...call, half, nb]);
+      try {
+        native.maxpoolGrad(...call, 0, half);
+      } finally {
+        native.helper.wait();
+      }
+    } else {
+      native.maxpoolGrad(...call, 0, nb);
+    }
     return out;
   }
   // Views taken after makeOutput: an allocation may grow (and replace) the heap buffer.

@@ -9,7 +9,7 @@ import { helperWanted, NativeHelper } from './pool';
 
 export interface NativeKernels {
   /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
-  maxpoolGrad(x: number, dy: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, sh: number, sw: number, padTop: number, padLeft: number, efh: number, efw: number, dh: number, dw: number): void;
+  maxpoolGrad(x: number, dy: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, sh: number, sw: number, padTop: number, padLeft: number, efh: number, efw: number, dh: number, dw: number, bBegin: number, bEnd: number): void;
   /** y[j] = sum_i x[i*k + j]. */
   sumRows(x: number, y: number, m: number, k: number): void;
   /** One fused Adam step (see kernels.c); the first seven arguments are heap byte offsets. */

@@ -22,11 +22,15 @@ typedef float f32;
 __attribute__((export_name("maxpool_grad")))
 void maxpool_grad(const f32 *x, const f32 *dy, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c,
                   int32_t oh, int32_t ow, int32_t sh, int32_t sw, int32_t pad_top, int32_t pad_left,
-                  int32_t efh, int32_t efw, int32_t dh, int32_t dw) {
-  const int64_t total = (int64_t)nb * h * w * c;
-  __builtin_memset(dx, 0, (unsigned long)total * sizeof(f32));
+                  int32_t efh, int32_t efw, int32_t dh, int32_t dw, int32_t b_begin, int32_t b_end) {
+  /* Images [b_begin, b_end) only (two threads split the batch; each clears and writes its own images). */
+  if (b_end > nb) b_end = nb;
+  if (b_begin < 0) b_begin = 0;
+  if (b_begin >= b_end) return;
+  const int64_t image = (int64_t)h * w * c;
+  __builtin_memset(dx + b_begin * image, 0, (unsigned long)((b_end - b_begin) * image) * sizeof(f32));
   const int32_t c4 = c & ~3;
-  for (int32_t b = 0; b < nb; b++) {
+  for (int32_t b = b_begin; b < b_end; b++) {
     const f32 *xi = x + (int64_t)b * h * w * c;
     f32 *dxi = dx + (int64_t)b * h * w * c;
     for (int32_t yr = 0; yr < oh; yr++) {
