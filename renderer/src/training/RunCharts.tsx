@@ -6,7 +6,7 @@ import { useThrottled } from './useThrottled';
 
 const LIVE = new Set(['starting', 'running', 'paused']);
 /** While a run streams progress, its charts redraw at most this often (recharts redraws are costly; training shares the CPU). */
-export const LIVE_CHART_MS = 1000;
+export const LIVE_CHART_MS = 2000;
 
 // Props built once: MetricChart is memoised, and fresh arrays on every render would defeat it (the
 // dashboard re-renders on every progress event; the charts must not).

@@ -113,7 +113,7 @@ export function applyProgressAll(s: TrainingState, list: readonly TrainingProgre
  * the run's status. Fewer renders leave more CPU to training (issue 9: the app's training speed
  * against the CLI's).
  */
-export const PROGRESS_FLUSH_MS = 500;
+export const PROGRESS_FLUSH_MS = 1000;
 let pending: TrainingProgress[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | null = null;
 const lastStatus = new Map<string, string>();
