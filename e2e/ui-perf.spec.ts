@@ -86,7 +86,9 @@ test('a 500-node residual CNN opens, lays out, shows its totals and drags smooth
 
 test('while a run trains with the dashboard open the charts update, and the canvas still drags', async ({ page }) => {
   test.setTimeout(240_000);
-  const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-e2e-perf-cifar-')), 160, 100);
+  // Enough batches (5 x 480 = 2,400 images x 6 epochs) that the run is still going after the dashboard's charts
+  // have redrawn twice (every 2 s) and a drag has been measured, even with the fast wasm kernels.
+  const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-e2e-perf-cifar-')), 480, 100);
   await home(page);
   await page.getByTestId('template-cifar10-cnn').click();
   await page.getByTestId('tab-train').click();
@@ -95,13 +97,13 @@ test('while a run trains with the dashboard open the charts update, and the canv
   await page.getByTestId('import-path').fill(cifar);
   await page.getByTestId('import-button').click();
   await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
-  await page.getByTestId('setting-epochs').fill('3');
+  await page.getByTestId('setting-epochs').fill('6');
   await page.getByTestId('setting-batchSize').fill('32');
   await page.getByTestId('setting-backend').selectOption('wasm');
   await page.getByTestId('train-start').click();
   await expect(page.getByTestId('live')).toHaveAttribute('data-status', 'running', { timeout: 60_000 });
 
-  // Dashboard: its charts keep gaining points while the run streams (redrawn at most about once a second).
+  // Dashboard: its charts keep gaining points while the run streams (redrawn at most every 2 s).
   await page.getByTestId('open-dashboard').click();
   const dashboard = page.getByTestId('dashboard');
   const points = async () => Number((await dashboard.getByTestId('chart-batch-loss').getAttribute('data-points')) ?? 0);

@@ -28,6 +28,8 @@ const EPOCH_ACCURACY: Series[] = [
   { key: 'valAccuracy', name: 'validation', color: COLORS[1]!, dashed: true },
 ];
 const LR: Series[] = [{ key: 'lr', name: 'learning rate', color: COLORS[4]! }];
+// A learning rate is never negative: the axis starts at 0 (recharts' 'auto' put a constant rate mid-axis, from -1e-3).
+const FROM_ZERO: [number, 'auto'] = [0, 'auto'];
 
 /** Loss and accuracy per batch (smoothed + raw faint), per epoch (train + validation), and the learning rate. */
 export function RunCharts({ run: latest, compact = false }: { run: RunDetail; compact?: boolean }) {
@@ -80,7 +82,7 @@ export function RunCharts({ run: latest, compact = false }: { run: RunDetail; co
             yDomain={UNIT}
             series={EPOCH_ACCURACY}
           />
-          <MetricChart testId="chart-lr" title="Learning rate" rows={lrRows} xKey="step" xLabel="batch" height={h} series={LR} />
+          <MetricChart testId="chart-lr" title="Learning rate" rows={lrRows} xKey="step" xLabel="batch" height={h} yDomain={FROM_ZERO} series={LR} />
         </>
       )}
     </div>
