@@ -174,6 +174,19 @@ describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
       expect(Array.from(two), c.f.join('x')).toEqual(Array.from(one));
       x.dispose();
     }
+    // The ReLU gradient splits large tensors in two element ranges.
+    {
+      const n = 70_001;
+      const vals = randomValues(n, seededRandom(43)).map((v, i) => (i % 7 === 0 ? 0 : v));
+      const dy = randomValues(n, seededRandom(44));
+      const grad = () => tf.grad((t: tf.Tensor) => tf.relu(t).mul(tf.tensor1d(dy)).sum())(tf.tensor1d(vals)).dataSync();
+      const two = grad();
+      (k as { helper: unknown }).helper = null;
+      const one = grad();
+      (k as { helper: unknown }).helper = helper;
+      expect(Array.from(two)).toEqual(Array.from(one));
+      expect(Array.from(one.slice(n - 5))).toEqual(Array.from(vals.slice(n - 5), (v, i) => dy[n - 5 + i]! * (v > 0 ? 1 : 0)));
+    }
     // MaxPoolGrad splits the batch.
     for (const shape of [[5, 6, 6, 8], [2, 7, 7, 3], [1, 4, 4, 4]] as [number, number, number, number][]) {
       const x = tf.tensor4d(randomValues(shape.reduce((a, b) => a * b, 1), seededRandom(42)), shape);
