@@ -138,6 +138,14 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
     });
   }
 
+  it('matMul a·bᵀ with a small a (a dense layer\'s input gradient) takes the (b·aᵀ)ᵀ path and matches', async () => {
+    const rand = seededRandom(11);
+    const a = randomValues(3 * 5, rand);
+    const b = randomValues(40 * 5, rand);
+    await compare('a·bT small a', () => tf.matMul(tf.tensor2d(a, [3, 5]), tf.tensor2d(b, [40, 5]), false, true));
+    await compare('batched a·bT small a', () => tf.matMul(tf.tensor3d(Array.from(a).concat(Array.from(a)), [2, 3, 5]), tf.tensor2d(b, [40, 5]), false, true));
+  });
+
   it('batched matMul (broadcast and per-batch right-hand side)', async () => {
     const rand = seededRandom(10);
     const a = randomValues(3 * 4 * 5, rand);

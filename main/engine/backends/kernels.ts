@@ -307,7 +307,16 @@ function batchMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | und
     const [br, bc] = b.shape.slice(-2) as [number, number];
     const a2 = (aBatch === 1 ? a.reshape([ar, ac]) : a.reshape([aBatch * ar, ac])) as tfjs.Tensor2D;
     const b2 = b.reshape([br, bc]) as tfjs.Tensor2D;
-    const out = matMulAsConv(tf, transposeA ? (a2.transpose() as tfjs.Tensor2D) : a2, transposeB ? (b2.transpose() as tfjs.Tensor2D) : b2);
+    let out: tfjs.Tensor2D;
+    const [m, k] = a2.shape;
+    const n = br;
+    // a·bᵀ with a small (a dense layer's dx = dy·Wᵀ): computing (b·aᵀ)ᵀ transposes and packs the
+    // small a and transposes the [m, n] result, instead of transposing and packing all of b.
+    if (!transposeA && transposeB && 2 * m * k + m * n < 2 * n * k) {
+      out = matMulAsConv(tf, b2, a2.transpose() as tfjs.Tensor2D).transpose() as tfjs.Tensor2D;
+    } else {
+      out = matMulAsConv(tf, transposeA ? (a2.transpose() as tfjs.Tensor2D) : a2, transposeB ? (b2.transpose() as tfjs.Tensor2D) : b2);
+    }
     const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     return out.reshape([...batchShape, transposeA ? ac : ar, transposeB ? br : bc]);
   });
