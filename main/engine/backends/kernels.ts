@@ -298,10 +298,7 @@ function batchMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | und
   const aBatch = prod(a.shape.slice(0, -2));
   const bBatch = prod(b.shape.slice(0, -2));
   const fast = a.dtype === 'float32' && b.dtype === 'float32' && a.size > 0 && b.size > 0 && bBatch === 1 && (aBatch === 1 || !transposeA);
-  if (!fast) {
-    if (!original) throw new Error('BatchMatMul: no wasm kernel for this case');
-    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
-  }
+  if (!fast) return fallback('BatchMatMul', args, original);
   return tf.tidy(() => {
     const [ar, ac] = a.shape.slice(-2) as [number, number];
     const [br, bc] = b.shape.slice(-2) as [number, number];
@@ -463,21 +460,34 @@ export function resizeNearestNeighborGrad(tf: Tf, images: tfjs.Tensor4D, dy: tfj
   });
 }
 
-function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+/**
+ * A float32 reduction over the leading axes of x (Sum / Mean with axis [0..r-1], r < rank): x as
+ * [m, k] and the output allocated; null for every other case (the caller uses tfjs's kernel).
+ */
+function leadingReduction(args: KernelArgs): { x: TensorInfo; m: number; k: number; out: TensorInfo; backend: WasmHeapBackend } | null {
   const x = args.inputs.x;
   const rank = x?.shape.length ?? 0;
   const raw = args.attrs?.axis as number | number[] | undefined;
   const axes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
   const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-  if (!x || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) {
-    if (!original) throw new Error('Sum: no wasm kernel for this case');
-    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
-  }
+  if (!x || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) return null;
   const backend = args.backend as WasmHeapBackend;
   const m = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
   const rest = x.shape.slice(axes.length);
   const k = rest.reduce((a, b) => a * b, 1);
   const out = backend.makeOutput(args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  return { x, m, k, out, backend };
+}
+
+function fallback(name: string, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  if (!original) throw new Error(`${name}: no wasm kernel for this case`);
+  return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+}
+
+function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const r = leadingReduction(args);
+  if (!r) return fallback('Sum', args, original);
+  const { x, m, k, out, backend } = r;
   const native = nativeKernels(backend);
   if (native) {
     native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
@@ -488,28 +498,17 @@ function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): t
   const Y = backend.typedArrayFromHeap(out);
   // Column sums of X as [m, k], row by row (sequential reads), in float64 accumulators.
   const acc = new Float64Array(k);
-  for (let r = 0, o = 0; r < m; r++, o += k) for (let j = 0; j < k; j++) acc[j]! += X[o + j]!;
+  for (let row = 0, o = 0; row < m; row++, o += k) for (let j = 0; j < k; j++) acc[j]! += X[o + j]!;
   for (let j = 0; j < k; j++) Y[j] = acc[j]!;
   return out;
 }
 
 /** Mean over the leading axes (BatchNorm's batch statistics): our column sums, then / m. Else tfjs's. */
 function meanKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
-  const x = args.inputs.x;
-  const rank = x?.shape.length ?? 0;
-  const raw = args.attrs?.axis as number | number[] | undefined;
-  const axes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
   const native = nativeKernels(args.backend);
-  if (!x || !native || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) {
-    if (!original) throw new Error('Mean: no wasm kernel for this case');
-    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
-  }
-  const backend = args.backend as WasmHeapBackend;
-  const m = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-  const rest = x.shape.slice(axes.length);
-  const k = rest.reduce((a, b) => a * b, 1);
-  const out = backend.makeOutput(args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+  const r = native ? leadingReduction(args) : null;
+  if (!native || !r) return fallback('Mean', args, original);
+  const { x, m, k, out, backend } = r;
   native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
   const Y = backend.typedArrayFromHeap(out);
   for (let j = 0; j < k; j++) Y[j] = Y[j]! / m;
@@ -523,8 +522,7 @@ function batchNormKernel(args: KernelArgs, original: tfjs.KernelConfig | undefin
   const c = x?.shape.at(-1) ?? 0;
   const perChannel = (t: TensorInfo | undefined) => t == null || (t.dtype === 'float32' && t.shape.reduce((a, b) => a * b, 1) === c && (t.shape.length <= 1 || t.shape.slice(0, -1).every((d) => d === 1)));
   if (!x || !mean || !variance || !native || x.dtype !== 'float32' || c === 0 || x.shape.some((d) => d === 0) || ![mean, variance, offset, scale].every(perChannel)) {
-    if (!original) throw new Error('FusedBatchNorm: no wasm kernel for this case');
-    return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+    return fallback('FusedBatchNorm', args, original);
   }
   const backend = args.backend as WasmHeapBackend;
   const out = backend.makeOutput(x.shape, 'float32');
