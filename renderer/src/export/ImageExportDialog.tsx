@@ -2,7 +2,8 @@
 import { useMemo, useState } from 'react';
 import { graphStore, useGraph } from '../store/graphStore';
 import { uiStore } from '../store/uiStore';
-import { downloadBlob, fitScale, imageFileName, summaryImageOf, svgBlob, svgToPng, type ImageFormat } from './image';
+import { downloadBlob } from '../project/io';
+import { fitScale, imageFileName, summaryImageOf, svgBlob, svgToPng, type ImageFormat } from './image';
 import { errorText } from './flows';
 import { Modal } from './Modal';
 import { closeExportDialog } from './store';

@@ -73,7 +73,12 @@ export function browserImportFile(): Promise<OpenedFile | null> {
 }
 
 export function browserDownloadFile(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  downloadBlob(new Blob([text], { type: 'application/json' }), fileName);
+}
+
+/** Saves a blob through the browser's download (a temporary link; the URL is revoked after 10 s). */
+export function downloadBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = fileName;
