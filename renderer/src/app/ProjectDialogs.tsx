@@ -27,8 +27,8 @@ function useEscapeCloses(): void {
   }, []);
 }
 
-/** The projects folder listing (for the Save As hint and the Open list). */
-function useProjectList(): { list: ProjectList | null; error: string | null; reload(): void } {
+/** The projects folder listing (for the Save As hint, the Open list and the start screen's recent projects). */
+export function useProjectList(): { list: ProjectList | null; error: string | null; reload(): void } {
   const [list, setList] = useState<ProjectList | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [n, setN] = useState(0);

@@ -1,16 +1,16 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { ProjectEntry } from '../../../shared/api';
 import { appContext, dispatch } from '../actions';
 import { openFromEngine, openProjectText, startEmpty } from '../project/files';
 import { baseName } from '../project/io';
 import { adoptFound, discardFound, findRecovery, type FoundRecovery } from '../project/recovery';
 import { GraphThumbnail } from './GraphThumbnail';
+import { useProjectList } from './ProjectDialogs';
 import { TEMPLATES } from './templates';
 
 export function StartScreen() {
   const [found, setFound] = useState<FoundRecovery[]>([]);
   const recovery = found[0] ?? null;
-  const [recent, setRecent] = useState<ProjectEntry[] | null>(null);
   useEffect(() => {
     let live = true;
     void findRecovery(appContext).then((f) => live && setFound(f));
@@ -18,20 +18,13 @@ export function StartScreen() {
       live = false;
     };
   }, []);
-  useEffect(() => {
-    let live = true;
-    // The engine's projects folder and recent files; a start screen without an engine just shows none.
-    appContext.io
-      .files()
-      .listProjects()
-      .then(
-        (l) => live && setRecent([...l.recent, ...l.projects.filter((p) => !l.recent.some((r) => r.path === p.path))].slice(0, 10)),
-        () => live && setRecent([]),
-      );
-    return () => {
-      live = false;
-    };
-  }, []);
+  // The engine's projects folder and recent files; a start screen without an engine just shows none.
+  const projects = useProjectList();
+  const recent = useMemo<ProjectEntry[] | null>(() => {
+    const l = projects.list;
+    if (!l) return projects.error ? [] : null;
+    return [...l.recent, ...l.projects.filter((p) => !l.recent.some((r) => r.path === p.path))].slice(0, 10);
+  }, [projects.list, projects.error]);
   return (
     <div className="lf-start" data-testid="start-screen">
       <div className="lf-start-inner">
