@@ -66,6 +66,10 @@ export async function atomicCopy(source: string, copy: string): Promise<void> {
       }
     }
     await rename(tmp, copy);
+    // When `copy` already was a hard link to `source` (a save killed between making the backup link and
+    // replacing the target leaves them so), rename(2) of one link onto another link of the same file
+    // succeeds and does nothing: the temporary link would stay. Remove it (a no-op after a real rename).
+    await rm(tmp, { force: true });
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,19 @@ describe('saveProjectFile / loadProjectFile', () => {
     expect(r.preserved).toBeUndefined();
     expect(await loadProjectFile(file)).toEqual(parseProjectText(serializeProject(p)));
     expect(readdirSync(dir)).toEqual(['model.lfproj']);
+  });
+
+  it('a backup that is still a hard link of the project (a save killed after linking it) leaves no temporary file on the next save', async () => {
+    // A save killed between linking <name>.bak to the project and renaming the new content over the
+    // project leaves both names on one file; rename(2) of a link onto another link of the same file
+    // does nothing, so the backup's temporary link used to survive every later save.
+    const file = join(dir, 'model.lfproj');
+    await saveProjectFile(file, small('v1'));
+    linkSync(file, `${file}.bak`);
+    await saveProjectFile(file, small('v2'), { overwrite: true });
+    expect(tempsIn(dir)).toEqual([]);
+    expect(parseProjectText(readFileSync(`${file}.bak`, 'utf8')).name).toBe('v1');
+    expect((await loadProjectFile(file)).name).toBe('v2');
   });
 
   it('keeps the previous version as <name>.bak and the file mode', async () => {
