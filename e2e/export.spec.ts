@@ -188,9 +188,12 @@ test('train a tiny run, export it to ONNX and TensorFlow.js, import the model.js
   await shot(page, 'export-7-import-dialog');
   await page.getByTestId('import-model-confirm').click();
   // The template is unsaved: confirm discarding it.
+  // (isVisible() does not wait: under load the confirmation came after it looked, and then blocked the import.)
   const discard = page.getByTestId('discard-confirm');
-  if (await discard.isVisible({ timeout: 2_000 }).catch(() => false)) await discard.click();
-  await expect(page.getByTestId('notice')).toContainText('Imported', { timeout: 30_000 });
+  const notice = page.getByTestId('notice').filter({ hasText: 'Imported' });
+  await expect(discard.or(notice)).toBeVisible({ timeout: 30_000 });
+  if (await discard.isVisible()) await discard.click();
+  await expect(notice).toBeVisible({ timeout: 30_000 });
   for (const name of templateNames) await expect(page.getByTestId(`node-${name}`)).toBeVisible();
   await expect(page.getByTestId('dirty-mark')).toHaveText('●');
   // Auto-laid-out: every node has its own place, top to bottom.
