@@ -51,7 +51,7 @@ describe('saveProjectFile / loadProjectFile', () => {
     const file = join(dir, 'model.lfproj');
     await saveProjectFile(file, small('v1'));
     linkSync(file, `${file}.bak`);
-    await saveProjectFile(file, small('v2'), { overwrite: true });
+    await saveProjectFile(file, small('v2'));
     expect(tempsIn(dir)).toEqual([]);
     expect(parseProjectText(readFileSync(`${file}.bak`, 'utf8')).name).toBe('v1');
     expect((await loadProjectFile(file)).name).toBe('v2');
