@@ -5,7 +5,9 @@
  */
 import type { Graph } from '../graph/types';
 import type { ProjectFile, TrainingSettings } from '../project';
-import type { DatasetInfo, DatasetPreview, DatasetProgress } from './datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TablePreview } from './datasets';
+import type { ColumnType, TableTask } from '../tables/types';
+import type { TaskId } from '../tasks/define';
 import type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest } from './projects';
 import type { ServiceNames } from './proxy';
 
@@ -29,7 +31,10 @@ export interface BatchPoint {
   epoch: number;
   batch: number;
   loss: number;
-  accuracy: number;
+  /** Classification only. */
+  accuracy?: number;
+  /** The task's metrics (shared/tasks: accuracy; r2, mae, rmse), when the run reports them. */
+  metrics?: Record<string, number>;
   lr: number;
 }
 
@@ -37,9 +42,13 @@ export interface BatchPoint {
 export interface EpochPoint {
   epoch: number;
   loss: number;
-  accuracy: number;
+  /** Classification only. */
+  accuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** The task's metrics on the training batches and on validation (r2, mae, rmse for regression). */
+  metrics?: Record<string, number>;
+  valMetrics?: Record<string, number>;
   lr: number;
   /** Milliseconds since the run started. */
   elapsedMs: number;
@@ -61,6 +70,11 @@ export interface RunSummary {
   lastAccuracy?: number;
   bestValAccuracy?: number;
   testAccuracy?: number;
+  /** The dataset's task (absent: classification) and, for tables, the target column. */
+  task?: TaskId;
+  target?: string;
+  /** The task's metrics on the test split once evaluated (e.g. r2, mae, rmse). */
+  testMetrics?: Record<string, number>;
   /** Why the run failed, in words. */
   error?: string;
   /** True when a trained model was saved (export / evaluate / predict possible). */
@@ -68,13 +82,69 @@ export interface RunSummary {
 }
 
 export interface Evaluation {
+  /** Absent: classification. */
+  task?: TaskId;
+  /** Test samples the figures are computed on. */
   count: number;
   loss: number;
-  accuracy: number;
+  /** Classification only. */
+  accuracy?: number;
+  /** The task's metrics (accuracy; r2, mae, rmse in the target's units). */
+  metrics?: Record<string, number>;
   classNames: string[];
   perClass: { className: string; count: number; accuracy: number }[];
-  /** confusion[true][predicted] counts. */
+  /** confusion[true][predicted] counts (classification). */
   confusion: number[][];
+  /** Regression: predicted vs true value per test sample, in the target's units (at most 5,000). */
+  points?: { index: number; truth: number; predicted: number }[];
+  /**
+   * Tables: the test rows behind the worst predictions, with their feature values as in the file:
+   * misclassified rows (most confident first) or the largest regression errors.
+   */
+  rows?: TableResultRows;
+}
+
+/** Rows of a table's test split with their predictions. */
+export interface TableResultRows {
+  /** The file's columns, target included, in file order. */
+  header: string[];
+  target: string;
+  items: TableResultRow[];
+}
+
+export interface TableResultRow {
+  /** Index in the test split. */
+  index: number;
+  values: string[];
+  /** Class name or value. */
+  truth: string | number;
+  predicted: string | number;
+  /** Classification: probability of the predicted class. */
+  confidence?: number;
+  /** Regression: predicted - true. */
+  error?: number;
+}
+
+/** New table rows to predict (from a form or a CSV file on the engine's machine). */
+export interface PredictRowsRequest {
+  runId: string;
+  /** Rows as column name -> value (the form). */
+  rows?: Record<string, string>[];
+  /** A CSV file on the engine's machine with a header row. */
+  csvPath?: string;
+  /** At most this many rows are returned (default 1,000). */
+  maxRows?: number;
+}
+
+export interface RowPredictions {
+  task: TaskId;
+  target: string;
+  classNames: string[];
+  /** The columns of the input rows. */
+  header: string[];
+  items: { values: string[]; predicted?: string | number; confidence?: number; probabilities?: number[]; error?: string }[];
+  /** Rows in the input (items may be fewer). */
+  total: number;
 }
 
 export interface RunDetail extends RunSummary {
@@ -115,13 +185,20 @@ export interface TrainingEnded {
   summary: RunSummary;
 }
 
-export const IMPORT_KINDS = ['cifar10', 'mnist', 'fashion-mnist', 'folder'] as const;
+export const IMPORT_KINDS = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table'] as const;
 
 export interface ImportDatasetRequest {
   path: string;
   as?: (typeof IMPORT_KINDS)[number];
-  /** Name of an imported image folder dataset. */
+  /** Name of an imported image folder or table dataset. */
   name?: string;
+  /** Table (CSV) imports: the column to predict (default: the last), the task it implies unless given, the
+   *  held-out test fraction (default 0.2), the split's seed (default 42), and column types overriding inference. */
+  target?: string;
+  task?: TableTask;
+  testFraction?: number;
+  seed?: number;
+  columnTypes?: Record<string, ColumnType>;
 }
 
 export interface StartTrainingRequest {
@@ -200,6 +277,8 @@ export interface EngineApi {
    */
   importDataset(req: ImportDatasetRequest): Promise<DatasetInfo>;
   datasetPreview(req: { id: string; perClass?: number }): Promise<DatasetPreview>;
+  /** Reads a CSV file on the engine's machine: its delimiter, first rows, column types and the task (before importing it). */
+  previewTable(req: { path: string; target?: string; rows?: number }): Promise<TablePreview>;
 
   startTraining(req: StartTrainingRequest): Promise<RunSummary>;
   stopTraining(req: { runId: string }): Promise<void>;
@@ -210,6 +289,8 @@ export interface EngineApi {
   deleteRun(req: { runId: string }): Promise<void>;
   evaluate(req: { runId: string }): Promise<Evaluation>;
   predict(req: PredictRequest): Promise<Predictions>;
+  /** Table runs: predictions for new rows (typed into a form, or a CSV file), with the dataset's preprocessing applied. */
+  predictRows(req: PredictRowsRequest): Promise<RowPredictions>;
 
   exportModel(req: ExportRequest): Promise<ExportResult>;
   /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
@@ -254,6 +335,7 @@ export const ENGINE_REQUESTS = [
   'cancelDatasetPreparation',
   'importDataset',
   'datasetPreview',
+  'previewTable',
   'startTraining',
   'stopTraining',
   'pauseTraining',
@@ -263,6 +345,7 @@ export const ENGINE_REQUESTS = [
   'deleteRun',
   'evaluate',
   'predict',
+  'predictRows',
   'exportModel',
   'importModel',
   'listProjects',

@@ -11,6 +11,7 @@ const runId = s.object({ runId: id }, { strict: true });
 const path = s.string({ min: 1, max: 4096 });
 const projectName = s.string({ min: 6, max: MAX_PROJECT_NAME, pattern: PROJECT_NAME_PATTERN });
 const projectText = s.string({ min: 2, max: MAX_PROJECT_TEXT });
+const columnName = s.string({ min: 1, max: 1000 });
 
 type Arg<K extends keyof EngineApi> = EngineApi[K] extends (arg: infer A) => unknown ? A : never;
 
@@ -21,8 +22,21 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   listDatasets: undefined,
   prepareDataset: s.object({ id }, { strict: true }),
   cancelDatasetPreparation: s.object({ id }, { strict: true }),
-  importDataset: s.object({ path, as: s.optional(s.enum(IMPORT_KINDS)), name: s.optional(s.string({ min: 1, max: 100 })) }, { strict: true }),
+  importDataset: s.object(
+    {
+      path,
+      as: s.optional(s.enum(IMPORT_KINDS)),
+      name: s.optional(s.string({ min: 1, max: 100 })),
+      target: s.optional(columnName),
+      task: s.optional(s.enum(['classification', 'regression'] as const)),
+      testFraction: s.optional(s.number({ min: 0, max: 0.99 })),
+      seed: s.optional(s.number({ int: true, min: 0, max: 2 ** 32 - 1 })),
+      columnTypes: s.optional(s.record(s.enum(['numeric', 'categorical', 'ignored'] as const), { maxKeys: 10_000 })),
+    },
+    { strict: true },
+  ),
   datasetPreview: s.object({ id, perClass: s.optional(s.number({ int: true, min: 1, max: 32 })) }, { strict: true }),
+  previewTable: s.object({ path, target: s.optional(columnName), rows: s.optional(s.number({ int: true, min: 0, max: 1000 })) }, { strict: true }),
   startTraining: s.object(
     {
       graph: graphSchema,
@@ -43,6 +57,15 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   evaluate: runId,
   predict: s.object(
     { runId: id, count: s.optional(s.number({ int: true, min: 1, max: 200 })), misclassifiedFirst: s.optional(s.boolean()) },
+    { strict: true },
+  ),
+  predictRows: s.object(
+    {
+      runId: id,
+      rows: s.optional(s.array(s.record(s.string({ max: 100_000 }), { maxKeys: 10_000 }), { max: 10_000 })),
+      csvPath: s.optional(path),
+      maxRows: s.optional(s.number({ int: true, min: 1, max: 100_000 })),
+    },
     { strict: true },
   ),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),

@@ -43,7 +43,9 @@ export type ProblemCode =
   | 'no-output'
   | 'duplicate-name'
   | 'bad-name'
-  | 'dangling-edge';
+  | 'dangling-edge'
+  /** The output does not fit the dataset's task (shared/tasks). */
+  | 'task';
 
 export interface Problem {
   code: ProblemCode;

@@ -15,6 +15,11 @@ export interface ProjectFile {
   training: TrainingSettings;
   /** Chosen dataset id (e.g. 'cifar10'), or null. */
   dataset: string | null;
+  /**
+   * When true (templates say so), the Input's size and the output layer's units follow the dataset the
+   * project is trained on (shared/tasks/fit.ts): 13 features and 3 classes just work.
+   */
+  fitToDataset?: boolean;
 }
 
 const paramValue = s.union<number | boolean | string | number[]>(
@@ -63,6 +68,7 @@ const projectSchema = s.object({
   graph: graphSchema,
   training: s.optional(trainingSettingsSchema, {}),
   dataset: s.optional(s.nullable(s.string({ max: 200 })), null),
+  fitToDataset: s.optional(s.boolean()),
 });
 
 /**
@@ -130,6 +136,7 @@ export function parseProject(raw: unknown, fileName = 'project'): ProjectFile {
     graph: v.graph as Graph,
     training: { ...defaultTrainingSettings(), ...(v.training as Partial<TrainingSettings>) },
     dataset: v.dataset ?? null,
+    ...(v.fitToDataset !== undefined ? { fitToDataset: v.fitToDataset } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { s, type Infer } from '../schema';
+import { LOSSES } from '../tasks/define';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
@@ -24,6 +25,8 @@ export const trainingSettingsSchema = s.object({
   augmentCrop: s.optional(s.boolean(), false),
   seed: s.optional(s.number({ int: true, min: 0, max: 2 ** 31 - 1 }), 42),
   backend: s.optional(s.enum(BACKENDS), 'auto'),
+  /** The loss; 'auto' lets the dataset's task choose (cross-entropy for classes, mean squared error for regression). */
+  loss: s.optional(s.enum(LOSSES), 'auto'),
 });
 
 export type TrainingSettings = Required<Infer<typeof trainingSettingsSchema>>;
