@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
-import type { DatasetInfo, DatasetProgress } from '../../../shared/api/datasets';
+import type { DatasetInfo, DatasetProgress, TableImportReport, TablePreview } from '../../../shared/api/datasets';
+import type { ColumnType, TableTask } from '../../../shared/tables/types';
 import { createDatasetRegistry, type DatasetRegistry, type ImportKind } from '../../engine/datasets';
+import { describeColumns, previewTable } from '../../engine/datasets/table';
+import { delimiterName } from '../../engine/datasets/table/csv';
 import { UsageError, type CliCommand, type CliIO } from '../command';
 
 const USAGE = `Usage:
   layerforge datasets list [--json] [--data-dir DIR]
   layerforge datasets prepare ID [--data-dir DIR] [--url URL] [--sha256 HEX] [--md5 HEX] [--json]
-  layerforge datasets import PATH [--as cifar10|mnist|fashion-mnist|folder] [--name NAME]
+  layerforge datasets import PATH [--as cifar10|mnist|fashion-mnist|folder|table] [--name NAME]
                                    [--size HxW] [--grey] [--test-fraction F] [--seed N] [--data-dir DIR] [--json]
+  layerforge datasets import FILE.csv [--as table] [--target COLUMN] [--task classification|regression]
+                                   [--name NAME] [--test-fraction 0.2] [--seed 42] [--type COLUMN=TYPE ...]
+                                   [--data-dir DIR] [--json]
+  layerforge datasets preview-table FILE.csv [--target COLUMN] [--type COLUMN=TYPE ...] [--rows N] [--json]
 
   list      every dataset: id, status, train/test sizes, input shape, where it is cached
   prepare   download a dataset (cifar10, mnist, fashion-mnist) with a progress bar on stderr;
@@ -15,6 +22,11 @@ const USAGE = `Usage:
   import    import from disk: a CIFAR-10 archive or cifar-10-batches-bin folder, a folder of MNIST-style
             IDX files, or an image folder (one sub-folder per class, optional train/ and test/) or its .tar.gz
             --size HxW resizes images (default: the first image's size), --grey makes 1 channel
+            a .csv/.tsv file (or --as table) is a table: one row per sample, a header row naming the
+            columns; --target names the column to predict (default: the last), --task overrides the task
+            it implies, --type sets a column's use (numeric, categorical or ignored; repeatable);
+            rows are split into train/test by --test-fraction (0.2) with --seed (42)
+  preview-table  what a table import would find: delimiter, column types and why, task, classes, first rows
   --data-dir  the data folder (default: LAYERFORGE_DATA_DIR, else the user-data folder)`;
 
 function mb(bytes: number): string {
@@ -73,7 +85,73 @@ function registry(dataDir: string | undefined): DatasetRegistry {
   return createDatasetRegistry(dataDir ? { root: dataDir } : {});
 }
 
-const KINDS: ImportKind[] = ['cifar10', 'mnist', 'fashion-mnist', 'folder'];
+const KINDS: ImportKind[] = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table'];
+const TASKS: TableTask[] = ['classification', 'regression'];
+const COLUMN_TYPES: ColumnType[] = ['numeric', 'categorical', 'ignored'];
+
+/** --type COLUMN=TYPE flags as columnTypes. */
+function columnTypesOf(flags: string[] | undefined): Record<string, ColumnType> | undefined {
+  if (!flags?.length) return undefined;
+  const out: Record<string, ColumnType> = {};
+  for (const f of flags) {
+    const at = f.lastIndexOf('=');
+    const type = f.slice(at + 1) as ColumnType;
+    if (at <= 0 || !COLUMN_TYPES.includes(type)) throw new UsageError(`--type must look like COLUMN=numeric|categorical|ignored, got '${f}'.`);
+    out[f.slice(0, at)] = type;
+  }
+  return out;
+}
+
+function taskOf(v: string | undefined): TableTask | undefined {
+  if (v !== undefined && !TASKS.includes(v as TableTask)) throw new UsageError(`--task must be classification or regression, got '${v}'.`);
+  return v as TableTask | undefined;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const g = (x: number) => Number(x.toPrecision(6)).toString();
+
+/** What a table import found, for people. */
+function tableSummary(info: DatasetInfo, report: TableImportReport, seconds: number): string[] {
+  const pre = report.preprocessing;
+  const out: string[] = [];
+  out.push(`Imported ${info.id} from ${pre.source.file}: ${n(pre.source.rows)} rows, ${pre.source.header.length} columns (delimiter: ${delimiterName(pre.source.delimiter)}), in ${seconds.toFixed(1)} s.`);
+  out.push('Columns:');
+  for (const l of describeColumns(report)) out.push(`  ${l}`);
+  const t = pre.target;
+  if (t.task === 'classification') {
+    const classes = t.classes ?? [];
+    out.push(`Task: classification of '${t.name}', ${classes.length} classes: ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', …' : ''}`);
+  } else {
+    out.push(`Task: regression of '${t.name}' (training mean ${g(t.mean ?? 0)}, std ${g(t.std ?? 1)}; the model learns the standardised value)`);
+  }
+  const filled = Object.entries(report.filled);
+  if (filled.length) {
+    const how = (c: string) => (pre.columns.find((x) => x.name === c)?.type === 'numeric' ? 'training mean' : "category '(missing)'");
+    out.push(`Missing values filled: ${filled.map(([c, k]) => `${c} ${n(k)} (${how(c)})`).join(', ')}`);
+  } else out.push('Missing values filled: none');
+  out.push(`Rows dropped (no target value): ${n(report.droppedRows)}`);
+  out.push(`Split: ${n(info.trainSize)} train / ${n(info.testSize)} test rows (seed ${pre.split.seed}, test fraction ${pre.split.testFraction}); ${pre.featureNames.length} input features.`);
+  for (const w of report.warnings ?? []) out.push(`Warning: ${w}`);
+  out.push(`Cached in ${info.cachePath}`);
+  return out;
+}
+
+function previewSummary(p: TablePreview, shown: number): string[] {
+  const out: string[] = [];
+  out.push(`${p.path}: ${n(p.rowCount)} rows, ${p.header.length} columns, delimiter ${delimiterName(p.delimiter)}`);
+  const rows = [['COLUMN', 'TYPE', 'MISSING', 'DISTINCT', 'RANGE', 'WHY'], ...p.columns.map((c) => [
+    c.name, c.type, String(c.missing), String(c.distinct), c.min !== undefined ? `${g(c.min)}..${g(c.max!)}` : '', c.reason ?? '',
+  ])];
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) out.push(r.map((c, i) => c.padEnd(i === r.length - 1 ? 0 : w[i]!)).join('  ').trimEnd());
+  out.push(`Target: '${p.target}' -> ${p.task}${p.classes ? `, ${p.classes.length} classes: ${p.classes.slice(0, 20).join(', ')}${p.classes.length > 20 ? ', …' : ''}` : ''}`);
+  for (const wn of p.warnings) out.push(`Warning: ${wn}`);
+  if (shown) {
+    out.push(`First ${Math.min(shown, p.rows.length)} rows:`);
+    for (const r of p.rows.slice(0, shown)) out.push(`  ${r.map((c) => (/[,"\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')}`);
+  }
+  return out;
+}
 
 export const datasetsCommand: CliCommand = {
   name: 'datasets',
@@ -132,6 +210,7 @@ export const datasetsCommand: CliCommand = {
         options: {
           as: { type: 'string' }, name: { type: 'string' }, size: { type: 'string' }, grey: { type: 'boolean' },
           'test-fraction': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' },
+          target: { type: 'string' }, task: { type: 'string' }, type: { type: 'string', multiple: true },
         },
         allowPositionals: true,
       });
@@ -150,6 +229,10 @@ export const datasetsCommand: CliCommand = {
         if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got '${v}'.`);
         return n;
       };
+      const task = taskOf(values.task);
+      const columnTypes = columnTypesOf(values.type);
+      const tableFlags = [values.target !== undefined && '--target', task && '--task', columnTypes && '--type'].filter(Boolean);
+      if (tableFlags.length && as !== undefined && as !== 'table') throw new UsageError(`${tableFlags.join(', ')} ${tableFlags.length === 1 ? 'applies' : 'apply'} to table imports only (--as table).`);
       const reg = registry(values['data-dir']);
       const pp = progressPrinter(io, Boolean(values.json));
       const started = Date.now();
@@ -158,6 +241,7 @@ export const datasetsCommand: CliCommand = {
         result = await reg.import(positionals[0]!, {
           as, name: values.name, size, channels: values.grey ? 1 : undefined,
           testFraction: num(values['test-fraction'], '--test-fraction'), seed: num(values.seed, '--seed'),
+          ...(values.target !== undefined ? { target: values.target } : {}), ...(task ? { task } : {}), ...(columnTypes ? { columnTypes } : {}),
           onProgress: pp.onProgress,
         });
       } finally {
@@ -165,7 +249,11 @@ export const datasetsCommand: CliCommand = {
       }
       const seconds = (Date.now() - started) / 1000;
       if (values.json) {
-        io.out(JSON.stringify({ ...result.info, skipped: result.skipped, seconds }));
+        io.out(JSON.stringify({ ...result.info, skipped: result.skipped, ...(result.table ? { table: result.table } : {}), seconds }));
+        return 0;
+      }
+      if (result.table) {
+        for (const line of tableSummary(result.info, result.table, seconds)) io.out(line);
         return 0;
       }
       for (const s of result.skipped.slice(0, 20)) io.err(`skipped ${s.file}: ${s.reason}`);
@@ -175,7 +263,24 @@ export const datasetsCommand: CliCommand = {
       io.out(`Cached in ${i.cachePath}`);
       return 0;
     }
-    if (sub === undefined) throw new UsageError('missing sub-command (list, prepare or import).');
-    throw new UsageError(`unknown sub-command '${sub}' (use list, prepare or import).`);
+    if (sub === 'preview-table') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { target: { type: 'string' }, type: { type: 'string', multiple: true }, rows: { type: 'string' }, json: { type: 'boolean' } },
+        allowPositionals: true,
+      });
+      if (positionals.length !== 1) throw new UsageError('preview-table takes one FILE.csv.');
+      const rows = values.rows === undefined ? undefined : Number(values.rows);
+      if (rows !== undefined && !(Number.isInteger(rows) && rows >= 0 && rows <= 1000)) throw new UsageError(`--rows must be a whole number from 0 to 1000, got '${values.rows}'.`);
+      const columnTypes = columnTypesOf(values.type);
+      const preview = await previewTable(positionals[0]!, {
+        ...(values.target !== undefined ? { target: values.target } : {}), ...(columnTypes ? { columnTypes } : {}), rows: rows ?? (values.json ? 20 : 5),
+      });
+      if (values.json) io.out(JSON.stringify(preview));
+      else for (const line of previewSummary(preview, rows ?? 5)) io.out(line);
+      return 0;
+    }
+    if (sub === undefined) throw new UsageError('missing sub-command (list, prepare, import or preview-table).');
+    throw new UsageError(`unknown sub-command '${sub}' (use list, prepare, import or preview-table).`);
   },
 };

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { DatasetInfo } from '../../../shared/api/datasets';
 import type { LoadedDataset, Split } from './types';
 
@@ -43,7 +43,7 @@ export interface CacheMeta {
 /** A folder name for a dataset id ('folder:pets' -> 'folder-pets'); rejects ids that are not safe. */
 export function cacheFolderName(id: string): string {
   if (!/^[a-z0-9][a-z0-9._:-]{0,99}$/i.test(id) || id.includes('..')) {
-    throw new Error(`Invalid dataset id '${id}': use letters, digits, '.', '_', '-' (and one 'folder:' prefix).`);
+    throw new Error(`Invalid dataset id '${id}': use letters, digits, '.', '_', '-' (and one 'folder:' or 'table:' prefix).`);
   }
   return id.replace(/:/g, '-');
 }
@@ -52,11 +52,14 @@ export function cacheDir(root: string, id: string): string {
   return join(root, 'datasets', cacheFolderName(id));
 }
 
-/** Reads and checks a cache's meta; undefined when the dataset is not (completely) cached. */
-export async function readCacheMeta(dir: string): Promise<CacheMeta | undefined> {
-  let meta: CacheMeta;
+/**
+ * Reads and checks a cache's meta (version, and data.bin of the size it records); undefined when the
+ * dataset is not (completely) cached. Other cache layouts (tables) pass their own meta type.
+ */
+export async function readCacheMeta<M extends { version: number; bytes: number } = CacheMeta>(dir: string): Promise<M | undefined> {
+  let meta: M;
   try {
-    meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+    meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as M;
   } catch {
     return undefined;
   }
@@ -209,4 +212,35 @@ export async function readCache(dir: string, id: string): Promise<LoadedDataset>
 /** Removes a cached dataset (the folder). */
 export async function removeCache(dir: string): Promise<void> {
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Writes a whole cache folder atomically: `write` fills a hidden temporary folder beside `dir` (writing
+ * meta.json last), which then replaces `dir` by renames. On any failure the temporary folder is removed and
+ * an existing `dir` is kept as it was, so a failed import leaves nothing behind.
+ */
+export async function commitCacheFolder(dir: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.tmp-${basename(dir)}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`);
+  await mkdir(tmp);
+  let old: string | undefined;
+  try {
+    await write(tmp);
+    if (existsSync(dir)) {
+      old = join(parent, `.old-${basename(dir)}-${process.pid}-${Date.now()}`);
+      await rename(dir, old);
+    }
+    try {
+      await rename(tmp, dir);
+    } catch (error) {
+      if (old) await rename(old, dir).catch(() => {});
+      old = undefined;
+      throw error;
+    }
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  if (old) await rm(old, { recursive: true, force: true });
 }

@@ -1,18 +1,19 @@
 /**
  * The dataset registry: the built-in sources (CIFAR-10, MNIST, Fashion-MNIST) plus every imported image
- * folder found in the cache, each behind the same DatasetSource interface. `createDatasetRegistry()` takes
+ * folder and table (CSV) found in the cache, each behind the same DatasetSource interface. `createDatasetRegistry()` takes
  * the data folder and environment (tests pass their own); the module-level functions use `dataDir()`.
  */
 import { readdir } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TableImportOptions, TableImportReport } from '../../../shared/api/datasets';
 import { cacheDamage, cacheDir, dataDir, readCacheMeta } from './cache';
 import { createCifar10Source, findCifarBinaryDir } from './cifar10';
 import { createFolderSource, folderDatasetName, importImageFolder, type FolderImportOptions, type SkippedImage } from './folder';
 import { createMnistSource, findIdxFiles } from './mnist';
-import { previewDataset } from './preview';
+import { classCounts, previewDataset } from './preview';
 import type { ImportOptions, PrepareOptions, SourceContext } from './source';
+import { createTableSource, importTable, readTableMeta, sniffDelimiter, TABLE_FILE, tableDatasetName } from './table';
 import type { DatasetSource, LoadedDataset } from './types';
 
 export { dataDir } from './cache';
@@ -20,11 +21,13 @@ export { BatchPipeline, splitValidation, channelStats, type Batch, type Pipeline
 export type { DatasetSource, LoadedDataset, Split } from './types';
 export type { PrepareOptions, ImportOptions, SourceContext } from './source';
 export type { SkippedImage } from './folder';
+export { previewTable, TableError, isTableError, type TableImportRequest, type TableImportResult } from './table';
+export type { TableData } from './types';
 
 export const BUILTIN_IDS = ['cifar10', 'mnist', 'fashion-mnist'] as const;
-export type ImportKind = 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder';
+export type ImportKind = 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder' | 'table';
 
-export interface ImportRequest extends ImportOptions, Omit<FolderImportOptions, keyof ImportOptions> {
+export interface ImportRequest extends ImportOptions, Omit<FolderImportOptions, keyof ImportOptions>, Omit<Partial<TableImportOptions>, 'testFraction' | 'seed'> {
   /** What the path holds; guessed from its contents when absent. */
   as?: ImportKind;
 }
@@ -33,6 +36,8 @@ export interface ImportResult {
   info: DatasetInfo;
   /** Images that could not be decoded (folder imports). */
   skipped: SkippedImage[];
+  /** Table imports: column types, what was filled and dropped. */
+  table?: TableImportReport;
 }
 
 export interface DatasetRegistry {
@@ -46,7 +51,27 @@ export interface DatasetRegistry {
   preview(id: string, perClass?: number): Promise<DatasetPreview>;
 }
 
-/** Guesses what a path holds: a CIFAR-10 archive/folder, MNIST-style IDX files, or an image folder. */
+/** True when a .txt file's first lines look like a delimited table (a delimiter on the first line, as often on the next). */
+function looksDelimited(path: string): boolean {
+  const buf = Buffer.alloc(8192);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = buf.subarray(0, n).toString('utf8');
+  if (!text.trim() || text.includes('\0')) return false;
+  const d = sniffDelimiter(text, n < buf.length);
+  const all = text.split(/\r\n|\n|\r/);
+  if (n === buf.length) all.pop(); // possibly cut
+  const lines = all.filter((l) => l.trim()).slice(0, 20);
+  const count = (l: string) => l.split(d).length - 1;
+  return lines.length >= 2 && count(lines[0]!) > 0 && lines.slice(1).filter((l) => count(l) === count(lines[0]!)).length >= (lines.length - 1) / 2;
+}
+
+/** Guesses what a path holds: a CIFAR-10 archive/folder, MNIST-style IDX files, an image folder, or a table (CSV). */
 export function detectImportKind(path: string): ImportKind {
   const st = statSync(path);
   if (st.isDirectory()) {
@@ -56,7 +81,9 @@ export function detectImportKind(path: string): ImportKind {
   }
   if (/cifar-10-binary\.tar\.gz$|cifar-10-binary\.tgz$/i.test(path)) return 'cifar10';
   if (/\.(tar|tgz|tar\.gz)$/i.test(path)) return 'folder';
-  throw new Error(`Cannot tell what ${path} is; pass --as cifar10|mnist|fashion-mnist|folder.`);
+  if (TABLE_FILE.test(path)) return 'table';
+  if (/\.txt$/i.test(path) && looksDelimited(path)) return 'table';
+  throw new Error(`Cannot tell what ${path} is; pass --as cifar10|mnist|fashion-mnist|folder|table.`);
 }
 
 export function createDatasetRegistry(options: Partial<SourceContext> = {}): DatasetRegistry {
@@ -74,7 +101,8 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
     const b = builtins.get(id);
     if (b) return b;
     if (id.startsWith('folder:')) return createFolderSource(`folder:${folderDatasetName(id.slice(7))}`, ctx);
-    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, or folder:<name> for an imported image folder.`);
+    if (id.startsWith('table:')) return createTableSource(`table:${tableDatasetName(id.slice(6))}`, ctx);
+    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, folder:<name> for an imported image folder, or table:<name> for an imported CSV table.`);
   };
 
   const info = async (id: string): Promise<DatasetInfo> => {
@@ -110,8 +138,18 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
       for (const id of builtins.keys()) out.push(await info(id));
       const dir = join(ctx.root, 'datasets');
       if (existsSync(dir)) {
-        const names = (await readdir(dir)).filter((n) => n.startsWith('folder-') && !n.includes('.extract-')).sort();
+        const names = (await readdir(dir)).filter((n) => (n.startsWith('folder-') || n.startsWith('table-')) && !n.includes('.extract-')).sort();
         for (const n of names) {
+          if (n.startsWith('table-')) {
+            const tmeta = await readTableMeta(join(dir, n));
+            if (tmeta) out.push({ ...tmeta.info, status: 'ready', cachePath: join(dir, n) });
+            else {
+              const damage = await cacheDamage(join(dir, n));
+              const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
+              if (shown) out.push(shown);
+            }
+            continue;
+          }
           const meta = await readCacheMeta(join(dir, n));
           if (meta) {
             out.push({ ...meta.info, status: 'ready', cachePath: cacheDir(ctx.root, meta.info.id) });
@@ -138,6 +176,26 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
     async import(path, opts = {}) {
       if (!existsSync(path)) throw new Error(`Import: ${path} does not exist.`);
       const kind = opts.as ?? detectImportKind(path);
+      if (kind === 'table') {
+        const name = tableDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? 'table');
+        const id = `table:${name}`;
+        let report: TableImportReport | undefined;
+        const result = await track(id, async () => {
+          const r = await importTable(path, ctx.root, {
+            name: opts.name ?? name,
+            ...(opts.target !== undefined ? { target: opts.target } : {}),
+            ...(opts.task ? { task: opts.task } : {}),
+            ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.columnTypes ? { columnTypes: opts.columnTypes } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
+          report = r.report;
+          return r.info;
+        });
+        return { info: result, skipped: [], ...(report ? { table: report } : {}) };
+      }
       if (kind === 'folder') {
         const name = folderDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? 'images');
         const id = `folder:${name}`;
@@ -149,13 +207,20 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
         });
         return { info: result, skipped };
       }
-      if (opts.name) throw new Error(`--name applies to folder imports only; a ${kind} import fills the '${kind}' dataset.`);
+      if (opts.name) throw new Error(`--name applies to folder and table imports only; a ${kind} import fills the '${kind}' dataset.`);
       const source = get(kind);
       const result = await track(kind, () => source.importFrom!(path, { onProgress: opts.onProgress, signal: opts.signal }));
       return { info: result, skipped: [] };
     },
     async preview(id, perClass) {
-      return previewDataset(await get(id).load(), perClass);
+      const ds = await get(id).load();
+      if (ds.table) {
+        // Tables have no images: class counts (classification) and no samples.
+        const classes = ds.info.classNames;
+        const counts = (split: typeof ds.train) => (classes.length ? classCounts(split, classes.length) : []);
+        return { id: ds.info.id, classNames: [...classes], trainCounts: counts(ds.train), testCounts: counts(ds.test), samples: [] };
+      }
+      return previewDataset(ds, perClass);
     },
   };
 }
