@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { analyzeGraph, type Graph } from '../../../shared/graph';
 import type { Shape } from '../../../shared/layers';
+import type { TablePreprocessing } from '../../../shared/tables/types';
 import type { ModelFolder } from './modelFolder';
 
 /** One weight of a layer, as tfjs holds it (tfjs/Keras layout), with float32 values. */
@@ -41,6 +42,65 @@ export interface ExportGraph {
   /** Input layer names in model input order; output layer names in model output order. */
   inputs: string[];
   outputs: string[];
+  /** Table models: the normalisation every export builds in around the trained graph (see tableScalingOf). */
+  table?: TableScaling;
+}
+
+/**
+ * What a table model's exports add around the trained graph so that the exported model takes the RAW
+ * encoded features (numbers as in the CSV, categories one-hot) and, for regression, returns the target in
+ * its own units: the model was trained on x' = (x - mean) / std per feature and predicts y' with
+ * y = y' * std + mean. Every exporter applies exactly this; tableScalingOf is the one place that decides it.
+ */
+export interface TableScaling {
+  preprocessing: TablePreprocessing;
+  /** The feature-vector input (Input of kind 'features', shape [N]) the raw values enter. */
+  input: string;
+  /** Per encoded feature, N values each: x' = (x - mean) / std. */
+  mean: number[];
+  std: number[];
+  /** Regression with a standardised target: the output to rescale, y = y' * std + mean. Absent otherwise. */
+  output?: { name: string; mean: number; std: number };
+  /** What the single output gives: a value in the target's units, one unit for two classes (P(classes[1]) with a sigmoid), or one score per class. */
+  head: 'regression' | 'binary' | 'multiclass';
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The input normalisation and output scaling a table model's exports need, checked against the graph;
+ * undefined without preprocessing (image and text models). Throws, naming what does not fit, when the
+ * preprocessing and the graph disagree (feature count, several inputs, a regression output of many units).
+ */
+export function tableScalingOf(g: ExportGraph, pre: TablePreprocessing | undefined): TableScaling | undefined {
+  if (!pre) return undefined;
+  const bad = (why: string): never => {
+    throw new Error(`the model's table preprocessing does not fit its graph: ${why}`);
+  };
+  const n = pre.featureNames.length;
+  if (pre.featureMean.length !== n || pre.featureStd.length !== n) bad(`${n} feature names but ${pre.featureMean.length} means and ${pre.featureStd.length} deviations`);
+  pre.featureMean.forEach((m, i) => finite(m) || bad(`feature ${pre.featureNames[i]} has mean ${String(m)}`));
+  pre.featureStd.forEach((s, i) => (finite(s) && s > 0) || bad(`feature ${pre.featureNames[i]} has standard deviation ${String(s)} (must be > 0)`));
+  if (g.inputs.length !== 1) bad(`a table model has one feature-vector input, this one has ${g.inputs.length}`);
+  const input = g.layers.find((l) => l.name === g.inputs[0])!;
+  if (input.outputShape.length !== 1 || input.dtype !== 'float32') bad(`input ${input.name} is [${input.outputShape.join(', ')}] ${input.dtype}, not a feature vector`);
+  if (input.outputShape[0] !== n) bad(`input ${input.name} takes ${input.outputShape[0]} features, the preprocessing makes ${n}`);
+  if (g.outputs.length !== 1) bad(`a table model has one output, this one has ${g.outputs.length}`);
+  const out = g.layers.find((l) => l.name === g.outputs[0])!;
+  const t = pre.target;
+  const scaling: TableScaling = { preprocessing: pre, input: input.name, mean: [...pre.featureMean], std: [...pre.featureStd], head: 'regression' };
+  if (t.task === 'regression') {
+    if (out.outputShape.length !== 1 || out.outputShape[0] !== 1) bad(`a regression output has one unit, ${out.name} is [${out.outputShape.join(', ')}]`);
+    if (t.mean !== undefined || t.std !== undefined) {
+      const mean = t.mean ?? 0;
+      const std = t.std ?? 1;
+      if (!finite(mean) || !finite(std) || std <= 0) bad(`target ${t.name} has mean ${String(t.mean)} and standard deviation ${String(t.std)}`);
+      scaling.output = { name: out.name, mean, std };
+    }
+    return scaling;
+  }
+  scaling.head = out.outputShape.length === 1 && out.outputShape[0] === 1 ? 'binary' : 'multiclass';
+  return scaling;
 }
 
 /** Thrown when a format cannot express some layers: names every one of them. */
@@ -116,8 +176,19 @@ export function exportGraphOf(graph: Graph, model: tfjs.LayersModel, name = 'mod
   return { name, layers, inputs: names(analysis.inputs), outputs: names(analysis.outputs) };
 }
 
+/** The export graph of a trained-model folder, with its table scaling when the folder has a preprocessing. */
 export function exportGraphOfFolder(folder: ModelFolder): ExportGraph {
-  return exportGraphOf(folder.project.graph, folder.model, folder.project.name);
+  const g = exportGraphOf(folder.project.graph, folder.model, folder.project.name);
+  const table = tableScalingOf(g, folder.preprocessing);
+  return table ? { ...g, table } : g;
+}
+
+/** A name like `hint` that is not in `taken` (adds _1, _2, …); the name is added to `taken`. */
+export function freshName(taken: Set<string>, hint: string): string {
+  let name = hint;
+  for (let i = 1; taken.has(name); i++) name = `${hint}_${i}`;
+  taken.add(name);
+  return name;
 }
 
 /** Python/JS-safe identifier from a layer name. */

@@ -7,8 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph, GraphEdge, GraphNode } from '../../../shared/graph';
 import { getLayer, type ParamValue } from '../../../shared/layers';
-import { parseProjectText, type ProjectFile } from '../../../shared/project';
+import { newProject, parseProjectText, type ProjectFile } from '../../../shared/project';
 import { mulberry32 } from '../../../shared/random';
+import type { TablePreprocessing, TableTask } from '../../../shared/tables/types';
+import { compileGraph } from '../compile';
+import type { ModelFolder } from './modelFolder';
 
 export const TEMPLATES_DIR = 'resources/templates';
 
@@ -46,8 +49,48 @@ export function chain(input: Record<string, ParamValue>, steps: Step[]): Graph {
   return { nodes, edges };
 }
 
+/**
+ * A graph from nodes given as [name, type, params, input names in port order]; the first node must be
+ * the Input. For graphs that branch (chain only feeds each step from the previous one).
+ */
+export function dag(nodes: [name: string, type: string, params: Record<string, ParamValue>, inputs: string[]][]): Graph {
+  return {
+    nodes: nodes.map(([name, type, params]) => ({ id: name, type, name, params, position: { x: 0, y: 0 } })),
+    edges: nodes.flatMap(([name, , , inputs]) => inputs.map((src, port) => ({ id: `${src}->${name}:${port}`, source: src, target: name, targetPort: port }))),
+  };
+}
+
 const img = (h: number, w: number, c: number) => ({ kind: 'image', height: h, width: w, channels: c });
 const seq = (t: number, f: number) => ({ kind: 'sequence', timesteps: t, features: f });
+const feat = (n: number) => ({ kind: 'features', features: n });
+
+/** Table models on 8 features (the encoding of tablePreprocessing()): the shapes tables train. */
+function tableGraphs(): Fixture[] {
+  return [
+    { name: 'table-mlp', graph: chain(feat(8), [['Dense', { units: 16, activation: 'relu' }], ['BatchNormalization'], ['Dropout', { rate: 0.2 }], ['Dense', { units: 1, activation: 'linear' }]]) },
+    {
+      // wide & deep: the input is read by two Dense layers and a Concatenate, and the output is an Add
+      name: 'table-branchy',
+      graph: dag([
+        ['features', 'Input', feat(8), []],
+        ['deep_1', 'Dense', { units: 12, activation: 'relu' }, ['features']],
+        ['deep_bn', 'BatchNormalization', {}, ['deep_1']],
+        ['deep_2', 'Dense', { units: 6, activation: 'tanh' }, ['deep_bn']],
+        ['wide', 'Dense', { units: 6, activation: 'linear' }, ['features']],
+        ['sum', 'Add', {}, ['deep_2', 'wide']],
+        ['joined', 'Concatenate', { axis: -1 }, ['features', 'sum']],
+        ['joined_drop', 'Dropout', { rate: 0.1 }, ['joined']],
+        ['act', 'Activation', { activation: 'elu' }, ['joined_drop']],
+        ['head_a', 'Dense', { units: 1, activation: 'linear' }, ['act']],
+        ['head_b', 'Dense', { units: 1, activation: 'linear' }, ['sum']],
+        ['price', 'Add', {}, ['head_a', 'head_b']],
+      ]),
+    },
+    { name: 'table-binary', graph: chain(feat(8), [['Dense', { units: 8, activation: 'relu' }], ['Dropout', { rate: 0.1 }], ['Dense', { units: 1, activation: 'sigmoid' }]]) },
+    { name: 'table-softmax', graph: chain(feat(8), [['Dense', { units: 10, activation: 'elu', useBias: false }], ['BatchNormalization'], ['Dense', { units: 3, activation: 'softmax' }]]) },
+    { name: 'table-linear', graph: chain(feat(8), [['Dense', { units: 1, activation: 'linear', useBias: false }]]) },
+  ];
+}
 
 /** Small graphs covering the registry's layer types and their tricky params. */
 export function layerFixtures(): Fixture[] {
@@ -76,6 +119,7 @@ export function layerFixtures(): Fixture[] {
       ]),
     },
     { name: 'embedding', graph: chain({ kind: 'tokens', length: 6 }, [['Embedding', { inputDim: 11, outputDim: 4 }], ['GlobalMaxPool1D'], ['Dense', { units: 2, activation: 'softmax' }]]) },
+    ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).
   return all.filter((f) => f.graph.nodes.every((n) => getLayer(n.type)));
@@ -109,5 +153,94 @@ export function randomInputs(tf: typeof tfjs, model: tfjs.LayersModel, batch: nu
     const n = shape.reduce((a, b) => a * b, 1);
     if (inp.dtype === 'int32') return tf.tensor(Int32Array.from({ length: n }, () => Math.floor(r() * vocab)), shape, 'int32');
     return tf.tensor(Float32Array.from({ length: n }, () => r() * 2 - 1), shape, 'float32');
+  });
+}
+
+/**
+ * A hand-made table preprocessing of 8 encoded features (as the CSV importer writes one): columns id
+ * (ignored), age, city (3 categories, one of them MISSING_CATEGORY), income, year (mean far from 0 for
+ * its deviation, as years are), garden (2 categories); target `rings` for regression, `label` with the
+ * given classes for classification.
+ */
+export function tablePreprocessing(task: TableTask, classes: string[] = ['no', 'yes']): TablePreprocessing {
+  const columns: TablePreprocessing['columns'] = [
+    { name: 'id', type: 'ignored', reason: 'an id (every value distinct)' },
+    { name: 'age', type: 'numeric', mean: 41.5, std: 12.25, missing: 3 },
+    { name: 'city', type: 'categorical', categories: ['Lyon', 'Paris', '(missing)'], missing: 2 },
+    { name: 'income', type: 'numeric', mean: 52_000, std: 21_000, missing: 0 },
+    { name: 'year', type: 'numeric', mean: 1987.5, std: 14.2, missing: 0 },
+    { name: 'garden', type: 'categorical', categories: ['no', 'yes'], missing: 0 },
+  ];
+  const featureNames = ['age', 'city=Lyon', 'city=Paris', 'city=(missing)', 'income', 'year', 'garden=no', 'garden=yes'];
+  return {
+    format: 'layerforge-table-preprocessing',
+    version: 1,
+    columns,
+    target: task === 'regression' ? { name: 'rings', task, mean: 9.93, std: 3.22, droppedRows: 0 } : { name: 'label', task, classes, droppedRows: 1 },
+    featureNames,
+    featureMean: [41.5, 0, 0, 0, 52_000, 1987.5, 0, 0],
+    featureStd: [12.25, 1, 1, 1, 21_000, 14.2, 1, 1],
+    split: { seed: 1, testFraction: 0.2, trainRows: 400, testRows: 100 },
+    source: { file: 'houses.csv', delimiter: ',', rows: 501, header: ['id', 'age', 'city', 'income', 'year', 'garden', task === 'regression' ? 'rings' : 'label'] },
+  };
+}
+
+export interface TableFixture extends Fixture {
+  preprocessing: TablePreprocessing;
+}
+
+/** The table graphs with a preprocessing that fits each (regression, binary or 3-class). */
+export function tableFixtures(): TableFixture[] {
+  return tableGraphs().map((f) => ({
+    ...f,
+    preprocessing: /binary/.test(f.name) ? tablePreprocessing('classification') : /softmax/.test(f.name) ? tablePreprocessing('classification', ['a', 'b', 'c']) : tablePreprocessing('regression'),
+  }));
+}
+
+/** A trained-model folder (in memory) of a table fixture: compiled, random weights, its preprocessing. */
+export function tableModelFolder(tf: typeof tfjs, f: TableFixture, seed = 5): ModelFolder {
+  const { model } = compileGraph(tf, f.graph);
+  randomizeWeights(tf, model, seed);
+  const t = f.preprocessing.target;
+  return {
+    project: newProject(f.name, f.graph),
+    model,
+    metrics: {},
+    task: t.task === 'regression' ? { id: 'regression', target: { classes: 0, mean: t.mean ?? 0, std: t.std ?? 1, name: t.name } } : { id: 'classification', target: { classes: t.classes?.length ?? 0, mean: 0, std: 1, name: t.name } },
+    preprocessing: f.preprocessing,
+  };
+}
+
+/** Raw encoded feature rows [rows, N] for a preprocessing: numbers around each column's mean, one-hot categories (sometimes all zeros: an unknown value). */
+export function rawTableRows(pre: TablePreprocessing, rows: number, seed = 9): Float32Array {
+  const r = rng(seed);
+  const n = pre.featureNames.length;
+  const out = new Float32Array(rows * n);
+  for (let i = 0; i < rows; i++) {
+    let at = i * n;
+    for (const c of pre.columns) {
+      if (c.type === 'numeric') out[at++] = Math.fround(c.mean + c.std * 1.7 * (r() * 2 - 1));
+      else if (c.type === 'categorical') {
+        const hot = Math.floor(r() * (c.categories.length + 1)); // == length: unknown, all zeros
+        for (let k = 0; k < c.categories.length; k++) out[at++] = k === hot ? 1 : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * What an export with built-in preprocessing must give for raw rows: the trained tfjs model on the
+ * standardised features, (x - mean) / std, and for regression its output turned back, y * std + mean.
+ */
+export function expectedTableOutput(tf: typeof tfjs, folder: ModelFolder, raw: Float32Array): { data: Float32Array; shape: number[] } {
+  const pre = folder.preprocessing!;
+  const n = pre.featureNames.length;
+  return tf.tidy(() => {
+    const x = tf.div(tf.sub(tf.tensor2d(raw, [raw.length / n, n]), tf.tensor1d(pre.featureMean)), tf.tensor1d(pre.featureStd));
+    let y = folder.model.predict(x) as tfjs.Tensor;
+    const t = pre.target;
+    if (t.task === 'regression') y = tf.add(tf.mul(y, t.std ?? 1), t.mean ?? 0);
+    return { data: new Float32Array(y.dataSync()), shape: y.shape };
   });
 }

@@ -3,18 +3,39 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseProjectText, serializeProject, type ProjectFile } from '../../../shared/project';
 import { registerCustomLayers } from '../compile/custom';
+import type { TablePreprocessing } from '../../../shared/tables/types';
+import type { ModelTask } from '../../../shared/tasks';
 
 /**
  * A trained-model folder, as `layerforge train --out DIR` writes it and `layerforge export` reads it:
  *   project.json   the project (graph snapshot + training settings) the model was built from
  *   model.json     TensorFlow.js Layers format (topology + weightsManifest)
  *   weights.bin    the weights, one shard
- *   metrics.json   the run's final metrics (free-form JSON object)
+ *   metrics.json   the run's final metrics (free-form JSON object; `task` holds the ModelTask)
+ *   preprocessing.json   table models: the dataset's preprocessing (column order, means, deviations,
+ *                  category vocabularies, target scaling), so prediction and exports need no cache
  */
 export interface ModelFolder {
   project: ProjectFile;
   model: tfjs.LayersModel;
   metrics: Record<string, unknown>;
+  /** The task the model was trained for (absent in folders written before tasks: classification). */
+  task?: ModelTask;
+  /** Table models: how raw rows become the model's (standardised) input and its output the target's units. */
+  preprocessing?: TablePreprocessing;
+}
+
+/** Reads a model folder's preprocessing.json; undefined when it has none (image and text models). */
+export async function readPreprocessing(dir: string): Promise<TablePreprocessing | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'preprocessing.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pre = JSON.parse(text) as TablePreprocessing;
+  if (pre.format !== 'layerforge-table-preprocessing') throw new Error(`${join(dir, 'preprocessing.json')} is not a Layerforge table preprocessing file`);
+  return pre;
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -69,7 +90,9 @@ export async function saveModelFolder(tf: typeof tfjs, dir: string, folder: Mode
   await mkdir(dir, { recursive: true });
   await folder.model.save(folderSaveHandler(tf, dir));
   await writeAtomic(join(dir, 'project.json'), serializeProject(folder.project));
-  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(folder.metrics, null, 2)}\n`);
+  if (folder.preprocessing) await writeAtomic(join(dir, 'preprocessing.json'), `${JSON.stringify(folder.preprocessing, null, 2)}\n`);
+  const metrics = folder.task ? { ...folder.metrics, task: folder.task } : folder.metrics;
+  await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
 }
 
 /** Loads a trained-model folder (registering our custom layers on this tf first, so attention models load). */
@@ -83,5 +106,12 @@ export async function loadModelFolder(tf: typeof tfjs, dir: string): Promise<Mod
   } catch {
     // metrics are optional
   }
-  return { project, model, metrics };
+  const task = isModelTask(metrics.task) ? metrics.task : undefined;
+  const preprocessing = await readPreprocessing(dir);
+  return { project, model, metrics, ...(task ? { task } : {}), ...(preprocessing ? { preprocessing } : {}) };
+}
+
+function isModelTask(v: unknown): v is ModelTask {
+  const t = v as ModelTask | undefined;
+  return !!t && typeof t === 'object' && typeof t.id === 'string' && !!t.target && typeof t.target.std === 'number';
 }

@@ -7,9 +7,10 @@ import { analyzeGraph, resolvedParams, type Graph } from '../../../shared/graph'
 import { getLayer } from '../../../shared/layers';
 import { compileGraph } from '../compile';
 import { layerFixtures, templateFixtures } from '../export/fixtures';
-import { saveModelFolder } from '../export/modelFolder';
+import { folderLoadHandler, saveModelFolder } from '../export/modelFolder';
 import { exportTfjs } from '../export/tfjs';
 import { newProject } from '../../../shared/project';
+import { mulberry32 } from '../../../shared/random';
 import { layerFixtures as fx, randomInputs, randomizeWeights } from '../export/fixtures';
 import { importKerasModelJson, importModelPath, importWithWeights, ModelImportError } from '.';
 
@@ -140,5 +141,116 @@ describe('import of TensorFlow.js / Keras model.json', () => {
     writeFileSync(file, JSON.stringify(project));
     expect((await importModelPath(file)).kind).toBe('layerforge-project');
     model.dispose();
+  });
+});
+
+/**
+ * The classic TensorFlow.js example "abalone-node" (tfjs-examples): predict an abalone's age (rings)
+ * from 8 measurements with Dense 50 sigmoid -> Dense 50 sigmoid -> Dense 1, saved by tfjs-layers as a
+ * Sequential model.json. A flat [null, 8] input is a table row: it imports as an Input of kind 'features'.
+ */
+function abaloneModelJson(): { json: Record<string, unknown>; specs: { name: string; shape: number[]; dtype: 'float32' }[] } {
+  const init = (seed: number | null) => ({ class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'normal', seed } });
+  const dense = (name: string, units: number, activation: string, first = false) => ({
+    class_name: 'Dense',
+    config: {
+      units,
+      activation,
+      use_bias: true,
+      kernel_initializer: init(null),
+      bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+      name,
+      trainable: true,
+      ...(first ? { batch_input_shape: [null, 8], dtype: 'float32' } : {}),
+    },
+  });
+  const specs = [
+    { name: 'dense_Dense1/kernel', shape: [8, 50], dtype: 'float32' as const },
+    { name: 'dense_Dense1/bias', shape: [50], dtype: 'float32' as const },
+    { name: 'dense_Dense2/kernel', shape: [50, 50], dtype: 'float32' as const },
+    { name: 'dense_Dense2/bias', shape: [50], dtype: 'float32' as const },
+    { name: 'dense_Dense3/kernel', shape: [50, 1], dtype: 'float32' as const },
+    { name: 'dense_Dense3/bias', shape: [1], dtype: 'float32' as const },
+  ];
+  return {
+    specs,
+    json: {
+      format: 'layers-model',
+      generatedBy: 'TensorFlow.js tfjs-layers v1.2.8',
+      convertedBy: null,
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { name: 'sequential_1', layers: [dense('dense_Dense1', 50, 'sigmoid', true), dense('dense_Dense2', 50, 'sigmoid'), dense('dense_Dense3', 1, 'linear')] },
+        keras_version: 'tfjs-layers 1.2.8',
+        backend: 'tensor_flow.js',
+      },
+      weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    },
+  };
+}
+
+describe('import of a table model (flat input)', () => {
+  it('imports the tfjs-examples abalone regression MLP: features input, valid graph, 3051 parameters, same predictions', async () => {
+    const { json, specs } = abaloneModelJson();
+    const dir = mkdtempSync(join(tmpdir(), 'lf-import-abalone-'));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    const r = mulberry32(3);
+    const n = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+    writeFileSync(join(dir, 'weights.bin'), Float32Array.from({ length: n }, () => r() - 0.5));
+
+    const res = await importModelPath(dir);
+    expect(res.kind).toBe('keras-model-json');
+    expect(res.hasWeights).toBe(true);
+    const g = res.project.graph;
+    expect(g.nodes.map((nd) => nd.type)).toEqual(['Input', 'Dense', 'Dense', 'Dense']);
+    expect(g.nodes[0]!.params).toMatchObject({ kind: 'features', features: 8 });
+    expect(g.nodes.slice(1).map((nd) => [nd.name, nd.params.units, nd.params.activation])).toEqual([
+      ['dense_Dense1', 50, 'sigmoid'],
+      ['dense_Dense2', 50, 'sigmoid'],
+      ['dense_Dense3', 1, 'linear'],
+    ]);
+    const a = analyzeGraph(g);
+    expect(a.valid).toBe(true);
+    expect(a.nodes[g.nodes[0]!.id]!.shape).toEqual([8]);
+    expect(a.totals.params).toBe(8 * 50 + 50 + 50 * 50 + 50 + 50 + 1);
+
+    // with its weights: the rebuilt model predicts what tf.loadLayersModel of the same files predicts
+    const { folder } = await importWithWeights(tf, dir);
+    const source = await tf.loadLayersModel(folderLoadHandler(tf, dir));
+    expect(folder.model.countParams()).toBe(3051);
+    const x = tf.randomUniform([4, 8]);
+    const want = source.predict(x) as tf.Tensor;
+    const got = folder.model.predict(x) as tf.Tensor;
+    expect(tf.max(tf.abs(tf.sub(want, got))).dataSync()[0]).toBeLessThan(1e-6);
+    tf.dispose([x, want, got]);
+    source.dispose();
+    folder.model.dispose();
+  });
+
+  it('imports a Keras 3 Sequential MLP whose InputLayer has batch_shape [null, 13]', () => {
+    const layer = (class_name: string, config: Record<string, unknown>) => ({ module: 'keras.layers', class_name, config, registered_name: null });
+    const json = {
+      class_name: 'Sequential',
+      config: {
+        name: 'wine',
+        trainable: true,
+        layers: [
+          layer('InputLayer', { batch_shape: [null, 13], dtype: 'float32', sparse: false, name: 'input_layer' }),
+          layer('Dense', { name: 'hidden', trainable: true, units: 16, activation: 'relu', use_bias: true }),
+          layer('Dropout', { name: 'drop', trainable: true, rate: 0.2 }),
+          layer('Dense', { name: 'classes', trainable: true, units: 3, activation: 'softmax', use_bias: true }),
+        ],
+      },
+    };
+    const g = importKerasModelJson({ modelTopology: json }, 'wine').project.graph;
+    expect(g.nodes[0]!.params).toMatchObject({ kind: 'features', features: 13 });
+    const a = analyzeGraph(g);
+    expect(a.valid).toBe(true);
+    expect(a.totals.params).toBe(13 * 16 + 16 + 16 * 3 + 3);
   });
 });

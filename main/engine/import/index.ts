@@ -86,7 +86,8 @@ function inputParams(name: string, shape: (number | null)[], dtype: string, feed
   if (d.length === 3) return { kind: 'image', height: d[0]!, width: d[1]!, channels: d[2]! };
   if (d.length === 2) return { kind: 'sequence', timesteps: d[0]!, features: d[1]! };
   if (d.length === 1 && (dtype.startsWith('int') || feedsEmbedding)) return { kind: 'tokens', length: d[0]! };
-  throw new LayerImportError(`${name}: input shape [${d.join(', ')}] is not supported (Layerforge inputs are images H×W×C, sequences T×F or token ids T)`);
+  if (d.length === 1) return { kind: 'features', features: d[0]! };
+  throw new LayerImportError(`${name}: input shape [${d.join(', ')}] is not supported (Layerforge inputs are images H×W×C, sequences T×F, token ids T or feature vectors N)`);
 }
 
 /** Lays nodes out in rows by topological depth (the canvas can re-layout with elkjs). */

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { exportGraphOfFolder, UnsupportedLayersError, type ExportGraph } from '../exportGraph';
+import { tableReadme, writePreprocessingJson } from '../tableDocs';
 import type { ExportFormat } from '../types';
 import { OnnxBuilder } from './builder';
 import { ONNX_LAYERS } from './layers';
@@ -10,7 +11,7 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 export const ONNX_LAYOUT_NOTE =
-  'Inputs and outputs keep the TensorFlow.js layout: images are NHWC [N, H, W, C], sequences [N, T, F], token ids int32 [N, T]. ' +
+  'Inputs and outputs keep the TensorFlow.js layout: images are NHWC [N, H, W, C], sequences [N, T, F], token ids int32 [N, T], feature vectors (table rows) [N, F]. ' +
   'Convolutions and pools run in NCHW between Transpose ops, which onnxruntime folds away.';
 
 /** Layers of the graph that ONNX cannot express, with reasons. Empty when the graph exports. */
@@ -22,7 +23,11 @@ export function onnxUnsupported(g: ExportGraph): { name: string; type: string; r
   });
 }
 
-/** Builds the ONNX ModelProto bytes (opset 17) for an export graph with its trained weights. */
+/**
+ * Builds the ONNX ModelProto bytes (opset 17) for an export graph with its trained weights. A table model
+ * (`g.table`) gets its normalisation as ops: Sub/Div after the input, Mul/Add before a regression output,
+ * and its preprocessing in the metadata ('table_preprocessing').
+ */
 export function buildOnnx(g: ExportGraph, producerVersion = '0.1.0'): Uint8Array {
   const bad = onnxUnsupported(g);
   if (bad.length) throw new UnsupportedLayersError('ONNX', bad);
@@ -34,7 +39,13 @@ export function buildOnnx(g: ExportGraph, producerVersion = '0.1.0'): Uint8Array
     const entry = ONNX_LAYERS[layer.type]!;
     if (!('supported' in entry)) continue;
     try {
-      out.set(layer.name, entry.supported(b, layer, layer.inputs.map((i) => out.get(i)!)));
+      let y = entry.supported(b, layer, layer.inputs.map((i) => out.get(i)!));
+      if (g.table?.input === layer.name) {
+        const { mean, std } = g.table;
+        const centred = b.op('Sub', [y, b.floats(`${layer.name}_feature_mean`, mean, [mean.length])], {}, `${layer.name}_centred`);
+        y = b.op('Div', [centred, b.floats(`${layer.name}_feature_std`, std, [std.length])], {}, `${layer.name}_standardized`);
+      }
+      out.set(layer.name, y);
     } catch (error) {
       failures.push({ name: layer.name, type: layer.type, reason: error instanceof Error ? error.message : String(error) });
       out.set(layer.name, layer.name);
@@ -46,6 +57,11 @@ export function buildOnnx(g: ExportGraph, producerVersion = '0.1.0'): Uint8Array
     name,
     type: { tensorType: { elemType, shape: { dim: [{ dimParam: 'N' }, ...shape.map((d) => ({ dimValue: d }))] } } },
   });
+  const scaled = g.table?.output;
+  if (scaled) {
+    const y = b.op('Mul', [out.get(scaled.name)!, b.floats(`${scaled.name}_target_std`, [scaled.std], [1])], {}, `${scaled.name}_scaled`);
+    out.set(scaled.name, b.op('Add', [y, b.floats(`${scaled.name}_target_mean`, [scaled.mean], [1])], {}, `${scaled.name}_in_units`));
+  }
   for (const name of g.outputs) b.nodes.push({ name: `${name}_output`, opType: 'Identity', input: [out.get(name)!], output: [name], attribute: [] });
   const model = {
     irVersion: ONNX_IR_VERSION,
@@ -54,9 +70,10 @@ export function buildOnnx(g: ExportGraph, producerVersion = '0.1.0'): Uint8Array
     producerVersion,
     docString: ONNX_LAYOUT_NOTE,
     metadataProps: [
-      { key: 'layout', value: 'NHWC' },
+      { key: 'layout', value: g.table ? 'NF' : 'NHWC' },
       { key: 'layout_note', value: ONNX_LAYOUT_NOTE },
       { key: 'layers', value: JSON.stringify(g.layers.map((l) => ({ name: l.name, type: l.type }))) },
+      ...(g.table ? [{ key: 'table_preprocessing', value: JSON.stringify(g.table.preprocessing) }] : []),
     ],
     graph: {
       name: g.name.replace(/[^A-Za-z0-9_]/g, '_') || 'model',
@@ -77,10 +94,17 @@ export const onnxFormat: ExportFormat = {
   label: 'ONNX (.onnx, opset 17)',
   extension: '.onnx',
   async export(_tf, folder, outPath) {
-    const bytes = buildOnnx(exportGraphOfFolder(folder));
+    const g = exportGraphOfFolder(folder);
+    const bytes = buildOnnx(g);
     const path = resolve(outPath);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, bytes);
-    return { files: [path], notes: [ONNX_LAYOUT_NOTE] };
+    if (!g.table) return { files: [path], notes: [ONNX_LAYOUT_NOTE] };
+    // One file is the format, so the table's companions are named after it (model.onnx -> model.preprocessing.json, model.README.md).
+    const stem = basename(path).replace(/\.onnx$/i, '');
+    const files = [path, join(dirname(path), `${stem}.preprocessing.json`), join(dirname(path), `${stem}.README.md`)];
+    await writePreprocessingJson(files[1]!, g.table.preprocessing);
+    await writeFile(files[2]!, `# ${g.name} — ONNX export\n\nGenerated by Layerforge: \`${basename(path)}\`, ONNX opset ${ONNX_OPSET}. The preprocessing is also in the model's metadata (\`table_preprocessing\`).\n\n${tableReadme(g, 'onnx', stem)}`);
+    return { files, notes: [ONNX_LAYOUT_NOTE, `Table model: takes the raw encoded features, normalised inside the model; see ${stem}.README.md.`] };
   },
 };
