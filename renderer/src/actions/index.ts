@@ -17,6 +17,7 @@ import './addLayer';
 import './exportImage';
 import './exportModel';
 import './importModel';
+import './fitToDataset';
 
 export { appContext, setViewBridge } from './context';
 export type { Action, ActionContext };

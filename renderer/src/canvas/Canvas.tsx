@@ -13,7 +13,7 @@ import {
 import { getLayer } from '../../../shared/layers';
 import { dispatch, setViewBridge } from '../actions';
 import { connect } from '../store/document';
-import { analyzeDoc } from '../store/analysis';
+import { useAnalysis } from '../training/taskTarget';
 import { graphStore, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
 import { categoryColor } from './colors';
@@ -37,7 +37,7 @@ export function Canvas() {
   const onEdgesChange = useGraph((s) => s.onEdgesChange);
   const snap = useUi((s) => s.snapToGrid);
   const theme = useUi(resolvedTheme);
-  const analysis = analyzeDoc(doc);
+  const analysis = useAnalysis(doc);
   const model = useRef(createFlowModel()).current;
   const wrapper = useRef<HTMLDivElement>(null);
   const rf = useReactFlow();

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { checkParam, getLayer, type ParamSpec, type ParamValue } from '../../../shared/layers';
 import { resolvedParams } from '../../../shared/graph';
 import { dispatch } from '../actions';
-import { analyzeDoc } from '../store/analysis';
+import { useAnalysis } from '../training/taskTarget';
 import { renameNode, setParam, type DocNode } from '../store/document';
 import { graphStore, useGraph } from '../store/graphStore';
 import { categoryColor } from './colors';
@@ -39,7 +39,7 @@ function NodeInspector({ node }: { node: DocNode }) {
   const def = getLayer(node.type);
   const nodes = useGraph((s) => s.doc.nodes);
   const edges = useGraph((s) => s.doc.edges);
-  const analysis = analyzeDoc({ nodes, edges });
+  const analysis = useAnalysis({ nodes, edges });
   const info = analysis.nodes[node.id];
   const problems = analysis.problems.filter((p) => p.nodeId === node.id);
   if (!def) return <div className="lf-inspector">Unknown layer type {node.type}</div>;

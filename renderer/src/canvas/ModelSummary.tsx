@@ -1,6 +1,6 @@
 import { getLayer } from '../../../shared/layers';
 import { formatShape } from '../../../shared/layers/shapeUtils';
-import { analyzeDoc } from '../store/analysis';
+import { useAnalysis } from '../training/taskTarget';
 import { graphStore, useGraph } from '../store/graphStore';
 import { formatBytes, formatCount, formatFlops } from './flowModel';
 
@@ -10,7 +10,7 @@ export function ModelSummary() {
   const nodes = useGraph((s) => s.doc.nodes);
   const edges = useGraph((s) => s.doc.edges);
   const doc = { nodes, edges };
-  const analysis = analyzeDoc(doc);
+  const analysis = useAnalysis(doc);
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   const warnings = analysis.problems.filter((p) => p.severity === 'warning');

@@ -2,11 +2,26 @@
 import type { ReactNode } from 'react';
 import { closeExportDialog } from './store';
 
-export function Modal({ title, testid, wide, children, onClose = closeExportDialog }: { title: string; testid: string; wide?: boolean; children: ReactNode; onClose?: () => void }) {
+export function Modal({
+  title,
+  testid,
+  wide,
+  className,
+  children,
+  onClose = closeExportDialog,
+}: {
+  title: string;
+  testid: string;
+  wide?: boolean;
+  /** Extra classes of the dialog box (its width, for a table preview). */
+  className?: string;
+  children: ReactNode;
+  onClose?: () => void;
+}) {
   return (
     <div className="lf-modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div
-        className={`lf-modal lf-export-modal${wide ? ' wide' : ''}`}
+        className={`lf-modal lf-export-modal${wide ? ' wide' : ''}${className ? ` ${className}` : ''}`}
         role="dialog"
         aria-modal="true"
         aria-label={title}

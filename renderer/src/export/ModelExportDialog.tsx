@@ -9,14 +9,18 @@ import { errorText, explainError, exportRun } from './flows';
 import { exportableRuns, formatInfo, MODEL_FORMATS, resolveOutPath, suggestedOutPath, validateExportForm, type ExportFormErrors } from './formats';
 import { Modal } from './Modal';
 import { closeExportDialog } from './store';
+import { runHeadline } from '../training/taskMetrics';
 
 type Load = { state: 'loading' } | { state: 'failed'; error: string } | { state: 'ready'; runs: RunSummary[]; info: EngineInfo };
 
 function runLabel(r: RunSummary): string {
-  const acc = r.testAccuracy ?? r.bestValAccuracy ?? r.lastAccuracy;
+  // The task's headline on the test split (accuracy, R²), else the accuracy seen while training.
+  const head = runHeadline(r).text;
+  const acc = r.bestValAccuracy ?? r.lastAccuracy;
+  const figure = head ? `, test ${head}` : acc === undefined ? '' : `, ${(acc * 100).toFixed(1)}% acc`;
   const when = r.endedAt ?? r.createdAt;
   const date = Number.isNaN(Date.parse(when)) ? '' : ` · ${new Date(when).toLocaleString()}`;
-  return `${r.name} — ${r.status}, ${r.epochsDone}/${r.epochs} epochs${acc === undefined ? '' : `, ${(acc * 100).toFixed(1)}% acc`}${date}`;
+  return `${r.name} — ${r.status}, ${r.epochsDone}/${r.epochs} epochs${figure}${date}`;
 }
 
 export function ModelExportDialog() {

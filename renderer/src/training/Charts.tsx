@@ -1,23 +1,8 @@
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatNumber as fmt, type Series } from './chartData';
 
-export interface Series {
-  key: string;
-  name: string;
-  color: string;
-  /** The raw curve under a smoothed one: thin and faint. */
-  faint?: boolean;
-  dashed?: boolean;
-}
-
-export const COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d'];
-
-const fmt = (v: unknown) => {
-  if (typeof v !== 'number') return String(v);
-  if (v === 0 || Math.abs(v) >= 100) return v.toFixed(0);
-  if (Math.abs(v) < 0.01) return v.toExponential(1);
-  return Number(v.toPrecision(3)).toString();
-};
+export { COLORS, type Series } from './chartData';
 
 /**
  * One metric chart. Animation is off and rows are downsampled by the caller, so it redraws cheaply

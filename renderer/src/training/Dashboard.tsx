@@ -1,7 +1,8 @@
 import { useEffect } from 'react';
 import type { RunDetail } from '../../../shared/api';
-import { formatDuration, pct } from './chartData';
-import { ConfusionMatrix, Gallery, PerClass } from './Results';
+import { formatDuration } from './chartData';
+import { RunResults } from './Results';
+import { taskOf } from './taskMetrics';
 import { CompareCharts, RunCharts } from './RunCharts';
 import { training, useTraining } from './runsStore';
 
@@ -13,7 +14,8 @@ function RunHeader({ run }: { run: RunDetail }) {
         {run.name} <span className={`lf-status ${run.status}`}>{run.status}</span>
       </h3>
       <div className="lf-muted">
-        {run.datasetId} · {s.epochs} epochs · batch {s.batchSize} · {s.optimizer} lr {s.learningRate} ({s.schedule}) · backend {run.backend ?? '…'} · started {new Date(run.createdAt).toLocaleString()}
+        {run.datasetId}
+        {run.target ? ` · ${taskOf(run).label.toLowerCase()} of '${run.target}'` : ''} · {s.epochs} epochs · batch {s.batchSize} · {s.optimizer} lr {s.learningRate} ({s.schedule}) · backend {run.backend ?? '…'} · started {new Date(run.createdAt).toLocaleString()}
         {run.endedAt ? ` · took ${formatDuration(Date.parse(run.endedAt) - Date.parse(run.createdAt))}` : ''}
       </div>
       {run.error && (
@@ -34,6 +36,7 @@ export function Dashboard() {
   const details = useTraining((s) => s.details);
   const predictions = useTraining((s) => (s.viewRunId ? s.predictions[s.viewRunId] : undefined));
   const runs = useTraining((s) => s.runs);
+  const datasets = useTraining((s) => s.datasets);
 
   useEffect(() => {
     if (!open) return;
@@ -72,30 +75,9 @@ export function Dashboard() {
             <section className="lf-dash-section" data-testid="results">
               <h3>Results on the test set</h3>
               {run.evaluation ? (
-                <div className="lf-results">
-                  <div>
-                    <div className="lf-big-number" data-testid="test-accuracy">
-                      {pct(run.evaluation.accuracy)}
-                    </div>
-                    <div className="lf-muted">
-                      test accuracy on {run.evaluation.count} images · loss {run.evaluation.loss.toFixed(3)}
-                    </div>
-                    <h4>Per class</h4>
-                    <PerClass evaluation={run.evaluation} />
-                  </div>
-                  <div>
-                    <h4>Confusion matrix</h4>
-                    <ConfusionMatrix evaluation={run.evaluation} />
-                  </div>
-                </div>
+                <RunResults run={run} predictions={predictions} dataset={datasets.find((d) => d.id === run.datasetId)} />
               ) : (
                 <div className="lf-muted">{run.status === 'running' || run.status === 'paused' || run.status === 'starting' ? 'Results appear when the run ends (Stop keeps the weights).' : 'No results: this run has no trained model.'}</div>
-              )}
-              {predictions && (
-                <>
-                  <h4>Predictions</h4>
-                  <Gallery predictions={predictions} />
-                </>
               )}
             </section>
           </>

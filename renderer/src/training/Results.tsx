@@ -1,5 +1,11 @@
-import type { Evaluation, Predictions } from '../../../shared/api';
+import type { ReactNode } from 'react';
+import type { DatasetInfo, Evaluation, Predictions, RunDetail } from '../../../shared/api';
+import type { ResultView, TaskDef } from '../../../shared/tasks';
 import { pct } from './chartData';
+import { sampleNoun } from './DatasetSection';
+import { PredictPanel } from './PredictPanel';
+import { ResidualHistogram, ResultRowsTable, ScatterPlot } from './TableResults';
+import { formatMetric, headlineMetric, taskOf, testMetric } from './taskMetrics';
 
 /** Confusion matrix heat map: rows are true classes, columns predictions; colour by row share. */
 export function ConfusionMatrix({ evaluation }: { evaluation: Evaluation }) {
@@ -80,5 +86,119 @@ export function Gallery({ predictions }: { predictions: Predictions }) {
         })}
       </div>
     </div>
+  );
+}
+
+/** What a result view is drawn from. */
+interface ViewContext {
+  run: RunDetail;
+  evaluation: Evaluation;
+  predictions: Predictions | undefined;
+  /** The target's name (table column), or "value". */
+  target: string;
+}
+
+interface ViewDef {
+  title: (c: ViewContext) => string;
+  /** Whether there is anything to show (image runs have no rows, table runs no gallery). */
+  available: (c: ViewContext) => boolean;
+  render: (c: ViewContext) => ReactNode;
+  /** Takes the whole width of the results grid. */
+  wide?: boolean;
+}
+
+/**
+ * Every result view a task may list (TaskDef.views), by id: the task says which and in what order, this
+ * says how each is drawn. Adding a view to ResultView fails to compile until it has an entry here (null:
+ * not drawn by the dashboard yet).
+ */
+const VIEWS: Record<ResultView, ViewDef | null> = {
+  confusion: {
+    title: () => 'Confusion matrix',
+    available: (c) => c.evaluation.confusion.length > 0,
+    render: (c) => <ConfusionMatrix evaluation={c.evaluation} />,
+  },
+  'per-class': {
+    title: () => 'Per class',
+    available: (c) => c.evaluation.perClass.length > 0,
+    render: (c) => <PerClass evaluation={c.evaluation} />,
+  },
+  gallery: {
+    title: () => 'Predictions',
+    available: (c) => (c.predictions?.items.length ?? 0) > 0,
+    render: (c) => <Gallery predictions={c.predictions!} />,
+    wide: true,
+  },
+  'misclassified-rows': {
+    title: () => 'Misclassified test rows (most confident first)',
+    available: (c) => !!c.evaluation.rows,
+    render: (c) => <ResultRowsTable rows={c.evaluation.rows!} figure="confidence" testId="misclassified-rows" />,
+    wide: true,
+  },
+  scatter: {
+    title: (c) => `Predicted vs true ${c.target}`,
+    available: (c) => (c.evaluation.points?.length ?? 0) > 0,
+    render: (c) => <ScatterPlot points={c.evaluation.points!} target={c.target} />,
+  },
+  residuals: {
+    title: () => 'Residuals (predicted − true)',
+    available: (c) => (c.evaluation.points?.length ?? 0) > 0,
+    render: (c) => <ResidualHistogram points={c.evaluation.points!} target={c.target} />,
+  },
+  'worst-rows': {
+    title: () => 'Worst predictions (largest errors first)',
+    available: (c) => !!c.evaluation.rows,
+    render: (c) => <ResultRowsTable rows={c.evaluation.rows!} figure="error" testId="worst-rows" />,
+    wide: true,
+  },
+  // Language modelling (shared/tasks/languageModelling.ts): generated samples and perplexity, not drawn yet.
+  samples: null,
+  perplexity: null,
+};
+
+/** The test figures: the task's headline large, its other metrics beside it, and what they were measured on. */
+function TestMetrics({ task, evaluation, unit }: { task: TaskDef; evaluation: Evaluation; unit: string }) {
+  const head = headlineMetric(task);
+  return (
+    <div className="lf-test-metrics" data-testid="test-metrics" data-task={task.id}>
+      {task.metrics.map((m) => (
+        <div key={m.id} className={m === head ? 'lf-test-metric head' : 'lf-test-metric'}>
+          <div className={m === head ? 'lf-big-number' : 'lf-mid-number'} data-testid={`test-${m.id}`}>
+            {formatMetric(m, testMetric(evaluation, evaluation.metrics, m))}
+          </div>
+          <div className="lf-muted">test {m.label}</div>
+        </div>
+      ))}
+      <div className="lf-muted lf-test-count">
+        on {evaluation.count.toLocaleString()} test {unit} · loss {evaluation.loss.toFixed(3)}
+      </div>
+    </div>
+  );
+}
+
+/** A run's results on its test split, as its task lists them (task.views), and Predict for table runs. */
+export function RunResults({ run, predictions, dataset }: { run: RunDetail; predictions: Predictions | undefined; dataset: DatasetInfo | undefined }) {
+  const evaluation = run.evaluation;
+  if (!evaluation) return null;
+  const task = taskOf(evaluation.task ? evaluation : run);
+  const table = sampleNoun(dataset) === 'rows' || !!evaluation.rows;
+  const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value' };
+  const views = task.views.flatMap((v) => {
+    const view = VIEWS[v];
+    return view?.available(ctx) ? [{ id: v, view }] : [];
+  });
+  return (
+    <>
+      <TestMetrics task={task} evaluation={evaluation} unit={table ? 'rows' : 'images'} />
+      <div className="lf-result-views">
+        {views.map(({ id, view }) => (
+          <div key={id} className={`lf-result-view${view.wide ? ' wide' : ''}`} data-testid={`view-${id}`}>
+            <h4>{view.title(ctx)}</h4>
+            {view.render(ctx)}
+          </div>
+        ))}
+      </div>
+      {table && run.hasModel && <PredictPanel run={run} dataset={dataset} />}
+    </>
   );
 }

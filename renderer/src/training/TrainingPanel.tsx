@@ -1,137 +1,32 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { BACKENDS, OPTIMIZERS, SCHEDULES, defaultTrainingSettings, trainingSettingsSchema, type TrainingSettings } from '../../../shared/project';
+import type { RunSummary } from '../../../shared/api';
 import { parse } from '../../../shared/schema';
-import { analyzeDoc } from '../store/analysis';
+import { LOSSES, type TaskDef } from '../../../shared/tasks';
 import { graphFromDoc } from '../store/document';
 import { graphStore, useGraph } from '../store/graphStore';
 import { uiStore } from '../store/uiStore';
-import { formatDuration, pct } from './chartData';
+import { formatDuration } from './chartData';
 import { Dashboard } from './Dashboard';
+import { DatasetSection, sampleNoun } from './DatasetSection';
+import { Bar } from './ProgressBar';
 import { RunCharts } from './RunCharts';
 import { training, trainingStore, useTraining } from './runsStore';
+import { formatMetric, runHeadline, taskOf } from './taskMetrics';
+import { useAnalysis } from './taskTarget';
 import './training.css';
 
 const ACTIVE = new Set(['starting', 'running', 'paused']);
-
-function Bar({ value, label, testId }: { value: number; label: string; testId: string }) {
-  const v = Math.max(0, Math.min(1, Number.isFinite(value) ? value : 0));
-  return (
-    <div className="lf-progress-row">
-      <span className="lf-progress-label">{label}</span>
-      <div className="lf-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(v * 1000) / 10} aria-label={label} data-testid={testId}>
-        <div style={{ transform: `scaleX(${v})` }} />
-      </div>
-      <span className="lf-progress-val">{Math.floor(v * 100)}%</span>
-    </div>
-  );
-}
 
 function selectNode(nodeId: string) {
   graphStore.getState().select([nodeId]);
   uiStore.setState({ rightTab: 'inspect' });
 }
 
-function DatasetSection({ datasetId }: { datasetId: string | null }) {
-  const datasets = useTraining((s) => s.datasets);
-  const progress = useTraining((s) => (datasetId ? s.datasetProgress[datasetId] : undefined));
-  const preview = useTraining((s) => (datasetId ? s.previews[datasetId] : undefined));
-  const busy = useTraining((s) => s.busy);
-  const [path, setPath] = useState('');
-  const [showPreview, setShowPreview] = useState(false);
-  const ds = datasets.find((d) => d.id === datasetId);
-
-  useEffect(() => {
-    if (showPreview && ds?.status === 'ready' && !preview) void training.preview(ds.id);
-  }, [showPreview, ds?.status, ds?.id, preview]);
-
-  const fraction = progress ? (progress.total ? (progress.bytes ?? 0) / progress.total : progress.count ? (progress.done ?? 0) / progress.count : 0) : 0;
-  return (
-    <section className="lf-train-section">
-      <div className="lf-section-title">Dataset</div>
-      <select
-        className="lf-input"
-        data-testid="dataset-select"
-        aria-label="Dataset"
-        value={datasetId ?? ''}
-        onChange={(e) => {
-          graphStore.getState().setMeta({ dataset: e.target.value || null });
-          setShowPreview(false);
-        }}
-      >
-        <option value="">Choose a dataset…</option>
-        {datasets.map((d) => (
-          <option key={d.id} value={d.id}>
-            {d.name} — {d.status === 'ready' ? `ready (${d.trainSize.toLocaleString()} train / ${d.testSize.toLocaleString()} test)` : d.status}
-          </option>
-        ))}
-      </select>
-      {ds && (
-        <div className="lf-dataset-status" data-testid="dataset-status" data-status={ds.status}>
-          <span className={`lf-status ${ds.status}`}>{ds.status}</span>
-          <span className="lf-muted">
-            {ds.inputShape.join('×')} · {ds.classNames.length} classes
-          </span>
-          {ds.status === 'ready' && (
-            <button className="lf-btn lf-btn-ghost" onClick={() => setShowPreview((v) => !v)} data-testid="dataset-preview-toggle">
-              {showPreview ? 'Hide samples' : 'Show samples'}
-            </button>
-          )}
-        </div>
-      )}
-      {ds?.message && ds.status !== 'ready' && <div className="lf-field-error">{ds.message}</div>}
-      {ds && ds.status !== 'ready' && ds.downloadable && !progress && (
-        <button className="lf-btn" onClick={() => void training.prepare(ds.id)} data-testid="dataset-download">
-          Download {ds.name}
-        </button>
-      )}
-      {progress && ds && (
-        <div data-testid="dataset-progress">
-          <Bar value={fraction} label={progress.phase} testId="dataset-progress-bar" />
-          <button className="lf-btn lf-btn-ghost" onClick={() => void training.cancelPrepare(ds.id)}>
-            Cancel
-          </button>
-        </div>
-      )}
-      {showPreview && preview && (
-        <div className="lf-preview" data-testid="dataset-preview">
-          {preview.samples.map((c) => (
-            <div key={c.label} className="lf-preview-row">
-              <span className="lf-preview-name" title={`${preview.trainCounts[c.label]} train / ${preview.testCounts[c.label]} test`}>
-                {c.className}
-              </span>
-              {c.images.map((src, i) => (
-                <img key={i} src={src} alt={`${c.className} sample`} width={32} height={32} />
-              ))}
-            </div>
-          ))}
-        </div>
-      )}
-      <details className="lf-import">
-        <summary>Import from disk…</summary>
-        <div className="lf-field">
-          <span className="lf-field-label">Path on the engine's machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)</span>
-          <input className="lf-input" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/data/cifar-10-batches-bin" data-testid="import-path" />
-        </div>
-        <button
-          className="lf-btn"
-          disabled={!path.trim() || busy}
-          data-testid="import-button"
-          onClick={async () => {
-            const info = await training.importFrom(path.trim());
-            if (info) graphStore.getState().setMeta({ dataset: info.id });
-          }}
-        >
-          {busy ? 'Importing…' : 'Import'}
-        </button>
-      </details>
-    </section>
-  );
-}
-
 type FieldKey = keyof TrainingSettings;
 
 /** Memoised: the panel re-renders on every progress event; the settings form need not. */
-const SettingsSection = memo(function SettingsSection({ settings, disabled }: { settings: TrainingSettings; disabled: boolean }) {
+const SettingsSection = memo(function SettingsSection({ settings, disabled, task }: { settings: TrainingSettings; disabled: boolean; task: TaskDef }) {
   const backends = useTraining((s) => s.backends);
   const [drafts, setDrafts] = useState<Partial<Record<FieldKey, string>>>({});
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string>>>({});
@@ -198,6 +93,7 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled }: { 
         {num('validationSplit', 'Validation split')}
         {num('earlyStoppingPatience', 'Early stop patience', '1')}
         {num('seed', 'Seed', '1')}
+        {pick('loss', 'Loss', LOSSES, (o) => (o === 'auto' || (task.losses as readonly string[]).includes(o) ? null : `not for ${task.label.toLowerCase()}`))}
       </div>
       {check('augmentFlip', 'Augment: random horizontal flip')}
       {check('augmentCrop', 'Augment: random crop (pad 4)')}
@@ -209,6 +105,17 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled }: { 
     </details>
   );
 });
+
+/** A finished run's test figure: its task's headline metric (accuracy, R²). */
+function TestFigure({ run }: { run: RunSummary }) {
+  const h = runHeadline(run);
+  if (h.value === undefined) return null;
+  return (
+    <div>
+      Test {h.metric.label} <b data-testid={`panel-test-${h.metric.id}`}>{formatMetric(h.metric, h.value)}</b>
+    </div>
+  );
+}
 
 /** The training panel (right side): dataset, settings, validation, controls, live progress and runs. */
 export function TrainingPanel() {
@@ -235,17 +142,19 @@ export function TrainingPanel() {
   }, []);
 
   const settings = useMemo(() => ({ ...defaultTrainingSettings(), ...meta.training }), [meta.training]);
-  const analysis = useMemo(() => analyzeDoc({ nodes, edges }), [nodes, edges]);
+  const analysis = useAnalysis({ nodes, edges });
   const graphErrors = analysis.problems.filter((p) => p.severity === 'error');
   const active = runs.find((r) => ACTIVE.has(r.status));
   const current = active ?? runs[0];
   const p = current ? live[current.id] : undefined;
   const detail = current ? details[current.id] : undefined;
   const ds = datasets.find((d) => d.id === meta.dataset);
+  const task = taskOf(ds);
+  const outputMisfit = graphErrors.length > 0 && graphErrors.every((e) => e.code === 'task');
   const shownProblems = graphErrors.length ? graphErrors : problems;
 
   const canTrain = !active && !busy && graphErrors.length === 0 && ds?.status === 'ready' && connection !== 'closed';
-  const why = active ? 'A run is in progress' : graphErrors.length ? 'Fix the model first' : !ds ? 'Choose a dataset' : ds.status !== 'ready' ? 'The dataset is not ready' : connection === 'closed' ? 'Not connected to the engine' : '';
+  const why = active ? 'A run is in progress' : graphErrors.length ? (outputMisfit ? `The model’s output does not fit ${ds?.name ?? 'the dataset'}` : 'Fix the model first') : !ds ? 'Choose a dataset' : ds.status !== 'ready' ? 'The dataset is not ready' : connection === 'closed' ? 'Not connected to the engine' : '';
 
   const start = async () => {
     const limit = Number(maxImages);
@@ -328,7 +237,7 @@ export function TrainingPanel() {
           <Bar value={current.status === 'completed' ? 1 : overall} label="Overall" testId="progress-overall" />
           <div className="lf-stats">
             <span>
-              <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> img/s
+              <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> {sampleNoun(datasets.find((d) => d.id === current.datasetId)) === 'rows' ? 'rows' : 'img'}/s
             </span>
             <span>
               elapsed <b>{p ? formatDuration(p.elapsedMs) : current.endedAt ? formatDuration(Date.parse(current.endedAt) - Date.parse(current.createdAt)) : '–'}</b>
@@ -340,19 +249,15 @@ export function TrainingPanel() {
               backend <b data-testid="stat-backend">{p?.backend || current.backend || (ACTIVE.has(current.status) ? '…' : '–')}</b>
             </span>
           </div>
-          {current.testAccuracy !== undefined && (
-            <div>
-              Test accuracy <b data-testid="panel-test-accuracy">{pct(current.testAccuracy)}</b>
-            </div>
-          )}
+          <TestFigure run={current} />
           {current.error && <div className="lf-train-error">{current.error}</div>}
           {/* Not drawn under the open dashboard (which shows the same curves): no chart work nobody sees. */}
           {detail && !dashboardOpen && (detail.batches.length > 0 || ACTIVE.has(current.status)) && <RunCharts run={detail} compact />}
         </section>
       )}
-      <SettingsSection settings={settings} disabled={!!active} />
+      <SettingsSection settings={settings} disabled={!!active} task={task} />
       <label className="lf-field">
-        <span className="lf-field-label">Use at most N training images (empty = all)</span>
+        <span className="lf-field-label">Use at most N training samples (empty = all)</span>
         <input className="lf-input" type="number" min={1} value={maxImages} onChange={(e) => setMaxImages(e.target.value)} data-testid="setting-maxImages" disabled={!!active} />
       </label>
       <section className="lf-train-section">
@@ -366,7 +271,9 @@ export function TrainingPanel() {
                 {r.name}
               </button>
               <span className={`lf-status ${r.status}`}>{r.status}</span>
-              <span className="lf-muted lf-run-acc">{r.testAccuracy !== undefined ? pct(r.testAccuracy) : ''}</span>
+              <span className="lf-muted lf-run-acc" data-testid="run-headline" title={runHeadline(r).metric.label}>
+                {runHeadline(r).text}
+              </span>
               <button className="lf-btn lf-btn-ghost" disabled={ACTIVE.has(r.status)} onClick={() => void training.remove(r.id)} aria-label={`Delete ${r.name}`} title="Delete run">
                 🗑
               </button>

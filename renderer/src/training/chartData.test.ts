@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, downsample, formatDuration, smooth } from './chartData';
+import { batchRows, downsample, epochRows, formatDuration, formatNumber, metricOf, smooth } from './chartData';
 
 describe('chart data', () => {
   it('smooths with bias correction (the first value is kept, constants stay constant)', () => {
@@ -19,11 +19,37 @@ describe('chart data', () => {
     expect(downsample(pts.slice(0, 10), 300)).toHaveLength(10);
   });
 
-  it('builds batch rows with raw and smoothed values', () => {
-    const rows = batchRows(Array.from({ length: 1000 }, (_, i) => ({ step: i + 1, loss: 2 - i / 1000, accuracy: i / 1000, lr: 0.001 })), 0.6, 100);
+  it('builds batch rows with raw and smoothed values of the asked metrics', () => {
+    const rows = batchRows(Array.from({ length: 1000 }, (_, i) => ({ step: i + 1, loss: 2 - i / 1000, accuracy: i / 1000, lr: 0.001 })), ['accuracy'], 0.6, 100);
     expect(rows).toHaveLength(100);
     expect(rows[0]!.loss).toBe(2);
     expect(rows.at(-1)!.step).toBe(1000);
+    expect(rows.at(-1)!.accuracy).toBeCloseTo(0.999);
+    expect(rows.at(-1)!.accuracySmooth).toBeGreaterThan(0.99);
+  });
+
+  it('reads metrics from the metrics record (regression) and leaves absent ones out', () => {
+    const pts = [1, 2, 3].map((i) => ({ step: i, loss: 1 / i, lr: 0.01, metrics: { r2: i / 4, mae: 3 - i } }));
+    const rows = batchRows(pts, ['r2', 'accuracy'], 0.5);
+    expect(rows[2]!.r2).toBe(0.75);
+    expect(rows[2]!.r2Smooth).toBeGreaterThan(0.25);
+    expect('accuracy' in rows[0]!).toBe(false);
+  });
+
+  it('builds epoch rows: train and validation per metric, older runs from their top-level fields', () => {
+    const older = { epoch: 2, loss: 0.5, lr: 0.1, accuracy: 0.6, valAccuracy: 0.55 };
+    const rows = epochRows([{ epoch: 1, loss: 1, lr: 0.1, valLoss: 1.2, metrics: { mae: 4, r2: 0.1 }, valMetrics: { mae: 5, r2: 0 } }, older], ['mae', 'accuracy']);
+    expect(rows[0]).toEqual({ epoch: 1, loss: 1, valLoss: 1.2, train_mae: 4, val_mae: 5 });
+    expect(rows[1]).toEqual({ epoch: 2, loss: 0.5, train_accuracy: 0.6, val_accuracy: 0.55 });
+    expect(metricOf({ testAccuracy: 0.5 }, undefined, 'accuracy', 'testAccuracy')).toBe(0.5);
+    expect(metricOf({ accuracy: 0.5 }, { accuracy: 0.7 }, 'accuracy')).toBe(0.7);
+  });
+
+  it('formats numbers for ticks and metrics', () => {
+    expect(formatNumber(0.12345)).toBe('0.123');
+    expect(formatNumber(1234.5)).toBe('1235');
+    expect(formatNumber(0.001)).toBe('1.0e-3');
+    expect(formatNumber(NaN)).toBe('–');
   });
 
   it('formats durations', () => {

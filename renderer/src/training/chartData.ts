@@ -30,21 +30,72 @@ export function downsample<T>(points: readonly T[], max: number): readonly T[] {
   return out;
 }
 
-export interface BatchRow {
-  step: number;
-  loss: number;
-  lossSmooth: number;
-  accuracy: number;
-  accuracySmooth: number;
-  lr: number;
+/** One curve of a chart: a key of the rows, its legend name and colour. */
+export interface Series {
+  key: string;
+  name: string;
+  color: string;
+  /** The raw curve under a smoothed one: thin and faint. */
+  faint?: boolean;
+  dashed?: boolean;
 }
 
-/** Batch points -> chart rows (smoothing over all points, then downsampling for display). */
-export function batchRows(points: readonly { step: number; loss: number; accuracy: number; lr: number }[], smoothing = 0.8, max = 400): readonly BatchRow[] {
+export const COLORS = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d'];
+
+/** What batchRows and epochRows read of a point: loss, lr and the task's metrics (older runs: a top-level `accuracy`). */
+interface MetricPoint {
+  loss: number;
+  lr: number;
+  metrics?: Record<string, number>;
+}
+
+/**
+ * A metric of a point: from its `metrics` record, else from a top-level field of that name (runs
+ * recorded before tasks kept `accuracy` / `valAccuracy` there).
+ */
+export function metricOf(point: object, record: Record<string, number> | undefined, key: string, legacyKey = key): number | undefined {
+  const v = record?.[key] ?? (point as Record<string, unknown>)[legacyKey];
+  return typeof v === 'number' ? v : undefined;
+}
+
+/** Batch chart rows: step, loss, lr and, per metric id, `id` (raw) and `idSmooth`. */
+export type BatchRow = { step: number; loss: number; lossSmooth: number; lr: number } & Record<string, number>;
+
+/** Batch points -> chart rows for the given metric ids (smoothing over all points, then downsampling for display). */
+export function batchRows(points: readonly (MetricPoint & { step: number })[], metricIds: readonly string[], smoothing = 0.8, max = 400): readonly BatchRow[] {
   const ls = smooth(points.map((p) => p.loss), smoothing);
-  const as = smooth(points.map((p) => p.accuracy), smoothing);
-  const rows = points.map((p, i) => ({ step: p.step, loss: p.loss, lossSmooth: ls[i]!, accuracy: p.accuracy, accuracySmooth: as[i]!, lr: p.lr }));
+  const series = metricIds.map((id) => {
+    const raw = points.map((p) => metricOf(p, p.metrics, id) ?? NaN);
+    return { id, raw, smooth: smooth(raw, smoothing) };
+  });
+  const rows = points.map((p, i) => {
+    const row: BatchRow = { step: p.step, loss: p.loss, lossSmooth: ls[i]!, lr: p.lr };
+    for (const s of series) {
+      if (Number.isFinite(s.raw[i]!)) {
+        row[s.id] = s.raw[i]!;
+        row[`${s.id}Smooth`] = s.smooth[i]!;
+      }
+    }
+    return row;
+  });
   return downsample(rows, max);
+}
+
+/** Epoch chart rows: epoch, loss, valLoss and, per metric id, `train_id` and `val_id` (absent values left out). */
+export type EpochRow = { epoch: number; loss: number; valLoss?: number } & Record<string, number>;
+
+export function epochRows(points: readonly (MetricPoint & { epoch: number; valLoss?: number; valMetrics?: Record<string, number> })[], metricIds: readonly string[]): EpochRow[] {
+  return points.map((e) => {
+    const row: EpochRow = { epoch: e.epoch, loss: e.loss };
+    if (e.valLoss !== undefined) row.valLoss = e.valLoss;
+    for (const id of metricIds) {
+      const train = metricOf(e, e.metrics, id);
+      const val = metricOf(e, e.valMetrics, id, `val${id.charAt(0).toUpperCase()}${id.slice(1)}`);
+      if (train !== undefined) row[`train_${id}`] = train;
+      if (val !== undefined) row[`val_${id}`] = val;
+    }
+    return row;
+  });
 }
 
 /** Formats milliseconds as 1h 02m, 3m 05s or 12s. */
@@ -54,6 +105,15 @@ export function formatDuration(ms: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   if (s >= 60) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
   return `${s}s`;
+}
+
+/** A chart tick or metric value: 3 significant digits, whole numbers from 100, exponents below 0.01. */
+export function formatNumber(v: unknown): string {
+  if (typeof v !== 'number') return String(v);
+  if (!Number.isFinite(v)) return '–';
+  if (v === 0 || Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) < 0.01) return v.toExponential(1);
+  return Number(v.toPrecision(3)).toString();
 }
 
 export const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);

@@ -12,14 +12,18 @@ import type {
   DatasetPreview,
   DatasetProgress,
   EngineApi,
+  ImportDatasetRequest,
   Predictions,
+  RowPredictions,
   RunDetail,
   RunSummary,
   StartTrainingRequest,
+  TablePreview,
   TrainingEnded,
   TrainingProgress,
 } from '../../../shared/api';
 import type { Problem } from '../../../shared/graph';
+import type { Doc } from '../store/document';
 import { connectionState, getEngine, onConnectionState, type ConnectionState } from '../api/client';
 
 export interface TrainingState {
@@ -42,6 +46,8 @@ export interface TrainingState {
   /** Graph problems from the last validation, when the model cannot be trained. */
   problems: Problem[];
   busy: boolean;
+  /** The last "Fit model to dataset": what changed, shown while the document still has those nodes (undo hides it). */
+  lastFit: { datasetId: string; datasetName: string; changes: string[]; nodes: Doc['nodes'] } | null;
 }
 
 const initial: TrainingState = {
@@ -60,6 +66,7 @@ const initial: TrainingState = {
   error: null,
   problems: [],
   busy: false,
+  lastFit: null,
 };
 
 export const trainingStore = createStore<TrainingState>()(() => ({ ...initial }));
@@ -213,6 +220,37 @@ export const training = {
     } finally {
       trainingStore.setState({ busy: false });
     }
+  },
+
+  /** Desktop app: true when the engine can show native file dialogs (then the import dialog offers Browse…). */
+  async nativeDialogs(): Promise<boolean> {
+    return (await engine!.getInfo()).nativeDialogs === true;
+  },
+
+  /** Desktop app: a native Open dialog for a CSV; its path, or null when cancelled. */
+  chooseTableFile(): Promise<string | null> {
+    return engine!.chooseDataFile({ kind: 'table' });
+  },
+
+  /** Reads a CSV file on the engine's machine for the import dialog; throws the engine's error (the dialog shows it). */
+  previewTable(req: Parameters<EngineApi['previewTable']>[0]): Promise<TablePreview> {
+    return engine!.previewTable(req);
+  },
+
+  /** Imports a table (CSV) dataset; throws the engine's error for the import dialog to show, nothing else changes then. */
+  async importTable(req: ImportDatasetRequest): Promise<DatasetInfo> {
+    const info = await engine!.importDataset(req);
+    await training.refreshDatasets().catch(() => {});
+    trainingStore.setState((s) => {
+      const { [info.id]: _done, ...rest } = s.datasetProgress;
+      return { datasetProgress: rest, datasets: s.datasets.some((d) => d.id === info.id) ? s.datasets : [...s.datasets, info] };
+    });
+    return info;
+  },
+
+  /** Predictions of a table run for rows typed into a form or a CSV file; throws the engine's error (shown where it was asked). */
+  predictRows(req: Parameters<EngineApi['predictRows']>[0]): Promise<RowPredictions> {
+    return engine!.predictRows(req);
   },
 
   async preview(id: string): Promise<void> {

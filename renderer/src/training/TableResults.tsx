@@ -1,0 +1,166 @@
+/** Result views of regression and table runs: predicted vs true, residuals, and test rows with their predictions. */
+import { memo, useMemo } from 'react';
+import { Bar, BarChart, CartesianGrid, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
+import type { TableResultRow, TableResultRows } from '../../../shared/api';
+import { formatNumber, pct } from './chartData';
+import { featureColumns, histogram, histogramTicks, scatterAxis, scatterPoints } from './resultsData';
+
+type Point = { index: number; truth: number; predicted: number };
+
+/** The scatter plot's height; its figure is about as wide (CSS): y = x runs at about 45°. */
+const SQUARE = 400;
+const TICK = { fontSize: 10, fill: 'var(--text-2)' };
+const AXIS_LABEL = { fill: 'var(--text-2)', fontSize: 11 };
+const TOOLTIP_STYLE = { background: 'var(--panel)', border: '1px solid var(--border)', fontSize: 11, color: 'var(--text)' };
+
+/** Predicted against true values of the test split, on one scale, with the y = x diagonal (a perfect model). */
+export const ScatterPlot = memo(function ScatterPlot({ points, target }: { points: readonly Point[]; target: string }) {
+  const shown = useMemo(() => scatterPoints(points) as Point[], [points]);
+  const {
+    domain: [lo, hi],
+    ticks,
+  } = useMemo(() => scatterAxis(points, 6), [points]);
+  return (
+    <figure className="lf-chart lf-scatter" data-testid="scatter-plot" data-points={shown.length} aria-label={`predicted against true ${target}`}>
+      <ResponsiveContainer width="100%" height={SQUARE}>
+        <ScatterChart margin={{ top: 8, right: 16, bottom: 22, left: 10 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
+          <XAxis
+            type="number"
+            dataKey="truth"
+            name={`true ${target}`}
+            domain={[lo, hi]}
+            ticks={ticks}
+            interval={0}
+            tick={TICK}
+            stroke="var(--muted)"
+            tickFormatter={formatNumber}
+            label={{ ...AXIS_LABEL, value: `true ${target}`, position: 'insideBottom', offset: -12 }}
+          />
+          <YAxis
+            type="number"
+            dataKey="predicted"
+            name={`predicted ${target}`}
+            domain={[lo, hi]}
+            ticks={ticks}
+            interval={0}
+            tick={TICK}
+            stroke="var(--muted)"
+            tickFormatter={formatNumber}
+            width={54}
+            label={{ ...AXIS_LABEL, value: `predicted ${target}`, angle: -90, position: 'insideLeft', offset: 0, style: { textAnchor: 'middle' } }}
+          />
+          <ReferenceLine
+            segment={[
+              { x: lo, y: lo },
+              { x: hi, y: hi },
+            ]}
+            stroke="var(--text-2)"
+            strokeDasharray="5 4"
+            ifOverflow="hidden"
+            label={{ value: 'y = x', position: 'insideTopLeft', fill: 'var(--muted)', fontSize: 10 }}
+          />
+          <Tooltip isAnimationActive={false} cursor={{ strokeDasharray: '3 3' }} formatter={(v) => formatNumber(v)} contentStyle={TOOLTIP_STYLE} />
+          <Scatter data={shown} fill="var(--accent)" fillOpacity={0.55} isAnimationActive={false} />
+        </ScatterChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+});
+
+/** How far off the predictions are: a histogram of predicted − true, with a line at 0. */
+export const ResidualHistogram = memo(function ResidualHistogram({ points, target }: { points: readonly Point[]; target: string }) {
+  const bins = useMemo(() => histogram(points.map((p) => p.predicted - p.truth), 24), [points]);
+  const ticks = useMemo(() => histogramTicks(bins, 8), [bins]);
+  if (bins.length === 0) return <div className="lf-chart-empty">No test points</div>;
+  const lo = bins[0]!.x0;
+  const hi = bins[bins.length - 1]!.x1;
+  return (
+    <figure className="lf-chart" data-testid="residual-histogram" data-bins={bins.length}>
+      <ResponsiveContainer width="100%" height={SQUARE}>
+        <BarChart data={bins} margin={{ top: 8, right: 16, bottom: 22, left: 10 }} barCategoryGap={1}>
+          <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" vertical={false} />
+          <XAxis
+            type="number"
+            dataKey="mid"
+            domain={[lo, hi]}
+            ticks={ticks}
+            interval={0}
+            tick={TICK}
+            stroke="var(--muted)"
+            tickFormatter={formatNumber}
+            label={{ ...AXIS_LABEL, value: `predicted − true ${target}`, position: 'insideBottom', offset: -12 }}
+          />
+          <YAxis tick={TICK} stroke="var(--muted)" allowDecimals={false} width={40} label={{ ...AXIS_LABEL, value: 'test rows', angle: -90, position: 'insideLeft', style: { textAnchor: 'middle' } }} />
+          {lo < 0 && hi > 0 && <ReferenceLine x={0} stroke="var(--text-2)" strokeDasharray="5 4" />}
+          <Tooltip
+            isAnimationActive={false}
+            cursor={{ fill: 'var(--accent-soft)' }}
+            contentStyle={TOOLTIP_STYLE}
+            labelFormatter={(_l, payload) => {
+              const b = payload?.[0]?.payload as { x0: number; x1: number } | undefined;
+              return b ? `error ${formatNumber(b.x0)} to ${formatNumber(b.x1)}` : '';
+            }}
+            formatter={(v) => [String(v), 'rows']}
+          />
+          <Bar dataKey="count" fill="var(--accent)" fillOpacity={0.8} isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+});
+
+/** The extra columns a row table shows after the feature values. */
+export type RowFigure = 'error' | 'confidence';
+
+const cell = (v: string | number) => (typeof v === 'number' ? formatNumber(v) : v);
+
+/** Test rows with their feature values as in the file, the true and predicted target, and the error or confidence. */
+export function ResultRowsTable({ rows, figure, testId }: { rows: TableResultRows; figure: RowFigure; testId: string }) {
+  const cols = useMemo(() => featureColumns(rows.header, rows.target), [rows.header, rows.target]);
+  if (rows.items.length === 0) {
+    return <div className="lf-muted">{figure === 'confidence' ? 'No test row is misclassified.' : 'No test rows.'}</div>;
+  }
+  return (
+    <div className="lf-table-scroll lf-result-rows" data-testid={testId} data-rows={rows.items.length}>
+      <table className="lf-table">
+        <thead>
+          <tr>
+            <th className="num">#</th>
+            {cols.map((i) => (
+              <th key={i}>{rows.header[i]}</th>
+            ))}
+            <th className="lf-result-col">true {rows.target}</th>
+            <th className="lf-result-col">predicted</th>
+            <th className="lf-result-col num">{figure}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.items.map((r) => (
+            <ResultRow key={r.index} row={r} cols={cols} figure={figure} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ResultRow({ row, cols, figure }: { row: TableResultRow; cols: number[]; figure: RowFigure }) {
+  return (
+    <tr data-testid="result-row">
+      <td className="num lf-muted" title="row of the test split">
+        {row.index + 1}
+      </td>
+      {cols.map((i) => (
+        <td key={i} title={row.values[i]}>
+          {row.values[i]}
+        </td>
+      ))}
+      <td className="lf-result-col">{cell(row.truth)}</td>
+      <td className={`lf-result-col${figure === 'confidence' ? ' bad' : ''}`}>{cell(row.predicted)}</td>
+      <td className="lf-result-col num">{figure === 'error' ? signed(row.error) : pct(row.confidence)}</td>
+    </tr>
+  );
+}
+
+const signed = (v: number | undefined) => (v === undefined ? '–' : `${v > 0 ? '+' : ''}${formatNumber(v)}`);
