@@ -47,6 +47,18 @@ describe('electronProjectDialogs', () => {
   });
 });
 
+describe('the data file dialog (CSV import in the desktop app)', () => {
+  it('filters by the kind, returns the chosen path or null', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: true }, { canceled: false, filePaths: ['/home/u/houses.csv'] });
+    const d = electronProjectDialogs(dialog, () => ({}) as BrowserWindow);
+    expect(await d.chooseDataPath!({ title: 'Import a table (CSV)', extensions: ['csv', 'tsv'] })).toBe('/home/u/houses.csv');
+    expect(calls[0]!.options).toMatchObject({ title: 'Import a table (CSV)', properties: ['openFile'] });
+    expect((calls[0]!.options.filters as { extensions: string[] }[])[0]!.extensions).toEqual(['csv', 'tsv']);
+    const none = fakeDialog({ canceled: true }, { canceled: true, filePaths: [] });
+    expect(await electronProjectDialogs(none.dialog, () => null).chooseDataPath!({ title: 't', extensions: ['csv'] })).toBeNull();
+  });
+});
+
 describe('confirmUnsavedClose', () => {
   it('closes only when the user chooses "Close without saving"', () => {
     for (const [choice, closes] of [

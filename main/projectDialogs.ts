@@ -33,6 +33,12 @@ export function electronProjectDialogs(dialog: Pick<Dialog, 'showSaveDialog' | '
       const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
+    async chooseDataPath({ title, extensions }) {
+      const options: OpenDialogOptions = { title, filters: [{ name: title, extensions }, { name: 'All files', extensions: ['*'] }], properties: ['openFile'] };
+      const win = window();
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { serveCommand } from './commands/serve';
 import { datasetsCommand } from './commands/datasets';
 import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
+import { predictCommand } from './commands/predict';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -16,6 +17,7 @@ export const commands: CliCommand[] = [
   datasetsCommand,
   exportCommand,
   importCommand,
+  predictCommand,
 ];
 
 function help(io: CliIO): void {

@@ -254,6 +254,15 @@ describe('saveProject / openProject / listProjects', () => {
 });
 
 describe('native dialogs (desktop app)', () => {
+  it('chooseDataFile asks the desktop app for a CSV; serve mode says it has no native dialogs', async () => {
+    const asked: string[][] = [];
+    const dialogs: ProjectDialogs = { chooseSavePath: async () => null, chooseOpenPath: async () => null, chooseDataPath: async ({ extensions }) => (asked.push(extensions), '/home/u/t.csv') };
+    expect(await setup({ dialogs }).client.chooseDataFile({ kind: 'table' })).toBe('/home/u/t.csv');
+    expect(asked).toEqual([['csv', 'tsv', 'txt']]);
+    const e = await apiError(setup().client.chooseDataFile({ kind: 'table' }));
+    expect(e.message).toMatch(/native file dialogs exist only in the desktop app/);
+  });
+
   it('Save As writes where the user chose; that path may then be saved and opened, also after a restart; others stay refused', async () => {
     const outside = join(root, `docs-${n++}`);
     mkdirSync(outside);

@@ -42,7 +42,8 @@ function fakeTraining() {
       const handle: RunHandle = { stop: () => (entry.stopped = true), pause: () => opts.onEvent({ type: 'paused', epoch: 1, batch: 1 }), resume: () => opts.onEvent({ type: 'resumed' }), done };
       return handle;
     },
-    evaluate: async () => ({ split: 'test', count: 4, loss: 1, accuracy: 0.5, classNames, perClassAccuracy: [0.5, 1, 0], confusion: [[1, 1, 0], [0, 1, 0], [0, 1, 0]], imagesPerSecond: 1 }),
+    evaluate: async () => ({ split: 'test', task: 'classification', count: 4, loss: 1, accuracy: 0.5, metrics: { accuracy: 0.5 }, classNames, perClassAccuracy: [0.5, 1, 0], confusion: [[1, 1, 0], [0, 1, 0], [0, 1, 0]], imagesPerSecond: 1 }),
+    predictFeatures: async (_dir, _id, _features, count) => Array.from({ length: count }, () => [0.1, 0.9, 0]),
     predict: async (_dir, _id, _images, count) => ({ predicted: Array.from({ length: count }, () => 1), confidence: Array.from({ length: count }, () => 0.9) }),
   };
   return { port, runs };
@@ -83,11 +84,11 @@ describe('Engine over the proxy', () => {
     const run = await client.startTraining({ graph: template.graph, datasetId: 'tiny', settings: { ...defaultTrainingSettings(), epochs: 1 }, maxTestSamples: 4 });
     expect(run.status).toBe('starting');
     const [r] = training.runs;
-    r!.opts.onEvent({ type: 'started', runId: run.id, backend: 'cpu', backendReason: '', model: {} as never, dataset: { id: 'tiny', name: 'Tiny', classNames }, trainImages: 6, valImages: 0, validation: 'test', epochs: 1, batchSize: 3, batchesPerEpoch: 2, settings: defaultTrainingSettings(), notes: [] });
-    r!.opts.onEvent({ type: 'batch', epoch: 1, epochs: 1, batch: 1, batches: 2, loss: 2, accuracy: 0.3, batchLoss: 2.1, imagesPerSecond: 10, elapsedMs: 5, etaMs: 5, learningRate: 0.001 });
+    r!.opts.onEvent({ type: 'started', runId: run.id, backend: 'cpu', backendReason: '', model: {} as never, dataset: { id: 'tiny', name: 'Tiny', classNames, kind: 'image' }, task: 'classification', trainImages: 6, valImages: 0, validation: 'test', epochs: 1, batchSize: 3, batchesPerEpoch: 2, settings: defaultTrainingSettings(), notes: [] });
+    r!.opts.onEvent({ type: 'batch', epoch: 1, epochs: 1, batch: 1, batches: 2, loss: 2, accuracy: 0.3, metrics: { accuracy: 0.3 }, batchLoss: 2.1, imagesPerSecond: 10, elapsedMs: 5, etaMs: 5, learningRate: 0.001 });
     await client.pauseTraining({ runId: run.id });
     await client.resumeTraining({ runId: run.id });
-    r!.opts.onEvent({ type: 'epoch', epoch: 1, epochs: 1, loss: 1.5, accuracy: 0.4, valLoss: 1.6, valAccuracy: 0.45, imagesPerSecond: 10, elapsedMs: 10, etaMs: 0, learningRate: 0.001, numTensors: 10 });
+    r!.opts.onEvent({ type: 'epoch', epoch: 1, epochs: 1, loss: 1.5, accuracy: 0.4, valLoss: 1.6, valAccuracy: 0.45, metrics: { accuracy: 0.4 }, valMetrics: { accuracy: 0.45 }, imagesPerSecond: 10, elapsedMs: 10, etaMs: 0, learningRate: 0.001, numTensors: 10 });
     r!.end('completed');
     await until(() => ended.length > 0, 'the run to end');
     expect(progress.map((p) => p.status)).toEqual(['running', 'running', 'paused', 'running', 'running']);

@@ -9,6 +9,7 @@ import {
   type BackendInfo,
   type BatchPoint,
   type EngineApi,
+  type EpochPoint,
   type EngineInfo,
   type Evaluation,
   type ExportRequest,
@@ -24,20 +25,38 @@ import {
   type ExportResult,
   type PredictRequest,
   type Predictions,
+  type PredictRowsRequest,
+  type RowPredictions,
+  type TableResultRow,
   type RunDetail,
   type RunSummary,
   type StartTrainingRequest,
   type TrainingEnded,
   type TrainingProgress,
 } from '../../shared/api';
-import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../shared/api/datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TablePreview } from '../../shared/api/datasets';
+import { isTableError } from '../../shared/tables/errors';
+import { previewTable } from './datasets/table';
 import { analyzeGraph } from '../../shared/graph';
+import { checkGraphForTask, getTask } from '../../shared/tasks';
+import type { TableData } from './datasets/types';
+import { readPreprocessing } from './export/modelFolder';
+import { readCsvFile } from './datasets/table/csv';
+import { predictTableRows, RowInputError } from './tables/predictRows';
 import type { ProjectFile } from '../../shared/project';
 import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
+
+/** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
+function tableApiError(error: unknown): never {
+  if (isTableError(error)) {
+    throw new ApiError('bad-request', error.message, { reason: error.code, ...(error.line !== undefined ? { line: error.line } : {}), ...(error.column !== undefined ? { column: error.column } : {}) });
+  }
+  throw error;
+}
 
 export interface EngineDeps {
   dataDir: string;
@@ -97,16 +116,47 @@ function detail(run: StoredRun): RunDetail {
   return rest;
 }
 
-export function toEvaluation(r: EvaluationResult): Evaluation {
+/** Most regression points and table rows an evaluation carries to the UI. */
+const MAX_POINTS = 5000;
+const MAX_ROWS = 50;
+
+export function toEvaluation(r: EvaluationResult, table?: TableData): Evaluation {
   const counts = r.confusion.map((row) => row.reduce((a, b) => a + b, 0));
+  const p = r.predictions;
+  const regression = r.task === 'regression';
+  let rows: Evaluation['rows'];
+  if (p && table) {
+    const target = table.preprocessing.target.name;
+    const items: TableResultRow[] = [];
+    for (let i = 0; i < p.truth.length && i < table.testRows.length; i++) {
+      if (regression) items.push({ index: i, values: table.testRows[i]!, truth: p.truth[i]!, predicted: p.predicted[i]!, error: p.predicted[i]! - p.truth[i]! });
+      else if (p.predicted[i] !== p.truth[i]) {
+        items.push({ index: i, values: table.testRows[i]!, truth: r.classNames[p.truth[i]!] ?? String(p.truth[i]), predicted: r.classNames[p.predicted[i]!] ?? String(p.predicted[i]), confidence: p.confidence?.[i] ?? 0 });
+      }
+    }
+    items.sort(regression ? (a, b) => Math.abs(b.error!) - Math.abs(a.error!) : (a, b) => b.confidence! - a.confidence!);
+    rows = { header: table.header, target, items: items.slice(0, MAX_ROWS) };
+  }
   return {
+    task: r.task,
     count: r.count,
     loss: r.loss,
-    accuracy: r.accuracy,
+    ...(r.accuracy === null ? {} : { accuracy: r.accuracy }),
+    metrics: r.metrics,
     classNames: r.classNames,
     perClass: r.classNames.map((className, i) => ({ className, count: counts[i] ?? 0, accuracy: r.perClassAccuracy[i] ?? 0 })),
     confusion: r.confusion,
+    ...(regression && p ? { points: p.truth.slice(0, MAX_POINTS).map((truth, index) => ({ index, truth, predicted: p.predicted[index]! })) } : {}),
+    ...(rows ? { rows } : {}),
   };
+}
+
+/** Drops nulls from a metrics record (JSON has no NaN). */
+function finite(m: Record<string, number> | null | undefined): Record<string, number> | undefined {
+  if (!m) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (Number.isFinite(v)) out[k] = v;
+  return out;
 }
 
 export class Engine implements EngineApi {
@@ -187,7 +237,11 @@ export class Engine implements EngineApi {
   }
 
   async importDataset(req: ImportDatasetRequest): Promise<DatasetInfo> {
-    return this.runPreparation(`import:${req.path}`, (signal) => this.deps.datasets.importFrom(req, { signal, onProgress: (p) => this.datasetProgress.emit(p) }));
+    return this.runPreparation(`import:${req.path}`, (signal) => this.deps.datasets.importFrom(req, { signal, onProgress: (p) => this.datasetProgress.emit(p) })).catch(tableApiError);
+  }
+
+  async previewTable({ path, target, rows }: { path: string; target?: string; rows?: number }): Promise<TablePreview> {
+    return previewTable(path, { ...(target !== undefined ? { target } : {}), ...(rows !== undefined ? { rows } : {}) }).catch(tableApiError);
   }
 
   async datasetPreview({ id, perClass }: { id: string; perClass?: number }): Promise<DatasetPreview> {
@@ -212,6 +266,9 @@ export class Engine implements EngineApi {
     }
     const dataset = await this.knownDataset(req.datasetId);
     if (dataset.status !== 'ready') throw new ApiError('not-found', `dataset '${dataset.name}' is not ready: ${dataset.status === 'error' && dataset.message ? dataset.message : 'download or import it first'}`);
+    const task = getTask(dataset.task);
+    const taskProblems = checkGraphForTask(req.graph, analysis, task, { classes: dataset.classNames.length, mean: 0, std: 1, ...(dataset.target ? { name: dataset.target } : {}) }, `'${dataset.name}'`);
+    if (taskProblems.length) throw new ApiError('bad-request', `the model does not fit the dataset: ${taskProblems.map((p) => p.message).join('; ')}`, { problems: taskProblems });
     const active = [...this.runs.values()].find((r) => !ENDED.has(r.status));
     if (active) throw new ApiError('busy', `run '${active.name}' is still training: stop it before starting another`);
 
@@ -229,6 +286,8 @@ export class Engine implements EngineApi {
       settings: req.settings,
       graph: req.graph,
       classNames: dataset.classNames,
+      task: task.id,
+      ...(dataset.target ? { target: dataset.target } : {}),
       batches: [],
       epochPoints: [],
       maxTrainSamples: req.maxTrainSamples,
@@ -295,10 +354,11 @@ export class Engine implements EngineApi {
       case 'batch': {
         live.batchesPerEpoch = e.batches;
         const step = (e.epoch - 1) * e.batches + e.batch;
-        const point: BatchPoint = { step, epoch: e.epoch, batch: e.batch, loss: e.batchLoss, accuracy: e.accuracy, lr: e.learningRate };
+        const metrics = finite(e.metrics);
+        const point: BatchPoint = { step, epoch: e.epoch, batch: e.batch, loss: e.batchLoss, ...(e.accuracy === null ? {} : { accuracy: e.accuracy }), ...(metrics ? { metrics } : {}), lr: e.learningRate };
         this.addBatch(run, point);
         run.lastLoss = e.loss;
-        run.lastAccuracy = e.accuracy;
+        if (e.accuracy !== null) run.lastAccuracy = e.accuracy;
         this.progress.emit({
           ...base(),
           epoch: e.epoch,
@@ -315,19 +375,23 @@ export class Engine implements EngineApi {
         return;
       }
       case 'epoch': {
-        const point = {
+        const metrics = finite(e.metrics);
+        const valMetrics = finite(e.valMetrics);
+        const point: EpochPoint = {
           epoch: e.epoch,
           loss: e.loss,
-          accuracy: e.accuracy,
+          ...(e.accuracy === null ? {} : { accuracy: e.accuracy }),
           ...(e.valLoss === null ? {} : { valLoss: e.valLoss }),
           ...(e.valAccuracy === null ? {} : { valAccuracy: e.valAccuracy }),
+          ...(metrics ? { metrics } : {}),
+          ...(valMetrics ? { valMetrics } : {}),
           lr: e.learningRate,
           elapsedMs: e.elapsedMs,
         };
         run.epochPoints.push(point);
         run.epochsDone = e.epoch;
         run.lastLoss = e.loss;
-        run.lastAccuracy = e.accuracy;
+        if (e.accuracy !== null) run.lastAccuracy = e.accuracy;
         if (e.valAccuracy !== null) run.bestValAccuracy = Math.max(run.bestValAccuracy ?? 0, e.valAccuracy);
         this.progress.emit({
           ...base(),
@@ -372,8 +436,7 @@ export class Engine implements EngineApi {
     this.live.delete(run.id);
     if (run.hasModel) {
       try {
-        run.evaluation = toEvaluation(await this.deps.training.evaluate(this.store.modelDir(run.id), run.datasetId, this.deps.dataDir, run.maxTestSamples));
-        run.testAccuracy = run.evaluation.accuracy;
+        await this.evaluateRun(run);
       } catch (e) {
         run.hasModel = false;
         run.error = `${run.error ? `${run.error}; ` : ''}evaluating the trained model failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -432,21 +495,35 @@ export class Engine implements EngineApi {
     return run;
   }
 
+  /** Evaluates a run's model on its test split and keeps the result (table runs get their worst rows too). */
+  private async evaluateRun(run: StoredRun): Promise<Evaluation> {
+    const info = await this.knownDataset(run.datasetId).catch(() => undefined);
+    const table = info?.kind === 'table' ? (await this.deps.datasets.load(run.datasetId)).table : undefined;
+    const wantPoints = Boolean(table) || info?.task === 'regression';
+    const r = await this.deps.training.evaluate(this.store.modelDir(run.id), run.datasetId, this.deps.dataDir, run.maxTestSamples, wantPoints);
+    run.evaluation = toEvaluation(r, table);
+    if (run.evaluation.accuracy !== undefined) run.testAccuracy = run.evaluation.accuracy;
+    const tm = finite(run.evaluation.metrics);
+    if (tm) run.testMetrics = tm;
+    return run.evaluation;
+  }
+
   async evaluate({ runId }: { runId: string }): Promise<Evaluation> {
     await this.ready;
     const run = this.withModel(runId);
     if (!run.evaluation) {
-      run.evaluation = toEvaluation(await this.deps.training.evaluate(this.store.modelDir(runId), run.datasetId, this.deps.dataDir, run.maxTestSamples));
-      run.testAccuracy = run.evaluation.accuracy;
+      await this.evaluateRun(run);
       await this.store.save(run);
     }
-    return run.evaluation;
+    return run.evaluation!;
   }
 
   async predict({ runId, count = 24, misclassifiedFirst = true }: PredictRequest): Promise<Predictions> {
     await this.ready;
     const run = this.withModel(runId);
     const data = await this.deps.datasets.load(run.datasetId);
+    // Table runs show their rows in the evaluation (misclassified rows, worst predictions) instead of a gallery.
+    if (data.table) return { classNames: data.info.classNames, items: [] };
     const [h, w, c] = data.shape;
     const size = h * w * c;
     const pool = Math.min(data.test.count, run.maxTestSamples ?? DEFAULT_PREDICT_POOL, DEFAULT_PREDICT_POOL);
@@ -468,6 +545,33 @@ export class Engine implements EngineApi {
         image: pngDataUrl(images.subarray(i * size, (i + 1) * size), h, w, c),
       })),
     };
+  }
+
+  async predictRows({ runId, rows, csvPath, maxRows = 1000 }: PredictRowsRequest): Promise<RowPredictions> {
+    await this.ready;
+    const run = this.withModel(runId);
+    const dir = this.store.modelDir(runId);
+    const pre = await readPreprocessing(dir);
+    if (!pre) throw new ApiError('bad-request', `run '${run.name}' was not trained on a table: predict rows needs a table dataset's run`);
+    if (!rows === !csvPath) throw new ApiError('bad-request', 'give either rows or csvPath');
+    let header: string[];
+    let cells: string[][];
+    let lines: number[] | undefined;
+    if (csvPath) {
+      const t = await readCsvFile(csvPath).catch((e: unknown) => {
+        throw new ApiError('bad-request', e instanceof Error ? e.message : String(e));
+      });
+      ({ header, rows: cells, lines } = t);
+    } else {
+      header = [...new Set(rows!.flatMap((r) => Object.keys(r)))];
+      cells = rows!.map((r) => header.map((h) => r[h] ?? ''));
+    }
+    try {
+      return await predictTableRows(pre, header, cells, (features, count) => this.deps.training.predictFeatures(dir, run.datasetId, features, count), { maxRows, ...(lines ? { lines } : {}) });
+    } catch (e) {
+      if (e instanceof RowInputError) throw new ApiError('bad-request', e.message);
+      throw e;
+    }
   }
 
   // ---- export / import ----------------------------------------------------------------------
@@ -499,6 +603,10 @@ export class Engine implements EngineApi {
 
   saveProjectAs(req: SaveProjectAsRequest): Promise<SavedProject | null> {
     return this.projects.saveAs(req);
+  }
+
+  chooseDataFile({ kind }: { kind: 'table' }): Promise<string | null> {
+    return this.projects.chooseDataFile(kind);
   }
 
   openProjectDialog(): Promise<OpenedProject | null> {

@@ -9,10 +9,11 @@ import { uiBench } from './ui';
 import { templatesBench } from './templates';
 import { memoryBench } from './memory';
 import { accuracyBench } from './accuracy';
+import { tablesBench } from './tables';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({

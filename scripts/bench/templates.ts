@@ -94,8 +94,8 @@ async function measure(selected: SelectedBackend, name: TemplateName, n: number)
     const r = await trainer.train('bench', bs * n + 1, () => {});
     if (r.reason !== 'completed') throw new Error(`${name}: training failed: ${r.message}`);
     if (r.imagesTrained !== bs * n) throw new Error(`${name}: trained ${r.imagesTrained} images, expected ${bs * n}`);
-    trainer.evaluate('test', 256); // inference warm-up
-    const ev = trainer.evaluate('test');
+    await trainer.evaluate('test', 256); // inference warm-up
+    const ev = await trainer.evaluate('test');
     return { train: r.trainImagesPerSecond, infer: ev.imagesPerSecond, inferCount: ev.count, params, batch: bs, leaked: tf.memory().numTensors - before };
   } finally {
     trainer.dispose();

@@ -38,7 +38,7 @@ async function measure(backend: string, batches: number): Promise<Measured> {
     const before = tf.memory().numTensors;
     const r = await trainer.train('bench', 64 * batches, () => {});
     if (r.reason !== 'completed') throw new Error(`${backend}: training failed: ${r.message}`);
-    const ev = trainer.evaluate('test');
+    const ev = await trainer.evaluate('test');
     return { train: r.trainImagesPerSecond, infer: ev.imagesPerSecond, leaked: tf.memory().numTensors - before, reason: selected.reason };
   } finally {
     trainer.dispose();

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { BACKENDS, OPTIMIZERS, parseProjectText, type TrainingSettings } from '../../../shared/project';
+import { fitGraphToDataset, getTask, LOSSES, type MetricDef, type TaskDef } from '../../../shared/tasks';
+import { createDatasetRegistry, dataDir } from '../../engine/datasets';
 import { startRun, type EvaluationResult, type TrainingEvent } from '../../engine/training';
 import { UsageError, type CliCommand } from '../command';
 
@@ -15,6 +17,7 @@ const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
   --backend NAME      ${BACKENDS.join(' | ')} (default: the project's, else auto)
   --optimizer NAME    ${OPTIMIZERS.join(' | ')}
   --lr RATE           learning rate
+  --loss NAME         ${LOSSES.join(' | ')} (default: auto, the dataset's task chooses)
   --seed N            random seed
   --out DIR           write the trained model folder (model.json, weights.bin, project.json, metrics.json)
   --json              print one JSON object per event on stdout, then a summary object
@@ -34,6 +37,23 @@ function duration(ms: number): string {
   const m = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** A metric as the CLI shows it: percentages for accuracy, 4 significant digits in the target's units otherwise. */
+function showMetric(def: MetricDef, v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return `${def.label} -`;
+  return def.format === 'percent' ? `${def.label === 'accuracy' ? 'acc' : def.label} ${(v * 100).toFixed(1)}%` : `${def.label} ${Number(v.toPrecision(4))}`;
+}
+
+function showMetrics(task: TaskDef, m: Record<string, number> | null | undefined, prefix = ''): string {
+  if (!m) return '';
+  return task.metrics.map((d) => `${prefix}${showMetric(d, m[d.id])}`).join('  ');
+}
+
+/** The summary's test fields: testAccuracy for classes; testR2, testMAE, testRMSE for regression (null when not evaluated). */
+function testFields(task: TaskDef, ev: EvaluationResult | null): Record<string, number | null> {
+  const name = (id: string) => `test${id === 'accuracy' ? 'Accuracy' : id.toUpperCase()}`;
+  return Object.fromEntries(task.metrics.map((d) => [name(d.id), ev?.metrics[d.id] ?? null]));
 }
 
 function bar(done: number, total: number, width = 24): string {
@@ -57,6 +77,7 @@ export const trainCommand: CliCommand = {
         backend: { type: 'string' },
         optimizer: { type: 'string' },
         lr: { type: 'string' },
+        loss: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
@@ -69,6 +90,20 @@ export const trainCommand: CliCommand = {
     const project = parseProjectText(await readFile(file, 'utf8'), file);
     const datasetId = values.dataset ?? project.dataset;
     if (!datasetId) throw new UsageError('--dataset ID is required (the project names no dataset)');
+    const loss = values.loss;
+    if (loss !== undefined && !(LOSSES as readonly string[]).includes(loss)) throw new UsageError(`--loss must be one of ${LOSSES.join(', ')}, got '${loss}'`);
+    // The dataset's task decides the metrics; a project that says fitToDataset takes its sizes from it.
+    const info = await createDatasetRegistry({ root: values['data-dir'] ?? dataDir() })
+      .info(datasetId)
+      .catch(() => undefined);
+    const task = getTask(info?.task);
+    const unit = info?.kind === 'table' ? 'rows' : 'images';
+    const fitNotes: string[] = [];
+    if (project.fitToDataset && info) {
+      const fit = fitGraphToDataset(project.graph, info);
+      project.graph = fit.graph;
+      fitNotes.push(...fit.changes);
+    }
     const backend = values.backend;
     if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
     const optimizer = values.optimizer;
@@ -90,6 +125,7 @@ export const trainCommand: CliCommand = {
       ...(lr !== undefined ? { learningRate: lr } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(backend !== undefined ? { backend: backend as TrainingSettings['backend'] } : {}),
+      ...(loss !== undefined ? { loss: loss as TrainingSettings['loss'] } : {}),
     };
     const json = Boolean(values.json);
     const tty = Boolean(process.stderr.isTTY) && !json;
@@ -108,20 +144,21 @@ export const trainCommand: CliCommand = {
         return;
       }
       switch (e.type) {
-        case 'started':
-          io.err(`Training '${project.name}' on ${e.dataset.name}: ${e.trainImages} train images, ${e.valImages} ${e.validation === 'test' ? 'test' : 'validation'} images`);
+        case 'started': {
+          io.err(`Training '${project.name}' on ${e.dataset.name}: ${task.label.toLowerCase()}${e.dataset.target ? ` of '${e.dataset.target}'` : ''}, ${e.trainImages} train ${unit}, ${e.valImages} ${e.validation === 'test' ? 'test' : 'validation'} ${unit}`);
           io.err(`Backend: ${e.backend} (${e.backendReason})`);
-          io.err(`Model: ${e.model.params.toLocaleString('en-US')} params; ${e.epochs} epochs × ${e.batchesPerEpoch} batches of ${e.batchSize}; ${settings.optimizer} lr ${settings.learningRate}`);
-          for (const n of e.notes) io.err(`Note: ${n}`);
+          io.err(`Model: ${e.model.params.toLocaleString('en-US')} params; loss ${e.model.loss}; ${e.epochs} epochs × ${e.batchesPerEpoch} batches of ${e.batchSize}; ${settings.optimizer} lr ${settings.learningRate}`);
+          for (const n of [...fitNotes.map((c) => `fitted to the dataset: ${c}`), ...e.notes]) io.err(`Note: ${n}`);
           break;
+        }
         case 'batch':
-          status(`epoch ${e.epoch}/${e.epochs} ${bar(e.batch, e.batches)} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  acc ${(e.accuracy * 100).toFixed(1)}%  ${e.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(e.etaMs)}`);
+          status(`epoch ${e.epoch}/${e.epochs} ${bar(e.batch, e.batches)} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  ${showMetrics(task, e.metrics)}  ${e.imagesPerSecond.toFixed(0)} ${unit === 'rows' ? 'rows' : 'img'}/s  ETA ${duration(e.etaMs)}`);
           break;
         case 'epoch':
           status(
-            `epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  acc ${(e.accuracy * 100).toFixed(1)}%` +
-              (e.valLoss != null ? `  val_loss ${e.valLoss.toFixed(4)}  val_acc ${((e.valAccuracy ?? 0) * 100).toFixed(1)}%` : '') +
-              `  ${e.imagesPerSecond.toFixed(0)} img/s  ${duration(e.elapsedMs)} elapsed`,
+            `epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  ${showMetrics(task, e.metrics)}` +
+              (e.valLoss != null ? `  val_loss ${e.valLoss.toFixed(4)}  ${showMetrics(task, e.valMetrics, 'val_')}` : '') +
+              `  ${e.imagesPerSecond.toFixed(0)} ${unit === 'rows' ? 'rows' : 'img'}/s  ${duration(e.elapsedMs)} elapsed`,
             true,
           );
           break;
@@ -156,6 +193,7 @@ export const trainCommand: CliCommand = {
       if (result.reason !== 'error') {
         try {
           evaluation = await handle.evaluate('test');
+          if (evaluation.task !== task.id) throw new Error(`the run trained for ${evaluation.task}, the dataset says ${task.id}`);
         } catch (error) {
           evalError = error instanceof Error ? error.message : String(error);
         }
@@ -164,6 +202,7 @@ export const trainCommand: CliCommand = {
         type: 'summary' as const,
         project: project.name,
         dataset: datasetId,
+        task: task.id,
         backend: result.backend,
         reason: result.reason,
         message: result.message,
@@ -174,10 +213,11 @@ export const trainCommand: CliCommand = {
         trainImagesPerSecond: Math.round(result.trainImagesPerSecond * 10) / 10,
         elapsedMs: Math.round(result.elapsedMs),
         testImages: evaluation?.count ?? 0,
-        testAccuracy: evaluation?.accuracy ?? null,
+        ...testFields(task, evaluation),
         testLoss: evaluation?.loss ?? null,
         inferenceImagesPerSecond: evaluation ? Math.round(evaluation.imagesPerSecond * 10) / 10 : null,
-        perClassAccuracy: evaluation ? Object.fromEntries(evaluation.classNames.map((c, i) => [c, evaluation!.perClassAccuracy[i]])) : null,
+        ...(task.id === 'classification' ? { perClassAccuracy: evaluation ? Object.fromEntries(evaluation.classNames.map((c, i) => [c, evaluation!.perClassAccuracy[i]])) : null } : {}),
+        ...(fitNotes.length ? { fitted: fitNotes } : {}),
         ...(evalError ? { evaluationError: evalError } : {}),
         out: values.out ?? null,
       };
@@ -191,12 +231,15 @@ export const trainCommand: CliCommand = {
         io.out(`Backend:            ${summary.backend}`);
         io.out(`Result:             ${summary.reason} (${summary.message})`);
         io.out(`Epochs:             ${summary.epochs}`);
-        io.out(`Train images:       ${summary.trainImages}`);
-        io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} images/s`);
-        if (evaluation) {
-          io.out(`Test accuracy:      ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.count} images (loss ${evaluation.loss.toFixed(4)})`);
-          io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} images/s`);
+        io.out(`Train ${unit}:`.padEnd(20) + `${summary.trainImages}`);
+        io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} ${unit}/s`);
+        if (evaluation && evaluation.accuracy !== null) {
+          io.out(`Test accuracy:      ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.count} ${unit} (loss ${evaluation.loss.toFixed(4)})`);
+          io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} ${unit}/s`);
           io.out(`Per class:          ${evaluation.classNames.map((c, i) => `${c} ${evaluation!.perClassAccuracy[i] == null ? '-' : `${(evaluation!.perClassAccuracy[i]! * 100).toFixed(0)}%`}`).join(', ')}`);
+        } else if (evaluation) {
+          io.out(`Test:               ${showMetrics(task, evaluation.metrics)} on ${evaluation.count} ${unit} (loss ${evaluation.loss.toFixed(4)})`);
+          io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} ${unit}/s`);
         }
         if (evalError) io.err(`Evaluation failed: ${evalError}`);
         if (values.out && result.reason !== 'error') io.out(`Model written to:   ${values.out}`);

@@ -33,6 +33,8 @@ export interface ProjectDialogs {
   chooseSavePath(opts: { defaultPath: string }): Promise<string | null>;
   /** Asks which project file to open; an absolute path, or null when the user cancels. */
   chooseOpenPath(opts: { defaultPath: string }): Promise<string | null>;
+  /** Asks for a data file to import (a CSV table, …); an absolute path, or null when the user cancels. */
+  chooseDataPath?(opts: { title: string; extensions: string[] }): Promise<string | null>;
 }
 
 export interface ProjectLibraryOptions {
@@ -229,6 +231,13 @@ export class ProjectLibrary {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Desktop app: a native Open dialog for a data file to import; null when cancelled. */
+  async chooseDataFile(kind: 'table'): Promise<string | null> {
+    const dialogs = this.requireDialogs();
+    if (!dialogs.chooseDataPath) throw new ApiError('failed', 'this desktop build has no data file dialog');
+    return dialogs.chooseDataPath(kind === 'table' ? { title: 'Import a table (CSV)', extensions: ['csv', 'tsv', 'txt'] } : { title: 'Import data', extensions: ['*'] });
+  }
 
   private requireDialogs(): ProjectDialogs {
     if (!this.opts.dialogs) {

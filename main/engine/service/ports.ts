@@ -47,8 +47,10 @@ export interface ModelOutputs {
 
 export interface TrainingPort {
   startRun(opts: StartRunOptions): RunHandle;
-  /** Evaluates a saved model folder on the dataset's test split (its first maxSamples). */
-  evaluate(modelDir: string, datasetId: string, dataDir: string, maxSamples?: number): Promise<EvaluationResult>;
+  /** Evaluates a saved model folder on the dataset's test split (its first maxSamples), with per-sample predictions when asked. */
+  evaluate(modelDir: string, datasetId: string, dataDir: string, maxSamples?: number, withPredictions?: boolean): Promise<EvaluationResult>;
+  /** Runs a saved model on standardised table features (count × F): class probabilities, or [value] in the target's units. */
+  predictFeatures(modelDir: string, datasetId: string, features: Float32Array, count: number): Promise<number[][]>;
   /** Runs a saved model on uint8 samples (count × H × W × C). */
   predict(modelDir: string, datasetId: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
 }

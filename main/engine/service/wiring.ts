@@ -4,7 +4,9 @@
  * the Electron main process and the e2e tests.
  */
 import { createRequire } from 'node:module';
-import type { BackendInfo, ExportResult } from '../../../shared/api/engine';
+import type { BackendInfo, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
+import type { TextImportOptions } from '../../../shared/api/datasets';
+import { isTextError } from '../../../shared/text/errors';
 import { ApiError } from '../../../shared/api/proxy';
 import { createDatasetRegistry, dataDir as defaultDataDir, type DatasetRegistry } from '../datasets';
 import type { LoadedDataset } from '../datasets/types';
@@ -24,11 +26,42 @@ export interface CreateEngineOptions {
   projectDialogs?: ProjectDialogs;
 }
 
+/** Text and corpus imports: the request's text options, those given only. */
+function textImportOptions(req: ImportDatasetRequest): TextImportOptions {
+  const { tokenizer, vocabSize, lowercase, seqLen, textColumn, labelColumn, splitOnPercent, classes, stride, skipBad } = req;
+  return {
+    ...(tokenizer ? { tokenizer } : {}), ...(vocabSize !== undefined ? { vocabSize } : {}), ...(lowercase !== undefined ? { lowercase } : {}),
+    ...(seqLen !== undefined ? { seqLen } : {}), ...(textColumn !== undefined ? { textColumn } : {}), ...(labelColumn !== undefined ? { labelColumn } : {}),
+    ...(splitOnPercent !== undefined ? { splitOnPercent } : {}), ...(classes ? { classes } : {}), ...(stride !== undefined ? { stride } : {}),
+    ...(skipBad !== undefined ? { skipBad } : {}),
+  };
+}
+
+/** A text import's TextError as an ApiError 'bad-request' naming the file and line (as table errors are). */
+function textApiError(error: unknown): never {
+  if (isTextError(error)) {
+    throw new ApiError('bad-request', error.message, {
+      reason: error.code, ...(error.file !== undefined ? { file: error.file } : {}), ...(error.line !== undefined ? { line: error.line } : {}),
+      ...(error.column !== undefined ? { column: error.column } : {}), ...(error.offset !== undefined ? { offset: error.offset } : {}),
+    });
+  }
+  throw error;
+}
+
 function datasetsPort(registry: DatasetRegistry): DatasetsPort {
   return {
     list: () => registry.list(),
     prepare: (id, opts) => registry.prepare(id, opts),
-    importFrom: async (req, opts) => (await registry.import(req.path, { ...opts, ...(req.as ? { as: req.as } : {}), ...(req.name ? { name: req.name } : {}) })).info,
+    importFrom: async (req, opts) => {
+      const { as, name, target, task, testFraction, seed, columnTypes } = req;
+      return (await registry.import(req.path, {
+        ...opts, ...(as ? { as } : {}), ...(name ? { name } : {}),
+        // Table (CSV) imports.
+        ...(target !== undefined ? { target } : {}), ...(task ? { task } : {}), ...(testFraction !== undefined ? { testFraction } : {}),
+        ...(seed !== undefined ? { seed } : {}), ...(columnTypes ? { columnTypes } : {}),
+        ...textImportOptions(req),
+      }).catch(textApiError)).info;
+    },
     preview: (id, perClass) => registry.preview(id, perClass),
     load: (id) => registry.load(id),
   };
@@ -105,9 +138,13 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
         done,
       };
     },
-    async evaluate(modelDir, datasetId, _dataDir, maxSamples) {
+    async evaluate(modelDir, datasetId, _dataDir, maxSamples, withPredictions) {
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
-      return m.evaluate('test', maxSamples);
+      return m.evaluate('test', maxSamples, withPredictions);
+    },
+    async predictFeatures(modelDir, datasetId, features, count) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.predict({ features, count });
     },
     async predict(modelDir, datasetId, images, count) {
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);

@@ -36,9 +36,9 @@ export interface StartRunRequest extends WorkerOptions {
 
 export interface ModelHandle {
   readonly id: string;
-  /** Accuracy, per-class accuracy and confusion matrix on a split of the run's dataset. */
-  evaluate(split?: 'train' | 'test', limit?: number): Promise<EvaluationResult>;
-  /** Class probabilities for uint8 samples in the dataset's layout. */
+  /** The task's metrics on a split of the run's dataset (accuracy, per-class accuracy and confusion matrix; or R², MAE, RMSE), with per-sample predictions when asked. */
+  evaluate(split?: 'train' | 'test', limit?: number, withPredictions?: boolean): Promise<EvaluationResult>;
+  /** Class probabilities (or [value] for regression) for uint8 samples in the dataset's layout, or standardised table features. */
   predict(samples: PredictRequest): Promise<number[][]>;
   /** Writes a model folder (project.json, model.json, weights.bin, metrics.json). */
   save(dir: string, opts?: { project?: ProjectFile; metrics?: Record<string, unknown> }): Promise<void>;
@@ -135,7 +135,8 @@ function modelHandle(id: string, client: WorkerClient, disposeHook: () => void):
   return {
     id,
     worker: client.worker,
-    evaluate: async (split = 'test', limit) => (await client.request({ op: 'evaluate', split, ...(limit ? { limit } : {}) })) as EvaluationResult,
+    evaluate: async (split = 'test', limit, withPredictions) =>
+      (await client.request({ op: 'evaluate', split, ...(limit ? { limit } : {}), ...(withPredictions ? { withPredictions } : {}) })) as EvaluationResult,
     predict: async (samples) => (await client.request({ op: 'predict', samples })) as number[][],
     save: async (dir, opts = {}) => {
       await client.request({ op: 'save', dir, ...opts });

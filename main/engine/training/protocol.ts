@@ -14,7 +14,7 @@ export type ToWorker =
   | { type: 'request'; id: number; op: WorkerOp };
 
 export type WorkerOp =
-  | { op: 'evaluate'; split: 'train' | 'test'; limit?: number }
+  | { op: 'evaluate'; split: 'train' | 'test'; limit?: number; withPredictions?: boolean }
   | { op: 'predict'; samples: PredictRequest }
   | { op: 'save'; dir: string; project?: ProjectFile; metrics?: Record<string, unknown> }
   | { op: 'memory' };

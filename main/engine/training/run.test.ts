@@ -66,7 +66,7 @@ describe('training runs in a worker', () => {
     const back = await openModel({ dir, dataset: ds, backend: 'cpu' });
     const probs2 = await back.predict(samples);
     for (let i = 0; i < 4; i++) for (let k = 0; k < 3; k++) expect(Math.abs(probs2[i]![k]! - probs[i]![k]!)).toBeLessThan(1e-5);
-    expect((await back.evaluate('test')).accuracy).toBeCloseTo(ev.accuracy, 10);
+    expect((await back.evaluate('test')).accuracy).toBeCloseTo(ev.accuracy!, 10);
     await back.dispose();
   });
 

@@ -64,8 +64,8 @@ describe('training loop', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
     expect(counts[4]).toBe(counts[0]);
     const before = tf.memory().numTensors;
-    trainer.evaluate('test');
-    trainer.predict(new Uint8Array(16 * 3), 3);
+    await trainer.evaluate('test');
+    await trainer.predict({ images: new Uint8Array(16 * 3), count: 3 });
     expect(tf.memory().numTensors).toBe(before);
     trainer.dispose();
   });
@@ -109,13 +109,13 @@ describe('training loop', () => {
     expect(result.reason).toBe('stopped');
     expect(result.batchesCompleted).toBe(1);
     expect(Array.from(trainer.model.getWeights()[0]!.dataSync())).not.toEqual(Array.from(w0));
-    expect(trainer.evaluate().count).toBe(8);
+    expect((await trainer.evaluate()).count).toBe(8);
     trainer.dispose();
   });
 
   it('evaluates with per-class accuracy and a confusion matrix, and predicts probabilities', async () => {
     const { trainer, ds } = await train('cpu', mlp, settings({ epochs: 6, learningRate: 0.01 }), 96);
-    const ev = trainer.evaluate('test');
+    const ev = await trainer.evaluate('test');
     expect(ev.count).toBe(32);
     expect(ev.confusion.flat().reduce((a, b) => a + b, 0)).toBe(32);
     const diag = ev.confusion.reduce((a, row, i) => a + row[i]!, 0);
@@ -125,10 +125,10 @@ describe('training loop', () => {
       const total = ev.confusion[i]!.reduce((a, b) => a + b, 0);
       expect(acc).toBe(total ? ev.confusion[i]![i]! / total : null);
     });
-    const probs = trainer.predict(ds.test.images.subarray(0, 5 * 16), 5);
+    const probs = await trainer.predict({ images: ds.test.images.subarray(0, 5 * 16), count: 5 });
     expect(probs.length).toBe(5);
     for (const p of probs) expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-    expect(() => trainer.predict(new Uint8Array(10), 1)).toThrow(/expected 1 samples of 16 values/);
+    await expect(trainer.predict({ images: new Uint8Array(10), count: 1 })).rejects.toThrow(/expected 1 samples of 16 values/);
     trainer.dispose();
   });
 

@@ -11,16 +11,19 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Graph } from '../../../shared/graph';
 import type { TrainingSettings } from '../../../shared/project';
+import { getTask, type OutputInfo, type TargetInfo, type TaskDef, type TaskPlan } from '../../../shared/tasks';
 import { compileGraph } from '../compile';
 import type { LoadedDataset, Split } from '../datasets/types';
-import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type SplitPlan } from './data';
+import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type Augment, type SplitPlan } from './data';
 import { isOutOfMemory, OOM_HINT } from './oom';
 import { createOptimizer, learningRateAt, type RunOptimizer } from './optimizers';
+import { createFastMlp, type FastMlp } from './fastMlp';
 import type {
   EndReason,
   EpochMetrics,
   EvaluationResult,
   ModelSummary,
+  ModelTask,
   RunResult,
   TrainingEvent,
 } from './types';
@@ -73,6 +76,17 @@ export interface TrainerInit {
   /** Needed to train and evaluate; predict works without. */
   dataset: LoadedDataset | null;
   backend: string;
+  /** The task and target when there is no dataset to take them from (a model folder opened for prediction). */
+  task?: ModelTask;
+}
+
+/** The task and target a dataset declares (classification with its classes unless it says otherwise). */
+export function taskOfDataset(ds: LoadedDataset): ModelTask {
+  const t = ds.table?.preprocessing.target;
+  return {
+    id: ds.info.task ?? 'classification',
+    target: { classes: ds.info.classNames.length, mean: t?.mean ?? 0, std: t?.std ?? 1, ...(t ? { name: t.name } : {}) },
+  };
 }
 
 export class Trainer {
@@ -86,14 +100,23 @@ export class Trainer {
   readonly inputDtype: 'float32' | 'int32';
   readonly classes: number;
   readonly notes: string[] = [];
-  private readonly softmaxHolder: ActivationHolder | null;
+  readonly task: TaskDef;
+  readonly target: TargetInfo;
+  readonly plan: TaskPlan;
+  /** The output layer whose activation is run as linear in steps (the loss works on logits), when the plan strips one. */
+  private readonly headHolder: ActivationHolder | null;
   private readonly linear: ActivationHolder['activation'];
-  private readonly softmax: ActivationHolder['activation'] | null;
+  private readonly head: ActivationHolder['activation'] | null;
   private opt: RunOptimizer | null = null;
 
   static fromGraph(tf: Tf, graph: Graph, settings: TrainingSettings, dataset: LoadedDataset | null, backend: string, name = 'model'): Trainer {
     const { model } = withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name));
     return new Trainer({ tf, model, settings, dataset, backend });
+  }
+
+  /** The task and target this model trains for (stored with its model folder). */
+  get modelTask(): ModelTask {
+    return { id: this.task.id, target: this.target };
   }
 
   constructor(init: TrainerInit) {
@@ -106,8 +129,11 @@ export class Trainer {
     if (model.inputs.length !== 1) {
       throw new TrainingError(`the model has ${model.inputs.length} inputs (${model.inputNames.join(', ')}); training on an image dataset needs exactly one`);
     }
+    const mt = init.dataset ? taskOfDataset(init.dataset) : (init.task ?? { id: 'classification', target: { classes: 0, mean: 0, std: 1 } });
+    this.task = getTask(mt.id);
+    this.target = mt.target;
     if (model.outputs.length !== 1) {
-      throw new TrainingError(`the model has ${model.outputs.length} outputs (${model.outputNames.join(', ')}); classification training needs exactly one`);
+      throw new TrainingError(`the model has ${model.outputs.length} outputs (${model.outputNames.join(', ')}); ${this.task.label.toLowerCase()} training needs exactly one`);
     }
     const input = model.inputs[0]!;
     this.inputShape = input.shape.slice(1) as number[];
@@ -115,13 +141,29 @@ export class Trainer {
     const outShape = model.outputs[0]!.shape.slice(1);
     const outLayer = model.outputLayers[0]!;
     if (outShape.length !== 1 || outShape[0] == null) {
-      throw new TrainingError(`the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; classification needs a vector of class scores (add Flatten/GlobalAvgPool2D and a Dense layer)`);
+      throw new TrainingError(
+        this.task.id === 'classification'
+          ? `the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; classification needs a vector of class scores (add Flatten/GlobalAvgPool2D and a Dense layer)`
+          : `the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; ${this.task.label.toLowerCase()} needs a vector (end with a Dense layer)`,
+      );
     }
     this.classes = outShape[0];
     const holder = outLayer as unknown as Partial<ActivationHolder>;
-    const isSoftmax = typeof holder.activation?.getClassName === 'function' && holder.activation.getClassName() === 'softmax';
-    this.softmaxHolder = isSoftmax ? (holder as ActivationHolder) : null;
-    this.softmax = isSoftmax ? holder.activation! : null;
+    const activation = typeof holder.activation?.getClassName === 'function' ? holder.activation.getClassName() : 'linear';
+    const out: OutputInfo = { name: outLayer.name, type: outLayer.getClassName(), shape: [this.classes], activation };
+    // A model opened without its target knows its classes from its output.
+    const target = this.task.id === 'classification' && this.target.classes === 0 ? { ...this.target, classes: this.classes === 1 ? 2 : this.classes } : this.target;
+    this.target = target;
+    try {
+      this.plan = this.task.plan(out, target, init.settings.loss ?? 'auto');
+    } catch (error) {
+      const ds = init.dataset;
+      const what = ds ? ` for the dataset '${ds.info.id}'${target.name ? ` (target '${target.name}')` : ''}` : '';
+      throw new TrainingError(`${error instanceof Error ? error.message : String(error)}${what}`);
+    }
+    const strip = this.plan.head !== 'none';
+    this.headHolder = strip ? (holder as ActivationHolder) : null;
+    this.head = strip ? holder.activation! : null;
     this.linear = (tf.layers.activation({ activation: 'linear' }) as unknown as ActivationHolder).activation;
     if (init.dataset) this.checkDataset(init.dataset);
   }
@@ -135,15 +177,20 @@ export class Trainer {
         `bad data shape: the dataset '${ds.info.id}' has samples of ${fmt(ds.shape)} (${size} values) but the model input '${inputName}' expects ${fmt(this.inputShape)} (${want} values)`,
       );
     }
-    if (fmt(ds.shape) !== fmt(this.inputShape)) this.notes.push(`samples of ${fmt(ds.shape)} are reshaped to the model input ${fmt(this.inputShape)}`);
-    const nClasses = ds.info.classNames.length;
-    if (nClasses > this.classes) {
-      throw new TrainingError(
-        `the output layer '${this.model.outputLayers[0]!.name}' has ${this.classes} units but the dataset '${ds.info.id}' has ${nClasses} classes`,
-      );
-    }
+    const table = Boolean(ds.table);
+    if (table) {
+      if (this.inputDtype !== 'float32' || this.inputShape.length !== 1) {
+        throw new TrainingError(`bad data shape: the table dataset '${ds.info.id}' has rows of ${size} features but the model input '${inputName}' is ${fmt(this.inputShape)}${this.inputDtype === 'int32' ? ' token ids' : ''}: use an Input of kind 'features' with ${size} features`);
+      }
+    } else if (!ds.train.tokens && fmt(ds.shape) !== fmt(this.inputShape)) this.notes.push(`samples of ${fmt(ds.shape)} are reshaped to the model input ${fmt(this.inputShape)}`);
     for (const split of [ds.train, ds.test]) {
-      if (split.images.length !== split.count * size) {
+      if (table) {
+        if (split.features?.length !== split.count * size) throw new TrainingError(`bad data: a split of '${ds.info.id}' says ${split.count} rows but holds ${split.features?.length ?? 0} feature values (expected ${split.count * size})`);
+        if (this.task.id === 'regression' && split.targets?.length !== split.count) throw new TrainingError(`bad data: a split of '${ds.info.id}' has ${split.targets?.length ?? 0} targets for ${split.count} rows`);
+      } else if (split.tokens) {
+        // Labelled text: count rows of T token ids.
+        if (split.tokens.length !== split.count * size) throw new TrainingError(`bad data: a split of '${ds.info.id}' says ${split.count} texts but holds ${split.tokens.length} token ids (expected ${split.count} x ${size})`);
+      } else if (split.images.length !== split.count * size) {
         throw new TrainingError(`bad data: a split of '${ds.info.id}' says ${split.count} samples but holds ${split.images.length} bytes (expected ${split.count * size})`);
       }
       if (split.labels.length !== split.count) throw new TrainingError(`bad data: a split of '${ds.info.id}' has ${split.labels.length} labels for ${split.count} samples`);
@@ -159,32 +206,70 @@ export class Trainer {
       layers: this.model.layers.length,
       inputShape: this.inputShape,
       outputShape: [this.classes],
-      classes: this.classes,
-      loss: this.softmaxHolder ? "softmax-cross-entropy (from the softmax layer's logits)" : 'softmax-cross-entropy (output used as logits)',
+      classes: this.task.id === 'classification' ? this.target.classes : 0,
+      task: this.task.id,
+      loss: this.plan.describe,
     };
   }
 
-  /** Forward pass returning logits (the softmax output layer runs as linear). */
+  /** Forward pass returning the raw output: logits where the plan strips the output activation (softmax/sigmoid run as linear). */
   private logits(x: tfjs.Tensor, training: boolean): tfjs.Tensor {
-    if (!this.softmaxHolder) return this.model.apply(x, { training }) as tfjs.Tensor;
-    this.softmaxHolder.activation = this.linear;
+    if (!this.headHolder) return this.model.apply(x, { training }) as tfjs.Tensor;
+    this.headHolder.activation = this.linear;
     try {
       return this.model.apply(x, { training }) as tfjs.Tensor;
     } finally {
-      this.softmaxHolder.activation = this.softmax!;
+      this.headHolder.activation = this.head!;
     }
   }
 
-  private makeBuffers(n: number): { x: Float32Array | Int32Array; y: Int32Array } {
-    const size = this.inputShape.reduce((a, b) => a * b, 1);
-    return { x: this.inputDtype === 'int32' ? new Int32Array(n * size) : new Float32Array(n * size), y: new Int32Array(n) };
+  private get regression(): boolean {
+    return this.task.id === 'regression';
   }
 
-  private toTensors(x: Float32Array | Int32Array, y: Int32Array, n: number): { xs: tfjs.Tensor; ys: tfjs.Tensor1D } {
+  private makeBuffers(n: number): { x: Float32Array | Int32Array; y: Int32Array; t: Float32Array } {
     const size = this.inputShape.reduce((a, b) => a * b, 1);
-    const xs = this.tf.tensor(x.subarray(0, n * size), [n, ...this.inputShape], this.inputDtype);
-    const ys = this.tf.tensor1d(y.subarray(0, n), 'int32');
+    return { x: this.inputDtype === 'int32' ? new Int32Array(n * size) : new Float32Array(n * size), y: new Int32Array(n), t: new Float32Array(this.regression ? n : 0) };
+  }
+
+  /** Fills a batch from a split: image pixels or table features, class labels or regression targets. */
+  private fill(split: Split, indices: Int32Array, from: number, n: number, buf: ReturnType<Trainer['makeBuffers']>, augment: Augment | null, rand: () => number): void {
+    const toks = split.tokens;
+    if (toks) {
+      // Labelled text: rows of T token ids into the int32 batch, labels as for images.
+      const size = this.inputShape.reduce((a, b) => a * b, 1);
+      for (let k = 0; k < n; k++) {
+        const i = indices[from + k]!;
+        buf.x.set(toks.subarray(i * size, (i + 1) * size), k * size);
+        buf.y[k] = split.labels[i] ?? 0;
+      }
+      return;
+    }
+    const feats = split.features;
+    if (feats) {
+      const size = this.inputShape.reduce((a, b) => a * b, 1);
+      const x = buf.x as Float32Array;
+      for (let k = 0; k < n; k++) {
+        const i = indices[from + k]!;
+        x.set(feats.subarray(i * size, (i + 1) * size), k * size);
+        buf.y[k] = split.labels[i] ?? 0;
+        if (this.regression) buf.t[k] = split.targets![i]!;
+      }
+      return;
+    }
+    fillBatch(split, this.dataset!.shape, indices, from, n, buf.x, buf.y, augment, rand);
+  }
+
+  private toTensors(buf: ReturnType<Trainer['makeBuffers']>, n: number): { xs: tfjs.Tensor; ys: tfjs.Tensor1D } {
+    const size = this.inputShape.reduce((a, b) => a * b, 1);
+    const xs = this.tf.tensor(buf.x.subarray(0, n * size), [n, ...this.inputShape], this.inputDtype);
+    const ys = this.regression ? this.tf.tensor1d(buf.t.subarray(0, n), 'float32') : this.tf.tensor1d(buf.y.subarray(0, n), 'int32');
     return { xs, ys };
+  }
+
+  /** The epoch's accuracy field: the task's accuracy metric, or null when it has none. */
+  private static accuracyOf(m: Record<string, number>): number | null {
+    return 'accuracy' in m ? m.accuracy! : null;
   }
 
   /**
@@ -225,13 +310,19 @@ export class Trainer {
       const bs = settings.batchSize;
       const batches = Math.ceil(plan.train.length / bs);
       const totalBatches = batches * settings.epochs;
+      const { task, plan: taskPlan, target } = this;
+      // Small dense models on feature vectors train in our own JS loop (fastMlp.ts): tfjs's per-op
+      // overhead dominates their steps. Weights go back to the tfjs model after every epoch.
+      const fast: FastMlp | null = ds.train.features ? createFastMlp({ tf, model: this.model, task: this.task, plan: taskPlan, target, settings }) : null;
+      if (fast) this.notes.push(`training steps run in Layerforge's fast dense-network loop (${fast.describe})`);
       emit({
         type: 'started',
         runId,
         backend: this.backend,
         backendReason,
         model: this.summary(),
-        dataset: { id: ds.info.id, name: ds.info.name, classNames: ds.info.classNames },
+        dataset: { id: ds.info.id, name: ds.info.name, classNames: ds.info.classNames, kind: ds.table ? 'table' : 'image', ...(ds.info.target ? { target: ds.info.target } : {}) },
+        task: this.task.id,
         trainImages: plan.train.length,
         valImages: valCount,
         validation: valCount === 0 ? 'none' : useTest ? 'test' : 'validation-split',
@@ -259,7 +350,7 @@ export class Trainer {
       for (let epoch = 0; epoch < settings.epochs; epoch++) {
         shuffleInPlace(order, rand);
         let lossSum = 0;
-        let correctSum = 0;
+        let statSums: Float64Array | null = null;
         let seen = 0;
         let epochTrainMs = 0;
         let stopped = false;
@@ -267,6 +358,7 @@ export class Trainer {
           if (control.pauseRequested() && !control.stopRequested()) {
             emit({ type: 'paused', epoch: epoch + 1, batch: b });
             const p0 = performance.now();
+            fast?.sync(); // a paused run's model (evaluate, export) holds the weights trained so far
             await control.waitWhilePaused();
             pausedMs += performance.now() - p0;
             emit({ type: 'resumed' });
@@ -280,23 +372,29 @@ export class Trainer {
           lr = learningRateAt(settings, epoch, batchesDone / totalBatches);
           opt.setLearningRate(lr);
           const s0 = performance.now();
-          fillBatch(ds.train, ds.shape, order, from, n, buf.x, buf.y, isImage ? augment : null, rand);
-          const { xs, ys } = this.toTensors(buf.x, buf.y, n);
-          let correctT: tfjs.Tensor | null = null;
-          const lossT = opt.optimizer.minimize(
-            () => {
-              const logits = this.logits(xs, true);
-              const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, this.classes), logits) as tfjs.Scalar;
-              correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'int32')));
-              return loss;
-            },
-            true,
-            vars,
-          );
-          opt.afterStep(vars);
-          const loss = (await lossT!.data())[0]!;
-          const correct = (await correctT!.data())[0]!;
-          tf.dispose([xs, ys, lossT!, correctT!]);
+          this.fill(ds.train, order, from, n, buf, isImage ? augment : null, rand);
+          let loss: number;
+          let stats: ArrayLike<number>;
+          if (fast) {
+            ({ loss, stats } = fast.step(buf.x as Float32Array, this.regression ? buf.t : buf.y, n, lr));
+          } else {
+            const { xs, ys } = this.toTensors(buf, n);
+            let statsT: tfjs.Tensor | null = null;
+            const lossT = opt.optimizer.minimize(
+              () => {
+                const raw = this.logits(xs, true);
+                const l = task.loss(tf, taskPlan, raw, ys, target);
+                statsT = tf.keep(task.stats(tf, taskPlan, raw, ys));
+                return l;
+              },
+              true,
+              vars,
+            );
+            opt.afterStep(vars);
+            loss = (await lossT!.data())[0]!;
+            stats = await statsT!.data();
+            tf.dispose([xs, ys, lossT!, statsT!]);
+          }
           const stepMs = performance.now() - s0;
           epochTrainMs += stepMs;
           trainMs += stepMs;
@@ -308,12 +406,14 @@ export class Trainer {
             );
           }
           lossSum += loss * n;
-          correctSum += correct;
+          statSums ??= new Float64Array(stats.length);
+          for (let j = 0; j < stats.length; j++) statSums[j]! += stats[j]!;
           seen += n;
           const now = performance.now();
           if (b === 0 || now - lastEmit >= 250) {
             lastEmit = now;
             const elapsed = now - t0 - pausedMs;
+            const m = task.metricsFrom(statSums, seen, target);
             emit({
               type: 'batch',
               epoch: epoch + 1,
@@ -321,7 +421,8 @@ export class Trainer {
               batch: b + 1,
               batches,
               loss: lossSum / seen,
-              accuracy: correctSum / seen,
+              accuracy: Trainer.accuracyOf(m),
+              metrics: m,
               batchLoss: loss,
               imagesPerSecond: (seen / epochTrainMs) * 1000,
               elapsedMs: elapsed,
@@ -334,22 +435,28 @@ export class Trainer {
             break;
           }
         }
+        fast?.sync();
         if (seen === 0) break;
         let valLoss: number | null = null;
         let valAccuracy: number | null = null;
+        let valMetrics: Record<string, number> | null = null;
         if (valCount > 0) {
-          const ev = this.evaluateIndices(useTest ? ds.test : valSplit, useTest ? range(ds.test.count) : plan.val, false);
+          const ev = await this.evaluateIndices(useTest ? ds.test : valSplit, useTest ? range(ds.test.count) : plan.val, false);
           valLoss = ev.loss;
-          valAccuracy = ev.accuracy;
+          valMetrics = ev.metrics;
+          valAccuracy = Trainer.accuracyOf(ev.metrics);
         }
         epochsDone = stopped ? epochsDone : epoch + 1;
         const elapsed = performance.now() - t0 - pausedMs;
+        const trainMetrics = task.metricsFrom(statSums!, seen, target);
         const metrics: EpochMetrics = {
           epoch: epoch + 1,
           loss: lossSum / seen,
-          accuracy: correctSum / seen,
+          accuracy: Trainer.accuracyOf(trainMetrics),
           valLoss,
           valAccuracy,
+          metrics: trainMetrics,
+          valMetrics,
           learningRate: lr,
           imagesPerSecond: (seen / epochTrainMs) * 1000,
           elapsedMs: elapsed,
@@ -374,89 +481,136 @@ export class Trainer {
         }
       }
       if (control.stopRequested()) return result('stopped', `stopped by request after ${batchesDone} batches; the weights are kept`);
-      return result('completed', `trained ${epochsDone} epoch${epochsDone === 1 ? '' : 's'} on ${plan.train.length} images`);
+      return result('completed', `trained ${epochsDone} epoch${epochsDone === 1 ? '' : 's'} on ${plan.train.length} ${ds.table ? 'rows' : 'images'}`);
     } catch (error) {
       return result('error', describeError(error));
     }
   }
 
-  private evaluateIndices(split: Split, indices: Int32Array, wantConfusion: boolean): { loss: number; accuracy: number; confusion: number[][] | null; ms: number } {
-    const { tf } = this;
-    const ds = this.dataset!;
+  /**
+   * Loss and the task's metrics over `indices` of a split, with the confusion matrix (classification)
+   * and per-sample predictions when asked. Reads back asynchronously (webgpu-safe).
+   */
+  private async evaluateIndices(
+    split: Split,
+    indices: Int32Array,
+    wantDetail: boolean,
+  ): Promise<{ loss: number; metrics: Record<string, number>; confusion: number[][] | null; predictions?: EvaluationResult['predictions']; ms: number }> {
+    const { tf, task, plan, target } = this;
     const bs = 256;
     const buf = this.makeBuffers(bs);
-    const confusion = wantConfusion ? Array.from({ length: this.classes }, () => new Array<number>(this.classes).fill(0)) : null;
+    const classification = task.id === 'classification';
+    const k = classification ? Math.max(target.classes, this.classes) : 0;
+    const confusion = wantDetail && classification ? Array.from({ length: k }, () => new Array<number>(k).fill(0)) : null;
+    const truth: number[] = [];
+    const predicted: number[] = [];
+    const confidence: number[] = [];
     let lossSum = 0;
-    let correct = 0;
+    let sums: Float64Array | null = null;
     const t0 = performance.now();
     for (let from = 0; from < indices.length; from += bs) {
       const n = Math.min(bs, indices.length - from);
-      fillBatch(split, ds.shape, indices, from, n, buf.x, buf.y, null, Math.random);
-      const { xs, ys } = this.toTensors(buf.x, buf.y, n);
-      const [lossT, predT] = tf.tidy(() => {
-        const logits = this.logits(xs, false);
-        const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, this.classes), logits, undefined, undefined, tf.Reduction.SUM);
-        return [loss, tf.argMax(logits, -1)];
+      this.fill(split, indices, from, n, buf, null, Math.random);
+      const { xs, ys } = this.toTensors(buf, n);
+      const [lossT, statsT, predT] = tf.tidy(() => {
+        const raw = this.logits(xs, false);
+        const loss = tf.mul(task.loss(tf, plan, raw, ys, target), n);
+        return [loss, task.stats(tf, plan, raw, ys), wantDetail ? task.predict(tf, plan, raw, target) : tf.zeros([0])];
       });
-      lossSum += lossT!.dataSync()[0]!;
-      const pred = predT!.dataSync();
-      for (let k = 0; k < n; k++) {
-        const p = pred[k]!;
-        const t = buf.y[k]!;
-        if (p === t) correct++;
-        if (confusion && t < this.classes) confusion[t]![p]!++;
+      lossSum += (await lossT!.data())[0]!;
+      const st = await statsT!.data();
+      sums ??= new Float64Array(st.length);
+      for (let j = 0; j < st.length; j++) sums[j]! += st[j]!;
+      if (wantDetail) {
+        const p = await predT!.data();
+        if (classification) {
+          const width = p.length / n;
+          for (let r = 0; r < n; r++) {
+            let best = 0;
+            for (let c = 1; c < width; c++) if (p[r * width + c]! > p[r * width + best]!) best = c;
+            const t = buf.y[r]!;
+            truth.push(t);
+            predicted.push(best);
+            confidence.push(p[r * width + best]!);
+            if (confusion && t < k && best < k) confusion[t]![best]!++;
+          }
+        } else {
+          for (let r = 0; r < n; r++) {
+            truth.push(buf.t[r]! * target.std + target.mean);
+            predicted.push(p[r]!);
+          }
+        }
       }
-      tf.dispose([xs, ys, lossT!, predT!]);
+      tf.dispose([xs, ys, lossT!, statsT!, predT!]);
     }
     const count = indices.length;
-    return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, confusion, ms: performance.now() - t0 };
+    return {
+      loss: count ? lossSum / count : NaN,
+      metrics: task.metricsFrom(sums ?? [], count, target),
+      confusion,
+      ...(wantDetail ? { predictions: classification ? { truth, predicted, confidence } : { truth, predicted } } : {}),
+      ms: performance.now() - t0,
+    };
   }
 
-  /** Accuracy, per-class accuracy and confusion matrix on a split (the test split by default). */
-  evaluate(split: 'train' | 'test' = 'test', limit?: number): EvaluationResult {
+  /** The task's metrics on a split (the test split by default): accuracy, per-class accuracy and confusion matrix for classes, R²/MAE/RMSE for regression. */
+  async evaluate(split: 'train' | 'test' = 'test', limit?: number, withPredictions = false): Promise<EvaluationResult> {
     const ds = this.dataset;
     if (!ds) throw new TrainingError('no dataset loaded to evaluate on');
     const s = split === 'train' ? ds.train : ds.test;
     const n = limit && limit > 0 ? Math.min(limit, s.count) : s.count;
-    const ev = this.evaluateIndices(s, range(n), true);
-    const confusion = ev.confusion!;
-    const classNames = ds.info.classNames.length ? ds.info.classNames : Array.from({ length: this.classes }, (_, i) => String(i));
+    const ev = await this.evaluateIndices(s, range(n), true);
+    const classification = this.task.id === 'classification';
+    const classNames = classification ? (ds.info.classNames.length ? ds.info.classNames : Array.from({ length: this.classes }, (_, i) => String(i))) : [];
+    const confusion = ev.confusion ?? [];
     const perClassAccuracy = confusion.slice(0, classNames.length).map((row, i) => {
       const total = row.reduce((a, b) => a + b, 0);
       return total ? row[i]! / total : null;
     });
     return {
       split,
+      task: this.task.id,
       count: n,
       loss: ev.loss,
-      accuracy: ev.accuracy,
+      accuracy: Trainer.accuracyOf(ev.metrics),
+      metrics: ev.metrics,
       classNames,
       perClassAccuracy,
       confusion: confusion.slice(0, classNames.length).map((r) => r.slice(0, classNames.length)),
       imagesPerSecond: ev.ms > 0 ? (n / ev.ms) * 1000 : 0,
+      ...(withPredictions && ev.predictions ? { predictions: ev.predictions } : {}),
     };
   }
 
-  /** Class probabilities for `count` samples of uint8 pixels in the dataset's layout. */
-  predict(images: Uint8Array, count: number): number[][] {
+  /**
+   * Predictions for `count` samples: uint8 pixels in the dataset's layout, or (tables) standardised
+   * feature rows. Class probabilities per sample for classification, [value] in the target's units for regression.
+   */
+  async predict(samples: { images?: Uint8Array; features?: Float32Array; count: number }): Promise<number[][]> {
     const { tf } = this;
+    const { count } = samples;
     const size = this.inputShape.reduce((a, b) => a * b, 1);
-    if (images.length !== count * size) {
-      throw new TrainingError(`predict: expected ${count} samples of ${size} values (${count * size} bytes), got ${images.length} bytes`);
+    const given = samples.features ?? samples.images;
+    if (!given || given.length !== count * size) {
+      throw new TrainingError(`predict: expected ${count} samples of ${size} values (${count * size} in all), got ${given?.length ?? 0}`);
     }
     const shape: readonly [number, number, number] = this.dataset?.shape ?? (this.inputShape.length === 3 ? (this.inputShape as [number, number, number]) : [1, 1, size]);
-    const split: Split = { count, images, labels: new Uint8Array(count) };
+    const split: Split = samples.features
+      ? { count, images: new Uint8Array(0), labels: new Uint8Array(count), features: samples.features, targets: new Float32Array(count) }
+      : { count, images: samples.images!, labels: new Uint8Array(count) };
     const out: number[][] = [];
     const bs = 256;
     const buf = this.makeBuffers(bs);
     const idx = range(count);
     for (let from = 0; from < count; from += bs) {
       const n = Math.min(bs, count - from);
-      fillBatch(split, shape, idx, from, n, buf.x, buf.y, null, Math.random);
-      const { xs, ys } = this.toTensors(buf.x, buf.y, n);
-      const probs = tf.tidy(() => tf.softmax(this.logits(xs, false)));
-      const data = probs.dataSync();
-      for (let k = 0; k < n; k++) out.push(Array.from(data.subarray(k * this.classes, (k + 1) * this.classes)));
+      if (split.features) this.fill(split, idx, from, n, buf, null, Math.random);
+      else fillBatch(split, shape, idx, from, n, buf.x, buf.y, null, Math.random);
+      const { xs, ys } = this.toTensors(buf, n);
+      const probs = tf.tidy(() => this.task.predict(tf, this.plan, this.logits(xs, false), this.target));
+      const data = await probs.data();
+      const width = data.length / n;
+      for (let k = 0; k < n; k++) out.push(Array.from(data.subarray(k * width, (k + 1) * width)));
       tf.dispose([xs, ys, probs]);
     }
     return out;

@@ -4,6 +4,9 @@
  */
 import type { Graph } from '../../../shared/graph';
 import type { TrainingSettings } from '../../../shared/project';
+import type { ModelTask, TaskId } from '../../../shared/tasks';
+
+export type { ModelTask };
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -17,8 +20,9 @@ export interface ModelSummary {
   inputShape: number[];
   outputShape: number[];
   classes: number;
-  /** How the loss is computed: on the logits of a softmax output layer, or on a linear output as logits. */
-  loss: 'softmax-cross-entropy (from the softmax layer\'s logits)' | 'softmax-cross-entropy (output used as logits)';
+  /** The task (shared/tasks) and how its loss is computed, in words. */
+  task: TaskId;
+  loss: string;
 }
 
 export interface StartedEvent {
@@ -27,7 +31,8 @@ export interface StartedEvent {
   backend: string;
   backendReason: string;
   model: ModelSummary;
-  dataset: { id: string; name: string; classNames: string[] };
+  dataset: { id: string; name: string; classNames: string[]; kind: 'image' | 'table'; target?: string };
+  task: TaskId;
   trainImages: number;
   valImages: number;
   /** 'validation-split' (held out of train) or 'test' (the dataset's test split). */
@@ -47,9 +52,11 @@ export interface BatchEvent {
   epochs: number;
   batch: number;
   batches: number;
-  /** Mean loss and accuracy over the epoch so far. */
+  /** Mean loss and accuracy (null when the task has none) over the epoch so far. */
   loss: number;
-  accuracy: number;
+  accuracy: number | null;
+  /** The task's metrics over the epoch so far (accuracy; or r2, mae, rmse in the target's units). */
+  metrics: Record<string, number>;
   /** This batch's own loss. */
   batchLoss: number;
   imagesPerSecond: number;
@@ -64,9 +71,11 @@ export interface EpochEvent {
   epoch: number;
   epochs: number;
   loss: number;
-  accuracy: number;
+  accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  metrics: Record<string, number>;
+  valMetrics: Record<string, number> | null;
   imagesPerSecond: number;
   elapsedMs: number;
   etaMs: number;
@@ -101,9 +110,11 @@ export type TrainingEvent = StartedEvent | BatchEvent | EpochEvent | PausedEvent
 export interface EpochMetrics {
   epoch: number;
   loss: number;
-  accuracy: number;
+  accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
+  metrics: Record<string, number>;
+  valMetrics: Record<string, number> | null;
   learningRate: number;
   imagesPerSecond: number;
   elapsedMs: number;
@@ -128,20 +139,32 @@ export interface RunResult {
 
 export interface EvaluationResult {
   split: 'train' | 'test';
+  task: TaskId;
   count: number;
   loss: number;
-  accuracy: number;
+  /** Classification accuracy; null for tasks without one. */
+  accuracy: number | null;
+  /** The task's metrics (accuracy; or r2, mae, rmse in the target's units). */
+  metrics: Record<string, number>;
   classNames: string[];
   /** Accuracy per true class (null where the split has no sample of that class). */
   perClassAccuracy: (number | null)[];
-  /** confusion[true][predicted] counts. */
+  /** confusion[true][predicted] counts (empty for regression). */
   confusion: number[][];
   imagesPerSecond: number;
+  /**
+   * Per-sample results in split order, when asked for (`withPredictions`): classification gives the true
+   * and predicted class and the predicted class's probability; regression the true and predicted values
+   * in the target's units.
+   */
+  predictions?: { truth: number[]; predicted: number[]; confidence?: number[] };
 }
 
-/** Samples to predict: uint8 pixels in the dataset's layout (count × H × W × C). */
+
+/** Samples to predict: uint8 pixels in the dataset's layout (count × H × W × C), or (tables) count × F standardised features. */
 export interface PredictRequest {
-  images: Uint8Array;
+  images?: Uint8Array;
+  features?: Float32Array;
   count: number;
 }
 

@@ -59,10 +59,15 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   });
   let result: RunResult;
   try {
-    const choice = await chooseBackend(request.backend ?? request.settings.backend);
+    const dataset = await getDataset(msg.dataset, msg.datasetRef);
+    const requested = request.backend ?? request.settings.backend;
+    // Tables train small dense networks in our own loop (fastMlp.ts); tfjs only builds, evaluates and saves
+    // them, and the pure-JS backend starts in a fraction of wasm's time. Forcing a backend overrides this.
+    const tableAuto = requested === 'auto' && Boolean(dataset?.table);
+    const choice = await chooseBackend(tableAuto ? 'cpu' : requested);
+    if (tableAuto) choice.reason = 'table dataset: dense networks train in Layerforge\'s own loop, tfjs cpu builds and evaluates them (starts fastest); --backend wasm to override';
     // tfjs seeds its unseeded random ops (initialisers, dropout) from Math.random: make that reproducible.
     Math.random = seededRandom(request.settings.seed);
-    const dataset = await getDataset(msg.dataset, msg.datasetRef);
     trainer = Trainer.fromGraph(choice.tf, request.graph, request.settings, dataset, choice.name, request.name ?? 'model');
     project = { ...newProject(request.name ?? 'model', request.graph), training: request.settings, dataset: dataset?.info.id ?? null };
     result = await trainer.train(runId, request.limit, (event) => post({ type: 'event', event }), sharedControl(msg.control), choice.reason);
@@ -77,7 +82,7 @@ async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
     const choice = await chooseBackend(msg.backend);
     const folder = await loadModelFolder(choice.tf, msg.dir);
     const dataset = await getDataset(msg.dataset, msg.datasetRef);
-    trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name });
+    trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name, ...(folder.task ? { task: folder.task } : {}) });
     project = folder.project;
     post({ type: 'opened', ok: true, backend: choice.name });
   } catch (error) {
@@ -94,12 +99,20 @@ async function run(op: WorkerOp): Promise<WorkerReplyValue> {
   if (!trainer) throw new Error('no model in this run (it failed before the model was built)');
   switch (op.op) {
     case 'evaluate':
-      return trainer.evaluate(op.split, op.limit);
+      return trainer.evaluate(op.split, op.limit, op.withPredictions);
     case 'predict':
-      return trainer.predict(op.samples.images, op.samples.count);
-    case 'save':
-      await saveModelFolder(trainer.tf, op.dir, { project: op.project ?? project ?? newProject(trainer.model.name), model: trainer.model, metrics: op.metrics ?? {} });
+      return trainer.predict(op.samples);
+    case 'save': {
+      const preprocessing = trainer.dataset?.table?.preprocessing;
+      await saveModelFolder(trainer.tf, op.dir, {
+        project: op.project ?? project ?? newProject(trainer.model.name),
+        model: trainer.model,
+        metrics: op.metrics ?? {},
+        task: trainer.modelTask,
+        ...(preprocessing ? { preprocessing } : {}),
+      });
       return null;
+    }
   }
 }
 

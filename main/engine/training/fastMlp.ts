@@ -1,0 +1,924 @@
+/**
+ * The fast dense-network loop: training steps for small MLPs on table rows (feature vectors) in plain
+ * JS loops over Float32Arrays, instead of ~200 tfjs kernel dispatches per step.
+ *
+ * It accepts only models it reproduces exactly (`fastMlpUnsupported` says why not otherwise): one
+ * chain from a single float32 rank-1 Input through Dense (with or without bias), Dropout and
+ * Activation layers, with no regularizers or constraints, activations linear, relu, sigmoid, tanh,
+ * elu, selu, softplus, softsign, swish, gelu (tfjs's own erf approximation) and softmax (only as the
+ * stripped head of the output layer), on the cpu or wasm backend (where dataSync reads the weights).
+ * Forward and backward follow tfjs's kernels and gradients (the fused-relu step, the custom
+ * softmax-cross-entropy gradient, the subgradients of abs/min in mae and huber), the optimizers follow
+ * @tensorflow/tfjs-core's sgd / momentum / rmsprop / adam formulas (and optimizers.ts's AdamW decay),
+ * the loss and stats follow the task's loss and stats. Matrix products are register-blocked loops
+ * (4×4 outputs per pass) accumulating in float64 and storing float32, like the cpu backend's matMul.
+ *
+ * Dropout in training steps uses an inverted-dropout mask from a seeded mulberry32 stream: the same
+ * distribution as tfjs's, not its random numbers.
+ *
+ * The weights are copied out of the model once; `sync()` writes them back (the trainer calls it
+ * after each epoch, before evaluation, checkpoints and exports use the tfjs model). Buffers are
+ * allocated once for the batch size; a step allocates nothing.
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TrainingSettings } from '../../../shared/project';
+import { mulberry32 } from '../../../shared/random';
+import type { TargetInfo, TaskDef, TaskPlan } from '../../../shared/tasks';
+
+export interface FastMlpInit {
+  tf: typeof tfjs;
+  model: tfjs.LayersModel;
+  task: TaskDef;
+  plan: TaskPlan;
+  target: TargetInfo;
+  settings: TrainingSettings;
+}
+
+export interface FastMlp {
+  /** Shown in the run's notes, e.g. "3 dense layers, adam". */
+  readonly describe: string;
+  /**
+   * One training step on rows x[0..n) (n × F standardised features) with int labels or standardised
+   * targets; loss is the batch mean, stats as task.stats. The returned object and its stats array are
+   * reused by the next step: read them before stepping again.
+   */
+  step(x: Float32Array, y: Int32Array | Float32Array, n: number, lr: number): { loss: number; stats: ArrayLike<number> };
+  /** Writes the current weights into the tfjs model's variables. */
+  sync(): void;
+}
+
+/** Backends whose tensors can be read synchronously (dataSync); others (webgl, webgpu) are declined. */
+const SYNC_BACKENDS = ['cpu', 'wasm'];
+
+// Activation codes (monomorphic switch in the hot loops).
+const LINEAR = 0;
+const RELU = 1;
+const SIGMOID = 2;
+const TANH = 3;
+const ELU = 4;
+const SELU = 5;
+const SOFTPLUS = 6;
+const SOFTSIGN = 7;
+const SWISH = 8;
+const GELU = 9;
+const ACTIVATIONS: Record<string, number> = {
+  linear: LINEAR,
+  relu: RELU,
+  sigmoid: SIGMOID,
+  tanh: TANH,
+  elu: ELU,
+  selu: SELU,
+  softplus: SOFTPLUS,
+  softsign: SOFTSIGN,
+  swish: SWISH,
+  gelu: GELU,
+};
+/** Activations whose gradient tfjs computes from the input (the others from the output). */
+const needsInput = (act: number) => act >= SELU;
+
+// tfjs-core's constants (ops/selu_util.ts, ops/erf_util.ts, cpu Softplus kernel).
+const SELU_SCALE = 1.0507009873554805;
+const SELU_SCALEALPHA = 1.7580993408473768;
+const ERF_P = 0.3275911;
+const ERF_A1 = 0.254829592;
+const ERF_A2 = -0.284496736;
+const ERF_A3 = 1.421413741;
+const ERF_A4 = -1.453152027;
+const ERF_A5 = 1.061405429;
+const SOFTPLUS_THRESHOLD = Math.log(1.1920928955078125e-7) + 2.0;
+const SQRT2 = Math.sqrt(2);
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/** A Dense layer as analyse() finds it. */
+interface DenseSpec {
+  kind: 'dense';
+  name: string;
+  inW: number;
+  outW: number;
+  act: number;
+  kernel: tfjs.LayerVariable;
+  bias: tfjs.LayerVariable | null;
+  trainable: boolean;
+}
+
+/** A Dense layer with its weights (copied out of the model), gradients and optimizer slots. */
+interface DenseOp extends DenseSpec {
+  /** Kernel [inW × outW] row-major, as tfjs stores it, and bias (null without). */
+  w: Float32Array;
+  b: Float32Array | null;
+  gw: Float64Array;
+  gb: Float64Array | null;
+  /** Optimizer slots: momentum / Adam first moment / RMSprop mean square (s1), Adam second moment (s2). */
+  s1w: Float32Array;
+  s1b: Float32Array | null;
+  s2w: Float32Array;
+  s2b: Float32Array | null;
+}
+
+interface ActOp {
+  kind: 'activation';
+  name: string;
+  inW: number;
+  outW: number;
+  act: number;
+}
+
+interface DropoutOp {
+  kind: 'dropout';
+  name: string;
+  inW: number;
+  outW: number;
+  /** Drop probability in (0, 1); 0 = identity (tfjs skips rates outside (0, 1)). */
+  rate: number;
+  scale: number;
+}
+
+type Op = DenseOp | ActOp | DropoutOp;
+type OpSpec = DenseSpec | ActOp | DropoutOp;
+
+interface Chain {
+  features: number;
+  ops: OpSpec[];
+}
+
+interface LayerLike {
+  name: string;
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+  inboundNodes: Array<{ inputTensors: tfjs.SymbolicTensor[] }>;
+  activation?: { getClassName(): string };
+  kernel?: tfjs.LayerVariable;
+  bias?: tfjs.LayerVariable | null;
+  rate?: number;
+  noiseShape?: unknown;
+}
+
+type LossKind = 'ce' | 'bce' | 'mse' | 'mae' | 'huber';
+
+/** Why the fast loop cannot train this model with these settings exactly as tfjs would; null when it can. */
+export function fastMlpUnsupported(init: FastMlpInit): string | null {
+  const r = analyse(init);
+  return typeof r === 'string' ? r : null;
+}
+
+export function createFastMlp(init: FastMlpInit): FastMlp | null {
+  const r = analyse(init);
+  if (typeof r === 'string') return null;
+  return new FastNet(init, r.chain, r.loss);
+}
+
+function analyse(init: FastMlpInit): string | { chain: Chain; loss: LossKind } {
+  const { tf, model, task, plan, target, settings } = init;
+  const backend = tf.getBackend();
+  if (!SYNC_BACKENDS.includes(backend)) return `the ${backend} backend reads tensors asynchronously`;
+  if (!['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'].includes(settings.optimizer)) return `optimizer ${settings.optimizer}`;
+  const loss = lossKind(task, plan);
+  if (!loss) return `the ${task.id} loss ${plan.loss}`;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return 'the model has several inputs or outputs';
+  const input = model.inputs[0]!;
+  if (input.dtype !== 'float32' || input.shape.length !== 2 || input.shape[1] == null) return `the input is ${input.shape.slice(1).join('×')} ${input.dtype}, not a float feature vector`;
+  const features = input.shape[1];
+
+  // Walk back from the output to the input: every layer must have exactly one input tensor.
+  const layers: LayerLike[] = [];
+  let t: tfjs.SymbolicTensor = model.outputs[0]!;
+  for (;;) {
+    const layer = t.sourceLayer as unknown as LayerLike;
+    if (layer.getClassName() === 'InputLayer') break;
+    if (layers.length > 10_000) return 'the model is too deep';
+    const node = layer.inboundNodes[t.nodeIndex];
+    if (!node || node.inputTensors.length !== 1) return `layer '${layer.name}' (${layer.getClassName()}) has ${node?.inputTensors.length ?? 0} inputs`;
+    if (layer.inboundNodes.length !== 1) return `layer '${layer.name}' is applied more than once`;
+    layers.unshift(layer);
+    t = node.inputTensors[0]!;
+  }
+  if (t !== input) return 'the chain does not start at the model input';
+  const onChain = new Set<unknown>(layers);
+  for (const l of model.layers) {
+    if (l.getClassName() !== 'InputLayer' && !onChain.has(l)) return `layer '${l.name}' is not on the input-output chain`;
+  }
+  const trainable = new Set<unknown>(model.trainableWeights);
+
+  const ops: OpSpec[] = [];
+  let width = features;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    const cls = layer.getClassName();
+    const last = i === layers.length - 1;
+    const config = safeConfig(layer);
+    for (const key of ['kernelRegularizer', 'biasRegularizer', 'activityRegularizer', 'kernelConstraint', 'biasConstraint']) {
+      if (config[key] != null || (layer as unknown as Record<string, unknown>)[key] != null) return `layer '${layer.name}' has a ${key.replace(/([A-Z])/g, ' $1').toLowerCase()}`;
+    }
+    if (cls === 'Dense' || cls === 'Activation') {
+      const actName = layer.activation?.getClassName() ?? 'linear';
+      let act = ACTIVATIONS[actName];
+      if (actName === 'softmax' || (last && plan.head !== 'none')) {
+        // The trainer runs the output layer's softmax/sigmoid head as linear (the loss works on logits).
+        if (!last || plan.head !== actName) return `layer '${layer.name}' uses ${actName} ${last ? `but the loss's head is ${plan.head}` : 'before the output layer'}`;
+        act = LINEAR;
+      }
+      if (act === undefined) return `layer '${layer.name}' uses the ${actName} activation`;
+      if (cls === 'Activation') {
+        ops.push({ kind: 'activation', name: layer.name, inW: width, outW: width, act });
+        continue;
+      }
+      const kernel = layer.kernel;
+      const bias = layer.bias ?? null;
+      if (!kernel || kernel.shape.length !== 2 || kernel.shape[0] !== width || kernel.dtype !== 'float32') return `layer '${layer.name}' has an unexpected kernel`;
+      const outW = kernel.shape[1]!;
+      if (bias && (bias.shape.length !== 1 || bias.shape[0] !== outW)) return `layer '${layer.name}' has an unexpected bias`;
+      const weights = (layer as unknown as { weights: unknown[] }).weights;
+      if (weights.length !== (bias ? 2 : 1)) return `layer '${layer.name}' has extra weights`;
+      const isTrainable = trainable.has(kernel);
+      if (bias && trainable.has(bias) !== isTrainable) return `layer '${layer.name}' has a frozen kernel or bias only`;
+      ops.push({ kind: 'dense', name: layer.name, inW: width, outW, act, kernel, bias, trainable: isTrainable });
+      width = outW;
+    } else if (cls === 'Dropout') {
+      if (layer.noiseShape != null) return `layer '${layer.name}' has a noise shape`;
+      const r = Number(layer.rate ?? 0);
+      const rate = r > 0 && r < 1 ? r : 0;
+      ops.push({ kind: 'dropout', name: layer.name, inW: width, outW: width, rate, scale: Math.fround(1 / Math.fround(1 - rate)) });
+    } else {
+      return `layer '${layer.name}' is a ${cls}`;
+    }
+  }
+  if (!ops.some((o) => o.kind === 'dense')) return 'the model has no Dense layer';
+  const out = width;
+  if (loss === 'bce' || task.id === 'regression') {
+    if (out !== 1) return `the output has ${out} units, the ${plan.loss} loss needs 1`;
+  } else if (target.classes > out) return `the output has ${out} units for ${target.classes} classes`;
+  return { chain: { features, ops }, loss };
+}
+
+function safeConfig(layer: LayerLike): Record<string, unknown> {
+  try {
+    return layer.getConfig();
+  } catch {
+    return { unreadable: true, kernelRegularizer: 'unknown' };
+  }
+}
+
+function lossKind(task: TaskDef, plan: TaskPlan): LossKind | null {
+  if (task.id === 'classification') {
+    if (plan.loss === 'cross-entropy') return 'ce';
+    if (plan.loss === 'binary-cross-entropy') return 'bce';
+    return null;
+  }
+  if (task.id === 'regression') {
+    if (plan.loss === 'mse' || plan.loss === 'mae' || plan.loss === 'huber') return plan.loss;
+    return null;
+  }
+  return null;
+}
+
+class FastNet implements FastMlp {
+  readonly describe: string;
+  private readonly tf: typeof tfjs;
+  private readonly ops: Op[];
+  private readonly loss: LossKind;
+  private readonly optimizer: TrainingSettings['optimizer'];
+  private readonly momentum: number;
+  private readonly weightDecay: number;
+  private readonly rand: () => number;
+  private cap = 0;
+  /** outs[i]: op i's output (n × outW); pres[i]: a Dense op's pre-activation when its gradient needs it. */
+  private outs: Float32Array[] = [];
+  private pres: (Float32Array | null)[] = [];
+  /** grads[i]: dLoss/d outs[i] (float64). */
+  private grads: Float64Array[] = [];
+  private masks: (Float32Array | null)[] = [];
+  /** Whether op i needs the gradient of its input (some trainable Dense before it). */
+  private readonly needInGrad: boolean[];
+  private readonly statsBuf: Float64Array;
+  private readonly result: { loss: number; stats: Float64Array };
+  /** Adam's accumulated beta powers, as tfjs's float32 accBeta1/accBeta2 variables hold them. */
+  private accBeta1 = Math.fround(0.9);
+  private accBeta2 = Math.fround(0.999);
+
+  constructor(init: FastMlpInit, chain: Chain, loss: LossKind) {
+    const { settings } = init;
+    this.tf = init.tf;
+    // The weights, read once (dataSync: cpu and wasm only) into our own buffers.
+    this.ops = chain.ops.map((spec): Op => {
+      if (spec.kind !== 'dense') return spec;
+      const size = spec.inW * spec.outW;
+      const w = Float32Array.from(spec.kernel.read().dataSync() as Float32Array);
+      const b = spec.bias ? Float32Array.from(spec.bias.read().dataSync() as Float32Array) : null;
+      return {
+        ...spec,
+        w,
+        b,
+        gw: new Float64Array(size),
+        gb: b ? new Float64Array(spec.outW) : null,
+        s1w: new Float32Array(size),
+        s1b: b ? new Float32Array(spec.outW) : null,
+        s2w: new Float32Array(size),
+        s2b: b ? new Float32Array(spec.outW) : null,
+      };
+    });
+    this.loss = loss;
+    this.optimizer = settings.optimizer;
+    this.momentum = settings.momentum;
+    this.weightDecay = settings.optimizer === 'adamw' ? settings.weightDecay : 0;
+    this.rand = mulberry32((settings.seed ^ 0x2545f491) >>> 0);
+    let seen = false;
+    this.needInGrad = this.ops.map((op) => {
+      const need = seen;
+      if (op.kind === 'dense' && op.trainable) seen = true;
+      return need;
+    });
+    this.statsBuf = new Float64Array(loss === 'ce' || loss === 'bce' ? 1 : 4);
+    this.result = { loss: 0, stats: this.statsBuf };
+    const dense = this.ops.filter((o) => o.kind === 'dense').length;
+    const dropout = this.ops.some((o) => o.kind === 'dropout' && o.rate > 0);
+    this.describe = `${dense} dense layer${dense === 1 ? '' : 's'}${dropout ? ' with dropout' : ''}, ${settings.optimizer}`;
+    this.ensure(Math.max(1, settings.batchSize));
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.cap) return;
+    this.cap = n;
+    this.outs = this.ops.map((o) => new Float32Array(n * o.outW));
+    this.pres = this.ops.map((o) => (o.kind === 'dense' && needsInput(o.act) ? new Float32Array(n * o.outW) : null));
+    this.grads = this.ops.map((o) => new Float64Array(n * o.outW));
+    this.masks = this.ops.map((o) => (o.kind === 'dropout' && o.rate > 0 ? new Float32Array(n * o.outW) : null));
+  }
+
+  step(x: Float32Array, y: Int32Array | Float32Array, n: number, lr: number): { loss: number; stats: ArrayLike<number> } {
+    if (n <= 0) {
+      this.result.loss = NaN;
+      this.statsBuf.fill(0);
+      return this.result;
+    }
+    this.ensure(n);
+    const { ops, outs, pres, grads, masks } = this;
+    // Forward.
+    let a: Float32Array = x;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const out = outs[i]!;
+      const len = n * op.outW;
+      if (op.kind === 'dense') {
+        const pre = pres[i];
+        const z = pre ?? out;
+        denseForward(a, n, op.inW, op.w, op.b, z, op.outW);
+        if (op.act !== LINEAR) activate(op.act, z, out, len);
+      } else if (op.kind === 'activation') {
+        if (op.act === LINEAR) out.set(a.subarray(0, len));
+        else activate(op.act, a, out, len);
+      } else if (op.rate > 0) {
+        const mask = masks[i]!;
+        const keep = 1 - op.rate;
+        const scale = op.scale;
+        const rand = this.rand;
+        for (let j = 0; j < len; j++) {
+          const m = rand() < keep ? scale : 0;
+          mask[j] = m;
+          out[j] = a[j]! * m;
+        }
+      } else {
+        out.set(a.subarray(0, len));
+      }
+      a = out;
+    }
+    // Loss, stats and dLoss/d output.
+    const last = ops.length - 1;
+    this.result.loss = this.lossAndGrad(outs[last]!, ops[last]!.outW, y, n, grads[last]!);
+    // Backward.
+    for (let i = last; i >= 0; i--) {
+      const op = ops[i]!;
+      const g = grads[i]!;
+      const len = n * op.outW;
+      const input = i > 0 ? outs[i - 1]! : x;
+      const gIn = i > 0 ? grads[i - 1]! : null;
+      const need = this.needInGrad[i]!;
+      if (op.kind === 'dense') {
+        if (op.act !== LINEAR) activationGrad(op.act, g, pres[i] ?? outs[i]!, outs[i]!, g, len);
+        if (op.trainable) denseGrads(input, g, n, op.inW, op.outW, op.gw, op.gb);
+        if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!);
+      } else if (!need) {
+        continue;
+      } else if (op.kind === 'activation') {
+        if (op.act === LINEAR) gIn!.set(g.subarray(0, len));
+        else activationGrad(op.act, g, input, outs[i]!, gIn!, len);
+      } else if (op.rate > 0) {
+        const mask = masks[i]!;
+        for (let j = 0; j < len; j++) gIn![j] = g[j]! * mask[j]!;
+      } else {
+        gIn!.set(g.subarray(0, len));
+      }
+    }
+    this.update(lr);
+    return this.result;
+  }
+
+  /** Mean loss over the batch, the task's stats into statsBuf, and the gradient of the mean loss w.r.t. the raw output. */
+  private lossAndGrad(raw: Float32Array, k: number, y: Int32Array | Float32Array, n: number, g: Float64Array): number {
+    const stats = this.statsBuf;
+    stats.fill(0);
+    const inv = 1 / n;
+    let total = 0;
+    switch (this.loss) {
+      case 'ce': {
+        let correct = 0;
+        for (let i = 0; i < n; i++) {
+          const o = i * k;
+          const label = y[i]!;
+          let max = raw[o]!;
+          let best = 0;
+          for (let j = 1; j < k; j++) {
+            const v = raw[o + j]!;
+            if (v > max) {
+              max = v;
+              best = j;
+            }
+          }
+          if (best === label) correct++;
+          let sum = 0;
+          for (let j = 0; j < k; j++) sum += Math.exp(raw[o + j]! - max);
+          const lse = max + Math.log(sum);
+          for (let j = 0; j < k; j++) {
+            const logp = Math.fround(raw[o + j]! - lse);
+            const hot = j === label ? 1 : 0;
+            if (hot) total -= logp;
+            g[o + j] = (Math.exp(logp) - hot) * inv;
+          }
+        }
+        stats[0] = correct;
+        break;
+      }
+      case 'bce': {
+        let correct = 0;
+        for (let i = 0; i < n; i++) {
+          const z = raw[i]!;
+          const t = y[i]!;
+          if ((z > 0 ? 1 : 0) === t) correct++;
+          total += (z > 0 ? z : 0) - z * t + Math.log1p(Math.exp(-Math.abs(z)));
+          const s = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+          g[i] = (s - t) * inv;
+        }
+        stats[0] = correct;
+        break;
+      }
+      default: {
+        const kind = this.loss;
+        let sAbs = 0;
+        let sSq = 0;
+        let sY = 0;
+        let sYY = 0;
+        for (let i = 0; i < n; i++) {
+          const p = raw[i]!;
+          const t = y[i]!;
+          const e = p - t;
+          const ae = Math.abs(e);
+          sAbs += ae;
+          sSq += e * e;
+          sY += t;
+          sYY += t * t;
+          if (kind === 'mse') {
+            total += e * e;
+            g[i] = 2 * e * inv;
+          } else if (kind === 'mae') {
+            total += ae;
+            // d|t - p|/dp with tfjs's abs subgradient (step(t - p, -1): -1 at 0).
+            g[i] = (t - p > 0 ? -1 : 1) * inv;
+          } else {
+            // Huber, delta 1: 0.5 q² + (|e| - q), q = min(|e|, 1); min passes the gradient to |e| when |e| <= 1.
+            const q = ae <= 1 ? ae : 1;
+            total += 0.5 * q * q + (ae - q);
+            const sign = e > 0 ? 1 : -1;
+            g[i] = (ae <= 1 ? ae : 1) * sign * inv;
+          }
+        }
+        stats[0] = sAbs;
+        stats[1] = sSq;
+        stats[2] = sY;
+        stats[3] = sYY;
+      }
+    }
+    return total * inv;
+  }
+
+  private update(lr: number): void {
+    for (const op of this.ops) {
+      if (op.kind !== 'dense' || !op.trainable) continue;
+      this.apply(op.w, op.gw, op.s1w, op.s2w, lr);
+      if (op.b) this.apply(op.b, op.gb!, op.s1b!, op.s2b!, lr);
+    }
+    if (this.optimizer === 'adam' || this.optimizer === 'adamw') {
+      this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(0.9));
+      this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(0.999));
+    }
+    if (this.weightDecay > 0) {
+      // optimizers.ts afterStep: every weight of rank >= 2 (the kernels) × (1 - lr × weightDecay).
+      const factor = Math.fround(1 - lr * this.weightDecay);
+      for (const op of this.ops) {
+        if (op.kind !== 'dense' || !op.trainable) continue;
+        const w = op.w;
+        for (let j = 0; j < w.length; j++) w[j] = w[j]! * factor;
+      }
+    }
+  }
+
+  /** One optimizer update of `w` by gradient `g`, with tfjs's formulas (float32 constants). */
+  private apply(w: Float32Array, g: Float64Array, s1: Float32Array, s2: Float32Array, lr: number): void {
+    const len = w.length;
+    switch (this.optimizer) {
+      case 'sgd': {
+        const c = Math.fround(-lr);
+        for (let j = 0; j < len; j++) w[j] = w[j]! + c * g[j]!;
+        return;
+      }
+      case 'momentum': {
+        // acc = m·acc + g; w += -lr·acc
+        const c = Math.fround(-lr);
+        const m = Math.fround(this.momentum);
+        for (let j = 0; j < len; j++) {
+          const acc = Math.fround(m * s1[j]! + g[j]!);
+          s1[j] = acc;
+          w[j] = w[j]! + c * acc;
+        }
+        return;
+      }
+      case 'rmsprop': {
+        // tf.train.rmsprop(lr, decay 0.9, momentum 0, epsilon 1e-7): ms = 0.9·ms + 0.1·g²; w -= lr·g / sqrt(ms + eps)
+        const decay = Math.fround(0.9);
+        const oneMinus = Math.fround(1 - 0.9);
+        const eps = Math.fround(1e-7);
+        const rate = Math.fround(lr);
+        for (let j = 0; j < len; j++) {
+          const gj = g[j]!;
+          const ms = Math.fround(s1[j]! * decay + gj * gj * oneMinus);
+          s1[j] = ms;
+          w[j] = w[j]! - (gj * rate) / Math.sqrt(ms + eps);
+        }
+        return;
+      }
+      case 'adam':
+      case 'adamw': {
+        // tfjs AdamOptimizer: m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; w += -lr · (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+        const b1 = Math.fround(0.9);
+        const ob1 = Math.fround(1 - 0.9);
+        const b2 = Math.fround(0.999);
+        const ob2 = Math.fround(1 - 0.999);
+        const c1 = Math.fround(1 - this.accBeta1);
+        const c2 = Math.fround(1 - this.accBeta2);
+        const eps = Math.fround(1e-7);
+        const negLr = Math.fround(-lr);
+        for (let j = 0; j < len; j++) {
+          const gj = g[j]!;
+          const m = Math.fround(s1[j]! * b1 + gj * ob1);
+          const v = Math.fround(s2[j]! * b2 + gj * gj * ob2);
+          s1[j] = m;
+          s2[j] = v;
+          w[j] = w[j]! + ((m / c1) / (Math.sqrt(v / c2) + eps)) * negLr;
+        }
+        return;
+      }
+    }
+  }
+
+  sync(): void {
+    const tf = this.tf;
+    tf.tidy(() => {
+      for (const op of this.ops) {
+        if (op.kind !== 'dense' || !op.trainable) continue;
+        // A copy: the cpu backend would otherwise keep our buffer as the variable's storage.
+        (op.kernel.read() as tfjs.Variable).assign(tf.tensor(op.w.slice(), [op.inW, op.outW], 'float32'));
+        if (op.b && op.bias) (op.bias.read() as tfjs.Variable).assign(tf.tensor(op.b.slice(), [op.outW], 'float32'));
+      }
+    });
+  }
+}
+
+/**
+ * out[n × outW] = a[n × inW] · w[inW × outW] + b, like tfjs's matMul then bias add (a float32 product,
+ * then the bias). Register-blocked: 4 rows × 4 columns of the output per pass over k, accumulated in
+ * float64 locals (16 multiply-adds per 8 loads); edges of fewer than 4 rows or columns one by one.
+ */
+function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, b: Float32Array | null, out: Float32Array, outW: number): void {
+  const n4 = n - (n % 4);
+  const o4 = outW - (outW % 4);
+  for (let i = 0; i < n4; i += 4) {
+    const r0 = i * inW;
+    const r1 = r0 + inW;
+    const r2 = r1 + inW;
+    const r3 = r2 + inW;
+    for (let j = 0; j < o4; j += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let k = 0, wk = j; k < inW; k++, wk += outW) {
+        const w0 = w[wk]!;
+        const w1 = w[wk + 1]!;
+        const w2 = w[wk + 2]!;
+        const w3 = w[wk + 3]!;
+        let x = a[r0 + k]!;
+        s00 += x * w0; s01 += x * w1; s02 += x * w2; s03 += x * w3;
+        x = a[r1 + k]!;
+        s10 += x * w0; s11 += x * w1; s12 += x * w2; s13 += x * w3;
+        x = a[r2 + k]!;
+        s20 += x * w0; s21 += x * w1; s22 += x * w2; s23 += x * w3;
+        x = a[r3 + k]!;
+        s30 += x * w0; s31 += x * w1; s32 += x * w2; s33 += x * w3;
+      }
+      const b0 = b ? b[j]! : 0;
+      const b1 = b ? b[j + 1]! : 0;
+      const b2 = b ? b[j + 2]! : 0;
+      const b3 = b ? b[j + 3]! : 0;
+      let o = i * outW + j;
+      out[o] = Math.fround(s00) + b0; out[o + 1] = Math.fround(s01) + b1; out[o + 2] = Math.fround(s02) + b2; out[o + 3] = Math.fround(s03) + b3;
+      o += outW;
+      out[o] = Math.fround(s10) + b0; out[o + 1] = Math.fround(s11) + b1; out[o + 2] = Math.fround(s12) + b2; out[o + 3] = Math.fround(s13) + b3;
+      o += outW;
+      out[o] = Math.fround(s20) + b0; out[o + 1] = Math.fround(s21) + b1; out[o + 2] = Math.fround(s22) + b2; out[o + 3] = Math.fround(s23) + b3;
+      o += outW;
+      out[o] = Math.fround(s30) + b0; out[o + 1] = Math.fround(s31) + b1; out[o + 2] = Math.fround(s32) + b2; out[o + 3] = Math.fround(s33) + b3;
+    }
+    for (let j = o4; j < outW; j++) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0, wk = j; k < inW; k++, wk += outW) {
+        const wv = w[wk]!;
+        s0 += a[r0 + k]! * wv;
+        s1 += a[r1 + k]! * wv;
+        s2 += a[r2 + k]! * wv;
+        s3 += a[r3 + k]! * wv;
+      }
+      const bj = b ? b[j]! : 0;
+      const o = i * outW + j;
+      out[o] = Math.fround(s0) + bj;
+      out[o + outW] = Math.fround(s1) + bj;
+      out[o + 2 * outW] = Math.fround(s2) + bj;
+      out[o + 3 * outW] = Math.fround(s3) + bj;
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    const r0 = i * inW;
+    for (let j = 0; j < outW; j++) {
+      let s = 0;
+      for (let k = 0, wk = j; k < inW; k++, wk += outW) s += a[r0 + k]! * w[wk]!;
+      out[i * outW + j] = Math.fround(s) + (b ? b[j]! : 0);
+    }
+  }
+}
+
+/**
+ * gw[inW × outW] = aᵀ · g (sum over the batch rows) and gb = column sums of g. Register-blocked:
+ * 4 kernel rows × 4 columns per pass over the batch; edges one by one.
+ */
+function denseGrads(a: Float32Array, g: Float64Array, n: number, inW: number, outW: number, gw: Float64Array, gb: Float64Array | null): void {
+  const k4 = inW - (inW % 4);
+  const o4 = outW - (outW % 4);
+  for (let k = 0; k < k4; k += 4) {
+    for (let j = 0; j < o4; j += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let i = 0, ai = k, gi = j; i < n; i++, ai += inW, gi += outW) {
+        const g0 = g[gi]!;
+        const g1 = g[gi + 1]!;
+        const g2 = g[gi + 2]!;
+        const g3 = g[gi + 3]!;
+        let x = a[ai]!;
+        s00 += x * g0; s01 += x * g1; s02 += x * g2; s03 += x * g3;
+        x = a[ai + 1]!;
+        s10 += x * g0; s11 += x * g1; s12 += x * g2; s13 += x * g3;
+        x = a[ai + 2]!;
+        s20 += x * g0; s21 += x * g1; s22 += x * g2; s23 += x * g3;
+        x = a[ai + 3]!;
+        s30 += x * g0; s31 += x * g1; s32 += x * g2; s33 += x * g3;
+      }
+      let r = k * outW + j;
+      gw[r] = s00; gw[r + 1] = s01; gw[r + 2] = s02; gw[r + 3] = s03;
+      r += outW;
+      gw[r] = s10; gw[r + 1] = s11; gw[r + 2] = s12; gw[r + 3] = s13;
+      r += outW;
+      gw[r] = s20; gw[r + 1] = s21; gw[r + 2] = s22; gw[r + 3] = s23;
+      r += outW;
+      gw[r] = s30; gw[r + 1] = s31; gw[r + 2] = s32; gw[r + 3] = s33;
+    }
+    for (let j = o4; j < outW; j++) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0, ai = k, gi = j; i < n; i++, ai += inW, gi += outW) {
+        const gv = g[gi]!;
+        s0 += a[ai]! * gv;
+        s1 += a[ai + 1]! * gv;
+        s2 += a[ai + 2]! * gv;
+        s3 += a[ai + 3]! * gv;
+      }
+      const r = k * outW + j;
+      gw[r] = s0;
+      gw[r + outW] = s1;
+      gw[r + 2 * outW] = s2;
+      gw[r + 3 * outW] = s3;
+    }
+  }
+  for (let k = k4; k < inW; k++) {
+    for (let j = 0; j < outW; j++) {
+      let s = 0;
+      for (let i = 0, ai = k, gi = j; i < n; i++, ai += inW, gi += outW) s += a[ai]! * g[gi]!;
+      gw[k * outW + j] = s;
+    }
+  }
+  if (gb) {
+    gb.fill(0);
+    for (let i = 0; i < n; i++) {
+      const o = i * outW;
+      for (let j = 0; j < outW; j++) gb[j] = gb[j]! + g[o + j]!;
+    }
+  }
+}
+
+/**
+ * gIn[n × inW] = g · wᵀ (dot products of contiguous rows of g and w). Register-blocked: 4 batch rows ×
+ * 4 kernel rows per pass over the outputs; edges one by one.
+ */
+function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number, outW: number, gIn: Float64Array): void {
+  const n4 = n - (n % 4);
+  const k4 = inW - (inW % 4);
+  for (let i = 0; i < n4; i += 4) {
+    const g0r = i * outW;
+    const g1r = g0r + outW;
+    const g2r = g1r + outW;
+    const g3r = g2r + outW;
+    for (let k = 0; k < k4; k += 4) {
+      const w0r = k * outW;
+      const w1r = w0r + outW;
+      const w2r = w1r + outW;
+      const w3r = w2r + outW;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let j = 0; j < outW; j++) {
+        const w0 = w[w0r + j]!;
+        const w1 = w[w1r + j]!;
+        const w2 = w[w2r + j]!;
+        const w3 = w[w3r + j]!;
+        let x = g[g0r + j]!;
+        s00 += x * w0; s01 += x * w1; s02 += x * w2; s03 += x * w3;
+        x = g[g1r + j]!;
+        s10 += x * w0; s11 += x * w1; s12 += x * w2; s13 += x * w3;
+        x = g[g2r + j]!;
+        s20 += x * w0; s21 += x * w1; s22 += x * w2; s23 += x * w3;
+        x = g[g3r + j]!;
+        s30 += x * w0; s31 += x * w1; s32 += x * w2; s33 += x * w3;
+      }
+      let o = i * inW + k;
+      gIn[o] = s00; gIn[o + 1] = s01; gIn[o + 2] = s02; gIn[o + 3] = s03;
+      o += inW;
+      gIn[o] = s10; gIn[o + 1] = s11; gIn[o + 2] = s12; gIn[o + 3] = s13;
+      o += inW;
+      gIn[o] = s20; gIn[o + 1] = s21; gIn[o + 2] = s22; gIn[o + 3] = s23;
+      o += inW;
+      gIn[o] = s30; gIn[o + 1] = s31; gIn[o + 2] = s32; gIn[o + 3] = s33;
+    }
+    for (let k = k4; k < inW; k++) {
+      const wr = k * outW;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < outW; j++) {
+        const wv = w[wr + j]!;
+        s0 += g[g0r + j]! * wv;
+        s1 += g[g1r + j]! * wv;
+        s2 += g[g2r + j]! * wv;
+        s3 += g[g3r + j]! * wv;
+      }
+      const o = i * inW + k;
+      gIn[o] = s0;
+      gIn[o + inW] = s1;
+      gIn[o + 2 * inW] = s2;
+      gIn[o + 3 * inW] = s3;
+    }
+  }
+  for (let i = n4; i < n; i++) {
+    const gr = i * outW;
+    for (let k = 0; k < inW; k++) {
+      const wr = k * outW;
+      let s = 0;
+      for (let j = 0; j < outW; j++) s += g[gr + j]! * w[wr + j]!;
+      gIn[i * inW + k] = s;
+    }
+  }
+}
+
+function erf(x: number): number {
+  const sign = Math.sign(x);
+  const v = Math.abs(x);
+  const t = 1.0 / (1.0 + ERF_P * v);
+  return sign * (1.0 - (((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t) * Math.exp(-v * v));
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** y = act(x) elementwise, as tfjs's cpu kernels compute it (x and y may be the same buffer). */
+function activate(act: number, x: Float32Array, y: Float32Array, len: number): void {
+  switch (act) {
+    case RELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v > 0 ? v : 0;
+      }
+      return;
+    case SIGMOID:
+      for (let j = 0; j < len; j++) y[j] = sigmoid(x[j]!);
+      return;
+    case TANH:
+      for (let j = 0; j < len; j++) y[j] = Math.tanh(x[j]!);
+      return;
+    case ELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v >= 0 ? v : Math.exp(v) - 1;
+      }
+      return;
+    case SELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v >= 0 ? SELU_SCALE * v : SELU_SCALEALPHA * (Math.exp(v) - 1);
+      }
+      return;
+    case SOFTPLUS:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v < SOFTPLUS_THRESHOLD ? Math.exp(v) : v > -SOFTPLUS_THRESHOLD ? v : Math.log(1.0 + Math.exp(v));
+      }
+      return;
+    case SOFTSIGN:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v / (1 + Math.abs(v));
+      }
+      return;
+    case SWISH:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = Math.fround(sigmoid(v)) * v;
+      }
+      return;
+    case GELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        y[j] = v * Math.fround(0.5 * (1 + Math.fround(erf(Math.fround(v / SQRT2)))));
+      }
+      return;
+    default:
+      if (x !== y) y.set(x.subarray(0, len));
+  }
+}
+
+/** gIn = g · act'(x) elementwise, with tfjs's gradient formulas (from y for relu/sigmoid/tanh/elu, from x for the others); gIn may be g. */
+function activationGrad(act: number, g: Float64Array, x: Float32Array, y: Float32Array, gIn: Float64Array, len: number): void {
+  switch (act) {
+    case RELU:
+      for (let j = 0; j < len; j++) gIn[j] = y[j]! > 0 ? g[j]! : 0;
+      return;
+    case SIGMOID:
+      for (let j = 0; j < len; j++) {
+        const s = y[j]!;
+        gIn[j] = g[j]! * (s * (1 - s));
+      }
+      return;
+    case TANH:
+      for (let j = 0; j < len; j++) {
+        const t = y[j]!;
+        gIn[j] = g[j]! * (1 - t * t);
+      }
+      return;
+    case ELU:
+      for (let j = 0; j < len; j++) {
+        const v = y[j]!;
+        gIn[j] = v >= 0 ? g[j]! : g[j]! * (v + 1);
+      }
+      return;
+    case SELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        gIn[j] = v > 0 ? g[j]! * SELU_SCALE : g[j]! * SELU_SCALEALPHA * Math.exp(v);
+      }
+      return;
+    case SOFTPLUS:
+      for (let j = 0; j < len; j++) gIn[j] = g[j]! * sigmoid(x[j]!);
+      return;
+    case SOFTSIGN:
+      for (let j = 0; j < len; j++) {
+        const d = 1 + Math.abs(x[j]!);
+        gIn[j] = g[j]! / (d * d);
+      }
+      return;
+    case SWISH:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        const s = Math.fround(sigmoid(v));
+        gIn[j] = g[j]! * (s + v * s * (1 - s));
+      }
+      return;
+    case GELU:
+      for (let j = 0; j < len; j++) {
+        const v = x[j]!;
+        const u = v / SQRT2;
+        const cdf = 0.5 * (1 + erf(u));
+        gIn[j] = g[j]! * (cdf + (v * 0.5 * TWO_OVER_SQRT_PI * Math.exp(-u * u)) / SQRT2);
+      }
+      return;
+    default:
+      if (gIn !== g) gIn.set(g.subarray(0, len));
+  }
+}
