@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { DatasetInfo, DatasetProgress, TableImportReport, TablePreview } from '../../../shared/api/datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TableImportReport, TablePreview, TextImportOptions, TextImportReport } from '../../../shared/api/datasets';
+import { TOKENIZER_KINDS, type TokenizerKind } from '../../../shared/text/types';
 import type { ColumnType, TableTask } from '../../../shared/tables/types';
-import { createDatasetRegistry, type DatasetRegistry, type ImportKind } from '../../engine/datasets';
+import { createDatasetRegistry, previewText, type DatasetRegistry, type ImportKind } from '../../engine/datasets';
 import { describeColumns, previewTable } from '../../engine/datasets/table';
 import { delimiterName } from '../../engine/datasets/table/csv';
 import { UsageError, type CliCommand, type CliIO } from '../command';
@@ -15,6 +16,13 @@ const USAGE = `Usage:
                                    [--name NAME] [--test-fraction 0.2] [--seed 42] [--type COLUMN=TYPE ...]
                                    [--data-dir DIR] [--json]
   layerforge datasets preview-table FILE.csv [--target COLUMN] [--type COLUMN=TYPE ...] [--rows N] [--json]
+  layerforge datasets import PATH --as text [--name NAME] [--tokenizer word|char|bpe] [--vocab-size N] [--lowercase]
+                                   [--seq-len T] [--test-fraction 0.2] [--seed 42] [--text-column C --label-column L]
+                                   [--split-on-percent] [--classes A,B,...] [--skip-bad] [--data-dir DIR] [--json]
+  layerforge datasets import PATH --as corpus [--name NAME] [--tokenizer char|word|bpe] [--vocab-size N]
+                                   [--seq-len T] [--stride S] [--test-fraction 0.1] [--split-on-percent] [--skip-bad]
+                                   [--data-dir DIR] [--json]
+  layerforge datasets preview-text ID [--per-class N] [--tokens N] [--data-dir DIR] [--json]
 
   list      every dataset: id, status, train/test sizes, input shape, where it is cached
   prepare   download a dataset (cifar10, mnist, fashion-mnist) with a progress bar on stderr;
@@ -27,6 +35,18 @@ const USAGE = `Usage:
             it implies, --type sets a column's use (numeric, categorical or ignored; repeatable);
             rows are split into train/test by --test-fraction (0.2) with --seed (42)
   preview-table  what a table import would find: delimiter, column types and why, task, classes, first rows
+  --as text  labelled text (classification): a folder with one sub-folder per class holding .txt files (one
+            example per file; optional train/ and test/), a CSV with a text and a label column (--text-column,
+            --label-column; default 'text' and 'label'), or fortune files with --split-on-percent (entries
+            separated by lines holding a single '%', one class per file; --classes picks some). Texts are
+            tokenized (--tokenizer word (default), char or bpe; --vocab-size caps the ids; --lowercase for word)
+            and padded or cut to --seq-len tokens (64 word, 256 char, 128 bpe); the split is seeded
+  --as corpus  text for language modelling: a .txt file or a folder of them (fortune files: --split-on-percent
+            removes the '%' lines); tokenized whole (char by default), the last --test-fraction (0.1) of the
+            text is the test split; examples are windows of --seq-len + 1 tokens, --stride apart (default: T)
+  --skip-bad  leave out files that are not UTF-8 or empty, empty class folders and rows without text, each
+            reported, instead of stopping at the first
+  preview-text  example texts of an imported text dataset with their labels and first tokens (ids and text)
   --data-dir  the data folder (default: LAYERFORGE_DATA_DIR, else the user-data folder)`;
 
 function mb(bytes: number): string {
@@ -85,9 +105,74 @@ function registry(dataDir: string | undefined): DatasetRegistry {
   return createDatasetRegistry(dataDir ? { root: dataDir } : {});
 }
 
-const KINDS: ImportKind[] = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table'];
+const KINDS: ImportKind[] = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table', 'text', 'corpus'];
 const TASKS: TableTask[] = ['classification', 'regression'];
 const COLUMN_TYPES: ColumnType[] = ['numeric', 'categorical', 'ignored'];
+
+/** A whole-number flag in [min, max], or undefined when not given. */
+function wholeNumber(v: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min || x > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got '${v}'.`);
+  return x;
+}
+
+/** The text import flags given (by name, for messages) and as import options. */
+function textOptionsOf(values: Record<string, string | boolean | string[] | undefined>): { flags: Record<string, true>; options: TextImportOptions } {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const flags: Record<string, true> = {};
+  const options: TextImportOptions = {};
+  const tokenizer = str('tokenizer');
+  if (tokenizer !== undefined) {
+    if (!TOKENIZER_KINDS.includes(tokenizer as TokenizerKind)) throw new UsageError(`--tokenizer must be one of ${TOKENIZER_KINDS.join(', ')}, got '${tokenizer}'.`);
+    options.tokenizer = tokenizer as TokenizerKind;
+    flags['--tokenizer'] = true;
+  }
+  const vocab = wholeNumber(str('vocab-size'), '--vocab-size', 3, 1_000_000);
+  if (vocab !== undefined) {
+    options.vocabSize = vocab;
+    flags['--vocab-size'] = true;
+  }
+  const seqLen = wholeNumber(str('seq-len'), '--seq-len', 1, 100_000);
+  if (seqLen !== undefined) {
+    options.seqLen = seqLen;
+    flags['--seq-len'] = true;
+  }
+  const stride = wholeNumber(str('stride'), '--stride', 1, 100_000);
+  if (stride !== undefined) {
+    options.stride = stride;
+    flags['--stride'] = true;
+  }
+  if (values.lowercase) {
+    options.lowercase = true;
+    flags['--lowercase'] = true;
+  }
+  if (values['split-on-percent']) {
+    options.splitOnPercent = true;
+    flags['--split-on-percent'] = true;
+  }
+  if (values['skip-bad']) {
+    options.skipBad = true;
+    flags['--skip-bad'] = true;
+  }
+  const textColumn = str('text-column');
+  if (textColumn !== undefined) {
+    options.textColumn = textColumn;
+    flags['--text-column'] = true;
+  }
+  const labelColumn = str('label-column');
+  if (labelColumn !== undefined) {
+    options.labelColumn = labelColumn;
+    flags['--label-column'] = true;
+  }
+  const classes = str('classes');
+  if (classes !== undefined) {
+    options.classes = classes.split(',').map((c) => c.trim()).filter(Boolean);
+    if (!options.classes.length) throw new UsageError(`--classes must list class names separated by commas, got '${classes}'.`);
+    flags['--classes'] = true;
+  }
+  return { flags, options };
+}
 
 /** --type COLUMN=TYPE flags as columnTypes. */
 function columnTypesOf(flags: string[] | undefined): Record<string, ColumnType> | undefined {
@@ -133,6 +218,62 @@ function tableSummary(info: DatasetInfo, report: TableImportReport, seconds: num
   out.push(`Split: ${n(info.trainSize)} train / ${n(info.testSize)} test rows (seed ${pre.split.seed}, test fraction ${pre.split.testFraction}); ${pre.featureNames.length} input features.`);
   for (const w of report.warnings ?? []) out.push(`Warning: ${w}`);
   out.push(`Cached in ${info.cachePath}`);
+  return out;
+}
+
+const kb = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MB` : `${(b / 1024).toFixed(1)} KB`);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** What a text or corpus import found, for people. */
+function textSummary(info: DatasetInfo, r: TextImportReport, seconds: number): string[] {
+  const out: string[] = [];
+  const layout = { folders: 'class folders', csv: 'a CSV file', fortunes: r.kind === 'text' ? "fortune files, split on '%' lines" : "fortune files, '%' lines removed", files: 'text files' }[r.layout];
+  const tk = r.tokenizer;
+  const vocab = `${tk.kind}, ${n(tk.vocabSize)} ids${tk.lowercase ? ' (lower-cased)' : tk.kind === 'word' ? ' (case kept)' : ''}`;
+  if (r.kind === 'text') {
+    out.push(`Imported ${info.id} from ${layout}: ${n(r.examples ?? 0)} examples in ${info.classNames.length} classes, ${n(r.files)} file${r.files === 1 ? '' : 's'} (${kb(r.bytes)}), in ${seconds.toFixed(1)} s.`);
+    const counts = r.classCounts ?? [];
+    out.push(`Classes: ${info.classNames.slice(0, 30).map((c, i) => `${c} ${n(counts[i] ?? 0)}`).join(', ')}${info.classNames.length > 30 ? ', …' : ''}`);
+    out.push(`Tokenizer: ${vocab}; sequence length ${r.seqLen}: ${n(r.truncated ?? 0)} example${r.truncated === 1 ? '' : 's'} (${pct((r.truncated ?? 0) / Math.max(1, r.examples ?? 0))}) cut, mean ${(r.meanTokens ?? 0).toFixed(1)} tokens, longest ${n(r.maxTokens ?? 0)}.`);
+    const how = r.split.given ? 'from the train/ and test/ folders' : `seed ${r.split.seed}, test fraction ${r.split.testFraction}`;
+    out.push(`Split: ${n(info.trainSize)} train / ${n(info.testSize)} test examples (${how}); ${pct(r.oovRate)} of the test tokens are unknown to the tokenizer.`);
+  } else {
+    out.push(`Imported ${info.id} from ${layout}: ${n(r.files)} file${r.files === 1 ? '' : 's'} (${kb(r.bytes)}), in ${seconds.toFixed(1)} s.`);
+    out.push(`Tokenizer: ${vocab}; windows of ${r.seqLen} tokens (+1 target), stride ${r.stride ?? r.seqLen}.`);
+    out.push(`Tokens: ${n(r.tokens?.train ?? 0)} train / ${n(r.tokens?.test ?? 0)} test (the last ${pct(r.split.testFraction)} of the text) -> ${n(info.trainSize)} train / ${n(info.testSize)} test windows; ${pct(r.oovRate)} of the test tokens are unknown to the tokenizer.`);
+  }
+  if (r.layout === 'fortunes') out.push(`Empty entries (two '%' lines in a row): ${n(r.emptyEntries)}`);
+  // Problems one by one; files not read by design (links, strfile indexes, other files) as counts.
+  const problems = r.skipped.filter((x) => x.kind === 'problem');
+  if (problems.length) {
+    out.push(`Skipped ${n(problems.length)}:`);
+    for (const x of problems.slice(0, 20)) out.push(`  ${x.reason}`);
+    if (problems.length > 20) out.push(`  … and ${n(problems.length - 20)} more (--json lists them all).`);
+  }
+  const count = (k: string) => r.skipped.filter((x) => x.kind === k).length;
+  const notRead = [
+    count('duplicate') && `${n(count('duplicate'))} link${count('duplicate') === 1 ? '' : 's'} to files read already`,
+    count('index') && `${n(count('index'))} strfile index${count('index') === 1 ? '' : 'es'} (.dat)`,
+    count('other') && `${n(count('other'))} other file${count('other') === 1 ? '' : 's'} (${r.skipped.filter((x) => x.kind === 'other').slice(0, 3).map((x) => x.file).join(', ')}${count('other') > 3 ? ', …' : ''})`,
+  ].filter(Boolean);
+  if (notRead.length) out.push(`Not read: ${notRead.join(', ')}; --json lists them.`);
+  for (const w of r.warnings) out.push(`Warning: ${w}`);
+  out.push(`Cached in ${info.cachePath}`);
+  return out;
+}
+
+/** Example texts of a text dataset with their first tokens, for people. */
+function textPreviewSummary(p: DatasetPreview): string[] {
+  const out: string[] = [];
+  const t = p.tokenizer;
+  if (t) out.push(`${p.id}: ${t.kind} tokenizer, ${n(t.vocabSize)} ids, ${t.seqLen} tokens per example`);
+  if (p.classNames.length) out.push(`Classes (train / test): ${p.classNames.map((c, i) => `${c} ${n(p.trainCounts[i] ?? 0)}/${n(p.testCounts[i] ?? 0)}`).join(', ')}`);
+  for (const x of p.texts ?? []) {
+    const one = x.text.replace(/\s+/g, ' ').trim();
+    out.push('');
+    out.push(`${x.className !== undefined ? `[${x.className}] ` : ''}${x.source ?? ''}: ${one.length > 160 ? `${one.slice(0, 160)}…` : one}`);
+    out.push(`  ${x.length} tokens${x.truncated ? ` (cut at ${t?.seqLen})` : ''}: ${x.ids.map((id, i) => `${id}:${JSON.stringify(x.tokens[i])}`).join(' ')}${x.length > x.ids.length ? ' …' : ''}`);
+  }
   return out;
 }
 
@@ -211,6 +352,10 @@ export const datasetsCommand: CliCommand = {
           as: { type: 'string' }, name: { type: 'string' }, size: { type: 'string' }, grey: { type: 'boolean' },
           'test-fraction': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' },
           target: { type: 'string' }, task: { type: 'string' }, type: { type: 'string', multiple: true },
+          // Text and corpus imports.
+          tokenizer: { type: 'string' }, 'vocab-size': { type: 'string' }, lowercase: { type: 'boolean' }, 'seq-len': { type: 'string' },
+          'text-column': { type: 'string' }, 'label-column': { type: 'string' }, 'split-on-percent': { type: 'boolean' }, classes: { type: 'string' },
+          stride: { type: 'string' }, 'skip-bad': { type: 'boolean' },
         },
         allowPositionals: true,
       });
@@ -233,6 +378,9 @@ export const datasetsCommand: CliCommand = {
       const columnTypes = columnTypesOf(values.type);
       const tableFlags = [values.target !== undefined && '--target', task && '--task', columnTypes && '--type'].filter(Boolean);
       if (tableFlags.length && as !== undefined && as !== 'table') throw new UsageError(`${tableFlags.join(', ')} ${tableFlags.length === 1 ? 'applies' : 'apply'} to table imports only (--as table).`);
+      const text = textOptionsOf(values);
+      const textFlags = Object.keys(text.flags);
+      if (textFlags.length && as !== 'text' && as !== 'corpus') throw new UsageError(`${textFlags.join(', ')} ${textFlags.length === 1 ? 'applies' : 'apply'} to text imports only (--as text or --as corpus).`);
       const reg = registry(values['data-dir']);
       const pp = progressPrinter(io, Boolean(values.json));
       const started = Date.now();
@@ -242,6 +390,7 @@ export const datasetsCommand: CliCommand = {
           as, name: values.name, size, channels: values.grey ? 1 : undefined,
           testFraction: num(values['test-fraction'], '--test-fraction'), seed: num(values.seed, '--seed'),
           ...(values.target !== undefined ? { target: values.target } : {}), ...(task ? { task } : {}), ...(columnTypes ? { columnTypes } : {}),
+          ...text.options,
           onProgress: pp.onProgress,
         });
       } finally {
@@ -249,7 +398,11 @@ export const datasetsCommand: CliCommand = {
       }
       const seconds = (Date.now() - started) / 1000;
       if (values.json) {
-        io.out(JSON.stringify({ ...result.info, skipped: result.skipped, ...(result.table ? { table: result.table } : {}), seconds }));
+        io.out(JSON.stringify({ ...result.info, skipped: result.skipped, ...(result.table ? { table: result.table } : {}), ...(result.text ? { text: result.text } : {}), seconds }));
+        return 0;
+      }
+      if (result.text) {
+        for (const line of textSummary(result.info, result.text, seconds)) io.out(line);
         return 0;
       }
       if (result.table) {
@@ -280,7 +433,24 @@ export const datasetsCommand: CliCommand = {
       else for (const line of previewSummary(preview, rows ?? 5)) io.out(line);
       return 0;
     }
-    if (sub === undefined) throw new UsageError('missing sub-command (list, prepare, import or preview-table).');
-    throw new UsageError(`unknown sub-command '${sub}' (use list, prepare, import or preview-table).`);
+    if (sub === 'preview-text') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { 'per-class': { type: 'string' }, tokens: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+        allowPositionals: true,
+      });
+      if (positionals.length !== 1) throw new UsageError('preview-text takes one dataset id (text:NAME or corpus:NAME).');
+      const id = positionals[0]!;
+      if (!/^(text|corpus):/.test(id)) throw new UsageError(`preview-text shows text datasets (text:NAME or corpus:NAME), not '${id}'.`);
+      const perClass = wholeNumber(values['per-class'], '--per-class', 1, 100) ?? 3;
+      const tokens = wholeNumber(values.tokens, '--tokens', 1, 1000) ?? 24;
+      const ds = await registry(values['data-dir']).load(id);
+      const preview = previewText(ds, perClass, tokens);
+      if (values.json) io.out(JSON.stringify(preview));
+      else for (const line of textPreviewSummary(preview)) io.out(line);
+      return 0;
+    }
+    if (sub === undefined) throw new UsageError('missing sub-command (list, prepare, import, preview-table or preview-text).');
+    throw new UsageError(`unknown sub-command '${sub}' (use list, prepare, import, preview-table or preview-text).`);
   },
 };

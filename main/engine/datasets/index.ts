@@ -4,9 +4,9 @@
  * the data folder and environment (tests pass their own); the module-level functions use `dataDir()`.
  */
 import { readdir } from 'node:fs/promises';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatasetInfo, DatasetPreview, DatasetProgress, TableImportOptions, TableImportReport } from '../../../shared/api/datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TableImportOptions, TableImportReport, TextImportOptions, TextImportReport } from '../../../shared/api/datasets';
 import { cacheDamage, cacheDir, dataDir, readCacheMeta } from './cache';
 import { createCifar10Source, findCifarBinaryDir } from './cifar10';
 import { createFolderSource, folderDatasetName, importImageFolder, type FolderImportOptions, type SkippedImage } from './folder';
@@ -15,6 +15,8 @@ import { classCounts, previewDataset } from './preview';
 import type { ImportOptions, PrepareOptions, SourceContext } from './source';
 import { createTableSource, importTable, readTableMeta, sniffDelimiter, TABLE_FILE, tableDatasetName } from './table';
 import type { DatasetSource, LoadedDataset } from './types';
+// Text and corpus datasets.
+import { createCorpusSource, createTextSource, importCorpus, importText, previewText, readCorpusMeta, readTextMeta, textDatasetName } from './text';
 
 export { dataDir } from './cache';
 export { BatchPipeline, splitValidation, channelStats, type Batch, type PipelineOptions, type Normalization, type Augmentation } from './pipeline';
@@ -23,11 +25,14 @@ export type { PrepareOptions, ImportOptions, SourceContext } from './source';
 export type { SkippedImage } from './folder';
 export { previewTable, TableError, isTableError, type TableImportRequest, type TableImportResult } from './table';
 export type { TableData } from './types';
+export type { TextData } from './types';
+export { previewText, windows, windowCount, TextError, isTextError, type TextImportRequest, type TextImportResult } from './text';
 
 export const BUILTIN_IDS = ['cifar10', 'mnist', 'fashion-mnist'] as const;
-export type ImportKind = 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder' | 'table';
+export type ImportKind = 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder' | 'table' | 'text' | 'corpus';
 
-export interface ImportRequest extends ImportOptions, Omit<FolderImportOptions, keyof ImportOptions>, Omit<Partial<TableImportOptions>, 'testFraction' | 'seed'> {
+export interface ImportRequest
+  extends ImportOptions, Omit<FolderImportOptions, keyof ImportOptions>, Omit<Partial<TableImportOptions>, 'testFraction' | 'seed'>, Omit<TextImportOptions, 'testFraction' | 'seed'> {
   /** What the path holds; guessed from its contents when absent. */
   as?: ImportKind;
 }
@@ -38,6 +43,8 @@ export interface ImportResult {
   skipped: SkippedImage[];
   /** Table imports: column types, what was filled and dropped. */
   table?: TableImportReport;
+  /** Text and corpus imports: tokenizer, sizes, cut examples, skipped files. */
+  text?: TextImportReport;
 }
 
 export interface DatasetRegistry {
@@ -71,19 +78,41 @@ function looksDelimited(path: string): boolean {
   return lines.length >= 2 && count(lines[0]!) > 0 && lines.slice(1).filter((l) => count(l) === count(lines[0]!)).length >= (lines.length - 1) / 2;
 }
 
-/** Guesses what a path holds: a CIFAR-10 archive/folder, MNIST-style IDX files, an image folder, or a table (CSV). */
+/** True when a folder's class sub-folders hold .txt files and nothing else (Keras' text layout; train/ and test/ too). */
+function looksLikeTextFolders(path: string): boolean {
+  const visible = (d: string) => readdirSync(d, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+  let txt = 0;
+  const scan = (d: string, depth: number): boolean => {
+    for (const e of visible(d)) {
+      if (e.isDirectory()) {
+        if (depth < 2 && !scan(join(d, e.name), depth + 1)) return false;
+      } else if (depth === 0) continue;
+      else if (/\.txt$/i.test(e.name)) txt++;
+      else return false;
+    }
+    return true;
+  };
+  try {
+    return scan(path, 0) && txt > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Guesses what a path holds: a CIFAR-10 archive/folder, MNIST-style IDX files, an image folder, a folder of text classes, or a table (CSV). */
 export function detectImportKind(path: string): ImportKind {
   const st = statSync(path);
   if (st.isDirectory()) {
     if (findCifarBinaryDir(path)) return 'cifar10';
     if (findIdxFiles(path)) return /fashion/i.test(path) ? 'fashion-mnist' : 'mnist';
+    if (looksLikeTextFolders(path)) return 'text';
     return 'folder';
   }
   if (/cifar-10-binary\.tar\.gz$|cifar-10-binary\.tgz$/i.test(path)) return 'cifar10';
   if (/\.(tar|tgz|tar\.gz)$/i.test(path)) return 'folder';
   if (TABLE_FILE.test(path)) return 'table';
   if (/\.txt$/i.test(path) && looksDelimited(path)) return 'table';
-  throw new Error(`Cannot tell what ${path} is; pass --as cifar10|mnist|fashion-mnist|folder|table.`);
+  throw new Error(`Cannot tell what ${path} is; pass --as cifar10|mnist|fashion-mnist|folder|table|text|corpus.`);
 }
 
 export function createDatasetRegistry(options: Partial<SourceContext> = {}): DatasetRegistry {
@@ -102,7 +131,9 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
     if (b) return b;
     if (id.startsWith('folder:')) return createFolderSource(`folder:${folderDatasetName(id.slice(7))}`, ctx);
     if (id.startsWith('table:')) return createTableSource(`table:${tableDatasetName(id.slice(6))}`, ctx);
-    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, folder:<name> for an imported image folder, or table:<name> for an imported CSV table.`);
+    if (id.startsWith('text:')) return createTextSource(`text:${textDatasetName(id.slice(5))}`, ctx);
+    if (id.startsWith('corpus:')) return createCorpusSource(`corpus:${textDatasetName(id.slice(7))}`, ctx);
+    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, folder:<name> for an imported image folder, table:<name> for an imported CSV table, text:<name> for imported labelled text or corpus:<name> for an imported corpus.`);
   };
 
   const info = async (id: string): Promise<DatasetInfo> => {
@@ -138,8 +169,18 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
       for (const id of builtins.keys()) out.push(await info(id));
       const dir = join(ctx.root, 'datasets');
       if (existsSync(dir)) {
-        const names = (await readdir(dir)).filter((n) => (n.startsWith('folder-') || n.startsWith('table-')) && !n.includes('.extract-')).sort();
+        const names = (await readdir(dir)).filter((n) => /^(folder|table|text|corpus)-/.test(n) && !n.includes('.extract-')).sort();
         for (const n of names) {
+          if (n.startsWith('text-') || n.startsWith('corpus-')) {
+            const tmeta = n.startsWith('text-') ? await readTextMeta(join(dir, n)) : await readCorpusMeta(join(dir, n));
+            if (tmeta) out.push({ ...tmeta.info, status: 'ready', cachePath: join(dir, n) });
+            else {
+              const damage = await cacheDamage(join(dir, n));
+              const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
+              if (shown) out.push(shown);
+            }
+            continue;
+          }
           if (n.startsWith('table-')) {
             const tmeta = await readTableMeta(join(dir, n));
             if (tmeta) out.push({ ...tmeta.info, status: 'ready', cachePath: join(dir, n) });
@@ -196,6 +237,18 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
         });
         return { info: result, skipped: [], ...(report ? { table: report } : {}) };
       }
+      if (kind === 'text' || kind === 'corpus') {
+        const name = textDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? kind);
+        const id = `${kind}:${name}`;
+        let report: TextImportReport | undefined;
+        const result = await track(id, async () => {
+          const { as: _as, size: _size, channels: _channels, concurrency: _concurrency, target: _target, task: _task, columnTypes: _columnTypes, ...textOpts } = opts;
+          const r = await (kind === 'text' ? importText : importCorpus)(path, ctx.root, { ...textOpts, name: opts.name ?? name });
+          report = r.report;
+          return r.info;
+        });
+        return { info: result, skipped: [], ...(report ? { text: report } : {}) };
+      }
       if (kind === 'folder') {
         const name = folderDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? 'images');
         const id = `folder:${name}`;
@@ -207,7 +260,7 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
         });
         return { info: result, skipped };
       }
-      if (opts.name) throw new Error(`--name applies to folder and table imports only; a ${kind} import fills the '${kind}' dataset.`);
+      if (opts.name) throw new Error(`--name applies to folder and table imports only, and to text and corpus imports; a ${kind} import fills the '${kind}' dataset.`);
       const source = get(kind);
       const result = await track(kind, () => source.importFrom!(path, { onProgress: opts.onProgress, signal: opts.signal }));
       return { info: result, skipped: [] };
@@ -220,6 +273,7 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
         const counts = (split: typeof ds.train) => (classes.length ? classCounts(split, classes.length) : []);
         return { id: ds.info.id, classNames: [...classes], trainCounts: counts(ds.train), testCounts: counts(ds.test), samples: [] };
       }
+      if (ds.text) return previewText(ds, perClass);
       return previewDataset(ds, perClass);
     },
   };

@@ -1,5 +1,6 @@
 import type { DatasetInfo } from '../../../shared/api/datasets';
 import type { TablePreprocessing } from '../../../shared/tables/types';
+import type { Tokenizer } from '../../../shared/text/types';
 import type { ImportOptions, PrepareOptions } from './source';
 
 /**
@@ -16,6 +17,33 @@ export interface Split {
   readonly features?: Float32Array;
   /** Regression: count standardised targets, (y - mean) / std of the training split. */
   readonly targets?: Float32Array;
+  /**
+   * Labelled text: count × T token ids, row after row, each padded with PAD (0) at the end or cut after T ids
+   * (`images` is then empty; `labels` as for images). The trainer copies rows into its int32 batch.
+   */
+  readonly tokens?: Int32Array;
+  /**
+   * Corpus: the split's whole token stream. Examples are windows of T+1 tokens cut at batch time (input = the
+   * first T, target = the last T) by `windows()` in datasets/text; `count` is the number of windows,
+   * `images` and `labels` are empty.
+   */
+  readonly stream?: Int32Array | Uint16Array;
+  /** Corpus: tokens between the starts of consecutive windows (T: windows do not overlap). */
+  readonly stride?: number;
+}
+
+/** What a text or corpus dataset carries beside its splits. */
+export interface TextData {
+  readonly kind: 'text' | 'corpus';
+  /** The tokenizer (layerforge-tokenizer JSON), to be copied into model folders and exports. */
+  readonly tokenizer: Tokenizer;
+  /** Tokens per example (T). */
+  readonly seqLen: number;
+  /** Corpus: the default window stride. */
+  readonly stride?: number;
+  /** Labelled text: a few training texts per class (`row`: their index in the train split) and the test texts, cut at 2,000 characters. */
+  readonly samples?: readonly { label: number; row: number; text: string; source: string; length: number }[];
+  readonly testTexts?: readonly { text: string; source: string }[];
 }
 
 /** What a table dataset carries beside its splits. */
@@ -35,6 +63,8 @@ export interface LoadedDataset {
   readonly test: Split;
   /** Table datasets only. */
   readonly table?: TableData;
+  /** Text and corpus datasets only ([1, 1, T] is then `shape`). */
+  readonly text?: TextData;
 }
 
 /** A dataset source: one folder per source under main/engine/datasets (cifar10/, mnist/, folder/, …). */
