@@ -7,6 +7,7 @@ import { datasetsCommand } from './commands/datasets';
 import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
 import { predictCommand } from './commands/predict';
+import { generateCommand } from './commands/generate';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -18,6 +19,7 @@ export const commands: CliCommand[] = [
   exportCommand,
   importCommand,
   predictCommand,
+  generateCommand,
 ];
 
 function help(io: CliIO): void {

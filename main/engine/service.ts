@@ -23,6 +23,9 @@ import {
   type SaveProjectRequest,
   type SaveRecoveryRequest,
   type ExportResult,
+  type GeneratedText,
+  type GenerateTextRequest,
+  type TextGenerated,
   type PredictRequest,
   type Predictions,
   type PredictRowsRequest,
@@ -48,6 +51,7 @@ import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
+import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
 
 /** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
@@ -167,6 +171,9 @@ export class Engine implements EngineApi {
   private readonly progress = emitter<TrainingProgress>();
   private readonly ended = emitter<TrainingEnded>();
   private readonly datasetProgress = emitter<DatasetProgress>();
+  private readonly textGenerated = emitter<TextGenerated>();
+  /** Generations under way, by request id: aborting one stops it. */
+  private readonly generations = new Map<string, AbortController>();
   private ready: Promise<void>;
   private readonly projects: ProjectLibrary;
 
@@ -385,6 +392,7 @@ export class Engine implements EngineApi {
           ...(e.valAccuracy === null ? {} : { valAccuracy: e.valAccuracy }),
           ...(metrics ? { metrics } : {}),
           ...(valMetrics ? { valMetrics } : {}),
+          ...(e.sample ? { sample: e.sample } : {}),
           lr: e.learningRate,
           elapsedMs: e.elapsedMs,
         };
@@ -574,6 +582,46 @@ export class Engine implements EngineApi {
     }
   }
 
+  // ---- text generation (language models) ------------------------------------------------------
+  async generateText(req: GenerateTextRequest): Promise<GeneratedText> {
+    await this.ready;
+    const run = this.withModel(req.runId);
+    if (run.task !== 'language-modelling') {
+      throw new ApiError('bad-request', `run '${run.name}' is not a language model (it was trained for ${getTask(run.task).label.toLowerCase()} on '${run.datasetId}'): generating text needs a run trained on a corpus`, {
+        reason: 'not-a-language-model',
+      });
+    }
+    const generate = this.deps.training.generate;
+    if (!generate) throw new ApiError('failed', 'generating text is not available in this build');
+    const requestId = req.requestId ?? `gen-${randomUUID()}`;
+    if (this.generations.has(requestId)) throw new ApiError('busy', `a generation '${requestId}' is already under way`);
+    const controller = new AbortController();
+    this.generations.set(requestId, controller);
+    const { prompt, tokens, temperature, topK, seed } = req;
+    try {
+      const r = await generate.call(
+        this.deps.training,
+        this.store.modelDir(run.id),
+        run.datasetId,
+        { prompt, ...(tokens !== undefined ? { tokens } : {}), ...(temperature !== undefined ? { temperature } : {}), ...(topK !== undefined ? { topK } : {}), ...(seed !== undefined ? { seed } : {}) },
+        (piece) => this.textGenerated.emit({ runId: run.id, requestId, piece, done: false }),
+        controller.signal,
+      );
+      return { requestId, text: r.text, tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, stopped: r.stopped || controller.signal.aborted };
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ApiError(/not a language model/.test(message) ? 'bad-request' : 'failed', message, /not a language model/.test(message) ? { reason: 'not-a-language-model' } : undefined);
+    } finally {
+      this.generations.delete(requestId);
+      this.textGenerated.emit({ runId: run.id, requestId, piece: '', done: true });
+    }
+  }
+
+  async stopGeneration({ requestId }: { requestId: string }): Promise<void> {
+    this.generations.get(requestId)?.abort();
+  }
+
   // ---- export / import ----------------------------------------------------------------------
   async exportModel({ runId, format, outPath }: ExportRequest): Promise<ExportResult> {
     await this.ready;
@@ -637,8 +685,13 @@ export class Engine implements EngineApi {
     return this.datasetProgress.on(listener);
   }
 
+  onTextGenerated(listener: (e: TextGenerated) => void): () => void {
+    return this.textGenerated.on(listener);
+  }
+
   /** Stops every live run and waits (briefly) for them to end. */
   async dispose(): Promise<void> {
+    for (const g of this.generations.values()) g.abort();
     const handles = [...this.live.values()].map((l) => l.handle).filter((h): h is RunHandle => !!h);
     for (const h of handles) h.stop();
     await Promise.race([Promise.allSettled(handles.map((h) => h.done)), new Promise((r) => setTimeout(r, 10_000))]);

@@ -5,7 +5,7 @@
  */
 import type { Graph } from '../graph/types';
 import type { ProjectFile, TrainingSettings } from '../project';
-import type { DatasetInfo, DatasetPreview, DatasetProgress, TablePreview } from './datasets';
+import type { DatasetInfo, DatasetPreview, DatasetProgress, TablePreview, TextImportOptions } from './datasets';
 import type { ColumnType, TableTask } from '../tables/types';
 import type { TaskId } from '../tasks/define';
 import type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest } from './projects';
@@ -49,6 +49,8 @@ export interface EpochPoint {
   /** The task's metrics on the training batches and on validation (r2, mae, rmse for regression). */
   metrics?: Record<string, number>;
   valMetrics?: Record<string, number>;
+  /** Language models: what the model wrote from a fixed prompt after this epoch. */
+  sample?: { prompt: string; text: string };
   lr: number;
   /** Milliseconds since the run started. */
   elapsedMs: number;
@@ -185,7 +187,7 @@ export interface TrainingEnded {
   summary: RunSummary;
 }
 
-export const IMPORT_KINDS = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table'] as const;
+export const IMPORT_KINDS = ['cifar10', 'mnist', 'fashion-mnist', 'folder', 'table', 'text', 'corpus'] as const;
 
 export interface ImportDatasetRequest {
   path: string;
@@ -199,6 +201,17 @@ export interface ImportDatasetRequest {
   testFraction?: number;
   seed?: number;
   columnTypes?: Record<string, ColumnType>;
+  /** Text and corpus imports (see TextImportOptions; testFraction and seed above apply too). */
+  tokenizer?: TextImportOptions['tokenizer'];
+  vocabSize?: number;
+  lowercase?: boolean;
+  seqLen?: number;
+  textColumn?: string;
+  labelColumn?: string;
+  splitOnPercent?: boolean;
+  classes?: string[];
+  stride?: number;
+  skipBad?: boolean;
 }
 
 export interface StartTrainingRequest {
@@ -218,6 +231,49 @@ export interface PredictRequest {
   /** Put misclassified images first (default true). */
   misclassifiedFirst?: boolean;
 }
+
+/**
+ * Text from a language-model run (a run trained on a corpus): the model continues `prompt`, token by
+ * token; each piece arrives as onTextGenerated while it is written, the whole text when it resolves.
+ */
+export interface GenerateTextRequest {
+  runId: string;
+  /** The text to continue (at most 10,000 characters; may be empty). */
+  prompt: string;
+  /** New tokens to write (1 to 2,000; default 200). */
+  tokens?: number;
+  /** Softmax temperature: 0 picks the most likely token, higher is more surprising (default 0.8). */
+  temperature?: number;
+  /** Draw among the k most likely tokens only; 0 = all (default 0). */
+  topK?: number;
+  /** Random seed (default 1: the same request writes the same text). */
+  seed?: number;
+  /** The caller's id for this generation (its events carry it, stopGeneration names it); the engine makes one when absent. */
+  requestId?: string;
+}
+
+export interface GeneratedText {
+  requestId: string;
+  /** The continuation, without the prompt. */
+  text: string;
+  /** Tokens written (fewer than asked when stopped). */
+  tokens: number;
+  tokensPerSecond: number;
+  /** True when stopGeneration ended it early. */
+  stopped: boolean;
+}
+
+/** The payload of onTextGenerated: a new piece of a generation's text, then one event with done: true (piece ''). */
+export interface TextGenerated {
+  runId: string;
+  requestId: string;
+  piece: string;
+  done: boolean;
+}
+
+/** Most tokens one generateText writes, and the longest prompt it takes. */
+export const MAX_GENERATE_TOKENS = 2000;
+export const MAX_GENERATE_PROMPT = 10_000;
 
 export interface PredictionItem {
   /** Index in the test split. */
@@ -292,6 +348,15 @@ export interface EngineApi {
   /** Table runs: predictions for new rows (typed into a form, or a CSV file), with the dataset's preprocessing applied. */
   predictRows(req: PredictRowsRequest): Promise<RowPredictions>;
 
+  /**
+   * Language-model runs: continues a prompt with the trained model, streaming each piece as
+   * onTextGenerated. A run that is not a language model is refused (ApiError 'bad-request', details.reason
+   * 'not-a-language-model'); one still training has no model yet ('not-found').
+   */
+  generateText(req: GenerateTextRequest): Promise<GeneratedText>;
+  /** Ends a generation early (it resolves with what was written, stopped: true); nothing happens when it has ended. */
+  stopGeneration(req: { requestId: string }): Promise<void>;
+
   exportModel(req: ExportRequest): Promise<ExportResult>;
   /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
   importModel(req: { path: string }): Promise<ProjectFile>;
@@ -311,6 +376,8 @@ export interface EngineApi {
   saveProjectAs(req: SaveProjectAsRequest): Promise<SavedProject | null>;
   /** Desktop app: a native Open dialog, then openProject of the chosen file; null when cancelled. */
   openProjectDialog(): Promise<OpenedProject | null>;
+  /** Desktop app: a native Open dialog for a data file to import (`kind` 'table': CSV); its path, or null when cancelled. */
+  chooseDataFile(req: { kind: 'table' }): Promise<string | null>;
   /** Autosave: replaces the recovery slot `key` with unsaved work (atomically, under `<data dir>/recovery`). */
   saveRecovery(req: SaveRecoveryRequest): Promise<void>;
   /** Every autosave left (by a crash, a killed app or a closed tab), newest first. */
@@ -321,6 +388,7 @@ export interface EngineApi {
   onTrainingProgress(listener: (p: TrainingProgress) => void): () => void;
   onTrainingEnded(listener: (e: TrainingEnded) => void): () => void;
   onDatasetProgress(listener: (p: DatasetProgress) => void): () => void;
+  onTextGenerated(listener: (e: TextGenerated) => void): () => void;
 }
 
 type RequestName = { [K in keyof EngineApi]: K extends `on${string}` ? never : K }[keyof EngineApi];
@@ -346,6 +414,8 @@ export const ENGINE_REQUESTS = [
   'evaluate',
   'predict',
   'predictRows',
+  'generateText',
+  'stopGeneration',
   'exportModel',
   'importModel',
   'listProjects',
@@ -353,12 +423,13 @@ export const ENGINE_REQUESTS = [
   'openProject',
   'saveProjectAs',
   'openProjectDialog',
+  'chooseDataFile',
   'saveRecovery',
   'listRecovery',
   'discardRecovery',
 ] as const satisfies readonly RequestName[];
 
-export const ENGINE_EVENTS = ['onTrainingProgress', 'onTrainingEnded', 'onDatasetProgress'] as const satisfies readonly EventName[];
+export const ENGINE_EVENTS = ['onTrainingProgress', 'onTrainingEnded', 'onDatasetProgress', 'onTextGenerated'] as const satisfies readonly EventName[];
 
 // Compile-time completeness: every member of EngineApi is listed above.
 type Missing = Exclude<keyof EngineApi, (typeof ENGINE_REQUESTS)[number] | (typeof ENGINE_EVENTS)[number]>;

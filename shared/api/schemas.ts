@@ -2,7 +2,7 @@
 import { graphSchema } from '../project/format';
 import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
 import { s, type Schema } from '../schema';
-import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, type EngineApi } from './engine';
+import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, type EngineApi } from './engine';
 import { MAX_PROJECT_NAME, MAX_PROJECT_TEXT, PROJECT_NAME_PATTERN } from './projects';
 import type { ServiceSpec } from './proxy';
 
@@ -32,6 +32,17 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
       testFraction: s.optional(s.number({ min: 0, max: 0.99 })),
       seed: s.optional(s.number({ int: true, min: 0, max: 2 ** 32 - 1 })),
       columnTypes: s.optional(s.record(s.enum(['numeric', 'categorical', 'ignored'] as const), { maxKeys: 10_000 })),
+      // Text and corpus imports.
+      tokenizer: s.optional(s.enum(['char', 'word', 'bpe'] as const)),
+      vocabSize: s.optional(s.number({ int: true, min: 3, max: 1_000_000 })),
+      lowercase: s.optional(s.boolean()),
+      seqLen: s.optional(s.number({ int: true, min: 1, max: 100_000 })),
+      textColumn: s.optional(columnName),
+      labelColumn: s.optional(columnName),
+      splitOnPercent: s.optional(s.boolean()),
+      classes: s.optional(s.array(s.string({ min: 1, max: 1000 }), { max: 10_000 })),
+      stride: s.optional(s.number({ int: true, min: 1, max: 100_000 })),
+      skipBad: s.optional(s.boolean()),
     },
     { strict: true },
   ),
@@ -68,6 +79,19 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
     },
     { strict: true },
   ),
+  generateText: s.object(
+    {
+      runId: id,
+      prompt: s.string({ max: MAX_GENERATE_PROMPT }),
+      tokens: s.optional(s.number({ int: true, min: 1, max: MAX_GENERATE_TOKENS })),
+      temperature: s.optional(s.number({ min: 0, max: 100 })),
+      topK: s.optional(s.number({ int: true, min: 0, max: 1_000_000 })),
+      seed: s.optional(s.number({ int: true, min: 0, max: 2 ** 32 - 1 })),
+      requestId: s.optional(id),
+    },
+    { strict: true },
+  ),
+  stopGeneration: s.object({ requestId: id }, { strict: true }),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
   importModel: s.object({ path }, { strict: true }),
   listProjects: undefined,
@@ -75,6 +99,7 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   openProject: s.object({ name: s.optional(projectName), path: s.optional(path) }, { strict: true }),
   saveProjectAs: s.object({ text: projectText, suggestedName: s.optional(projectName) }, { strict: true }),
   openProjectDialog: undefined,
+  chooseDataFile: s.object({ kind: s.enum(['table'] as const) }, { strict: true }),
   saveRecovery: s.object({ key: id, text: projectText, sourcePath: s.optional(s.nullable(path)) }, { strict: true }) as Schema<Arg<'saveRecovery'>>,
   listRecovery: undefined,
   discardRecovery: s.object({ key: id }, { strict: true }),

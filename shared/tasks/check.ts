@@ -15,7 +15,7 @@ export function outputInfo(graph: Graph, analysis: Analysis, nodeId: string): Ou
  * unit; a 3-class dataset needs 3 scores): problems pinned to the output node, with the fix in words.
  */
 export function checkGraphForTask(graph: Graph, analysis: Analysis, task: TaskDef, target: TargetInfo, datasetName = 'the dataset'): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = task.checkGraph ? task.checkGraph(graph, analysis).map((p) => ({ ...p, message: `${p.message} (${task.label.toLowerCase()} on ${datasetName})` })) : [];
   if (analysis.outputs.length !== 1) return problems; // graph validation already reports this
   const id = analysis.outputs[0]!;
   const out = outputInfo(graph, analysis, id);

@@ -5,10 +5,11 @@
  * `if (regression)`. The tfjs parts get `tf` injected (as layer builds do), so this stays pure.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import type { Analysis, Graph, Problem } from '../graph/types';
 import type { Shape } from '../layers';
 
 export type Tf = typeof tfjs;
-export type TaskId = 'classification' | 'regression';
+export type TaskId = 'classification' | 'regression' | 'language-modelling';
 export const LOSSES = ['auto', 'cross-entropy', 'binary-cross-entropy', 'mse', 'mae', 'huber'] as const;
 export type LossId = (typeof LOSSES)[number];
 
@@ -21,6 +22,8 @@ export interface TargetInfo {
   std: number;
   /** Name of the target (column), for messages. */
   name?: string;
+  /** Language modelling: tokens per window (T); `classes` is then the vocabulary size. */
+  length?: number;
 }
 
 /** The task of a model and what it knows of its target: kept with every model folder (metrics.json `task`). */
@@ -45,10 +48,12 @@ export interface MetricDef {
   /** How to show it: a fraction shown as a percentage, or a plain number (in the target's units). */
   format: 'percent' | 'number';
   higherIsBetter: boolean;
+  /** How charts draw it: 'log' for a figure that spans orders of magnitude (perplexity falls from the vocabulary size to a few). Default linear. */
+  scale?: 'linear' | 'log';
 }
 
 /** Result views the dashboard can show; each task lists its own, in order. */
-export type ResultView = 'confusion' | 'per-class' | 'gallery' | 'misclassified-rows' | 'scatter' | 'residuals' | 'worst-rows';
+export type ResultView = 'confusion' | 'per-class' | 'gallery' | 'misclassified-rows' | 'scatter' | 'residuals' | 'worst-rows' | 'samples' | 'perplexity';
 
 /** How a task turns the model's output into a loss: what the trainer strips from the output layer first. */
 export type OutputHead = 'softmax' | 'sigmoid' | 'none';
@@ -73,6 +78,8 @@ export interface TaskDef {
   readonly views: readonly ResultView[];
   /** Why this output does not fit the task, with the fix in words; null when it fits. */
   checkOutput(out: OutputInfo, target: TargetInfo): string | null;
+  /** Problems elsewhere in the graph that the task cannot train with (e.g. non-causal attention in a language model), pinned to their nodes. */
+  checkGraph?(graph: Graph, analysis: Analysis): Problem[];
   /** Chooses the loss and output head for a run; throws an Error with a message for the user on a mismatch. */
   plan(out: OutputInfo, target: TargetInfo, loss: LossId): TaskPlan;
   /** Mean loss over the batch from the raw (head-stripped) output and targets (int32 labels or float32 standardised values). */

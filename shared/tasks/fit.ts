@@ -10,9 +10,12 @@ import type { TaskId } from './define';
 
 export interface DatasetShapeInfo {
   inputShape: readonly number[];
-  kind?: 'image' | 'table';
+  /** 'image' (default), 'table', or a token kind ('text', 'corpus'). */
+  kind?: string;
   task?: TaskId;
   classNames: readonly string[];
+  /** Token datasets: the tokenizer's vocabulary size (Embedding inputDim, a language model's output units). */
+  vocabSize?: number;
 }
 
 export interface FitResult {
@@ -26,6 +29,7 @@ export function fitGraphToDataset(graph: Graph, ds: DatasetShapeInfo): FitResult
   const nodes = graph.nodes.map((n) => ({ ...n, params: { ...n.params } }));
   const inputs = nodes.filter((n) => n.type === 'Input');
   if (inputs.length === 1) fitInput(inputs[0]!, ds, changes);
+  if (ds.vocabSize && ds.inputShape.length === 1 && ds.kind !== 'table') fitTokenLayers(nodes, ds.inputShape[0]!, ds.vocabSize, changes);
   const analysis = analyzeGraph({ nodes, edges: graph.edges });
   if (analysis.outputs.length === 1) {
     const out = nodes.find((n) => n.id === analysis.outputs[0]);
@@ -43,6 +47,11 @@ function set(node: GraphNode, key: string, value: string | number, changes: stri
 
 function fitInput(node: GraphNode, ds: DatasetShapeInfo, changes: string[]): void {
   const shape = ds.inputShape;
+  if (ds.vocabSize && shape.length === 1 && ds.kind !== 'table') {
+    if (node.params.kind !== 'tokens') set(node, 'kind', 'tokens', changes, 'kind tokens');
+    set(node, 'length', shape[0]!, changes, `${shape[0]} tokens`);
+    return;
+  }
   if (ds.kind === 'table' && shape.length === 1) {
     if (node.params.kind !== 'features') set(node, 'kind', 'features', changes, 'kind features');
     set(node, 'features', shape[0]!, changes, `${shape[0]} features`);
@@ -55,8 +64,22 @@ function fitInput(node: GraphNode, ds: DatasetShapeInfo, changes: string[]): voi
   }
 }
 
+/** Token models: every Embedding reads the whole vocabulary, every PositionalEmbedding spans the window. */
+function fitTokenLayers(nodes: GraphNode[], length: number, vocab: number, changes: string[]): void {
+  for (const n of nodes) {
+    if (n.type === 'Embedding') set(n, 'inputDim', vocab, changes, `vocabulary of ${vocab} tokens`);
+    if (n.type === 'PositionalEmbedding') set(n, 'sequenceLength', length, changes, `${length} positions`);
+  }
+}
+
 function fitOutput(node: GraphNode, ds: DatasetShapeInfo, changes: string[]): void {
   if (node.type !== 'Dense') return;
+  if (ds.task === 'language-modelling') {
+    if (ds.vocabSize) set(node, 'units', ds.vocabSize, changes, `${ds.vocabSize} units (one per token)`);
+    const act = node.params.activation;
+    if (act !== 'softmax' && act !== 'linear') set(node, 'activation', 'linear', changes, 'linear activation (logits over the vocabulary)');
+    return;
+  }
   if (ds.task === 'regression') {
     set(node, 'units', 1, changes, '1 unit (regression)');
     set(node, 'activation', 'linear', changes, 'linear activation (regression)');

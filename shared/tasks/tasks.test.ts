@@ -13,6 +13,7 @@ beforeAll(async () => {
 const FITTING: Record<string, { out: OutputInfo; y: () => tf.Tensor; classes: number }> = {
   classification: { out: { name: 'o', type: 'Dense', shape: [3], activation: 'softmax' }, y: () => tf.tensor1d([0, 2, 1, 2], 'int32'), classes: 3 },
   regression: { out: { name: 'o', type: 'Dense', shape: [1], activation: 'linear' }, y: () => tf.tensor1d([0.5, -1, 2, 0]), classes: 0 },
+  'language-modelling': { out: { name: 'o', type: 'Dense', shape: [3, 5], activation: 'softmax' }, y: () => tf.tensor2d([[0, 1, 2], [4, 4, 4], [1, 0, 3], [2, 2, 0]], [4, 3], 'int32'), classes: 5 },
 };
 
 describe('task registry', () => {
@@ -28,7 +29,7 @@ describe('task registry', () => {
       const plan = task.plan(f!.out, target, 'auto');
       expect(task.losses).toContain(plan.loss);
       tf.tidy(() => {
-        const raw = tf.randomNormal([4, f!.out.shape[0]!], 0, 1, 'float32', 1);
+        const raw = tf.randomNormal([4, ...f!.out.shape], 0, 1, 'float32', 1);
         const y = f!.y();
         const loss = task.loss(tf, plan, raw, y, target);
         expect(loss.rank).toBe(0);
@@ -41,7 +42,7 @@ describe('task registry', () => {
       });
     }
     expect(getTask(undefined).id).toBe('classification');
-    expect(() => getTask('clustering')).toThrow(/Unknown task 'clustering'. Known: classification, regression/);
+    expect(() => getTask('clustering')).toThrow(/Unknown task 'clustering'. Known: classification, regression, language-modelling/);
   });
 
   it('regression metrics are in the target units and R² is unit-free', () => {
@@ -78,6 +79,45 @@ describe('task registry', () => {
 
 const node = (id: string, type: string, params: Record<string, string | number>) => ({ id, type, name: id, params, position: { x: 0, y: 0 } });
 const chain = (nodes: ReturnType<typeof node>[]): Graph => ({ nodes, edges: nodes.slice(1).map((n, i) => ({ id: `e${i}`, source: nodes[i]!.id, target: n.id, targetPort: 0 })) });
+
+describe('language modelling', () => {
+  it('perplexity is exp of the mean per-token cross-entropy; uniform logits give the vocabulary size', () => {
+    const task = getTask('language-modelling');
+    const target = { classes: 5, mean: 0, std: 1, length: 3 };
+    const plan = task.plan(FITTING['language-modelling']!.out, target, 'auto');
+    tf.tidy(() => {
+      const raw = tf.zeros([4, 3, 5]);
+      const y = FITTING['language-modelling']!.y();
+      const m = task.metricsFrom(task.stats(tf, plan, raw, y).dataSync(), 4, target);
+      expect(m.perplexity).toBeCloseTo(5, 4);
+      expect(task.loss(tf, plan, raw, y, target).dataSync()[0]).toBeCloseTo(Math.log(5), 5);
+    });
+    expect(task.checkOutput({ name: 'head', type: 'Dense', shape: [3, 7], activation: 'softmax' }, target)).toMatch(/has 7 units but the vocabulary has 5 tokens/);
+    expect(task.checkOutput({ name: 'head', type: 'Dense', shape: [15], activation: 'softmax' }, target)).toMatch(/no Flatten or pooling/);
+  });
+
+  it('non-causal attention is a problem pinned to the attention node', () => {
+    const g: Graph = {
+      nodes: [
+        node('in', 'Input', { kind: 'tokens', length: 8 }),
+        node('emb', 'Embedding', { inputDim: 20, outputDim: 8 }),
+        { ...node('att', 'MultiHeadAttention', { numHeads: 2, keyDim: 4 }), params: { numHeads: 2, keyDim: 4, causal: false } } as never,
+        node('head', 'Dense', { units: 20, activation: 'softmax' }),
+      ],
+      edges: [
+        { id: 'e1', source: 'in', target: 'emb', targetPort: 0 },
+        { id: 'e2', source: 'emb', target: 'att', targetPort: 0 },
+        { id: 'e3', source: 'emb', target: 'att', targetPort: 1 },
+        { id: 'e4', source: 'att', target: 'head', targetPort: 0 },
+      ],
+    };
+    const task = getTask('language-modelling');
+    const problems = checkGraphForTask(g, analyzeGraph(g), task, { classes: 20, mean: 0, std: 1, length: 8 });
+    expect(problems).toEqual([expect.objectContaining({ code: 'task', nodeId: 'att', field: 'causal', message: expect.stringMatching(/^att: attention in a language model must be causal: .*sees the tokens it must predict/) })]);
+    (g.nodes[2]!.params as Record<string, unknown>).causal = true;
+    expect(checkGraphForTask(g, analyzeGraph(g), task, { classes: 20, mean: 0, std: 1, length: 8 })).toEqual([]);
+  });
+});
 
 describe('graph checks and fitting to a dataset', () => {
   const mlp = () => chain([node('input_1', 'Input', { kind: 'features', features: 4 }), node('dense_1', 'Dense', { units: 8, activation: 'relu' }), node('out', 'Dense', { units: 3, activation: 'softmax' })]);

@@ -52,7 +52,8 @@ function showMetrics(task: TaskDef, m: Record<string, number> | null | undefined
 
 /** The summary's test fields: testAccuracy for classes; testR2, testMAE, testRMSE for regression (null when not evaluated). */
 function testFields(task: TaskDef, ev: EvaluationResult | null): Record<string, number | null> {
-  const name = (id: string) => `test${id === 'accuracy' ? 'Accuracy' : id.toUpperCase()}`;
+  // r2, mae, rmse are acronyms (testR2, testMAE, testRMSE); others are words (testAccuracy, testPerplexity).
+  const name = (id: string) => `test${['r2', 'mae', 'rmse'].includes(id) ? id.toUpperCase() : id[0]!.toUpperCase() + id.slice(1)}`;
   return Object.fromEntries(task.metrics.map((d) => [name(d.id), ev?.metrics[d.id] ?? null]));
 }
 
@@ -97,7 +98,9 @@ export const trainCommand: CliCommand = {
       .info(datasetId)
       .catch(() => undefined);
     const task = getTask(info?.task);
-    const unit = info?.kind === 'table' ? 'rows' : 'images';
+    const UNITS: Record<string, string> = { table: 'rows', text: 'texts', corpus: 'windows' };
+    const unit = UNITS[info?.kind ?? ''] ?? 'images';
+    const speedUnit = unit === 'images' ? 'img' : unit;
     const fitNotes: string[] = [];
     if (project.fitToDataset && info) {
       const fit = fitGraphToDataset(project.graph, info);
@@ -152,15 +155,16 @@ export const trainCommand: CliCommand = {
           break;
         }
         case 'batch':
-          status(`epoch ${e.epoch}/${e.epochs} ${bar(e.batch, e.batches)} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  ${showMetrics(task, e.metrics)}  ${e.imagesPerSecond.toFixed(0)} ${unit === 'rows' ? 'rows' : 'img'}/s  ETA ${duration(e.etaMs)}`);
+          status(`epoch ${e.epoch}/${e.epochs} ${bar(e.batch, e.batches)} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  ${showMetrics(task, e.metrics)}  ${e.imagesPerSecond.toFixed(0)} ${speedUnit}/s  ETA ${duration(e.etaMs)}`);
           break;
         case 'epoch':
           status(
             `epoch ${e.epoch}/${e.epochs}  loss ${e.loss.toFixed(4)}  ${showMetrics(task, e.metrics)}` +
               (e.valLoss != null ? `  val_loss ${e.valLoss.toFixed(4)}  ${showMetrics(task, e.valMetrics, 'val_')}` : '') +
-              `  ${e.imagesPerSecond.toFixed(0)} ${unit === 'rows' ? 'rows' : 'img'}/s  ${duration(e.elapsedMs)} elapsed`,
+              `  ${e.imagesPerSecond.toFixed(0)} ${speedUnit}/s  ${duration(e.elapsedMs)} elapsed`,
             true,
           );
+          if (e.sample) io.err(`  sample: ${JSON.stringify(e.sample.prompt + e.sample.text)}`);
           break;
         case 'paused':
           status('paused', true);
@@ -233,7 +237,7 @@ export const trainCommand: CliCommand = {
         io.out(`Epochs:             ${summary.epochs}`);
         io.out(`Train ${unit}:`.padEnd(20) + `${summary.trainImages}`);
         io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} ${unit}/s`);
-        if (evaluation && evaluation.accuracy !== null) {
+        if (evaluation && task.id === 'classification' && evaluation.accuracy !== null) {
           io.out(`Test accuracy:      ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.count} ${unit} (loss ${evaluation.loss.toFixed(4)})`);
           io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} ${unit}/s`);
           io.out(`Per class:          ${evaluation.classNames.map((c, i) => `${c} ${evaluation!.perClassAccuracy[i] == null ? '-' : `${(evaluation!.perClassAccuracy[i]! * 100).toFixed(0)}%`}`).join(', ')}`);

@@ -5,6 +5,7 @@ import { parseProjectText, serializeProject, type ProjectFile } from '../../../s
 import { registerCustomLayers } from '../compile/custom';
 import type { TablePreprocessing } from '../../../shared/tables/types';
 import type { ModelTask } from '../../../shared/tasks';
+import { parseTokenizer, type Tokenizer } from '../../../shared/text';
 
 /**
  * A trained-model folder, as `layerforge train --out DIR` writes it and `layerforge export` reads it:
@@ -12,6 +13,7 @@ import type { ModelTask } from '../../../shared/tasks';
  *   model.json     TensorFlow.js Layers format (topology + weightsManifest)
  *   weights.bin    the weights, one shard
  *   metrics.json   the run's final metrics (free-form JSON object; `task` holds the ModelTask)
+ *   tokenizer.json text models: the tokenizer (layerforge-tokenizer JSON) that turns text into the ids the model reads
  *   preprocessing.json   table models: the dataset's preprocessing (column order, means, deviations,
  *                  category vocabularies, target scaling), so prediction and exports need no cache
  */
@@ -23,6 +25,8 @@ export interface ModelFolder {
   task?: ModelTask;
   /** Table models: how raw rows become the model's (standardised) input and its output the target's units. */
   preprocessing?: TablePreprocessing;
+  /** Text models: the dataset's tokenizer (tokenizer.json, the layerforge-tokenizer format). */
+  tokenizer?: Tokenizer;
 }
 
 /** Reads a model folder's preprocessing.json; undefined when it has none (image and text models). */
@@ -91,6 +95,7 @@ export async function saveModelFolder(tf: typeof tfjs, dir: string, folder: Mode
   await folder.model.save(folderSaveHandler(tf, dir));
   await writeAtomic(join(dir, 'project.json'), serializeProject(folder.project));
   if (folder.preprocessing) await writeAtomic(join(dir, 'preprocessing.json'), `${JSON.stringify(folder.preprocessing, null, 2)}\n`);
+  if (folder.tokenizer) await writeAtomic(join(dir, 'tokenizer.json'), JSON.stringify(folder.tokenizer));
   const metrics = folder.task ? { ...folder.metrics, task: folder.task } : folder.metrics;
   await writeAtomic(join(dir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
 }
@@ -108,7 +113,19 @@ export async function loadModelFolder(tf: typeof tfjs, dir: string): Promise<Mod
   }
   const task = isModelTask(metrics.task) ? metrics.task : undefined;
   const preprocessing = await readPreprocessing(dir);
-  return { project, model, metrics, ...(task ? { task } : {}), ...(preprocessing ? { preprocessing } : {}) };
+  const tokenizer = await readTokenizer(dir);
+  return { project, model, metrics, ...(task ? { task } : {}), ...(preprocessing ? { preprocessing } : {}), ...(tokenizer ? { tokenizer } : {}) };
+}
+
+/** Reads a model folder's tokenizer.json; undefined when it has none (image and table models). */
+export async function readTokenizer(dir: string): Promise<Tokenizer | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'tokenizer.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseTokenizer(JSON.parse(text) as unknown, join(dir, 'tokenizer.json'));
 }
 
 function isModelTask(v: unknown): v is ModelTask {

@@ -7,7 +7,7 @@ import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shar
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
-import type { EvaluationResult, RunResult, TrainingEvent } from '../training/types';
+import type { EvaluationResult, GenerateRequest, RunResult, TrainingEvent } from '../training/types';
 
 export interface DatasetsPort {
   list(): Promise<DatasetInfo[]>;
@@ -53,6 +53,19 @@ export interface TrainingPort {
   predictFeatures(modelDir: string, datasetId: string, features: Float32Array, count: number): Promise<number[][]>;
   /** Runs a saved model on uint8 samples (count × H × W × C). */
   predict(modelDir: string, datasetId: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
+  /**
+   * Language models: continues a prompt with a saved model, `onPiece` getting each piece as it is written;
+   * an abort of `signal` ends it early. Rejects when the model is not a language model. Absent: not offered.
+   */
+  generate?(modelDir: string, datasetId: string, req: GenerateRequest, onPiece: (piece: string) => void, signal: AbortSignal): Promise<GeneratedText>;
+}
+
+/** What a generation wrote (the service adds its request id). */
+export interface GeneratedText {
+  text: string;
+  tokens: number;
+  tokensPerSecond: number;
+  stopped: boolean;
 }
 
 export interface ExportPort {

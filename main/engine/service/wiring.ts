@@ -152,6 +152,10 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
       const predicted = probs.map((p) => p.reduce((best, v, i) => (v > p[best]! ? i : best), 0));
       return { predicted, confidence: probs.map((p, i) => p[predicted[i]!]!) };
     },
+    async generate(modelDir, datasetId, req, onPiece, signal) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.generate(req, onPiece, signal);
+    },
   };
 }
 

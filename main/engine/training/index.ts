@@ -8,11 +8,12 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
-import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, type FromWorker, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { isOutOfMemory, OOM_HINT } from './oom';
-import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, PredictRequest, RunResult, TrainingEvent } from './types';
+import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent } from './types';
 
 export type * from './types';
+export type { GenerateReply } from './protocol';
 
 export interface WorkerOptions {
   /** The worker's entry module (default: worker.mjs beside this file). Bundled builds pass their own. */
@@ -40,6 +41,12 @@ export interface ModelHandle {
   evaluate(split?: 'train' | 'test', limit?: number, withPredictions?: boolean): Promise<EvaluationResult>;
   /** Class probabilities (or [value] for regression) for uint8 samples in the dataset's layout, or standardised table features. */
   predict(samples: PredictRequest): Promise<number[][]>;
+  /**
+   * Language models: continues a prompt, calling `onPiece` with each piece of text as it is written, and
+   * resolves with the whole continuation. An abort of `signal` ends it early (stopped: true). A model that
+   * is not a language model (or has no tokenizer) rejects with an Error saying so.
+   */
+  generate(req: GenerateRequest, onPiece?: (piece: string) => void, signal?: AbortSignal): Promise<GenerateReply>;
   /** Writes a model folder (project.json, model.json, weights.bin, metrics.json). */
   save(dir: string, opts?: { project?: ProjectFile; metrics?: Record<string, unknown> }): Promise<void>;
   /** tf.memory() inside the worker. */
@@ -79,7 +86,7 @@ function nameRunInOom(message: string, label: string): string {
 class WorkerClient {
   readonly worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: WorkerReplyValue) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: WorkerReplyValue) => void; reject: (e: Error) => void; onText?: (piece: string) => void }>();
   exited = false;
   failure: string | null = null;
   /** When idle (run ended, no request pending) the worker does not keep the process alive. */
@@ -96,6 +103,15 @@ class WorkerClient {
         if (this.pending.size === 0 && this.idle) this.worker.unref();
         if (m.ok) p.resolve(m.value);
         else p.reject(new Error(m.error));
+        return;
+      }
+      if (m.type === 'text') {
+        const onText = this.pending.get(m.id)?.onText;
+        try {
+          onText?.(m.piece);
+        } catch (error) {
+          console.error('a generation listener failed:', error);
+        }
         return;
       }
       onMessage(m);
@@ -120,12 +136,13 @@ class WorkerClient {
     this.worker.postMessage(msg);
   }
 
-  request(op: WorkerOp): Promise<WorkerReplyValue> {
+  /** Sends an op; `onText` gets the 'text' messages the worker posts for it before its reply. */
+  request(op: WorkerOp, onText?: (piece: string) => void): Promise<WorkerReplyValue> {
     if (this.exited) return Promise.reject(new Error(this.failure ?? 'the training worker has ended'));
     const id = this.nextId++;
     this.worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, ...(onText ? { onText } : {}) });
       this.post({ type: 'request', id, op });
     });
   }
@@ -138,6 +155,19 @@ function modelHandle(id: string, client: WorkerClient, disposeHook: () => void):
     evaluate: async (split = 'test', limit, withPredictions) =>
       (await client.request({ op: 'evaluate', split, ...(limit ? { limit } : {}), ...(withPredictions ? { withPredictions } : {}) })) as EvaluationResult,
     predict: async (samples) => (await client.request({ op: 'predict', samples })) as number[][],
+    generate: async (request, onPiece, signal) => {
+      // The worker reads the stop flag between tokens (it never yields to its event loop while writing).
+      const cancel = new SharedArrayBuffer(4);
+      const flag = new Int32Array(cancel);
+      const abort = () => Atomics.store(flag, 0, 1);
+      if (signal?.aborted) abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        return (await client.request({ op: 'generate', request, cancel }, onPiece)) as GenerateReply;
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
+    },
     save: async (dir, opts = {}) => {
       await client.request({ op: 'save', dir, ...opts });
     },

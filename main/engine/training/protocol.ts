@@ -1,7 +1,7 @@
 /** Messages between startRun (index.ts) and the training worker (worker.ts). Plain data only. */
 import type { ProjectFile } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
-import type { BackendName, DatasetRef, EvaluationResult, PredictRequest, RunResult, TrainingEvent, TrainRequestData } from './types';
+import type { BackendName, DatasetRef, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent, TrainRequestData } from './types';
 
 /** Control word shared with the worker (Int32Array over a SharedArrayBuffer, index 0). */
 export const CONTROL_RUN = 0;
@@ -17,13 +17,24 @@ export type WorkerOp =
   | { op: 'evaluate'; split: 'train' | 'test'; limit?: number; withPredictions?: boolean }
   | { op: 'predict'; samples: PredictRequest }
   | { op: 'save'; dir: string; project?: ProjectFile; metrics?: Record<string, unknown> }
-  | { op: 'memory' };
+  | { op: 'memory' }
+  | { op: 'generate'; request: GenerateRequest; cancel?: SharedArrayBuffer };
 
-export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number };
+/** Generation (language models): the continuation in full once done; its pieces come first as 'text' messages. */
+export interface GenerateReply {
+  text: string;
+  tokens: number;
+  tokensPerSecond: number;
+  stopped: boolean;
+}
+
+export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number } | GenerateReply;
 
 export type FromWorker =
   | { type: 'event'; event: TrainingEvent }
   | { type: 'done'; result: RunResult }
   | { type: 'opened'; ok: boolean; error?: string; backend?: string }
+  /** A piece of the text a 'generate' request is writing (request `id`), sent before its reply. */
+  | { type: 'text'; id: number; piece: string }
   | { type: 'reply'; id: number; ok: true; value: WorkerReplyValue }
   | { type: 'reply'; id: number; ok: false; error: string };

@@ -14,6 +14,9 @@ import type { TrainingSettings } from '../../../shared/project';
 import { getTask, type OutputInfo, type TargetInfo, type TaskDef, type TaskPlan } from '../../../shared/tasks';
 import { compileGraph } from '../compile';
 import type { LoadedDataset, Split } from '../datasets/types';
+import { windows } from '../datasets/text/windows';
+import { decode } from '../../../shared/text';
+import { generate } from '../text/generate';
 import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type Augment, type SplitPlan } from './data';
 import { isOutOfMemory, OOM_HINT } from './oom';
 import { createOptimizer, learningRateAt, type RunOptimizer } from './optimizers';
@@ -83,6 +86,9 @@ export interface TrainerInit {
 /** The task and target a dataset declares (classification with its classes unless it says otherwise). */
 export function taskOfDataset(ds: LoadedDataset): ModelTask {
   const t = ds.table?.preprocessing.target;
+  if (ds.text?.kind === 'corpus') {
+    return { id: 'language-modelling', target: { classes: ds.info.vocabSize ?? 0, mean: 0, std: 1, length: ds.text.seqLen } };
+  }
   return {
     id: ds.info.task ?? 'classification',
     target: { classes: ds.info.classNames.length, mean: t?.mean ?? 0, std: t?.std ?? 1, ...(t ? { name: t.name } : {}) },
@@ -99,6 +105,8 @@ export class Trainer {
   readonly inputShape: number[];
   readonly inputDtype: 'float32' | 'int32';
   readonly classes: number;
+  /** Per-sample output shape: [classes], [1], or [T, vocabulary] for a language model. */
+  readonly outShape: number[];
   readonly notes: string[] = [];
   readonly task: TaskDef;
   readonly target: TargetInfo;
@@ -140,19 +148,26 @@ export class Trainer {
     this.inputDtype = input.dtype === 'int32' ? 'int32' : 'float32';
     const outShape = model.outputs[0]!.shape.slice(1);
     const outLayer = model.outputLayers[0]!;
-    if (outShape.length !== 1 || outShape[0] == null) {
+    const sequenceOut = this.task.id === 'language-modelling';
+    if (sequenceOut) {
+      if (outShape.length !== 2 || outShape.some((d) => d == null)) {
+        throw new TrainingError(`the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; a language model needs T×vocabulary (a Dense layer over the sequence, no Flatten or pooling)`);
+      }
+    } else if (outShape.length !== 1 || outShape[0] == null) {
       throw new TrainingError(
         this.task.id === 'classification'
           ? `the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; classification needs a vector of class scores (add Flatten/GlobalAvgPool2D and a Dense layer)`
           : `the output layer '${outLayer.name}' produces ${fmt(outShape)} per sample; ${this.task.label.toLowerCase()} needs a vector (end with a Dense layer)`,
       );
     }
-    this.classes = outShape[0];
+    this.outShape = outShape as number[];
+    this.classes = outShape.at(-1)!;
     const holder = outLayer as unknown as Partial<ActivationHolder>;
     const activation = typeof holder.activation?.getClassName === 'function' ? holder.activation.getClassName() : 'linear';
-    const out: OutputInfo = { name: outLayer.name, type: outLayer.getClassName(), shape: [this.classes], activation };
+    const out: OutputInfo = { name: outLayer.name, type: outLayer.getClassName(), shape: this.outShape, activation };
     // A model opened without its target knows its classes from its output.
-    const target = this.task.id === 'classification' && this.target.classes === 0 ? { ...this.target, classes: this.classes === 1 ? 2 : this.classes } : this.target;
+    let target = this.task.id === 'classification' && this.target.classes === 0 ? { ...this.target, classes: this.classes === 1 ? 2 : this.classes } : this.target;
+    if (sequenceOut && !target.classes) target = { ...target, classes: this.classes, length: this.outShape[0]! };
     this.target = target;
     try {
       this.plan = this.task.plan(out, target, init.settings.loss ?? 'auto');
@@ -182,11 +197,17 @@ export class Trainer {
       if (this.inputDtype !== 'float32' || this.inputShape.length !== 1) {
         throw new TrainingError(`bad data shape: the table dataset '${ds.info.id}' has rows of ${size} features but the model input '${inputName}' is ${fmt(this.inputShape)}${this.inputDtype === 'int32' ? ' token ids' : ''}: use an Input of kind 'features' with ${size} features`);
       }
-    } else if (!ds.train.tokens && fmt(ds.shape) !== fmt(this.inputShape)) this.notes.push(`samples of ${fmt(ds.shape)} are reshaped to the model input ${fmt(this.inputShape)}`);
+    } else if (!ds.text && fmt(ds.shape) !== fmt(this.inputShape)) this.notes.push(`samples of ${fmt(ds.shape)} are reshaped to the model input ${fmt(this.inputShape)}`);
     for (const split of [ds.train, ds.test]) {
       if (table) {
         if (split.features?.length !== split.count * size) throw new TrainingError(`bad data: a split of '${ds.info.id}' says ${split.count} rows but holds ${split.features?.length ?? 0} feature values (expected ${split.count * size})`);
         if (this.task.id === 'regression' && split.targets?.length !== split.count) throw new TrainingError(`bad data: a split of '${ds.info.id}' has ${split.targets?.length ?? 0} targets for ${split.count} rows`);
+      } else if (split.stream) {
+        // A corpus: windows of T+1 tokens cut from the stream at batch time.
+        if (ds.text && ds.text.seqLen !== size) {
+          throw new TrainingError(`bad data shape: the corpus '${ds.info.id}' is cut into windows of ${ds.text.seqLen} tokens but the model input '${inputName}' reads ${size}: set the Input length to ${ds.text.seqLen} (or fit the model to the dataset)`);
+        }
+        continue;
       } else if (split.tokens) {
         // Labelled text: count rows of T token ids.
         if (split.tokens.length !== split.count * size) throw new TrainingError(`bad data: a split of '${ds.info.id}' says ${split.count} texts but holds ${split.tokens.length} token ids (expected ${split.count} x ${size})`);
@@ -205,7 +226,7 @@ export class Trainer {
       trainableParams: trainable,
       layers: this.model.layers.length,
       inputShape: this.inputShape,
-      outputShape: [this.classes],
+      outputShape: this.outShape,
       classes: this.task.id === 'classification' ? this.target.classes : 0,
       task: this.task.id,
       loss: this.plan.describe,
@@ -229,11 +250,17 @@ export class Trainer {
 
   private makeBuffers(n: number): { x: Float32Array | Int32Array; y: Int32Array; t: Float32Array } {
     const size = this.inputShape.reduce((a, b) => a * b, 1);
-    return { x: this.inputDtype === 'int32' ? new Int32Array(n * size) : new Float32Array(n * size), y: new Int32Array(n), t: new Float32Array(this.regression ? n : 0) };
+    const perSample = this.task.id === 'language-modelling' ? this.outShape[0]! : 1;
+    return { x: this.inputDtype === 'int32' ? new Int32Array(n * size) : new Float32Array(n * size), y: new Int32Array(n * perSample), t: new Float32Array(this.regression ? n : 0) };
   }
 
   /** Fills a batch from a split: image pixels or table features, class labels or regression targets. */
   private fill(split: Split, indices: Int32Array, from: number, n: number, buf: ReturnType<Trainer['makeBuffers']>, augment: Augment | null, rand: () => number): void {
+    if (split.stream) {
+      // A corpus: window w's input is tokens [s, s+T), its target [s+1, s+T+1).
+      windows(split, from, n, this.outShape[0]!, { indices, x: buf.x as Int32Array, y: buf.y });
+      return;
+    }
     const toks = split.tokens;
     if (toks) {
       // Labelled text: rows of T token ids into the int32 batch, labels as for images.
@@ -260,10 +287,15 @@ export class Trainer {
     fillBatch(split, this.dataset!.shape, indices, from, n, buf.x, buf.y, augment, rand);
   }
 
-  private toTensors(buf: ReturnType<Trainer['makeBuffers']>, n: number): { xs: tfjs.Tensor; ys: tfjs.Tensor1D } {
+  private toTensors(buf: ReturnType<Trainer['makeBuffers']>, n: number): { xs: tfjs.Tensor; ys: tfjs.Tensor } {
     const size = this.inputShape.reduce((a, b) => a * b, 1);
     const xs = this.tf.tensor(buf.x.subarray(0, n * size), [n, ...this.inputShape], this.inputDtype);
-    const ys = this.regression ? this.tf.tensor1d(buf.t.subarray(0, n), 'float32') : this.tf.tensor1d(buf.y.subarray(0, n), 'int32');
+    const ys =
+      this.task.id === 'language-modelling'
+        ? this.tf.tensor2d(buf.y.subarray(0, n * this.outShape[0]!), [n, this.outShape[0]!], 'int32')
+        : this.regression
+          ? this.tf.tensor1d(buf.t.subarray(0, n), 'float32')
+          : this.tf.tensor1d(buf.y.subarray(0, n), 'int32');
     return { xs, ys };
   }
 
@@ -449,6 +481,8 @@ export class Trainer {
         epochsDone = stopped ? epochsDone : epoch + 1;
         const elapsed = performance.now() - t0 - pausedMs;
         const trainMetrics = task.metricsFrom(statSums!, seen, target);
+        // A language model writes a sample from a fixed prompt after every epoch: the text goes from noise to words.
+        const sample = task.id === 'language-modelling' && ds.text ? await this.epochSample(ds, epoch) : undefined;
         const metrics: EpochMetrics = {
           epoch: epoch + 1,
           loss: lossSum / seen,
@@ -457,6 +491,7 @@ export class Trainer {
           valAccuracy,
           metrics: trainMetrics,
           valMetrics,
+          ...(sample ? { sample } : {}),
           learningRate: lr,
           imagesPerSecond: (seen / epochTrainMs) * 1000,
           elapsedMs: elapsed,
@@ -497,6 +532,8 @@ export class Trainer {
     wantDetail: boolean,
   ): Promise<{ loss: number; metrics: Record<string, number>; confusion: number[][] | null; predictions?: EvaluationResult['predictions']; ms: number }> {
     const { tf, task, plan, target } = this;
+    // Per-sample predictions are for classes and values; a language model's are whole vocabularies per position.
+    wantDetail = wantDetail && task.id !== 'language-modelling';
     const bs = 256;
     const buf = this.makeBuffers(bs);
     const classification = task.id === 'classification';
@@ -551,6 +588,20 @@ export class Trainer {
       ...(wantDetail ? { predictions: classification ? { truth, predicted, confidence } : { truth, predicted } } : {}),
       ms: performance.now() - t0,
     };
+  }
+
+  /** The fixed prompt of a corpus run's epoch samples: the first 32 tokens of its test text. */
+  samplePrompt(): string {
+    const ds = this.dataset;
+    if (!ds?.text) return '';
+    const stream = ds.test.stream ?? ds.train.stream;
+    return stream ? decode(ds.text.tokenizer, Array.from(stream.subarray(0, Math.min(32, this.outShape[0]! - 1)))) : '';
+  }
+
+  private async epochSample(ds: LoadedDataset, epoch: number): Promise<{ prompt: string; text: string }> {
+    const prompt = this.samplePrompt();
+    const r = await generate(this.tf, this.model, ds.text!.tokenizer, prompt, { tokens: 100, temperature: 0.8, seed: this.settings.seed + epoch });
+    return { prompt, text: r.text };
   }
 
   /** The task's metrics on a split (the test split by default): accuracy, per-class accuracy and confusion matrix for classes, R²/MAE/RMSE for regression. */

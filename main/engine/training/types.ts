@@ -76,6 +76,8 @@ export interface EpochEvent {
   valAccuracy: number | null;
   metrics: Record<string, number>;
   valMetrics: Record<string, number> | null;
+  /** Language models: what the model writes from a fixed prompt after this epoch. */
+  sample?: { prompt: string; text: string };
   imagesPerSecond: number;
   elapsedMs: number;
   etaMs: number;
@@ -115,6 +117,7 @@ export interface EpochMetrics {
   valAccuracy: number | null;
   metrics: Record<string, number>;
   valMetrics: Record<string, number> | null;
+  sample?: { prompt: string; text: string };
   learningRate: number;
   imagesPerSecond: number;
   elapsedMs: number;
@@ -166,6 +169,17 @@ export interface PredictRequest {
   images?: Uint8Array;
   features?: Float32Array;
   count: number;
+}
+
+/** Text generation with a language model (main/engine/text/generate.ts options, as plain data). */
+export interface GenerateRequest {
+  prompt: string;
+  /** New tokens (default 200). */
+  tokens?: number;
+  /** Default 0.8. */
+  temperature?: number;
+  topK?: number;
+  seed?: number;
 }
 
 /** A dataset the worker loads itself: an id (e.g. 'cifar10') and the folder its files are in. */

@@ -10,7 +10,9 @@ import type { LoadedDataset } from '../datasets/types';
 import { chooseBackend } from './backend';
 import { seededRandom } from './data';
 import { loadDatasetRef } from './datasetRef';
-import { CONTROL_PAUSE, CONTROL_STOP, type FromWorker, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import type { Tokenizer } from '../../../shared/text';
+import { generate } from '../text/generate';
+import { CONTROL_PAUSE, CONTROL_STOP, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { describeError, Trainer, type TrainControl } from './trainer';
 import type { DatasetRef, RunResult } from './types';
 
@@ -21,6 +23,8 @@ const post = (msg: FromWorker) => port.postMessage(msg);
 
 let trainer: Trainer | null = null;
 let project: ProjectFile | null = null;
+/** Language models: the tokenizer that turns text into the ids the model reads (the dataset's, or the model folder's). */
+let tokenizer: Tokenizer | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 function sharedControl(sab: SharedArrayBuffer): TrainControl {
@@ -68,6 +72,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     if (tableAuto) choice.reason = 'table dataset: dense networks train in Layerforge\'s own loop, tfjs cpu builds and evaluates them (starts fastest); --backend wasm to override';
     // tfjs seeds its unseeded random ops (initialisers, dropout) from Math.random: make that reproducible.
     Math.random = seededRandom(request.settings.seed);
+    tokenizer = dataset?.text?.tokenizer;
     trainer = Trainer.fromGraph(choice.tf, request.graph, request.settings, dataset, choice.name, request.name ?? 'model');
     project = { ...newProject(request.name ?? 'model', request.graph), training: request.settings, dataset: dataset?.info.id ?? null };
     result = await trainer.train(runId, request.limit, (event) => post({ type: 'event', event }), sharedControl(msg.control), choice.reason);
@@ -84,13 +89,34 @@ async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
     const dataset = await getDataset(msg.dataset, msg.datasetRef);
     trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name, ...(folder.task ? { task: folder.task } : {}) });
     project = folder.project;
+    tokenizer = folder.tokenizer ?? dataset?.text?.tokenizer;
     post({ type: 'opened', ok: true, backend: choice.name });
   } catch (error) {
     post({ type: 'opened', ok: false, error: describeError(error) });
   }
 }
 
-async function run(op: WorkerOp): Promise<WorkerReplyValue> {
+/** Continues a prompt with the language model, posting each piece of text (request `id`) as it is written. */
+async function generateText(t: Trainer, id: number, op: Extract<WorkerOp, { op: 'generate' }>): Promise<GenerateReply> {
+  if (t.modelTask.id !== 'language-modelling' || !tokenizer) {
+    const what = t.modelTask.id === 'language-modelling' ? 'it has no tokenizer' : `its task is ${t.task.label.toLowerCase()}`;
+    throw new Error(`this model is not a language model (${what}): generating text needs a model trained on a corpus`);
+  }
+  const cancel = op.cancel ? new Int32Array(op.cancel) : null;
+  const stopped = () => cancel !== null && Atomics.load(cancel, 0) !== 0;
+  const { prompt, tokens, temperature, topK, seed } = op.request;
+  const r = await generate(t.tf, t.model, tokenizer, prompt, {
+    tokens: tokens ?? 200,
+    temperature: temperature ?? 0.8,
+    topK: topK ?? 0,
+    seed: seed ?? 1,
+    onText: (piece) => post({ type: 'text', id, piece }),
+    stop: stopped,
+  });
+  return { text: r.text, tokens: r.tokens, tokensPerSecond: r.tokensPerSecond, stopped: stopped() };
+}
+
+async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
   if (op.op === 'memory') {
     const tf = trainer?.tf;
     const m = tf ? tf.memory() : { numTensors: 0, numBytes: 0 };
@@ -102,6 +128,8 @@ async function run(op: WorkerOp): Promise<WorkerReplyValue> {
       return trainer.evaluate(op.split, op.limit, op.withPredictions);
     case 'predict':
       return trainer.predict(op.samples);
+    case 'generate':
+      return generateText(trainer, id, op);
     case 'save': {
       const preprocessing = trainer.dataset?.table?.preprocessing;
       await saveModelFolder(trainer.tf, op.dir, {
@@ -110,6 +138,7 @@ async function run(op: WorkerOp): Promise<WorkerReplyValue> {
         metrics: op.metrics ?? {},
         task: trainer.modelTask,
         ...(preprocessing ? { preprocessing } : {}),
+        ...(tokenizer ? { tokenizer } : {}),
       });
       return null;
     }
@@ -121,7 +150,7 @@ port.on('message', (msg: ToWorker) => {
     if (msg.type === 'start') return start(msg);
     if (msg.type === 'open') return open(msg);
     try {
-      post({ type: 'reply', id: msg.id, ok: true, value: await run(msg.op) });
+      post({ type: 'reply', id: msg.id, ok: true, value: await run(msg.op, msg.id) });
     } catch (error) {
       post({ type: 'reply', id: msg.id, ok: false, error: describeError(error) });
     }

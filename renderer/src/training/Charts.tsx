@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatNumber as fmt, type Series } from './chartData';
+import { formatNumber as fmt, logAxis, type Series } from './chartData';
 
 export { COLORS, type Series } from './chartData';
 
@@ -17,11 +17,14 @@ export const MetricChart = memo(function MetricChart(props: {
   height?: number;
   testId: string;
   yDomain?: [number | 'auto', number | 'auto'];
+  /** 'log': a logarithmic y axis (positive values only; its domain and ticks follow the data). */
+  yScale?: 'linear' | 'log';
   legend?: boolean;
 }) {
   const { rows, series } = props;
+  const log = props.yScale === 'log' ? logAxis(rows, series.map((s) => s.key)) : null;
   return (
-    <figure className="lf-chart" data-testid={props.testId} data-points={rows.length}>
+    <figure className="lf-chart" data-testid={props.testId} data-points={rows.length} data-scale={log ? 'log' : 'linear'}>
       <figcaption>{props.title}</figcaption>
       {rows.length === 0 ? (
         <div className="lf-chart-empty" style={{ height: props.height ?? 150 }}>
@@ -32,7 +35,11 @@ export const MetricChart = memo(function MetricChart(props: {
           <LineChart data={rows as object[]} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
             <XAxis dataKey={props.xKey} type="number" domain={['dataMin', 'dataMax']} tick={{ fontSize: 10 }} stroke="var(--muted)" allowDecimals={false} />
-            <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" domain={props.yDomain ?? ['auto', 'auto']} tickFormatter={fmt} width={50} />
+            {log ? (
+              <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" scale="log" domain={log.domain} ticks={log.ticks} allowDataOverflow tickFormatter={fmt} width={50} />
+            ) : (
+              <YAxis tick={{ fontSize: 10 }} stroke="var(--muted)" domain={props.yDomain ?? ['auto', 'auto']} tickFormatter={fmt} width={50} />
+            )}
             <Tooltip
               isAnimationActive={false}
               formatter={(v) => fmt(v)}

@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import type { RunDetail } from '../../../shared/api';
 import { formatDuration } from './chartData';
-import { RunResults } from './Results';
+import { LiveViews, RunResults } from './Results';
 import { taskOf } from './taskMetrics';
 import { CompareCharts, RunCharts } from './RunCharts';
 import { training, useTraining } from './runsStore';
@@ -72,6 +72,7 @@ export function Dashboard() {
               <RunHeader run={run} />
               <RunCharts run={run} />
             </section>
+            <LiveViews run={run} dataset={datasets.find((d) => d.id === run.datasetId)} />
             <section className="lf-dash-section" data-testid="results">
               <h3>Results on the test set</h3>
               {run.evaluation ? (

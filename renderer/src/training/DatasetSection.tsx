@@ -9,22 +9,36 @@ import { dispatch } from '../actions';
 import { fitDoc } from '../actions/fitToDataset';
 import { graphStore, useGraph } from '../store/graphStore';
 import { Bar } from './ProgressBar';
-import { training, useTraining } from './runsStore';
+import { training, useTraining, type DiskImportOptions } from './runsStore';
 import { TableImportDialog } from './TableImportDialog';
 import { taskOf } from './taskMetrics';
 
-/** One line about a dataset: "10 features · regression of 'progression'", "32×32×3 · 10 classes". */
+/** One line about a dataset: "10 features · regression of 'progression'", "32×32×3 · 10 classes", "windows of 64 tokens · 93 char tokens · language modelling". */
 export function describeDataset(ds: DatasetInfo): string {
   const task = taskOf(ds);
+  if (ds.kind === 'corpus' || ds.kind === 'text') {
+    const vocab = ds.vocabSize ? ` · ${ds.vocabSize.toLocaleString()} ${ds.tokenizer ? `${ds.tokenizer} ` : ''}tokens` : '';
+    const classes = ds.classNames.length ? ` · ${ds.classNames.length} classes` : '';
+    return `${ds.kind === 'corpus' ? 'windows of ' : ''}${ds.inputShape[0] ?? 0} tokens${vocab}${classes} · ${task.label.toLowerCase()}`;
+  }
   const input = ds.kind === 'table' ? `${ds.inputShape[0] ?? 0} features` : ds.inputShape.join('×');
   const classes = ds.classNames.length ? ` · ${ds.classNames.length} classes` : '';
   const target = ds.target ? ` · ${task.label.toLowerCase()} of '${ds.target}'` : '';
   return `${input}${target}${classes}`;
 }
 
-/** What one sample of a dataset is called in figures ("on 88 test rows", "rows/s"). */
-export function sampleNoun(ds: DatasetInfo | undefined): 'rows' | 'images' {
-  return ds?.kind === 'table' ? 'rows' : 'images';
+/** What one sample of a dataset is called in figures ("on 88 test rows", "rows/s", "on 31 test windows"). */
+export function sampleNoun(ds: DatasetInfo | undefined): 'rows' | 'images' | 'windows' | 'texts' {
+  switch (ds?.kind) {
+    case 'table':
+      return 'rows';
+    case 'corpus':
+      return 'windows';
+    case 'text':
+      return 'texts';
+    default:
+      return 'images';
+  }
 }
 
 /** Picks a dataset for the project; a project that follows its dataset's sizes is fitted to it. */
@@ -74,22 +88,77 @@ function FitStatus({ ds }: { ds: DatasetInfo }) {
   );
 }
 
-function ImageImport() {
+/** Tokens per window offered for a corpus (the model's context; shorter trains faster). */
+const DEFAULT_SEQ_LEN = 64;
+
+/**
+ * "Import from disk…": image data (a CIFAR-10 or MNIST folder/archive, a folder of class sub-folders; the
+ * format is detected) or a text corpus for language modelling (text files or fortune files, with its
+ * tokenizer and window length).
+ */
+function DiskImport() {
   const busy = useTraining((s) => s.busy);
   const [path, setPath] = useState('');
+  const [kind, setKind] = useState<'' | 'corpus'>('');
+  const [tokenizer, setTokenizer] = useState<'char' | 'word' | 'bpe'>('char');
+  const [seqLen, setSeqLen] = useState(String(DEFAULT_SEQ_LEN));
+  const [splitOnPercent, setSplitOnPercent] = useState(false);
+  const [name, setName] = useState('');
+  const t = Number(seqLen);
+  const badSeqLen = kind === 'corpus' && (!Number.isInteger(t) || t < 2 || t > 4096) ? 'a whole number from 2 to 4,096' : null;
+  const options = (): DiskImportOptions =>
+    kind === 'corpus' ? { as: 'corpus', tokenizer, seqLen: t, ...(splitOnPercent ? { splitOnPercent } : {}), ...(name.trim() ? { name: name.trim() } : {}) } : {};
   return (
     <details className="lf-import">
       <summary>Import from disk…</summary>
+      <label className="lf-field">
+        <span className="lf-field-label">What it holds</span>
+        <select className="lf-input" value={kind} onChange={(e) => setKind(e.target.value as '' | 'corpus')} data-testid="import-kind">
+          <option value="">Images (CIFAR-10, MNIST, a folder of class folders)</option>
+          <option value="corpus">Text corpus (language modelling)</option>
+        </select>
+      </label>
       <div className="lf-field">
-        <span className="lf-field-label">Path on the engine's machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)</span>
-        <input className="lf-input" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/data/cifar-10-batches-bin" data-testid="import-path" />
+        <span className="lf-field-label">
+          {kind === 'corpus'
+            ? 'Path on the engine’s machine (a text file, or a folder of .txt files)'
+            : 'Path on the engine’s machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)'}
+        </span>
+        <input className="lf-input" value={path} onChange={(e) => setPath(e.target.value)} placeholder={kind === 'corpus' ? '/data/books/alice.txt' : '/data/cifar-10-batches-bin'} spellCheck={false} data-testid="import-path" />
       </div>
+      {kind === 'corpus' && (
+        <div className="lf-import-text" data-testid="import-corpus-options">
+          <label className="lf-field">
+            <span className="lf-field-label">Tokenizer</span>
+            <select className="lf-input" value={tokenizer} onChange={(e) => setTokenizer(e.target.value as 'char' | 'word' | 'bpe')} data-testid="import-tokenizer">
+              <option value="char">characters</option>
+              <option value="word">words</option>
+              <option value="bpe">byte-pair (BPE)</option>
+            </select>
+          </label>
+          <label className="lf-field">
+            <span className="lf-field-label" title="Tokens the model reads at once (its context); shorter trains faster">
+              Tokens per window
+            </span>
+            <input className="lf-input" inputMode="numeric" value={seqLen} onChange={(e) => setSeqLen(e.target.value)} data-testid="import-seq-len" />
+            {badSeqLen && <span className="lf-field-error">{badSeqLen}</span>}
+          </label>
+          <label className="lf-field">
+            <span className="lf-field-label">Name (optional)</span>
+            <input className="lf-input" value={name} onChange={(e) => setName(e.target.value)} placeholder="from the file name" data-testid="import-name" />
+          </label>
+          <label className="lf-field lf-field-row" title="Fortune files: entries end at lines holding a single %; those lines are left out">
+            <span className="lf-field-label">Fortune file (entries end at % lines)</span>
+            <input type="checkbox" className="lf-toggle" checked={splitOnPercent} onChange={(e) => setSplitOnPercent(e.target.checked)} data-testid="import-split-percent" />
+          </label>
+        </div>
+      )}
       <button
         className="lf-btn"
-        disabled={!path.trim() || busy}
+        disabled={!path.trim() || busy || badSeqLen !== null}
         data-testid="import-button"
         onClick={async () => {
-          const info = await training.importFrom(path.trim());
+          const info = await training.importFrom(path.trim(), options());
           if (info) choose(info, info.id);
         }}
       >
@@ -127,7 +196,7 @@ export function DatasetSection({ datasetId }: { datasetId: string | null }) {
   const [showPreview, setShowPreview] = useState(false);
   const [tableOpen, setTableOpen] = useState(false);
   const ds = datasets.find((d) => d.id === datasetId);
-  const images = ds?.kind !== 'table';
+  const images = !ds?.kind || ds.kind === 'image';
 
   const fraction = progress ? (progress.total ? (progress.bytes ?? 0) / progress.total : progress.count ? (progress.done ?? 0) / progress.count : 0) : 0;
   return (
@@ -183,7 +252,7 @@ export function DatasetSection({ datasetId }: { datasetId: string | null }) {
       )}
       {showPreview && ds?.status === 'ready' && images && <Samples ds={ds} />}
       <div className="lf-import-row">
-        <ImageImport />
+        <DiskImport />
         <button className="lf-btn lf-btn-ghost lf-import-table" onClick={() => setTableOpen(true)} data-testid="table-import-open" title="Import a CSV file: predict one of its columns from the others">
           Import a table (CSV)…
         </button>

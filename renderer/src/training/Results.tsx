@@ -3,6 +3,7 @@ import type { DatasetInfo, Evaluation, Predictions, RunDetail } from '../../../s
 import type { ResultView, TaskDef } from '../../../shared/tasks';
 import { pct } from './chartData';
 import { sampleNoun } from './DatasetSection';
+import { PerplexityView, WritingView } from './LanguageViews';
 import { PredictPanel } from './PredictPanel';
 import { ResidualHistogram, ResultRowsTable, ScatterPlot } from './TableResults';
 import { formatMetric, headlineMetric, taskOf, testMetric } from './taskMetrics';
@@ -96,6 +97,7 @@ interface ViewContext {
   predictions: Predictions | undefined;
   /** The target's name (table column), or "value". */
   target: string;
+  dataset: DatasetInfo | undefined;
 }
 
 interface ViewDef {
@@ -107,12 +109,27 @@ interface ViewDef {
   wide?: boolean;
 }
 
+/** What a live view is drawn from: the run as it trains (no evaluation yet). */
+interface LiveContext {
+  run: RunDetail;
+  dataset: DatasetInfo | undefined;
+  /** The run is still starting, running or paused. */
+  live: boolean;
+}
+
+/** A view drawn from the run's history, shown while it trains as well as after (above the test results). */
+interface LiveViewDef {
+  live: true;
+  title: (c: LiveContext) => string;
+  render: (c: LiveContext) => ReactNode;
+}
+
 /**
  * Every result view a task may list (TaskDef.views), by id: the task says which and in what order, this
  * says how each is drawn. Adding a view to ResultView fails to compile until it has an entry here (null:
  * not drawn by the dashboard yet).
  */
-const VIEWS: Record<ResultView, ViewDef | null> = {
+const VIEWS: Record<ResultView, ViewDef | LiveViewDef | null> = {
   confusion: {
     title: () => 'Confusion matrix',
     available: (c) => c.evaluation.confusion.length > 0,
@@ -151,10 +168,42 @@ const VIEWS: Record<ResultView, ViewDef | null> = {
     render: (c) => <ResultRowsTable rows={c.evaluation.rows!} figure="error" testId="worst-rows" />,
     wide: true,
   },
-  // Language modelling (shared/tasks/languageModelling.ts): generated samples and perplexity, not drawn yet.
-  samples: null,
-  perplexity: null,
+  // Language modelling (shared/tasks/languageModelling.ts): what the model writes after each epoch (live) and
+  // Generate; perplexity against a blind guess.
+  samples: {
+    live: true,
+    title: () => 'Text',
+    render: (c) => <WritingView run={c.run} vocabSize={c.dataset?.vocabSize} live={c.live} />,
+  },
+  perplexity: {
+    title: () => 'Perplexity',
+    available: (c) => c.evaluation.metrics?.perplexity !== undefined || c.run.epochPoints.some((p) => p.valMetrics?.perplexity !== undefined),
+    render: (c) => <PerplexityView run={c.run} evaluation={c.evaluation} vocabSize={c.dataset?.vocabSize} />,
+  },
 };
+
+const isLive = (v: ViewDef | LiveViewDef): v is LiveViewDef => 'live' in v;
+const LIVE_STATUS = new Set(['starting', 'running', 'paused']);
+
+/** The task's live views of a run (e.g. what a language model writes), each in its own dashboard section; nothing when the task has none. */
+export function LiveViews({ run, dataset }: { run: RunDetail; dataset: DatasetInfo | undefined }) {
+  const task = taskOf(run);
+  const ctx: LiveContext = { run, dataset, live: LIVE_STATUS.has(run.status) };
+  return (
+    <>
+      {task.views.flatMap((id) => {
+        const view = VIEWS[id];
+        if (!view || !isLive(view)) return [];
+        return [
+          <section key={id} className="lf-dash-section" data-testid={`view-${id}`}>
+            <h3>{view.title(ctx)}</h3>
+            {view.render(ctx)}
+          </section>,
+        ];
+      })}
+    </>
+  );
+}
 
 /** The test figures: the task's headline large, its other metrics beside it, and what they were measured on. */
 function TestMetrics({ task, evaluation, unit }: { task: TaskDef; evaluation: Evaluation; unit: string }) {
@@ -176,20 +225,21 @@ function TestMetrics({ task, evaluation, unit }: { task: TaskDef; evaluation: Ev
   );
 }
 
-/** A run's results on its test split, as its task lists them (task.views), and Predict for table runs. */
+/** A run's results on its test split, as its task lists them (task.views; live views are drawn by LiveViews), and Predict for table runs. */
 export function RunResults({ run, predictions, dataset }: { run: RunDetail; predictions: Predictions | undefined; dataset: DatasetInfo | undefined }) {
   const evaluation = run.evaluation;
   if (!evaluation) return null;
   const task = taskOf(evaluation.task ? evaluation : run);
-  const table = sampleNoun(dataset) === 'rows' || !!evaluation.rows;
-  const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value' };
+  const noun = evaluation.rows ? 'rows' : sampleNoun(dataset);
+  const table = noun === 'rows';
+  const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value', dataset };
   const views = task.views.flatMap((v) => {
     const view = VIEWS[v];
-    return view?.available(ctx) ? [{ id: v, view }] : [];
+    return view && !isLive(view) && view.available(ctx) ? [{ id: v, view }] : [];
   });
   return (
     <>
-      <TestMetrics task={task} evaluation={evaluation} unit={table ? 'rows' : 'images'} />
+      <TestMetrics task={task} evaluation={evaluation} unit={noun} />
       <div className="lf-result-views">
         {views.map(({ id, view }) => (
           <div key={id} className={`lf-result-view${view.wide ? ' wide' : ''}`} data-testid={`view-${id}`}>

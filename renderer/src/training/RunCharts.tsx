@@ -47,13 +47,14 @@ export function RunCharts({ run: latest, compact = false }: { run: RunDetail; co
         height={h}
         legend={false}
         yDomain={charts.batch.yDomain}
+        yScale={charts.batch.yScale}
         series={charts.batch.series}
       />
       {!compact && (
         <>
           <MetricChart testId="chart-epoch-loss" title="Loss per epoch" rows={epochs} xKey="epoch" xLabel="epoch" height={h} series={EPOCH_LOSS} />
           {charts.epoch.map((c) => (
-            <MetricChart key={c.testId} testId={c.testId} title={c.title} rows={epochs} xKey="epoch" xLabel="epoch" height={h} yDomain={c.yDomain} series={c.series} />
+            <MetricChart key={c.testId} testId={c.testId} title={c.title} rows={epochs} xKey="epoch" xLabel="epoch" height={h} yDomain={c.yDomain} yScale={c.yScale} series={c.series} />
           ))}
           <MetricChart testId="chart-lr" title="Learning rate" rows={lrRows} xKey="step" xLabel="batch" height={h} yDomain={FROM_ZERO} series={LR} />
         </>
@@ -107,6 +108,7 @@ export function CompareCharts({ runs: latest }: { runs: RunDetail[] }) {
         xLabel="epoch"
         height={190}
         yDomain={metric.format === 'percent' ? UNIT : undefined}
+        yScale={metric.scale}
         series={series.m}
       />
       <MetricChart testId="compare-epoch-loss" title="Training loss per epoch" rows={byEpochRows} xKey="epoch" xLabel="epoch" height={190} series={series.loss} />

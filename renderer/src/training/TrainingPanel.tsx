@@ -16,6 +16,9 @@ import { formatMetric, runHeadline, taskOf } from './taskMetrics';
 import { useAnalysis } from './taskTarget';
 import './training.css';
 
+/** The unit of the live speed: img/s for images, rows/s, windows/s, texts/s. */
+const speedUnit = (noun: ReturnType<typeof sampleNoun>) => (noun === 'images' ? 'img' : noun);
+
 const ACTIVE = new Set(['starting', 'running', 'paused']);
 
 function selectNode(nodeId: string) {
@@ -237,7 +240,7 @@ export function TrainingPanel() {
           <Bar value={current.status === 'completed' ? 1 : overall} label="Overall" testId="progress-overall" />
           <div className="lf-stats">
             <span>
-              <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> {sampleNoun(datasets.find((d) => d.id === current.datasetId)) === 'rows' ? 'rows' : 'img'}/s
+              <b data-testid="stat-speed">{p ? p.imagesPerSecond.toFixed(0) : '–'}</b> {speedUnit(sampleNoun(datasets.find((d) => d.id === current.datasetId)))}/s
             </span>
             <span>
               elapsed <b>{p ? formatDuration(p.elapsedMs) : current.endedAt ? formatDuration(Date.parse(current.endedAt) - Date.parse(current.createdAt)) : '–'}</b>

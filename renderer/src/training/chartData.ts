@@ -98,6 +98,39 @@ export function epochRows(points: readonly (MetricPoint & { epoch: number; valLo
   });
 }
 
+/**
+ * A log-scale y axis for the positive values of `keys` in `rows` (a figure that spans orders of magnitude,
+ * such as perplexity): a domain a little beyond the data, ticks at 1, 2, 5 × 10^k inside it (every
+ * decade only when the data spans more than three; finer steps when it spans less than one). Null when no
+ * value is positive.
+ */
+export function logAxis(rows: readonly object[], keys: readonly string[]): { domain: [number, number]; ticks: number[] } | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    for (const k of keys) {
+      const v = (r as Record<string, unknown>)[k];
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  if (!(lo <= hi)) return null;
+  const domain: [number, number] = [lo / 1.15, hi * 1.15];
+  const decades = Math.log10(domain[1] / domain[0]);
+  const mantissas = decades > 3 ? [1] : decades < 1 ? [1, 1.5, 2, 3, 4, 5, 6, 8] : [1, 2, 5];
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(domain[0])); e <= Math.ceil(Math.log10(domain[1])); e++) {
+    for (const m of mantissas) {
+      const t = Number((m * 10 ** e).toPrecision(6));
+      if (t >= domain[0] && t <= domain[1]) ticks.push(t);
+    }
+  }
+  if (ticks.length < 2) ticks.splice(0, ticks.length, Number(lo.toPrecision(3)), Number(hi.toPrecision(3)));
+  return { domain, ticks: [...new Set(ticks)] };
+}
+
 /** Formats milliseconds as 1h 02m, 3m 05s or 12s. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '–';

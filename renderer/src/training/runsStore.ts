@@ -12,6 +12,8 @@ import type {
   DatasetPreview,
   DatasetProgress,
   EngineApi,
+  GeneratedText,
+  GenerateTextRequest,
   ImportDatasetRequest,
   Predictions,
   RowPredictions,
@@ -19,6 +21,7 @@ import type {
   RunSummary,
   StartTrainingRequest,
   TablePreview,
+  TextGenerated,
   TrainingEnded,
   TrainingProgress,
 } from '../../../shared/api';
@@ -145,6 +148,17 @@ function onProgress(p: TrainingProgress): void {
 let engine: EngineApi | null = null;
 let started = false;
 
+/** Generations this window asked for, by request id: where their streamed pieces go. */
+const generations = new Map<string, (e: TextGenerated) => void>();
+let generationCounter = 0;
+
+function onTextGenerated(e: TextGenerated): void {
+  generations.get(e.requestId)?.(e);
+}
+
+/** What the import dialog's "Import from disk…" sends besides the path: a kind and, for a corpus, its tokenizer and window. */
+export type DiskImportOptions = Omit<ImportDatasetRequest, 'path'>;
+
 async function refreshRuns(): Promise<void> {
   trainingStore.setState({ runs: await engine!.listRuns() });
 }
@@ -161,6 +175,7 @@ export const training = {
     engine.onTrainingProgress(onProgress);
     engine.onTrainingEnded((e) => void training.ended(e));
     engine.onDatasetProgress((p) => trainingStore.setState((s) => ({ datasetProgress: { ...s.datasetProgress, [p.id]: p } })));
+    engine.onTextGenerated(onTextGenerated);
     try {
       const [datasets, backends, runs] = await Promise.all([engine.listDatasets(), engine.listBackends(), engine.listRuns()]);
       trainingStore.setState({ datasets, backends, runs, connection: 'open' });
@@ -204,10 +219,10 @@ export const training = {
     return engine!.cancelDatasetPreparation({ id });
   },
 
-  async importFrom(path: string, as?: 'cifar10' | 'mnist' | 'fashion-mnist' | 'folder'): Promise<DatasetInfo | null> {
+  async importFrom(path: string, options: DiskImportOptions = {}): Promise<DatasetInfo | null> {
     trainingStore.setState({ error: null, busy: true });
     try {
-      const info = await engine!.importDataset({ path, ...(as ? { as } : {}) });
+      const info = await engine!.importDataset({ path, ...options });
       await training.refreshDatasets();
       trainingStore.setState((s) => {
         const { [info.id]: _done, ...rest } = s.datasetProgress;
@@ -251,6 +266,24 @@ export const training = {
   /** Predictions of a table run for rows typed into a form or a CSV file; throws the engine's error (shown where it was asked). */
   predictRows(req: Parameters<EngineApi['predictRows']>[0]): Promise<RowPredictions> {
     return engine!.predictRows(req);
+  },
+
+  /**
+   * Language-model runs: continues a prompt, `onPiece` getting each piece of text as the engine streams it.
+   * Returns the request's id at once (for stopGeneration) and `done`, the whole result (rejects with the
+   * engine's error: the panel shows it).
+   */
+  generate(req: Omit<GenerateTextRequest, 'requestId'>, onPiece: (piece: string) => void): { requestId: string; done: Promise<GeneratedText> } {
+    const requestId = `gen-${Date.now().toString(36)}-${(++generationCounter).toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
+    generations.set(requestId, (e) => {
+      if (!e.done && e.piece) onPiece(e.piece);
+    });
+    const done = engine!.generateText({ ...req, requestId }).finally(() => generations.delete(requestId));
+    return { requestId, done };
+  },
+
+  stopGeneration(requestId: string): Promise<void> {
+    return engine!.stopGeneration({ requestId });
   },
 
   async preview(id: string): Promise<void> {

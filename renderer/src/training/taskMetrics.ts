@@ -50,13 +50,15 @@ export interface ChartSpec {
   metricId: string;
   series: Series[];
   yDomain?: [number | 'auto', number | 'auto'];
+  /** The metric's scale (MetricDef.scale): 'log' draws a logarithmic axis. */
+  yScale?: 'linear' | 'log';
 }
 
 const UNIT: [number, number] = [0, 1];
 
 /**
  * The metric charts of a task, besides loss and learning rate: the headline per batch (raw + smoothed),
- * and every metric per epoch (train + validation). Percentages get a 0–1 axis.
+ * and every metric per epoch (train + validation). Percentages get a 0–1 axis, a metric that says so a log axis.
  */
 export function taskCharts(task: TaskDef): { batch: ChartSpec; epoch: ChartSpec[] } {
   const spec = (m: MetricDef, i: number, per: 'batch' | 'epoch'): ChartSpec => {
@@ -71,7 +73,15 @@ export function taskCharts(task: TaskDef): { batch: ChartSpec; epoch: ChartSpec[
             { key: `train_${m.id}`, name: 'train', color },
             { key: `val_${m.id}`, name: 'validation', color, dashed: true },
           ];
-    return { testId: `chart-${per}-${m.id}`, title: `${capitalise(m.label)} per ${per}`, metricId: m.id, series, ...(m.format === 'percent' ? { yDomain: UNIT } : {}) };
+    const log = m.scale === 'log';
+    return {
+      testId: `chart-${per}-${m.id}`,
+      title: `${capitalise(m.label)} per ${per}${log ? ' (log scale)' : ''}`,
+      metricId: m.id,
+      series,
+      ...(m.format === 'percent' ? { yDomain: UNIT } : {}),
+      ...(log ? { yScale: 'log' as const } : {}),
+    };
   };
   return { batch: spec(headlineMetric(task), 0, 'batch'), epoch: task.metrics.map((m, i) => spec(m, i, 'epoch')) };
 }

@@ -4,7 +4,8 @@ import { defaultTrainingSettings, type TrainingSettings } from '../../../../shar
 import { selectBackend } from '../../backends';
 import { Trainer, type TrainControl } from '../trainer';
 import type { EpochEvent, TrainingEvent } from '../types';
-import { graphDataShape, syntheticDataset } from './synthetic';
+import { graphDataShape, syntheticCorpus, syntheticDataset } from './synthetic';
+import { analyzeGraph } from '../../../../shared/graph';
 import { syntheticTable } from './syntheticTable';
 import type { LoadedDataset } from '../../datasets/types';
 
@@ -17,6 +18,12 @@ export function syntheticFor(graph: Graph, n: number, nTest: number): LoadedData
     const units = Number(out?.units ?? 2);
     const regression = units === 1 && (out?.activation ?? 'linear') === 'linear';
     return syntheticTable({ features: Number(input.params.features ?? 28), train: n, test: nTest, task: regression ? 'regression' : Math.max(2, units) });
+  }
+  // A language model (token input, a T×vocabulary output): a synthetic corpus.
+  const analysis = analyzeGraph(graph);
+  const outShape = analysis.outputs.length === 1 ? analysis.nodes[analysis.outputs[0]!]?.shape : undefined;
+  if (input?.params.kind === 'tokens' && outShape?.length === 2) {
+    return syntheticCorpus({ T: outShape[0]!, vocab: outShape[1]!, trainWindows: n, testWindows: nTest });
   }
   const { shape, classes, vocab } = graphDataShape(graph);
   return syntheticDataset({ shape, classes, train: n, test: nTest, ...(vocab ? { vocab } : {}) });

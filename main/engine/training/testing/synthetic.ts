@@ -3,7 +3,8 @@
  * or the range its token ids come from), shaped to a model's input.
  */
 import type { Graph } from '../../../../shared/graph';
-import type { LoadedDataset } from '../../datasets/types';
+import type { LoadedDataset, Split } from '../../datasets/types';
+import { trainTokenizer } from '../../../../shared/text';
 import { seededRandom } from '../data';
 
 export interface SyntheticOptions {
@@ -70,4 +71,26 @@ export function graphDataShape(graph: Graph): { shape: [number, number, number];
   const emb = graph.nodes.find((n) => n.type === 'Embedding');
   const vocab = p.kind === 'tokens' ? Number((emb?.params as Record<string, number>)?.inputDim ?? 1000) : undefined;
   return { shape, classes, ...(vocab ? { vocab } : {}) };
+}
+
+/**
+ * A learnable synthetic corpus for a language model reading T tokens with a vocabulary of `vocab` ids: a
+ * token stream repeating a fixed pattern, a char tokenizer whose ids cover the vocabulary, windows of T+1.
+ */
+export function syntheticCorpus(o: { T: number; vocab: number; trainWindows: number; testWindows: number }): LoadedDataset {
+  const alphabet = Array.from({ length: o.vocab - 2 }, (_, i) => String.fromCodePoint(0x41 + i)).join('');
+  const tokenizer = trainTokenizer('char', [alphabet]);
+  const used = Math.min(o.vocab - 2, 12);
+  const stream = (windows: number, offset: number) => Int32Array.from({ length: windows * o.T + 1 }, (_, i) => 2 + ((i + offset) * 5) % used);
+  const split = (windows: number, offset: number): Split => ({ count: windows, images: new Uint8Array(0), labels: new Uint8Array(0), stream: stream(windows, offset), stride: o.T });
+  return {
+    info: {
+      id: 'corpus:synthetic', name: 'Synthetic corpus', inputShape: [o.T], classNames: [], trainSize: o.trainWindows, testSize: o.testWindows,
+      license: 'test data', homepage: '', status: 'ready', downloadable: false, kind: 'corpus', task: 'language-modelling', vocabSize: o.vocab,
+    },
+    shape: [1, 1, o.T],
+    train: split(o.trainWindows, 0),
+    test: split(o.testWindows, 3),
+    text: { kind: 'corpus', tokenizer, seqLen: o.T, stride: o.T },
+  };
 }
