@@ -99,6 +99,9 @@ describe('Engine under fuzzing', () => {
       fc.record({ m: fc.constant('saveRecovery'), key: fc.constantFrom('tab-1', 'tab-2', '../up', ''), text: fc.constantFrom(JSON.stringify(template), 'nope') }),
       fc.record({ m: fc.constant('discardRecovery'), key: fc.constantFrom('tab-1', 'tab-3', '../up') }),
       fc.record({ m: fc.constant('listRecovery') }),
+      // Generation: these runs are classification runs (or unknown): refused with a typed error, never a crash.
+      fc.record({ m: fc.constant('generateText'), runId, prompt: fc.constantFrom('', 'The ', 'x'.repeat(10_000)), tokens: fc.integer({ min: 1, max: 2000 }) }),
+      fc.record({ m: fc.constant('stopGeneration'), requestId: fc.constantFrom('gen-1', 'x', 'a..b') }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), fc.boolean(), async (ops, concurrent) => {

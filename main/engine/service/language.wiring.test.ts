@@ -104,6 +104,21 @@ describe('language models through the engine API', () => {
       });
       await expect(engine.generateText({ runId: 'no-such-run', prompt: 'x' })).rejects.toMatchObject({ code: 'not-found' });
 
+      // A model folder opened without its dataset generates with the folder's tokenizer.json, as the run did.
+      const lm = await openModel({ dir: join(dir, 'data', 'runs', run.id, 'model'), backend: 'cpu' });
+      try {
+        const pieces: string[] = [];
+        const fromFolder = await lm.generate({ prompt: 'The computer ', tokens: 40, temperature: 0.8, topK: 20, seed: 5 }, (p) => pieces.push(p));
+        expect(fromFolder).toMatchObject({ tokens: 40, stopped: false });
+        expect(pieces.join('')).toBe(fromFolder.text);
+        // An abort before the worker starts writing stops it at once.
+        const ctl = new AbortController();
+        ctl.abort();
+        expect(await lm.generate({ prompt: 'x', tokens: 500 }, undefined, ctl.signal)).toMatchObject({ tokens: 0, stopped: true });
+      } finally {
+        await lm.dispose();
+      }
+
       // The worker says the same of a non-language model it holds.
       const model = await openModel({ dir: join(dir, 'data', 'runs', irisRun.id, 'model'), backend: 'cpu' });
       try {

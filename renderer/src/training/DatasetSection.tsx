@@ -3,7 +3,7 @@
  * sizes fitted to it at once, as one undoable edit), download or import one (image data from a folder or
  * archive, a table from a CSV file), see its samples, and fit the model to it by hand.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DatasetInfo } from '../../../shared/api';
 import { dispatch } from '../actions';
 import { fitDoc } from '../actions/fitToDataset';
@@ -104,13 +104,14 @@ function DiskImport() {
   const [seqLen, setSeqLen] = useState(String(DEFAULT_SEQ_LEN));
   const [splitOnPercent, setSplitOnPercent] = useState(false);
   const [name, setName] = useState('');
+  const details = useRef<HTMLDetailsElement>(null);
   const t = Number(seqLen);
   const badSeqLen = kind === 'corpus' && (!Number.isInteger(t) || t < 2 || t > 4096) ? 'a whole number from 2 to 4,096' : null;
   const options = (): DiskImportOptions =>
     kind === 'corpus' ? { as: 'corpus', tokenizer, seqLen: t, ...(splitOnPercent ? { splitOnPercent } : {}), ...(name.trim() ? { name: name.trim() } : {}) } : {};
   return (
-    <details className="lf-import">
-      <summary>Import from disk…</summary>
+    <details className="lf-import" ref={details}>
+      <summary data-testid="import-open">Import from disk…</summary>
       <label className="lf-field">
         <span className="lf-field-label">What it holds</span>
         <select className="lf-input" value={kind} onChange={(e) => setKind(e.target.value as '' | 'corpus')} data-testid="import-kind">
@@ -159,7 +160,10 @@ function DiskImport() {
         data-testid="import-button"
         onClick={async () => {
           const info = await training.importFrom(path.trim(), options());
-          if (info) choose(info, info.id);
+          if (!info) return;
+          choose(info, info.id);
+          // Done: the form folds away, so the dataset, its fit and Train are in view.
+          if (details.current) details.current.open = false;
         }}
       >
         {busy ? 'Importing…' : 'Import'}

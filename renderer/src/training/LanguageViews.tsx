@@ -11,9 +11,14 @@ import { training } from './runsStore';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** Control characters (a bell in a fortune, a form feed) as their visible symbols (␇, ␌); line breaks and tabs stay. */
+/** Control characters (a bell in a fortune, a form feed) as their visible symbols (␇, ␌); line breaks (CRLF too) and tabs stay. */
 export function visibleText(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, (c) => String.fromCharCode(c === '\u007F' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+  let out = '';
+  for (const c of text.replace(/\r\n/g, '\n')) {
+    const code = c.charCodeAt(0);
+    out += c === '\n' || c === '\t' || (code >= 0x20 && code !== 0x7f) ? c : String.fromCharCode(code === 0x7f ? 0x2421 : 0x2400 + code);
+  }
+  return out;
 }
 
 /** The epochs that wrote a sample, newest first. */
@@ -219,11 +224,11 @@ export function WritingView({ run, vocabSize, live }: { run: RunDetail; vocabSiz
   return (
     <div className="lf-writing">
       <div className="lf-writing-col">
-        <h4>What it writes</h4>
+        <h4>After each epoch, from a fixed prompt</h4>
         <EpochSamples points={run.epochPoints} live={live} />
       </div>
       <div className="lf-writing-col">
-        <h4>Generate</h4>
+        <h4>Generate from your prompt</h4>
         {run.hasModel ? (
           <GeneratePanel key={run.id} run={run} vocabSize={vocabSize} />
         ) : (

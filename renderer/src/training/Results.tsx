@@ -107,6 +107,11 @@ interface ViewDef {
   render: (c: ViewContext) => ReactNode;
   /** Takes the whole width of the results grid. */
   wide?: boolean;
+  /**
+   * A view drawn from the run's history rather than its evaluation: shown while the run trains and after,
+   * in its own dashboard section above the test results (LiveViews), not among them.
+   */
+  live?: { title: string; render: (c: LiveContext) => ReactNode };
 }
 
 /** What a live view is drawn from: the run as it trains (no evaluation yet). */
@@ -117,19 +122,12 @@ interface LiveContext {
   live: boolean;
 }
 
-/** A view drawn from the run's history, shown while it trains as well as after (above the test results). */
-interface LiveViewDef {
-  live: true;
-  title: (c: LiveContext) => string;
-  render: (c: LiveContext) => ReactNode;
-}
-
 /**
  * Every result view a task may list (TaskDef.views), by id: the task says which and in what order, this
  * says how each is drawn. Adding a view to ResultView fails to compile until it has an entry here (null:
  * not drawn by the dashboard yet).
  */
-const VIEWS: Record<ResultView, ViewDef | LiveViewDef | null> = {
+const VIEWS: Record<ResultView, ViewDef | null> = {
   confusion: {
     title: () => 'Confusion matrix',
     available: (c) => c.evaluation.confusion.length > 0,
@@ -171,18 +169,19 @@ const VIEWS: Record<ResultView, ViewDef | LiveViewDef | null> = {
   // Language modelling (shared/tasks/languageModelling.ts): what the model writes after each epoch (live) and
   // Generate; perplexity against a blind guess.
   samples: {
-    live: true,
-    title: () => 'Text',
-    render: (c) => <WritingView run={c.run} vocabSize={c.dataset?.vocabSize} live={c.live} />,
+    title: () => 'What it writes',
+    available: () => false,
+    render: () => null,
+    live: { title: 'What it writes', render: (c) => <WritingView run={c.run} vocabSize={c.dataset?.vocabSize} live={c.live} /> },
   },
   perplexity: {
     title: () => 'Perplexity',
     available: (c) => c.evaluation.metrics?.perplexity !== undefined || c.run.epochPoints.some((p) => p.valMetrics?.perplexity !== undefined),
     render: (c) => <PerplexityView run={c.run} evaluation={c.evaluation} vocabSize={c.dataset?.vocabSize} />,
+    wide: true,
   },
 };
 
-const isLive = (v: ViewDef | LiveViewDef): v is LiveViewDef => 'live' in v;
 const LIVE_STATUS = new Set(['starting', 'running', 'paused']);
 
 /** The task's live views of a run (e.g. what a language model writes), each in its own dashboard section; nothing when the task has none. */
@@ -192,12 +191,12 @@ export function LiveViews({ run, dataset }: { run: RunDetail; dataset: DatasetIn
   return (
     <>
       {task.views.flatMap((id) => {
-        const view = VIEWS[id];
-        if (!view || !isLive(view)) return [];
+        const live = VIEWS[id]?.live;
+        if (!live) return [];
         return [
           <section key={id} className="lf-dash-section" data-testid={`view-${id}`}>
-            <h3>{view.title(ctx)}</h3>
-            {view.render(ctx)}
+            <h3>{live.title}</h3>
+            {live.render(ctx)}
           </section>,
         ];
       })}
@@ -235,7 +234,7 @@ export function RunResults({ run, predictions, dataset }: { run: RunDetail; pred
   const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value', dataset };
   const views = task.views.flatMap((v) => {
     const view = VIEWS[v];
-    return view && !isLive(view) && view.available(ctx) ? [{ id: v, view }] : [];
+    return view && !view.live && view.available(ctx) ? [{ id: v, view }] : [];
   });
   return (
     <>

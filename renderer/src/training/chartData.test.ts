@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchRows, downsample, epochRows, formatDuration, formatNumber, metricOf, smooth } from './chartData';
+import { batchRows, downsample, epochRows, formatDuration, formatNumber, logAxis, metricOf, smooth } from './chartData';
 
 describe('chart data', () => {
   it('smooths with bias correction (the first value is kept, constants stay constant)', () => {
@@ -56,5 +56,21 @@ describe('chart data', () => {
     expect(formatDuration(12_000)).toBe('12s');
     expect(formatDuration(185_000)).toBe('3m 05s');
     expect(formatDuration(3_720_000)).toBe('1h 02m');
+  });
+
+  it('draws a log axis for values spanning orders of magnitude (perplexity): padded domain, 1-2-5 ticks inside it', () => {
+    const rows = [{ a: 93, b: 60 }, { a: 28.4, b: 26.6 }, { a: 12, b: undefined }];
+    const axis = logAxis(rows, ['a', 'b'])!;
+    expect(axis.domain[0]).toBeLessThan(12);
+    expect(axis.domain[1]).toBeGreaterThan(93);
+    expect(axis.ticks).toEqual([20, 50, 100]);
+    for (const t of axis.ticks) expect(t >= axis.domain[0] && t <= axis.domain[1]).toBe(true);
+    // A narrow span gets finer ticks; a single value still two; nothing positive: no axis.
+    expect(logAxis([{ a: 4.1 }, { a: 6.9 }], ['a'])!.ticks).toEqual([4, 5, 6]);
+    expect(logAxis([{ a: 7.3 }], ['a'])!.ticks).toEqual([7.3]);
+    expect(logAxis([{ a: 36 }, { a: 24.7 }], ['a'])!.ticks).toEqual([25, 30, 40]);
+    expect(logAxis([{ a: 0 }, { a: -1 }, { a: NaN }], ['a'])).toBeNull();
+    // Wide spans keep one tick per decade.
+    expect(logAxis([{ a: 1.5 }, { a: 50_000 }], ['a'])!.ticks).toEqual([10, 100, 1000, 10_000]);
   });
 });

@@ -101,8 +101,8 @@ export function epochRows(points: readonly (MetricPoint & { epoch: number; valLo
 /**
  * A log-scale y axis for the positive values of `keys` in `rows` (a figure that spans orders of magnitude,
  * such as perplexity): a domain a little beyond the data, ticks at 1, 2, 5 × 10^k inside it (every
- * decade only when the data spans more than three; finer steps when it spans less than one). Null when no
- * value is positive.
+ * decade only when the data spans more than three; finer steps when it spans less than one; the data's ends
+ * when no round value falls inside). Null when no value is positive.
  */
 export function logAxis(rows: readonly object[], keys: readonly string[]): { domain: [number, number]; ticks: number[] } | null {
   let lo = Infinity;
@@ -119,7 +119,7 @@ export function logAxis(rows: readonly object[], keys: readonly string[]): { dom
   if (!(lo <= hi)) return null;
   const domain: [number, number] = [lo / 1.15, hi * 1.15];
   const decades = Math.log10(domain[1] / domain[0]);
-  const mantissas = decades > 3 ? [1] : decades < 1 ? [1, 1.5, 2, 3, 4, 5, 6, 8] : [1, 2, 5];
+  const mantissas = decades > 3 ? [1] : decades < 1 ? [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8] : [1, 2, 5];
   const ticks: number[] = [];
   for (let e = Math.floor(Math.log10(domain[0])); e <= Math.ceil(Math.log10(domain[1])); e++) {
     for (const m of mantissas) {
@@ -127,8 +127,9 @@ export function logAxis(rows: readonly object[], keys: readonly string[]): { dom
       if (t >= domain[0] && t <= domain[1]) ticks.push(t);
     }
   }
-  if (ticks.length < 2) ticks.splice(0, ticks.length, Number(lo.toPrecision(3)), Number(hi.toPrecision(3)));
-  return { domain, ticks: [...new Set(ticks)] };
+  // Too few round values inside: the data's own ends (3 significant digits stay inside the padded domain).
+  if (ticks.length < 2) return { domain, ticks: [...new Set([Number(lo.toPrecision(3)), Number(hi.toPrecision(3))])] };
+  return { domain, ticks };
 }
 
 /** Formats milliseconds as 1h 02m, 3m 05s or 12s. */

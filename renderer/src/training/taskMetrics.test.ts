@@ -37,4 +37,17 @@ describe('task metrics (what the dashboard draws per task)', () => {
     expect(taskOf({ task: 'no-such-task' }).id).toBe('classification');
     expect(formatMetric(getTask('regression').metrics[1]!, 41.56)).toBe('41.6');
   });
+
+  it('draws perplexity (language modelling) on a log axis, token accuracy on 0–1', () => {
+    const lm = taskCharts(getTask('language-modelling'));
+    expect(lm.batch.testId).toBe('chart-batch-perplexity');
+    expect(lm.batch.yScale).toBe('log');
+    expect(lm.epoch.map((e) => [e.testId, e.yScale, e.yDomain])).toEqual([
+      ['chart-epoch-perplexity', 'log', undefined],
+      ['chart-epoch-accuracy', undefined, [0, 1]],
+    ]);
+    expect(lm.epoch[0]!.title).toBe('Perplexity per epoch (log scale)');
+    expect(runHeadline({ task: 'language-modelling', testMetrics: { perplexity: 26.59, accuracy: 0.14 } }).text).toBe('perplexity 26.6');
+    expect(taskCharts(getTask('regression')).epoch.every((e) => e.yScale === undefined)).toBe(true);
+  });
 });
