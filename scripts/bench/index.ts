@@ -10,10 +10,11 @@ import { templatesBench } from './templates';
 import { memoryBench } from './memory';
 import { accuracyBench } from './accuracy';
 import { tablesBench } from './tables';
+import { languageBench } from './language';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, languageBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
