@@ -13,8 +13,23 @@ beforeAll(async () => {
 });
 
 describe('templates', () => {
-  it('include the six issue 2 asks for', () => {
-    expect(files).toEqual(['cifar10-cnn.json', 'lenet5.json', 'lstm-classifier.json', 'resnet-small.json', 'transformer-classifier.json', 'vgg-cnn.json']);
+  it('include the six issue 2 asks for, the tabular ones of issue 13 and mini-GPT of issue 14', () => {
+    expect(files).toEqual([
+      'cifar10-cnn.json',
+      'lenet5.json',
+      'lstm-classifier.json',
+      'mini-gpt.json',
+      'resnet-small.json',
+      'tabular-classifier.json',
+      'tabular-regression.json',
+      'transformer-classifier.json',
+      'vgg-cnn.json',
+    ]);
+  });
+
+  it('templates that follow the dataset say so (fitToDataset); the fixed-size ones do not', () => {
+    const fits = files.filter((f) => parseProjectText(readFileSync(`${DIR}/${f}`, 'utf8')).fitToDataset);
+    expect(fits).toEqual(['mini-gpt.json', 'tabular-classifier.json', 'tabular-regression.json']);
   });
 
   it('cifar10-cnn has exactly 315,722 parameters', () => {
@@ -44,20 +59,25 @@ describe('templates', () => {
       expect([...shape.slice(1)], n.name).toEqual([...analysis.nodes[n.id]!.shape!]);
     }
 
-    // A forward pass gives probabilities; small models also take a training step with a finite loss
-    // (conv training on the pure-JS cpu backend takes tens of seconds; the engine's tests train those).
+    // A forward pass gives probabilities (classifiers), one value (regression) or logits over the
+    // vocabulary at every position (language models); small classifiers also take a training step with a
+    // finite loss (conv training on the pure-JS cpu backend takes tens of seconds; the engine's tests train those).
     const inputNode = project.graph.nodes.find((n) => n.id === analysis.inputs[0])!;
     const inShape = [...analysis.nodes[inputNode.id]!.shape!];
-    const classes = analysis.nodes[analysis.outputs[0]!]!.shape![0]!;
+    const outShape = analysis.nodes[analysis.outputs[0]!]!.shape!;
+    const outNode = project.graph.nodes.find((n) => n.id === analysis.outputs[0])!;
     const batch = 2;
+    const vocab = Number(project.graph.nodes.find((n) => n.type === 'Embedding')?.params.inputDim ?? 1000);
     const x = inputNode.params.kind === 'tokens'
-      ? tf.randomUniform([batch, ...inShape], 0, 1000, 'int32', 1)
+      ? tf.randomUniform([batch, ...inShape], 0, vocab, 'int32', 1)
       : tf.randomUniform([batch, ...inShape], 0, 1, 'float32', 1);
-    const probs = model.predict(x) as tf.Tensor;
-    expect(probs.shape).toEqual([batch, classes]);
-    const sums = tf.sum(probs, 1).dataSync();
-    for (const s of sums) expect(s).toBeCloseTo(1, 4);
-    if (analysis.totals.flops < 5e6) {
+    const y = model.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([batch, ...outShape]);
+    expect(Array.from(y.dataSync()).every(Number.isFinite)).toBe(true);
+    const classifier = outShape.length === 1 && outNode.params.activation === 'softmax';
+    if (classifier) for (const s of tf.sum(y, 1).dataSync()) expect(s).toBeCloseTo(1, 4);
+    const classes = outShape[0]!;
+    if (classifier && analysis.totals.flops < 5e6) {
       model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
       const loss = (await model.trainOnBatch(x, tf.oneHot(tf.tensor1d([0, 1], 'int32'), classes))) as number;
       expect(Number.isFinite(loss), `loss ${loss}`).toBe(true);
