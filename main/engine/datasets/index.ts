@@ -1,13 +1,13 @@
 /**
  * The dataset registry: the built-in sources (CIFAR-10, MNIST, Fashion-MNIST) plus every imported image
- * folder and table (CSV) found in the cache, each behind the same DatasetSource interface. `createDatasetRegistry()` takes
+ * folder, table (CSV), labelled text and corpus found in the cache (IMPORTED_KINDS), each behind the same DatasetSource interface. `createDatasetRegistry()` takes
  * the data folder and environment (tests pass their own); the module-level functions use `dataDir()`.
  */
 import { readdir } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInfo, DatasetPreview, DatasetProgress, TableImportOptions, TableImportReport, TextImportOptions, TextImportReport } from '../../../shared/api/datasets';
-import { cacheDamage, cacheDir, dataDir, readCacheMeta } from './cache';
+import { cacheDamage, dataDir, readCacheMeta } from './cache';
 import { createCifar10Source, findCifarBinaryDir } from './cifar10';
 import { createFolderSource, folderDatasetName, importImageFolder, type FolderImportOptions, type SkippedImage } from './folder';
 import { createMnistSource, findIdxFiles } from './mnist';
@@ -99,6 +99,91 @@ function looksLikeTextFolders(path: string): boolean {
   }
 }
 
+/**
+ * The dataset kinds imported from disk into the cache, one entry each: the id prefix (`table:houses` lives
+ * in `<data>/datasets/table-houses`), how a name is made safe, the source behind an id, what a complete
+ * cache says of itself, and the import. list(), get() and import() iterate this table; adding a kind is one
+ * entry (and its folder), not a branch in each of them.
+ */
+interface ImportedKind {
+  prefix: 'folder' | 'table' | 'text' | 'corpus';
+  /** Id prefix in words, for the unknown-id message. */
+  what: string;
+  safeName(name: string): string;
+  source(id: string, ctx: SourceContext): DatasetSource;
+  /** A complete cache's dataset info (without status); undefined when the cache is incomplete or damaged. */
+  readInfo(dir: string): Promise<Omit<DatasetInfo, 'status' | 'cachePath' | 'message'> | undefined>;
+  /** Imports `path` as dataset `name`; the import's report goes into the result beside the info. */
+  importFrom(path: string, root: string, name: string, opts: ImportRequest): Promise<{ info: DatasetInfo; extra: Omit<ImportResult, 'info'> }>;
+}
+
+/** The options of the request that are not the registry's own. */
+function importOptions(opts: ImportRequest): Omit<ImportRequest, 'as' | 'name'> {
+  const { as: _as, name: _name, ...rest } = opts;
+  return rest;
+}
+
+const IMPORTED_KINDS: readonly ImportedKind[] = [
+  {
+    prefix: 'folder',
+    what: 'an imported image folder',
+    safeName: folderDatasetName,
+    source: createFolderSource,
+    readInfo: async (dir) => (await readCacheMeta(dir))?.info,
+    async importFrom(path, root, name, opts) {
+      const r = await importImageFolder(path, root, { ...importOptions(opts), name });
+      return { info: r.info, extra: { skipped: r.skipped } };
+    },
+  },
+  {
+    prefix: 'table',
+    what: 'an imported CSV table',
+    safeName: tableDatasetName,
+    source: createTableSource,
+    readInfo: async (dir) => (await readTableMeta(dir))?.info,
+    async importFrom(path, root, name, opts) {
+      const { target, task, testFraction, seed, columnTypes, onProgress, signal } = opts;
+      const r = await importTable(path, root, {
+        name: opts.name ?? name,
+        ...(target !== undefined ? { target } : {}),
+        ...(task ? { task } : {}),
+        ...(testFraction !== undefined ? { testFraction } : {}),
+        ...(seed !== undefined ? { seed } : {}),
+        ...(columnTypes ? { columnTypes } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      return { info: r.info, extra: { skipped: [], table: r.report } };
+    },
+  },
+  {
+    prefix: 'text',
+    what: 'imported labelled text',
+    safeName: textDatasetName,
+    source: createTextSource,
+    readInfo: async (dir) => (await readTextMeta(dir))?.info,
+    async importFrom(path, root, name, opts) {
+      const { size: _size, channels: _channels, concurrency: _concurrency, target: _target, task: _task, columnTypes: _columnTypes, ...textOpts } = importOptions(opts);
+      const r = await importText(path, root, { ...textOpts, name: opts.name ?? name });
+      return { info: r.info, extra: { skipped: [], text: r.report } };
+    },
+  },
+  {
+    prefix: 'corpus',
+    what: 'an imported corpus',
+    safeName: textDatasetName,
+    source: createCorpusSource,
+    readInfo: async (dir) => (await readCorpusMeta(dir))?.info,
+    async importFrom(path, root, name, opts) {
+      const { size: _size, channels: _channels, concurrency: _concurrency, target: _target, task: _task, columnTypes: _columnTypes, ...textOpts } = importOptions(opts);
+      const r = await importCorpus(path, root, { ...textOpts, name: opts.name ?? name });
+      return { info: r.info, extra: { skipped: [], text: r.report } };
+    },
+  },
+];
+
+const importedKind = (prefix: string) => IMPORTED_KINDS.find((k) => k.prefix === prefix);
+
 /** Guesses what a path holds: a CIFAR-10 archive/folder, MNIST-style IDX files, an image folder, a folder of text classes, or a table (CSV). */
 export function detectImportKind(path: string): ImportKind {
   const st = statSync(path);
@@ -129,11 +214,10 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
   const get = (id: string): DatasetSource => {
     const b = builtins.get(id);
     if (b) return b;
-    if (id.startsWith('folder:')) return createFolderSource(`folder:${folderDatasetName(id.slice(7))}`, ctx);
-    if (id.startsWith('table:')) return createTableSource(`table:${tableDatasetName(id.slice(6))}`, ctx);
-    if (id.startsWith('text:')) return createTextSource(`text:${textDatasetName(id.slice(5))}`, ctx);
-    if (id.startsWith('corpus:')) return createCorpusSource(`corpus:${textDatasetName(id.slice(7))}`, ctx);
-    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, folder:<name> for an imported image folder, table:<name> for an imported CSV table, text:<name> for imported labelled text or corpus:<name> for an imported corpus.`);
+    const colon = id.indexOf(':');
+    const kind = colon > 0 ? importedKind(id.slice(0, colon)) : undefined;
+    if (kind) return kind.source(`${kind.prefix}:${kind.safeName(id.slice(colon + 1))}`, ctx);
+    throw new Error(`Unknown dataset '${id}'. Known: ${[...builtins.keys()].join(', ')}, ${IMPORTED_KINDS.map((k) => `${k.prefix}:<name> for ${k.what}`).join(', ')}.`);
   };
 
   const info = async (id: string): Promise<DatasetInfo> => {
@@ -169,34 +253,16 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
       for (const id of builtins.keys()) out.push(await info(id));
       const dir = join(ctx.root, 'datasets');
       if (existsSync(dir)) {
-        const names = (await readdir(dir)).filter((n) => /^(folder|table|text|corpus)-/.test(n) && !n.includes('.extract-')).sort();
+        const names = (await readdir(dir)).filter((n) => !n.startsWith('.') && !n.includes('.extract-')).sort();
         for (const n of names) {
-          if (n.startsWith('text-') || n.startsWith('corpus-')) {
-            const tmeta = n.startsWith('text-') ? await readTextMeta(join(dir, n)) : await readCorpusMeta(join(dir, n));
-            if (tmeta) out.push({ ...tmeta.info, status: 'ready', cachePath: join(dir, n) });
-            else {
-              const damage = await cacheDamage(join(dir, n));
-              const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
-              if (shown) out.push(shown);
-            }
-            continue;
-          }
-          if (n.startsWith('table-')) {
-            const tmeta = await readTableMeta(join(dir, n));
-            if (tmeta) out.push({ ...tmeta.info, status: 'ready', cachePath: join(dir, n) });
-            else {
-              const damage = await cacheDamage(join(dir, n));
-              const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
-              if (shown) out.push(shown);
-            }
-            continue;
-          }
-          const meta = await readCacheMeta(join(dir, n));
+          const kind = importedKind(n.slice(0, n.indexOf('-')));
+          if (!kind) continue;
+          const meta = await kind.readInfo(join(dir, n));
           if (meta) {
-            out.push({ ...meta.info, status: 'ready', cachePath: cacheDir(ctx.root, meta.info.id) });
+            out.push({ ...meta, status: 'ready', cachePath: join(dir, n) });
             continue;
           }
-          // A folder dataset whose data file was deleted or truncated stays listed, as an error naming the file.
+          // A dataset whose data file was deleted or truncated stays listed, as an error naming the file.
           const damage = await cacheDamage(join(dir, n));
           const shown = damage?.info?.id ? await info(damage.info.id).catch(() => undefined) : undefined;
           if (shown) out.push(shown);
@@ -217,48 +283,16 @@ export function createDatasetRegistry(options: Partial<SourceContext> = {}): Dat
     async import(path, opts = {}) {
       if (!existsSync(path)) throw new Error(`Import: ${path} does not exist.`);
       const kind = opts.as ?? detectImportKind(path);
-      if (kind === 'table') {
-        const name = tableDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? 'table');
-        const id = `table:${name}`;
-        let report: TableImportReport | undefined;
-        const result = await track(id, async () => {
-          const r = await importTable(path, ctx.root, {
-            name: opts.name ?? name,
-            ...(opts.target !== undefined ? { target: opts.target } : {}),
-            ...(opts.task ? { task: opts.task } : {}),
-            ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
-            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-            ...(opts.columnTypes ? { columnTypes: opts.columnTypes } : {}),
-            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-          report = r.report;
+      const imported = importedKind(kind);
+      if (imported) {
+        const name = imported.safeName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? kind);
+        let extra: Omit<ImportResult, 'info'> = { skipped: [] };
+        const result = await track(`${imported.prefix}:${name}`, async () => {
+          const r = await imported.importFrom(path, ctx.root, name, opts);
+          extra = r.extra;
           return r.info;
         });
-        return { info: result, skipped: [], ...(report ? { table: report } : {}) };
-      }
-      if (kind === 'text' || kind === 'corpus') {
-        const name = textDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? kind);
-        const id = `${kind}:${name}`;
-        let report: TextImportReport | undefined;
-        const result = await track(id, async () => {
-          const { as: _as, size: _size, channels: _channels, concurrency: _concurrency, target: _target, task: _task, columnTypes: _columnTypes, ...textOpts } = opts;
-          const r = await (kind === 'text' ? importText : importCorpus)(path, ctx.root, { ...textOpts, name: opts.name ?? name });
-          report = r.report;
-          return r.info;
-        });
-        return { info: result, skipped: [], ...(report ? { text: report } : {}) };
-      }
-      if (kind === 'folder') {
-        const name = folderDatasetName(opts.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? 'images');
-        const id = `folder:${name}`;
-        let skipped: SkippedImage[] = [];
-        const result = await track(id, async () => {
-          const r = await importImageFolder(path, ctx.root, { ...opts, name });
-          skipped = r.skipped;
-          return r.info;
-        });
-        return { info: result, skipped };
+        return { ...extra, info: result };
       }
       if (opts.name) throw new Error(`--name applies to folder and table imports only, and to text and corpus imports; a ${kind} import fills the '${kind}' dataset.`);
       const source = get(kind);
