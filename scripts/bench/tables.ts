@@ -92,12 +92,21 @@ export const tablesBench: BenchModule = {
         if (!missing) {
           const dir = mkdtempSync(join(root, 'peer-'));
           await dumpSplit(root, id, dir, 1, lrOf(t.template));
-          const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 600_000 });
-          try {
-            peer = JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '') as Record<string, number | string>;
-          } catch {
-            peerWhy = `pytorch-tables.py exited ${p.status}: ${(p.stderr || '').trim().split('\n').at(-1)}`;
+          // Tiny MLPs run faster on one PyTorch thread than on two (and two suffer most from any other load):
+          // the peer's figure is the better of the two, its accuracy that of the 2-thread run.
+          const runs: Record<string, number | string>[] = [];
+          for (const threads of [2, 1]) {
+            const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
+            writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...meta, threads }));
+            const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 600_000 });
+            try {
+              runs.push(JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '') as Record<string, number | string>);
+            } catch {
+              peerWhy ??= `pytorch-tables.py exited ${p.status}: ${(p.stderr || '').trim().split('\n').at(-1)}`;
+            }
           }
+          const fastest = runs.reduce<Record<string, number | string> | null>((best, r) => (!best || Number(r.rows_s) > Number(best.rows_s) ? r : best), null);
+          if (runs[0] && fastest) peer = { ...runs[0], rows_s: fastest.rows_s, threads: fastest.threads, wall_s: fastest.wall_s };
           if (peer && peer.blas === 'reference') {
             peerWhy = 'PyTorch uses the reference BLAS (libblas3): install libopenblas0-openmp; no ratio is reported against it';
             peer = null;
@@ -117,7 +126,7 @@ export const tablesBench: BenchModule = {
             peer: `pytorch.${base}.test`,
             note: why ?? `sklearn's ${t.name} table, seeded 80/20 split; MAE ${s.testMAE ?? '-'}; load ${load}`,
           },
-          { id: `pytorch.${base}.train`, label: `PyTorch MLP training on ${t.name}`, value: peer ? Math.round(Number(peer.rows_s)) : null, unit: 'rows/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads` } : peerWhy ? { note: peerWhy } : {}) },
+          { id: `pytorch.${base}.train`, label: `PyTorch MLP training on ${t.name}`, value: peer ? Math.round(Number(peer.rows_s)) : null, unit: 'rows/s', ...(peer ? { note: `blas ${peer.blas}, best of 1 and 2 threads: ${peer.threads}` } : peerWhy ? { note: peerWhy } : {}) },
           { id: `${base}.train`, label: `${t.template} training on ${t.name} (target >= PyTorch)`, value: s.trainImagesPerSecond == null ? null : Math.round(Number(s.trainImagesPerSecond)), unit: 'rows/s', peer: `pytorch.${base}.train`, note: `backend ${s.backend ?? '?'}, batch ${BATCH}, training steps only` },
         );
         if (t.name === 'breast_cancer') {

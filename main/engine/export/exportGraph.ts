@@ -2,6 +2,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { analyzeGraph, type Graph } from '../../../shared/graph';
 import type { Shape } from '../../../shared/layers';
 import type { TablePreprocessing } from '../../../shared/tables/types';
+import type { ModelTask } from '../../../shared/tasks';
+import { vocabSize, type Tokenizer } from '../../../shared/text';
 import type { ModelFolder } from './modelFolder';
 
 /** One weight of a layer, as tfjs holds it (tfjs/Keras layout), with float32 values. */
@@ -44,6 +46,34 @@ export interface ExportGraph {
   outputs: string[];
   /** Table models: the normalisation every export builds in around the trained graph (see tableScalingOf). */
   table?: TableScaling;
+  /** Text models: the tokenizer every export writes beside the model and documents (see textInputOf). */
+  text?: TextInput;
+}
+
+/**
+ * What the exports of a text model (a model folder with a tokenizer) write and document besides the model:
+ * the tokenizer, which token-id input it feeds and how long a window is, and what the output means.
+ * textInputOf is the one place that decides it; textDocs.ts writes it for every format.
+ */
+export interface TextInput {
+  tokenizer: Tokenizer;
+  /** The token-id input (Input of kind 'tokens', int32 [N, T]). */
+  input: string;
+  /** T: ids per input row (texts are cut after T ids or padded at the end with PAD). */
+  length: number;
+  /** Ids 0 … vocabSize-1 (the tokenizer's). */
+  vocabSize: number;
+  /** The output read. */
+  output: string;
+  /**
+   * 'classifier': one score per class ([K]); 'language-model': next-token scores at every position ([T, V],
+   * causal); 'other': anything else (documented as its shape).
+   */
+  head: 'classifier' | 'language-model' | 'other';
+  /** Classifier: the class names by output index (from metrics.json when it has them, else '0' … 'K-1'). */
+  classes?: string[];
+  /** The output layer's activation: 'softmax' means probabilities, 'linear' logits. */
+  activation: string;
 }
 
 /**
@@ -101,6 +131,53 @@ export function tableScalingOf(g: ExportGraph, pre: TablePreprocessing | undefin
   }
   scaling.head = out.outputShape.length === 1 && out.outputShape[0] === 1 ? 'binary' : 'multiclass';
   return scaling;
+}
+
+/** Class names by output index as a model folder's metrics.json records them (classNames, or perClassAccuracy's keys), when they fit. */
+function classNamesOf(metrics: Record<string, unknown> | undefined, k: number): string[] | undefined {
+  const names = metrics?.classNames;
+  if (Array.isArray(names) && names.length === k && names.every((n) => typeof n === 'string')) return names as string[];
+  const per = metrics?.perClassAccuracy;
+  if (per && typeof per === 'object' && !Array.isArray(per)) {
+    const keys = Object.keys(per);
+    // object keys that look like array indexes are reordered by JSON.parse, so only trust names that are not
+    if (keys.length === k && !keys.some((x) => /^(0|[1-9]\d*)$/.test(x))) return keys;
+  }
+  return undefined;
+}
+
+/**
+ * The tokenizer side of a text model's exports, checked against the graph; undefined without a tokenizer
+ * (image and table models). Throws, naming what does not fit, when the model has no token-id input to feed
+ * or its Embedding is smaller than the tokenizer's vocabulary (ids the model could not read).
+ */
+export function textInputOf(g: ExportGraph, tokenizer: Tokenizer | undefined, task?: ModelTask, metrics?: Record<string, unknown>): TextInput | undefined {
+  if (!tokenizer) return undefined;
+  const bad = (why: string): never => {
+    throw new Error(`the model's tokenizer does not fit its graph: ${why}`);
+  };
+  const tokenInputs = g.inputs.map((n) => g.layers.find((l) => l.name === n)!).filter((l) => l.dtype === 'int32' && l.outputShape.length === 1);
+  if (tokenInputs.length !== 1) bad(`a text model has one token-id input, this one has ${tokenInputs.length}`);
+  const input = tokenInputs[0]!;
+  const v = vocabSize(tokenizer);
+  for (const l of g.layers) {
+    if (l.type !== 'Embedding' || !l.inputs.includes(input.name)) continue;
+    const dim = Number(l.config.inputDim);
+    if (Number.isFinite(dim) && dim < v) bad(`${l.name} embeds ${dim} ids, the ${tokenizer.kind} tokenizer makes ids up to ${v - 1}`);
+  }
+  if (g.outputs.length !== 1) bad(`a text model has one output, this one has ${g.outputs.length}`);
+  const out = g.layers.find((l) => l.name === g.outputs[0])!;
+  const T = input.outputShape[0]!;
+  const s = out.outputShape;
+  const activation = activationOf(out.config);
+  const lm = task ? task.id === 'language-modelling' : s.length === 2 && s[0] === T && s[1] === v;
+  const text: TextInput = { tokenizer, input: input.name, length: T, vocabSize: v, output: out.name, head: 'other', activation };
+  if (lm && s.length === 2 && s[0] === T) text.head = 'language-model';
+  else if ((!task || task.id === 'classification') && s.length === 1) {
+    text.head = 'classifier';
+    text.classes = classNamesOf(metrics, s[0]!) ?? Array.from({ length: s[0]! }, (_, i) => String(i));
+  }
+  return text;
 }
 
 /** Thrown when a format cannot express some layers: names every one of them. */
@@ -176,11 +253,12 @@ export function exportGraphOf(graph: Graph, model: tfjs.LayersModel, name = 'mod
   return { name, layers, inputs: names(analysis.inputs), outputs: names(analysis.outputs) };
 }
 
-/** The export graph of a trained-model folder, with its table scaling when the folder has a preprocessing. */
+/** The export graph of a trained-model folder, with its table scaling when the folder has a preprocessing, its text input when it has a tokenizer. */
 export function exportGraphOfFolder(folder: ModelFolder): ExportGraph {
   const g = exportGraphOf(folder.project.graph, folder.model, folder.project.name);
   const table = tableScalingOf(g, folder.preprocessing);
-  return table ? { ...g, table } : g;
+  const text = textInputOf(g, folder.tokenizer, folder.task, folder.metrics);
+  return { ...g, ...(table ? { table } : {}), ...(text ? { text } : {}) };
 }
 
 /** A name like `hint` that is not in `taken` (adds _1, _2, …); the name is added to `taken`. */

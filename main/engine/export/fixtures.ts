@@ -10,6 +10,7 @@ import { getLayer, type ParamValue } from '../../../shared/layers';
 import { newProject, parseProjectText, type ProjectFile } from '../../../shared/project';
 import { mulberry32 } from '../../../shared/random';
 import type { TablePreprocessing, TableTask } from '../../../shared/tables/types';
+import { trainTokenizer, vocabSize, type Tokenizer, type TokenizerKind } from '../../../shared/text';
 import { compileGraph } from '../compile';
 import type { ModelFolder } from './modelFolder';
 
@@ -243,4 +244,133 @@ export function expectedTableOutput(tf: typeof tfjs, folder: ModelFolder, raw: F
     if (t.task === 'regression') y = tf.add(tf.mul(y, t.std ?? 1), t.mean ?? 0);
     return { data: new Float32Array(y.dataSync()), shape: y.shape };
   });
+}
+
+/** Lines with what a text tokenizer must get right beyond English: accents, combining marks, CJK, emoji, apostrophes, digits, odd spaces. */
+export const UNICODE_TEXTS = [
+  'Caf\u00e9 na\u00efve d\u00e9j\u00e0 vu \u2014 \u201cquoted\u201d and \'single\', don\u2019t l\u2019homme!',
+  'Emoji \ud83d\ude00\ud83d\udc4d\ud83c\udffd family \ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67, CJK \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8, Greek \u03b1\u03b2\u03b3 \u03a3\u039f\u03a6\u039f\u03a3, Arabic \u0645\u0631\u062d\u0628\u0627',
+  'combining e\u0301 a\u0308 \u0915\u093f, tabs\tand\r\nCRLF, nbsp\u00a0here, ideographic\u3000space, bom\ufeffmark, nel\u0085line, zero-width\u200bspace',
+  '1234567890 3.14159 \u00bd \u2163 \u0663\u0664 x=y+z; a_b_c __init__ I\u2019ll we\'ve they\'re',
+];
+
+/** The fixtures' corpus: the fortunes of resources/fixtures/text (one text per fortune) and UNICODE_TEXTS, a few times. */
+export function textCorpus(): string[] {
+  const dir = 'resources/fixtures/text/fortunes';
+  const fortunes = readdirSync(dir)
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split(/\n%\n/))
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return [...fortunes, ...UNICODE_TEXTS, ...UNICODE_TEXTS, ...UNICODE_TEXTS];
+}
+
+/** One tokenizer of each kind trained on textCorpus() (word: lower-cased, 300 ids; bpe: 400 ids). */
+export function textTokenizers(): Record<TokenizerKind, Tokenizer> {
+  const texts = textCorpus();
+  return {
+    char: trainTokenizer('char', texts),
+    word: trainTokenizer('word', texts, { vocabSize: 300, lowercase: true }),
+    bpe: trainTokenizer('bpe', texts, { vocabSize: 400 }),
+  };
+}
+
+export interface TextFixture extends Fixture {
+  tokenizer: TokenizerKind;
+  task: 'classification' | 'language-modelling';
+  /** Classifier: class names, recorded in the folder's metrics as perClassAccuracy. */
+  classes?: string[];
+  /** T: ids per row. */
+  length: number;
+}
+
+/**
+ * resources/templates/mini-gpt.json shrunk: width 16 (4 heads × 4), feed-forward 32, T ids, 1 or 2 causal
+ * pre-norm blocks, vocabulary V (Embedding and the logits head).
+ */
+export function miniGptGraph(vocab: number, T: number, blocks: 1 | 2 = 2): Graph {
+  const p = parseProjectText(readFileSync(join(TEMPLATES_DIR, 'mini-gpt.json'), 'utf8'), 'mini-gpt.json');
+  const g: Graph = JSON.parse(JSON.stringify(p.graph)) as Graph;
+  const second = new Set(['ln2a', 'att2', 'add2a', 'ln2b', 'ff2a', 'ff2b', 'add2b']);
+  if (blocks === 1) {
+    g.nodes = g.nodes.filter((n) => !second.has(n.id));
+    g.edges = g.edges.filter((e) => !second.has(e.source) && !second.has(e.target));
+    g.edges.push({ id: 'add1b->lnf', source: 'add1b', target: 'lnf', targetPort: 0 });
+  }
+  for (const n of g.nodes) {
+    if (n.type === 'Input') n.params.length = T;
+    if (n.type === 'Embedding') Object.assign(n.params, { inputDim: vocab, outputDim: 16 });
+    if (n.type === 'PositionalEmbedding') n.params.sequenceLength = T;
+    if (n.type === 'MultiHeadAttention') Object.assign(n.params, { numHeads: 4, keyDim: 4 });
+    if (n.id.startsWith('ff') && n.id.endsWith('a')) n.params.units = 32;
+    if (n.id.startsWith('ff') && n.id.endsWith('b')) n.params.units = 16;
+    if (n.id === 'head') n.params.units = vocab;
+  }
+  return g;
+}
+
+/**
+ * Text models with their tokenizer kinds: classifiers (Embedding + LSTM; Embedding + bidirectional LSTM +
+ * GRU; Embedding + positions + self-attention) and two shrunk mini-GPTs (causal attention), sized to the
+ * tokenizers' vocabularies.
+ */
+export function textFixtures(tokenizers: Record<TokenizerKind, Tokenizer>): TextFixture[] {
+  const v = (k: TokenizerKind) => vocabSize(tokenizers[k]);
+  const tokens = (length: number) => ({ kind: 'tokens', length });
+  const classes = ['computers', 'food', 'love'];
+  return [
+    {
+      name: 'text-lstm',
+      tokenizer: 'word',
+      task: 'classification',
+      classes,
+      length: 12,
+      graph: chain(tokens(12), [['Embedding', { inputDim: v('word'), outputDim: 8 }], ['LSTM', { units: 6 }], ['Dense', { units: 3, activation: 'softmax' }]]),
+    },
+    {
+      name: 'text-bilstm-gru',
+      tokenizer: 'char',
+      task: 'classification',
+      classes: ['short', 'long'],
+      length: 16,
+      graph: chain(tokens(16), [
+        ['Embedding', { inputDim: v('char'), outputDim: 6 }],
+        ['LSTM', { units: 5, bidirectional: true, returnSequences: true }],
+        ['GRU', { units: 4 }],
+        ['Dense', { units: 2, activation: 'softmax' }],
+      ]),
+    },
+    {
+      name: 'text-attention',
+      tokenizer: 'bpe',
+      task: 'classification',
+      classes,
+      length: 10,
+      graph: chain(tokens(10), [
+        ['Embedding', { inputDim: v('bpe'), outputDim: 8 }],
+        ['PositionalEmbedding', { sequenceLength: 10 }],
+        ['MultiHeadAttention', { numHeads: 2, keyDim: 4 }],
+        ['Add', {}, [1]],
+        ['LayerNormalization'],
+        ['GlobalAvgPool1D'],
+        ['Dense', { units: 3, activation: 'softmax' }],
+      ]),
+    },
+    { name: 'mini-gpt-char', tokenizer: 'char', task: 'language-modelling', length: 8, graph: miniGptGraph(v('char'), 8, 2) },
+    { name: 'mini-gpt-bpe', tokenizer: 'bpe', task: 'language-modelling', length: 6, graph: miniGptGraph(v('bpe'), 6, 1) },
+  ];
+}
+
+/** A trained-model folder (in memory) of a text fixture: compiled, random weights, its tokenizer, task and (classifiers) class names in metrics. */
+export function textModelFolder(tf: typeof tfjs, f: TextFixture, tokenizer: Tokenizer, seed = 5): ModelFolder {
+  const { model } = compileGraph(tf, f.graph);
+  randomizeWeights(tf, model, seed);
+  const v = vocabSize(tokenizer);
+  return {
+    project: newProject(f.name, f.graph),
+    model,
+    metrics: f.classes ? { perClassAccuracy: Object.fromEntries(f.classes.map((c) => [c, 0.5])) } : {},
+    task: f.task === 'classification' ? { id: 'classification', target: { classes: f.classes!.length, mean: 0, std: 1 } } : { id: 'language-modelling', target: { classes: v, mean: 0, std: 1, length: f.length } },
+    tokenizer,
+  };
 }

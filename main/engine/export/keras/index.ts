@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { exportGraphOfFolder, freshName, UnsupportedLayersError, type ExportGraph } from '../exportGraph';
 import { pyName } from '../pytorch';
 import { tableReadme, writePreprocessingJson } from '../tableDocs';
+import { textNote, textReadme, writeTokenizerJson } from '../textDocs';
 import { exportTfjs } from '../tfjs';
 import type { ExportFormat } from '../types';
 import { KERAS_CUSTOM, KERAS_LAYERS, pyLiteral, type KerasCode } from './layers';
@@ -64,7 +65,7 @@ export function buildKeras(g: ExportGraph): { modelPy: string; readme: string; l
 
 build() rebuilds the graph with keras.layers (functional API); load() also loads the trained weights
 from the TensorFlow.js files beside this script (model.json + group1-shard*.bin), read with numpy.
-Layout: images NHWC [N, H, W, C] (Keras's default), sequences [N, T, F], feature vectors [N, F].${t ? '\nTable model: takes the raw encoded features, normalised by its first layer; see README.md.' : ''}
+Layout: images NHWC [N, H, W, C] (Keras's default), sequences [N, T, F], feature vectors [N, F].${t ? '\nTable model: takes the raw encoded features, normalised by its first layer; see README.md.' : ''}${g.text ? `\nText model: takes token ids [N, ${g.text.length}] from tokenizer.json (padded at the end with PAD = 0); see README.md.` : ''}
 
     from model import load
     model = load()
@@ -150,10 +151,18 @@ strategy = tf.distribute.MirroredStrategy()            # all GPUs of this machin
 # strategy = tf.distribute.MultiWorkerMirroredStrategy()  # several machines: set TF_CONFIG on each
 with strategy.scope():
     model = load()
-    model.compile(optimizer='adam', ${t?.head === 'regression' ? "loss='mse', metrics=['mae']" : t?.head === 'binary' ? "loss='binary_crossentropy', metrics=['accuracy']" : "loss='sparse_categorical_crossentropy', metrics=['accuracy']"})
+    model.compile(optimizer='adam', ${
+      t?.head === 'regression'
+        ? "loss='mse', metrics=['mae']"
+        : t?.head === 'binary'
+          ? "loss='binary_crossentropy', metrics=['accuracy']"
+          : g.text?.head === 'language-model' && g.text.activation !== 'softmax'
+            ? 'loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)'
+            : "loss='sparse_categorical_crossentropy', metrics=['accuracy']"
+    })
 model.fit(train_dataset, epochs=10)
 \`\`\`
-${t ? `\n${tableReadme(g, 'keras')}` : ''}`;
+${t ? `\n${tableReadme(g, 'keras')}` : ''}${g.text ? `\n${textReadme(g, 'keras')}` : ''}`;
   return { modelPy, readme, layers: list };
 }
 
@@ -170,11 +179,13 @@ export const keras: ExportFormat = {
     await writeFile(join(dir, 'model.py'), out.modelPy);
     await writeFile(join(dir, 'README.md'), out.readme);
     if (g.table) await writePreprocessingJson(join(dir, 'preprocessing.json'), g.table.preprocessing);
+    if (g.text) await writeTokenizerJson(join(dir, 'tokenizer.json'), g.text.tokenizer);
     return {
-      files: [join(dir, 'model.py'), join(dir, 'README.md'), ...(g.table ? [join(dir, 'preprocessing.json')] : []), ...tfjsFiles.files],
+      files: [join(dir, 'model.py'), join(dir, 'README.md'), ...(g.table ? [join(dir, 'preprocessing.json')] : []), ...(g.text ? [join(dir, 'tokenizer.json')] : []), ...tfjsFiles.files],
       notes: [
         'Keras export: model.py rebuilds the graph with keras.layers and loads the weights from the TensorFlow.js files beside it (not run here: Keras/TensorFlow cannot be installed on this machine).',
         ...(g.table ? ['Table model: takes the raw encoded features; a Normalization layer (and a Rescaling for regression) built from preprocessing.json does the scaling; see README.md.'] : []),
+        ...(g.text ? [textNote(g)] : []),
       ],
     };
   },

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { exportGraphOfFolder, freshName, identifier, UnsupportedLayersError, type ExportGraph } from '../exportGraph';
 import { tableReadme, writePreprocessingJson } from '../tableDocs';
+import { textNote, textReadme, writeTokenizerJson } from '../textDocs';
 import type { ExportFormat } from '../types';
 import { HELPERS, PYTORCH_LAYERS, type TorchCode } from './layers';
 import { encodeSafetensors, type SafeTensor } from './safetensors';
@@ -98,7 +99,7 @@ export function buildPytorch(g: ExportGraph): PytorchExport {
 
 Inputs:  ${g.inputs.map(describe).join('; ')}
 Outputs: ${g.outputs.map(describe).join('; ')}
-Images are channels-first (NCHW), PyTorch's layout; sequences are batch-first [N, T, F]; feature vectors (table rows) are [N, F].${t ? '\nTable model: takes the raw encoded features and normalises them itself (buffers feature_mean, feature_std); see README.md.' : ''}
+Images are channels-first (NCHW), PyTorch's layout; sequences are batch-first [N, T, F]; feature vectors (table rows) are [N, F].${t ? '\nTable model: takes the raw encoded features and normalises them itself (buffers feature_mean, feature_std); see README.md.' : ''}${g.text ? `\nText model: takes token ids [N, ${g.text.length}] from tokenizer.json (padded at the end with PAD = 0); see README.md.` : ''}
 
     from model import load
     model = load()          # builds Model() and loads weights.safetensors from this folder
@@ -192,15 +193,19 @@ with torch.no_grad():
     y = model(${g.inputs.map((n) => `torch.zeros(1, ${(() => { const s = byName.get(n)!.outputShape; return (s.length === 3 ? [s[2], s[0], s[1]] : s).join(', '); })()})`).join(', ')})
 \`\`\`
 
-${t ? `${tableReadme(g, 'pytorch')}\n` : ''}## Training further
+${t ? `${tableReadme(g, 'pytorch')}\n` : ''}${g.text ? `${textReadme(g, 'pytorch')}\n` : ''}## Training further
 
 \`\`\`python
 model = load().train()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for x, y in loader:                 # x: ${t ? 'raw encoded features [N, F]' : 'NCHW float tensors'}
+for x, y in loader:                 # x: ${t ? 'raw encoded features [N, F]' : g.text ? `token ids [N, ${g.text.length}]${g.text.head === 'language-model' ? ', y: the next ids [N, ' + g.text.length + ']' : ''}` : 'NCHW float tensors'}
     optimizer.zero_grad()
     loss = ${
-      t?.head === 'regression'
+      g.text?.head === 'language-model'
+        ? g.text.activation === 'softmax'
+          ? 'torch.nn.functional.nll_loss(torch.log(model(x) + 1e-7).transpose(1, 2), y)'
+          : 'torch.nn.functional.cross_entropy(model(x).transpose(1, 2), y)  # the output is logits'
+        : t?.head === 'regression'
         ? 'torch.nn.functional.mse_loss(model(x)[:, 0], y)  # y in the target\'s units'
         : t?.head === 'binary'
           ? 'torch.nn.functional.binary_cross_entropy(model(x)[:, 0], y.float())  # y: 0 or 1'
@@ -250,6 +255,11 @@ export const pytorchFormat: ExportFormat = {
     await writeFile(files[0]!, out.modelPy);
     await writeFile(files[1]!, out.weights);
     await writeFile(files[2]!, out.readme);
+    if (g.text) {
+      files.push(join(dir, 'tokenizer.json'));
+      await writeTokenizerJson(files[3]!, g.text.tokenizer);
+      return { files, notes: ['PyTorch export: token ids are integer tensors [N, T]; see README.md in the folder.', textNote(g)] };
+    }
     if (!g.table) return { files, notes: ['PyTorch export: images are NCHW ([N, C, H, W]); see README.md in the folder.'] };
     files.push(join(dir, 'preprocessing.json'));
     await writePreprocessingJson(files[3]!, g.table.preprocessing);
