@@ -65,6 +65,7 @@ const training: TrainingPort = {
   },
   evaluate: async () => ({ split: 'test', task: 'classification', count: 4, loss: 1, accuracy: 0.5, metrics: { accuracy: 0.5 }, classNames, perClassAccuracy: [0.5, 1, 0], confusion: [[1, 1, 0], [0, 1, 0], [0, 1, 0]], imagesPerSecond: 1 }),
   predictFeatures: async (_dir, _id, _features, count) => Array.from({ length: count }, () => [0.1, 0.9, 0]),
+  predictTokens: async (_dir, _id, _tokens, count) => Array.from({ length: count }, () => [0.1, 0.9, 0]),
   predict: async (_dir, _id, _images, count) => ({ predicted: Array.from({ length: count }, () => 1), confidence: Array.from({ length: count }, () => 0.9) }),
 };
 

@@ -44,6 +44,7 @@ function fakeTraining() {
     },
     evaluate: async () => ({ split: 'test', task: 'classification', count: 4, loss: 1, accuracy: 0.5, metrics: { accuracy: 0.5 }, classNames, perClassAccuracy: [0.5, 1, 0], confusion: [[1, 1, 0], [0, 1, 0], [0, 1, 0]], imagesPerSecond: 1 }),
     predictFeatures: async (_dir, _id, _features, count) => Array.from({ length: count }, () => [0.1, 0.9, 0]),
+    predictTokens: async (_dir, _id, _tokens, count) => Array.from({ length: count }, () => [0.1, 0.9, 0]),
     predict: async (_dir, _id, _images, count) => ({ predicted: Array.from({ length: count }, () => 1), confidence: Array.from({ length: count }, () => 0.9) }),
   };
   return { port, runs };
@@ -102,6 +103,8 @@ describe('Engine over the proxy', () => {
     const preds = await client.predict({ runId: run.id, count: 3 });
     expect(preds.items.map((i) => i.index)).toEqual([0, 2, 3]); // the misclassified ones (label != 1) first
     expect(preds.items[0]!.image).toMatch(/^data:image\/png;base64,/);
+    // An image run is no text classifier: predictText says so.
+    await expect(client.predictText({ runId: run.id, texts: ['hello'] })).rejects.toMatchObject({ code: 'bad-request', details: { reason: 'not-a-text-classifier' } });
 
     const again = setup(dataDir);
     const runs = await again.client.listRuns();

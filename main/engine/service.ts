@@ -29,8 +29,11 @@ import {
   type PredictRequest,
   type Predictions,
   type PredictRowsRequest,
+  type PredictTextRequest,
   type RowPredictions,
   type TableResultRow,
+  type TextPredictions,
+  type TextResultItem,
   type RunDetail,
   type RunSummary,
   type StartTrainingRequest,
@@ -42,8 +45,10 @@ import { isTableError } from '../../shared/tables/errors';
 import { previewTable } from './datasets/table';
 import { analyzeGraph } from '../../shared/graph';
 import { checkGraphForTask, getTask } from '../../shared/tasks';
-import type { TableData } from './datasets/types';
-import { readPreprocessing } from './export/modelFolder';
+import type { TableData, TextData } from './datasets/types';
+import { readPreprocessing, readTokenizer } from './export/modelFolder';
+import { encode } from '../../shared/text/tokenizer';
+import { OOV_ID, type Tokenizer } from '../../shared/text/types';
 import { readCsvFile } from './datasets/table/csv';
 import { predictTableRows, RowInputError } from './tables/predictRows';
 import type { ProjectFile } from '../../shared/project';
@@ -120,11 +125,43 @@ function detail(run: StoredRun): RunDetail {
   return rest;
 }
 
-/** Most regression points and table rows an evaluation carries to the UI. */
+/** Most regression points, table rows and texts an evaluation carries to the UI, and the characters kept of each text. */
 const MAX_POINTS = 5000;
 const MAX_ROWS = 50;
+const MAX_TEXTS = 50;
+const TEXT_CHARS = 500;
 
-export function toEvaluation(r: EvaluationResult, table?: TableData): Evaluation {
+/** A text cut at `max` characters (whole code points), ending in '…' when cut; trailing blank lines dropped. */
+export function shownText(text: string, max = TEXT_CHARS): string {
+  const t = text.trimEnd();
+  if (t.length <= max) return t;
+  const points = [...t];
+  return points.length <= max ? t : `${points.slice(0, max).join('').trimEnd()}…`;
+}
+
+/** Misclassified test texts (most confident first) from per-sample predictions in test-split order and the dataset's test texts (same order). */
+function misclassifiedTexts(r: EvaluationResult, text: TextData): Evaluation['texts'] {
+  const p = r.predictions;
+  const testTexts = text.testTexts ?? [];
+  if (!p) return undefined;
+  const items: TextResultItem[] = [];
+  for (let i = 0; i < p.truth.length && i < testTexts.length; i++) {
+    if (p.predicted[i] === p.truth[i]) continue;
+    const t = testTexts[i]!;
+    items.push({
+      index: i,
+      text: shownText(t.text),
+      ...(t.source ? { source: t.source } : {}),
+      truth: r.classNames[p.truth[i]!] ?? String(p.truth[i]),
+      predicted: r.classNames[p.predicted[i]!] ?? String(p.predicted[i]),
+      confidence: p.confidence?.[i] ?? 0,
+    });
+  }
+  items.sort((a, b) => b.confidence - a.confidence || a.index - b.index);
+  return { items: items.slice(0, MAX_TEXTS), total: items.length };
+}
+
+export function toEvaluation(r: EvaluationResult, table?: TableData, text?: TextData): Evaluation {
   const counts = r.confusion.map((row) => row.reduce((a, b) => a + b, 0));
   const p = r.predictions;
   const regression = r.task === 'regression';
@@ -152,6 +189,7 @@ export function toEvaluation(r: EvaluationResult, table?: TableData): Evaluation
     confusion: r.confusion,
     ...(regression && p ? { points: p.truth.slice(0, MAX_POINTS).map((truth, index) => ({ index, truth, predicted: p.predicted[index]! })) } : {}),
     ...(rows ? { rows } : {}),
+    ...(text?.kind === 'text' && r.task === 'classification' && p ? { texts: misclassifiedTexts(r, text) } : {}),
   };
 }
 
@@ -503,13 +541,15 @@ export class Engine implements EngineApi {
     return run;
   }
 
-  /** Evaluates a run's model on its test split and keeps the result (table runs get their worst rows too). */
+  /** Evaluates a run's model on its test split and keeps the result (table runs get their worst rows too, labelled-text runs their misclassified texts). */
   private async evaluateRun(run: StoredRun): Promise<Evaluation> {
     const info = await this.knownDataset(run.datasetId).catch(() => undefined);
-    const table = info?.kind === 'table' ? (await this.deps.datasets.load(run.datasetId)).table : undefined;
-    const wantPoints = Boolean(table) || info?.task === 'regression';
+    const loaded = info?.kind === 'table' || info?.kind === 'text' ? await this.deps.datasets.load(run.datasetId) : undefined;
+    const table = loaded?.table;
+    const text = loaded?.text?.kind === 'text' ? loaded.text : undefined;
+    const wantPoints = Boolean(table) || Boolean(text) || info?.task === 'regression';
     const r = await this.deps.training.evaluate(this.store.modelDir(run.id), run.datasetId, this.deps.dataDir, run.maxTestSamples, wantPoints);
-    run.evaluation = toEvaluation(r, table);
+    run.evaluation = toEvaluation(r, table, text);
     if (run.evaluation.accuracy !== undefined) run.testAccuracy = run.evaluation.accuracy;
     const tm = finite(run.evaluation.metrics);
     if (tm) run.testMetrics = tm;
@@ -530,8 +570,8 @@ export class Engine implements EngineApi {
     await this.ready;
     const run = this.withModel(runId);
     const data = await this.deps.datasets.load(run.datasetId);
-    // Table runs show their rows in the evaluation (misclassified rows, worst predictions) instead of a gallery.
-    if (data.table) return { classNames: data.info.classNames, items: [] };
+    // Table and text runs show their rows or texts in the evaluation (misclassified, worst predictions) instead of a gallery.
+    if (data.table || data.text) return { classNames: data.info.classNames, items: [] };
     const [h, w, c] = data.shape;
     const size = h * w * c;
     const pool = Math.min(data.test.count, run.maxTestSamples ?? DEFAULT_PREDICT_POOL, DEFAULT_PREDICT_POOL);
@@ -580,6 +620,53 @@ export class Engine implements EngineApi {
       if (e instanceof RowInputError) throw new ApiError('bad-request', e.message);
       throw e;
     }
+  }
+
+  /** The tokenizer a text-classification run reads with (its model folder's, else its dataset's) and its tokens per text. */
+  private async textModel(run: StoredRun): Promise<{ tokenizer: Tokenizer; T: number }> {
+    const refuse = (why: string): never => {
+      throw new ApiError('bad-request', `run '${run.name}' is not a text classifier (${why}): predicting a text needs a run trained on labelled text`, { reason: 'not-a-text-classifier' });
+    };
+    if (getTask(run.task).id !== 'classification') refuse(`it was trained for ${getTask(run.task).label.toLowerCase()}`);
+    const input = run.graph.nodes.find((n) => n.type === 'Input');
+    const T = Number(input?.params.length);
+    if (input?.params.kind !== 'tokens' || !(T > 0)) refuse('its model does not read token ids');
+    let tokenizer = await readTokenizer(this.store.modelDir(run.id)).catch(() => undefined);
+    if (!tokenizer) {
+      const data = await this.deps.datasets.load(run.datasetId).catch(() => undefined);
+      if (data?.text?.kind === 'text') tokenizer = data.text.tokenizer;
+    }
+    if (!tokenizer) return refuse('it has no tokenizer');
+    return { tokenizer, T };
+  }
+
+  async predictText({ runId, texts }: PredictTextRequest): Promise<TextPredictions> {
+    await this.ready;
+    const run = this.withModel(runId);
+    const { tokenizer, T } = await this.textModel(run);
+    const tokens = new Int32Array(texts.length * T);
+    const meta = texts.map((t, k) => {
+      const ids = encode(tokenizer, t);
+      const n = Math.min(ids.length, T);
+      for (let i = 0; i < n; i++) tokens[k * T + i] = ids[i]!;
+      let unknown = 0;
+      if (tokenizer.kind !== 'bpe') for (const id of ids) if (id === OOV_ID) unknown++;
+      return { tokens: ids.length, truncated: ids.length > T, unknown };
+    });
+    let probs: number[][];
+    try {
+      probs = await this.deps.training.predictTokens(this.store.modelDir(runId), run.datasetId, tokens, texts.length);
+    } catch (error) {
+      throw new ApiError('failed', error instanceof Error ? error.message : String(error));
+    }
+    const classNames = run.evaluation?.classNames.length ? run.evaluation.classNames : run.classNames;
+    return {
+      classNames,
+      items: probs.map((p, k) => {
+        const best = p.reduce((b, v, i) => (v > p[b]! ? i : b), 0);
+        return { predicted: classNames[best] ?? String(best), confidence: p[best] ?? 0, probabilities: p, ...meta[k]! };
+      }),
+    };
   }
 
   // ---- text generation (language models) ------------------------------------------------------

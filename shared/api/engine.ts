@@ -104,6 +104,30 @@ export interface Evaluation {
    * misclassified rows (most confident first) or the largest regression errors.
    */
   rows?: TableResultRows;
+  /** Labelled text: the test texts behind the worst predictions, misclassified texts most confident first (at most 50). */
+  texts?: TextResultTexts;
+}
+
+/** Test texts of a text-classification run with their predictions. */
+export interface TextResultTexts {
+  /** Misclassified test texts, most confident first. */
+  items: TextResultItem[];
+  /** Misclassified test texts in all (items may be fewer). */
+  total: number;
+}
+
+export interface TextResultItem {
+  /** Index in the test split. */
+  index: number;
+  /** The text as imported (line breaks kept), cut at about 500 characters (then ending in '…'). */
+  text: string;
+  /** Where it came from: 'computers:17' (fortune file:entry line), 'pos/01.txt', 'reviews.csv:5'. */
+  source?: string;
+  /** True and predicted class names. */
+  truth: string;
+  predicted: string;
+  /** Probability of the predicted class. */
+  confidence: number;
 }
 
 /** Rows of a table's test split with their predictions. */
@@ -148,6 +172,34 @@ export interface RowPredictions {
   /** Rows in the input (items may be fewer). */
   total: number;
 }
+
+/** New texts for a text-classification run (a run trained on labelled text). */
+export interface PredictTextRequest {
+  runId: string;
+  /** 1 to 100 texts, each at most 100,000 characters; tokenized with the run's tokenizer, padded or cut to its T tokens. */
+  texts: string[];
+}
+
+export interface TextPredictions {
+  classNames: string[];
+  items: TextPrediction[];
+}
+
+export interface TextPrediction {
+  /** The predicted class name and its probability. */
+  predicted: string;
+  confidence: number;
+  /** One probability per class (classNames order). */
+  probabilities: number[];
+  /** Tokens of the text before padding or cutting, whether it was cut at T, and how many the tokenizer did not know (OOV). */
+  tokens: number;
+  truncated: boolean;
+  unknown: number;
+}
+
+/** Most texts one predictText takes, and the longest text. */
+export const MAX_PREDICT_TEXTS = 100;
+export const MAX_PREDICT_TEXT_CHARS = 100_000;
 
 export interface RunDetail extends RunSummary {
   settings: TrainingSettings;
@@ -347,6 +399,11 @@ export interface EngineApi {
   predict(req: PredictRequest): Promise<Predictions>;
   /** Table runs: predictions for new rows (typed into a form, or a CSV file), with the dataset's preprocessing applied. */
   predictRows(req: PredictRowsRequest): Promise<RowPredictions>;
+  /**
+   * Text-classification runs: class probabilities for new texts, tokenized with the run's tokenizer. A run that
+   * is not a text classifier is refused (ApiError 'bad-request', details.reason 'not-a-text-classifier').
+   */
+  predictText(req: PredictTextRequest): Promise<TextPredictions>;
 
   /**
    * Language-model runs: continues a prompt with the trained model, streaming each piece as
@@ -414,6 +471,7 @@ export const ENGINE_REQUESTS = [
   'evaluate',
   'predict',
   'predictRows',
+  'predictText',
   'generateText',
   'stopGeneration',
   'exportModel',

@@ -39,6 +39,7 @@ const VALID: Record<(typeof ENGINE_REQUESTS)[number], unknown> = {
   evaluate: { runId: 'run-1' },
   predict: { runId: 'run-1', count: 8, misclassifiedFirst: false },
   predictRows: { runId: 'run-1', rows: [{ age: '42', sex: 'F' }], maxRows: 10 },
+  predictText: { runId: 'run-1', texts: ['What a lovely day.', ''] },
   generateText: { runId: 'run-1', prompt: 'The ', tokens: 50, temperature: 0.8, topK: 10, seed: 3, requestId: 'gen-1' },
   stopGeneration: { requestId: 'gen-1' },
   exportModel: { runId: 'run-1', format: 'onnx', outPath: '/tmp/out.onnx' },

@@ -2,7 +2,7 @@
 import { graphSchema } from '../project/format';
 import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
 import { s, type Schema } from '../schema';
-import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, type EngineApi } from './engine';
+import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, MAX_PREDICT_TEXT_CHARS, MAX_PREDICT_TEXTS, type EngineApi } from './engine';
 import { MAX_PROJECT_NAME, MAX_PROJECT_TEXT, PROJECT_NAME_PATTERN } from './projects';
 import type { ServiceSpec } from './proxy';
 
@@ -79,6 +79,7 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
     },
     { strict: true },
   ),
+  predictText: s.object({ runId: id, texts: s.array(s.string({ max: MAX_PREDICT_TEXT_CHARS }), { min: 1, max: MAX_PREDICT_TEXTS }) }, { strict: true }),
   generateText: s.object(
     {
       runId: id,

@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 
 describe('templates', () => {
-  it('include the six issue 2 asks for, the tabular ones of issue 13 and mini-GPT of issue 14', () => {
+  it('include the six issue 2 asks for, the tabular ones of issue 13, mini-GPT and the text classifier of issue 14', () => {
     expect(files).toEqual([
       'cifar10-cnn.json',
       'lenet5.json',
@@ -22,6 +22,7 @@ describe('templates', () => {
       'resnet-small.json',
       'tabular-classifier.json',
       'tabular-regression.json',
+      'text-lstm.json',
       'transformer-classifier.json',
       'vgg-cnn.json',
     ]);
@@ -29,7 +30,7 @@ describe('templates', () => {
 
   it('templates that follow the dataset say so (fitToDataset); the fixed-size ones do not', () => {
     const fits = files.filter((f) => parseProjectText(readFileSync(`${DIR}/${f}`, 'utf8')).fitToDataset);
-    expect(fits).toEqual(['mini-gpt.json', 'tabular-classifier.json', 'tabular-regression.json']);
+    expect(fits).toEqual(['mini-gpt.json', 'tabular-classifier.json', 'tabular-regression.json', 'text-lstm.json']);
   });
 
   it('cifar10-cnn has exactly 315,722 parameters', () => {

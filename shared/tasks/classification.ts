@@ -27,7 +27,7 @@ export const classification: TaskDef = {
   description: 'Predict one class per sample: softmax over the classes, cross-entropy loss, accuracy.',
   losses: ['cross-entropy', 'binary-cross-entropy'],
   metrics: [{ id: 'accuracy', label: 'accuracy', format: 'percent', higherIsBetter: true }],
-  views: ['confusion', 'per-class', 'gallery', 'misclassified-rows'],
+  views: ['confusion', 'per-class', 'gallery', 'misclassified-rows', 'misclassified-texts'],
   checkOutput: fits,
   plan(out, target, loss): TaskPlan {
     const problem = fits(out, target);

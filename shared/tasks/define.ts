@@ -53,7 +53,7 @@ export interface MetricDef {
 }
 
 /** Result views the dashboard can show; each task lists its own, in order. */
-export type ResultView = 'confusion' | 'per-class' | 'gallery' | 'misclassified-rows' | 'scatter' | 'residuals' | 'worst-rows' | 'samples' | 'perplexity';
+export type ResultView = 'confusion' | 'per-class' | 'gallery' | 'misclassified-rows' | 'misclassified-texts' | 'scatter' | 'residuals' | 'worst-rows' | 'samples' | 'perplexity';
 
 /** How a task turns the model's output into a loss: what the trainer strips from the output layer first. */
 export type OutputHead = 'softmax' | 'sigmoid' | 'none';

@@ -51,6 +51,8 @@ export interface TrainingPort {
   evaluate(modelDir: string, datasetId: string, dataDir: string, maxSamples?: number, withPredictions?: boolean): Promise<EvaluationResult>;
   /** Runs a saved model on standardised table features (count × F): class probabilities, or [value] in the target's units. */
   predictFeatures(modelDir: string, datasetId: string, features: Float32Array, count: number): Promise<number[][]>;
+  /** Runs a saved token model on count × T token ids: class probabilities per text. */
+  predictTokens(modelDir: string, datasetId: string, tokens: Int32Array, count: number): Promise<number[][]>;
   /** Runs a saved model on uint8 samples (count × H × W × C). */
   predict(modelDir: string, datasetId: string, images: Uint8Array, count: number): Promise<ModelOutputs>;
   /**

@@ -2,6 +2,8 @@
  * Labelled text through the real engine (the API the app uses): the import request with text options passes
  * the API schema and reaches the importer, the preview shows texts and tokens, a bad file is a bad request
  * naming the file and byte offset, and a token model trains on it in a worker (token rows cross to the worker).
+ * The run's evaluation carries its misclassified test texts (most confident first), and predictText tokenizes
+ * new texts with the run's tokenizer and gets class probabilities from the worker's model.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import { ENGINE_SCHEMAS } from '../../../shared/api/schemas';
 import type { Graph } from '../../../shared/graph';
 import { defaultTrainingSettings } from '../../../shared/project';
 import { fitGraphToDataset } from '../../../shared/tasks';
+import { readTextCache } from '../datasets/text';
+import { shownText } from '../service';
 import { createEngine } from './wiring';
 
 const dir = mkdtempSync(join(tmpdir(), 'lf-wiring-text-'));
@@ -60,6 +64,45 @@ describe('text through the engine API', () => {
       expect(end.status, end.error).toBe('completed');
       expect(run.datasetId).toBe(info.id);
       expect(end.summary.testAccuracy).toBeGreaterThanOrEqual(0);
+
+      // The evaluation lists every misclassified test text, most confident first, with the text as imported.
+      const evaluation = await engine.evaluate({ runId: run.id });
+      const texts = evaluation.texts!;
+      expect(texts).toBeDefined();
+      const wrong = evaluation.confusion.reduce((sum, row, i) => sum + row.reduce((a, n, j) => a + (i === j ? 0 : n), 0), 0);
+      expect(texts.total).toBe(wrong);
+      expect(texts.items).toHaveLength(wrong);
+      const cache = await readTextCache(info.cachePath!, info.id);
+      for (const [k, item] of texts.items.entries()) {
+        expect(item.truth).not.toBe(item.predicted);
+        expect(info.classNames).toContain(item.truth);
+        expect(info.classNames[cache.test.labels[item.index]!]).toBe(item.truth);
+        expect(item.text).toBe(shownText(cache.text!.testTexts![item.index]!.text));
+        expect(item.source).toMatch(/^reviews\.csv:\d+$/);
+        if (k > 0) expect(item.confidence).toBeLessThanOrEqual(texts.items[k - 1]!.confidence);
+      }
+
+      // Predict new texts: one probability per class; a test text gets what the evaluation gave it.
+      expect(parse(ENGINE_SCHEMAS.predictText!, { runId: run.id, texts: [] }).ok).toBe(false);
+      const testTexts = cache.text!.testTexts!.map((t) => t.text);
+      const predicted = await engine.predictText({ runId: run.id, texts: [...testTexts, 'a wonderful, moving film', 'zzzz qqqq '.repeat(40)] });
+      expect(predicted.classNames).toEqual(info.classNames);
+      expect(predicted.items).toHaveLength(testTexts.length + 2);
+      for (const item of predicted.items) {
+        expect(item.probabilities).toHaveLength(2);
+        expect(item.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+        expect(item.confidence).toBe(Math.max(...item.probabilities));
+        expect(info.classNames).toContain(item.predicted);
+      }
+      const long = predicted.items.at(-1)!;
+      expect(long).toMatchObject({ tokens: 80, truncated: true, unknown: 80 });
+      for (const item of texts.items) {
+        expect(predicted.items[item.index]!.predicted).toBe(item.predicted);
+        expect(predicted.items[item.index]!.confidence).toBeCloseTo(item.confidence, 4);
+      }
+      const correct = predicted.items.slice(0, testTexts.length).filter((p, i) => p.predicted === info.classNames[cache.test.labels[i]!]).length;
+      expect(correct / testTexts.length).toBeCloseTo(evaluation.accuracy!, 6);
+      await expect(engine.predictText({ runId: 'run-none', texts: ['x'] })).rejects.toMatchObject({ code: 'not-found' });
     } finally {
       await engine.dispose();
     }

@@ -146,6 +146,10 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
       return m.predict({ features, count });
     },
+    async predictTokens(modelDir, datasetId, tokens, count) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.predict({ tokens, count });
+    },
     async predict(modelDir, datasetId, images, count) {
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
       const probs = await m.predict({ images, count });

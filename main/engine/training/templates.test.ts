@@ -27,14 +27,23 @@ function shrinkImages(graph: Graph, side: number): Graph {
   return graph;
 }
 
-/** A shorter context keeps the language-model templates quick on cpu; the architecture stays the template's. */
+/**
+ * A shorter context keeps the token templates quick on cpu; text classifiers also get a vocabulary of 256 ids
+ * (the synthetic ids stay below 256, and the Embedding's gradient costs time in proportion to its vocabulary on
+ * cpu). The architecture stays the template's.
+ */
 function shrinkTokens(graph: Graph, length: number): Graph {
   const g: Graph = structuredClone(graph);
   const input = g.nodes.find((n) => n.type === 'Input' && n.params.kind === 'tokens');
   const a = analyzeGraph(g);
-  if (!input || a.outputs.length !== 1 || a.nodes[a.outputs[0]!]?.shape?.length !== 2) return graph;
+  if (!input || a.outputs.length !== 1) return graph;
+  const languageModel = a.nodes[a.outputs[0]!]?.shape?.length === 2;
+  if (!languageModel && !g.nodes.some((n) => n.type === 'LSTM' || n.type === 'GRU' || n.type === 'SimpleRNN')) return graph;
   input.params = { ...input.params, length };
-  for (const n of g.nodes) if (n.type === 'PositionalEmbedding') n.params = { ...n.params, sequenceLength: length };
+  for (const n of g.nodes) {
+    if (n.type === 'PositionalEmbedding') n.params = { ...n.params, sequenceLength: length };
+    if (!languageModel && n.type === 'Embedding') n.params = { ...n.params, inputDim: Math.min(Number(n.params.inputDim ?? 1000), 256) };
+  }
   return analyzeGraph(g).valid ? g : graph;
 }
 

@@ -79,6 +79,16 @@ describe('training on labelled text', () => {
     expect(result.reason, result.message).toBe('completed');
     const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
     expect(epochs[1]!.loss).toBeLessThan(epochs[0]!.loss);
+    // predict() takes rows of token ids and gives what evaluate() gave the same test texts.
+    const ev = await trainer.evaluate('test', undefined, true);
+    const probs = await trainer.predict({ tokens: ds.test.tokens!, count: ds.test.count });
+    expect(probs).toHaveLength(ds.test.count);
+    probs.forEach((p, i) => {
+      expect(p).toHaveLength(2);
+      expect(p.indexOf(Math.max(...p))).toBe(ev.predictions!.predicted[i]);
+      expect(Math.max(...p)).toBeCloseTo(ev.predictions!.confidence![i]!, 5);
+    });
+    await expect(trainer.predict({ tokens: ds.test.tokens!.subarray(1), count: ds.test.count })).rejects.toThrow(/expected \d+ samples of 8 values/);
     trainer.dispose();
   }, 120_000);
 

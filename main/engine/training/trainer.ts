@@ -634,28 +634,32 @@ export class Trainer {
   }
 
   /**
-   * Predictions for `count` samples: uint8 pixels in the dataset's layout, or (tables) standardised
-   * feature rows. Class probabilities per sample for classification, [value] in the target's units for regression.
+   * Predictions for `count` samples: uint8 pixels in the dataset's layout, (tables) standardised feature rows,
+   * or (token models) rows of T token ids. Class probabilities per sample for classification, [value] in the
+   * target's units for regression.
    */
-  async predict(samples: { images?: Uint8Array; features?: Float32Array; count: number }): Promise<number[][]> {
+  async predict(samples: { images?: Uint8Array; features?: Float32Array; tokens?: Int32Array; count: number }): Promise<number[][]> {
     const { tf } = this;
     const { count } = samples;
     const size = this.inputShape.reduce((a, b) => a * b, 1);
-    const given = samples.features ?? samples.images;
+    if (samples.tokens && this.inputDtype !== 'int32') throw new TrainingError(`predict: this model reads ${fmt(this.inputShape)} numbers, not token ids`);
+    const given = samples.tokens ?? samples.features ?? samples.images;
     if (!given || given.length !== count * size) {
       throw new TrainingError(`predict: expected ${count} samples of ${size} values (${count * size} in all), got ${given?.length ?? 0}`);
     }
     const shape: readonly [number, number, number] = this.dataset?.shape ?? (this.inputShape.length === 3 ? (this.inputShape as [number, number, number]) : [1, 1, size]);
-    const split: Split = samples.features
-      ? { count, images: new Uint8Array(0), labels: new Uint8Array(count), features: samples.features, targets: new Float32Array(count) }
-      : { count, images: samples.images!, labels: new Uint8Array(count) };
+    const split: Split = samples.tokens
+      ? { count, images: new Uint8Array(0), labels: new Uint8Array(count), tokens: samples.tokens }
+      : samples.features
+        ? { count, images: new Uint8Array(0), labels: new Uint8Array(count), features: samples.features, targets: new Float32Array(count) }
+        : { count, images: samples.images!, labels: new Uint8Array(count) };
     const out: number[][] = [];
     const bs = 256;
     const buf = this.makeBuffers(bs);
     const idx = range(count);
     for (let from = 0; from < count; from += bs) {
       const n = Math.min(bs, count - from);
-      if (split.features) this.fill(split, idx, from, n, buf, null, Math.random);
+      if (split.features || split.tokens) this.fill(split, idx, from, n, buf, null, Math.random);
       else fillBatch(split, shape, idx, from, n, buf.x, buf.y, null, Math.random);
       const { xs, ys } = this.toTensors(buf, n);
       const probs = tf.tidy(() => this.task.predict(tf, this.plan, this.logits(xs, false), this.target));

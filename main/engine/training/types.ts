@@ -164,10 +164,11 @@ export interface EvaluationResult {
 }
 
 
-/** Samples to predict: uint8 pixels in the dataset's layout (count × H × W × C), or (tables) count × F standardised features. */
+/** Samples to predict: uint8 pixels in the dataset's layout (count × H × W × C), (tables) count × F standardised features, or (labelled text) count × T token ids. */
 export interface PredictRequest {
   images?: Uint8Array;
   features?: Float32Array;
+  tokens?: Int32Array;
   count: number;
 }
 

@@ -87,4 +87,20 @@ describe('fit model to dataset', () => {
     expect(analyzeDoc(graph.getState().doc, taskTargetOf(cifar)).problems.filter((p) => p.code === 'task')).toEqual([]);
     expect(fitDoc(graph.getState().doc, cifar).changes).toEqual([]);
   });
+
+  it('the text classifier template fits labelled text: its T, vocabulary and classes, then no task problem', () => {
+    const { graph } = setup('text-lstm');
+    const fortunes: DatasetInfo = {
+      id: 'text:fortunes', name: 'fortunes', inputShape: [32], classNames: ['computers', 'food', 'love', 'sports'], trainSize: 384, testSize: 96, license: '', homepage: '',
+      status: 'ready', downloadable: false, kind: 'text', task: 'classification', vocabSize: 1500, tokenizer: 'word',
+    };
+    const r = fitDoc(graph.getState().doc, fortunes);
+    expect(r.changes.join('\n')).toMatch(/32 tokens[^]*vocabulary of 1500 tokens[^]*4 units/);
+    const params = (type: string) => r.doc.nodes.find((n) => n.type === type)!.params;
+    expect(params('Input')).toMatchObject({ kind: 'tokens', length: 32 });
+    expect(params('Embedding')).toMatchObject({ inputDim: 1500, outputDim: 64 });
+    expect(params('LSTM')).toMatchObject({ bidirectional: true, units: 64 });
+    expect(params('Dense')).toMatchObject({ units: 4, activation: 'softmax' });
+    expect(analyzeDoc(r.doc, taskTargetOf(fortunes)).problems).toEqual([]);
+  });
 });

@@ -4,12 +4,15 @@
  * archive, a table from a CSV file), see its samples, and fit the model to it by hand.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { DatasetInfo } from '../../../shared/api';
+import type { DatasetInfo, DatasetPreview } from '../../../shared/api';
 import { dispatch } from '../actions';
 import { fitDoc } from '../actions/fitToDataset';
 import { graphStore, useGraph } from '../store/graphStore';
+import { visibleText } from './LanguageViews';
 import { Bar } from './ProgressBar';
-import { training, useTraining, type DiskImportOptions } from './runsStore';
+import type { TokenizerKind } from '../../../shared/text/types';
+import { defaultVocabulary, diskImportRequest, emptyDiskForm, validateDiskForm, withKind, type DiskImportForm, type DiskImportKind } from './diskImport';
+import { training, useTraining } from './runsStore';
 import { TableImportDialog } from './TableImportDialog';
 import { taskOf } from './taskMetrics';
 
@@ -88,86 +91,165 @@ function FitStatus({ ds }: { ds: DatasetInfo }) {
   );
 }
 
-/** Tokens per window offered for a corpus (the model's context; shorter trains faster). */
-const DEFAULT_SEQ_LEN = 64;
-
 /**
  * "Import from disk…": image data (a CIFAR-10 or MNIST folder/archive, a folder of class sub-folders; the
- * format is detected) or a text corpus for language modelling (text files or fortune files, with its
- * tokenizer and window length).
+ * format is detected), labelled text for classification (class folders of .txt files, a CSV with a text and a
+ * label column, or fortune files: one class per file) or a text corpus for language modelling (text files or
+ * fortune files), with the tokenizer, its vocabulary and the tokens per text or window. An import that fails
+ * says why under the form, with everything typed kept.
  */
 function DiskImport() {
   const busy = useTraining((s) => s.busy);
-  const [path, setPath] = useState('');
-  const [kind, setKind] = useState<'' | 'corpus'>('');
-  const [tokenizer, setTokenizer] = useState<'char' | 'word' | 'bpe'>('char');
-  const [seqLen, setSeqLen] = useState(String(DEFAULT_SEQ_LEN));
-  const [splitOnPercent, setSplitOnPercent] = useState(false);
-  const [name, setName] = useState('');
+  const [form, setForm] = useState<DiskImportForm>(() => emptyDiskForm());
+  const [failure, setFailure] = useState<string | null>(null);
   const details = useRef<HTMLDetailsElement>(null);
-  const t = Number(seqLen);
-  const badSeqLen = kind === 'corpus' && (!Number.isInteger(t) || t < 2 || t > 4096) ? 'a whole number from 2 to 4,096' : null;
-  const options = (): DiskImportOptions =>
-    kind === 'corpus' ? { as: 'corpus', tokenizer, seqLen: t, ...(splitOnPercent ? { splitOnPercent } : {}), ...(name.trim() ? { name: name.trim() } : {}) } : {};
+  const errors = validateDiskForm(form);
+  const set = (patch: Partial<DiskImportForm>) => setForm((f) => ({ ...f, ...patch }));
+  const text = form.kind !== 'images';
+  const labelled = form.kind === 'text';
+  const showPathError = errors.path && form.path.trim() !== '';
+  const pathHint =
+    form.kind === 'corpus'
+      ? 'Path on the engine’s machine (a text file, or a folder of .txt files)'
+      : labelled
+        ? 'Path on the engine’s machine (a folder of class folders of .txt files, a CSV file, or fortune files)'
+        : 'Path on the engine’s machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)';
+  const go = async () => {
+    setFailure(null);
+    try {
+      const info = await training.importFrom(diskImportRequest(form));
+      choose(info, info.id);
+      // Done: the form folds away, so the dataset, its fit and Train are in view.
+      if (details.current) details.current.open = false;
+    } catch (e) {
+      setFailure(e instanceof Error ? e.message : String(e));
+    }
+  };
   return (
     <details className="lf-import" ref={details}>
       <summary data-testid="import-open">Import from disk…</summary>
-      <label className="lf-field">
-        <span className="lf-field-label">What it holds</span>
-        <select className="lf-input" value={kind} onChange={(e) => setKind(e.target.value as '' | 'corpus')} data-testid="import-kind">
-          <option value="">Images (CIFAR-10, MNIST, a folder of class folders)</option>
-          <option value="corpus">Text corpus (language modelling)</option>
-        </select>
-      </label>
-      <div className="lf-field">
-        <span className="lf-field-label">
-          {kind === 'corpus'
-            ? 'Path on the engine’s machine (a text file, or a folder of .txt files)'
-            : 'Path on the engine’s machine (CIFAR-10 binary folder/archive, MNIST IDX files, or a folder of class sub-folders)'}
-        </span>
-        <input className="lf-input" value={path} onChange={(e) => setPath(e.target.value)} placeholder={kind === 'corpus' ? '/data/books/alice.txt' : '/data/cifar-10-batches-bin'} spellCheck={false} data-testid="import-path" />
-      </div>
-      {kind === 'corpus' && (
-        <div className="lf-import-text" data-testid="import-corpus-options">
-          <label className="lf-field">
-            <span className="lf-field-label">Tokenizer</span>
-            <select className="lf-input" value={tokenizer} onChange={(e) => setTokenizer(e.target.value as 'char' | 'word' | 'bpe')} data-testid="import-tokenizer">
-              <option value="char">characters</option>
-              <option value="word">words</option>
-              <option value="bpe">byte-pair (BPE)</option>
-            </select>
-          </label>
-          <label className="lf-field">
-            <span className="lf-field-label" title="Tokens the model reads at once (its context); shorter trains faster">
-              Tokens per window
-            </span>
-            <input className="lf-input" inputMode="numeric" value={seqLen} onChange={(e) => setSeqLen(e.target.value)} data-testid="import-seq-len" />
-            {badSeqLen && <span className="lf-field-error">{badSeqLen}</span>}
-          </label>
-          <label className="lf-field">
-            <span className="lf-field-label">Name (optional)</span>
-            <input className="lf-input" value={name} onChange={(e) => setName(e.target.value)} placeholder="from the file name" data-testid="import-name" />
-          </label>
-          <label className="lf-field lf-field-row" title="Fortune files: entries end at lines holding a single %; those lines are left out">
-            <span className="lf-field-label">Fortune file (entries end at % lines)</span>
-            <input type="checkbox" className="lf-toggle" checked={splitOnPercent} onChange={(e) => setSplitOnPercent(e.target.checked)} data-testid="import-split-percent" />
-          </label>
-        </div>
-      )}
-      <button
-        className="lf-btn"
-        disabled={!path.trim() || busy || badSeqLen !== null}
-        data-testid="import-button"
-        onClick={async () => {
-          const info = await training.importFrom(path.trim(), options());
-          if (!info) return;
-          choose(info, info.id);
-          // Done: the form folds away, so the dataset, its fit and Train are in view.
-          if (details.current) details.current.open = false;
+      <form
+        className="lf-import-form"
+        data-testid="import-form"
+        data-kind={form.kind}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void go();
         }}
       >
-        {busy ? 'Importing…' : 'Import'}
-      </button>
+        <label className="lf-field">
+          <span className="lf-field-label">What it holds</span>
+          <select className="lf-input" value={form.kind} onChange={(e) => setForm((f) => withKind(f, e.target.value as DiskImportKind))} data-testid="import-kind">
+            <option value="images">Images (CIFAR-10, MNIST, a folder of class folders)</option>
+            <option value="text">Labelled text (classification)</option>
+            <option value="corpus">Text corpus (language modelling)</option>
+          </select>
+        </label>
+        <label className="lf-field">
+          <span className="lf-field-label">{pathHint}</span>
+          <input
+            className="lf-input"
+            value={form.path}
+            onChange={(e) => set({ path: e.target.value })}
+            placeholder={form.kind === 'corpus' ? '/data/books/alice.txt' : labelled ? '/data/reviews' : '/data/cifar-10-batches-bin'}
+            spellCheck={false}
+            aria-invalid={showPathError ? true : undefined}
+            data-testid="import-path"
+          />
+          {showPathError && <span className="lf-field-error" data-testid="import-path-error">{errors.path}</span>}
+        </label>
+        {text && (
+          <div className="lf-import-text" data-testid={labelled ? 'import-text-options' : 'import-corpus-options'}>
+            <div className="lf-import-grid">
+              <label className="lf-field">
+                <span className="lf-field-label">Tokenizer</span>
+                <select className="lf-input" value={form.tokenizer} onChange={(e) => set({ tokenizer: e.target.value as TokenizerKind })} data-testid="import-tokenizer">
+                  <option value="word">words</option>
+                  <option value="char">characters</option>
+                  <option value="bpe">byte-pair (BPE)</option>
+                </select>
+              </label>
+              <label className="lf-field">
+                <span className="lf-field-label" title="The most token ids the tokenizer keeps (the most frequent ones; padding and unknown included)">
+                  Vocabulary
+                </span>
+                <input
+                  className="lf-input"
+                  inputMode="numeric"
+                  value={form.vocabSize}
+                  onChange={(e) => set({ vocabSize: e.target.value })}
+                  placeholder={defaultVocabulary(form.tokenizer)}
+                  aria-invalid={errors.vocabSize ? true : undefined}
+                  data-testid="import-vocab-size"
+                />
+              </label>
+              <label className="lf-field">
+                <span
+                  className="lf-field-label"
+                  title={labelled ? 'Tokens the model reads of each text (T): longer texts are cut, shorter ones padded' : 'Tokens the model reads at once (its context); shorter trains faster'}
+                >
+                  {labelled ? 'Tokens per text (T)' : 'Tokens per window'}
+                </span>
+                <input
+                  className="lf-input"
+                  inputMode="numeric"
+                  value={form.seqLen}
+                  onChange={(e) => set({ seqLen: e.target.value })}
+                  aria-invalid={errors.seqLen ? true : undefined}
+                  data-testid="import-seq-len"
+                />
+              </label>
+              <label className="lf-field">
+                <span className="lf-field-label">Name (optional)</span>
+                <input className="lf-input" value={form.name} onChange={(e) => set({ name: e.target.value })} placeholder="from the file name" data-testid="import-name" />
+              </label>
+            </div>
+            {(errors.vocabSize || errors.seqLen) && (
+              <div className="lf-field-error" data-testid="import-number-error">
+                {errors.vocabSize ? `Vocabulary: ${errors.vocabSize}. ` : ''}
+                {errors.seqLen ? `${labelled ? 'Tokens per text' : 'Tokens per window'}: ${errors.seqLen}.` : ''}
+              </div>
+            )}
+            {labelled && (
+              <div className="lf-import-grid" data-testid="import-csv-columns">
+                <label className="lf-field">
+                  <span className="lf-field-label" title="CSV files: the column holding the text">
+                    CSV text column
+                  </span>
+                  <input className="lf-input" value={form.textColumn} onChange={(e) => set({ textColumn: e.target.value })} placeholder="text" spellCheck={false} data-testid="import-text-column" />
+                </label>
+                <label className="lf-field">
+                  <span className="lf-field-label" title="CSV files: the column holding each text's class">
+                    CSV label column
+                  </span>
+                  <input className="lf-input" value={form.labelColumn} onChange={(e) => set({ labelColumn: e.target.value })} placeholder="label" spellCheck={false} data-testid="import-label-column" />
+                </label>
+              </div>
+            )}
+            {form.tokenizer === 'word' && (
+              <label className="lf-field lf-field-row">
+                <span className="lf-field-label">Lower-case the words first</span>
+                <input type="checkbox" className="lf-toggle" checked={form.lowercase} onChange={(e) => set({ lowercase: e.target.checked })} data-testid="import-lowercase" />
+              </label>
+            )}
+            <label
+              className="lf-field lf-field-row"
+              title={labelled ? 'Fortune files: each file is a class; its entries, ending at lines holding a single %, are its texts' : 'Fortune files: entries end at lines holding a single %; those lines are left out'}
+            >
+              <span className="lf-field-label">{labelled ? 'Fortune files (one class per file, entries end at % lines)' : 'Fortune file (entries end at % lines)'}</span>
+              <input type="checkbox" className="lf-toggle" checked={form.splitOnPercent} onChange={(e) => set({ splitOnPercent: e.target.checked })} data-testid="import-split-percent" />
+            </label>
+          </div>
+        )}
+        <button type="submit" className="lf-btn" disabled={!form.path.trim() || busy || Object.keys(errors).length > 0} data-testid="import-button">
+          {busy ? 'Importing…' : 'Import'}
+        </button>
+        {failure && (
+          <div className="lf-train-error lf-import-error" role="alert" data-testid="import-error">
+            {failure}
+          </div>
+        )}
+      </form>
     </details>
   );
 }
@@ -178,6 +260,7 @@ function Samples({ ds }: { ds: DatasetInfo }) {
     if (!preview) void training.preview(ds.id);
   }, [ds.id, preview]);
   if (!preview) return null;
+  if (preview.texts) return <TextSamples preview={preview} />;
   return (
     <div className="lf-preview" data-testid="dataset-preview">
       {preview.samples.map((c) => (
@@ -194,13 +277,57 @@ function Samples({ ds }: { ds: DatasetInfo }) {
   );
 }
 
+/** A token as a chip shows it: line breaks and tabs as arrows, a lone space as ␣, control characters as their symbols. */
+export function tokenChip(token: string): string {
+  if (token === ' ') return '␣';
+  return visibleText(token).replace(/\n/g, '↵').replace(/\t/g, '⇥');
+}
+
+/** A text dataset's samples: a few texts per class (a corpus: its first windows) with their label and first tokens. */
+function TextSamples({ preview }: { preview: DatasetPreview }) {
+  const tok = preview.tokenizer;
+  return (
+    <div className="lf-preview lf-text-preview" data-testid="dataset-preview" data-kind="text">
+      {tok && (
+        <div className="lf-muted">
+          {tok.kind === 'word' ? 'words' : tok.kind === 'char' ? 'characters' : 'byte-pair (BPE)'} · {tok.vocabSize.toLocaleString()} tokens{tok.lowercase ? ' · lower-cased' : ''} · {tok.seqLen} per {preview.classNames.length ? 'text' : 'window'}
+          {preview.classNames.length ? ` · ${preview.classNames.map((c, i) => `${c} ${preview.trainCounts[i] ?? 0}/${preview.testCounts[i] ?? 0}`).join(', ')} (train/test)` : ''}
+        </div>
+      )}
+      <ul className="lf-text-samples">
+        {(preview.texts ?? []).map((t, i) => (
+          <li key={i} className="lf-text-sample" data-testid="dataset-text-sample" data-class={t.className ?? ''}>
+            <div className="lf-text-sample-head">
+              {t.className && <b>{t.className}</b>}
+              {t.source && <span className="lf-muted lf-text-source">{t.source}</span>}
+              <span className="lf-muted">
+                {t.length.toLocaleString()} tokens{t.truncated ? ' (cut)' : ''}
+              </span>
+            </div>
+            <p className="lf-text-body lf-text-sample-body">{visibleText(t.text)}</p>
+            <div className="lf-tokens" title={t.ids.join(' ')}>
+              {t.tokens.map((tk, j) => (
+                <span key={j} className="lf-token">
+                  {tokenChip(tk)}
+                </span>
+              ))}
+              {t.length > t.tokens.length && <span className="lf-muted">…</span>}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function DatasetSection({ datasetId }: { datasetId: string | null }) {
   const datasets = useTraining((s) => s.datasets);
   const progress = useTraining((s) => (datasetId ? s.datasetProgress[datasetId] : undefined));
   const [showPreview, setShowPreview] = useState(false);
   const [tableOpen, setTableOpen] = useState(false);
   const ds = datasets.find((d) => d.id === datasetId);
-  const images = !ds?.kind || ds.kind === 'image';
+  // Images and texts have samples to show; a table's rows are shown by its import dialog.
+  const samples = ds?.kind !== 'table';
 
   const fraction = progress ? (progress.total ? (progress.bytes ?? 0) / progress.total : progress.count ? (progress.done ?? 0) / progress.count : 0) : 0;
   return (
@@ -232,7 +359,7 @@ export function DatasetSection({ datasetId }: { datasetId: string | null }) {
           <span className="lf-muted" data-testid="dataset-describe">
             {describeDataset(ds)}
           </span>
-          {ds.status === 'ready' && images && (
+          {ds.status === 'ready' && samples && (
             <button className="lf-btn lf-btn-ghost" onClick={() => setShowPreview((v) => !v)} data-testid="dataset-preview-toggle">
               {showPreview ? 'Hide samples' : 'Show samples'}
             </button>
@@ -254,7 +381,7 @@ export function DatasetSection({ datasetId }: { datasetId: string | null }) {
           </button>
         </div>
       )}
-      {showPreview && ds?.status === 'ready' && images && <Samples ds={ds} />}
+      {showPreview && ds?.status === 'ready' && samples && <Samples ds={ds} />}
       <div className="lf-import-row">
         <DiskImport />
         <button className="lf-btn lf-btn-ghost lf-import-table" onClick={() => setTableOpen(true)} data-testid="table-import-open" title="Import a CSV file: predict one of its columns from the others">

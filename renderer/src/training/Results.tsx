@@ -6,6 +6,7 @@ import { sampleNoun } from './DatasetSection';
 import { PerplexityView, WritingView } from './LanguageViews';
 import { PredictPanel } from './PredictPanel';
 import { ResidualHistogram, ResultRowsTable, ScatterPlot } from './TableResults';
+import { MisclassifiedTexts, PredictTextPanel } from './TextResults';
 import { formatMetric, headlineMetric, taskOf, testMetric } from './taskMetrics';
 
 /** Confusion matrix heat map: rows are true classes, columns predictions; colour by row share. */
@@ -48,11 +49,11 @@ export function ConfusionMatrix({ evaluation }: { evaluation: Evaluation }) {
   );
 }
 
-export function PerClass({ evaluation }: { evaluation: Evaluation }) {
+export function PerClass({ evaluation, unit = 'images' }: { evaluation: Evaluation; unit?: string }) {
   return (
     <div className="lf-perclass" data-testid="per-class">
       {evaluation.perClass.map((c) => (
-        <div key={c.className} className="lf-perclass-row" title={`${c.count} test images`}>
+        <div key={c.className} className="lf-perclass-row" title={`${c.count} test ${unit}`}>
           <span className="lf-perclass-name">{c.className}</span>
           <span className="lf-perclass-bar">
             <span style={{ width: `${(c.accuracy * 100).toFixed(1)}%` }} />
@@ -98,6 +99,8 @@ interface ViewContext {
   /** The target's name (table column), or "value". */
   target: string;
   dataset: DatasetInfo | undefined;
+  /** What a test sample is called: images, rows, texts, windows. */
+  noun: string;
 }
 
 interface ViewDef {
@@ -136,7 +139,7 @@ const VIEWS: Record<ResultView, ViewDef | null> = {
   'per-class': {
     title: () => 'Per class',
     available: (c) => c.evaluation.perClass.length > 0,
-    render: (c) => <PerClass evaluation={c.evaluation} />,
+    render: (c) => <PerClass evaluation={c.evaluation} unit={c.noun} />,
   },
   gallery: {
     title: () => 'Predictions',
@@ -148,6 +151,12 @@ const VIEWS: Record<ResultView, ViewDef | null> = {
     title: () => 'Misclassified test rows (most confident first)',
     available: (c) => !!c.evaluation.rows,
     render: (c) => <ResultRowsTable rows={c.evaluation.rows!} figure="confidence" testId="misclassified-rows" />,
+    wide: true,
+  },
+  'misclassified-texts': {
+    title: () => 'Misclassified test texts (most confident first)',
+    available: (c) => !!c.evaluation.texts,
+    render: (c) => <MisclassifiedTexts texts={c.evaluation.texts!} count={c.evaluation.count} />,
     wide: true,
   },
   scatter: {
@@ -224,14 +233,15 @@ function TestMetrics({ task, evaluation, unit }: { task: TaskDef; evaluation: Ev
   );
 }
 
-/** A run's results on its test split, as its task lists them (task.views; live views are drawn by LiveViews), and Predict for table runs. */
+/** A run's results on its test split, as its task lists them (task.views; live views are drawn by LiveViews), and Predict for table and text-classification runs. */
 export function RunResults({ run, predictions, dataset }: { run: RunDetail; predictions: Predictions | undefined; dataset: DatasetInfo | undefined }) {
   const evaluation = run.evaluation;
   if (!evaluation) return null;
   const task = taskOf(evaluation.task ? evaluation : run);
-  const noun = evaluation.rows ? 'rows' : sampleNoun(dataset);
+  const noun = evaluation.rows ? 'rows' : evaluation.texts ? 'texts' : sampleNoun(dataset);
   const table = noun === 'rows';
-  const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value', dataset };
+  const text = task.id === 'classification' && (noun === 'texts' || !!evaluation.texts);
+  const ctx: ViewContext = { run, evaluation, predictions, target: evaluation.rows?.target ?? run.target ?? dataset?.target ?? 'value', dataset, noun };
   const views = task.views.flatMap((v) => {
     const view = VIEWS[v];
     return view && !view.live && view.available(ctx) ? [{ id: v, view }] : [];
@@ -248,6 +258,7 @@ export function RunResults({ run, predictions, dataset }: { run: RunDetail; pred
         ))}
       </div>
       {table && run.hasModel && <PredictPanel run={run} dataset={dataset} />}
+      {text && run.hasModel && <PredictTextPanel key={run.id} run={run} />}
     </>
   );
 }

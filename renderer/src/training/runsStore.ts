@@ -22,6 +22,7 @@ import type {
   StartTrainingRequest,
   TablePreview,
   TextGenerated,
+  TextPredictions,
   TrainingEnded,
   TrainingProgress,
 } from '../../../shared/api';
@@ -156,9 +157,6 @@ function onTextGenerated(e: TextGenerated): void {
   generations.get(e.requestId)?.(e);
 }
 
-/** What the import dialog's "Import from disk…" sends besides the path: a kind and, for a corpus, its tokenizer and window. */
-export type DiskImportOptions = Omit<ImportDatasetRequest, 'path'>;
-
 async function refreshRuns(): Promise<void> {
   trainingStore.setState({ runs: await engine!.listRuns() });
 }
@@ -219,19 +217,17 @@ export const training = {
     return engine!.cancelDatasetPreparation({ id });
   },
 
-  async importFrom(path: string, options: DiskImportOptions = {}): Promise<DatasetInfo | null> {
+  /** "Import from disk…": imports image data, labelled text or a corpus; throws the engine's error (the form shows it). */
+  async importFrom(req: ImportDatasetRequest): Promise<DatasetInfo> {
     trainingStore.setState({ error: null, busy: true });
     try {
-      const info = await engine!.importDataset({ path, ...options });
+      const info = await engine!.importDataset(req);
       await training.refreshDatasets();
       trainingStore.setState((s) => {
         const { [info.id]: _done, ...rest } = s.datasetProgress;
         return { datasetProgress: rest };
       });
       return info;
-    } catch (e) {
-      trainingStore.setState({ error: `Import failed: ${message(e)}` });
-      return null;
     } finally {
       trainingStore.setState({ busy: false });
     }
@@ -266,6 +262,11 @@ export const training = {
   /** Predictions of a table run for rows typed into a form or a CSV file; throws the engine's error (shown where it was asked). */
   predictRows(req: Parameters<EngineApi['predictRows']>[0]): Promise<RowPredictions> {
     return engine!.predictRows(req);
+  },
+
+  /** Class probabilities of a text-classification run for typed texts; throws the engine's error (the panel shows it). */
+  predictText(req: Parameters<EngineApi['predictText']>[0]): Promise<TextPredictions> {
+    return engine!.predictText(req);
   },
 
   /**
