@@ -7,32 +7,12 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import { ARTIFACTS, screenshot } from './helpers/editor';
+import { bothThemes, screenshot } from './helpers/editor';
 
 const TOKEN = 'e2e-test-token-4173';
 const FORTUNES = fileURLToPath(new URL('../resources/fixtures/text/fortunes/computers', import.meta.url));
 
 test.describe.configure({ mode: 'serial' });
-
-async function setTheme(page: Page, theme: 'light' | 'dark') {
-  const html = page.locator('html');
-  if ((await html.getAttribute('data-theme')) === theme) return;
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.keyboard.press('Shift+T');
-  await expect(html).toHaveAttribute('data-theme', theme);
-}
-
-/** Screenshots (the page, or one element) in both themes, light first: `<name>-light.png`, `<name>-dark.png`. */
-async function bothThemes(page: Page, name: string, testId?: string) {
-  await page.mouse.move(1, 1); // no chart tooltip in the pictures
-  for (const theme of ['light', 'dark'] as const) {
-    await setTheme(page, theme);
-    if (testId) await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}-${theme}.png`) });
-    else await screenshot(page, `${name}-${theme}`);
-  }
-  await setTheme(page, 'light');
-}
 
 const attr = async (page: Page, testId: string, name: string) => (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
 

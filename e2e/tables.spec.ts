@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ARTIFACTS, screenshot, selectNode, setField } from './helpers/editor';
+import { ARTIFACTS, bothThemes, screenshot, selectNode, setField, setTheme } from './helpers/editor';
 
 const TOKEN = 'e2e-test-token-4173';
 const FIXTURES = fileURLToPath(new URL('../resources/fixtures/tables/', import.meta.url));
@@ -27,25 +27,6 @@ async function openTemplate(page: Page, id: string) {
   await expect(page.getByTestId('editor')).toBeVisible();
   await page.getByTestId('tab-train').click();
   await expect(page.getByTestId('training-panel')).toBeVisible();
-}
-
-/** Switches the theme with its shortcut (Shift+T) unless it is already the one asked for. */
-async function setTheme(page: Page, theme: 'light' | 'dark') {
-  const html = page.locator('html');
-  if ((await html.getAttribute('data-theme')) === theme) return;
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.keyboard.press('Shift+T');
-  await expect(html).toHaveAttribute('data-theme', theme);
-}
-
-/** Screenshots of the page in both themes (light first), as `<name>-light.png` and `<name>-dark.png`. */
-async function bothThemes(page: Page, name: string) {
-  await page.mouse.move(1, 1); // no chart tooltip in the pictures
-  await setTheme(page, 'light');
-  await screenshot(page, `${name}-light`);
-  await setTheme(page, 'dark');
-  await screenshot(page, `${name}-dark`);
-  await setTheme(page, 'light');
 }
 
 /** Opens the import dialog and previews `path`. */

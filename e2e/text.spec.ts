@@ -6,35 +6,16 @@
  * read the test accuracy and the misclassified texts, and predict a typed text. Screenshots in both themes go
  * to e2e/artifacts/.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { ARTIFACTS, screenshot } from './helpers/editor';
+import { bothThemes, screenshot } from './helpers/editor';
 
 const TOKEN = 'e2e-test-token-4173';
 const FORTUNES = fileURLToPath(new URL('../resources/fixtures/text/fortunes', import.meta.url));
 const CLASSES = ['computers', 'food', 'love', 'sports'];
 
 test.describe.configure({ mode: 'serial' });
-
-async function setTheme(page: Page, theme: 'light' | 'dark') {
-  const html = page.locator('html');
-  if ((await html.getAttribute('data-theme')) === theme) return;
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.keyboard.press('Shift+T');
-  await expect(html).toHaveAttribute('data-theme', theme);
-}
-
-/** Screenshots (the page, or one element) in both themes, light first: `<name>-light.png`, `<name>-dark.png`. */
-async function bothThemes(page: Page, name: string, testId?: string) {
-  await page.mouse.move(1, 1); // no chart tooltip in the pictures
-  for (const theme of ['light', 'dark'] as const) {
-    await setTheme(page, theme);
-    if (testId) await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}-${theme}.png`) });
-    else await screenshot(page, `${name}-${theme}`);
-  }
-  await setTheme(page, 'light');
-}
 
 test('text classification: import labelled fortunes, fit the text template, train, misclassified texts, predict a typed text', async ({ page }) => {
   test.setTimeout(240_000);

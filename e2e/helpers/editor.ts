@@ -1,6 +1,7 @@
 /** Helpers for editor journeys: they act as a user does (mouse and keyboard), never through the store. */
 import { expect, type Locator, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -80,3 +81,23 @@ export async function setField(page: Page, field: string, value: string): Promis
 }
 
 export const MOD = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+/** Switches the theme with its shortcut (Shift+T) unless it is already the one asked for. */
+export async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
+  const html = page.locator('html');
+  if ((await html.getAttribute('data-theme')) === theme) return;
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press('Shift+T');
+  await expect(html).toHaveAttribute('data-theme', theme);
+}
+
+/** Screenshots (the page, or one element) in both themes, light first: `<name>-light.png`, `<name>-dark.png`. */
+export async function bothThemes(page: Page, name: string, testId?: string): Promise<void> {
+  await page.mouse.move(1, 1); // no chart tooltip in the pictures
+  for (const theme of ['light', 'dark'] as const) {
+    await setTheme(page, theme);
+    if (testId) await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}-${theme}.png`) });
+    else await screenshot(page, `${name}-${theme}`);
+  }
+  await setTheme(page, 'light');
+}
