@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatasetInfo, TableImportReport, TablePreview } from '../../../shared/api/datasets';
-import type { CliIO } from '../command';
+import { io } from '../testing';
 import { main } from '../index';
 
 const fixture = (name: string) => new URL(`../../../resources/fixtures/tables/${name}`, import.meta.url).pathname;
@@ -13,13 +13,6 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'lf-cli-table-'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const x: CliIO = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTTY: false };
-  return { x, out, err };
-}
 
 describe('layerforge datasets (tables)', () => {
   it('imports a CSV and prints what it found: rows, column types, task, classes, filled values, dropped rows, split', async () => {

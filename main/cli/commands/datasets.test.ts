@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tinyCifar } from '../../engine/datasets/testData';
-import type { CliIO } from '../command';
+import { io } from '../testing';
 import { main } from '../index';
 
 let root: string;
@@ -11,13 +11,6 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'lf-cli-ds-'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const x: CliIO = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTTY: false };
-  return { x, out, err };
-}
 
 describe('layerforge datasets', () => {
   it('imports a CIFAR-10 folder and lists it as ready', async () => {

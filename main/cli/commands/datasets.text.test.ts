@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatasetInfo, DatasetPreview, TextImportReport } from '../../../shared/api/datasets';
-import type { CliIO } from '../command';
+import { io } from '../testing';
 import { main } from '../index';
 
 const fixture = (name: string) => new URL(`../../../resources/fixtures/text/${name}`, import.meta.url).pathname;
@@ -13,13 +13,6 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'lf-cli-text-'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const x: CliIO = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTTY: false };
-  return { x, out, err };
-}
 
 describe('layerforge datasets (text)', () => {
   it('imports fortune files as labelled text and prints classes, tokenizer, cut examples and the split', async () => {
