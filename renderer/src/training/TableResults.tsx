@@ -20,33 +20,23 @@ export const ScatterPlot = memo(function ScatterPlot({ points, target }: { point
     domain: [lo, hi],
     ticks,
   } = useMemo(() => scatterAxis(points, 6), [points]);
+  // Both axes share one scale and tick set (a square plot, so y = x is the diagonal).
+  const axis = { type: 'number' as const, domain: [lo, hi], ticks, interval: 0, tick: TICK, stroke: 'var(--muted)', tickFormatter: formatNumber };
   return (
     <figure className="lf-chart lf-scatter" data-testid="scatter-plot" data-points={shown.length} aria-label={`predicted against true ${target}`}>
       <ResponsiveContainer width="100%" height={SQUARE}>
         <ScatterChart margin={{ top: 8, right: 16, bottom: 22, left: 10 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
           <XAxis
-            type="number"
+            {...axis}
             dataKey="truth"
             name={`true ${target}`}
-            domain={[lo, hi]}
-            ticks={ticks}
-            interval={0}
-            tick={TICK}
-            stroke="var(--muted)"
-            tickFormatter={formatNumber}
             label={{ ...AXIS_LABEL, value: `true ${target}`, position: 'insideBottom', offset: -12 }}
           />
           <YAxis
-            type="number"
+            {...axis}
             dataKey="predicted"
             name={`predicted ${target}`}
-            domain={[lo, hi]}
-            ticks={ticks}
-            interval={0}
-            tick={TICK}
-            stroke="var(--muted)"
-            tickFormatter={formatNumber}
             width={54}
             label={{ ...AXIS_LABEL, value: `predicted ${target}`, angle: -90, position: 'insideLeft', offset: 0, style: { textAnchor: 'middle' } }}
           />
