@@ -23,6 +23,8 @@ import {
   type SaveProjectRequest,
   type SaveRecoveryRequest,
   type ExportResult,
+  type AttentionMap,
+  type AttentionMapRequest,
   type GeneratedText,
   type GenerateTextRequest,
   type TextGenerated,
@@ -114,6 +116,12 @@ interface LiveRun {
 
 const ENDED = new Set(['completed', 'stopped', 'failed']);
 const DEFAULT_PREDICT_POOL = 500;
+
+/** Attention weights to 5 decimals (a 128-token map of 4 heads is then about half the JSON). */
+function roundAttention(map: AttentionMap): AttentionMap {
+  const r = (v: number) => Math.round(v * 1e5) / 1e5;
+  return { ...map, layers: map.layers.map((l) => ({ ...l, weights: l.weights.map((h) => h.map((row) => row.map(r))), paddingWeight: l.paddingWeight.map((h) => h.map(r)) })) };
+}
 
 function summary(run: StoredRun): RunSummary {
   const { settings: _s, graph: _g, classNames: _c, batches: _b, epochPoints: _e, evaluation: _v, maxTrainSamples: _m, maxTestSamples: _t, ...rest } = run;
@@ -707,6 +715,37 @@ export class Engine implements EngineApi {
 
   async stopGeneration({ requestId }: { requestId: string }): Promise<void> {
     this.generations.get(requestId)?.abort();
+  }
+
+  // ---- attention maps (text models with attention) ----------------------------------------------
+  async attentionMap({ runId, text, maxTokens }: AttentionMapRequest): Promise<AttentionMap> {
+    await this.ready;
+    const run = this.getStored(runId);
+    const refuse = (reason: string, why: string): never => {
+      throw new ApiError('bad-request', `run '${run.name}' ${why}`, { reason });
+    };
+    if (!run.hasModel) {
+      refuse('no-model', `has no trained model${run.error ? ` (${run.error})` : ENDED.has(run.status) ? '' : ' yet: attention maps are ready once it ends (Stop keeps the weights)'}`);
+    }
+    const input = run.graph.nodes.find((n) => n.type === 'Input');
+    if (input?.params.kind !== 'tokens') refuse('not-a-text-model', `was not trained on text (its model does not read token ids): attention maps need a text classifier or a language model`);
+    if (!run.graph.nodes.some((n) => n.type === 'MultiHeadAttention')) {
+      refuse('no-attention', 'has no attention layer (MultiHeadAttention) in its model: there are no attention weights to show');
+    }
+    let tokenizer = await readTokenizer(this.store.modelDir(run.id)).catch(() => undefined);
+    if (!tokenizer) {
+      const data = await this.deps.datasets.load(run.datasetId).catch(() => undefined);
+      tokenizer = data?.text?.tokenizer;
+    }
+    if (!tokenizer) return refuse('not-a-text-model', 'has no tokenizer (its model folder has no tokenizer.json and its dataset is gone)');
+    if (encode(tokenizer, text).length === 0) refuse('empty-text', 'cannot read an empty text: type some text to see what the model attends to');
+    const attention = this.deps.training.attention;
+    if (!attention) throw new ApiError('failed', 'attention maps are not available in this build');
+    try {
+      return roundAttention(await attention.call(this.deps.training, this.store.modelDir(run.id), run.datasetId, { text, ...(maxTokens !== undefined ? { maxTokens } : {}) }));
+    } catch (error) {
+      throw new ApiError('failed', error instanceof Error ? error.message : String(error));
+    }
   }
 
   // ---- export / import ----------------------------------------------------------------------

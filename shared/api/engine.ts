@@ -327,6 +327,55 @@ export interface TextGenerated {
 export const MAX_GENERATE_TOKENS = 2000;
 export const MAX_GENERATE_PROMPT = 10_000;
 
+/**
+ * Attention maps of a text model (a text classifier or a language model with MultiHeadAttention layers): the
+ * text is tokenized with the run's tokenizer and read by the model as in prediction (cut or padded to its T
+ * tokens); every attention layer's weights softmax(QK^T/sqrt(keyDim) + mask) are returned for the real tokens.
+ */
+export interface AttentionMapRequest {
+  runId: string;
+  /** The text to read (at most 10,000 characters). */
+  text: string;
+  /** Keep at most this many tokens of the text (1 to 256; default 128; never more than the model's T). */
+  maxTokens?: number;
+}
+
+export interface AttentionMap {
+  /** Each token's text, whitespace and control characters made visible ('␣' space, '⏎' line break, '⇥' tab). */
+  tokens: string[];
+  /** The tokens' ids. */
+  ids: number[];
+  /** Tokens of the whole text (before cutting) and whether it was cut (at maxTokens or at T). */
+  textTokens: number;
+  truncated: boolean;
+  /** The model's input length T (the text is padded to it). */
+  seqLen: number;
+  /** One entry per attention layer, in the model's order. */
+  layers: AttentionLayerMap[];
+}
+
+export interface AttentionLayerMap {
+  /** The layer's name (the graph node's name) and the node's id, when the model's project has it. */
+  name: string;
+  nodeId?: string;
+  heads: number;
+  keyDim: number;
+  /** Causal: a token attends to itself and the tokens before it only (weights above the diagonal are 0). */
+  causal: boolean;
+  /** weights[head][query][key] over the real tokens (tokens.length × tokens.length per head). */
+  weights: number[][][];
+  /**
+   * paddingWeight[head][query]: the weight the query gave to the padding after the text (non-causal layers read
+   * the padding too; a row of weights plus its padding weight sums to 1).
+   */
+  paddingWeight: number[][];
+}
+
+/** Most tokens one attentionMap returns, its default, and the longest text it takes. */
+export const MAX_ATTENTION_TOKENS = 256;
+export const DEFAULT_ATTENTION_TOKENS = 128;
+export const MAX_ATTENTION_TEXT = 10_000;
+
 export interface PredictionItem {
   /** Index in the test split. */
   index: number;
@@ -413,6 +462,13 @@ export interface EngineApi {
   generateText(req: GenerateTextRequest): Promise<GeneratedText>;
   /** Ends a generation early (it resolves with what was written, stopped: true); nothing happens when it has ended. */
   stopGeneration(req: { requestId: string }): Promise<void>;
+  /**
+   * Text models with attention: the attention weights of every MultiHeadAttention layer for a text. Refused
+   * (ApiError 'bad-request') for a run without a trained model (details.reason 'no-model'), one not trained on
+   * text ('not-a-text-model'), one whose model has no attention layer ('no-attention'), or a text with no tokens
+   * ('empty-text').
+   */
+  attentionMap(req: AttentionMapRequest): Promise<AttentionMap>;
 
   exportModel(req: ExportRequest): Promise<ExportResult>;
   /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
@@ -474,6 +530,7 @@ export const ENGINE_REQUESTS = [
   'predictText',
   'generateText',
   'stopGeneration',
+  'attentionMap',
   'exportModel',
   'importModel',
   'listProjects',

@@ -42,6 +42,7 @@ const VALID: Record<(typeof ENGINE_REQUESTS)[number], unknown> = {
   predictText: { runId: 'run-1', texts: ['What a lovely day.', ''] },
   generateText: { runId: 'run-1', prompt: 'The ', tokens: 50, temperature: 0.8, topK: 10, seed: 3, requestId: 'gen-1' },
   stopGeneration: { requestId: 'gen-1' },
+  attentionMap: { runId: 'run-1', text: 'The cat sat.', maxTokens: 64 },
   exportModel: { runId: 'run-1', format: 'onnx', outPath: '/tmp/out.onnx' },
   importModel: { path: '/tmp/model.json' },
   listProjects: undefined,

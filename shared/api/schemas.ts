@@ -2,7 +2,7 @@
 import { graphSchema } from '../project/format';
 import { trainingSettingsSchema, type TrainingSettings } from '../project/training';
 import { s, type Schema } from '../schema';
-import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, MAX_PREDICT_TEXT_CHARS, MAX_PREDICT_TEXTS, type EngineApi } from './engine';
+import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_ATTENTION_TEXT, MAX_ATTENTION_TOKENS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, MAX_PREDICT_TEXT_CHARS, MAX_PREDICT_TEXTS, type EngineApi } from './engine';
 import { MAX_PROJECT_NAME, MAX_PROJECT_TEXT, PROJECT_NAME_PATTERN } from './projects';
 import type { ServiceSpec } from './proxy';
 
@@ -93,6 +93,7 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
     { strict: true },
   ),
   stopGeneration: s.object({ requestId: id }, { strict: true }),
+  attentionMap: s.object({ runId: id, text: s.string({ max: MAX_ATTENTION_TEXT }), maxTokens: s.optional(s.number({ int: true, min: 1, max: MAX_ATTENTION_TOKENS })) }, { strict: true }),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
   importModel: s.object({ path }, { strict: true }),
   listProjects: undefined,

@@ -2,7 +2,7 @@
  * The narrow interfaces the Engine service needs from the rest of the engine (datasets, training,
  * export). The default wiring (./wiring.ts) adapts the real modules to them; tests pass fakes.
  */
-import type { BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
+import type { AttentionMap, BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
@@ -60,6 +60,11 @@ export interface TrainingPort {
    * an abort of `signal` ends it early. Rejects when the model is not a language model. Absent: not offered.
    */
   generate?(modelDir: string, datasetId: string, req: GenerateRequest, onPiece: (piece: string) => void, signal: AbortSignal): Promise<GeneratedText>;
+  /**
+   * Text models with attention: every attention layer's weights for a text, from a saved model read with its
+   * tokenizer. Rejects with an Error saying why it cannot. Absent: not offered.
+   */
+  attention?(modelDir: string, datasetId: string, req: { text: string; maxTokens?: number }): Promise<AttentionMap>;
 }
 
 /** What a generation wrote (the service adds its request id). */

@@ -160,6 +160,10 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
       return m.generate(req, onPiece, signal);
     },
+    async attention(modelDir, datasetId, req) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.attention(req);
+    },
   };
 }
 

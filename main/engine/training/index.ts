@@ -5,6 +5,7 @@
  * until `dispose()`.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { AttentionMap } from '../../../shared/api/engine';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
@@ -47,6 +48,12 @@ export interface ModelHandle {
    * is not a language model (or has no tokenizer) rejects with an Error saying so.
    */
   generate(req: GenerateRequest, onPiece?: (piece: string) => void, signal?: AbortSignal): Promise<GenerateReply>;
+  /**
+   * Text models with attention: every MultiHeadAttention layer's weights for a text, read with the model's
+   * tokenizer (main/engine/text/attention.ts). Rejects (an Error saying why) for a model without a tokenizer
+   * or attention layer, or a text without tokens.
+   */
+  attention(req: { text: string; maxTokens?: number }): Promise<AttentionMap>;
   /** Writes a model folder (project.json, model.json, weights.bin, metrics.json). */
   save(dir: string, opts?: { project?: ProjectFile; metrics?: Record<string, unknown> }): Promise<void>;
   /** tf.memory() inside the worker. */
@@ -168,6 +175,7 @@ function modelHandle(id: string, client: WorkerClient, disposeHook: () => void):
         signal?.removeEventListener('abort', abort);
       }
     },
+    attention: async ({ text, maxTokens }) => (await client.request({ op: 'attention', text, ...(maxTokens ? { maxTokens } : {}) })) as AttentionMap,
     save: async (dir, opts = {}) => {
       await client.request({ op: 'save', dir, ...opts });
     },

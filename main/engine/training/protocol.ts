@@ -1,4 +1,5 @@
 /** Messages between startRun (index.ts) and the training worker (worker.ts). Plain data only. */
+import type { AttentionMap } from '../../../shared/api/engine';
 import type { ProjectFile } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
 import type { BackendName, DatasetRef, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent, TrainRequestData } from './types';
@@ -18,7 +19,9 @@ export type WorkerOp =
   | { op: 'predict'; samples: PredictRequest }
   | { op: 'save'; dir: string; project?: ProjectFile; metrics?: Record<string, unknown> }
   | { op: 'memory' }
-  | { op: 'generate'; request: GenerateRequest; cancel?: SharedArrayBuffer };
+  | { op: 'generate'; request: GenerateRequest; cancel?: SharedArrayBuffer }
+  /** Text models with attention: every attention layer's weights for a text (text/attention.ts). */
+  | { op: 'attention'; text: string; maxTokens?: number };
 
 /** Generation (language models): the continuation in full once done; its pieces come first as 'text' messages. */
 export interface GenerateReply {
@@ -28,7 +31,7 @@ export interface GenerateReply {
   stopped: boolean;
 }
 
-export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number } | GenerateReply;
+export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number } | GenerateReply | AttentionMap;
 
 export type FromWorker =
   | { type: 'event'; event: TrainingEvent }

@@ -12,6 +12,7 @@ import { seededRandom } from './data';
 import { loadDatasetRef } from './datasetRef';
 import type { Tokenizer } from '../../../shared/text';
 import { generate } from '../text/generate';
+import { attentionMaps } from '../text/attention';
 import { CONTROL_PAUSE, CONTROL_STOP, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { describeError, Trainer, type TrainControl } from './trainer';
 import type { DatasetRef, RunResult } from './types';
@@ -130,6 +131,9 @@ async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
       return trainer.predict(op.samples);
     case 'generate':
       return generateText(trainer, id, op);
+    case 'attention':
+      if (!tokenizer) throw new Error('this model has no tokenizer (it was not trained on text): attention maps need a text model');
+      return attentionMaps(trainer.tf, trainer.model, tokenizer, op.text, { ...(op.maxTokens ? { maxTokens: op.maxTokens } : {}), ...(project ? { graph: project.graph } : {}) });
     case 'save': {
       const preprocessing = trainer.dataset?.table?.preprocessing;
       await saveModelFolder(trainer.tf, op.dir, {
