@@ -8,6 +8,7 @@ import { exportCommand } from './commands/export';
 import { importCommand } from './commands/import';
 import { predictCommand } from './commands/predict';
 import { generateCommand } from './commands/generate';
+import { attentionCommand } from './commands/attention';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -20,6 +21,7 @@ export const commands: CliCommand[] = [
   importCommand,
   predictCommand,
   generateCommand,
+  attentionCommand,
 ];
 
 function help(io: CliIO): void {
