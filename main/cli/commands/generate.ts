@@ -11,9 +11,12 @@ const USAGE = `Usage: layerforge generate MODEL --prompt TEXT [--tokens N] [--te
   --top-k K        draw among the K most likely tokens only (default 0: all)
   --seed N         random seed (default 1)
   --backend NAME   wasm | cpu | auto (default auto)
-  --json           print {prompt, text, tokens, tokensPerSecond} at the end instead of streaming
+  --json           print {prompt, text, tokens, tokensPerSecond, path} at the end instead of streaming
 
-The continuation is printed as it is produced.`;
+The continuation is printed as it is produced. A GPT-like model (embeddings, norms, dense layers, causal
+attention) generates with a key/value cache ('kv-cache': each token costs one position; beyond the model's
+window the context restarts from its last half); any other model reads its whole window per token
+('full-window'). The path is printed beside the speed.`;
 
 function num(name: string, v: string | undefined, min: number, int: boolean): number | undefined {
   if (v === undefined) return undefined;
@@ -58,10 +61,10 @@ export const generateCommand: CliCommand = {
       const json = Boolean(values.json);
       if (!json) process.stdout.write(values.prompt);
       const r = await generate(tf, folder.model, folder.tokenizer, values.prompt, { tokens, temperature, topK, seed, ...(json ? {} : { onText: (piece: string) => process.stdout.write(piece) }) });
-      if (json) io.out(JSON.stringify({ prompt: r.prompt, text: r.text, tokens: r.tokens, tokensPerSecond: Math.round(r.tokensPerSecond * 10) / 10 }));
+      if (json) io.out(JSON.stringify({ prompt: r.prompt, text: r.text, tokens: r.tokens, tokensPerSecond: Math.round(r.tokensPerSecond * 10) / 10, path: r.path }));
       else {
         process.stdout.write('\n');
-        io.err(`${r.tokens} tokens, ${r.tokensPerSecond.toFixed(1)} tokens/s`);
+        io.err(`${r.tokens} tokens, ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.path})`);
       }
       return 0;
     } finally {

@@ -1,13 +1,26 @@
 /**
- * Text generation with a trained language model: the prompt is tokenized, the model reads the last T
- * tokens (padded at the end: attention is causal, so the padding after the last real token changes
- * nothing before it), the next token is drawn from the logits at the last real position (temperature,
- * top-k, seeded), appended, and the text is streamed as it grows. The model keeps one input shape
- * [1, T], so nothing is recompiled per token.
+ * Text generation with a trained language model: the prompt is tokenized, the next token is drawn from
+ * the logits after the last token (temperature, top-k, seeded), appended, and the text is streamed as
+ * it grows.
+ *
+ * Two paths compute those logits:
+ * - 'kv-cache' (incremental.ts): when every layer can run one position at a time (a GPT-like graph
+ *   of embeddings, norms, dense layers, adds and causal attention), the weights are read once and each
+ *   new token runs through the layers in plain TypeScript, attention reusing the keys and values of
+ *   earlier positions. Beyond T tokens the window restarts from the last T/2 tokens (see
+ *   incremental.ts), so continuations longer than T may differ from the full-window path.
+ * - 'full-window' (the reference, and the fallback for anything else, e.g. an LSTM): the tfjs model
+ *   reads the last T tokens (padded at the end: attention is causal, so the padding after the last
+ *   real token changes nothing before it) for every new token. The model keeps one input shape [1, T],
+ *   so nothing is recompiled per token.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import { mulberry32 } from '../../../shared/random';
 import { decode, encode, PAD_ID, type Tokenizer } from '../../../shared/text';
+import { ContextWindow, IncrementalModel, loadIncremental } from './incremental';
+
+/** How the logits were computed: the key/value cache, or the whole window through tfjs per token. */
+export type GeneratePath = 'kv-cache' | 'full-window';
 
 export interface GenerateOptions {
   /** New tokens to produce (default 200). */
@@ -21,6 +34,8 @@ export interface GenerateOptions {
   onText?: (piece: string) => void;
   /** Stops early when it returns true (a cancelled request). */
   stop?: () => boolean;
+  /** 'auto' (default): the key/value cache when the model allows it, else the full window; 'full-window' forces the reference path. */
+  path?: 'auto' | 'full-window';
 }
 
 export interface GenerateResult {
@@ -29,6 +44,9 @@ export interface GenerateResult {
   text: string;
   tokens: number;
   tokensPerSecond: number;
+  path: GeneratePath;
+  /** Why the key/value cache was not used (when path is 'full-window' under 'auto'). */
+  fallbackReason?: string;
 }
 
 /** Draws a token id from logits (length V) with temperature and top-k. */
@@ -73,22 +91,42 @@ export async function generate(tf: typeof tfjs, model: tfjs.LayersModel, tokeniz
   const ids = encode(tokenizer, prompt);
   if (ids.length === 0) ids.push(PAD_ID);
   const start = ids.length;
-  const window = new Int32Array(T);
   let emitted = '';
   const t0 = performance.now();
+  let fast: ContextWindow | null = null;
+  let fallbackReason: string | undefined;
+  if (opts.path !== 'full-window') {
+    const inc = await loadIncremental(model);
+    if (inc instanceof IncrementalModel) fast = new ContextWindow(inc);
+    else fallbackReason = inc.reason;
+  }
+  const window = new Int32Array(T);
+  let lastYield = performance.now();
   for (let k = 0; k < n; k++) {
     if (opts.stop?.()) break;
-    const ctx = ids.slice(-T);
-    window.fill(PAD_ID);
-    window.set(ctx);
-    const pos = ctx.length - 1;
-    const row = tf.tidy(() => {
-      const out = model.predict(tf.tensor2d(window, [1, T], 'int32')) as tfjs.Tensor;
-      const last = tf.squeeze(tf.slice(out, [0, pos, 0], [1, 1, -1]));
-      return probs ? tf.log(tf.add(last, 1e-9)) : last;
-    });
-    const logits = await row.data();
-    row.dispose();
+    let logits: ArrayLike<number>;
+    if (fast) {
+      const out = fast.next(ids);
+      if (probs) for (let i = 0; i < out.length; i++) out[i] = Math.log(out[i]! + 1e-9);
+      logits = out;
+      // The cache path never waits on the backend: let timers and messages in now and then.
+      if (performance.now() - lastYield > 20) {
+        await new Promise<void>((r) => setTimeout(r, 0));
+        lastYield = performance.now();
+      }
+    } else {
+      const ctx = ids.slice(-T);
+      window.fill(PAD_ID);
+      window.set(ctx);
+      const pos = ctx.length - 1;
+      const row = tf.tidy(() => {
+        const out = model.predict(tf.tensor2d(window, [1, T], 'int32')) as tfjs.Tensor;
+        const last = tf.squeeze(tf.slice(out, [0, pos, 0], [1, 1, -1]));
+        return probs ? tf.log(tf.add(last, 1e-9)) : last;
+      });
+      logits = await row.data();
+      row.dispose();
+    }
     ids.push(sampleToken(logits, temperature, topK, rand));
     const text = decode(tokenizer, ids.slice(start));
     // A byte-level token may end inside a multi-byte character: wait for the rest before showing it.
@@ -100,5 +138,12 @@ export async function generate(tf: typeof tfjs, model: tfjs.LayersModel, tokeniz
   const text = decode(tokenizer, ids.slice(start));
   if (text.startsWith(emitted) && text.length > emitted.length) opts.onText?.(text.slice(emitted.length));
   const secs = (performance.now() - t0) / 1000;
-  return { prompt, text, tokens: ids.length - start, tokensPerSecond: secs > 0 ? (ids.length - start) / secs : 0 };
+  return {
+    prompt,
+    text,
+    tokens: ids.length - start,
+    tokensPerSecond: secs > 0 ? (ids.length - start) / secs : 0,
+    path: fast ? 'kv-cache' : 'full-window',
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
+  };
 }
