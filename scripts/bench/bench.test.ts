@@ -3,7 +3,7 @@
  * templates have exactly our parameter counts, and the memory sampler reads this process tree's RSS.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { readCifarBinaryDir } from '../../main/engine/datasets/cifar10';
 import { PYTHON } from './pytorch';
 import { bestOf, PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
 import { procMemory, processTree, TreeSampler, writeSyntheticCifar } from './memory';
+import { dumpForPeer, fittedParams, readTrainJson, runPeer, type PeerMeta } from './text';
 
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
@@ -42,6 +43,70 @@ describe('pytorch-templates.py', () => {
     expect(templateBatches(32)).toBe(8);
     expect(templateBatches(1)).toBe(2);
     expect(templateBatches(9)).toBe(3);
+  });
+});
+
+describe('pytorch-text.py', () => {
+  /** A tiny labelled-text split (class c uses ids 2+c… so it is learnable), dumped as text.ts dumps it. */
+  async function tiny(dir: string, extra: Partial<PeerMeta> = {}): Promise<PeerMeta> {
+    const T = 8;
+    const rows = (n: number) => {
+      const tokens = new Int32Array(n * T);
+      const labels = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        labels[i] = i % 3;
+        for (let t = 0; t < 5; t++) tokens[i * T + t] = 2 + (i % 3) + 3 * ((i + t) % 4); // then PAD (0)
+      }
+      return { tokens, labels };
+    };
+    const info = { inputShape: [T], kind: 'text', task: 'classification' as const, classNames: ['a', 'b', 'c'], vocabSize: 20 };
+    const meta: PeerMeta = { T, vocab: 20, classes: 3, params: await fittedParams(info), lr: 0.01, batch: 8, epochs: 2, seed: 1, threads: 1, inits: ['keras', 'torch'], ...extra };
+    dumpForPeer(dir, { train: rows(30), test: rows(12) }, meta);
+    return meta;
+  }
+
+  it.skipIf(!hasTorch)('trains the fitted text-lstm with our parameter count on the dumped ids, once per initialisation', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-text-'));
+    try {
+      const meta = await tiny(dir);
+      expect(meta.params).toBe(20 * 64 + 2 * 4 * (64 * (64 + 64) + 64) + (128 * 3 + 3)); // Embedding, BiLSTM (one bias per gate), Dense
+      const r = runPeer(dir, 120_000);
+      if ('why' in r) throw new Error(r.why);
+      for (const init of ['keras', 'torch'] as const) {
+        expect(r.runs[init]!.params).toBe(meta.params);
+        expect(r.runs[init]!.history).toHaveLength(2);
+        expect(r.runs[init]!.samples_s).toBeGreaterThan(0);
+      }
+      expect(r.majority_accuracy).toBeCloseTo(4 / 12);
+      expect(r.bow_accuracy).toBeGreaterThanOrEqual(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasTorch)('refuses loudly when the parameter counts differ', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-text-'));
+    try {
+      const meta = await tiny(dir);
+      writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...meta, params: meta.params + 1 }));
+      expect(() => runPeer(dir, 60_000)).toThrow(/PyTorch model has \d+ parameters, Layerforge's \d+: not the same shape/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads `layerforge train --json`: the built model's parameters, each epoch's test accuracy, the summary", () => {
+    const lines = [
+      JSON.stringify({ type: 'started', model: { params: 706_822 } }),
+      'not json',
+      JSON.stringify({ type: 'epoch', epoch: 1, valAccuracy: 0.4 }),
+      JSON.stringify({ type: 'epoch', epoch: 2, valAccuracy: 0.55 }),
+      JSON.stringify({ type: 'summary', testAccuracy: 0.55, trainImagesPerSecond: 30 }),
+    ];
+    const r = readTrainJson(lines.join('\n'));
+    expect(r.builtParams).toBe(706_822);
+    expect(r.history).toEqual([0.4, 0.55]);
+    expect(r.summary).toMatchObject({ testAccuracy: 0.55, trainImagesPerSecond: 30 });
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,accuracy,memory,ui]`
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,accuracy,memory,tables,language,text,ui]`
  * Runs every bench module (each a file here, listed below) in one process and prints the figures,
  * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
  */
@@ -11,10 +11,11 @@ import { memoryBench } from './memory';
 import { accuracyBench } from './accuracy';
 import { tablesBench } from './tables';
 import { languageBench } from './language';
+import { textBench } from './text';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, languageBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
