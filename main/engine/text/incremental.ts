@@ -303,7 +303,40 @@ export function activate(act: Activation, a: Float32Array, rows: number, width: 
 
 /** out[rows × m] = x[rows × k] · w[k × m] (+ bias[m]). */
 function matmul(x: Float32Array, rows: number, k: number, w: Float32Array, m: number, bias: Float32Array | null, out: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  // Four rows per pass over the weights (a prefill): each weight read once for four outputs.
+  for (; r + 3 < rows; r += 4) {
+    const o0 = r * m;
+    const o1 = o0 + m;
+    const o2 = o1 + m;
+    const o3 = o2 + m;
+    for (let j = 0; j < m; j++) {
+      const b = bias ? bias[j]! : 0;
+      out[o0 + j] = b;
+      out[o1 + j] = b;
+      out[o2 + j] = b;
+      out[o3 + j] = b;
+    }
+    const x0 = r * k;
+    const x1 = x0 + k;
+    const x2 = x1 + k;
+    const x3 = x2 + k;
+    for (let i = 0; i < k; i++) {
+      const a0 = x[x0 + i]!;
+      const a1 = x[x1 + i]!;
+      const a2 = x[x2 + i]!;
+      const a3 = x[x3 + i]!;
+      const wi = i * m;
+      for (let j = 0; j < m; j++) {
+        const wv = w[wi + j]!;
+        out[o0 + j] = out[o0 + j]! + a0 * wv;
+        out[o1 + j] = out[o1 + j]! + a1 * wv;
+        out[o2 + j] = out[o2 + j]! + a2 * wv;
+        out[o3 + j] = out[o3 + j]! + a3 * wv;
+      }
+    }
+  }
+  for (; r < rows; r++) {
     const o = r * m;
     if (bias) for (let j = 0; j < m; j++) out[o + j] = bias[j]!;
     else out.fill(0, o, o + m);
