@@ -156,6 +156,65 @@ describe('UnsortedSegmentSum and BatchMatMul match cpu', () => {
   });
 });
 
+describe('our GEMM (native/kernels.c gemm) matches cpu for every transpose, tail and batch layout', () => {
+  // Sizes cross the kernel's blocks: rows in 4s and blocks of 64, columns in strips of 8 and 4, the
+  // reduction in slices of 256; large enough that the helper thread splits rows or batches.
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [37, 29, 13], [70, 21, 300], [8, 128, 32], [130, 9, 520]];
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      it(`m=${m} n=${n} k=${k} transposeA=${ta} transposeB=${tb}, single, batched, shared sides`, async () => {
+        const rand = seededRandom(m * 1000 + n * 10 + k);
+        const batch = 3;
+        const a = randomValues(batch * m * k, rand);
+        const b = randomValues(batch * k * n, rand);
+        const aShape = (bs: number[]) => [...bs, ...(ta ? [k, m] : [m, k])];
+        const bShape = (bs: number[]) => [...bs, ...(tb ? [n, k] : [k, n])];
+        const one = (v: Float32Array, s: number[]) => tf.tensor(v.subarray(0, s.reduce((x, y) => x * y, 1)), s);
+        await compare('single', () => tf.matMul(one(a, aShape([])), one(b, bShape([])), ta, tb));
+        await compare('batched both', () => tf.matMul(one(a, aShape([batch])), one(b, bShape([batch])), ta, tb));
+        await compare('shared b', () => tf.matMul(one(a, aShape([batch])), one(b, bShape([])), ta, tb));
+        await compare('shared a', () => tf.matMul(one(a, aShape([])), one(b, bShape([batch])), ta, tb));
+        await compare('4-d, broadcast batch', () => tf.matMul(one(a, aShape([1, batch])), one(b, bShape([batch])), ta, tb));
+      });
+    }
+  }
+});
+
+describe('GatherV2 (embedding lookup: block copies of rows) matches cpu', () => {
+  it('rows of 1-d, 2-d and 3-d tables by 1-d and 2-d indices, repeated ids; other axes and dtypes still work', async () => {
+    const rand = seededRandom(21);
+    const table = randomValues(9 * 4 * 3, rand);
+    const ids = [3, 0, 8, 3, 3, 1];
+    await compare('2-d table', () => tf.gather(tf.tensor2d(table.subarray(0, 36), [9, 4]), tf.tensor1d(ids, 'int32')));
+    await compare('3-d table, 2-d ids', () => tf.gather(tf.tensor3d(table, [9, 4, 3]), tf.tensor2d(ids, [2, 3], 'int32')));
+    await compare('1-d table', () => tf.gather(tf.tensor1d(table.subarray(0, 9)), tf.tensor1d(ids, 'int32')));
+    await compare('axis 1 (tfjs kernel)', () => tf.gather(tf.tensor2d(table.subarray(0, 36), [9, 4]), tf.tensor1d([3, 0, 1], 'int32'), 1));
+    await compare('int32 table (tfjs kernel)', () => tf.cast(tf.gather(tf.tensor2d(ids.concat(ids), [6, 2], 'int32'), tf.tensor1d([5, 0], 'int32')), 'float32'));
+  });
+
+  it('an index out of range is an error naming it, not garbage', async () => {
+    await tf.setBackend('wasm');
+    expect(() => tf.tidy(() => tf.gather(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([0, 2], 'int32')).dataSync())).toThrow(/index value 2 is not in \[0, 1\]/);
+  });
+});
+
+describe('fused matMul (a dense layer: product + bias + activation) matches cpu', () => {
+  for (const activation of ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu', 'prelu'] as const) {
+    it(`activation ${activation}, with and without bias, 2-d and batched, transposed`, async () => {
+      const rand = seededRandom(activation.length * 17);
+      const a = randomValues(2 * 37 * 20, rand), b = randomValues(20 * 11, rand), bias = randomValues(11, rand), alpha = randomValues(11, rand);
+      const extra = activation === 'prelu' ? { preluActivationWeights: tf.tensor1d(alpha) } : {};
+      const mm = (x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean, withBias: boolean) =>
+        tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...(withBias ? { bias: tf.tensor1d(bias) } : {}), activation, ...extra, ...(activation === 'leakyrelu' ? { leakyreluAlpha: 0.1 } : {}) });
+      for (const withBias of [true, false]) {
+        await compare('2-d', () => mm(tf.tensor2d(a.subarray(0, 37 * 20), [37, 20]), tf.tensor2d(b, [20, 11]), false, false, withBias));
+        await compare('2-d, both transposed', () => mm(tf.tensor2d(a.subarray(0, 37 * 20), [20, 37]), tf.tensor2d(b, [11, 20]), true, true, withBias));
+        await compare('batched, shared weights', () => mm(tf.tensor3d(a, [2, 37, 20]), tf.tensor3d(b, [1, 20, 11]), false, false, withBias));
+      }
+    });
+  }
+});
+
 describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
   it('is instantiated on the live wasm backend, with its helper thread on the threaded build', async () => {
     await tf.setBackend('wasm');

@@ -61,12 +61,14 @@ export const SUPPLIED_KERNELS = [
   { name: 'DepthwiseConv2dNativeBackpropInput', replaces: false },
   { name: 'UnsortedSegmentSum', replaces: false },
   { name: 'BatchMatMul', replaces: true },
+  { name: '_FusedMatMul', replaces: true },
   { name: 'MaxPoolGrad', replaces: true },
   { name: 'ResizeNearestNeighborGrad', replaces: true },
   { name: 'Sum', replaces: true },
   { name: 'Identity', replaces: true },
   { name: 'Mean', replaces: true },
   { name: 'FusedBatchNorm', replaces: true },
+  { name: 'GatherV2', replaces: true },
 ] as const;
 
 export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
@@ -289,7 +291,133 @@ export function matMulAsConv(tf: Tf, a: tfjs.Tensor2D, b: tfjs.Tensor2D): tfjs.T
   return tf.conv2d(a.reshape([1, m, 1, k]) as tfjs.Tensor4D, b.reshape([1, 1, k, n]) as tfjs.Tensor4D, 1, 'valid').reshape([m, n]);
 }
 
+/** Which products go to our module's GEMM rather than the XNNPACK convolution path (tests and benchmarks set it). */
+let nativeGemmMode: 'auto' | 'always' | 'never' = 'auto';
+export function setNativeGemmMode(mode: 'auto' | 'always' | 'never'): void {
+  nativeGemmMode = mode;
+}
+
+/**
+ * A float32 product on our module's two-thread GEMM (native/kernels.c: gemm), for any transposes and
+ * for batches where one side is shared or both have the same batch (attention's products), with no
+ * transposed copies: a transposed B is repacked inside the kernel, per thread. Returns null when the
+ * module is absent or the shapes broadcast otherwise.
+ */
+function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
+  const native = nativeKernels(args.backend);
+  const a = args.inputs.a, b = args.inputs.b;
+  if (!native || !a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
+  const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const aBatchShape = a.shape.slice(0, -2), bBatchShape = b.shape.slice(0, -2);
+  const aBatch = prod(aBatchShape), bBatch = prod(bBatchShape);
+  const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
+  const batch = prod(batchShape);
+  // Same batch on both sides (after broadcasting), or one side shared by every batch.
+  if (!(aBatch === bBatch && aBatch === batch) && aBatch !== 1 && bBatch !== 1) return null;
+  let m = ta ? ac : ar;
+  const k = ta ? ar : ac, n = tb ? br : bc;
+  if (m * n * batch === 0) return null;
+  let calls = batch;
+  // A shared B with an untransposed, batched A is one tall product: [batch*m, k]·B.
+  if (bBatch === 1 && !ta && batch > 1) {
+    m *= batch;
+    calls = 1;
+  }
+  const backend = args.backend as WasmHeapBackend & { disposeData(id: object): void };
+  const out = backend.makeOutput([...batchShape, ta ? ac : ar, tb ? br : bc], 'float32');
+  const helper = native.helper?.ready && (calls > 1 || m >= 8) && m * n * k * calls >= 32_768 ? native.helper : null;
+  const pack = tb ? backend.makeOutput([helper ? 2 * k * n : k * n], 'float32') : null;
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    const packAt = pack ? at(pack) : 0;
+    const common = [at(a), at(b), at(out)] as const;
+    const shape = [m, n, k, ta ? 1 : 0, tb ? 1 : 0, aBatch === 1 ? 0 : ar * ac, bBatch === 1 ? 0 : br * bc] as const;
+    if (!helper) {
+      native.gemm(...common, packAt, ...shape, 0, calls, 0, m);
+    } else if (calls > 1) {
+      const half = Math.floor(calls / 2);
+      helper.post('gemm', [...common, packAt + 4 * k * n, ...shape, half, calls, 0, m]);
+      try {
+        native.gemm(...common, packAt, ...shape, 0, half, 0, m);
+      } finally {
+        helper.wait();
+      }
+    } else {
+      const half = Math.floor(m / 8) * 4;
+      helper.post('gemm', [...common, packAt + 4 * k * n, ...shape, 0, 1, half, m]);
+      try {
+        native.gemm(...common, packAt, ...shape, 0, 1, 0, half);
+      } finally {
+        helper.wait();
+      }
+    }
+  } finally {
+    if (pack) backend.disposeData(pack.dataId);
+  }
+  return out;
+}
+
+/**
+ * A dense layer's forward product with bias and activation (tfjs's _FusedMatMul runs XNNPACK on one
+ * thread): the product on our GEMM, then the bias and the activation as wasm ops. (tfjs's own kernel
+ * differed from cpu with prelu and transposed operands in 4.22; ours matches cpu.)
+ */
+function fusedMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const activation = String(args.attrs?.activation ?? 'linear');
+  const acts: Record<string, ((x: tfjs.Tensor) => tfjs.Tensor) | undefined> = {
+    linear: (x) => x,
+    relu: (x) => tf.relu(x),
+    relu6: (x) => tf.relu6(x),
+    sigmoid: (x) => tf.sigmoid(x),
+    elu: (x) => tf.elu(x),
+    leakyrelu: (x) => tf.leakyRelu(x, Number(args.attrs?.leakyreluAlpha ?? 0.2)),
+    prelu: (x) => tf.prelu(x, asTensor(tf, args.inputs.preluActivationWeights, 'preluActivationWeights')),
+  };
+  const act = acts[activation];
+  const product = nativeGemmMode !== 'never' && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }) : null;
+  if (!product || !act) return fallback('_FusedMatMul', args, original);
+  return tf.tidy(() => {
+    let y = asTensor(tf, product, 'product');
+    if (args.inputs.bias) y = tf.add(y, asTensor(tf, args.inputs.bias, 'bias'));
+    return act(y);
+  });
+}
+
+/**
+ * Rows of a table by index (an Embedding's lookup: GatherV2 on axis 0). tfjs's wasm kernel copies
+ * element by element (~35 ms for 4,096 rows of 128 floats); here each row is one block copy on the
+ * heap. Other axes, batch dimensions and dtypes go to tfjs's kernel.
+ */
+function gatherRows(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  const { x, indices } = args.inputs;
+  const axis = Number(args.attrs?.axis ?? 0), batchDims = Number(args.attrs?.batchDims ?? 0);
+  if (!x || !indices || axis !== 0 || batchDims !== 0 || x.dtype !== 'float32' || indices.dtype !== 'int32' || x.shape.length < 1) return fallback('GatherV2', args, original);
+  const backend = args.backend as WasmHeapBackend & { disposeData(id: object): void };
+  const rows = x.shape[0]!;
+  const width = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const ids = backend.typedArrayFromHeap(indices) as unknown as Int32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let i = 0; i < ids.length; i++) {
+    const r = ids[i]!;
+    if (r < 0 || r >= rows) {
+      (backend as unknown as { disposeData(id: object): void }).disposeData(out.dataId);
+      throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
+    }
+    dst.set(src.subarray(r * width, (r + 1) * width), i * width);
+  }
+  return out;
+}
+
 function batchMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
+  if (nativeGemmMode !== 'never') {
+    const viaNative = nativeBatchMatMul(tf, args);
+    if (viaNative) return viaNative;
+  }
   const a = asTensor(tf, args.inputs.a, 'a');
   const b = asTensor(tf, args.inputs.b, 'b');
   const transposeA = Boolean(args.attrs?.transposeA);
@@ -573,7 +701,9 @@ export function restoreOriginalKernel(tf: Tf, name: SuppliedKernel): boolean {
  */
 export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKernel[]): SuppliedKernel[] {
   const originalBatchMatMul = replaced.get('BatchMatMul') ?? tf.getKernel('BatchMatMul', WASM);
+  const originalFusedMatMul = replaced.get('_FusedMatMul') ?? tf.getKernel('_FusedMatMul', WASM);
   const originalSum = replaced.get('Sum') ?? tf.getKernel('Sum', WASM);
+  const originalGather = replaced.get('GatherV2') ?? tf.getKernel('GatherV2', WASM);
   const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
   const originalMean = replaced.get('Mean') ?? tf.getKernel('Mean', WASM);
   const originalBatchNorm = replaced.get('FusedBatchNorm') ?? tf.getKernel('FusedBatchNorm', WASM);
@@ -584,6 +714,8 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
     DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs = {} }) => depthwiseBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs),
     UnsortedSegmentSum: ({ inputs, attrs = {} }) => unsortedSegmentSum(tf, asTensor(tf, inputs.x, 'x'), asTensor(tf, inputs.segmentIds, 'segmentIds'), attrs.numSegments as number),
     BatchMatMul: (args) => batchMatMul(tf, args, originalBatchMatMul),
+    _FusedMatMul: (args) => fusedMatMul(tf, args, originalFusedMatMul),
+    GatherV2: (args) => gatherRows(args, originalGather),
     Sum: (args) => sumKernel(args, originalSum),
     Identity: (args) => identityKernel(args, originalIdentity),
     Mean: (args) => meanKernel(args, originalMean),

@@ -24,6 +24,16 @@ export interface NativeKernels {
   /** out = dy * step(x). */
   reluGrad(x: number, dy: number, out: number, n: number): void;
   adamUpdate(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number, lr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, c1: number, c2: number, eps: number): void;
+  /** Batched C = op(A)·op(B) (see kernels.c); a, b, c, pack are heap byte offsets, pack holds k*n floats. */
+  /** Layer norm forward over rows [rowBegin, rowEnd) of c features; gamma/beta 0 when absent (see kernels.c). */
+  layerNorm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, c: number, eps: number, rowBegin: number, rowEnd: number): void;
+  /** Layer norm backward for rows [rowBegin, rowEnd); dgamma/dbeta (c floats each) are this call's own partial sums. */
+  layerNormGrad(dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, c: number, rowBegin: number, rowEnd: number): void;
+  /** GELU (erf form) over n floats. */
+  gelu(x: number, y: number, n: number): void;
+  /** dx = dy·GELU'(x) over n floats. */
+  geluGrad(x: number, dy: number, dx: number, n: number): void;
+  gemm(a: number, b: number, c: number, pack: number, m: number, n: number, k: number, ta: number, tb: number, aBatchStride: number, bBatchStride: number, batchBegin: number, batchEnd: number, rowBegin: number, rowEnd: number): void;
 }
 
 /** The parts of tfjs's BackendWasm that we use. */
@@ -69,7 +79,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm') } as NativeKernels;
+  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

@@ -290,3 +290,316 @@ void batch_norm(const f32 *x, const f32 *mean, const f32 *var, const f32 *offset
     for (int32_t j = c4; j < c; j++) orow[j] = xr[j] * mul[j] + add[j];
   }
 }
+
+/*
+ * Matrix products, batched: for every batch index bi in [batch_begin, batch_end),
+ *   C[bi] (m x n) = op(A[bi]) (m x k) · op(B[bi]) (k x n)
+ * where op(A) is A stored [m, k] (ta = 0) or [k, m] (ta = 1), and op(B) is B stored [k, n] (tb = 0)
+ * or [n, k] (tb = 1). a_bs / b_bs are the batch strides in floats (0: the same matrix for every
+ * batch); C is dense [batch, m, n]. Only rows [row_begin, row_end) of each C are written, so two
+ * threads can split one product by rows (or by batches). pack holds k*n floats: a transposed B is
+ * first copied there as [k, n] (once per batch, or once per call when B is shared).
+ *
+ * Blocking: the reduction in slices of KC (C accumulates across slices), rows in blocks of MC, and
+ * inside them strips of 8 columns of B (KC x 8 floats, kept in L1) against 4 rows of A at a time:
+ * 8 SIMD accumulators, per k step 2 loads of B, 4 broadcasts of A, 8 multiplies and 8 adds.
+ */
+#define GEMM_KC 256
+#define GEMM_MC 64
+
+__attribute__((always_inline)) static inline void gemm_rows4(const f32 *pa, int32_t rs, int32_t ps, const f32 *bk, int32_t n,
+                                                             f32 *cr, int32_t j, int32_t w, int32_t kc, int32_t first) {
+  /* 4 rows of C (cr: row i, stride n) x w columns (w = 8 or 4) over kc steps. pa: A(i, p0); bk: B(p0, 0). */
+  if (w == 8) {
+    v128_t c00, c01, c10, c11, c20, c21, c30, c31;
+    if (first) {
+      c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = wasm_f32x4_splat(0.0f);
+    } else {
+      c00 = wasm_v128_load(cr + j); c01 = wasm_v128_load(cr + j + 4);
+      c10 = wasm_v128_load(cr + n + j); c11 = wasm_v128_load(cr + n + j + 4);
+      c20 = wasm_v128_load(cr + 2 * n + j); c21 = wasm_v128_load(cr + 2 * n + j + 4);
+      c30 = wasm_v128_load(cr + 3 * n + j); c31 = wasm_v128_load(cr + 3 * n + j + 4);
+    }
+    const f32 *bp = bk + j;
+    for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) {
+      const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+      v128_t x = wasm_v128_load32_splat(pa);
+      c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+      x = wasm_v128_load32_splat(pa + rs);
+      c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+      x = wasm_v128_load32_splat(pa + 2 * rs);
+      c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+      x = wasm_v128_load32_splat(pa + 3 * rs);
+      c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
+    }
+    wasm_v128_store(cr + j, c00); wasm_v128_store(cr + j + 4, c01);
+    wasm_v128_store(cr + n + j, c10); wasm_v128_store(cr + n + j + 4, c11);
+    wasm_v128_store(cr + 2 * n + j, c20); wasm_v128_store(cr + 2 * n + j + 4, c21);
+    wasm_v128_store(cr + 3 * n + j, c30); wasm_v128_store(cr + 3 * n + j + 4, c31);
+  } else {
+    v128_t c0, c1, c2, c3;
+    if (first) {
+      c0 = c1 = c2 = c3 = wasm_f32x4_splat(0.0f);
+    } else {
+      c0 = wasm_v128_load(cr + j); c1 = wasm_v128_load(cr + n + j);
+      c2 = wasm_v128_load(cr + 2 * n + j); c3 = wasm_v128_load(cr + 3 * n + j);
+    }
+    const f32 *bp = bk + j;
+    for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) {
+      const v128_t b0 = wasm_v128_load(bp);
+      c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load32_splat(pa), b0));
+      c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wasm_v128_load32_splat(pa + rs), b0));
+      c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(wasm_v128_load32_splat(pa + 2 * rs), b0));
+      c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(wasm_v128_load32_splat(pa + 3 * rs), b0));
+    }
+    wasm_v128_store(cr + j, c0); wasm_v128_store(cr + n + j, c1);
+    wasm_v128_store(cr + 2 * n + j, c2); wasm_v128_store(cr + 3 * n + j, c3);
+  }
+}
+
+__attribute__((export_name("gemm")))
+void gemm(const f32 *a, const f32 *b, f32 *c, f32 *pack, int32_t m, int32_t n, int32_t k, int32_t ta, int32_t tb,
+          int32_t a_bs, int32_t b_bs, int32_t batch_begin, int32_t batch_end, int32_t row_begin, int32_t row_end) {
+  const int32_t rs = ta ? 1 : k, ps = ta ? m : 1; /* A(i, p) = A[i*rs + p*ps] */
+  const int32_t n8 = n & ~7, n4 = n & ~3;
+  for (int32_t bi = batch_begin; bi < batch_end; bi++) {
+    const f32 *A = a + (int64_t)bi * a_bs;
+    const f32 *B = b + (int64_t)bi * b_bs;
+    f32 *C = c + (int64_t)bi * m * n;
+    const f32 *Bk = B;
+    if (tb) {
+      if (bi == batch_begin || b_bs != 0) {
+        /* [n, k] -> [k, n], in 8 x 8 tiles so that both sides stay in cache. */
+        for (int32_t j0 = 0; j0 < n; j0 += 8)
+          for (int32_t p0 = 0; p0 < k; p0 += 8) {
+            const int32_t j1 = j0 + 8 < n ? j0 + 8 : n, p1 = p0 + 8 < k ? p0 + 8 : k;
+            for (int32_t p = p0; p < p1; p++)
+              for (int32_t j = j0; j < j1; j++) pack[(int64_t)p * n + j] = B[(int64_t)j * k + p];
+          }
+      }
+      Bk = pack;
+    }
+    if (k == 0) {
+      for (int32_t i = row_begin; i < row_end; i++) __builtin_memset(C + (int64_t)i * n, 0, (unsigned long)n * sizeof(f32));
+      continue;
+    }
+    for (int32_t p0 = 0; p0 < k; p0 += GEMM_KC) {
+      const int32_t kc = p0 + GEMM_KC < k ? GEMM_KC : k - p0;
+      const int32_t first = p0 == 0;
+      const f32 *bk = Bk + (int64_t)p0 * n;
+      for (int32_t i0 = row_begin; i0 < row_end; i0 += GEMM_MC) {
+        const int32_t i1 = i0 + GEMM_MC < row_end ? i0 + GEMM_MC : row_end;
+        const int32_t i4 = i0 + ((i1 - i0) & ~3);
+        for (int32_t j = 0; j < n8; j += 8)
+          for (int32_t i = i0; i < i4; i += 4)
+            gemm_rows4(A + (int64_t)i * rs + (int64_t)p0 * ps, rs, ps, bk, n, C + (int64_t)i * n, j, 8, kc, first);
+        if (n4 > n8)
+          for (int32_t i = i0; i < i4; i += 4)
+            gemm_rows4(A + (int64_t)i * rs + (int64_t)p0 * ps, rs, ps, bk, n, C + (int64_t)i * n, n8, 4, kc, first);
+        /* Leftover rows (fewer than 4), all columns; then leftover columns (fewer than 4), all rows. */
+        for (int32_t i = i4; i < i1; i++) {
+          f32 *cr = C + (int64_t)i * n;
+          for (int32_t j = 0; j < n4; j += 4) {
+            v128_t acc = first ? wasm_f32x4_splat(0.0f) : wasm_v128_load(cr + j);
+            const f32 *pa = A + (int64_t)i * rs + (int64_t)p0 * ps;
+            const f32 *bp = bk + j;
+            for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(pa), wasm_v128_load(bp)));
+            wasm_v128_store(cr + j, acc);
+          }
+        }
+        for (int32_t i = i0; i < i1; i++) {
+          f32 *cr = C + (int64_t)i * n;
+          for (int32_t j = n4; j < n; j++) {
+            f32 acc = first ? 0.0f : cr[j];
+            const f32 *pa = A + (int64_t)i * rs + (int64_t)p0 * ps;
+            const f32 *bp = bk + j;
+            for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) acc += *pa * *bp;
+            cr[j] = acc;
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Layer normalisation over the last axis (rows of c features), forward:
+ *   mean = Σx/c; var = Σ(x-mean)²/c (two passes: exact for large offsets); rstd = 1/sqrt(var+eps)
+ *   y = (x-mean)·rstd·gamma + beta        (gamma / beta 0: absent, 1 and 0)
+ * Rows [row_begin, row_end) only (two threads split the rows); mean and rstd (one per row) are kept
+ * for the backward pass.
+ */
+__attribute__((export_name("layer_norm")))
+void layer_norm(const f32 *x, const f32 *gamma, const f32 *beta, f32 *y, f32 *mean, f32 *rstd, int32_t c, f32 eps,
+                int32_t row_begin, int32_t row_end) {
+  const int32_t c4 = c & ~3;
+  const f32 inv_c = 1.0f / (f32)c;
+  for (int32_t r = row_begin; r < row_end; r++) {
+    const f32 *xr = x + (int64_t)r * c;
+    f32 *yr = y + (int64_t)r * c;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < c4; j += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(xr + j));
+    f32 s = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+    for (int32_t j = c4; j < c; j++) s += xr[j];
+    const f32 mu = s * inv_c;
+    const v128_t vmu = wasm_f32x4_splat(mu);
+    acc = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < c4; j += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(xr + j), vmu);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(d, d));
+    }
+    f32 q = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+    for (int32_t j = c4; j < c; j++) q += (xr[j] - mu) * (xr[j] - mu);
+    const f32 rs = 1.0f / __builtin_sqrtf(q * inv_c + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    const v128_t vrs = wasm_f32x4_splat(rs), one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < c4; j += 4) {
+      const v128_t g = gamma ? wasm_v128_load(gamma + j) : one;
+      const v128_t b = beta ? wasm_v128_load(beta + j) : zero;
+      wasm_v128_store(yr + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + j), vmu), vrs), g), b));
+    }
+    for (int32_t j = c4; j < c; j++) yr[j] = (xr[j] - mu) * rs * (gamma ? gamma[j] : 1.0f) + (beta ? beta[j] : 0.0f);
+  }
+}
+
+/*
+ * Layer normalisation, backward, for rows [row_begin, row_end):
+ *   xhat = (x-mean)·rstd;  g = dy·gamma
+ *   dx = rstd·(g - mean(g) - xhat·mean(g·xhat))            (per row)
+ *   dgamma += Σ_rows dy·xhat;  dbeta += Σ_rows dy         (into this thread's own dgamma / dbeta,
+ * cleared here first; the caller adds the threads' parts).
+ */
+__attribute__((export_name("layer_norm_grad")))
+void layer_norm_grad(const f32 *dy, const f32 *x, const f32 *mean, const f32 *rstd, const f32 *gamma, f32 *dx, f32 *dgamma,
+                     f32 *dbeta, int32_t c, int32_t row_begin, int32_t row_end) {
+  const int32_t c4 = c & ~3;
+  const f32 inv_c = 1.0f / (f32)c;
+  __builtin_memset(dgamma, 0, (unsigned long)c * sizeof(f32));
+  __builtin_memset(dbeta, 0, (unsigned long)c * sizeof(f32));
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int32_t r = row_begin; r < row_end; r++) {
+    const f32 *xr = x + (int64_t)r * c, *gr = dy + (int64_t)r * c;
+    f32 *dxr = dx + (int64_t)r * c;
+    const f32 mu = mean[r], rs = rstd[r];
+    const v128_t vmu = wasm_f32x4_splat(mu), vrs = wasm_f32x4_splat(rs);
+    v128_t sg = wasm_f32x4_splat(0.0f), sgx = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < c4; j += 4) {
+      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + j), vmu), vrs);
+      const v128_t d = wasm_v128_load(gr + j);
+      const v128_t g = wasm_f32x4_mul(d, gamma ? wasm_v128_load(gamma + j) : one);
+      sg = wasm_f32x4_add(sg, g);
+      sgx = wasm_f32x4_add(sgx, wasm_f32x4_mul(g, xh));
+      wasm_v128_store(dgamma + j, wasm_f32x4_add(wasm_v128_load(dgamma + j), wasm_f32x4_mul(d, xh)));
+      wasm_v128_store(dbeta + j, wasm_f32x4_add(wasm_v128_load(dbeta + j), d));
+    }
+    f32 s1 = wasm_f32x4_extract_lane(sg, 0) + wasm_f32x4_extract_lane(sg, 1) + wasm_f32x4_extract_lane(sg, 2) + wasm_f32x4_extract_lane(sg, 3);
+    f32 s2 = wasm_f32x4_extract_lane(sgx, 0) + wasm_f32x4_extract_lane(sgx, 1) + wasm_f32x4_extract_lane(sgx, 2) + wasm_f32x4_extract_lane(sgx, 3);
+    for (int32_t j = c4; j < c; j++) {
+      const f32 xh = (xr[j] - mu) * rs, d = gr[j], g = d * (gamma ? gamma[j] : 1.0f);
+      s1 += g;
+      s2 += g * xh;
+      dgamma[j] += d * xh;
+      dbeta[j] += d;
+    }
+    const f32 m1 = s1 * inv_c, m2 = s2 * inv_c;
+    const v128_t vm1 = wasm_f32x4_splat(m1), vm2 = wasm_f32x4_splat(m2);
+    for (int32_t j = 0; j < c4; j += 4) {
+      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + j), vmu), vrs);
+      const v128_t g = wasm_f32x4_mul(wasm_v128_load(gr + j), gamma ? wasm_v128_load(gamma + j) : one);
+      wasm_v128_store(dxr + j, wasm_f32x4_mul(vrs, wasm_f32x4_sub(wasm_f32x4_sub(g, vm1), wasm_f32x4_mul(xh, vm2))));
+    }
+    for (int32_t j = c4; j < c; j++) {
+      const f32 xh = (xr[j] - mu) * rs, g = gr[j] * (gamma ? gamma[j] : 1.0f);
+      dxr[j] = rs * (g - m1 - xh * m2);
+    }
+  }
+}
+
+/*
+ * exp(x) for 4 lanes: x = n·ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial
+ * (relative error ~2e-7 over that range), 2^n by building the float's exponent bits. x is clamped
+ * to [-87, 88] (results below ~1.6e-38 are not needed here).
+ */
+__attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
+  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, pow2n);
+}
+
+/*
+ * Φ(x) (the normal CDF) and e = exp(−x²/2) for 4 lanes: Φ = (1 + erf(x/√2))/2 with erf from
+ * Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), whose exp(−z²) is that same e.
+ */
+__attribute__((always_inline)) static inline v128_t normal_cdf4(v128_t x, v128_t *e_out) {
+  const v128_t z = wasm_f32x4_abs(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(z, wasm_f32x4_splat(0.3275911f))));
+  v128_t p = wasm_f32x4_splat(1.061405429f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-1.453152027f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(1.421413741f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-0.284496736f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(0.254829592f));
+  p = wasm_f32x4_mul(p, t);
+  const v128_t e = exp4(wasm_f32x4_neg(wasm_f32x4_mul(z, z)));
+  *e_out = e;
+  const v128_t erf_abs = wasm_f32x4_sub(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(p, e));
+  /* erf is odd: give it x's sign. */
+  const v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u));
+  const v128_t erf = wasm_v128_or(erf_abs, sign);
+  return wasm_f32x4_mul(wasm_f32x4_splat(0.5f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), erf));
+}
+
+/* The last n % 4 elements of a tensor as one vector (zeros beyond the end), and back. */
+__attribute__((always_inline)) static inline v128_t load_tail(const f32 *p, int32_t left) {
+  return wasm_f32x4_make(p[0], left > 1 ? p[1] : 0.0f, left > 2 ? p[2] : 0.0f, 0.0f);
+}
+__attribute__((always_inline)) static inline void store_tail(f32 *p, int32_t left, v128_t v) {
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (left > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (left > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+/* GELU (the erf form, as tfjs and Keras compute it): y = x·Φ(x), elements [0, n). */
+__attribute__((export_name("gelu")))
+void gelu(const f32 *x, f32 *y, int32_t n) {
+  int32_t i = 0;
+  v128_t e;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    wasm_v128_store(y + i, wasm_f32x4_mul(v, normal_cdf4(v, &e)));
+  }
+  if (i < n) {
+    const v128_t v = load_tail(x + i, n - i);
+    store_tail(y + i, n - i, wasm_f32x4_mul(v, normal_cdf4(v, &e)));
+  }
+}
+
+/* GELU's gradient: dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π); elements [0, n). */
+__attribute__((export_name("gelu_grad")))
+void gelu_grad(const f32 *x, const f32 *dy, f32 *dx, int32_t n) {
+  const v128_t inv_sqrt_2pi = wasm_f32x4_splat(0.39894228040143268f);
+  int32_t i = 0;
+  v128_t e;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t cdf = normal_cdf4(v, &e);
+    const v128_t d = wasm_f32x4_add(cdf, wasm_f32x4_mul(v, wasm_f32x4_mul(e, inv_sqrt_2pi)));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), d));
+  }
+  if (i < n) {
+    const v128_t v = load_tail(x + i, n - i);
+    const v128_t cdf = normal_cdf4(v, &e);
+    const v128_t d = wasm_f32x4_add(cdf, wasm_f32x4_mul(v, wasm_f32x4_mul(e, inv_sqrt_2pi)));
+    store_tail(dx + i, n - i, wasm_f32x4_mul(load_tail(dy + i, n - i), d));
+  }
+}
