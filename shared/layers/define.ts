@@ -53,6 +53,8 @@ export interface CustomLayerFactories {
     useBias: boolean;
   }): TfLayer;
   positionalEmbedding(config: { name: string; sequenceLength: number; outputDim: number }): TfLayer;
+  /** tfjs's LayerNormalization (same class name, config and weights) with a fused op for its call. */
+  layerNormalization(config: { name: string; epsilon: number; center: boolean; scale: boolean }): TfLayer;
 }
 
 export interface BuildContext {

@@ -45,6 +45,6 @@ export const layerNormalization = defineLayer({
   },
   paramCount: ([inp], p) => lastDim(inp!) * ((p.center ? 1 : 0) + (p.scale ? 1 : 0)),
   flops: ([inp]) => 5 * product(inp!),
-  build: ({ tf }, p, name) => tf.layers.layerNormalization({ name, axis: -1, epsilon: p.epsilon, center: p.center, scale: p.scale }),
+  build: ({ custom }, p, name) => custom.layerNormalization({ name, epsilon: p.epsilon, center: p.center, scale: p.scale }),
   summary: () => '',
 });

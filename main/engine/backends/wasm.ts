@@ -27,6 +27,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import type { Tf } from './inventory';
 import { registerFusedReluGrad } from './reluGrad';
+import { registerLayerNormKernels } from './layerNorm';
+import { registerGeluKernels } from './gelu';
 import { registerTileGradient, registerWasmTile } from './tile';
 import { registerWasmTrainingKernels } from './kernels';
 
@@ -131,6 +133,8 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
   registerWasmTrainingKernels(tf);
   registerFusedReluGrad(tf);
+  registerLayerNormKernels(tf);
+  registerGeluKernels(tf);
   registerWasmTile(tf);
   registerTileGradient(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));

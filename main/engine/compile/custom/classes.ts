@@ -1,5 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
+import { gelu } from '../../backends/gelu';
+import { layerNorm } from '../../backends/layerNorm';
 
 type Tensor = tfjs.Tensor;
 type Shape = (number | null)[];
@@ -22,9 +24,27 @@ export interface PositionalEmbeddingArgs extends LayerArgs {
   outputDim?: number | null;
 }
 
+export interface LayerNormalizationArgs extends LayerArgs {
+  axis?: number;
+  epsilon?: number;
+  center?: boolean;
+  scale?: boolean;
+}
+
 export interface CustomLayerClasses {
   MultiHeadAttention: new (args: MultiHeadAttentionArgs) => tfjs.layers.Layer;
   PositionalEmbedding: new (args: PositionalEmbeddingArgs) => tfjs.layers.Layer;
+  LayerNormalization: new (args: LayerNormalizationArgs) => tfjs.layers.Layer;
+}
+
+/** The fields of tfjs's LayerNormalization that our subclass reads. */
+interface TfjsLayerNormalization {
+  axis: number | number[];
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: tfjs.LayerVariable | null;
+  beta: tfjs.LayerVariable | null;
 }
 
 /** One or several input shapes, as tfjs hands them to build / computeOutputShape. */
@@ -194,7 +214,40 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
     }
   }
 
+  /**
+   * tfjs's LayerNormalization with the same class name, config and weights (so saved models and the
+   * tfjs export load anywhere as the standard layer), whose call() over the last axis is one fused op
+   * with its own gradient (backends/layerNorm.ts) instead of tfjs's tiles + moments + batchNorm.
+   * Registered in place of tfjs's class on this tf instance, so loaded models use it too.
+   */
+  const TfjsLayerNormalization = (tf.layers.layerNormalization({}) as object).constructor as new (args: LayerNormalizationArgs) => tfjs.layers.Layer;
+  class LayerNormalization extends TfjsLayerNormalization {
+    static className = 'LayerNormalization';
+    override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const self = this as unknown as TfjsLayerNormalization;
+      const axes = Array.isArray(self.axis) ? self.axis : [self.axis];
+      const lastAxisOnly = axes.length === 1 && (axes[0] === -1 || axes[0] === x.rank - 1);
+      if (!lastAxisOnly || x.dtype !== 'float32') return super.call(inputs, kwargs);
+      return tf.tidy(() => layerNorm(tf, x, self.scale && self.gamma ? self.gamma.read() : null, self.center && self.beta ? self.beta.read() : null, self.epsilon));
+    }
+  }
+
+  /**
+   * The 'gelu' activation (Dense(activation: 'gelu'), Activation layers) as one fused op with its own
+   * gradient (backends/gelu.ts); same name and formula as tfjs's, registered in its place.
+   */
+  const TfjsGelu = (tf.layers.activation({ activation: 'gelu' }) as unknown as { activation: object }).activation.constructor as new () => { apply(x: Tensor): Tensor };
+  class Gelu extends TfjsGelu {
+    static className = 'gelu';
+    override apply(x: Tensor): Tensor {
+      return tf.tidy(() => gelu(tf, x));
+    }
+  }
+
+  tf.serialization.registerClass(Gelu as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
   tf.serialization.registerClass(MultiHeadAttention);
   tf.serialization.registerClass(PositionalEmbedding);
-  return { MultiHeadAttention, PositionalEmbedding };
+  tf.serialization.registerClass(LayerNormalization as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
+  return { MultiHeadAttention, PositionalEmbedding, LayerNormalization };
 }

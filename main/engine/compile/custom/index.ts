@@ -25,5 +25,6 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
   return {
     multiHeadAttention: (config) => new c.MultiHeadAttention(config),
     positionalEmbedding: (config) => new c.PositionalEmbedding(config),
+    layerNormalization: (config) => new c.LayerNormalization({ ...config, axis: -1 }),
   };
 }

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomValues, seededRandom } from './inventory';
+import { gelu } from './gelu';
+import { nativeKernels } from './native';
+import { initWasmBackend } from './wasm';
+
+beforeAll(async () => {
+  await initWasmBackend(tf, wasm);
+});
+
+/** y and dy/dx·w of GELU, by our op (fused) or by tfjs's layers activation (reference, autodiff). */
+function run(n: number, fused: boolean): { y: Float32Array; dx: Float32Array } {
+  const rand = seededRandom(n);
+  // Wide range: the tails (|x| > 5) and the middle; plus exact zeros and tiny values.
+  const xv = randomValues(n, rand, 8);
+  xv[0] = 0;
+  if (n > 2) xv[1] = 1e-6;
+  const wv = randomValues(n, rand);
+  return tf.tidy(() => {
+    const x = tf.tensor1d(xv), w = tf.tensor1d(wv);
+    const ref = tf.layers.activation({ activation: 'gelu' });
+    const f = (a: tf.Tensor) => (fused ? gelu(tf, a) : (ref.apply(a) as tf.Tensor));
+    const y = f(x);
+    const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), w)))(x);
+    return { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array };
+  });
+}
+
+function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-5): void {
+  let worst = 0, at = -1;
+  for (let i = 0; i < b.length; i++) {
+    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
+    const d = Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!));
+    if (d > worst) [worst, at] = [d, i];
+  }
+  expect(worst, `${label}: worst at ${at}: ${a[at]} vs ${b[at]}`).toBeLessThanOrEqual(tol);
+}
+
+describe('fused GELU (one op, closed-form gradient) matches tfjs gelu', () => {
+  // 1 and 7 leave a tail of fewer than 4 floats; 1 << 17 is split over two threads.
+  for (const n of [1, 7, 1000, 1 << 17]) {
+    it(`${n} values: y and dx on wasm (our kernels) and on cpu (ops) vs tfjs's activation on cpu`, async () => {
+      await tf.setBackend('cpu');
+      const want = run(n, false);
+      const cpuFused = run(n, true);
+      await tf.setBackend('wasm');
+      expect(nativeKernels(tf.backend())).not.toBeNull();
+      let wasmFused: { y: Float32Array; dx: Float32Array } | undefined;
+      const profile = await tf.profile(() => {
+        wasmFused = run(n, true);
+        return [];
+      });
+      const ran = new Set(profile.kernels.map((k) => k.name));
+      expect(ran.has('LayerforgeGelu') && ran.has('LayerforgeGeluGrad'), [...ran].join(' ')).toBe(true);
+      for (const [label, got] of [['cpu ops', cpuFused], ['wasm kernels', wasmFused!]] as const) {
+        expectClose(got.y, want.y, `${label} y`);
+        expectClose(got.dx, want.dx, `${label} dx`);
+      }
+    });
+  }
+});

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomValues, seededRandom } from './inventory';
+import { layerNorm } from './layerNorm';
+import { nativeKernels } from './native';
+import { initWasmBackend } from './wasm';
+
+beforeAll(async () => {
+  await initWasmBackend(tf, wasm);
+});
+
+interface Out {
+  y: Float32Array;
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
+}
+
+/** y and the gradients of sum(y·w) (w fixed, random) with respect to x, γ and β. */
+function run(shape: number[], fused: boolean, opts: { center: boolean; scale: boolean }, seed: number): Out {
+  const rand = seededRandom(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const c = shape.at(-1)!;
+  // An offset keeps the two-pass variance honest (a one-pass E[x²]−E[x]² loses digits here).
+  const xv = randomValues(n, rand, 3).map((v) => v + 10);
+  const wv = randomValues(n, rand);
+  const gv = randomValues(c, rand).map((v) => 1 + v / 2);
+  const bv = randomValues(c, rand);
+  return tf.tidy(() => {
+    const x = tf.tensor(xv, shape), w = tf.tensor(wv, shape), gamma = tf.tensor1d(gv), beta = tf.tensor1d(bv);
+    // fused: our op; otherwise the textbook formula as plain ops, differentiated by tfjs's autodiff.
+    const f = (xi: tf.Tensor, gi: tf.Tensor | null, bi: tf.Tensor | null) => {
+      if (fused) return layerNorm(tf, xi, gi, bi, 1e-3);
+      const mean = tf.mean(xi, -1, true);
+      const xc = tf.sub(xi, mean);
+      let y = tf.div(xc, tf.sqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-3)));
+      if (gi) y = tf.mul(y, gi);
+      if (bi) y = tf.add(y, bi);
+      return y;
+    };
+    const wrt = [x, ...(opts.scale ? [gamma] : []), ...(opts.center ? [beta] : [])];
+    const loss = (...args: tf.Tensor[]) => {
+      let k = 1;
+      const g = opts.scale ? args[k++]! : null;
+      const b = opts.center ? args[k++]! : null;
+      return tf.sum(tf.mul(f(args[0]!, g, b), w));
+    };
+    const y = f(x, opts.scale ? gamma : null, opts.center ? beta : null);
+    const partial = tf.grads(loss)(wrt);
+    let k = 1;
+    const grads = [partial[0]!, opts.scale ? partial[k++]! : tf.zeros([c]), opts.center ? partial[k++]! : tf.zeros([c])];
+    return { y: y.dataSync() as Float32Array, dx: grads[0]!.dataSync() as Float32Array, dgamma: grads[1]!.dataSync() as Float32Array, dbeta: grads[2]!.dataSync() as Float32Array };
+  });
+}
+
+function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
+  expect(a.length, label).toBe(b.length);
+  let scale = 1e-3, worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  }
+  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
+}
+
+describe('fused layer normalisation (one op, closed-form gradient) matches the textbook formula differentiated by tfjs', () => {
+  // c = 6 and 130 leave SIMD tails; [5, 64, 128] is large enough for the helper thread to take half the rows.
+  const shapes = [[2, 3, 6], [5, 130], [5, 64, 128]];
+  for (const shape of shapes) {
+    for (const opts of [{ center: true, scale: true }, { center: false, scale: true }, { center: true, scale: false }]) {
+      it(`${JSON.stringify(shape)} center=${opts.center} scale=${opts.scale}: y, dx, dγ, dβ on wasm (our kernels) and on cpu (ops) vs autodiff on cpu`, async () => {
+        await tf.setBackend('cpu');
+        const want = run(shape, false, opts, shape.length * 100 + shape[0]!);
+        const cpuFused = run(shape, true, opts, shape.length * 100 + shape[0]!);
+        await tf.setBackend('wasm');
+        expect(nativeKernels(tf.backend())).not.toBeNull();
+        let wasmFused: Out | undefined;
+        const profile = await tf.profile(() => {
+          wasmFused = run(shape, true, opts, shape.length * 100 + shape[0]!);
+          return [];
+        });
+        const ran = new Set(profile.kernels.map((k) => k.name));
+        expect(ran.has('LayerforgeLayerNorm') && ran.has('LayerforgeLayerNormGrad'), [...ran].join(' ')).toBe(true);
+        for (const [label, got] of [['cpu ops', cpuFused], ['wasm kernels', wasmFused!]] as const) {
+          expectClose(got.y, want.y, `${label} y`);
+          expectClose(got.dx, want.dx, `${label} dx`);
+          if (opts.scale) expectClose(got.dgamma, want.dgamma, `${label} dgamma`);
+          if (opts.center) expectClose(got.dbeta, want.dbeta, `${label} dbeta`);
+        }
+      });
+    }
+  }
+});
