@@ -3,11 +3,12 @@
  * text corpus with "Import from disk…" (characters, 32-token windows, '%'-separated entries), pick it for the
  * Mini-GPT template (which fits its vocabulary and context to it), train 2 epochs, watch "What it writes"
  * fill in while it trains and perplexity fall (log axis), then generate from a prompt with the text streamed
- * as it is written, and stop a long generation. Screenshots in both themes go to e2e/artifacts/.
+ * as it is written, stop a long generation, and see which characters each character of a prompt attends to
+ * (the Attention panel: a layer, a head, a causal heatmap). Screenshots in both themes go to e2e/artifacts/.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { bothThemes, screenshot } from './helpers/editor';
+import { ARTIFACTS, bothThemes, screenshot } from './helpers/editor';
 
 const TOKEN = 'e2e-test-token-4173';
 const FORTUNES = fileURLToPath(new URL('../resources/fixtures/text/fortunes/computers', import.meta.url));
@@ -56,6 +57,7 @@ test('a language model: import a corpus, fit Mini-GPT, perplexity falls, samples
   await expect(page.getByTestId('dashboard')).toBeVisible();
   await expect(page.getByTestId('view-samples')).toBeVisible();
   await expect(page.getByTestId('generate-unavailable')).toBeVisible();
+  await expect(page.getByTestId('attention-unavailable')).toHaveAttribute('data-reason', 'no-model');
   // The first epoch's sample appears while the run goes on.
   await expect(page.getByTestId('lm-sample')).toHaveCount(1, { timeout: 90_000 });
   await expect(page.getByTestId('lm-sample').first()).toHaveAttribute('data-epoch', '1');
@@ -120,6 +122,59 @@ test('a language model: import a corpus, fit Mini-GPT, perplexity falls, samples
   expect(written).toBeGreaterThan(5);
   expect(written).toBeLessThan(2000);
   await screenshot(page, 'language-5-generate-stopped');
+
+  // Attention: which characters each character of a prompt attends to, per layer and head. The panel starts
+  // with the newest epoch's sample; a typed prompt is read as the model reads it (causal: nothing above the diagonal).
+  const attention = page.getByTestId('attention-panel');
+  await attention.scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('attention-text')).not.toHaveValue('');
+  const prompt = 'The computer is down.\nReboot!';
+  await page.getByTestId('attention-text').fill(prompt);
+  await page.getByTestId('attention-show').click();
+  const heatmap = page.getByTestId('attention-heatmap');
+  await expect(heatmap).toBeVisible({ timeout: 30_000 });
+  await expect(heatmap).toHaveAttribute('data-tokens', String(prompt.length));
+  await expect(heatmap).toHaveAttribute('data-causal', 'true');
+  await expect(heatmap).toHaveAttribute('data-head', 'mean');
+  await expect(page.getByTestId('attention-row-label')).toHaveCount(prompt.length);
+  await expect(page.getByTestId('attention-col-label')).toHaveCount(prompt.length);
+  await expect(page.getByTestId('attention-row-label').nth(3)).toHaveText('␣');
+  await expect(page.getByTestId('attention-row-label').nth(21)).toHaveText('⏎');
+  await expect(page.getByTestId('attention-masked')).toBeVisible();
+  // Causal layers are coloured row by row at first (their first rows hold the largest weights); the whole map's
+  // scale reaches 1: the first token can only attend to itself.
+  await expect(heatmap).toHaveAttribute('data-scale', 'row');
+  await expect(page.getByTestId('attention-legend-max')).toHaveText('each row’s largest weight');
+  await page.getByTestId('attention-scale').selectOption('map');
+  await expect(heatmap).toHaveAttribute('data-scale', 'map');
+  await expect(page.getByTestId('attention-legend-max')).toHaveText('1.000');
+  await expect(page.getByTestId('attention-layer').locator('option')).toHaveText(['block1_attention · 4 heads · causal', 'block2_attention · 4 heads · causal']);
+  await expect(page.getByTestId('attention-head').locator('option')).toHaveCount(5);
+  await page.getByTestId('attention-layer').selectOption({ index: 1 });
+  await page.getByTestId('attention-head').selectOption('2');
+  await expect(heatmap).toHaveAttribute('data-layer', 'block2_attention');
+  await expect(heatmap).toHaveAttribute('data-head', '2');
+  // A cell names its query and key tokens and the weight (readout above the map, and the cell's own title).
+  const cell = heatmap.locator('rect[data-q="9"][data-k="4"]');
+  await expect(cell.locator('title')).toHaveText(/^t → c: \d\.\d{3}$|^t → c: <0\.001$/);
+  // Back to each row's own largest weight: where each character looks most, even when its weights are small.
+  await page.getByTestId('attention-scale').selectOption('row');
+  await expect(heatmap).toHaveAttribute('data-scale', 'row');
+  await expect(page.getByTestId('attention-legend-max')).toHaveText('each row’s largest weight');
+  await cell.hover();
+  await expect(page.getByTestId('attention-readout')).toContainText(/query t \(9\) → c \(4\): (\d\.\d{3}|<0\.001)/);
+  await attention.screenshot({ path: `${ARTIFACTS}language-7-attention-hover.png` });
+  await page.getByTestId('attention-head').selectOption('mean');
+  await page.getByTestId('attention-layer').selectOption({ index: 0 });
+  await expect(heatmap).toHaveAttribute('data-head', 'mean');
+  await bothThemes(page, 'language-7-attention', 'attention-panel');
+  // A lone space is a token too, labelled '␣'; an empty text cannot be sent.
+  await page.getByTestId('attention-text').fill(' ');
+  await page.getByTestId('attention-show').click();
+  await expect(heatmap).toHaveAttribute('data-tokens', '1');
+  await expect(page.getByTestId('attention-row-label')).toHaveText(['␣']);
+  await page.getByTestId('attention-text').fill('');
+  await expect(page.getByTestId('attention-show')).toBeDisabled();
 
   // The training panel sums the run up by its task's headline: perplexity.
   await page.getByTestId('dashboard-close').click();

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import type { RunDetail } from '../../../shared/api';
 import { formatDuration } from './chartData';
+import { AttentionPanel } from './AttentionPanel';
 import { LiveViews, RunResults } from './Results';
 import { taskOf } from './taskMetrics';
 import { CompareCharts, RunCharts } from './RunCharts';
@@ -81,6 +82,7 @@ export function Dashboard() {
                 <div className="lf-muted">{run.status === 'running' || run.status === 'paused' || run.status === 'starting' ? 'Results appear when the run ends (Stop keeps the weights).' : 'No results: this run has no trained model.'}</div>
               )}
             </section>
+            <AttentionPanel key={run.id} run={run} />
           </>
         ) : (
           <div className="lf-muted">Pick a run.</div>

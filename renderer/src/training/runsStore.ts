@@ -6,6 +6,8 @@
 import { createStore } from 'zustand/vanilla';
 import { useStore } from 'zustand';
 import type {
+  AttentionMap,
+  AttentionMapRequest,
   ApiError,
   BackendInfo,
   DatasetInfo,
@@ -267,6 +269,11 @@ export const training = {
   /** Class probabilities of a text-classification run for typed texts; throws the engine's error (the panel shows it). */
   predictText(req: Parameters<EngineApi['predictText']>[0]): Promise<TextPredictions> {
     return engine!.predictText(req);
+  },
+
+  /** Attention weights of a text model with attention layers for a typed text; throws the engine's error (the panel shows it). */
+  attentionMap(req: AttentionMapRequest): Promise<AttentionMap> {
+    return engine!.attentionMap(req);
   },
 
   /**
