@@ -91,6 +91,9 @@ test('text classification: import labelled fortunes, fit the text template, trai
   await expect(page.getByTestId('test-metrics')).toContainText('test texts');
   await expect(page.getByTestId('confusion-matrix')).toBeVisible();
   await expect(page.getByTestId('view-misclassified-texts')).toBeVisible();
+  // The bidirectional LSTM has no attention layer: the Attention panel says so inline.
+  await expect(page.getByTestId('attention-unavailable')).toHaveAttribute('data-reason', 'no-attention');
+  await expect(page.getByTestId('attention-unavailable')).toContainText('no attention layer');
   const list = page.getByTestId('misclassified-texts');
   const shown = Number(await list.getAttribute('data-count'));
   expect(shown).toBeGreaterThan(0);
