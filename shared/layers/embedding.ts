@@ -1,5 +1,5 @@
 import { defineLayer, ShapeError } from './define';
-import { int } from './params';
+import { choice, int } from './params';
 import { expectRank, formatShape } from './shapeUtils';
 
 export const embedding = defineLayer({
@@ -11,6 +11,11 @@ export const embedding = defineLayer({
   params: {
     inputDim: int(1000, { min: 1, max: 10_000_000, label: 'vocabulary', description: 'Vocabulary size: ids run from 0 to inputDim-1.' }),
     outputDim: int(64, { min: 1, max: 65_536, description: 'Length of each token vector.' }),
+    initializer: choice(['uniform', 'normal'], 'uniform', {
+      label: 'initial vectors',
+      description:
+        "uniform: Keras's default, U(−0.05, 0.05). normal: N(0, 1), PyTorch's default: token vectors as large as what the blocks add to them, which a pre-norm Transformer learns from much faster.",
+    }),
   },
   inputs: { min: 1, max: 1 },
   outputShape: ([inp], p) => {
@@ -22,6 +27,12 @@ export const embedding = defineLayer({
   },
   paramCount: (_i, p) => p.inputDim * p.outputDim,
   flops: () => 0,
-  build: ({ tf }, p, name) => tf.layers.embedding({ name, inputDim: p.inputDim, outputDim: p.outputDim }),
+  build: ({ tf }, p, name) =>
+    tf.layers.embedding({
+      name,
+      inputDim: p.inputDim,
+      outputDim: p.outputDim,
+      ...(p.initializer === 'normal' ? { embeddingsInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 1 }) } : {}),
+    }),
   summary: (p) => `${p.inputDim} → ${p.outputDim}`,
 });
