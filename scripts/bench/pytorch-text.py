@@ -20,7 +20,13 @@ Linear U(+-1/sqrt(fan_in))), what a PyTorch user gets. Each run starts from torc
 Also two sanity lines on the same ids: a bag-of-words logistic regression (binary word presence over the
 vocabulary, PAD left out; Adam 0.01, batch 32, 20 epochs) and the majority class of the training split.
 
-usage: pytorch-text.py DIR   (DIR holds meta.json, train_x.i32, train_y.i32, test_x.i32, test_y.i32)
+Replay (`pytorch-text.py replay DIR`): one epoch from Layerforge's own initial weights (init.json + init.f32:
+each weight's tfjs name, shape and offset), in Layerforge's batch order (order.i32), dropout 0: with the same
+weights and batches the two must agree step for step, so the test loss after the epoch (printed with the first
+batch's loss) tells the engine's arithmetic apart from the luck of the initial draw and the batch order.
+
+usage: pytorch-text.py DIR          (DIR holds meta.json, train_x.i32, train_y.i32, test_x.i32, test_y.i32)
+       pytorch-text.py replay DIR   (the same, plus init.json, init.f32, order.i32)
 meta.json: {T, vocab, classes, params, lr, batch, epochs, seed, threads, inits?: ["keras", "torch"],
             embed?: 64, units?: 64, dropout?: 0.3}
 Prints one JSON line: {runs: {INIT: {accuracy, history (test accuracy after each epoch), samples_s (training
@@ -108,8 +114,48 @@ def fit(model, xtr, ytr, xte, yte, lr, bs, epochs, seed):
     return history[-1], history, seen / step_s
 
 
+def load_keras_weights(model, d):
+    """Layerforge's initial weights, named by text.ts (embedding, forward/kernel, forward/recurrent_kernel,
+    forward/bias, backward/…, dense/kernel, dense/bias), in tfjs's layout: kernels are (in, out) and the LSTM's
+    gates are i, f, c, o, PyTorch's i, f, g, o order."""
+    specs = json.load(open(f"{d}/init.json"))
+    blob = np.fromfile(f"{d}/init.f32", dtype=np.float32)
+    w = {s["name"]: torch.from_numpy(blob[s["offset"]:s["offset"] + s["size"]].reshape(s["shape"]).copy()) for s in specs}
+    with torch.no_grad():
+        model.embed.weight.copy_(w["embedding"])
+        for direction, sfx in (("forward", ""), ("backward", "_reverse")):
+            getattr(model.lstm, "weight_ih_l0" + sfx).copy_(w[f"{direction}/kernel"].T)
+            getattr(model.lstm, "weight_hh_l0" + sfx).copy_(w[f"{direction}/recurrent_kernel"].T)
+            getattr(model.lstm, "bias_ih_l0" + sfx).copy_(w[f"{direction}/bias"])
+        model.out.weight.copy_(w["dense/kernel"].T)
+        model.out.bias.copy_(w["dense/bias"])
+
+
+def replay(d, meta, xtr, ytr, xte, yte):
+    model = TextLstm(meta["vocab"], meta["classes"], meta.get("embed", 64), meta.get("units", 64), 0.0, "keras")
+    load_keras_weights(model, d)
+    order = torch.from_numpy(np.fromfile(f"{d}/order.i32", dtype=np.int32).astype(np.int64))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=meta["lr"], eps=1e-7)
+    lossf = nn.CrossEntropyLoss()
+    first = None
+    model.train()
+    for i in range(0, len(order), meta["batch"]):
+        idx = order[i:i + meta["batch"]]
+        opt.zero_grad()
+        loss = lossf(model(xtr[idx]), ytr[idx])
+        loss.backward()
+        opt.step()
+        first = loss.item() if first is None else first
+    model.eval()
+    with torch.no_grad():
+        out = model(xte)
+    print(json.dumps({"first_batch_loss": first, "test_loss": float(lossf(out, yte)), "test_accuracy": float((out.argmax(1) == yte).float().mean()),
+                      "steps": (len(order) + meta["batch"] - 1) // meta["batch"], "params": trainable(model)}))
+
+
 def main():
-    d = sys.argv[1]
+    replaying = sys.argv[1] == "replay"
+    d = sys.argv[2] if replaying else sys.argv[1]
     meta = json.load(open(f"{d}/meta.json"))
     seed = meta.get("seed", 1)
     torch.manual_seed(seed)
@@ -120,6 +166,8 @@ def main():
     xte, yte = load("test_x.i32", (-1, t)), load("test_y.i32", (-1,))
     if len(xtr) != len(ytr) or len(xte) != len(yte):
         sys.exit(f"pytorch-text.py: {len(xtr)} training rows but {len(ytr)} labels, {len(xte)} test rows but {len(yte)} labels")
+    if replaying:
+        return replay(d, meta, xtr, ytr, xte, yte)
 
     runs = {}
     for init in meta.get("inits", ["keras", "torch"]):

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DatasetShapeInfo } from '../../shared/tasks/fit';
+import type { LoadedDataset } from '../../main/engine/datasets/types';
 import { PYTHON, pytorchMissing } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
@@ -101,6 +102,65 @@ export function runPeer(dir: string, timeoutMs = 3600_000): PeerResult | { why: 
   }
 }
 
+export interface ReplaySide {
+  firstBatchLoss: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+/**
+ * The engine's arithmetic against PyTorch's, without luck: one epoch of our Trainer on the fitted text-lstm
+ * (dropout 0), then pytorch-text.py's replay from the very weights ours started from, in the very batch order
+ * ours used (the Trainer's seeded shuffle of epoch 1, rebuilt here with its own functions). Returns both sides'
+ * first batch loss and test loss and accuracy after the epoch. `dir` must hold the peer's dump (dumpForPeer).
+ */
+export async function replayCheck(ds: LoadedDataset, dir: string, meta: PeerMeta): Promise<{ ours: ReplaySide; theirs: ReplaySide; backend: string } | { why: string }> {
+  const [{ parseProjectText }, { fitGraphToDataset }, { selectBackend }, { Trainer }, { range, seededRandom, shuffleInPlace }] = await Promise.all([
+    import('../../shared/project'),
+    import('../../shared/tasks/fit'),
+    import('../../main/engine/backends'),
+    import('../../main/engine/training/trainer'),
+    import('../../main/engine/training/data'),
+  ]);
+  const project = parseProjectText(readFileSync(TEMPLATE, 'utf8'), TEMPLATE);
+  const graph = fitGraphToDataset(project.graph, ds.info).graph;
+  for (const n of graph.nodes) if (n.type === 'Dropout') n.params = { ...n.params, rate: 0 };
+  const { tf, name } = await selectBackend({});
+  const settings = { ...project.training, epochs: 1, batchSize: meta.batch, learningRate: meta.lr, seed: meta.seed };
+  const trainer = Trainer.fromGraph(tf, graph, settings, ds, name);
+  try {
+    // Initial weights by role: Embedding; Bidirectional (forward kernel, recurrent kernel, bias, then backward's); Dense.
+    const named: { name: string; values: Float32Array; shape: number[] }[] = [];
+    for (const layer of trainer.model.layers) {
+      const w = layer.getWeights();
+      const keys = { Embedding: ['embedding'], Bidirectional: ['forward/kernel', 'forward/recurrent_kernel', 'forward/bias', 'backward/kernel', 'backward/recurrent_kernel', 'backward/bias'], Dense: ['dense/kernel', 'dense/bias'] }[layer.getClassName()];
+      if (!keys) continue;
+      if (keys.length !== w.length) return { why: `replay: ${layer.name} (${layer.getClassName()}) has ${w.length} weights, expected ${keys.length}` };
+      w.forEach((t, i) => named.push({ name: keys[i]!, values: t.dataSync() as Float32Array, shape: t.shape }));
+    }
+    let offset = 0;
+    const specs = named.map((w) => ({ name: w.name, shape: w.shape, offset: (offset += w.values.length) - w.values.length, size: w.values.length }));
+    const blob = new Float32Array(offset);
+    named.forEach((w, i) => blob.set(w.values, specs[i]!.offset));
+    writeFileSync(join(dir, 'init.f32'), Buffer.from(blob.buffer));
+    writeFileSync(join(dir, 'init.json'), JSON.stringify(specs));
+    writeFileSync(join(dir, 'order.i32'), Buffer.from(shuffleInPlace(range(ds.train.count), seededRandom(settings.seed)).buffer));
+    let first = NaN;
+    let after: { loss: number | null; accuracy: number | null } = { loss: null, accuracy: null };
+    const r = await trainer.train('replay', undefined, (e) => {
+      if (e.type === 'batch' && e.batch === 1) first = e.batchLoss;
+      if (e.type === 'epoch') after = { loss: e.valLoss, accuracy: e.valAccuracy };
+    });
+    if (r.reason !== 'completed' || after.loss == null) return { why: `replay: our epoch ended ${r.reason}: ${r.message}` };
+    const p = spawnSync(PYTHON, [PEER_SCRIPT, 'replay', dir], { encoding: 'utf8', timeout: 3600_000 });
+    if (p.status !== 0) return { why: `pytorch-text.py replay exited ${p.status}: ${(p.stderr || '').trim().split('\n').at(-1)}` };
+    const j = JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '{}') as { first_batch_loss: number; test_loss: number; test_accuracy: number };
+    return { ours: { firstBatchLoss: first, testLoss: after.loss, testAccuracy: after.accuracy ?? NaN }, theirs: { firstBatchLoss: j.first_batch_loss, testLoss: j.test_loss, testAccuracy: j.test_accuracy }, backend: name };
+  } finally {
+    trainer.dispose();
+  }
+}
+
 /** The six categories into `dir`, whole. */
 function corpus(dir: string): { bytes: number } | { why: string } {
   const missing = CATEGORIES.filter((c) => !existsSync(join(FORTUNES, c)));
@@ -179,6 +239,12 @@ export const textBench: BenchModule = {
       if (r.status === 0 && builtParams !== params) throw new Error(`layerforge train built ${builtParams ?? '?'} parameters, the fitted template (and the PyTorch peer) ${params}: not the same model`);
       const why = r.status !== 0 ? `layerforge train exited ${r.status}: ${r.stderr.trim().split('\n').at(-1)}` : undefined;
       const ours = pct(s.testAccuracy);
+      let replay: Awaited<ReturnType<typeof replayCheck>> | null = null;
+      if (peer) {
+        log('text: replay: one epoch of each from our initial weights and batch order, dropout 0 ...');
+        replay = await replayCheck(ds, join(root, 'peer'), { T, vocab: ds.info.vocabSize!, classes, params, lr: training.learningRate, batch: training.batchSize, epochs: 1, seed: SEED, threads: 2 });
+        if ('ours' in replay) log(`text: replay: test loss ours ${replay.ours.testLoss.toFixed(7)}, PyTorch ${replay.theirs.testLoss.toFixed(7)}; first batch ${replay.ours.firstBatchLoss.toFixed(7)} / ${replay.theirs.firstBatchLoss.toFixed(7)}`);
+      }
       const same = peer?.runs.keras;
       const dflt = peer?.runs.torch;
       const theirs = pct(same?.accuracy);
@@ -205,6 +271,15 @@ export const textBench: BenchModule = {
         { id: 'pytorch.text.bow', label: 'PyTorch bag-of-words logistic regression test accuracy (sanity line)', value: pct(peer?.bow_accuracy), unit: '%', ...(peer ? { note: 'binary word presence over the same ids; adam 0.01, batch 32, 20 epochs' } : peerWhy ? { note: peerWhy } : {}) },
         { id: 'text.majority', label: 'majority class on the test split (sanity line)', value: pct(peer?.majority_accuracy), unit: '%', ...(peer ? { note: `'${ds.info.classNames[peer.majority_class]}', the most frequent training class` } : {}) },
         { id: 'pytorch.text.train', label: 'PyTorch bidirectional LSTM training', value: same ? Math.round(same.samples_s * 10) / 10 : null, unit: 'texts/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads, steps only` } : peerWhy ? { note: peerWhy } : {}) },
+        replay && 'ours' in replay
+          ? {
+              id: 'text.replay',
+              label: 'text-lstm vs PyTorch from the same initial weights and batches, dropout 0: |test loss difference| after 1 epoch (target ~0)',
+              value: Number(Math.abs(replay.ours.testLoss - replay.theirs.testLoss).toPrecision(2)),
+              unit: '',
+              note: `test loss ours ${replay.ours.testLoss.toFixed(6)}, PyTorch ${replay.theirs.testLoss.toFixed(6)}; accuracy ${pct(replay.ours.testAccuracy)}% / ${pct(replay.theirs.testAccuracy)}%; first batch loss ${replay.ours.firstBatchLoss.toFixed(6)} / ${replay.theirs.firstBatchLoss.toFixed(6)}; backend ${replay.backend}`,
+            }
+          : { id: 'text.replay', label: 'text-lstm vs PyTorch from the same initial weights and batches', value: null, unit: '', note: replay?.why ?? peerWhy ?? 'no peer' },
         { id: 'text.train', label: 'text-lstm training', value: oursS, unit: 'texts/s', peer: 'pytorch.text.train', note: `backend ${String(s.backend ?? '?')}, batch ${training.batchSize}, steps only` },
       );
     } finally {
