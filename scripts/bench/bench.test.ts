@@ -3,7 +3,7 @@
  * templates have exactly our parameter counts, and the memory sampler reads this process tree's RSS.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { readCifarBinaryDir } from '../../main/engine/datasets/cifar10';
 import { PYTHON } from './pytorch';
 import { bestOf, PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
 import { procMemory, processTree, TreeSampler, writeSyntheticCifar } from './memory';
-import { dumpForPeer, fittedParams, readTrainJson, runPeer, type PeerMeta } from './text';
+import { dumpForPeer, fittedParams, readTrainJson, replayCheck, runPeer, type PeerMeta } from './text';
 
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 
@@ -92,6 +92,31 @@ describe('pytorch-text.py', () => {
       expect(() => runPeer(dir, 60_000)).toThrow(/PyTorch model has \d+ parameters, Layerforge's \d+: not the same shape/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasTorch)('replay: one epoch of our Trainer and of PyTorch from our weights and batch order give the same test loss', { timeout: 120_000 }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-text-replay-'));
+    try {
+      const src = join(root, 'src');
+      const words = [['red', 'blue', 'green'], ['cat', 'dog', 'cow'], ['one', 'two', 'six']];
+      words.forEach((w, c) => {
+        mkdirSync(join(src, `c${c}`), { recursive: true });
+        for (let i = 0; i < 20; i++) writeFileSync(join(src, `c${c}`, `${i}.txt`), Array.from({ length: 3 + (i % 5) }, (_, t) => w[(i + t) % 3]).join(' '));
+      });
+      const [{ createDatasetRegistry }, { importText }] = await Promise.all([import('../../main/engine/datasets'), import('../../main/engine/datasets/text')]);
+      await importText(src, root, { name: 'tiny', tokenizer: 'word', seqLen: 8 });
+      const ds = await createDatasetRegistry({ root }).load('text:tiny');
+      const meta: PeerMeta = { T: 8, vocab: ds.info.vocabSize!, classes: 3, params: await fittedParams(ds.info), lr: 0.01, batch: 8, epochs: 1, seed: 1, threads: 1 };
+      const dir = join(root, 'peer');
+      dumpForPeer(dir, { train: { tokens: ds.train.tokens!, labels: ds.train.labels }, test: { tokens: ds.test.tokens!, labels: ds.test.labels } }, meta);
+      const r = await replayCheck(ds, dir, meta);
+      if ('why' in r) throw new Error(r.why);
+      expect(r.ours.firstBatchLoss).toBeCloseTo(r.theirs.firstBatchLoss, 5);
+      expect(Math.abs(r.ours.testLoss - r.theirs.testLoss)).toBeLessThan(1e-5);
+      expect(r.ours.testLoss).not.toBeCloseTo(r.ours.firstBatchLoss, 2); // it trained
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
