@@ -29,6 +29,7 @@ import type { Tf } from './inventory';
 import { registerFusedReluGrad } from './reluGrad';
 import { registerLayerNormKernels } from './layerNorm';
 import { registerGeluKernels } from './gelu';
+import { registerAttentionSoftmaxKernels } from './attentionSoftmax';
 import { registerTileGradient, registerWasmTile } from './tile';
 import { registerWasmTrainingKernels } from './kernels';
 
@@ -135,6 +136,7 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   registerFusedReluGrad(tf);
   registerLayerNormKernels(tf);
   registerGeluKernels(tf);
+  registerAttentionSoftmaxKernels(tf);
   registerWasmTile(tf);
   registerTileGradient(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));

@@ -33,6 +33,10 @@ export interface NativeKernels {
   gelu(x: number, y: number, n: number): void;
   /** dx = dy·GELU'(x) over n floats. */
   geluGrad(x: number, dy: number, dx: number, n: number): void;
+  /** Attention weights softmax(scale·x) per row of n keys (n % 4 == 0), causal by query r % tq; scaleBits: the float32 scale's bits. */
+  attentionSoftmax(x: number, y: number, n: number, scaleBits: number, causal: number, tq: number, rowBegin: number, rowEnd: number): void;
+  /** dx = scale·y·(dy − Σ dy·y) per row. */
+  attentionSoftmaxGrad(y: number, dy: number, dx: number, n: number, scaleBits: number, rowBegin: number, rowEnd: number): void;
   gemm(a: number, b: number, c: number, pack: number, m: number, n: number, k: number, ta: number, tb: number, aBatchStride: number, bBatchStride: number, batchBegin: number, batchEnd: number, rowBegin: number, rowEnd: number): void;
 }
 
@@ -79,7 +83,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad') } as NativeKernels;
+  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

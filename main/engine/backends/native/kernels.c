@@ -603,3 +603,63 @@ void gelu_grad(const f32 *x, const f32 *dy, f32 *dx, int32_t n) {
     store_tail(dx + i, n - i, wasm_f32x4_mul(load_tail(dy + i, n - i), d));
   }
 }
+
+/*
+ * Attention weights from scores, rows [row_begin, row_end) of n keys each (n a multiple of 4):
+ *   y = softmax(scale·x) over each row; with causal, row r (query q = r mod tq) keeps keys 0..q only
+ *   (the others get exactly 0, as exp(-1e9) does).
+ */
+__attribute__((export_name("attention_softmax")))
+void attention_softmax(const f32 *x, f32 *y, int32_t n, int32_t scale_bits, int32_t causal, int32_t tq, int32_t row_begin, int32_t row_end) {
+  const v128_t vs = wasm_i32x4_splat(scale_bits); /* the float scale's bits (integer arguments only: a helper thread may run this) */
+  for (int32_t r = row_begin; r < row_end; r++) {
+    const f32 *xr = x + (int64_t)r * n;
+    f32 *yr = y + (int64_t)r * n;
+    int32_t keep = causal ? (r % tq) + 1 : n;           /* keys [0, keep) take part */
+    if (keep > n) keep = n;
+    const int32_t keep4 = (keep + 3) & ~3;               /* whole vectors; the extra lanes are masked */
+    v128_t mx = wasm_f32x4_splat(-__builtin_inff());
+    for (int32_t j = 0; j < keep4; j += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_v128_load(xr + j), vs);
+      const v128_t live = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(keep));
+      v = wasm_v128_bitselect(v, wasm_f32x4_splat(-__builtin_inff()), live);
+      mx = wasm_f32x4_max(mx, v);
+    }
+    f32 m = wasm_f32x4_extract_lane(mx, 0);
+    for (int32_t l = 1; l < 4; l++) {
+      const f32 e = l == 1 ? wasm_f32x4_extract_lane(mx, 1) : l == 2 ? wasm_f32x4_extract_lane(mx, 2) : wasm_f32x4_extract_lane(mx, 3);
+      if (e > m) m = e;
+    }
+    const v128_t vm = wasm_f32x4_splat(m);
+    v128_t sum = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < keep4; j += 4) {
+      const v128_t live = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(keep));
+      v128_t e = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), vs), vm));
+      e = wasm_v128_and(e, live);
+      sum = wasm_f32x4_add(sum, e);
+      wasm_v128_store(yr + j, e);
+    }
+    const f32 total = wasm_f32x4_extract_lane(sum, 0) + wasm_f32x4_extract_lane(sum, 1) + wasm_f32x4_extract_lane(sum, 2) + wasm_f32x4_extract_lane(sum, 3);
+    const v128_t inv = wasm_f32x4_splat(1.0f / total);
+    for (int32_t j = 0; j < keep4; j += 4) wasm_v128_store(yr + j, wasm_f32x4_mul(wasm_v128_load(yr + j), inv));
+    if (keep4 < n) __builtin_memset(yr + keep4, 0, (unsigned long)(n - keep4) * sizeof(f32));
+  }
+}
+
+/*
+ * Its gradient with respect to the scores: dx = scale·y·(dy − Σ_j dy·y), rows [row_begin, row_end),
+ * n a multiple of 4 (masked keys have y = 0, so they get 0). scale_bits: the float's bits.
+ */
+__attribute__((export_name("attention_softmax_grad")))
+void attention_softmax_grad(const f32 *y, const f32 *dy, f32 *dx, int32_t n, int32_t scale_bits, int32_t row_begin, int32_t row_end) {
+  for (int32_t r = row_begin; r < row_end; r++) {
+    const f32 *yr = y + (int64_t)r * n, *gr = dy + (int64_t)r * n;
+    f32 *dr = dx + (int64_t)r * n;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(yr + j), wasm_v128_load(gr + j)));
+    const f32 dot = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+    const v128_t vd = wasm_f32x4_splat(dot), vs = wasm_i32x4_splat(scale_bits);
+    for (int32_t j = 0; j < n; j += 4)
+      wasm_v128_store(dr + j, wasm_f32x4_mul(vs, wasm_f32x4_mul(wasm_v128_load(yr + j), wasm_f32x4_sub(wasm_v128_load(gr + j), vd))));
+  }
+}

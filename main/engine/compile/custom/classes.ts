@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
+import { attentionSoftmax } from '../../backends/attentionSoftmax';
 import { gelu } from '../../backends/gelu';
 import { layerNorm } from '../../backends/layerNorm';
 
@@ -129,16 +130,11 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
         const query = list[0]!;
         const kv = list[1] ?? query;
         const [, tq, d] = query.shape as number[];
-        const tk = kv.shape[1]!;
         const q = this.project(query, 'query', this.keyDim); // [B, H, Tq, K]
         const k = this.project(kv, 'key', this.keyDim); // [B, H, Tk, K]
         const v = this.project(kv, 'value', this.valueDim); // [B, H, Tk, V]
-        let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(this.keyDim)); // [B, H, Tq, Tk]
-        if (this.causal) {
-          const allowed = tf.linalg.bandPart(tf.ones([tq!, tk]), -1, 0);
-          scores = tf.add(scores, tf.mul(tf.sub(1, allowed), -1e9));
-        }
-        let weights = tf.softmax(scores, -1);
+        // softmax(QKᵀ/√d + causal mask) as one op with its own gradient (backends/attentionSoftmax.ts).
+        let weights = attentionSoftmax(tf, tf.matMul(q, k, false, true), 1 / Math.sqrt(this.keyDim), this.causal); // [B, H, Tq, Tk]
         if (kwargs.training === true && this.dropoutRate > 0) weights = tf.dropout(weights, this.dropoutRate);
         const o = tf.matMul(weights, v); // [B, H, Tq, V]
         const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [-1, this.numHeads * this.valueDim]);
