@@ -148,7 +148,10 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
   },
   Embedding: (c) => {
     if (c.mask_zero) throw new LayerImportError('mask_zero is not supported');
-    return { type: 'Embedding', params: { inputDim: Number(c.input_dim), outputDim: Number(c.output_dim) } };
+    // Our 'normal' initializer is N(0, 1) (PyTorch's); anything else keeps the Keras default.
+    const init = c.embeddings_initializer as { class_name?: string; config?: { mean?: number; stddev?: number } } | undefined;
+    const normal = init?.class_name === 'RandomNormal' && (init.config?.mean ?? 0) === 0 && (init.config?.stddev ?? 0.05) === 1;
+    return { type: 'Embedding', params: { inputDim: Number(c.input_dim), outputDim: Number(c.output_dim), ...(normal ? { initializer: 'normal' } : {}) } };
   },
   Add: () => ({ type: 'Add', params: {} }),
   Subtract: () => ({ type: 'Subtract', params: {} }),
