@@ -15,14 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from peer_common import blas
 
-def blas():
-    """The BLAS behind libblas.so.3 (Debian alternatives), as ../shared/bench/pytorch-reference.py names it."""
-    path = os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')
-    for name in ('openblas', 'blis', 'mkl'):
-        if name in path:
-            return name
-    return 'reference' if path.endswith('/blas/libblas.so.3') else path
+
 
 
 def main():
