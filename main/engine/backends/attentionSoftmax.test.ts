@@ -42,12 +42,12 @@ function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-5
 }
 
 describe('attention softmax (scale, causal mask and softmax as one op) matches the former op chain', () => {
-  // [2, 3, 16, 16]: the fused kernel; [4, 16, 128]: enough rows for the helper thread; 7 keys: not a
+  // [2, 3, 16, 16]: the fused kernel; [2, 4, 64, 128]: enough rows for the helper thread; 7 keys: not a
   // multiple of 4 (tfjs ops); 5 queries x 8 keys and 12 x 4 (more queries than keys): causal with Tq != Tk.
-  const shapes = [[2, 3, 16, 16], [4, 16, 128, 128], [2, 7, 7], [3, 5, 8], [2, 12, 4]];
+  const shapes = [[2, 3, 16, 16], [2, 4, 64, 128], [2, 7, 7], [3, 5, 8], [2, 12, 4]];
   for (const shape of shapes) {
     for (const causal of [true, false]) {
-      it(`${JSON.stringify(shape)} causal=${causal}: weights and gradient on wasm and cpu`, async () => {
+      it(`${JSON.stringify(shape)} causal=${causal}: weights and gradient on wasm and cpu`, { timeout: 120_000 }, async () => {
         const seed = shape.reduce((a, b) => a * 31 + b, causal ? 1 : 2);
         await tf.setBackend('cpu');
         const want = run(shape, causal, false, seed);
