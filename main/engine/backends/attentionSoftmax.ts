@@ -29,12 +29,7 @@ function floatBits(x: number): number {
 function splitRows(native: NonNullable<ReturnType<typeof nativeKernels>>, name: 'attention_softmax' | 'attention_softmax_grad', args: number[], rows: number, n: number, run: (begin: number, end: number) => void): void {
   const half = rows >> 1;
   if (native.helper?.ready && rows * n >= 1 << 15 && half > 0) {
-    native.helper.post(name, [...args, half, rows]);
-    try {
-      run(0, half);
-    } finally {
-      native.helper.wait();
-    }
+    native.helper.alongside(name, [...args, half, rows], () => run(0, half));
   } else run(0, rows);
 }
 

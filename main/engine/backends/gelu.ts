@@ -11,7 +11,7 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels } from './native';
+import { heapOffset, nativeKernels, splitElements } from './native';
 import { WASM } from './kernels';
 
 export const GELU_KERNEL = 'LayerforgeGelu';
@@ -19,19 +19,6 @@ export const GELU_GRAD_KERNEL = 'LayerforgeGeluGrad';
 
 type TensorInfo = tfjs.TensorInfo;
 const registeredOn = new WeakSet<object>();
-
-/** Runs fn over [0, n) on two threads when the helper is up and n is large (halves on 4-float boundaries). */
-function split(native: NonNullable<ReturnType<typeof nativeKernels>>, name: 'gelu' | 'gelu_grad', offsets: number[], n: number, run: (offs: number[], count: number) => void): void {
-  const half = (n >> 3) << 2;
-  if (native.helper?.ready && n >= 1 << 16) {
-    native.helper.post(name, [...offsets.map((o) => o + 4 * half), n - half]);
-    try {
-      run(offsets, half);
-    } finally {
-      native.helper.wait();
-    }
-  } else run(offsets, n);
-}
 
 export function registerGeluKernels(tf: Tf): void {
   if (registeredOn.has(tf) || tf.getKernel(GELU_KERNEL, WASM)) return;
@@ -46,7 +33,7 @@ export function registerGeluKernels(tf: Tf): void {
       const { x } = inputs as { x: TensorInfo };
       const y = make(backend, x);
       const n = x.shape.reduce((a, b) => a * b, 1);
-      split(native, 'gelu', [heapOffset(backend, x.dataId), heapOffset(backend, y.dataId)], n, ([xo, yo], count) => native.gelu(xo!, yo!, count));
+      splitElements(native, 'gelu', [heapOffset(backend, x.dataId), heapOffset(backend, y.dataId)], n, ([xo, yo], count) => native.gelu(xo!, yo!, count));
       return y;
     },
   });
@@ -59,7 +46,7 @@ export function registerGeluKernels(tf: Tf): void {
       const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
       const dx = make(backend, x);
       const n = x.shape.reduce((a, b) => a * b, 1);
-      split(native, 'gelu_grad', [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, dx.dataId)], n, ([xo, dyo, dxo], count) => native.geluGrad(xo!, dyo!, dxo!, count));
+      splitElements(native, 'gelu_grad', [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, dx.dataId)], n, ([xo, dyo, dxo], count) => native.geluGrad(xo!, dyo!, dxo!, count));
       return dx;
     },
   });

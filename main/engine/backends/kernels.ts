@@ -195,12 +195,7 @@ function conv2dBackpropFilterKernel(tf: Tf, args: KernelArgs): tfjs.Tensor | Ten
     const half = Math.floor(rows / 2);
     if (helper?.ready && half > 0) {
       backend.typedArrayFromHeap(out).fill(0);
-      helper.post('conv2d_filter_grad', [...call, half, rows, 0]);
-      try {
-        native.conv2dFilterGrad(...call, 0, half, 0);
-      } finally {
-        helper.wait();
-      }
+      helper.alongside('conv2d_filter_grad', [...call, half, rows, 0], () => native.conv2dFilterGrad(...call, 0, half, 0));
     } else {
       native.conv2dFilterGrad(...call, 0, rows, 1);
     }
@@ -339,20 +334,10 @@ function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
       native.gemm(...common, packAt, ...shape, 0, calls, 0, m);
     } else if (calls > 1) {
       const half = Math.floor(calls / 2);
-      helper.post('gemm', [...common, packAt + 4 * k * n, ...shape, half, calls, 0, m]);
-      try {
-        native.gemm(...common, packAt, ...shape, 0, half, 0, m);
-      } finally {
-        helper.wait();
-      }
+      helper.alongside('gemm', [...common, packAt + 4 * k * n, ...shape, half, calls, 0, m], () => native.gemm(...common, packAt, ...shape, 0, half, 0, m));
     } else {
       const half = Math.floor(m / 8) * 4;
-      helper.post('gemm', [...common, packAt + 4 * k * n, ...shape, 0, 1, half, m]);
-      try {
-        native.gemm(...common, packAt, ...shape, 0, 1, 0, half);
-      } finally {
-        helper.wait();
-      }
+      helper.alongside('gemm', [...common, packAt + 4 * k * n, ...shape, 0, 1, half, m], () => native.gemm(...common, packAt, ...shape, 0, 1, 0, half));
     }
   } finally {
     if (pack) backend.disposeData(pack.dataId);
@@ -482,12 +467,7 @@ export function maxPoolGrad(tf: Tf, backend: WasmHeapBackend, dy: TensorInfo, x:
     // Two threads split the batch (disjoint images of dx) when our helper thread is up.
     const half = Math.floor(nb / 2);
     if (native.helper?.ready && half > 0) {
-      native.helper.post('maxpool_grad', [...call, half, nb]);
-      try {
-        native.maxpoolGrad(...call, 0, half);
-      } finally {
-        native.helper.wait();
-      }
+      native.helper.alongside('maxpool_grad', [...call, half, nb], () => native.maxpoolGrad(...call, 0, half));
     } else {
       native.maxpoolGrad(...call, 0, nb);
     }

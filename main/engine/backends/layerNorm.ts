@@ -71,12 +71,7 @@ export function registerLayerNormKernels(tf: Tf): void {
         // The helper takes the second half of the rows, with its own partial dγ/dβ, added here after.
         const part = b.makeOutput([2 * c], 'float32');
         try {
-          native.helper.post('layer_norm_grad', [...args, at(part), at(part) + 4 * c, c, half, rows]);
-          try {
-            native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, half);
-          } finally {
-            native.helper.wait();
-          }
+          native.helper.alongside('layer_norm_grad', [...args, at(part), at(part) + 4 * c, c, half, rows], () => native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, half));
           const p = b.typedArrayFromHeap(part), g = b.typedArrayFromHeap(dgamma), be = b.typedArrayFromHeap(dbeta);
           for (let j = 0; j < c; j++) {
             g[j]! += p[j]!;

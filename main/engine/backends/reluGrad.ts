@@ -6,7 +6,7 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels } from './native';
+import { heapOffset, nativeKernels, splitElements } from './native';
 import { WASM } from './kernels';
 
 export const RELU_GRAD_KERNEL = 'LayerforgeReluGrad';
@@ -25,20 +25,9 @@ export function registerFusedReluGrad(tf: Tf): void {
         if (!native) throw new Error(`${RELU_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
         const { x, dy } = inputs as Record<'x' | 'dy', tfjs.TensorInfo>;
         const out = (backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): tfjs.TensorInfo }).makeOutput(x.shape, 'float32');
-        const [xo, dyo, oo] = [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId)];
         const n = x.shape.reduce((a, b) => a * b, 1);
-        // Large tensors: the helper thread takes the second half (element ranges are byte offsets apart).
-        const half = (n >> 3) << 2;
-        if (native.helper?.ready && n >= 1 << 16) {
-          native.helper.post('relu_grad', [xo + 4 * half, dyo + 4 * half, oo + 4 * half, n - half]);
-          try {
-            native.reluGrad(xo, dyo, oo, half);
-          } finally {
-            native.helper.wait();
-          }
-        } else {
-          native.reluGrad(xo, dyo, oo, n);
-        }
+        // Large tensors: the helper thread takes the second half.
+        splitElements(native, 'relu_grad', [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId)], n, ([xo, dyo, oo], count) => native.reluGrad(xo!, dyo!, oo!, count));
         return out;
       },
     });

@@ -5,7 +5,7 @@
  * JavaScript fallbacks).
  */
 import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './kernelsWasm';
-import { helperWanted, NativeHelper } from './pool';
+import { helperWanted, NativeHelper, type PoolFunction } from './pool';
 
 export interface NativeKernels {
   /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
@@ -108,4 +108,16 @@ export function heapOffset(backend: unknown, dataId: object): number {
   const d = (backend as WasmBackendInternals).dataIdMap.get(dataId);
   if (d?.memoryOffset == null) throw new Error('native kernels: tensor has no wasm heap memory');
   return d.memoryOffset;
+}
+
+/**
+ * An element-wise kernel over n floats, split in two on 4-float boundaries when the helper thread is up
+ * and n >= 65,536: the helper runs fn on the second half (every heap offset moved by the first half),
+ * this thread calls run(offsets, count) on the first.
+ */
+export function splitElements(native: NativeKernels, fn: PoolFunction, offsets: readonly number[], n: number, run: (offsets: readonly number[], count: number) => void): void {
+  const half = (n >> 3) << 2;
+  if (native.helper?.ready && n >= 1 << 16) {
+    native.helper.alongside(fn, [...offsets.map((o) => o + 4 * half), n - half], () => run(offsets, half));
+  } else run(offsets, n);
 }

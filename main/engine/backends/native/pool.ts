@@ -100,6 +100,16 @@ export class NativeHelper {
     }
   }
 
+  /** Runs fn(...args) on the helper while `here` runs on this thread, and waits for both (post + wait). */
+  alongside(fn: PoolFunction, args: readonly number[], here: () => void): void {
+    this.post(fn, args);
+    try {
+      here();
+    } finally {
+      this.wait();
+    }
+  }
+
   dispose(): void {
     Atomics.store(this.control, 0, STOP);
     Atomics.notify(this.control, 0);
