@@ -34,6 +34,7 @@
  * token), so long continuations may differ.
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { erf, SELU_SCALE, SELU_SCALEALPHA } from '../tfjsScalar';
 
 /** Why a model cannot take the incremental path (a sentence naming the layer and the reason). */
 export interface PlanRefusal {
@@ -212,23 +213,6 @@ export function planIncremental(model: tfjs.LayersModel): IncrementalPlan | Plan
 // ---------------------------------------------------------------------------------------------------
 // Kernels on Float32Arrays (rows × width, row-major)
 
-const ERF_P = 0.3275911;
-const ERF_A1 = 0.254829592;
-const ERF_A2 = -0.284496736;
-const ERF_A3 = 1.421413741;
-const ERF_A4 = -1.453152027;
-const ERF_A5 = 1.061405429;
-
-/** tfjs's erf (Abramowitz & Stegun 7.1.26, as its cpu kernel computes it). */
-function erf(x: number): number {
-  const v = Math.abs(x);
-  const t = 1 / (1 + ERF_P * v);
-  const y = 1 - ((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * Math.exp(-v * v);
-  return x < 0 ? -y : y;
-}
-
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_SCALE = 1.0507009873554802;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 function softplus(x: number): number {
@@ -260,7 +244,7 @@ export function activate(act: Activation, a: Float32Array, rows: number, width: 
       for (let i = 0; i < n; i++) a[i] = a[i]! > 0 ? a[i]! : Math.expm1(a[i]!);
       return;
     case 'selu':
-      for (let i = 0; i < n; i++) a[i] = a[i]! > 0 ? SELU_SCALE * a[i]! : SELU_SCALE * SELU_ALPHA * Math.expm1(a[i]!);
+      for (let i = 0; i < n; i++) a[i] = a[i]! > 0 ? SELU_SCALE * a[i]! : SELU_SCALEALPHA * Math.expm1(a[i]!);
       return;
     case 'softplus':
       for (let i = 0; i < n; i++) a[i] = softplus(a[i]!);

@@ -24,6 +24,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../shared/project';
 import { mulberry32 } from '../../../shared/random';
 import type { TargetInfo, TaskDef, TaskPlan } from '../../../shared/tasks';
+import { erf, SELU_SCALE, SELU_SCALEALPHA } from '../tfjsScalar';
 
 export interface FastMlpInit {
   tf: typeof tfjs;
@@ -77,14 +78,6 @@ const ACTIVATIONS: Record<string, number> = {
 const needsInput = (act: number) => act >= SELU;
 
 // tfjs-core's constants (ops/selu_util.ts, ops/erf_util.ts, cpu Softplus kernel).
-const SELU_SCALE = 1.0507009873554805;
-const SELU_SCALEALPHA = 1.7580993408473768;
-const ERF_P = 0.3275911;
-const ERF_A1 = 0.254829592;
-const ERF_A2 = -0.284496736;
-const ERF_A3 = 1.421413741;
-const ERF_A4 = -1.453152027;
-const ERF_A5 = 1.061405429;
 const SOFTPLUS_THRESHOLD = Math.log(1.1920928955078125e-7) + 2.0;
 const SQRT2 = Math.sqrt(2);
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
@@ -795,13 +788,6 @@ function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number
       gIn[i * inW + k] = s;
     }
   }
-}
-
-function erf(x: number): number {
-  const sign = Math.sign(x);
-  const v = Math.abs(x);
-  const t = 1.0 / (1.0 + ERF_P * v);
-  return sign * (1.0 - (((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t) * Math.exp(-v * v));
 }
 
 function sigmoid(x: number): number {
