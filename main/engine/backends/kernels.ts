@@ -286,10 +286,10 @@ export function matMulAsConv(tf: Tf, a: tfjs.Tensor2D, b: tfjs.Tensor2D): tfjs.T
   return tf.conv2d(a.reshape([1, m, 1, k]) as tfjs.Tensor4D, b.reshape([1, 1, k, n]) as tfjs.Tensor4D, 1, 'valid').reshape([m, n]);
 }
 
-/** Which products go to our module's GEMM rather than the XNNPACK convolution path (tests and benchmarks set it). */
-let nativeGemmMode: 'auto' | 'always' | 'never' = 'auto';
-export function setNativeGemmMode(mode: 'auto' | 'always' | 'never'): void {
-  nativeGemmMode = mode;
+/** Whether products go to our module's GEMM (off: the XNNPACK convolution path; benchmarks compare the two). */
+let nativeGemm = true;
+export function setNativeGemmEnabled(on: boolean): void {
+  nativeGemm = on;
 }
 
 /**
@@ -362,7 +362,7 @@ function fusedMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | und
     prelu: (x) => tf.prelu(x, asTensor(tf, args.inputs.preluActivationWeights, 'preluActivationWeights')),
   };
   const act = acts[activation];
-  const product = nativeGemmMode !== 'never' && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }) : null;
+  const product = nativeGemm && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }) : null;
   if (!product || !act) return fallback('_FusedMatMul', args, original);
   return tf.tidy(() => {
     let y = asTensor(tf, product, 'product');
@@ -399,7 +399,7 @@ function gatherRows(args: KernelArgs, original: tfjs.KernelConfig | undefined): 
 }
 
 function batchMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
-  if (nativeGemmMode !== 'never') {
+  if (nativeGemm) {
     const viaNative = nativeBatchMatMul(tf, args);
     if (viaNative) return viaNative;
   }

@@ -1,6 +1,6 @@
 /**
  * Where a mini-GPT training step (batch 32, characters, T=128) spends its time on wasm, per kernel.
- * Run: npx tsx main/engine/backends/profile-lm.ts [--steps 5] [--file /usr/share/games/fortunes/computers]
+ * Run: npx tsx main/engine/backends/profile-lm.ts [--steps 5] [--file /usr/share/games/fortunes/computers] [--gemm off]
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,13 +10,13 @@ import { fitGraphToDataset } from '../../../shared/tasks';
 import { createDatasetRegistry } from '../datasets';
 import { Trainer } from '../training/trainer';
 import { selectBackend } from './index';
-import { setNativeGemmMode } from './kernels';
+import { setNativeGemmEnabled } from './kernels';
 
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1]! : d; };
 const steps = Number(arg('--steps', '5'));
 const file = arg('--file', resolve('resources/fixtures/text/fortunes/computers'));
 const { tf } = await selectBackend({ force: (arg('--backend', 'wasm')) as 'wasm' });
-setNativeGemmMode(arg('--gemm', 'auto') as 'auto');
+setNativeGemmEnabled(arg('--gemm', 'on') !== 'off');
 const registry = createDatasetRegistry({ root: mkdtempSync(join(tmpdir(), 'lf-prof-')) });
 await registry.import(file, { as: 'corpus', name: 'p', tokenizer: 'char', seqLen: 128, splitOnPercent: true });
 const ds = await registry.load('corpus:p');
