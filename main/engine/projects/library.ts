@@ -35,6 +35,11 @@ export interface ProjectDialogs {
   chooseOpenPath(opts: { defaultPath: string }): Promise<string | null>;
   /** Asks for a data file to import (a CSV table, …); an absolute path, or null when the user cancels. */
   chooseDataPath?(opts: { title: string; extensions: string[] }): Promise<string | null>;
+  /**
+   * True for a file the user opened outside a dialog but just as deliberately: passed on the command line,
+   * double-clicked in the file manager or dropped on the window (the host saw it; the page cannot name one).
+   */
+  isChosen?(path: string): boolean;
 }
 
 export interface ProjectLibraryOptions {
@@ -94,7 +99,7 @@ export class ProjectLibrary {
     if (!isAbsolute(raw) || raw.includes('\0')) throw new ApiError('bad-request', `"${raw.slice(0, 200)}" is not an absolute path`);
     const path = resolve(raw);
     if (this.inFolder(path)) return { path, inFolder: true };
-    if (this.nativeDialogs && (this.granted.has(path) || (await this.recent()).some((r) => r.path === path))) return { path, inFolder: false };
+    if (this.nativeDialogs && (this.granted.has(path) || this.opts.dialogs?.isChosen?.(path) || (await this.recent()).some((r) => r.path === path))) return { path, inFolder: false };
     throw failed(
       this.nativeDialogs
         ? `${path} is outside the projects folder (${this.dir}) and was not chosen in a Save As or Open dialog; use Save As to pick it`
