@@ -8,6 +8,7 @@ import {
   ApiError,
   type BackendInfo,
   type BatchPoint,
+  type DownloadRequest,
   type EngineApi,
   type EpochPoint,
   type EngineInfo,
@@ -23,6 +24,7 @@ import {
   type SaveProjectRequest,
   type SaveRecoveryRequest,
   type ExportResult,
+  type PreparedDownload,
   type AttentionMap,
   type AttentionMapRequest,
   type GeneratedText,
@@ -56,7 +58,8 @@ import { predictTableRows, RowInputError } from './tables/predictRows';
 import type { ProjectFile } from '../../shared/project';
 import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
-import type { BackendsPort, DatasetsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
+import type { BackendsPort, DatasetsPort, DownloadsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
+import { ExportLog, exportDownloadSource, runDownloadSource } from './service/downloads';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
 import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
@@ -222,6 +225,9 @@ export class Engine implements EngineApi {
   private readonly generations = new Map<string, AbortController>();
   private ready: Promise<void>;
   private readonly projects: ProjectLibrary;
+  /** Serve mode's download registry, lent by the server (attachDownloads); absent in the desktop app. */
+  private downloads: DownloadsPort | undefined;
+  private readonly exports = new ExportLog();
 
   constructor(private readonly deps: EngineDeps) {
     this.store = new RunStore(join(deps.dataDir, 'runs'));
@@ -254,6 +260,7 @@ export class Engine implements EngineApi {
       host: this.deps.host ?? 'node',
       projectsDir: this.projects.dir,
       nativeDialogs: this.projects.nativeDialogs,
+      downloads: this.downloads !== undefined,
     };
   }
 
@@ -753,7 +760,28 @@ export class Engine implements EngineApi {
     await this.ready;
     this.withModel(runId);
     if (!this.deps.exporter) throw new ApiError('failed', 'exporting is not available in this build');
-    return this.deps.exporter.exportModel(this.store.modelDir(runId), format, outPath);
+    const result = await this.deps.exporter.exportModel(this.store.modelDir(runId), format, outPath);
+    return { ...result, exportId: this.exports.remember(result) };
+  }
+
+  /** Serve mode: the server lends its download registry (main/server/downloads.ts) when it starts serving this engine. */
+  attachDownloads(port: DownloadsPort | undefined): void {
+    this.downloads = port;
+  }
+
+  async prepareDownload(req: DownloadRequest): Promise<PreparedDownload> {
+    if (!this.downloads) {
+      throw new ApiError('failed', 'downloads are offered in serve mode only: the desktop app writes exports and runs on this computer, where you chose', { reason: 'no-downloads' });
+    }
+    await this.ready;
+    if (req.kind === 'run') {
+      const run = this.getStored(req.runId);
+      if (!ENDED.has(run.status)) throw new ApiError('busy', `run '${run.name}' is still training: stop it first (its model folder is written when it ends)`);
+      return this.downloads.offer(runDownloadSource(run, this.store.dir(run.id)));
+    }
+    const made = this.exports.get(req.exportId);
+    if (!made) throw new ApiError('not-found', `unknown export '${req.exportId}': export again (the engine remembers its last 50 exports until it restarts)`);
+    return this.downloads.offer(exportDownloadSource(made));
   }
 
   async importModel({ path }: { path: string }): Promise<ProjectFile> {

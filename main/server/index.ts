@@ -15,6 +15,7 @@ import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ENGINE_SPEC, serveApi, type EngineApi, type Message, type Transport } from '../../shared/api';
+import { serveDownloads } from './downloads';
 
 export interface ServeOptions {
   engine: EngineApi;
@@ -203,7 +204,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  // Exports and run folders as browser downloads (GET /download/<id>?token=…; main/server/downloads.ts), guarded as the API is.
+  const downloads = serveDownloads(options.engine, { token, hostAllowed, originAllowed: allowedOrigin, log });
   const server: Server = createServer((req, res) => {
+    if (downloads.handles(req, res)) return;
     serveStatic(req, res).catch((error: unknown) => {
       log(`static: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) res.writeHead(500);

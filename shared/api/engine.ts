@@ -14,13 +14,17 @@ import type { ServiceNames } from './proxy';
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
 export type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest };
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   name: BackendName;
   available: boolean;
-  /** Why it is not available (package missing, no GPU, …). */
+  /** Why it is not available (package missing, no GPU, …), or what it runs on. */
   reason?: string;
+  /** webgpu: the adapter Dawn offers ("mesa software (llvmpipe: Mesa 25 …)"), when there is one. */
+  adapter?: string;
+  /** webgpu: the adapter is a software rasteriser (llvmpipe, SwiftShader, WARP): used only when chosen, never by 'auto'. */
+  software?: boolean;
 }
 
 export type RunStatus = 'starting' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
@@ -406,6 +410,31 @@ export interface ExportResult {
   files: string[];
   /** Notes for the user (input layout, limits), one line each. */
   notes: string[];
+  /** The engine's handle on this export (for prepareDownload); it forgets it when it restarts. */
+  exportId?: string;
+}
+
+/**
+ * Something the engine wrote, to be fetched by a browser (serve mode): a run's folder (run.json and its
+ * trained-model folder) or an export this engine made (by the exportId its exportModel returned).
+ */
+export type DownloadRequest = { kind: 'run'; runId: string } | { kind: 'export'; exportId: string };
+
+/** A short-lived, opaque download: GET `url` with the access token (`?token=`) gives the file or the zip. */
+export interface PreparedDownload {
+  /** Opaque id (also the last segment of url). */
+  id: string;
+  /** Path on the server that served the page: `/download/<id>`. */
+  url: string;
+  /** The name the browser saves it under (a zip for folders). */
+  fileName: string;
+  /** True when several files are streamed as one zip. */
+  zip: boolean;
+  /** Bytes of the files in it (the zip is about this size: weights are stored uncompressed). */
+  bytes: number;
+  files: number;
+  /** ISO time after which the id is refused (404). */
+  expiresAt: string;
 }
 
 export interface EngineInfo {
@@ -417,6 +446,11 @@ export interface EngineInfo {
   projectsDir?: string;
   /** True when saveProjectAs / openProjectDialog show native dialogs (desktop app). */
   nativeDialogs?: boolean;
+  /**
+   * True when prepareDownload works: serve mode, where the browser may run on another machine. False in the
+   * desktop app, which writes exports where the user chose on this computer.
+   */
+  downloads?: boolean;
 }
 
 /** The engine service. Requests return promises; `onXxx` members are events (listener -> unsubscribe). */
@@ -471,6 +505,12 @@ export interface EngineApi {
   attentionMap(req: AttentionMapRequest): Promise<AttentionMap>;
 
   exportModel(req: ExportRequest): Promise<ExportResult>;
+  /**
+   * Serve mode: a short-lived download of a run's folder or of an export this engine made, as a file or a
+   * zip (see PreparedDownload). Refused in the desktop app (ApiError 'failed', details.reason
+   * 'no-downloads'), for an unknown run or export ('not-found') and for a run still training ('busy').
+   */
+  prepareDownload(req: DownloadRequest): Promise<PreparedDownload>;
   /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
   importModel(req: { path: string }): Promise<ProjectFile>;
 
@@ -532,6 +572,7 @@ export const ENGINE_REQUESTS = [
   'stopGeneration',
   'attentionMap',
   'exportModel',
+  'prepareDownload',
   'importModel',
   'listProjects',
   'saveProject',

@@ -44,6 +44,7 @@ const VALID: Record<(typeof ENGINE_REQUESTS)[number], unknown> = {
   stopGeneration: { requestId: 'gen-1' },
   attentionMap: { runId: 'run-1', text: 'The cat sat.', maxTokens: 64 },
   exportModel: { runId: 'run-1', format: 'onnx', outPath: '/tmp/out.onnx' },
+  prepareDownload: { kind: 'run', runId: 'run-1' },
   importModel: { path: '/tmp/model.json' },
   listProjects: undefined,
   saveProject: { text: JSON.stringify(template), name: 'my-net.json', overwrite: true },

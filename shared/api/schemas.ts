@@ -95,6 +95,10 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   stopGeneration: s.object({ requestId: id }, { strict: true }),
   attentionMap: s.object({ runId: id, text: s.string({ max: MAX_ATTENTION_TEXT }), maxTokens: s.optional(s.number({ int: true, min: 1, max: MAX_ATTENTION_TOKENS })) }, { strict: true }),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
+  prepareDownload: s.union<Arg<'prepareDownload'>>(
+    [s.object({ kind: s.literal('run'), runId: id }, { strict: true }), s.object({ kind: s.literal('export'), exportId: id }, { strict: true })],
+    "{kind: 'run', runId} or {kind: 'export', exportId}",
+  ),
   importModel: s.object({ path }, { strict: true }),
   listProjects: undefined,
   saveProject: s.object({ text: projectText, name: s.optional(projectName), path: s.optional(path), overwrite: s.optional(s.boolean()) }, { strict: true }),

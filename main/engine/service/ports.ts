@@ -2,7 +2,7 @@
  * The narrow interfaces the Engine service needs from the rest of the engine (datasets, training,
  * export). The default wiring (./wiring.ts) adapts the real modules to them; tests pass fakes.
  */
-import type { AttentionMap, BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
+import type { AttentionMap, BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest, PreparedDownload } from '../../../shared/api/engine';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
@@ -82,4 +82,21 @@ export interface ExportPort {
 
 export interface BackendsPort {
   list(): Promise<BackendInfo[]>;
+}
+
+/**
+ * Something the engine wrote, offered for download: one file, every regular file under a folder (walked when
+ * it is fetched), or a fixed list of files named relative to `root`. `fileName` is what the browser saves.
+ */
+export type DownloadSource =
+  | { type: 'file'; path: string; fileName: string }
+  | { type: 'folder'; root: string; fileName: string }
+  | { type: 'files'; root: string; files: string[]; fileName: string };
+
+/**
+ * Serve mode's download registry (main/server/downloads.ts), lent to the engine by the server that serves it:
+ * it turns a source into a short-lived opaque id. Absent (desktop app, tests): no downloads.
+ */
+export interface DownloadsPort {
+  offer(source: DownloadSource): Promise<PreparedDownload>;
 }
