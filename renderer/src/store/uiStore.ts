@@ -14,7 +14,9 @@ export type Dialog =
   /** The Open dialog: projects in the projects folder and recent ones. */
   | { kind: 'open' }
   /** "You have unsaved changes": run `proceed` if the user agrees to discard them. */
-  | { kind: 'discard'; what: string; proceed: () => void };
+  | { kind: 'discard'; what: string; proceed: () => void }
+  /** The table (CSV) import for a file opened from the OS (desktop app: dropped, command line). */
+  | { kind: 'importTable'; path: string };
 
 export interface UiState {
   dialog: Dialog | null;
@@ -23,6 +25,11 @@ export interface UiState {
   helpOpen: boolean;
   snapToGrid: boolean;
   rightTab: 'inspect' | 'train';
+  /** The editor's side panels (View menu): the layer palette and the inspector / training panel. */
+  paletteOpen: boolean;
+  inspectorOpen: boolean;
+  /** Bumped by the Import Dataset action: the training panel opens its "Import from disk…" form. */
+  datasetImportRequest: number;
   notice: Notice | null;
   setThemePref(pref: ThemePref): void;
   notify(kind: Notice['kind'], text: string): void;
@@ -49,6 +56,9 @@ export const uiStore = createStore<UiState>()((set) => ({
   helpOpen: false,
   snapToGrid: true,
   rightTab: 'inspect',
+  paletteOpen: true,
+  inspectorOpen: true,
+  datasetImportRequest: 0,
   notice: null,
   setThemePref(pref) {
     try {
