@@ -1,6 +1,10 @@
 import { useEffect } from 'react';
+import type { DatasetInfo } from '../../../shared/api';
+import { dispatch } from '../actions';
 import { allActions } from '../actions/register';
+import { graphStore } from '../store/graphStore';
 import { uiStore, useUi } from '../store/uiStore';
+import { TableImportDialog } from '../training/TableImportDialog';
 import { OpenDialog, SaveAsDialog } from './ProjectDialogs';
 
 export function HelpOverlay() {
@@ -51,7 +55,18 @@ export function Dialogs() {
   if (!dialog) return null;
   if (dialog.kind === 'saveAs') return <SaveAsDialog key="saveAs" initial={dialog.initial} />;
   if (dialog.kind === 'open') return <OpenDialog key="open" />;
+  if (dialog.kind === 'importTable') return <TableImportDialog key={`table:${dialog.path}`} initialPath={dialog.path} onClose={closeDialog} onImported={chooseImportedDataset} />;
   return <DiscardDialog what={dialog.what} proceed={dialog.proceed} />;
+}
+
+const closeDialog = () => uiStore.setState({ dialog: null });
+
+/** A table opened from the OS was imported: the project trains on it (fitted to it when the project asks so), as choosing it in the panel does. */
+function chooseImportedDataset(info: DatasetInfo): void {
+  closeDialog();
+  graphStore.getState().setMeta({ dataset: info.id });
+  if (graphStore.getState().meta.fitToDataset) dispatch('fitToDataset', info);
+  uiStore.setState({ rightTab: 'train', inspectorOpen: true });
 }
 
 function DiscardDialog({ what, proceed }: { what: string; proceed: () => void }) {
