@@ -8,6 +8,7 @@ import type { DatasetInfo, DatasetPreview } from '../../../shared/api';
 import { dispatch } from '../actions';
 import { fitDoc } from '../actions/fitToDataset';
 import { graphStore, useGraph } from '../store/graphStore';
+import { useUi } from '../store/uiStore';
 import { visibleText } from './LanguageViews';
 import { Bar } from './ProgressBar';
 import type { TokenizerKind } from '../../../shared/text/types';
@@ -103,6 +104,13 @@ function DiskImport() {
   const [form, setForm] = useState<DiskImportForm>(() => emptyDiskForm());
   const [failure, setFailure] = useState<string | null>(null);
   const details = useRef<HTMLDetailsElement>(null);
+  // File > Import Dataset… (the importDataset action) opens this form.
+  const importRequest = useUi((s) => s.datasetImportRequest);
+  useEffect(() => {
+    if (!importRequest || !details.current) return;
+    details.current.open = true;
+    details.current.scrollIntoView?.({ block: 'nearest' });
+  }, [importRequest]);
   const errors = validateDiskForm(form);
   const set = (patch: Partial<DiskImportForm>) => setForm((f) => ({ ...f, ...patch }));
   const text = form.kind !== 'images';
