@@ -13,6 +13,8 @@ export interface ViewBridge {
   fitView(): void;
   zoomIn(): void;
   zoomOut(): void;
+  /** Back to 100 % (the canvas; absent in tests and before the canvas mounts). */
+  resetZoom?(): void;
   /** The flow coordinates at the centre of the visible canvas. */
   centre(): XY;
 }
@@ -33,6 +35,8 @@ export interface Action<A = void> {
   keyTest?(event: KeyboardEvent): boolean;
   /** Whether the action can run now (greys out menu items). */
   enabled?(ctx: ActionContext): boolean;
+  /** For on/off actions (View > Layer Palette …): whether it is on now (the menu's check mark). */
+  checked?(ctx: ActionContext): boolean;
   perform(ctx: ActionContext, arg: A): void | Promise<void>;
 }
 

@@ -56,6 +56,7 @@ export function Canvas() {
       fitView: () => void rf.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }),
       zoomIn: () => void rf.zoomIn({ duration: 150 }),
       zoomOut: () => void rf.zoomOut({ duration: 150 }),
+      resetZoom: () => void rf.zoomTo(1, { duration: 150 }),
       centre: () => {
         const r = wrapper.current?.getBoundingClientRect();
         return r ? rf.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 }) : { x: 0, y: 0 };
