@@ -138,7 +138,8 @@ describe('GET /download/<id>', () => {
     expect(post.headers.allow).toBe('GET, HEAD');
     for (const r of [await get(d.url), await get(withToken(d), { headers: { origin: 'http://evil.example' } })]) expect(r.body.toString()).not.toContain('guarded bytes');
     // Allowed: our page's own fetch (same-origin), a typed URL (none), a plain client (no header).
-    for (const headers of [{ 'sec-fetch-site': 'same-origin', origin: `http://127.0.0.1:${server.port}` }, { 'sec-fetch-site': 'none' }, {}]) {
+    const allowed: Record<string, string>[] = [{ 'sec-fetch-site': 'same-origin', origin: `http://127.0.0.1:${server.port}` }, { 'sec-fetch-site': 'none' }, {}];
+    for (const headers of allowed) {
       const ok = await get(withToken(d), { headers });
       expect(ok.status).toBe(200);
       expect(ok.body.toString()).toBe('guarded bytes');

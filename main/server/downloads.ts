@@ -162,7 +162,8 @@ class StoredEntry implements ZipEntry {
   push(chunk: Uint8Array, final = false): void {
     this.crc = this.crc32(chunk, this.crc);
     this.size += chunk.length;
-    this.ondata!(null, chunk, final);
+    // fflate types its chunks over ArrayBuffer; file chunks are Buffers, which are.
+    this.ondata!(null, chunk as Uint8Array<ArrayBuffer>, final);
   }
 }
 
