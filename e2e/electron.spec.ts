@@ -9,7 +9,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// @ts-expect-error -- plain ESM script without type declarations
 import { findElectronBinary } from '../scripts/start.mjs';
 import { trainingJourney } from './training-journey';
 
