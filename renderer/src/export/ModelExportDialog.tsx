@@ -8,10 +8,30 @@ import { connectionState, getEngine } from '../api/client';
 import { errorText, explainError, exportRun } from './flows';
 import { exportableRuns, formatInfo, MODEL_FORMATS, resolveOutPath, suggestedOutPath, validateExportForm, type ExportFormErrors } from './formats';
 import { Modal } from './Modal';
+import { browserDownloads } from './download';
+import { DownloadButton } from './DownloadButton';
 import { closeExportDialog } from './store';
 import { runHeadline } from '../training/taskMetrics';
 
 type Load = { state: 'loading' } | { state: 'failed'; error: string } | { state: 'ready'; runs: RunSummary[]; info: EngineInfo };
+
+/** The last part of a path on the engine's machine ('/' or '\\' separated). */
+const baseName = (path: string) => path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+
+/** Serve mode: the export's files are on the engine's machine; this brings them here (one file, or a zip). */
+function ExportDownload({ result }: { result: ExportResult }) {
+  if (!browserDownloads() || !result.exportId) return null;
+  const one = result.files.length === 1 && result.files[0] === result.path;
+  // As the engine names it: a folder's name, or a file's without its extension when companions sit beside it.
+  const inFolder = result.files.every((f) => f !== result.path && f.startsWith(result.path));
+  const name = one ? baseName(result.path) : `${inFolder ? baseName(result.path) : baseName(result.path).replace(/\.[^.]+$/, '')}.zip`;
+  return (
+    <div className="lf-export-download">
+      <DownloadButton req={{ kind: 'export', exportId: result.exportId }} label={`Download ${name}`} title={`Download ${name} to this computer`} testId="export-download" className="lf-btn lf-btn-primary" />
+      <span className="lf-muted">The engine wrote {one ? 'it' : 'these files'} on its own machine; this saves {one ? 'a copy' : 'them as one zip'} on this computer.</span>
+    </div>
+  );
+}
 
 function runLabel(r: RunSummary): string {
   // The task's headline on the test split (accuracy, R²), else the accuracy seen while training.
@@ -198,6 +218,7 @@ export function ModelExportDialog() {
                 {n}
               </p>
             ))}
+            <ExportDownload result={result} />
           </div>
         )}
         {explained && (

@@ -6,6 +6,10 @@ import { LiveViews, RunResults } from './Results';
 import { taskOf } from './taskMetrics';
 import { CompareCharts, RunCharts } from './RunCharts';
 import { training, useTraining } from './runsStore';
+import { browserDownloads } from '../export/download';
+import { DownloadButton } from '../export/DownloadButton';
+
+const ENDED = new Set(['completed', 'stopped', 'failed']);
 
 function RunHeader({ run }: { run: RunDetail }) {
   const s = run.settings;
@@ -13,6 +17,15 @@ function RunHeader({ run }: { run: RunDetail }) {
     <div className="lf-run-head">
       <h3>
         {run.name} <span className={`lf-status ${run.status}`}>{run.status}</span>
+        {browserDownloads() && ENDED.has(run.status) && (
+          <DownloadButton
+            req={{ kind: 'run', runId: run.id }}
+            label="Download run (.zip)"
+            title={`Download ${run.name}: run.json (settings, metrics) and ${run.hasModel ? 'the trained model folder' : 'what it kept'}, as one zip`}
+            testId="dashboard-download"
+            className="lf-btn lf-run-download"
+          />
+        )}
       </h3>
       <div className="lf-muted">
         {run.datasetId}

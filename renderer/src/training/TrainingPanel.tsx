@@ -8,6 +8,8 @@ import { graphStore, useGraph } from '../store/graphStore';
 import { uiStore } from '../store/uiStore';
 import { formatDuration } from './chartData';
 import { Dashboard } from './Dashboard';
+import { browserDownloads } from '../export/download';
+import { DownloadButton } from '../export/DownloadButton';
 import { DatasetSection, sampleNoun } from './DatasetSection';
 import { Bar } from './ProgressBar';
 import { RunCharts } from './RunCharts';
@@ -134,6 +136,8 @@ export function TrainingPanel() {
   const error = useTraining((s) => s.error);
   const problems = useTraining((s) => s.problems);
   const compare = useTraining((s) => s.compare);
+  // Serve mode: runs live on the engine's machine, so each can be downloaded (the desktop app has them on disk).
+  const downloads = browserDownloads();
   const busy = useTraining((s) => s.busy);
   const dashboardOpen = useTraining((s) => s.dashboardOpen);
   const datasets = useTraining((s) => s.datasets);
@@ -268,7 +272,7 @@ export function TrainingPanel() {
         {runs.length === 0 && <div className="lf-muted">No runs yet.</div>}
         <ul className="lf-runs" data-testid="runs">
           {runs.map((r) => (
-            <li key={r.id} className="lf-run" data-testid="run-row" data-status={r.status}>
+            <li key={r.id} className={`lf-run${downloads ? ' lf-run-dl' : ''}`} data-testid="run-row" data-status={r.status}>
               <input type="checkbox" className="lf-toggle" checked={compare.includes(r.id)} onChange={() => training.toggleCompare(r.id)} aria-label={`Compare ${r.name}`} data-testid="run-compare" />
               <button className="lf-link lf-run-name" onClick={() => void training.view(r.id)} title="Show results" data-testid="run-open">
                 {r.name}
@@ -277,6 +281,16 @@ export function TrainingPanel() {
               <span className="lf-muted lf-run-acc" data-testid="run-headline" title={runHeadline(r).metric.label}>
                 {runHeadline(r).text}
               </span>
+              {downloads && (
+                <DownloadButton
+                  req={{ kind: 'run', runId: r.id }}
+                  label="⤓"
+                  title={ACTIVE.has(r.status) ? `Download ${r.name} (when it ends)` : `Download ${r.name} (its folder as a zip: run.json and the trained model)`}
+                  testId="run-download"
+                  className="lf-btn lf-btn-ghost"
+                  disabled={ACTIVE.has(r.status)}
+                />
+              )}
               <button className="lf-btn lf-btn-ghost" disabled={ACTIVE.has(r.status)} onClick={() => void training.remove(r.id)} aria-label={`Delete ${r.name}`} title="Delete run">
                 🗑
               </button>
