@@ -8,6 +8,9 @@ vi.mock('electron', () => ({
   ipcMain: { on: () => {}, removeListener: () => {} },
   Menu: { setApplicationMenu: () => {}, buildFromTemplate: () => ({}) },
   net: { fetch: () => {} },
+  screen: {},
+  shell: {},
+  dialog: {},
   session: {},
 }));
 process.env.LAYERFORGE_NO_AUTOSTART = '1';
@@ -38,5 +41,16 @@ describe('the Electron window', () => {
     expect(directives['object-src']).toEqual(["'none'"]);
     expect(directives['frame-ancestors']).toEqual(["'none'"]);
     expect(APP_CSP).not.toMatch(/unsafe-eval/);
+  });
+
+  it('opens where it was left: a remembered size and place go into the window options (kept secure)', async () => {
+    const { windowOptions, WINDOW_DEFAULTS } = await import('./index');
+    expect(windowOptions('/p.cjs')).toMatchObject({ width: WINDOW_DEFAULTS.width, height: WINDOW_DEFAULTS.height, minWidth: 960, minHeight: 600, title: 'Layerforge' });
+    expect(windowOptions('/p.cjs').x).toBeUndefined();
+    const o = windowOptions('/p.cjs', { x: 40, y: 30, width: 1200, height: 800, maximized: true });
+    expect(o).toMatchObject({ x: 40, y: 30, width: 1200, height: 800, minWidth: 960 });
+    expect(o.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+    // Centred by the OS when the saved place was not reachable (no x/y).
+    expect(windowOptions('/p.cjs', { width: 1000, height: 700, maximized: false }).x).toBeUndefined();
   });
 });

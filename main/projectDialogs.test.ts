@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BrowserWindow, Dialog } from 'electron';
-import { confirmUnsavedClose, electronProjectDialogs } from './projectDialogs';
+import { confirmUnsavedClose, electronProjectDialogs, withProjectExtension } from './projectDialogs';
 
 type D = Pick<Dialog, 'showSaveDialog' | 'showOpenDialog'>;
 
@@ -26,24 +26,43 @@ function fakeDialog(save: { canceled: boolean; filePath?: string }, open: { canc
 describe('electronProjectDialogs', () => {
   const win = {} as BrowserWindow;
 
-  it('asks with the window as parent, confirms overwrite, and adds .json when the platform did not', async () => {
+  it('asks with the window as parent, offers .layerforge, confirms overwrite, and adds .layerforge when the platform did not', async () => {
     const { dialog, calls } = fakeDialog({ canceled: false, filePath: '/home/u/net' }, { canceled: false, filePaths: ['/home/u/a.json'] });
     const d = electronProjectDialogs(dialog, () => win);
-    expect(await d.chooseSavePath({ defaultPath: '/data/projects/x.json' })).toBe('/home/u/net.json');
+    expect(await d.chooseSavePath({ defaultPath: '/data/projects/x.json' })).toBe('/home/u/net.layerforge');
     expect(await d.chooseOpenPath({ defaultPath: '/data/projects' })).toBe('/home/u/a.json');
-    expect(calls[0]).toMatchObject({ kind: 'save', withWindow: true, options: { defaultPath: '/data/projects/x.json' } });
+    expect(calls[0]).toMatchObject({ kind: 'save', withWindow: true, options: { defaultPath: '/data/projects/x.layerforge' } });
+    expect((calls[0]!.options.filters as { extensions: string[] }[])[0]!.extensions).toEqual(['layerforge']);
+    expect((calls[0]!.options.filters as { extensions: string[] }[])[1]!.extensions).toEqual(['json']);
     expect(calls[0]!.options.properties).toContain('showOverwriteConfirmation');
     expect(calls[1]).toMatchObject({ kind: 'open', withWindow: true });
+    expect((calls[1]!.options.filters as { extensions: string[] }[])[0]!.extensions).toEqual(['layerforge', 'json']);
     expect(calls[1]!.options.properties).toEqual(['openFile']);
   });
 
-  it('keeps a .json name as is and answers null when cancelled (also without a window)', async () => {
+  it('keeps a .json or .layerforge name as is and answers null when cancelled (also without a window)', async () => {
     const kept = fakeDialog({ canceled: false, filePath: '/home/u/net.json' }, { canceled: true, filePaths: [] });
     expect(await electronProjectDialogs(kept.dialog, () => null).chooseSavePath({ defaultPath: '/d' })).toBe('/home/u/net.json');
     expect(kept.calls[0]!.withWindow).toBe(false);
     expect(await electronProjectDialogs(kept.dialog, () => null).chooseOpenPath({ defaultPath: '/d' })).toBeNull();
     const cancelled = fakeDialog({ canceled: true }, { canceled: true, filePaths: [] });
     expect(await electronProjectDialogs(cancelled.dialog, () => win).chooseSavePath({ defaultPath: '/d' })).toBeNull();
+    const lf = fakeDialog({ canceled: false, filePath: '/home/u/net.LAYERFORGE' }, { canceled: true, filePaths: [] });
+    expect(await electronProjectDialogs(lf.dialog, () => null).chooseSavePath({ defaultPath: '/d' })).toBe('/home/u/net.LAYERFORGE');
+  });
+
+  it('the suggested name gets the .layerforge extension', () => {
+    expect(withProjectExtension('/p/My-Net.json')).toBe('/p/My-Net.layerforge');
+    expect(withProjectExtension('/p/net.layerforge')).toBe('/p/net.layerforge');
+    expect(withProjectExtension('/p/untitled')).toBe('/p/untitled.layerforge');
+  });
+
+  it('files opened through the OS are vouched for (the engine may open them); nothing else is', () => {
+    const d = electronProjectDialogs(fakeDialog({ canceled: true }, { canceled: true, filePaths: [] }).dialog, () => null);
+    expect(d.isChosen!('/home/u/net.layerforge')).toBe(false);
+    d.vouch('/home/u/x/../net.layerforge');
+    expect(d.isChosen!('/home/u/net.layerforge')).toBe(true);
+    expect(d.isChosen!('/home/u/other.layerforge')).toBe(false);
   });
 });
 
