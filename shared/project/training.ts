@@ -3,7 +3,7 @@ import { LOSSES } from '../tasks/define';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 /** Training settings stored in a project and sent with a training request. */
 export const trainingSettingsSchema = s.object({

@@ -13,12 +13,14 @@ describe('selectBackend', () => {
     expect(gpu).toBeDefined();
     if (!gpu.ok) expect(gpu.reason).toMatch(/tfjs-node-gpu (is not installed|failed|loaded but)/);
     if (r.name === 'wasm') {
-      expect(names).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
-      expect(r.tried[1]!.reason).toMatch(/@tensorflow\/tfjs-node (is not installed|failed)/);
+      expect(names).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm']);
+      // webgpu: no adapter, no package, or a software adapter (never taken automatically).
+      expect(r.tried[1]!.reason).toMatch(/no WebGPU adapter|webgpu is not installed|only GPU adapter is software|failed/);
+      expect(r.tried[2]!.reason).toMatch(/@tensorflow\/tfjs-node (is not installed|failed)/);
       expect(r.reason).toContain('skipped tensorflow-gpu (');
       expect(r.wasm?.simd).toBe(true);
       expect(r.tf.getBackend()).toBe('wasm');
-      expect(r.tried[2]!.reason).toMatch(/threaded-simd|simd/);
+      expect(r.tried[3]!.reason).toMatch(/threaded-simd|simd/);
     }
     expect(r.tried.filter((t) => t.ok).map((t) => t.name)).toEqual([r.name]);
     // The namespace is live: it computes on the chosen backend.
@@ -40,7 +42,7 @@ describe('selectBackend', () => {
   it('forcing an unavailable backend is a clear error', async () => {
     await expect(selectBackend({ force: 'tensorflow' })).rejects.toThrow(/backend 'tensorflow' is not available: tensorflow: @tensorflow\/tfjs-node is not installed/);
     await expect(selectBackend({ force: 'tensorflow-gpu' })).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(selectBackend({ force: 'metal' as never })).rejects.toThrow(/unknown backend 'metal'; expected one of tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(selectBackend({ force: 'metal' as never })).rejects.toThrow(/unknown backend 'metal'; expected one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
   });
 
   it('finds a single tfjs-core', () => {

@@ -8,7 +8,7 @@ import type { ModelTask, TaskId } from '../../../shared/tasks';
 
 export type { ModelTask };
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 /** A small description of the compiled model, sent with 'started'. */
 export interface ModelSummary {
