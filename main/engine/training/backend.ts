@@ -1,9 +1,11 @@
 /**
  * Backend choice for a run, through main/engine/backends' selectBackend (best first: tensorflow-gpu >
- * tensorflow > wasm > cpu, with our wasm gradient kernels). 'auto' takes the best available one.
+ * webgpu on a hardware adapter > tensorflow > wasm > cpu, with our wasm gradient kernels). 'auto' with a
+ * probe context times the model on every candidate (probe.ts) and takes the fastest.
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import { selectBackend } from '../backends';
+import { selectBackend, type GpuAdapterReport } from '../backends';
+import { measureForModel, type ProbeContext } from './probe';
 import type { BackendName } from './types';
 
 export type Tf = typeof tfjs;
@@ -12,10 +14,16 @@ export interface BackendChoice {
   name: string;
   reason: string;
   tf: Tf;
+  /** webgpu: the adapter it runs on. */
+  adapter?: GpuAdapterReport;
 }
 
-/** Picks and initialises the backend: 'auto' = best available, otherwise forced (throws if it cannot start). */
-export async function chooseBackend(requested: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {
-  const r = await selectBackend(requested === 'auto' ? {} : { force: requested });
-  return { name: r.name, reason: r.reason, tf: r.tf };
+/**
+ * Picks and initialises the backend: 'auto' = best available (measured on the model when `probe` is
+ * given), otherwise forced (throws if it cannot start).
+ */
+export async function chooseBackend(requested: BackendName | 'auto' = 'auto', probe?: ProbeContext): Promise<BackendChoice> {
+  const r = await selectBackend(requested === 'auto' ? (probe ? { measure: measureForModel(probe) } : {}) : { force: requested });
+  const adapter = r.name === 'webgpu' ? r.tried.find((t) => t.name === 'webgpu')?.adapter : undefined;
+  return { name: r.name, reason: r.reason, tf: r.tf, ...(adapter ? { adapter } : {}) };
 }

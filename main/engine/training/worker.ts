@@ -8,6 +8,8 @@ import { newProject, type ProjectFile } from '../../../shared/project';
 import { loadModelFolder, saveModelFolder } from '../export/modelFolder';
 import type { LoadedDataset } from '../datasets/types';
 import { chooseBackend } from './backend';
+import { releaseWebgpu } from '../backends/webgpu';
+import { dataDir } from '../datasets';
 import { seededRandom } from './data';
 import { loadDatasetRef } from './datasetRef';
 import type { Tokenizer } from '../../../shared/text';
@@ -69,7 +71,8 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     // Tables train small dense networks in our own loop (fastMlp.ts); tfjs only builds, evaluates and saves
     // them, and the pure-JS backend starts in a fraction of wasm's time. Forcing a backend overrides this.
     const tableAuto = requested === 'auto' && Boolean(dataset?.table);
-    const choice = await chooseBackend(tableAuto ? 'cpu' : requested);
+    // 'auto' times the model on each backend that could train it (probe.ts; cached in the data folder).
+    const choice = await chooseBackend(tableAuto ? 'cpu' : requested, { graph: request.graph, batchSize: request.settings.batchSize, cacheDir: dataDir() });
     if (tableAuto) choice.reason = 'table dataset: dense networks train in Layerforge\'s own loop, tfjs cpu builds and evaluates them (starts fastest); --backend wasm to override';
     // tfjs seeds its unseeded random ops (initialisers, dropout) from Math.random: make that reproducible.
     Math.random = seededRandom(request.settings.seed);
@@ -148,6 +151,10 @@ async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
     }
   }
 }
+
+// Dawn's device threads would keep this thread (and so the process) alive: destroy it when the parent lets go.
+port.on('close', () => releaseWebgpu(trainer?.tf ?? null));
+process.on('exit', () => releaseWebgpu(trainer?.tf ?? null));
 
 port.on('message', (msg: ToWorker) => {
   queue = queue.then(async () => {
