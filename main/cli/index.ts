@@ -9,6 +9,7 @@ import { importCommand } from './commands/import';
 import { predictCommand } from './commands/predict';
 import { generateCommand } from './commands/generate';
 import { attentionCommand } from './commands/attention';
+import { backendsCommand } from './commands/backends';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -22,6 +23,7 @@ export const commands: CliCommand[] = [
   predictCommand,
   generateCommand,
   attentionCommand,
+  backendsCommand,
 ];
 
 function help(io: CliIO): void {

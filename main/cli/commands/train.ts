@@ -141,7 +141,10 @@ export const trainCommand: CliCommand = {
       } else if (final) io.err(text);
     };
 
+    /** Why the backend was chosen (the 'started' event's), repeated in the summary. */
+    let backendReason: string | null = null;
     const onEvent = (e: TrainingEvent) => {
+      if (e.type === 'started') backendReason = e.backendReason;
       if (json) {
         io.out(JSON.stringify(e));
         return;
@@ -208,6 +211,7 @@ export const trainCommand: CliCommand = {
         dataset: datasetId,
         task: task.id,
         backend: result.backend,
+        backendReason,
         reason: result.reason,
         message: result.message,
         epochs: result.epochsCompleted,
@@ -232,7 +236,7 @@ export const trainCommand: CliCommand = {
       if (json) io.out(JSON.stringify(summary));
       else {
         io.err('');
-        io.out(`Backend:            ${summary.backend}`);
+        io.out(`Backend:            ${summary.backend}${backendReason ? ` (${backendReason})` : ''}`);
         io.out(`Result:             ${summary.reason} (${summary.message})`);
         io.out(`Epochs:             ${summary.epochs}`);
         io.out(`Train ${unit}:`.padEnd(20) + `${summary.trainImages}`);
