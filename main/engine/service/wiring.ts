@@ -3,7 +3,6 @@
  * (worker-thread runs) and main/engine/export to the Engine's ports. Used by `layerforge serve`,
  * the Electron main process and the e2e tests.
  */
-import { createRequire } from 'node:module';
 import type { BackendInfo, ExportResult, ImportDatasetRequest } from '../../../shared/api/engine';
 import type { TextImportOptions } from '../../../shared/api/datasets';
 import { isTextError } from '../../../shared/text/errors';
@@ -189,26 +188,28 @@ function exportPort(): ExportPort {
   };
 }
 
+/**
+ * The backend report (main/engine/backends reportBackends): what `layerforge backends` prints, webgpu
+ * with its adapter. Computed once per engine (it loads the optional packages and asks Dawn for an adapter).
+ */
 function backendsPort(): BackendsPort {
-  const require = createRequire(import.meta.url);
-  const has = (pkg: string) => {
-    try {
-      require.resolve(pkg);
-      return true;
-    } catch {
-      return false;
-    }
+  let report: Promise<BackendInfo[]> | null = null;
+  const compute = async (): Promise<BackendInfo[]> => {
+    const { reportBackends, describeAdapter } = await import('../backends');
+    return (await reportBackends()).map((b) => ({
+      name: b.name,
+      available: b.ok,
+      reason: b.reason,
+      ...(b.adapter ? { adapter: describeAdapter(b.adapter, false), software: b.adapter.software } : {}),
+    }));
   };
   return {
-    async list(): Promise<BackendInfo[]> {
-      const gpu = has('@tensorflow/tfjs-node-gpu');
-      const node = has('@tensorflow/tfjs-node');
-      return [
-        { name: 'tensorflow-gpu', available: gpu, ...(gpu ? {} : { reason: '@tensorflow/tfjs-node-gpu is not installed' }) },
-        { name: 'tensorflow', available: node, ...(node ? {} : { reason: '@tensorflow/tfjs-node is not installed' }) },
-        { name: 'wasm', available: has('@tensorflow/tfjs-backend-wasm') },
-        { name: 'cpu', available: true },
-      ];
+    list(): Promise<BackendInfo[]> {
+      report ??= compute().catch((error: unknown) => {
+        report = null;
+        return [{ name: 'cpu', available: true, reason: `the backend report failed (${error instanceof Error ? error.message : String(error)}); cpu always works` }];
+      });
+      return report;
     },
   };
 }

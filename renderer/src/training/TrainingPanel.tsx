@@ -64,16 +64,16 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled, task
       {errors[key] && <span className="lf-field-error">{errors[key]}</span>}
     </label>
   );
-  const pick = <T extends string>(key: FieldKey, label: string, options: readonly T[], available?: (o: T) => string | null) => (
+  const pick = <T extends string>(key: FieldKey, label: string, options: readonly T[], available?: (o: T) => string | null, note?: (o: T) => string | null) => (
     <label className="lf-field">
       <span className="lf-field-label">{label}</span>
       <select className="lf-input" disabled={disabled} value={String(settings[key])} onChange={(e) => update(key, e.target.value)} data-testid={`setting-${key}`}>
         {options.map((o) => {
           const why = available?.(o) ?? null;
           return (
-            <option key={o} value={o} disabled={!!why} title={why ?? undefined}>
+            <option key={o} value={o} disabled={!!why} title={why ?? note?.(o) ?? undefined}>
               {o}
-              {why ? ' (not available)' : ''}
+              {why ? ' (not available)' : note?.(o) ? ` (${note(o)})` : ''}
             </option>
           );
         })}
@@ -102,11 +102,29 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled, task
       </div>
       {check('augmentFlip', 'Augment: random horizontal flip')}
       {check('augmentCrop', 'Augment: random crop (pad 4)')}
-      {pick('backend', 'Backend', BACKENDS, (o) => {
-        if (o === 'auto') return null;
-        const b = backends.find((x) => x.name === o);
-        return b && !b.available ? (b.reason ?? 'not available') : null;
-      })}
+      {pick(
+        'backend',
+        'Backend',
+        BACKENDS,
+        (o) => {
+          if (o === 'auto') return null;
+          const b = backends.find((x) => x.name === o);
+          return b && !b.available ? (b.reason ?? 'not available') : null;
+        },
+        // webgpu names its adapter, and says when it is a software one (never taken by auto).
+        (o) => {
+          const b = backends.find((x) => x.name === o);
+          return b?.available && b.adapter ? `${b.software ? 'software: ' : ''}${b.adapter.split(' (')[0]}` : null;
+        },
+      )}
+      {(() => {
+        const b = backends.find((x) => x.name === settings.backend);
+        return b?.reason ? (
+          <div className="lf-muted" data-testid="backend-report">
+            {b.reason}
+          </div>
+        ) : null;
+      })()}
     </details>
   );
 });
