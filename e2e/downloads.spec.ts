@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
-import { bothThemes } from './helpers/editor';
+import { ARTIFACTS, bothThemes, setTheme } from './helpers/editor';
 
 const TOKEN = 'e2e-test-token-4173';
 const IRIS = fileURLToPath(new URL('../resources/fixtures/tables/iris.csv', import.meta.url));
@@ -86,7 +86,15 @@ test('serve mode: download a trained run (zip, same bytes as its folder) and an 
   const base = runZipName.replace(/\.zip$/, '');
   expect(Object.keys(zipped).sort()).toEqual(Object.keys(folder).map((n) => `${base}/${n}`).sort());
   for (const [name, bytes] of Object.entries(folder)) expect(Buffer.from(zipped[`${base}/${name}`]!).equals(bytes), name).toBe(true);
-  await bothThemes(page, 'downloads-1-run-list', 'training-panel');
+  // The Runs section of the Train tab, in both themes.
+  const runsSection = page.getByTestId('runs').locator('xpath=..');
+  await page.mouse.move(1, 1);
+  for (const theme of ['light', 'dark'] as const) {
+    await setTheme(page, theme);
+    const box = (await runsSection.boundingBox())!;
+    await page.screenshot({ path: join(ARTIFACTS, `downloads-1-run-list-${theme}.png`), clip: { x: box.x - 12, y: box.y - 8, width: box.width + 24, height: box.height + 16 } });
+  }
+  await setTheme(page, 'light');
 
   // The dashboard's run header offers the same download.
   await row.getByTestId('run-open').click();
