@@ -173,8 +173,9 @@ const storedEntry = (name: string): ZipEntry => (nativeCrc32 ? new StoredEntry(n
 const DEFLATED = /\.(json|py|txt|md|csv|tsv|ya?ml|js|mjs|ts|html|svg|toml|cfg|ini|log)$/i;
 
 /**
- * The download registry: ids for sources the engine offers, and the HTTP handler of `GET|HEAD /download/<id>`.
- * Ids are 128-bit random, honoured for `ttlMs`.
+ * The download registry: opaque ids for the sources the engine offers (checked when offered and again when
+ * fetched; handleDownload answers `GET|HEAD /download/<id>`). Ids are 128-bit random, honoured for `ttlMs`;
+ * an expired one is remembered (until MAX_DOWNLOAD_IDS newer ones push it out) so that it is refused as expired.
  */
 export class DownloadRegistry implements DownloadsPort {
   private readonly entries = new Map<string, Entry>();
