@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { App } from 'electron';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ function fakeApp(lock = true) {
     addRecentDocument: vi.fn(),
   };
   const emit = (event: string, ...args: unknown[]) => handlers.get(event)!(...args);
-  return { app, emit };
+  return { app: app as unknown as App & typeof app, emit };
 }
 
 function tree() {

@@ -18,9 +18,27 @@ import './exportImage';
 import './exportModel';
 import './importModel';
 import './fitToDataset';
+import './findLayer';
+import './zoomReset';
+import './togglePalette';
+import './toggleInspector';
+import './importDataset';
+import './train';
+import './pauseTraining';
+import './resumeTraining';
+import './stopTraining';
+import './openDashboard';
+import './openFile';
 
 export { appContext, setViewBridge } from './context';
 export type { Action, ActionContext };
+
+/** Actions that also work on the start screen (keyboard and menu); every other one needs an open project. */
+export const APP_WIDE_ACTIONS: ReadonlySet<string> = new Set(['saveProject', 'saveProjectAs', 'openProject', 'newProject', 'toggleHelp', 'clearSelection', 'exportModel', 'importModel', 'openFile', 'toggleTheme']);
+
+export function hasAction(name: string): boolean {
+  return allActions().some((x) => x.name === name);
+}
 
 export function getAction(name: string): Action<never> {
   const a = allActions().find((x) => x.name === name);
@@ -40,7 +58,24 @@ export function dispatch(name: string, arg?: unknown, ctx: ActionContext = appCo
   }
 }
 
-function inTextField(target: EventTarget | null): boolean {
+/** Whether a menu item (or a key) may run the action now: its screen, then its own `enabled`. */
+export function canRun(name: string, ctx: ActionContext = appContext): boolean {
+  const action = getAction(name);
+  if (!APP_WIDE_ACTIONS.has(name) && ctx.graph.getState().screen !== 'editor') return false;
+  return !action.enabled || action.enabled(ctx);
+}
+
+let lastKey: { name: string; at: number } | null = null;
+
+/**
+ * True when the keyboard ran `name` within `withinMs`: a menu item chosen by the same key press
+ * (Electron's triggeredByAccelerator) is then not run a second time (app/shell.ts).
+ */
+export function ranByKeyboard(name: string, now = Date.now(), withinMs = 1000): boolean {
+  return !!lastKey && lastKey.name === name && now - lastKey.at >= 0 && now - lastKey.at <= withinMs;
+}
+
+export function inTextField(target: EventTarget | null): boolean {
   if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return false;
   return target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName);
 }
@@ -52,11 +87,12 @@ export function handleKeyDown(e: KeyboardEvent, ctx: ActionContext = appContext)
   const editor = ctx.graph.getState().screen === 'editor';
   for (const action of allActions()) {
     if (!action.keyTest?.(e)) continue;
-    const global = ['saveProject', 'saveProjectAs', 'openProject', 'newProject', 'toggleHelp', 'clearSelection', 'exportModel', 'importModel'].includes(action.name);
+    const global = APP_WIDE_ACTIONS.has(action.name);
     if (typing && !['saveProject', 'saveProjectAs'].includes(action.name)) return false;
     if (!editor && !global) return false;
     if (action.name === 'toggleHelp' && typing) return false;
     e.preventDefault();
+    lastKey = { name: action.name, at: Date.now() };
     dispatch(action.name, undefined, ctx);
     return true;
   }

@@ -29,6 +29,7 @@ export const toggleSnap = register({
   label: 'Snap to grid',
   shortcut: 'G',
   keyTest: (e) => !mod(e) && !e.altKey && keyIs(e, 'g'),
+  checked: ({ ui }) => ui.getState().snapToGrid,
   perform: ({ ui }) => ui.setState((s) => ({ snapToGrid: !s.snapToGrid })),
 });
 

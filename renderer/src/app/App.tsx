@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { appContext, handleKeyDown } from '../actions';
 import { serializeProject } from '../../../shared/project';
-import { baseName } from '../project/io';
+import { documentTitle } from '../../../shared/shell/document';
 import { autosave, clearAutosave } from '../project/recovery';
 import { graphStore, isDirty, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
@@ -10,6 +10,8 @@ import { Dialogs, HelpOverlay, NoticeBar } from './Overlays';
 import { StartScreen } from './StartScreen';
 import { TopBar } from './TopBar';
 import { ExportDialogs } from '../export/ExportDialogs';
+import { carriesFiles, openDroppedFiles } from './drop';
+import { connectShell, documentOf, getShell } from './shell';
 
 const AUTOSAVE_MS = 800;
 
@@ -55,8 +57,15 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    document.title = screen === 'editor' ? `${dirty ? '● ' : ''}${fileName ? baseName(fileName) : name} — Layerforge` : 'Layerforge';
+    // The browser tab (serve mode) and the desktop window (which mirrors it) show the document and its unsaved mark.
+    document.title = documentTitle(documentOf(graphStore.getState()));
   }, [screen, fileName, name, dirty]);
+
+  // Desktop app: menus, files from the OS, the window's title and unsaved mark (absent in a browser).
+  useEffect(() => {
+    const shell = getShell();
+    return shell ? connectShell(shell) : undefined;
+  }, []);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -69,12 +78,27 @@ export function App() {
         e.returnValue = '';
       }
     };
+    // Files dropped anywhere on the window (a layer dragged from the palette is the canvas's own drop).
+    const onDragOver = (e: DragEvent) => {
+      if (!carriesFiles(e.dataTransfer)) return;
+      e.preventDefault();
+      e.dataTransfer!.dropEffect = 'copy';
+    };
+    const onDrop = (e: DragEvent) => {
+      if (!carriesFiles(e.dataTransfer)) return;
+      e.preventDefault();
+      void openDroppedFiles(Array.from(e.dataTransfer!.files), getShell(), appContext);
+    };
     window.addEventListener('keydown', onKey);
     window.addEventListener('beforeunload', onBeforeUnload);
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('drop', onDrop);
     const stopAutosave = startAutosave();
     return () => {
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('beforeunload', onBeforeUnload);
+      window.removeEventListener('dragover', onDragOver);
+      window.removeEventListener('drop', onDrop);
       stopAutosave();
     };
   }, []);

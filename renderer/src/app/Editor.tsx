@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import { Canvas } from '../canvas/Canvas';
 import { Inspector } from '../canvas/Inspector';
@@ -8,18 +8,27 @@ import { uiStore, useUi } from '../store/uiStore';
 
 export function Editor() {
   const tab = useUi((s) => s.rightTab);
+  const paletteOpen = useUi((s) => s.paletteOpen);
+  const sideOpen = useUi((s) => s.inspectorOpen);
   // The training panel mounts on first visit and then stays mounted (hidden), so a run's live view survives tab switches.
   const [trainSeen, setTrainSeen] = useState(tab === 'train');
+  // Actions (Train, Dashboard, Import Dataset…) switch to the tab too.
+  useEffect(() => {
+    if (tab === 'train') setTrainSeen(true);
+  }, [tab]);
   const show = (t: 'inspect' | 'train') => {
     if (t === 'train') setTrainSeen(true);
     uiStore.setState({ rightTab: t });
   };
+  // View > Layer Palette / Inspector Panel: a hidden side panel gives its column to the canvas.
+  const columns = `${paletteOpen ? '224px ' : ''}minmax(0, 1fr)${sideOpen ? ' 340px' : ''}`;
   return (
     <ReactFlowProvider>
-      <div className="lf-editor" data-testid="editor">
-        <Palette />
+      <div className="lf-editor" data-testid="editor" style={{ gridTemplateColumns: columns }}>
+        {paletteOpen && <Palette />}
         <Canvas />
-        <aside className="lf-side">
+        {/* Hidden, not unmounted: a run's live view and the inspector's state survive. */}
+        <aside className="lf-side" data-testid="side-panel" style={sideOpen ? undefined : { display: 'none' }}>
           <div className="lf-tabs" role="tablist">
             <button role="tab" aria-selected={tab === 'inspect'} className={`lf-tab${tab === 'inspect' ? ' on' : ''}`} data-testid="tab-inspect" onClick={() => show('inspect')}>
               Inspector
