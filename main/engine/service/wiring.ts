@@ -170,6 +170,10 @@ function exportPort(): ExportPort {
   return {
     async exportModel(modelDir, format, outPath): Promise<ExportResult> {
       const [tf, exp] = await Promise.all([import('@tensorflow/tfjs'), import('../export')]);
+      // listBackends (reportBackends) loads the optional backends into this process to report them: wasm then
+      // outranks cpu without being initialised, and an export's first op failed ("The highest priority backend
+      // 'wasm' has not yet been initialized"). An export only reads and writes weights: cpu does it.
+      await tf.setBackend('cpu');
       await import('../compile/custom');
       const f = exp.getExportFormat(format);
       if (!f) throw new ApiError('bad-request', `unknown export format '${format}'`);
