@@ -36,6 +36,12 @@ describe('what opening a file means', () => {
 
   it('the packager associates .layerforge only (never .json)', () => {
     expect(FILE_ASSOCIATIONS.map((a) => a.ext)).toEqual([PROJECT_EXTENSION]);
-    expect(FILE_ASSOCIATIONS[0]).toMatchObject({ name: 'Layerforge project', role: 'Editor', mimeType: 'application/x-layerforge-project' });
+    expect(FILE_ASSOCIATIONS[0]).toMatchObject({ name: 'Layerforge project', role: 'Editor', mimeType: 'application/x-layerforge' });
+  });
+
+  it('the installers register the same associations as the app opens (electron-builder.config.mjs)', async () => {
+    const config = '../../electron-builder.config.mjs';
+    const packaged = ((await import(/* @vite-ignore */ config)) as { FILE_ASSOCIATIONS: unknown }).FILE_ASSOCIATIONS;
+    expect(packaged).toEqual(FILE_ASSOCIATIONS);
   });
 });

@@ -17,9 +17,8 @@ export const FILE_ASSOCIATIONS = [
     ext: PROJECT_EXTENSION,
     name: 'Layerforge project',
     description: 'Layerforge project',
-    mimeType: 'application/x-layerforge-project',
+    mimeType: 'application/x-layerforge',
     role: 'Editor',
-    rank: 'Owner',
   },
 ] as const;
 
