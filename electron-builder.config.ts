@@ -5,17 +5,14 @@
 // out/renderer). Native code is unpacked from app.asar (a .node addon and the libraries beside it must be
 // real files): tfjs-node(-gpu), onnxruntime-node, and of the `webgpu` package only dist/<platform>-<arch>/.
 // `npm run dist:files` lists what would go into app.asar without downloading Electron (scripts/dist/files.mjs).
+// A TypeScript config: electron-builder loads it with jiti.
 
-/** Double-clicking a `.layerforge` project opens it in the app (plain `.json` projects open through File ▸ Open…). */
-export const FILE_ASSOCIATIONS = [
-  {
-    ext: 'layerforge',
-    name: 'Layerforge project',
-    description: 'Layerforge project',
-    mimeType: 'application/x-layerforge',
-    role: 'Editor',
-  },
-];
+import type { Configuration } from 'electron-builder';
+// Double-clicking a `.layerforge` project opens it in the app (plain `.json` projects open through File ▸ Open…):
+// the associations are declared beside the code that opens the files.
+import { FILE_ASSOCIATIONS } from './shared/shell/fileTypes';
+
+export { FILE_ASSOCIATIONS };
 
 /** Packages the renderer bundles into out/renderer and the main process never loads, and dev-only runtime (tsx, for the CLI). */
 export const NOT_IN_MAIN = ['react', 'react-dom', 'scheduler', '@xyflow', 'recharts', 'elkjs', 'zustand', 'tsx', 'esbuild', '@esbuild'];
@@ -27,8 +24,7 @@ export const NOT_IN_MAIN = ['react', 'react-dom', 'scheduler', '@xyflow', 'recha
  */
 export const WEBGPU_OTHER_PLATFORMS = '!node_modules/webgpu/dist/!(${platform}-${arch}|${platform}-universal){,/**}';
 
-/** @type {import('electron-builder').Configuration} */
-const config = {
+const config: Configuration = {
   appId: 'org.layerforge.app',
   productName: 'Layerforge',
   copyright: 'Copyright © Layerforge contributors (MIT licence)',
@@ -56,7 +52,7 @@ const config = {
   // The native addons are N-API prebuilt binaries, which run in Electron unchanged: nothing to rebuild
   // (a rebuild would need a C++ toolchain and @electron/rebuild on every build machine).
   npmRebuild: false,
-  fileAssociations: FILE_ASSOCIATIONS,
+  fileAssociations: FILE_ASSOCIATIONS.map((a) => ({ ...a })),
   linux: {
     target: ['AppImage', 'deb'],
     icon: 'resources/icons/png',

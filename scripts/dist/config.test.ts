@@ -1,21 +1,17 @@
-// The installers' configuration (electron-builder.config.mjs), checked with electron-builder's own pattern
+// The installers' configuration (electron-builder.config.ts), checked with electron-builder's own pattern
 // matcher (app-builder-lib's FileMatcher, the one it filters node_modules and asarUnpack with), for every
 // platform: the installers themselves cannot be built here (Electron's zips are a download).
 import type { Stats } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { FileMatcher } from 'app-builder-lib/out/fileMatcher';
-import type { Configuration, FileAssociation } from 'electron-builder';
+import type { Configuration } from 'electron-builder';
 import { describe, expect, it } from 'vitest';
+import config, { NOT_IN_MAIN } from '../../electron-builder.config';
+import { FILE_ASSOCIATIONS } from '../../shared/shell/fileTypes';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const mod = (await import(pathToFileURL(join(root, 'electron-builder.config.mjs')).href)) as {
-  default: Configuration;
-  FILE_ASSOCIATIONS: FileAssociation[];
-  NOT_IN_MAIN: string[];
-};
-const config = mod.default;
 
 const expand = (platform: string, arch: string) => (p: string) => p.replace(/\$\{platform\}/g, platform).replace(/\$\{arch\}/g, arch);
 const fileStat = { isDirectory: () => false } as unknown as Stats;
@@ -29,7 +25,7 @@ function nodeModulesFilter(platform: string, arch: string): (rel: string) => boo
   return (rel) => filter(join(root, rel), fileStat);
 }
 
-describe('electron-builder.config.mjs', () => {
+describe('electron-builder.config.ts', () => {
   it('builds AppImage and deb on Linux, dmg on macOS, NSIS on Windows, with our icons', () => {
     expect(config.linux?.target).toEqual(['AppImage', 'deb']);
     expect(config.mac?.target).toEqual(['dmg']);
@@ -41,9 +37,9 @@ describe('electron-builder.config.mjs', () => {
   });
 
   it('associates .layerforge projects (not .json) with the app', () => {
-    expect(config.fileAssociations).toEqual(mod.FILE_ASSOCIATIONS);
-    expect(mod.FILE_ASSOCIATIONS.map((a) => a.ext)).toEqual(['layerforge']);
-    expect(mod.FILE_ASSOCIATIONS[0]).toMatchObject({ name: 'Layerforge project', mimeType: 'application/x-layerforge', role: 'Editor' });
+    expect(config.fileAssociations).toEqual(FILE_ASSOCIATIONS);
+    expect(FILE_ASSOCIATIONS.map((a) => a.ext)).toEqual(['layerforge']);
+    expect(FILE_ASSOCIATIONS[0]).toMatchObject({ name: 'Layerforge project', mimeType: 'application/x-layerforge', role: 'Editor' });
     expect(config.linux?.mimeTypes).toEqual(['application/x-layerforge']);
   });
 
@@ -70,7 +66,7 @@ describe('electron-builder.config.mjs', () => {
       expect(keep('node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm')).toBe(true);
       expect(keep('node_modules/@tensorflow/tfjs/dist/tf.node.js.map')).toBe(false);
       expect(keep('node_modules/protobufjs/src/util.ts')).toBe(false);
-      for (const pkg of mod.NOT_IN_MAIN) expect(keep(`node_modules/${pkg}/package.json`), pkg).toBe(false);
+      for (const pkg of NOT_IN_MAIN) expect(keep(`node_modules/${pkg}/package.json`), pkg).toBe(false);
     }
   });
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run dist:files`: what the installers would contain, without downloading Electron. Runs the real
-// packager (electron-builder, our electron-builder.config.mjs, Linux `dir` target) on the built app with a
+// packager (electron-builder, our electron-builder.config.ts, Linux `dir` target) on the built app with a
 // stub in place of Electron's binaries (`electronDist`), then lists the app.asar it wrote (with
 // @electron/asar) and what was unpacked beside it. The file selection, asar packing and unpacking are
 // electron-builder's own; only the Electron executable is fake. Linux only (the `dir` layout of macOS and
@@ -64,7 +64,7 @@ export function packFileList({ arch = process.arch, keep = false } = {}) {
       [
         join(root, 'node_modules/electron-builder/cli.js'),
         '--linux', 'dir', `--${arch}`,
-        '--config', 'electron-builder.config.mjs',
+        '--config', 'electron-builder.config.ts',
         `-c.electronDist=${fakeElectron}`,
         `-c.directories.output=${out}`,
         '--publish', 'never',

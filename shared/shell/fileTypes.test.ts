@@ -39,8 +39,8 @@ describe('what opening a file means', () => {
     expect(FILE_ASSOCIATIONS[0]).toMatchObject({ name: 'Layerforge project', role: 'Editor', mimeType: 'application/x-layerforge' });
   });
 
-  it('the installers register the same associations as the app opens (electron-builder.config.mjs)', async () => {
-    const config = '../../electron-builder.config.mjs';
+  it('the installers register the same associations as the app opens (electron-builder.config.ts)', async () => {
+    const config = '../../electron-builder.config.ts';
     const packaged = ((await import(/* @vite-ignore */ config)) as { FILE_ASSOCIATIONS: unknown }).FILE_ASSOCIATIONS;
     expect(packaged).toEqual(FILE_ASSOCIATIONS);
   });
