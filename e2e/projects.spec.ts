@@ -162,3 +162,39 @@ test('unsaved work is autosaved by the engine (under the data dir) and offered a
   await expect(page.getByTestId('dirty-mark')).toHaveText('');
   await expect.poll(() => autosaves().filter((f) => !before.has(f)).length).toBe(0);
 });
+
+test('the page title names the project and its unsaved mark; a project file dropped on the window opens (the browser reads its content)', async ({ page }) => {
+  await openApp(page);
+  expect(await page.title()).toBe('Layerforge');
+  await openTemplate(page);
+  expect(await page.title()).toBe('CIFAR-10 CNN — Layerforge');
+  await selectNode(page, 'dense_1');
+  await setField(page, 'units', '200');
+  await expect(page.getByTestId('dirty-mark')).toHaveText('●');
+  expect(await page.title()).toBe('● CIFAR-10 CNN — Layerforge');
+  await page.getByTestId('btn-home').click();
+  await page.getByTestId('discard-confirm').click();
+  await expect(page.getByTestId('start-screen')).toBeVisible();
+  expect(await page.title()).toBe('Layerforge');
+
+  // Drop a project file on the window, as from the file manager (serve mode has no path: it opens by content).
+  const project = JSON.stringify({ format: 'layerforge-project', version: 1, name: 'Dropped net', graph: { nodes: [], edges: [] } });
+  const drop = async (name: string, text: string) =>
+    page.evaluate(
+      ([n, t]) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([t], n, { type: 'application/json' }));
+        document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [name, text] as const,
+    );
+  await drop('dropped.layerforge', project);
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await expect(page).toHaveTitle('dropped.layerforge — Layerforge');
+  expect(await page.title()).toBe('dropped.layerforge — Layerforge');
+  // A model file cannot be imported from its content: the notice says how.
+  await drop('model.json', '{"modelTopology":{}}');
+  await expect(page.getByTestId('notice')).toContainText('model.json is not a project');
+  await expect(page).toHaveTitle('dropped.layerforge — Layerforge');
+});
