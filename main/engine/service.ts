@@ -223,6 +223,9 @@ export class Engine implements EngineApi {
   private readonly textGenerated = emitter<TextGenerated>();
   /** Generations under way, by request id: aborting one stops it. */
   private readonly generations = new Map<string, AbortController>();
+  /** Runs between the end of training and their saved record (evaluation, run.json): dispose waits for them. */
+  private readonly finishing = new Set<Promise<void>>();
+  private disposing = false;
   private ready: Promise<void>;
   private readonly projects: ProjectLibrary;
   /** Serve mode's download registry, lent by the server (attachDownloads); absent in the desktop app. */
@@ -373,7 +376,7 @@ export class Engine implements EngineApi {
       await this.finish(run, 'failed', error instanceof Error ? error.message : String(error));
       return summary(run);
     }
-    live.handle.done.then(
+    const finished = live.handle.done.then(
       (result) => {
         const status = result.reason === 'error' ? 'failed' : result.reason === 'stopped' ? 'stopped' : 'completed';
         run.backend ??= result.backend;
@@ -381,6 +384,8 @@ export class Engine implements EngineApi {
       },
       (error: unknown) => this.finish(run, 'failed', error instanceof Error ? error.message : String(error)),
     );
+    this.finishing.add(finished);
+    void finished.finally(() => this.finishing.delete(finished));
     return summary(run);
   }
 
@@ -495,7 +500,8 @@ export class Engine implements EngineApi {
     if (error) run.error = error;
     run.hasModel = modelSaved && status !== 'failed';
     this.live.delete(run.id);
-    if (run.hasModel) {
+    // Shutting down: the model is saved; its evaluation waits for the next getRun (it could take seconds).
+    if (run.hasModel && !this.disposing) {
       try {
         await this.evaluateRun(run);
       } catch (e) {
@@ -539,7 +545,10 @@ export class Engine implements EngineApi {
 
   async getRun({ runId }: { runId: string }): Promise<RunDetail> {
     await this.ready;
-    return detail(this.getStored(runId));
+    const run = this.getStored(runId);
+    // A run stopped by a shutdown kept its model but was not evaluated: do it now, once.
+    if (run.hasModel && !run.evaluation && ENDED.has(run.status)) await this.evaluate({ runId }).catch(() => undefined);
+    return detail(run);
   }
 
   async deleteRun({ runId }: { runId: string }): Promise<void> {
@@ -843,11 +852,24 @@ export class Engine implements EngineApi {
     return this.textGenerated.on(listener);
   }
 
-  /** Stops every live run and waits (briefly) for them to end. */
-  async dispose(): Promise<void> {
+  /**
+   * Shuts the engine down: aborts generations, stops every live run as the Stop button does (finish the
+   * batch, save the model folder) and waits up to `graceMs` for them, then ends every worker thread (a run
+   * that did not finish saving in time is terminated). Returns whether every run ended within the grace.
+   */
+  async dispose(options: { graceMs?: number } = {}): Promise<{ runsStopped: number; allSaved: boolean }> {
+    this.disposing = true;
     for (const g of this.generations.values()) g.abort();
     const handles = [...this.live.values()].map((l) => l.handle).filter((h): h is RunHandle => !!h);
-    for (const h of handles) h.stop();
-    await Promise.race([Promise.allSettled(handles.map((h) => h.done)), new Promise((r) => setTimeout(r, 10_000))]);
+    for (const h of handles) h.stop({ quick: true });
+    const records = () => Promise.allSettled([...this.finishing]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.graceMs ?? 10_000);
+    });
+    const allSaved = handles.length === 0 || (await Promise.race([Promise.allSettled(handles.map((h) => h.done)).then(records).then(() => true as const), graceOver]));
+    clearTimeout(timer);
+    await this.deps.training.close?.();
+    return { runsStopped: handles.length, allSaved };
   }
 }

@@ -10,6 +10,12 @@ import { UsageError, type CliCommand } from '../command';
 /** The built web renderer (`npm run build:web`). */
 export const WEB_DIR = fileURLToPath(new URL('../../../out/web', import.meta.url));
 
+/**
+ * How long a Ctrl+C (or SIGTERM) waits for running trainings to finish their batch and save, before their
+ * workers are ended: the whole shutdown must fit in 2 s.
+ */
+export const SHUTDOWN_GRACE_MS = 1500;
+
 /** Opens a URL in the system browser; failures (no browser, no display) are ignored. */
 export function openBrowser(url: string): void {
   const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
@@ -69,14 +75,28 @@ export const serveCommand: CliCommand = {
       : [];
     io.out(`Layerforge is serving at:\n\n    ${server.url}\n${lan.length ? `\nOn your network:\n${lan.join('\n')}\n` : ''}\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
     if (!values['no-open']) openBrowser(server.url);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const stop = (sig: NodeJS.Signals) => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve(sig);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
-    io.err('stopping…');
-    await engine.dispose();
+    // A second signal while shutting down forces the exit (the first one is being honoured).
+    const force = (sig: NodeJS.Signals) => {
+      io.err(`${sig} again: exiting now, without waiting for the training to save.`);
+      process.exit(130);
+    };
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    io.err(`${signal}: stopping… (a running training is stopped and saved; press Ctrl+C again to exit at once)`);
+    const { runsStopped, allSaved } = await engine.dispose({ graceMs: SHUTDOWN_GRACE_MS });
+    if (runsStopped > 0) io.err(allSaved ? `stopped ${runsStopped} training run(s); their models are saved.` : `stopped ${runsStopped} training run(s); not every one finished saving within ${SHUTDOWN_GRACE_MS} ms and was ended.`);
     await server.close();
+    process.off('SIGINT', force);
+    process.off('SIGTERM', force);
     return 0;
   },
 };

@@ -32,7 +32,8 @@ export interface StartRunOptions {
 }
 
 export interface RunHandle {
-  stop(): void;
+  /** Finish the batch and save; `quick` (shutdown) skips the partial epoch's validation. */
+  stop(options?: { quick?: boolean }): void;
   pause(): void;
   resume(): void;
   /** Resolves when the run has ended (whatever the reason) and the model folder is written. */
@@ -65,6 +66,11 @@ export interface TrainingPort {
    * tokenizer. Rejects with an Error saying why it cannot. Absent: not offered.
    */
   attention?(modelDir: string, datasetId: string, req: { text: string; maxTokens?: number }): Promise<AttentionMap>;
+  /**
+   * Ends every worker thread this port started: the models kept open and any run still going (terminated,
+   * not saved: the caller stops runs and waits for them first). After it, the process can exit.
+   */
+  close?(): Promise<void>;
 }
 
 /** What a generation wrote (the service adds its request id). */

@@ -94,37 +94,56 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
     return h;
   };
   const datasetOf = new Map<string, string>();
+  // Runs whose worker is alive (until saved and kept, or disposed): close() terminates what is left.
+  const running = new Set<ReturnType<typeof startRun>>();
 
   return {
+    async close() {
+      const models = [...open.values()];
+      open.clear();
+      const runs = [...running];
+      running.clear();
+      await Promise.allSettled([...models.map((p) => p.then((m) => m.dispose())), ...runs.map((r) => r.dispose())]);
+    },
     startRun(opts) {
       let inner: ReturnType<typeof startRun> | undefined;
       let stopped = false;
       let paused = false;
-      const done = (async () => {
-        const dataset = await datasetFor(registry, opts.datasetId, root);
-        if (stopped) throw new Error('stopped before it started');
-        inner = startRun({ graph: opts.graph, settings: opts.settings, dataset, ...(opts.limit ? { limit: opts.limit } : {}), name: opts.name, ...(workerEntry ? { workerEntry } : {}) }, opts.onEvent);
-        if (paused) inner.pause();
-        const result = await inner.done;
+      // Waits for the run, then saves its model folder (kept open for evaluation) or disposes of it.
+      const finish = async (run: ReturnType<typeof startRun>) => {
+        if (paused) run.pause();
+        const result = await run.done;
         if (result.reason !== 'error' || result.batchesCompleted > 0) {
           try {
-            await inner.save(opts.modelDir, { metrics: { reason: result.reason, history: result.history, backend: result.backend } });
+            await run.save(opts.modelDir, { metrics: { reason: result.reason, history: result.history, backend: result.backend } });
             datasetOf.set(opts.modelDir, opts.datasetId);
-            keep(opts.modelDir, Promise.resolve(inner));
+            keep(opts.modelDir, Promise.resolve(run));
           } catch (error) {
-            await inner.dispose();
+            await run.dispose();
             if (result.reason === 'error') return result;
             return { ...result, reason: 'error' as const, message: `saving the trained model failed: ${error instanceof Error ? error.message : String(error)}` };
           }
         } else {
-          await inner.dispose();
+          await run.dispose();
         }
         return result;
+      };
+      const done = (async () => {
+        const dataset = await datasetFor(registry, opts.datasetId, root);
+        if (stopped) throw new Error('stopped before it started');
+        inner = startRun({ graph: opts.graph, settings: opts.settings, dataset, ...(opts.limit ? { limit: opts.limit } : {}), name: opts.name, ...(workerEntry ? { workerEntry } : {}) }, opts.onEvent);
+        const run = inner;
+        running.add(run);
+        try {
+          return await finish(run);
+        } finally {
+          running.delete(run);
+        }
       })();
       return {
-        stop: () => {
+        stop: (options) => {
           stopped = true;
-          inner?.stop();
+          inner?.stop(options);
         },
         pause: () => {
           paused = true;

@@ -9,7 +9,7 @@ import type { AttentionMap } from '../../../shared/api/engine';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
-import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { isOutOfMemory, OOM_HINT } from './oom';
 import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent } from './types';
 
@@ -65,8 +65,11 @@ export interface ModelHandle {
 }
 
 export interface RunHandle extends ModelHandle {
-  /** Finish the current batch, then end the run keeping the weights. */
-  stop(): void;
+  /**
+   * Finish the current batch, then end the run keeping the weights. `quick` (a shutdown) also skips the
+   * validation of the partial epoch, which can take seconds on a large validation split.
+   */
+  stop(options?: { quick?: boolean }): void;
   pause(): void;
   resume(): void;
   /** Resolves when the run ends, however it ends (never rejects). */
@@ -254,7 +257,8 @@ export function startRun(request: StartRunRequest, onEvent: (event: TrainingEven
     datasetRef: isRef(request.dataset) ? request.dataset : null,
   });
   const set = (v: number) => {
-    if (Atomics.load(control, 0) === CONTROL_STOP) return;
+    const now = Atomics.load(control, 0);
+    if (now === CONTROL_STOP_NOW || (now === CONTROL_STOP && v !== CONTROL_STOP_NOW)) return;
     Atomics.store(control, 0, v);
     Atomics.notify(control, 0);
   };
@@ -262,7 +266,7 @@ export function startRun(request: StartRunRequest, onEvent: (event: TrainingEven
     ...modelHandle(runId, client, () => {
       disposing = true;
     }),
-    stop: () => set(CONTROL_STOP),
+    stop: (options) => set(options?.quick ? CONTROL_STOP_NOW : CONTROL_STOP),
     pause: () => set(CONTROL_PAUSE),
     resume: () => set(CONTROL_RUN),
     done,

@@ -8,6 +8,8 @@ import type { BackendName, DatasetRef, EvaluationResult, GenerateRequest, Predic
 export const CONTROL_RUN = 0;
 export const CONTROL_PAUSE = 1;
 export const CONTROL_STOP = 2;
+/** Stop at once (the engine is shutting down): finish the batch but skip the partial epoch's validation. */
+export const CONTROL_STOP_NOW = 3;
 
 export type ToWorker =
   | { type: 'start'; runId: string; control: SharedArrayBuffer; request: TrainRequestData; dataset: LoadedDataset | null; datasetRef: DatasetRef | null }

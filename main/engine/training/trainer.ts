@@ -36,6 +36,8 @@ type Tf = typeof tfjs;
 /** Stop / pause requests, checked between batches. */
 export interface TrainControl {
   stopRequested(): boolean;
+  /** A stop that must be quick (shutdown): the partial epoch is not validated. */
+  quickStopRequested?(): boolean;
   pauseRequested(): boolean;
   /** Resolves when the run is resumed or stopped. */
   waitWhilePaused(): Promise<void>;
@@ -472,7 +474,7 @@ export class Trainer {
         let valLoss: number | null = null;
         let valAccuracy: number | null = null;
         let valMetrics: Record<string, number> | null = null;
-        if (valCount > 0) {
+        if (valCount > 0 && !(stopped && control.quickStopRequested?.())) {
           const ev = await this.evaluateIndices(useTest ? ds.test : valSplit, useTest ? range(ds.test.count) : plan.val, false);
           valLoss = ev.loss;
           valMetrics = ev.metrics;

@@ -15,7 +15,7 @@ import { loadDatasetRef } from './datasetRef';
 import type { Tokenizer } from '../../../shared/text';
 import { generate } from '../text/generate';
 import { attentionMaps } from '../text/attention';
-import { CONTROL_PAUSE, CONTROL_STOP, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
+import { CONTROL_PAUSE, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { describeError, Trainer, type TrainControl } from './trainer';
 import type { DatasetRef, RunResult } from './types';
 
@@ -33,7 +33,8 @@ let queue: Promise<void> = Promise.resolve();
 function sharedControl(sab: SharedArrayBuffer): TrainControl {
   const word = new Int32Array(sab);
   return {
-    stopRequested: () => Atomics.load(word, 0) === CONTROL_STOP,
+    stopRequested: () => Atomics.load(word, 0) >= CONTROL_STOP,
+    quickStopRequested: () => Atomics.load(word, 0) === CONTROL_STOP_NOW,
     pauseRequested: () => Atomics.load(word, 0) === CONTROL_PAUSE,
     async waitWhilePaused() {
       // Blocks this worker's thread only; the parent wakes it with Atomics.notify on resume or stop.
