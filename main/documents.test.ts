@@ -56,6 +56,8 @@ describe('files on the command line', () => {
     // Chromium switches, URLs and empty arguments are not files.
     expect(filesFromArgv(['electron', '/app', '--no-sandbox', '--inspect=9229', '-v', 'layerforge://app/x', '', 'a/b.json'], { defaultApp: true, cwd: '/c' })).toEqual(['/c/a/b.json']);
     expect(filesFromArgv(['/opt/Layerforge/layerforge'], { defaultApp: false, cwd: '/' })).toEqual([]);
+    // Linux file managers may pass file URLs (a .desktop file's %U).
+    expect(filesFromArgv(['/opt/Layerforge/layerforge', 'file:///home/u/My%20Net.layerforge', 'file://other-host/x.layerforge'], { defaultApp: false, cwd: '/' })).toEqual(['/home/u/My Net.layerforge']);
   });
 
   it('a second launch hands over the files it was given (additionalData, else its argv against its own working directory)', () => {

@@ -9,6 +9,7 @@
 import type { App } from 'electron';
 import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { classifyPath, extensionOf, type OpenTarget, type PathFacts } from '../shared/shell/fileTypes';
 import { fileBaseName } from '../shared/shell/document';
 import type { RecentItem } from './menu';
@@ -27,7 +28,15 @@ export function filesFromArgv(argv: readonly string[], opts: { defaultApp: boole
   const files: string[] = [];
   for (const a of args) {
     if (!a || a.startsWith('-')) continue;
-    // A URL (our own scheme, a deep link) is not a file.
+    // Linux file managers may pass file:// URLs (a .desktop file's %U); other URLs are not files.
+    if (/^file:\/\//i.test(a)) {
+      try {
+        files.push(fileURLToPath(a));
+      } catch {
+        // a file URL of another host: not ours to open
+      }
+      continue;
+    }
     if (/^[a-z][a-z0-9+.-]+:\/\//i.test(a)) continue;
     files.push(isAbsolute(a) ? resolve(a) : resolve(opts.cwd, a));
     if (files.length >= MAX_LAUNCH_FILES) break;
