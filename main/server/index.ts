@@ -14,7 +14,7 @@ import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ENGINE_SPEC, serveApi, type EngineApi, type Message, type Transport } from '../../shared/api';
+import { ENGINE_SPEC, SERVE_MAX_MESSAGE_BYTES, serveApi, type EngineApi, type Message, type Transport } from '../../shared/api';
 import { serveDownloads } from './downloads';
 
 export interface ServeOptions {
@@ -27,7 +27,7 @@ export interface ServeOptions {
   port?: number;
   /** Access token; random (32 hex bytes) when absent. */
   token?: string;
-  /** Largest accepted WebSocket message, bytes (default 8 MiB). */
+  /** Largest accepted WebSocket message, bytes (default SERVE_MAX_MESSAGE_BYTES, 128 MiB). */
   maxMessageBytes?: number;
   /** Most simultaneous WebSocket connections (default 16). */
   maxConnections?: number;
@@ -133,7 +133,7 @@ function hostHeaderName(header: string | undefined): string | undefined {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('hex');
-  const maxMessageBytes = options.maxMessageBytes ?? 8 * 2 ** 20;
+  const maxMessageBytes = options.maxMessageBytes ?? SERVE_MAX_MESSAGE_BYTES;
   const maxConnections = options.maxConnections ?? 16;
   const log = options.log ?? (() => {});
   const root = await realpath(options.staticDir).catch(() => resolve(options.staticDir));

@@ -48,6 +48,20 @@ export type Message =
   | { t: 'unsub'; event: string }
   | { t: 'evt'; event: string; data: unknown };
 
+/**
+ * Largest message serve mode's WebSocket accepts from a browser (bytes). A saved project may be up to
+ * MAX_PROJECT_TEXT (32 Mi characters), which JSON-escaping inside a request can nearly double, so the
+ * bound is 128 MiB: big enough for any request the API accepts, small enough that a client (which must
+ * hold the token) cannot make the engine buffer without limit. Larger requests are refused by the
+ * browser's transport before sending, with their size, instead of the engine closing the connection.
+ */
+export const SERVE_MAX_MESSAGE_BYTES = 128 * 2 ** 20;
+
+/** The readable size of a byte count: '12.3 MB'. */
+export function formatBytes(n: number): string {
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+}
+
 /** One connection: sends messages to, and receives messages from, the other side. */
 export interface Transport {
   send(msg: Message): void;
@@ -249,7 +263,9 @@ export function createClient<T>(names: ServiceNames, transport: Transport, optio
           transport.send(arg === undefined ? { t: 'req', id, method } : { t: 'req', id, method, arg });
         } catch (error) {
           pending.delete(id);
-          reject(new ApiError('disconnected', `could not send ${method}: ${error instanceof Error ? error.message : String(error)}`));
+          // A transport may refuse one message (e.g. too large) with its own ApiError: keep its code.
+          if (error instanceof ApiError) reject(new ApiError(error.code, `${method}: ${error.message}`, error.details));
+          else reject(new ApiError('disconnected', `could not send ${method}: ${error instanceof Error ? error.message : String(error)}`));
         }
       });
   }

@@ -3,7 +3,7 @@
  * (window.layerforge, exposed by preload/index.ts) or, in a browser (serve mode), over a WebSocket
  * to the server that served this page, authenticated by the access token from the page's URL.
  */
-import { createClient, ENGINE_NAMES, type EngineApi, type Message, type Transport } from '../../../shared/api';
+import { ApiError, createClient, ENGINE_NAMES, formatBytes, SERVE_MAX_MESSAGE_BYTES, type EngineApi, type Message, type Transport } from '../../../shared/api';
 
 declare global {
   interface Window {
@@ -37,8 +37,19 @@ export function accessToken(loc: Location = location, storage: Storage | undefin
   }
 }
 
-/** A Transport over a browser WebSocket; messages sent before it opens are queued. */
-export function webSocketTransport(url: string, onState: (s: ConnectionState, why?: string) => void): Transport {
+/** Why a WebSocket closed, in words (1009: a message over the engine's limit; 1006: never connected or dropped). */
+export function closeReason(code: number, reason: string): string {
+  if (code === 1006) return 'the engine refused the connection or is not running (is the access token in the URL right?)';
+  if (code === 1009) return `closed (1009): a message was larger than the engine accepts (${formatBytes(SERVE_MAX_MESSAGE_BYTES)} unless the engine was started with a smaller limit)`;
+  return `closed (${code}${reason ? `: ${reason}` : ''})`;
+}
+
+/**
+ * A Transport over a browser WebSocket; messages sent before it opens are queued. A message larger than
+ * `maxBytes` is refused with ApiError 'too-large' (naming its size) instead of being sent, since the engine
+ * would close the connection on it.
+ */
+export function webSocketTransport(url: string, onState: (s: ConnectionState, why?: string) => void, maxBytes = SERVE_MAX_MESSAGE_BYTES): Transport {
   const ws = new WebSocket(url);
   const queue: string[] = [];
   const receivers = new Set<(m: unknown) => void>();
@@ -58,12 +69,17 @@ export function webSocketTransport(url: string, onState: (s: ConnectionState, wh
     for (const r of receivers) r(msg);
   });
   ws.addEventListener('close', (e: CloseEvent) => {
-    onState('closed', e.code === 1006 ? 'the engine refused the connection or is not running (is the access token in the URL right?)' : `closed (${e.code}${e.reason ? `: ${e.reason}` : ''})`);
+    onState('closed', closeReason(e.code, e.reason));
     for (const c of closers.splice(0)) c();
   });
   return {
     send(msg: Message) {
       const text = JSON.stringify(msg);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need the exact count.
+      const bytes = text.length * 3 <= maxBytes ? text.length : new TextEncoder().encode(text).length;
+      if (bytes > maxBytes) {
+        throw new ApiError('too-large', `the request is ${formatBytes(bytes)}, more than the ${formatBytes(maxBytes)} a message to the engine may be in serve mode; nothing was sent and nothing was lost`);
+      }
       if (ws.readyState === WebSocket.OPEN) ws.send(text);
       else if (ws.readyState === WebSocket.CONNECTING) queue.push(text);
       else throw new Error('the connection to the engine is closed');
