@@ -53,6 +53,18 @@ const config: Configuration = {
   // (a rebuild would need a C++ toolchain and @electron/rebuild on every build machine).
   npmRebuild: false,
   fileAssociations: FILE_ASSOCIATIONS.map((a) => ({ ...a })),
+  // Electron's fuses, flipped in the packaged binary: it cannot be used as a plain Node (ELECTRON_RUN_AS_NODE),
+  // NODE_OPTIONS and --inspect are ignored, the app loads only from app.asar, whose integrity is checked at
+  // start-up on macOS and Windows, and cookies are encrypted at rest. Nothing of ours needs the first three
+  // (training runs in worker threads, not in a child Electron-as-Node).
+  electronFuses: {
+    runAsNode: false,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    onlyLoadAppFromAsar: true,
+    enableEmbeddedAsarIntegrityValidation: true,
+    enableCookieEncryption: true,
+  },
   linux: {
     target: ['AppImage', 'deb'],
     icon: 'resources/icons/png',

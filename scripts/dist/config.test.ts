@@ -36,6 +36,18 @@ describe('electron-builder.config.ts', () => {
     expect(config.npmRebuild).toBe(false);
   });
 
+  it('flips Electron’s fuses: no run-as-Node, NODE_OPTIONS or --inspect; app.asar only, integrity-checked', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      onlyLoadAppFromAsar: true,
+      enableEmbeddedAsarIntegrityValidation: true,
+      enableCookieEncryption: true,
+    });
+    expect(config.asar).toBe(true);
+  });
+
   it('associates .layerforge projects (not .json) with the app', () => {
     expect(config.fileAssociations).toEqual(FILE_ASSOCIATIONS);
     expect(FILE_ASSOCIATIONS.map((a) => a.ext)).toEqual(['layerforge']);

@@ -3,7 +3,7 @@
 // packager (electron-builder, our electron-builder.config.ts, Linux `dir` target) on the built app with a
 // stub in place of Electron's binaries (`electronDist`), then lists the app.asar it wrote (with
 // @electron/asar) and what was unpacked beside it. The file selection, asar packing and unpacking are
-// electron-builder's own; only the Electron executable is fake. Linux only (the `dir` layout of macOS and
+// electron-builder's own; only the Electron executable is fake (so its fuses are not flipped). Linux only (the `dir` layout of macOS and
 // Windows needs their Electron zips).
 //   node scripts/dist/files.mjs            summary: sizes by package, unpacked files
 //   node scripts/dist/files.mjs --list     every file, one a line ("U " marks unpacked ones)
@@ -59,14 +59,21 @@ export function packFileList({ arch = process.arch, keep = false } = {}) {
     chmodSync(join(fakeElectron, 'electron'), 0o755);
     writeFileSync(join(fakeElectron, 'version'), require('electron/package.json').version);
     const out = join(work, 'out');
+    // Our config with the stub as Electron, a temporary output folder, and no fuses (the stub has no fuse
+    // wire to flip: the fuses are checked by config.test.ts and applied by `npm run dist` only).
+    const wrapper = join(work, 'electron-builder.files.config.ts');
+    writeFileSync(
+      wrapper,
+      `import config from ${JSON.stringify(join(root, 'electron-builder.config.ts'))};\n` +
+        `export default { ...config, electronFuses: null, electronDist: ${JSON.stringify(fakeElectron)}, directories: { ...config.directories, output: ${JSON.stringify(out)} } };\n`,
+    );
     const r = spawnSync(
       process.execPath,
       [
         join(root, 'node_modules/electron-builder/cli.js'),
         '--linux', 'dir', `--${arch}`,
-        '--config', 'electron-builder.config.ts',
-        `-c.electronDist=${fakeElectron}`,
-        `-c.directories.output=${out}`,
+        '--config', wrapper,
+        '--projectDir', root,
         '--publish', 'never',
       ],
       { cwd: root, encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
