@@ -16,6 +16,7 @@ import type { MainCommand } from '../shared/shell/menuSpec';
 import { addRecentIfKnown, claimSingleInstance, createDocumentOpener, filesFromArgv, focusWindow, listenOpenFile, recentMenuItems } from './documents';
 import { createEngine } from './engine/service/wiring';
 import { bindEngineIpc } from './ipc';
+import { quitAfterEngine } from './quit';
 import { applyMenuState, buildMenuTemplate, type RecentItem } from './menu';
 import { confirmUnsavedClose, electronProjectDialogs, type DesktopProjectDialogs } from './projectDialogs';
 import { bindShellIpc, createShellOutbox, runNativeEdit } from './shellIpc';
@@ -263,6 +264,6 @@ if (process.env.LAYERFORGE_NO_AUTOSTART !== '1') {
     app.on('window-all-closed', () => {
       if (process.platform !== 'darwin') app.quit();
     });
-    app.on('before-quit', () => void e.dispose());
+    quitAfterEngine(app, e);
   }
 }
