@@ -194,7 +194,7 @@ describe('npm start downloads Electron with its own installer', () => {
     const pkg = join(nm, 'electron');
     mkdirSync(nm, { recursive: true });
     for (const f of ['package.json', 'install.js', 'checksums.json', 'index.js']) cpSync(join(root, 'node_modules/electron', f), join(pkg, f));
-    for (const dep of ['@electron', '@electron-internal']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'dir');
+    for (const dep of ['@electron', '@electron-internal']) symlinkSync(join(root, 'node_modules', dep), join(nm, dep), 'junction');
     const zipName = `electron-v${electronVersion}-${process.platform}-${process.arch}.zip`;
     const exe = process.platform === 'win32' ? 'electron.exe' : 'electron';
     const zip = Buffer.from(zipSync({ [exe]: [new TextEncoder().encode('#!/bin/sh\necho stub\n'), { os: 3, attrs: 0o100755 << 16 }], version: new TextEncoder().encode(electronVersion) }));
