@@ -41,6 +41,8 @@ const config: Configuration = {
     `!node_modules/{${NOT_IN_MAIN.join(',')}}{,/**}`,
     WEBGPU_OTHER_PLATFORMS,
   ],
+  // Help > Documentation opens the README from the app's resources folder (openDocumentation in main/index.ts).
+  extraResources: [{ from: 'README.md', to: 'README.md' }],
   asar: true,
   asarUnpack: [
     'node_modules/@tensorflow/tfjs-node/**',

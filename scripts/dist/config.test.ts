@@ -55,6 +55,11 @@ describe('electron-builder.config.ts', () => {
     expect(config.linux?.mimeTypes).toEqual(['application/x-layerforge']);
   });
 
+  it('ships the README beside app.asar for Help > Documentation (openDocumentation reads resourcesPath/README.md)', () => {
+    expect(config.extraResources).toEqual([{ from: 'README.md', to: 'README.md' }]);
+    expect(existsSync(join(root, 'README.md'))).toBe(true);
+  });
+
   it('packs only the build output and package.json of the app itself', () => {
     const includes = patterns(config.files).filter((p) => !p.startsWith('!'));
     expect(includes).toEqual(['out/main/**', 'out/preload/**', 'out/renderer/**', 'package.json']);
