@@ -4,8 +4,8 @@ import { MAX_PROJECT_NAME, projectFileNameFor, projectNameProblem, PROJECT_NAME_
 import { ENGINE_SCHEMAS } from './schemas';
 
 describe('project file names', () => {
-  const good = ['my-net.json', 'My Net (2).json', 'résumé.json', 'a.b.json', `${'x'.repeat(MAX_PROJECT_NAME - 5)}.json`];
-  const bad = ['../x.json', 'a/b.json', 'a\\b.json', '.x.json', 'a..b.json', 'x.txt', 'x.JSON', 'con.json', 'LPT1.json', ' x.json', 'x.json ', 'a:b.json', 'a\u0000.json', '', '.json', `${'x'.repeat(MAX_PROJECT_NAME - 4)}.json`];
+  const good = ['my-net.json', 'my-net.layerforge', 'My Net (2).json', 'résumé.json', 'a.b.json', `${'x'.repeat(MAX_PROJECT_NAME - 5)}.json`];
+  const bad = ['../x.json', 'a/b.json', 'a\\b.json', '.x.json', 'a..b.json', 'x.txt', 'x.JSON', 'x.LAYERFORGE', '.layerforge', 'x.layerforge.bak', 'con.json', 'LPT1.json', ' x.json', 'x.json ', 'a:b.json', 'a\u0000.json', '', '.json', `${'x'.repeat(MAX_PROJECT_NAME - 4)}.json`];
 
   it('the shared check and the request schema agree', () => {
     for (const name of good) {

@@ -11,8 +11,8 @@ export const MAX_PROJECT_TEXT = 32 * 2 ** 20;
 
 // Control characters are exactly what these patterns refuse.
 /* eslint-disable no-control-regex */
-/** A project file name as the schema accepts it: no separators, no leading dot, no control or reserved characters, ends in .json. */
-export const PROJECT_NAME_PATTERN = /^(?![.\s])(?!.*\.\.)[^\\/:*?"<>|\u0000-\u001f\u007f]{1,115}\.json$/;
+/** A project file name as the schema accepts it: no separators, no leading dot, no control or reserved characters, ends in .layerforge or .json. */
+export const PROJECT_NAME_PATTERN = /^(?![.\s])(?!.*\.\.)[^\\/:*?"<>|\u0000-\u001f\u007f]{1,115}\.(json|layerforge)$/;
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 
@@ -25,7 +25,7 @@ export function projectNameProblem(name: string): string | null {
   if (name.startsWith('.')) return `"${name}" starts with a dot`;
   if (/^\s|\s$/.test(name)) return `"${name}" starts or ends with a space`;
   if (/[:*?"<>|\u0000-\u001f\u007f]/.test(name)) return `"${name}" contains a character that is not allowed in file names (: * ? " < > | or a control character)`;
-  if (!name.endsWith('.json')) return `"${name}" does not end in .json`;
+  if (!name.endsWith('.json') && !name.endsWith('.layerforge')) return `"${name}" does not end in .layerforge or .json`;
   if (WINDOWS_RESERVED.test(name.split('.')[0] ?? '')) return `"${name}" is a reserved device name on Windows`;
   if (!PROJECT_NAME_PATTERN.test(name)) return `"${name}" is not an allowed project file name`;
   return null;
