@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,accuracy,memory,tables,language,text,ui]`
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,accuracy,memory,tables,language,text,ui,gpu]`
  * Runs every bench module (each a file here, listed below) in one process and prints the figures,
  * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
  */
@@ -12,10 +12,11 @@ import { accuracyBench } from './accuracy';
 import { tablesBench } from './tables';
 import { languageBench } from './language';
 import { textBench } from './text';
+import { gpuBench } from './gpu';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   const figures: Figure[] = [];
   const started = Date.now();
   for (const m of MODULES) {
-    if (only && !only.has(m.name)) continue;
+    if (only ? !only.has(m.name) : m.optIn) continue;
     try {
       figures.push(...(await m.run(opts)));
     } catch (error) {

@@ -22,5 +22,7 @@ export interface Figure {
 
 export interface BenchModule {
   name: string;
+  /** Runs only when named in --only (the GPU check: minutes on a software adapter, no figure of ours elsewhere). */
+  optIn?: boolean;
   run(opts: BenchOptions): Promise<Figure[]>;
 }
