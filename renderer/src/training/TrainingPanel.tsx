@@ -114,7 +114,9 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled, task
         // webgpu names its adapter, and says when it is a software one (never taken by auto).
         (o) => {
           const b = backends.find((x) => x.name === o);
-          return b?.available && b.adapter ? `${b.software ? 'software: ' : ''}${b.adapter.split(' (')[0]}` : null;
+          if (!b?.available || !b.adapter) return null;
+          const device = b.adapter.match(/\(([^:)]+)/)?.[1] ?? b.adapter; // "llvmpipe", "NVIDIA GeForce RTX 3080"
+          return b.software ? `software GPU: ${device}` : device;
         },
       )}
       {(() => {
