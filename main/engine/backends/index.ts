@@ -253,7 +253,7 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<SelectedB
 /**
  * Every backend, in order, with whether it can run here and why not; webgpu with its adapter (the
  * report of `layerforge backends` and the app's backend menu). Leaves no GPU device open; wasm is
- * checked by loading its package, not by starting its threads.
+ * checked by resolving its package, not by loading it or starting its threads.
  */
 export async function reportBackends(): Promise<BackendAttempt[]> {
   const tf = await loadTf();
@@ -270,7 +270,8 @@ export async function reportBackends(): Promise<BackendAttempt[]> {
       });
     } else if (name === 'wasm') {
       try {
-        await importOptional('@tensorflow/tfjs-backend-wasm');
+        // Resolved, not imported: importing registers the backend in this process's tfjs (a listing must not).
+        require.resolve('@tensorflow/tfjs-backend-wasm');
         out.push({ name, ok: true, reason: '@tensorflow/tfjs-backend-wasm (threaded SIMD where it loads) with Layerforge\'s training kernels' });
       } catch (e) {
         out.push({ name, ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) });
