@@ -243,7 +243,13 @@ export async function selectBackend(opts: SelectOptions = {}): Promise<SelectedB
   const ok = tried.filter((t) => t.ok);
   if (measuring && ok.length > 0) {
     if (ok.length === 1) return done(ok[0]!.name, autoReason(ok[0]!, tried));
-    const pick = await opts.measure!(tf, ok);
+    let pick: { name: BackendName; reason: string };
+    try {
+      pick = await opts.measure!(tf, ok);
+    } catch (e) {
+      // A failed probe must not fail the run: the first that works, in the usual order.
+      pick = { name: ok[0]!.name, reason: `${autoReason(ok[0]!, tried)}; the speed probe failed (${e instanceof Error ? e.message : String(e)})` };
+    }
     return done(pick.name, pick.reason);
   }
   const why = tried.map((t) => `${t.name}: ${t.reason}`).join('; ');
