@@ -5,7 +5,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clickEmpty, dragLayer, MOD, node, openApp, screenshot, selectNode, setField, startEmpty, wire } from './helpers/editor';
+import { bothThemes, clickEmpty, dragLayer, MOD, node, openApp, screenshot, selectNode, setField, startEmpty, wire } from './helpers/editor';
 
 async function openTemplate(page: Page, id = 'cifar10-cnn') {
   await page.getByTestId(`template-${id}`).click();
@@ -259,4 +259,25 @@ test('a shape clash at a merge marks the node and the edge that caused it', asyn
   await setField(page, 'filters', '3');
   await expect(page.locator('.react-flow__edge.lf-edge-clash')).toHaveCount(0);
   await expect(node(page, 'add_1').getByTestId('node-shape')).toHaveText('32×32×3');
+});
+
+test('Find Layer (Ctrl+F): type part of a name or type, Enter selects the node and shows it', async ({ page }) => {
+  await openApp(page);
+  await openTemplate(page);
+  await clickEmpty(page);
+  await page.keyboard.press(`${MOD}+f`);
+  const input = page.getByTestId('find-layer-input');
+  await expect(input).toBeFocused();
+  await expect(page.getByTestId('find-layer-match')).toHaveCount(8);
+  await input.fill('dense');
+  await expect(page.getByTestId('find-layer-match')).toHaveCount(2);
+  await bothThemes(page, 'editor-find-layer', 'find-layer');
+  await input.fill('no such layer');
+  await expect(page.getByTestId('find-layer-none')).toContainText('No layer matches');
+  await input.fill('pool 2');
+  await input.press('ArrowDown');
+  await input.press('Enter');
+  await expect(page.getByTestId('find-layer')).toHaveCount(0);
+  await expect(node(page, 'max_pooling2d_2')).toHaveClass(/selected/);
+  await expect(node(page, 'max_pooling2d_2')).toBeInViewport();
 });

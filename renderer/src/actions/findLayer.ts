@@ -1,21 +1,13 @@
 import { keyIs, mod, MOD, register } from './register';
 
-/** Moves the focus to the palette's layer search (shown first if hidden): type to find a layer, Enter adds it. */
-export function focusLayerSearch(): void {
-  if (typeof document === 'undefined') return;
-  const input = document.querySelector<HTMLInputElement>('[data-testid="palette-search"]');
-  input?.focus();
-  input?.select();
-}
-
+/** Edit > Find Layer: a dialog that finds a node of the graph by name or type, selects it and brings it into view. */
 export const findLayer = register({
   name: 'findLayer',
   label: 'Find layer…',
   shortcut: `${MOD}+F`,
   keyTest: (e) => mod(e) && !e.shiftKey && !e.altKey && keyIs(e, 'f'),
+  enabled: ({ graph }) => graph.getState().screen === 'editor',
   perform: ({ ui }) => {
-    ui.setState({ paletteOpen: true });
-    // After React has shown the palette.
-    setTimeout(focusLayerSearch, 0);
+    ui.setState({ dialog: { kind: 'findLayer' } });
   },
 });

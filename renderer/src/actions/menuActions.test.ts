@@ -112,12 +112,13 @@ describe('View and Edit menu actions', () => {
     expect(view.resetZoom).toHaveBeenCalled();
   });
 
-  it('Find layer (Ctrl+F) shows the palette for its search', () => {
+  it('Find layer (Ctrl+F) opens the finder over the graph’s nodes', () => {
     const { ctx } = setup();
-    uiStore.setState({ paletteOpen: false });
+    uiStore.setState({ dialog: null });
     const e = { key: 'f', ctrlKey: true, metaKey: false, shiftKey: false, altKey: false, isComposing: false, defaultPrevented: false, target: null, preventDefault() {} } as unknown as KeyboardEvent;
     expect(handleKeyDown(e, ctx)).toBe(true);
-    expect(uiStore.getState().paletteOpen).toBe(true);
+    expect(uiStore.getState().dialog).toEqual({ kind: 'findLayer' });
+    uiStore.setState({ dialog: null });
     // F alone is still Fit.
     const f = { ...e, ctrlKey: false } as KeyboardEvent;
     handleKeyDown(f, ctx);

@@ -17,6 +17,8 @@ export interface ViewBridge {
   resetZoom?(): void;
   /** The flow coordinates at the centre of the visible canvas. */
   centre(): XY;
+  /** Brings a node into view, centred (the canvas; absent in tests and before it mounts). */
+  focusNode?(id: string): void;
 }
 
 export interface ActionContext {

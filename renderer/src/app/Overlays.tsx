@@ -5,6 +5,7 @@ import { allActions } from '../actions/register';
 import { graphStore } from '../store/graphStore';
 import { uiStore, useUi } from '../store/uiStore';
 import { TableImportDialog } from '../training/TableImportDialog';
+import { FindLayerDialog } from './FindLayerDialog';
 import { OpenDialog, SaveAsDialog } from './ProjectDialogs';
 
 export function HelpOverlay() {
@@ -55,6 +56,7 @@ export function Dialogs() {
   if (!dialog) return null;
   if (dialog.kind === 'saveAs') return <SaveAsDialog key="saveAs" initial={dialog.initial} />;
   if (dialog.kind === 'open') return <OpenDialog key="open" />;
+  if (dialog.kind === 'findLayer') return <FindLayerDialog key="findLayer" />;
   if (dialog.kind === 'importTable') return <TableImportDialog key={`table:${dialog.path}`} initialPath={dialog.path} onClose={closeDialog} onImported={chooseImportedDataset} />;
   return <DiscardDialog what={dialog.what} proceed={dialog.proceed} />;
 }

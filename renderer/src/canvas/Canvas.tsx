@@ -57,6 +57,7 @@ export function Canvas() {
       zoomIn: () => void rf.zoomIn({ duration: 150 }),
       zoomOut: () => void rf.zoomOut({ duration: 150 }),
       resetZoom: () => void rf.zoomTo(1, { duration: 150 }),
+      focusNode: (id) => void rf.fitView({ nodes: [{ id }], padding: 0.6, duration: 200, maxZoom: Math.max(1, rf.getZoom()) }),
       centre: () => {
         const r = wrapper.current?.getBoundingClientRect();
         return r ? rf.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 }) : { x: 0, y: 0 };

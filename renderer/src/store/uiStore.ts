@@ -16,7 +16,9 @@ export type Dialog =
   /** "You have unsaved changes": run `proceed` if the user agrees to discard them. */
   | { kind: 'discard'; what: string; proceed: () => void }
   /** The table (CSV) import for a file opened from the OS (desktop app: dropped, command line). */
-  | { kind: 'importTable'; path: string };
+  | { kind: 'importTable'; path: string }
+  /** Edit > Find Layer: a node of the graph by name or type. */
+  | { kind: 'findLayer' };
 
 export interface UiState {
   dialog: Dialog | null;
