@@ -6,7 +6,7 @@ import { newProject, parseProjectText, serializeProject } from '../../../shared/
 import { createGraphStore } from '../store/graphStore';
 import { uiStore } from '../store/uiStore';
 import { FAKE_DIR, fakeProjectIO } from '../project/testing';
-import { training, trainingStore } from '../training/runsStore';
+import { sampleLimits, training, trainingStore } from '../training/runsStore';
 import { dispatch, getAction, handleKeyDown, type ActionContext } from './index';
 import { openTarget, type OpenFileDeps } from './openFile';
 
@@ -50,7 +50,24 @@ describe('Train menu actions (the training panel’s buttons)', () => {
     const req = vi.mocked(training.start).mock.calls[0]![0];
     expect(req).toMatchObject({ datasetId: 'cifar10', name: 'CIFAR-10 CNN · run 1', settings: { epochs: 10, batchSize: 64, optimizer: 'adam' } });
     expect(req.graph.nodes).toHaveLength(8);
+    expect(req.maxTrainSamples).toBeUndefined();
     expect(uiStore.getState().rightTab).toBe('train');
+  });
+
+  it('Train uses the panel’s "max images" limit, as the panel’s button does', async () => {
+    const { ctx } = setup();
+    trainingStore.setState({ maxImages: '5000' });
+    try {
+      dispatch('train', undefined, ctx);
+      await flush();
+      expect(vi.mocked(training.start).mock.calls[0]![0]).toMatchObject({ maxTrainSamples: 5000, maxTestSamples: 1000 });
+    } finally {
+      trainingStore.setState({ maxImages: '' });
+    }
+    expect(sampleLimits('')).toEqual({});
+    expect(sampleLimits('abc')).toEqual({});
+    expect(sampleLimits('-3')).toEqual({});
+    expect(sampleLimits('200')).toEqual({ maxTrainSamples: 200, maxTestSamples: 100 });
   });
 
   it('Train is greyed out when the panel’s Train button is: no dataset, not ready, a run in progress, a broken model, no project', () => {

@@ -1,6 +1,6 @@
 import { defaultTrainingSettings } from '../../../shared/project';
 import { graphFromDoc } from '../store/document';
-import { training, trainingStore } from '../training/runsStore';
+import { sampleLimits, training, trainingStore } from '../training/runsStore';
 import { register } from './register';
 import { trainBlocker } from './trainingState';
 
@@ -24,6 +24,7 @@ export const train = register({
       datasetId: meta.dataset!,
       settings: { ...defaultTrainingSettings(), ...meta.training },
       name: `${meta.name || 'Model'} · run ${trainingStore.getState().runs.length + 1}`,
+      ...sampleLimits(trainingStore.getState().maxImages),
     });
   },
 });

@@ -13,7 +13,7 @@ import { DownloadButton } from '../export/DownloadButton';
 import { DatasetSection, sampleNoun } from './DatasetSection';
 import { Bar } from './ProgressBar';
 import { RunCharts } from './RunCharts';
-import { training, trainingStore, useTraining } from './runsStore';
+import { sampleLimits, training, trainingStore, useTraining } from './runsStore';
 import { formatMetric, runHeadline, taskOf } from './taskMetrics';
 import { useAnalysis } from './taskTarget';
 import './training.css';
@@ -161,7 +161,8 @@ export function TrainingPanel() {
   const busy = useTraining((s) => s.busy);
   const dashboardOpen = useTraining((s) => s.dashboardOpen);
   const datasets = useTraining((s) => s.datasets);
-  const [maxImages, setMaxImages] = useState('');
+  const maxImages = useTraining((s) => s.maxImages);
+  const setMaxImages = (v: string) => trainingStore.setState({ maxImages: v });
   const liveRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
@@ -184,13 +185,12 @@ export function TrainingPanel() {
   const why = active ? 'A run is in progress' : graphErrors.length ? (outputMisfit ? `The model’s output does not fit ${ds?.name ?? 'the dataset'}` : 'Fix the model first') : !ds ? 'Choose a dataset' : ds.status !== 'ready' ? 'The dataset is not ready' : connection === 'closed' ? 'Not connected to the engine' : '';
 
   const start = async () => {
-    const limit = Number(maxImages);
     await training.start({
       graph: graphFromDoc(graphStore.getState().doc),
       datasetId: ds!.id,
       settings,
       name: `${meta.name || 'Model'} · run ${runs.length + 1}`,
-      ...(Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit, maxTestSamples: Math.max(100, Math.ceil(limit / 5)) } : {}),
+      ...sampleLimits(maxImages),
     });
     liveRef.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
   };

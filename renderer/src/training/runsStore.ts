@@ -54,6 +54,14 @@ export interface TrainingState {
   busy: boolean;
   /** The last "Fit model to dataset": what changed, shown while the document still has those nodes (undo hides it). */
   lastFit: { datasetId: string; datasetName: string; changes: string[]; nodes: Doc['nodes'] } | null;
+  /** The panel's "max images" field as typed: every way of starting a run (panel, Train menu) uses it. */
+  maxImages: string;
+}
+
+/** The sample limits of a run from the "max images" field: none when it is empty or not a positive integer. */
+export function sampleLimits(maxImages: string): { maxTrainSamples?: number; maxTestSamples?: number } {
+  const limit = Number(maxImages);
+  return maxImages.trim() !== '' && Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit, maxTestSamples: Math.max(100, Math.ceil(limit / 5)) } : {};
 }
 
 const initial: TrainingState = {
@@ -73,6 +81,7 @@ const initial: TrainingState = {
   problems: [],
   busy: false,
   lastFit: null,
+  maxImages: '',
 };
 
 export const trainingStore = createStore<TrainingState>()(() => ({ ...initial }));
