@@ -124,7 +124,7 @@ describe('npm start decides', () => {
 describe('npm start falls back to serve mode in one line', () => {
   it.skipIf(Boolean(realBinary.path))('when the download fails (a mirror on a closed port): within seconds, saying why and how to retry', async () => {
     const port = await closedPort();
-    const { done } = startScript(['--port', '0'], baseEnv({ DISPLAY: ':99', ELECTRON_MIRROR: `http://127.0.0.1:${port}/`, LAYERFORGE_START_DRY_RUN: '1' }));
+    const { done } = startScript(['--port', '0'], baseEnv({ DISPLAY: ':99', ELECTRON_MIRROR: `http://127.0.0.1:${port}/`, LAYERFORGE_START_DRY_RUN: '1', LAYERFORGE_SKIP_BUILD: '1' }));
     const r = await done;
     console.log(`start.test.ts: download failure to fallback in ${r.ms} ms`);
     expect(r.code).toBe(0);
@@ -150,7 +150,7 @@ describe('npm start falls back to serve mode in one line', () => {
     });
     const mirror = await listen(server);
     try {
-      const { done } = startScript([], baseEnv({ DISPLAY: ':99', ELECTRON_MIRROR: mirror, LAYERFORGE_ELECTRON_DOWNLOAD_TIMEOUT: '2', LAYERFORGE_START_DRY_RUN: '1' }));
+      const { done } = startScript([], baseEnv({ DISPLAY: ':99', ELECTRON_MIRROR: mirror, LAYERFORGE_ELECTRON_DOWNLOAD_TIMEOUT: '2', LAYERFORGE_START_DRY_RUN: '1', LAYERFORGE_SKIP_BUILD: '1' }));
       const r = await done;
       console.log(`start.test.ts: stalled download to fallback in ${r.ms} ms (time-out 2 s)`);
       expect(r.code).toBe(0);
@@ -168,7 +168,7 @@ describe('npm start falls back to serve mode in one line', () => {
   });
 
   it('without a display, before any download', async () => {
-    const { done } = startScript([], baseEnv({ LAYERFORGE_START_DRY_RUN: '1' }));
+    const { done } = startScript([], baseEnv({ LAYERFORGE_START_DRY_RUN: '1', LAYERFORGE_SKIP_BUILD: '1' }));
     const r = await done;
     if (process.platform === 'linux') {
       expect(r.stderr.trim()).toBe('npm start: no display here (DISPLAY and WAYLAND_DISPLAY are unset); starting in your browser instead.');
@@ -178,7 +178,7 @@ describe('npm start falls back to serve mode in one line', () => {
   });
 
   it.skipIf(Boolean(realBinary.path))('with ELECTRON_SKIP_BINARY_DOWNLOAD, without trying', async () => {
-    const { done } = startScript([], baseEnv({ DISPLAY: ':99', ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LAYERFORGE_START_DRY_RUN: '1' }));
+    const { done } = startScript([], baseEnv({ DISPLAY: ':99', ELECTRON_SKIP_BINARY_DOWNLOAD: '1', LAYERFORGE_START_DRY_RUN: '1', LAYERFORGE_SKIP_BUILD: '1' }));
     const r = await done;
     expect(r.stderr.trim()).toBe(
       `npm start: the Electron binary is missing and ELECTRON_SKIP_BINARY_DOWNLOAD is set; starting in your browser instead. Download it with: ${RETRY_COMMAND}`,
