@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { signalLatch } from './serve';
 import { createClient, ENGINE_NAMES, type EngineApi, type TrainingProgress } from '../../../shared/api';
 import { defaultTrainingSettings, parseProjectText } from '../../../shared/project';
 import { writeTinyCifar10 } from '../../engine/service/tinyCifar';
@@ -98,4 +99,25 @@ describe('layerforge serve: Ctrl+C and SIGTERM', () => {
       await again.dispose();
     }
   }, 120_000);
+});
+
+describe('signalLatch', () => {
+  it('keeps the first signal (also one before wait), and a second one exits at once with 130', async () => {
+    const handlers = new Map<string, (sig: NodeJS.Signals) => void>();
+    const proc = {
+      on: (sig: string, cb: (s: NodeJS.Signals) => void) => handlers.set(sig, cb),
+      off: (sig: string) => handlers.delete(sig),
+      exit: vi.fn(),
+    };
+    const lines: string[] = [];
+    const latch = signalLatch({ err: (l: string) => lines.push(l) }, proc as never);
+    handlers.get('SIGTERM')!('SIGTERM');
+    expect(latch.signal).toBe('SIGTERM');
+    await expect(latch.wait()).resolves.toBe('SIGTERM');
+    handlers.get('SIGINT')!('SIGINT');
+    expect(proc.exit).toHaveBeenCalledWith(130);
+    expect(lines[0]).toMatch(/SIGINT again: exiting now/);
+    latch.dispose();
+    expect(handlers.size).toBe(0);
+  });
 });

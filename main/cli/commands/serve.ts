@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../server';
 import { createEngine } from '../../engine/service/wiring';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, type CliCommand, type CliIO } from '../command';
 
 /** The built web renderer (`npm run build:web`). */
 export const WEB_DIR = fileURLToPath(new URL('../../../out/web', import.meta.url));
@@ -15,6 +15,36 @@ export const WEB_DIR = fileURLToPath(new URL('../../../out/web', import.meta.url
  * workers are ended: the whole shutdown must fit in 2 s.
  */
 export const SHUTDOWN_GRACE_MS = 1500;
+
+/**
+ * SIGINT and SIGTERM from the moment it is made: `signal` is the first that came, `wait()` resolves with
+ * it; a second one exits the process at once (status 130). `dispose()` removes the handlers.
+ */
+export function signalLatch(io: Pick<CliIO, 'err'>, proc: Pick<NodeJS.Process, 'on' | 'off' | 'exit'> = process) {
+  let signal: NodeJS.Signals | null = null;
+  let wake: ((sig: NodeJS.Signals) => void) | null = null;
+  const on = (sig: NodeJS.Signals) => {
+    if (signal) {
+      io.err(`${sig} again: exiting now, without waiting for the training to save.`);
+      proc.exit(130);
+      return;
+    }
+    signal = sig;
+    wake?.(sig);
+  };
+  proc.on('SIGINT', on);
+  proc.on('SIGTERM', on);
+  return {
+    get signal(): NodeJS.Signals | null {
+      return signal;
+    },
+    wait: (): Promise<NodeJS.Signals> => (signal ? Promise.resolve(signal) : new Promise<NodeJS.Signals>((resolve) => (wake = resolve))),
+    dispose(): void {
+      proc.off('SIGINT', on);
+      proc.off('SIGTERM', on);
+    },
+  };
+}
 
 /** Opens a URL in the system browser; failures (no browser, no display) are ignored. */
 export function openBrowser(url: string): void {
@@ -56,47 +86,37 @@ export const serveCommand: CliCommand = {
       throw new UsageError('--token must be 8 to 200 characters of letters, digits, ".", "_", "~" or "-"');
     }
     if (!existsSync(WEB_DIR)) io.err(`warning: the web UI is not built (${WEB_DIR} is missing): run \`npm run build:web\`. The API is served anyway.`);
-    const engine = createEngine({ host: 'serve' });
-    await engine.whenReady();
-    const server = await startServer({
-      engine,
-      staticDir: WEB_DIR,
-      host: values.host ?? '127.0.0.1',
-      port,
-      ...(values.token ? { token: values.token } : {}),
-      log: (line) => io.err(line),
-    });
-    if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
-      io.err(`warning: listening on ${server.host}, not loopback: anyone who can reach this address and has the token can use the engine.`);
+    // Ctrl+C / SIGTERM are handled from here on: one while starting, or right after "Press Ctrl+C" is
+    // printed, must not meet Node's default handler (which would kill the process without stopping runs).
+    const latch = signalLatch(io);
+    try {
+      const engine = createEngine({ host: 'serve' });
+      await engine.whenReady();
+      const server = await startServer({
+        engine,
+        staticDir: WEB_DIR,
+        host: values.host ?? '127.0.0.1',
+        port,
+        ...(values.token ? { token: values.token } : {}),
+        log: (line) => io.err(line),
+      });
+      if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
+        io.err(`warning: listening on ${server.host}, not loopback: anyone who can reach this address and has the token can use the engine.`);
+      }
+      // Bound to every interface: also print the addresses other machines on the network would use.
+      const lan = server.host === '0.0.0.0' || server.host === '::'
+        ? Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && a.family === 'IPv4').map((a) => `    http://${a.address}:${server.port}/?token=${server.token}`)
+        : [];
+      io.out(`Layerforge is serving at:\n\n    ${server.url}\n${lan.length ? `\nOn your network:\n${lan.join('\n')}\n` : ''}\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
+      if (!values['no-open'] && !latch.signal) openBrowser(server.url);
+      const signal = await latch.wait();
+      io.err(`${signal}: stopping… (a running training is stopped and saved; press Ctrl+C again to exit at once)`);
+      const { runsStopped, allSaved } = await engine.dispose({ graceMs: SHUTDOWN_GRACE_MS });
+      if (runsStopped > 0) io.err(allSaved ? `stopped ${runsStopped} training run(s); their models are saved.` : `stopped ${runsStopped} training run(s); not every one finished saving within ${SHUTDOWN_GRACE_MS} ms and was ended.`);
+      await server.close();
+      return 0;
+    } finally {
+      latch.dispose();
     }
-    // Bound to every interface: also print the addresses other machines on the network would use.
-    const lan = server.host === '0.0.0.0' || server.host === '::'
-      ? Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal && a.family === 'IPv4').map((a) => `    http://${a.address}:${server.port}/?token=${server.token}`)
-      : [];
-    io.out(`Layerforge is serving at:\n\n    ${server.url}\n${lan.length ? `\nOn your network:\n${lan.join('\n')}\n` : ''}\nData folder: ${(await engine.getInfo()).dataDir}\nPress Ctrl+C to stop.`);
-    if (!values['no-open']) openBrowser(server.url);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      const stop = (sig: NodeJS.Signals) => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve(sig);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    // A second signal while shutting down forces the exit (the first one is being honoured).
-    const force = (sig: NodeJS.Signals) => {
-      io.err(`${sig} again: exiting now, without waiting for the training to save.`);
-      process.exit(130);
-    };
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
-    io.err(`${signal}: stopping… (a running training is stopped and saved; press Ctrl+C again to exit at once)`);
-    const { runsStopped, allSaved } = await engine.dispose({ graceMs: SHUTDOWN_GRACE_MS });
-    if (runsStopped > 0) io.err(allSaved ? `stopped ${runsStopped} training run(s); their models are saved.` : `stopped ${runsStopped} training run(s); not every one finished saving within ${SHUTDOWN_GRACE_MS} ms and was ended.`);
-    await server.close();
-    process.off('SIGINT', force);
-    process.off('SIGTERM', force);
-    return 0;
   },
 };
