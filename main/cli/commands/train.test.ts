@@ -76,6 +76,13 @@ describe('layerforge train', () => {
     expect(summary).toMatchObject({ backend: 'cpu', epochs: 2, trainImages: 200, testImages: 60, reason: 'completed' });
     expect(typeof summary.testAccuracy).toBe('number');
     expect(summary.trainImagesPerSecond as number).toBeGreaterThan(0);
+    // Honest speed: the steady-state rate is over training steps only; the rest of the wall time is told apart.
+    const t = summary as Record<string, number>;
+    for (const k of ['startupSeconds', 'trainSeconds', 'wallSeconds']) expect(t[k], k).toBeGreaterThan(0);
+    expect(t.evalSeconds).toBeGreaterThanOrEqual(0);
+    expect(t.wallSeconds! + 0.2).toBeGreaterThanOrEqual(t.startupSeconds! + t.trainSeconds! + t.evalSeconds!);
+    expect(t.trainImagesPerSecond! * t.trainSeconds!).toBeGreaterThan(t.imagesTrained! * 0.8);
+    expect(t.trainImagesPerSecond! * t.trainSeconds!).toBeLessThan(t.imagesTrained! * 1.25);
     for (const f of ['model.json', 'weights.bin', 'project.json', 'metrics.json']) expect(existsSync(join(out, f))).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as Record<string, unknown>;
     expect(metrics.testAccuracy).toBe(summary.testAccuracy);

@@ -62,6 +62,11 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(k)}${'.'.repeat(width - k)}]`;
 }
 
+/** Milliseconds as seconds with two decimals. */
+function seconds(ms: number): number {
+  return Math.round(ms / 10) / 100;
+}
+
 export const trainCommand: CliCommand = {
   name: 'train',
   summary: 'Train a project on a dataset (progress, test accuracy, optional model folder).',
@@ -144,7 +149,11 @@ export const trainCommand: CliCommand = {
     /** Why the backend was chosen (the 'started' event's), repeated in the summary. */
     let backendReason: string | null = null;
     const onEvent = (e: TrainingEvent) => {
-      if (e.type === 'started') backendReason = e.backendReason;
+      if (e.type === 'started') {
+        backendReason = e.backendReason;
+        // performance.now() counts from the process' start: Node, the CLI, the dataset and the model.
+        startedAt ??= performance.now();
+      }
       if (json) {
         io.out(JSON.stringify(e));
         return;
@@ -180,6 +189,7 @@ export const trainCommand: CliCommand = {
       }
     };
 
+    let startedAt: number | undefined;
     const handle = startRun({ graph: project.graph, settings, dataset: { id: datasetId, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) }, ...(limit ? { limit } : {}), name: project.name }, onEvent);
     let interrupts = 0;
     const onSigint = () => {
@@ -197,9 +207,12 @@ export const trainCommand: CliCommand = {
       const result = await handle.done;
       let evaluation: EvaluationResult | null = null;
       let evalError: string | null = null;
+      let testEvalMs = 0;
       if (result.reason !== 'error') {
+        const te = performance.now();
         try {
           evaluation = await handle.evaluate('test');
+          testEvalMs = performance.now() - te;
           if (evaluation.task !== task.id) throw new Error(`the run trained for ${evaluation.task}, the dataset says ${task.id}`);
         } catch (error) {
           evalError = error instanceof Error ? error.message : String(error);
@@ -218,8 +231,15 @@ export const trainCommand: CliCommand = {
         batches: result.batchesCompleted,
         trainImages: result.trainImages,
         imagesTrained: result.imagesTrained,
+        // Steady state: images over the time spent in training steps only.
         trainImagesPerSecond: Math.round(result.trainImagesPerSecond * 10) / 10,
         elapsedMs: Math.round(result.elapsedMs),
+        // Where the wall time went: start-up (process start to the first step: Node, CLI, dataset, model),
+        // training steps, evaluation (validation after each epoch plus the final test set).
+        startupSeconds: startedAt === undefined ? null : seconds(startedAt),
+        trainSeconds: seconds(result.trainMs ?? 0),
+        evalSeconds: seconds((result.validationMs ?? 0) + testEvalMs),
+        wallSeconds: seconds(performance.now()),
         testImages: evaluation?.count ?? 0,
         ...testFields(task, evaluation),
         testLoss: evaluation?.loss ?? null,
@@ -240,7 +260,8 @@ export const trainCommand: CliCommand = {
         io.out(`Result:             ${summary.reason} (${summary.message})`);
         io.out(`Epochs:             ${summary.epochs}`);
         io.out(`Train ${unit}:`.padEnd(20) + `${summary.trainImages}`);
-        io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} ${unit}/s`);
+        io.out(`Train speed:        ${summary.trainImagesPerSecond.toFixed(0)} ${unit}/s (training steps only)`);
+        if (startedAt !== undefined) io.out(`Time:               ${summary.wallSeconds} s in all: ${summary.startupSeconds} s start-up, ${summary.trainSeconds} s training, ${summary.evalSeconds} s evaluation`);
         if (evaluation && task.id === 'classification' && evaluation.accuracy !== null) {
           io.out(`Test accuracy:      ${(evaluation.accuracy * 100).toFixed(2)}% on ${evaluation.count} ${unit} (loss ${evaluation.loss.toFixed(4)})`);
           io.out(`Inference speed:    ${evaluation.imagesPerSecond.toFixed(0)} ${unit}/s`);

@@ -319,6 +319,7 @@ export class Trainer {
     let batchesDone = 0;
     let imagesTrained = 0;
     let trainMs = 0;
+    let validationMs = 0;
     let epochsDone = 0;
     let plan: SplitPlan = { train: new Int32Array(0), val: new Int32Array(0) };
     const result = (reason: EndReason, message: string): RunResult => ({
@@ -331,6 +332,8 @@ export class Trainer {
       trainImages: plan.train.length,
       imagesTrained,
       trainImagesPerSecond: trainMs > 0 ? (imagesTrained / trainMs) * 1000 : 0,
+      trainMs,
+      validationMs,
       elapsedMs: performance.now() - t0 - pausedMs,
       history,
     });
@@ -475,7 +478,9 @@ export class Trainer {
         let valAccuracy: number | null = null;
         let valMetrics: Record<string, number> | null = null;
         if (valCount > 0 && !(stopped && control.quickStopRequested?.())) {
+          const tv = performance.now();
           const ev = await this.evaluateIndices(useTest ? ds.test : valSplit, useTest ? range(ds.test.count) : plan.val, false);
+          validationMs += performance.now() - tv;
           valLoss = ev.loss;
           valMetrics = ev.metrics;
           valAccuracy = Trainer.accuracyOf(ev.metrics);

@@ -136,6 +136,9 @@ export interface RunResult {
   imagesTrained: number;
   /** Training throughput over the whole run, training steps only (no validation). */
   trainImagesPerSecond: number;
+  /** Time in training steps, and in the validation after each epoch (both within elapsedMs). */
+  trainMs?: number;
+  validationMs?: number;
   elapsedMs: number;
   history: EpochMetrics[];
 }
