@@ -115,7 +115,9 @@ test('a language model: import a corpus, fit Mini-GPT, perplexity falls, samples
   await expect
     .poll(async () => out.evaluate((el) => el.getAttribute('data-status') === 'running' && (el.querySelector('[data-testid="generate-text"]')?.textContent ?? '').length > 5), { timeout: 30_000, intervals: [50] })
     .toBe(true);
-  await page.getByTestId('generate-stop').click();
+  // Dispatched, not clicked: Playwright's click waits for the button to be 'stable', and while text streams
+  // in below it the layout moves every frame, so on a loaded machine the click landed after the last token.
+  await page.getByTestId('generate-stop').dispatchEvent('click');
   await expect(out).toHaveAttribute('data-status', 'stopped', { timeout: 30_000 });
   await expect(page.getByTestId('generate-stats')).toContainText('stopped');
   const written = ((await page.getByTestId('generate-text').textContent()) ?? '').length;
