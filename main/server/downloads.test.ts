@@ -13,7 +13,8 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, type EngineApi, type PreparedDownload } from '../../shared/api';
 import { Engine } from '../engine/service';
-import { exportDownloadSource, ExportLog, fileSlug, runDownloadSource } from '../engine/service/downloads';
+import { exportDownloadSource, ExportLog, runDownloadSource } from '../engine/service/downloads';
+import { fileSlug } from '../../shared/fileSlug';
 import type { DatasetsPort, DownloadsPort, TrainingPort } from '../engine/service/ports';
 import { contentDisposition, DownloadRegistry, safeFileName, type DownloadError } from './downloads';
 import { startServer, type RunningServer } from './index';
@@ -275,7 +276,7 @@ describe('safe file names', () => {
       expect(safeFileName(evil).length).toBeGreaterThan(0);
     }
     expect(safeFileName('run-1-onnx.onnx')).toBe('run-1-onnx.onnx');
-    expect(fileSlug('Run 3 (Adam) é')).toBe('run-3-adam-e');
+    expect(fileSlug('Run 3 (Adam) é', 'run')).toBe('run-3-adam-e');
   });
 });
 

@@ -6,24 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, relative } from 'node:path';
 import type { ExportResult } from '../../../shared/api/engine';
+import { fileSlug } from '../../../shared/fileSlug';
 import type { DownloadSource } from './ports';
-
-/** A file-name-safe slug: "Run 3 (Adam)" -> "run-3-adam" ('run' when nothing is left). */
-export function fileSlug(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .normalize('NFKD')
-      .replace(/[\u0300-\u036f]/g, '')
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 60) || 'run'
-  );
-}
 
 /** A run's folder (run.json + model/) as `<name>-<date>-<time>-<hex>.zip`. */
 export function runDownloadSource(run: { id: string; name: string }, runDir: string): DownloadSource {
-  return { type: 'folder', root: runDir, fileName: `${fileSlug(run.name)}-${run.id.replace(/^run-/, '')}.zip` };
+  return { type: 'folder', root: runDir, fileName: `${fileSlug(run.name, 'run')}-${run.id.replace(/^run-/, '')}.zip` };
 }
 
 /** An export's files: the one file it wrote as itself, or every file it wrote as `<folder or file base>.zip`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../shared/api';
+import { fileSlug } from '../../../shared/fileSlug';
 import {
   exportableRuns,
   isAbsolutePath,
@@ -7,7 +8,6 @@ import {
   MODEL_FORMATS,
   resolveOutPath,
   separatorOf,
-  slug,
   suggestedOutPath,
   validateExportForm,
   validateImportPath,
@@ -50,7 +50,7 @@ describe('export formats', () => {
     expect(isAbsolutePath('C:/x')).toBe(true);
     expect(isAbsolutePath('x/y')).toBe(false);
     expect(isAbsolutePath('~/x')).toBe(false);
-    expect(slug('  ÉTÉ run!! ')).toBe('ete-run');
+    expect(fileSlug('  ÉTÉ run!! ', 'model')).toBe('ete-run');
   });
 
   it('offers finished runs with a model, newest first', () => {

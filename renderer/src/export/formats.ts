@@ -4,6 +4,7 @@
  * Pure: no React, no engine calls.
  */
 import type { ExportFormat, RunSummary } from '../../../shared/api';
+import { fileSlug } from '../../../shared/fileSlug';
 
 export interface FormatInfo {
   id: ExportFormat;
@@ -61,23 +62,10 @@ export function joinPath(sep: '/' | '\\', ...parts: string[]): string {
   return joined || (kept[0] ?? '');
 }
 
-/** A file-name-safe slug of a run name: "Run 3 (Adam)" -> "run-3-adam". */
-export function slug(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .normalize('NFKD')
-      .replace(/[\u0300-\u036f]/g, '')
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 60) || 'model'
-  );
-}
-
 /** Where an export goes by default: <data folder>/exports/<run>-<format>[.onnx]. */
 export function suggestedOutPath(dataDir: string, run: Pick<RunSummary, 'id' | 'name'>, format: ExportFormat): string {
   const sep = separatorOf(dataDir);
-  const base = `${slug(run.name || run.id)}-${format}`;
+  const base = `${fileSlug(run.name || run.id, 'model')}-${format}`;
   const info = formatInfo(format);
   return joinPath(sep, dataDir, 'exports', info.output === 'file' ? `${base}${info.extension ?? ''}` : base);
 }
