@@ -26,6 +26,17 @@ export function isAllowedUrl(url: string, allowedOrigins: readonly string[]): bo
   }
 }
 
+/**
+ * Whether an IPC message comes from one of our own pages: the main frame of a window whose URL is the
+ * app's. Null when it does; else the sender's URL (shortened) to name in the log.
+ */
+export function foreignSender(event: Pick<IpcMainEvent, 'senderFrame' | 'sender'>, allowedOrigins: readonly string[]): string | null {
+  const frame = event.senderFrame;
+  const url = frame?.url ?? '';
+  if (frame && frame === event.sender.mainFrame && isAllowedUrl(url, allowedOrigins)) return null;
+  return url.slice(0, 200) || 'unknown';
+}
+
 export function bindEngineIpc(ipcMain: Pick<IpcMain, 'on' | 'removeListener'>, engine: EngineApi, options: IpcBindingOptions): () => void {
   const log = options.log ?? ((line: string) => console.warn(line));
   const connections = new Map<number, { deliver(msg: unknown): void; close(): void }>();
@@ -62,10 +73,9 @@ export function bindEngineIpc(ipcMain: Pick<IpcMain, 'on' | 'removeListener'>, e
   };
 
   const onMessage = (event: IpcMainEvent, msg: unknown) => {
-    const frame = event.senderFrame;
-    const url = frame?.url ?? '';
-    if (!frame || frame !== event.sender.mainFrame || !isAllowedUrl(url, options.allowedOrigins)) {
-      log(`ignored an engine request from a frame that is not the app (${url.slice(0, 200) || 'unknown'})`);
+    const foreign = foreignSender(event, options.allowedOrigins);
+    if (foreign !== null) {
+      log(`ignored an engine request from a frame that is not the app (${foreign})`);
       return;
     }
     (connections.get(event.sender.id) ?? connect(event.sender)).deliver(msg);

@@ -7,7 +7,7 @@
  */
 import type { IpcMain, IpcMainEvent, WebContents } from 'electron';
 import { parseShellRequest, SHELL_CHANNEL, SHELL_EVENT_CHANNEL, type DocumentInfo, type MenuState, type NativeEditCommand, type ShellEvent } from '../shared/api/shell';
-import { isAllowedUrl } from './ipc';
+import { foreignSender } from './ipc';
 
 export interface ShellHandlers {
   menuState(state: MenuState, sender: WebContents): void;
@@ -76,10 +76,9 @@ export interface ShellBindingOptions {
 export function bindShellIpc(ipcMain: Pick<IpcMain, 'on' | 'removeListener'>, options: ShellBindingOptions): () => void {
   const log = options.log ?? ((line: string) => console.warn(line));
   const onMessage = (event: IpcMainEvent, msg: unknown) => {
-    const frame = event.senderFrame;
-    const url = frame?.url ?? '';
-    if (!frame || frame !== event.sender.mainFrame || !isAllowedUrl(url, options.allowedOrigins)) {
-      log(`ignored a shell message from a frame that is not the app (${url.slice(0, 200) || 'unknown'})`);
+    const foreign = foreignSender(event, options.allowedOrigins);
+    if (foreign !== null) {
+      log(`ignored a shell message from a frame that is not the app (${foreign})`);
       return;
     }
     const parsed = parseShellRequest(msg);
