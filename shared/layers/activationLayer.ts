@@ -1,4 +1,4 @@
-import { defineLayer } from './define';
+import { defineLayer, tfActivation } from './define';
 import { activation } from './params';
 import { product } from './shapeUtils';
 
@@ -15,6 +15,6 @@ export const activationLayer = defineLayer({
   outputShape: ([inp]) => inp!,
   paramCount: () => 0,
   flops: ([inp], p) => (p.activation === 'linear' ? 0 : product(inp!)),
-  build: ({ tf }, p, name) => tf.layers.activation({ name, activation: p.activation }),
+  build: ({ tf }, p, name) => tf.layers.activation({ name, activation: tfActivation(p.activation) }),
   summary: (p) => p.activation,
 });

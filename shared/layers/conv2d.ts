@@ -1,4 +1,4 @@
-import { defineLayer } from './define';
+import { defineLayer, tfActivation } from './define';
 import { activation, bool, choice, int } from './params';
 import { checkWindow, convOutputLength, expectRank } from './shapeUtils';
 
@@ -39,7 +39,7 @@ export const conv2d = defineLayer({
       strides: p.strides,
       padding: p.padding,
       dilationRate: p.dilation,
-      activation: p.activation,
+      activation: tfActivation(p.activation),
       useBias: p.useBias,
     }),
   summary: (p) => `${p.filters} · ${p.kernelSize}x${p.kernelSize}${p.strides > 1 ? ` /${p.strides}` : ''} · ${p.activation}`,

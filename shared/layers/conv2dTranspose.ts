@@ -1,4 +1,4 @@
-import { defineLayer } from './define';
+import { defineLayer, tfActivation } from './define';
 import { activation, bool, choice, int } from './params';
 import { deconvLength, expectRank } from './shapeUtils';
 
@@ -34,7 +34,7 @@ export const conv2dTranspose = defineLayer({
       kernelSize: p.kernelSize,
       strides: p.strides,
       padding: p.padding,
-      activation: p.activation,
+      activation: tfActivation(p.activation),
       useBias: p.useBias,
     }),
   summary: (p) => `${p.filters} · ${p.kernelSize}x${p.kernelSize}${p.strides > 1 ? ` ×${p.strides}` : ''} · ${p.activation}`,

@@ -1,5 +1,5 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { ParamSpecs, ParamValues } from './params';
+import type { ActivationName, ParamSpecs, ParamValues } from './params';
 
 /** A per-sample tensor shape (no batch dimension), e.g. [32, 32, 3] or [T, F]. */
 export type Shape = readonly number[];
@@ -40,6 +40,15 @@ export class ShapeError extends Error {
 /** The tfjs namespace, injected by the engine so shared/ has no runtime import of tfjs. */
 export type Tf = typeof tfjs;
 export type TfLayer = tfjs.layers.Layer;
+/** What tfjs's layer configs accept as `activation`. */
+export type TfActivation = NonNullable<Parameters<Tf['layers']['dense']>[0]['activation']>;
+
+/**
+ * An activation name as tfjs's layer configs type it. Every name in ACTIVATIONS is tfjs's own except
+ * 'hardSwish', which the engine registers with tfjs's serialization before any layer is built
+ * (main/engine/compile/custom), so tfjs resolves it by name like the others.
+ */
+export const tfActivation = (name: ActivationName): TfActivation => name as TfActivation;
 
 /** Factories for our own custom tfjs layers (implemented in main/engine/compile). */
 export interface CustomLayerFactories {

@@ -1,4 +1,4 @@
-import { defineLayer, ShapeError } from './define';
+import { defineLayer, ShapeError, tfActivation } from './define';
 import { activation, bool, int } from './params';
 import { formatShape } from './shapeUtils';
 
@@ -23,6 +23,6 @@ export const dense = defineLayer({
   },
   paramCount: ([inp], p) => inp![inp!.length - 1]! * p.units + (p.useBias ? p.units : 0),
   flops: ([inp], p) => 2 * inp!.reduce((a, b) => a * b, 1) * p.units,
-  build: ({ tf }, p, name) => tf.layers.dense({ name, units: p.units, activation: p.activation, useBias: p.useBias }),
+  build: ({ tf }, p, name) => tf.layers.dense({ name, units: p.units, activation: tfActivation(p.activation), useBias: p.useBias }),
   summary: (p) => `${p.units} · ${p.activation}`,
 });

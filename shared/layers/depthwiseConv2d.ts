@@ -1,4 +1,4 @@
-import { defineLayer } from './define';
+import { defineLayer, tfActivation } from './define';
 import { activation, bool, choice, int } from './params';
 import { checkWindow, convOutputLength, expectRank } from './shapeUtils';
 
@@ -35,7 +35,7 @@ export const depthwiseConv2d = defineLayer({
       strides: p.strides,
       padding: p.padding,
       depthMultiplier: p.depthMultiplier,
-      activation: p.activation,
+      activation: tfActivation(p.activation),
       useBias: p.useBias,
     }),
   summary: (p) => `${p.kernelSize}x${p.kernelSize}${p.strides > 1 ? ` /${p.strides}` : ''}${p.depthMultiplier > 1 ? ` ×${p.depthMultiplier}` : ''} · ${p.activation}`,

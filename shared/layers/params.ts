@@ -76,10 +76,39 @@ export const intList = (def: number[], opts: Opts<IntListParam> = {}): IntListPa
   ...opts,
 });
 
-export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'swish', 'gelu'] as const;
+/**
+ * The activation functions a layer can apply, by their TensorFlow.js names (the exporters key their tables
+ * on this list, so adding one fails to compile until every format says how to write it):
+ * - swish is x · sigmoid(x), which PyTorch and Keras 3 also call silu (an imported 'silu' becomes 'swish');
+ * - hardSigmoid is tfjs's and Keras 2's clip(0.2x + 0.5, 0, 1) (Keras 3's hard_sigmoid is relu6(x + 3) / 6);
+ * - hardSwish is x · relu6(x + 3) / 6 (Keras 3 hard_silu / hard_swish, PyTorch hardswish): not in tfjs,
+ *   the engine registers it (main/engine/compile/custom);
+ * - relu6 is min(max(x, 0), 6), mish x · tanh(softplus(x)), softsign x / (1 + |x|).
+ */
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+  'swish',
+  'gelu',
+  'relu6',
+  'hardSigmoid',
+  'hardSwish',
+  'mish',
+  'softsign',
+] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 export const activation = (def: ActivationName, opts: Omit<Opts<ChoiceParam<ActivationName>>, 'options'> = {}) =>
-  choice(ACTIVATIONS, def, { label: 'activation', ...opts });
+  choice(ACTIVATIONS, def, {
+    label: 'activation',
+    description: 'Applied to every output value. swish = silu; hardSwish = x·relu6(x+3)/6; hardSigmoid = clip(0.2x+0.5, 0, 1).',
+    ...opts,
+  });
 
 /**
  * Checks one value against its spec. Returns a message without the node or field name

@@ -1,4 +1,4 @@
-import { defineLayer, type AnyLayerDef, type Shape } from './define';
+import { defineLayer, type AnyLayerDef, type Shape, tfActivation } from './define';
 import { activation, bool, choice, int } from './params';
 import { expectRank } from './shapeUtils';
 
@@ -48,7 +48,7 @@ function recurrentLayer(opts: {
     build: ({ tf }, p, name) => {
       const args = {
         units: p.units,
-        activation: p.activation,
+        activation: tfActivation(p.activation),
         returnSequences: p.returnSequences,
         recurrentInitializer: 'glorotUniform' as const,
         ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: 'sigmoid' as const }),

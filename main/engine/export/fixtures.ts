@@ -120,6 +120,19 @@ export function layerFixtures(): Fixture[] {
       ]),
     },
     { name: 'embedding', graph: chain({ kind: 'tokens', length: 6 }, [['Embedding', { inputDim: 11, outputDim: 4 }], ['GlobalMaxPool1D'], ['Dense', { units: 2, activation: 'softmax' }]]) },
+    {
+      // the activations added for imported models (issue 15), in convolutions, an Activation layer and Dense
+      name: 'activations',
+      graph: chain(img(3, 4, 2), [
+        ['Conv2D', { filters: 4, kernelSize: 1, activation: 'relu6' }],
+        ['Activation', { activation: 'hardSwish' }],
+        ['DepthwiseConv2D', { kernelSize: 2, padding: 'same', activation: 'hardSigmoid' }],
+        ['Reshape', { targetShape: [12, 4] }],
+        ['Dense', { units: 5, activation: 'mish' }],
+        ['Dense', { units: 4, activation: 'softsign' }],
+        ['Dense', { units: 3, activation: 'hardSwish' }],
+      ]),
+    },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

@@ -22,9 +22,16 @@ const square = (v: unknown, what: string): number => {
   return a;
 };
 
+/**
+ * Keras / serialised-tfjs activation names that differ from ours (tfjs's toJSON writes 'hard_sigmoid' for
+ * its hardSigmoid, clip(0.2x + 0.5, 0, 1), as Keras 2 computes it; Keras 3's is relu6(x + 3) / 6).
+ */
+const ACTIVATION_ALIASES: Record<string, string> = { hard_sigmoid: 'hardSigmoid', hard_swish: 'hardSwish', hard_silu: 'hardSwish', silu: 'swish' };
+
 function activation(c: KerasConfig, key = 'activation'): string {
   const a = c[key] ?? 'linear';
-  const name = typeof a === 'object' && a !== null && 'class_name' in a ? String((a as { class_name: unknown }).class_name) : String(a);
+  const raw = typeof a === 'object' && a !== null && 'class_name' in a ? String((a as { class_name: unknown }).class_name) : String(a);
+  const name = Object.hasOwn(ACTIVATION_ALIASES, raw) ? ACTIVATION_ALIASES[raw]! : raw;
   if (!(ACTIVATIONS as readonly string[]).includes(name)) throw new LayerImportError(`${key} '${name}' is not supported (Layerforge has ${ACTIVATIONS.join(', ')})`);
   return name;
 }

@@ -1,5 +1,6 @@
 import type { CustomLayerFactories, Tf } from '../../../../shared/layers';
 import { defineCustomLayerClasses, type CustomLayerClasses } from './classes';
+import { defineKerasClasses } from './kerasLayers';
 
 export type { CustomLayerClasses, MultiHeadAttentionArgs, PositionalEmbeddingArgs } from './classes';
 
@@ -14,6 +15,7 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
   let classes = cache.get(tf);
   if (!classes) {
     classes = defineCustomLayerClasses(tf);
+    defineKerasClasses(tf);
     cache.set(tf, classes);
   }
   return classes;

@@ -1,4 +1,5 @@
 import { activationOf, pair, type ExportLayer } from '../exportGraph';
+import type { ActivationName } from '../../../../shared/layers';
 import type { Coverage } from '../types';
 
 /**
@@ -29,9 +30,39 @@ const py = (v: unknown): string => {
   return JSON.stringify(v);
 };
 
-const KERAS_ACTIVATION: Record<string, string> = { hardSigmoid: 'hard_sigmoid', logSoftmax: 'log_softmax' };
-export const kerasActivation = (a: string) => KERAS_ACTIVATION[a] ?? a;
-const act = (c: Record<string, unknown>, key = 'activation') => py(kerasActivation(activationOf(c, key)));
+/**
+ * Every activation of the palette (shared/layers/params.ts ACTIVATIONS) as the Python value of a Keras
+ * `activation=` argument: a quoted Keras name, or a function model.py defines (KERAS_CUSTOM) where
+ * Keras 2 and 3 disagree or one lacks the name: Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6, not tfjs's
+ * clip(0.2x + 0.5, 0, 1); tf.keras 2 has no 'relu6' nor 'hard_silu'. Keyed by the shared list, so a new
+ * activation fails to compile until it is written here.
+ */
+const KERAS_ACTIVATIONS: Record<ActivationName, string> = {
+  linear: py('linear'),
+  relu: py('relu'),
+  relu6: '_tfjs_relu6',
+  sigmoid: py('sigmoid'),
+  hardSigmoid: '_tfjs_hard_sigmoid',
+  hardSwish: '_tfjs_hard_swish',
+  tanh: py('tanh'),
+  softmax: py('softmax'),
+  elu: py('elu'),
+  selu: py('selu'),
+  softplus: py('softplus'),
+  softsign: py('softsign'),
+  swish: py('swish'),
+  mish: '_tfjs_mish',
+  gelu: py('gelu'),
+};
+const KERAS_OTHER_ACTIVATIONS: Record<string, string> = { logSoftmax: py('log_softmax') };
+
+/** Python for a tfjs activation name as a Keras `activation=` value (a quoted name or a model.py function). */
+export function kerasActivation(a: string): string {
+  if (Object.hasOwn(KERAS_ACTIVATIONS, a)) return KERAS_ACTIVATIONS[a as ActivationName];
+  if (Object.hasOwn(KERAS_OTHER_ACTIVATIONS, a)) return KERAS_OTHER_ACTIVATIONS[a]!;
+  throw new Error(`activation '${a}' has no Keras equivalent here`);
+}
+const act = (c: Record<string, unknown>, key = 'activation') => kerasActivation(activationOf(c, key));
 const useBias = (c: Record<string, unknown>) => `use_bias=${py(c.useBias !== false)}`;
 
 const simple = (className: string, args: (c: Record<string, unknown>, l: ExportLayer) => string[] = () => []): Coverage<KerasLowering> => ({
@@ -106,8 +137,20 @@ export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
 
 export { py as pyLiteral };
 
-/** Classes model.py defines itself, emitted when used. */
+/** Classes and functions model.py defines itself, emitted when used. */
 export const KERAS_CUSTOM: Record<string, string> = {
+  _tfjs_relu6: `def _tfjs_relu6(x):
+    """min(max(x, 0), 6) (tf.keras 2 has no 'relu6' name)."""
+    return keras.activations.relu(x, max_value=6.0)`,
+  _tfjs_hard_sigmoid: `def _tfjs_hard_sigmoid(x):
+    """TensorFlow.js's (and Keras 2's) hard sigmoid, clip(0.2 x + 0.5, 0, 1); Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6."""
+    return keras.activations.relu(0.2 * x + 0.5, max_value=1.0)`,
+  _tfjs_hard_swish: `def _tfjs_hard_swish(x):
+    """x * relu6(x + 3) / 6: Keras 3's 'hard_silu' (tf.keras 2 has no such name)."""
+    return x * keras.activations.relu(x + 3.0, max_value=6.0) / 6.0`,
+  _tfjs_mish: `def _tfjs_mish(x):
+    """x * tanh(softplus(x))."""
+    return x * keras.activations.tanh(keras.activations.softplus(x))`,
   PositionalEmbedding: `class PositionalEmbedding(layers.Layer):
     """Adds a learned vector per position (weight 'embeddings' [sequence_length, D]) to a [N, T, D] input."""
 

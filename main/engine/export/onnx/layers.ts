@@ -1,4 +1,5 @@
 import { activationOf, pair, requireWeight, samePads, transposeArray, weight, type ExportLayer } from '../exportGraph';
+import type { ActivationName } from '../../../../shared/layers';
 import type { Coverage } from '../types';
 import { A, type OnnxBuilder } from './builder';
 
@@ -16,46 +17,49 @@ export type OnnxLowering = (b: OnnxBuilder, layer: ExportLayer, inputs: string[]
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
 
+type OnnxActivation = (b: OnnxBuilder, x: string, hint: string) => string;
+
+const clip = (b: OnnxBuilder, x: string, lo: number, hi: number, hint: string) =>
+  b.op('Clip', [x, b.floats(`${hint}_min`, [lo], []), b.floats(`${hint}_max`, [hi], [])], {}, hint);
+
+/**
+ * Every activation of the palette (shared/layers/params.ts ACTIVATIONS) as ONNX ops: keyed by the shared
+ * list, so a new activation fails to compile until it is written here.
+ */
+const ONNX_ACTIVATIONS: Record<ActivationName, OnnxActivation> = {
+  linear: (_b, x) => x,
+  relu: (b, x, hint) => b.op('Relu', [x], {}, hint),
+  relu6: (b, x, hint) => clip(b, x, 0, 6, hint),
+  sigmoid: (b, x, hint) => b.op('Sigmoid', [x], {}, hint),
+  hardSigmoid: (b, x, hint) => b.op('HardSigmoid', [x], { alpha: A.float(0.2), beta: A.float(0.5) }, hint),
+  // x * relu6(x + 3) / 6: ONNX's HardSwish (opset 14) is exactly this
+  hardSwish: (b, x, hint) => b.op('HardSwish', [x], {}, hint),
+  tanh: (b, x, hint) => b.op('Tanh', [x], {}, hint),
+  softmax: (b, x, hint) => b.op('Softmax', [x], { axis: A.int(-1) }, hint),
+  elu: (b, x, hint) => b.op('Elu', [x], { alpha: A.float(1) }, hint),
+  selu: (b, x, hint) => b.op('Selu', [x], {}, hint),
+  softplus: (b, x, hint) => b.op('Softplus', [x], {}, hint),
+  softsign: (b, x, hint) => b.op('Softsign', [x], {}, hint),
+  swish: (b, x, hint) => b.op('Mul', [x, b.op('Sigmoid', [x], {}, `${hint}_sig`)], {}, hint),
+  mish: (b, x, hint) => b.op('Mul', [x, b.op('Tanh', [b.op('Softplus', [x], {}, `${hint}_sp`)], {}, `${hint}_t`)], {}, hint),
+  gelu: (b, x, hint) => {
+    // 0.5 * x * (1 + erf(x / sqrt(2))), as tfjs computes it
+    const erf = b.op('Erf', [b.op('Div', [x, b.floats(`${hint}_sqrt2`, [Math.SQRT2], [])], {}, `${hint}_div`)], {}, `${hint}_erf`);
+    const cdf = b.op('Mul', [b.op('Add', [erf, b.floats(`${hint}_one`, [1], [])], {}, `${hint}_1p`), b.floats(`${hint}_half`, [0.5], [])], {}, `${hint}_cdf`);
+    return b.op('Mul', [x, cdf], {}, hint);
+  },
+};
+
+/** tfjs activations outside the palette that a tfjs layer config may still carry. */
+const ONNX_OTHER_ACTIVATIONS: Record<string, OnnxActivation> = {
+  logSoftmax: (b, x, hint) => b.op('LogSoftmax', [x], { axis: A.int(-1) }, hint),
+};
+
 /** Applies a tfjs activation by name. */
 export function onnxActivation(b: OnnxBuilder, x: string, act: string, hint: string): string {
-  switch (act) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return b.op('Relu', [x], {}, hint);
-    case 'relu6':
-      return b.op('Clip', [x, b.floats(`${hint}_min`, [0], []), b.floats(`${hint}_max`, [6], [])], {}, hint);
-    case 'sigmoid':
-      return b.op('Sigmoid', [x], {}, hint);
-    case 'hardSigmoid':
-      return b.op('HardSigmoid', [x], { alpha: A.float(0.2), beta: A.float(0.5) }, hint);
-    case 'tanh':
-      return b.op('Tanh', [x], {}, hint);
-    case 'softmax':
-      return b.op('Softmax', [x], { axis: A.int(-1) }, hint);
-    case 'logSoftmax':
-      return b.op('LogSoftmax', [x], { axis: A.int(-1) }, hint);
-    case 'elu':
-      return b.op('Elu', [x], { alpha: A.float(1) }, hint);
-    case 'selu':
-      return b.op('Selu', [x], {}, hint);
-    case 'softplus':
-      return b.op('Softplus', [x], {}, hint);
-    case 'softsign':
-      return b.op('Softsign', [x], {}, hint);
-    case 'swish':
-      return b.op('Mul', [x, b.op('Sigmoid', [x], {}, `${hint}_sig`)], {}, hint);
-    case 'mish':
-      return b.op('Mul', [x, b.op('Tanh', [b.op('Softplus', [x], {}, `${hint}_sp`)], {}, `${hint}_t`)], {}, hint);
-    case 'gelu': {
-      // 0.5 * x * (1 + erf(x / sqrt(2))), as tfjs computes it
-      const erf = b.op('Erf', [b.op('Div', [x, b.floats(`${hint}_sqrt2`, [Math.SQRT2], [])], {}, `${hint}_div`)], {}, `${hint}_erf`);
-      const cdf = b.op('Mul', [b.op('Add', [erf, b.floats(`${hint}_one`, [1], [])], {}, `${hint}_1p`), b.floats(`${hint}_half`, [0.5], [])], {}, `${hint}_cdf`);
-      return b.op('Mul', [x, cdf], {}, hint);
-    }
-    default:
-      throw new Error(`activation '${act}' has no ONNX equivalent here`);
-  }
+  const f = Object.hasOwn(ONNX_ACTIVATIONS, act) ? ONNX_ACTIVATIONS[act as ActivationName] : Object.hasOwn(ONNX_OTHER_ACTIVATIONS, act) ? ONNX_OTHER_ACTIVATIONS[act] : undefined;
+  if (!f) throw new Error(`activation '${act}' has no ONNX equivalent here`);
+  return f(b, x, hint);
 }
 
 function nchw<T>(b: OnnxBuilder, x: string, hint: string, f: (xc: string) => T & string): string {

@@ -1,4 +1,5 @@
 import { activationOf, pair, requireWeight, samePads, transposeArray, weight, type ExportLayer } from '../exportGraph';
+import type { ActivationName } from '../../../../shared/layers';
 import { transposePads } from '../onnx/layers';
 import type { Coverage } from '../types';
 
@@ -35,42 +36,39 @@ const isImage = (shape: readonly number[]) => shape.length === 3;
 const py = (v: number | boolean) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
 const tup = (v: readonly number[]) => `(${v.join(', ')}${v.length === 1 ? ',' : ''})`;
 
+/**
+ * Every activation of the palette (shared/layers/params.ts ACTIVATIONS) as Python on `x`; `dim` is where
+ * tfjs's last axis lives in torch. Keyed by the shared list, so a new activation fails to compile until it
+ * is written here (the KerasRecurrent helper's table is generated from it too).
+ */
+const TORCH_ACTIVATIONS: Record<ActivationName, (x: string, dim: number) => string> = {
+  linear: (x) => x,
+  relu: (x) => `torch.relu(${x})`,
+  relu6: (x) => `F.relu6(${x})`,
+  sigmoid: (x) => `torch.sigmoid(${x})`,
+  hardSigmoid: (x) => `torch.clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`,
+  hardSwish: (x) => `F.hardswish(${x})`,
+  tanh: (x) => `torch.tanh(${x})`,
+  softmax: (x, dim) => `torch.softmax(${x}, dim=${dim})`,
+  elu: (x) => `F.elu(${x})`,
+  selu: (x) => `F.selu(${x})`,
+  softplus: (x) => `F.softplus(${x})`,
+  softsign: (x) => `F.softsign(${x})`,
+  swish: (x) => `F.silu(${x})`,
+  mish: (x) => `F.mish(${x})`,
+  gelu: (x) => `F.gelu(${x})`,
+};
+
+/** tfjs activations outside the palette that a tfjs layer config may still carry. */
+const TORCH_OTHER_ACTIVATIONS: Record<string, (x: string, dim: number) => string> = {
+  logSoftmax: (x, dim) => `F.log_softmax(${x}, dim=${dim})`,
+};
+
 /** Python for a tfjs activation applied to `x`; `channelDim` is where tfjs's last axis lives in torch. */
 export function torchActivation(act: string, x: string, channelDim = -1): string {
-  switch (act) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return `torch.relu(${x})`;
-    case 'relu6':
-      return `F.relu6(${x})`;
-    case 'sigmoid':
-      return `torch.sigmoid(${x})`;
-    case 'hardSigmoid':
-      return `torch.clamp(0.2 * ${x} + 0.5, 0.0, 1.0)`;
-    case 'tanh':
-      return `torch.tanh(${x})`;
-    case 'softmax':
-      return `torch.softmax(${x}, dim=${channelDim})`;
-    case 'logSoftmax':
-      return `F.log_softmax(${x}, dim=${channelDim})`;
-    case 'elu':
-      return `F.elu(${x})`;
-    case 'selu':
-      return `F.selu(${x})`;
-    case 'softplus':
-      return `F.softplus(${x})`;
-    case 'softsign':
-      return `F.softsign(${x})`;
-    case 'swish':
-      return `F.silu(${x})`;
-    case 'mish':
-      return `F.mish(${x})`;
-    case 'gelu':
-      return `F.gelu(${x})`;
-    default:
-      throw new Error(`activation '${act}' has no PyTorch equivalent here`);
-  }
+  const f = Object.hasOwn(TORCH_ACTIVATIONS, act) ? TORCH_ACTIVATIONS[act as ActivationName] : Object.hasOwn(TORCH_OTHER_ACTIVATIONS, act) ? TORCH_OTHER_ACTIVATIONS[act] : undefined;
+  if (!f) throw new Error(`activation '${act}' has no PyTorch equivalent here`);
+  return f(x, channelDim);
 }
 
 const chanDim = (layer: ExportLayer) => (isImage(layer.outputShape) ? 1 : -1);
@@ -433,9 +431,9 @@ export const HELPERS: Record<string, string> = {
     fh = fh.view(1, 1, -1, 1)
     return top * (1 - fh) + bottom * fh`,
   KerasRecurrent: `_ACTIVATIONS = {
-    'tanh': torch.tanh, 'sigmoid': torch.sigmoid, 'relu': torch.relu, 'linear': lambda x: x,
-    'hardSigmoid': lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0), 'elu': F.elu, 'selu': F.selu,
-    'softplus': F.softplus, 'swish': F.silu, 'gelu': F.gelu,
+${Object.entries(TORCH_ACTIVATIONS)
+  .map(([name, f]) => `    '${name}': lambda x: ${f('x', -1)},`)
+  .join('\n')}
 }
 
 
