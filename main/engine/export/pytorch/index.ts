@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { exportGraphOfFolder, freshName, identifier, UnsupportedLayersError, type ExportGraph } from '../exportGraph';
+import { activationOf, exportGraphOfFolder, freshName, identifier, UnsupportedLayersError, type ExportGraph, type ExportLayer } from '../exportGraph';
 import { tableReadme, writePreprocessingJson } from '../tableDocs';
 import { textNote, textReadme, writeTokenizerJson } from '../textDocs';
 import type { ExportFormat } from '../types';
-import { HELPERS, PYTORCH_LAYERS, type TorchCode } from './layers';
+import { HELPERS, PYTORCH_LAYERS, torchActivation, type TorchCode } from './layers';
 import { encodeSafetensors, type SafeTensor } from './safetensors';
 
 const PY_KEYWORDS = new Set(
@@ -32,13 +32,29 @@ export function pytorchUnsupported(g: ExportGraph): { name: string; type: string
   });
 }
 
+export interface PytorchBuildOptions {
+  /**
+   * Gives Model.forward a `logits=False` argument: with logits=True an output layer ending in softmax or sigmoid
+   * returns its input to that activation (the training bundle's loss works on logits, as our trainer's does).
+   */
+  logits?: boolean;
+}
+
+const entry = (layer: ExportLayer) => PYTORCH_LAYERS[layer.type] as { supported: (l: ExportLayer) => TorchCode };
+
+/** The output activation a loss on logits strips ('softmax' or 'sigmoid'), or null when the layer has none. */
+function strippableHead(layer: ExportLayer): 'softmax' | 'sigmoid' | null {
+  const a = activationOf(layer.config);
+  return a === 'softmax' || a === 'sigmoid' ? a : null;
+}
+
 /**
  * Generates model.py (nn.Module `Model`), README.md and weights.safetensors for a graph with trained
  * weights. A table model (`g.table`) gets its normalisation as buffers of Model, saved in the
  * safetensors: `feature_mean`/`feature_std` applied to the input first, and for regression
  * `target_mean`/`target_std` applied to the output last.
  */
-export function buildPytorch(g: ExportGraph): PytorchExport {
+export function buildPytorch(g: ExportGraph, opts: PytorchBuildOptions = {}): PytorchExport {
   const bad = pytorchUnsupported(g);
   if (bad.length) throw new UnsupportedLayersError('PyTorch', bad);
   const codes = new Map<string, TorchCode>();
@@ -66,6 +82,15 @@ export function buildPytorch(g: ExportGraph): PytorchExport {
     if (/BatchNorm/.test(code.module ?? '')) tensors[`${v}.num_batches_tracked`] = { dtype: 'I64', shape: [], data: new BigInt64Array(1) };
     for (const h of code.helpers ?? []) helpers.add(h);
     if (layer.type === 'Input') continue;
+    const head = opts.logits && g.outputs.includes(layer.name) ? strippableHead(layer) : null;
+    if (head) {
+      // forward(..., logits=True) skips the output's softmax/sigmoid: a loss on logits (train.py) uses the stable fused form.
+      const linear = entry(layer).supported({ ...layer, config: { ...layer.config, activation: 'linear' } });
+      forward.push(`        ${v} = ${linear.forward(`self.${v}`, layer.inputs.map(pyName))}`);
+      forward.push(`        if not logits:`);
+      forward.push(`            ${v} = ${torchActivation(head, v, layer.outputShape.length === 3 ? 1 : -1)}`);
+      continue;
+    }
     forward.push(`        ${v} = ${code.forward(`self.${v}`, layer.inputs.map(pyName))}`);
   }
   const args = g.inputs.map(pyName);
@@ -122,7 +147,7 @@ class Model(nn.Module):
         super().__init__()
 ${init.length ? init.join('\n') : '        pass'}
 
-    def forward(self, ${args.join(', ')}):
+    def forward(self, ${args.join(', ')}${opts.logits ? ', logits=False' : ''}):
 ${forward.join('\n')}
         return ${outs.join(', ')}
 
