@@ -9,11 +9,23 @@ import { categoryColor } from './colors';
 import { formatBytes, formatCount, formatFlops } from './flowModel';
 import { formatShape } from '../../../shared/layers/shapeUtils';
 import { ModelSummary } from './ModelSummary';
+import { InsightWatcher } from '../insight/InsightWatcher';
+import { NodeInsight } from '../insight/NodeInsight';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 let editSession = 0;
 
+/** The inspector, and (mounted with it, always) the watcher of the canvas's insight state and the "Why?" dialog. */
 export function Inspector() {
+  return (
+    <>
+      <InsightWatcher />
+      <InspectorBody />
+    </>
+  );
+}
+
+function InspectorBody() {
   const selected = useGraph((s) => s.selectedNodes);
   const nodes = useGraph((s) => s.doc.nodes);
   if (selected.size === 0) return <ModelSummary />;
@@ -81,6 +93,7 @@ function NodeInspector({ node }: { node: DocNode }) {
           ))}
         </div>
       )}
+      <NodeInsight node={node} />
     </div>
   );
 }

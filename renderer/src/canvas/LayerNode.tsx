@@ -6,6 +6,7 @@ import { memo } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { categoryColor } from './colors';
 import { formatCount, type LayerFlowNode } from './flowModel';
+import { HealthBadge } from '../insight/HealthBadge';
 
 interface RenderCounter {
   __lfRenderCounts?: Record<string, number>;
@@ -46,6 +47,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
         <span className="lf-node-name" title={node.name}>
           {node.name}
         </span>
+        <HealthBadge nodeId={id} />
       </div>
       <div className="lf-node-summary" data-testid="node-summary">
         <span className="lf-node-type">{def?.label ?? node.type}</span>

@@ -2,6 +2,8 @@ import { useEffect } from 'react';
 import type { RunDetail } from '../../../shared/api';
 import { formatDuration } from './chartData';
 import { AttentionPanel } from './AttentionPanel';
+import { EmbeddingsPanel } from '../insight/EmbeddingsPanel';
+import { HealthPanel } from '../insight/HealthPanel';
 import { LiveViews, RunResults } from './Results';
 import { taskOf } from './taskMetrics';
 import { CompareCharts, RunCharts } from './RunCharts';
@@ -96,6 +98,8 @@ export function Dashboard() {
               )}
             </section>
             <AttentionPanel key={run.id} run={run} />
+            <HealthPanel key={`health-${run.id}`} run={run} />
+            <EmbeddingsPanel key={`embed-${run.id}`} run={run} />
           </>
         ) : (
           <div className="lf-muted">Pick a run.</div>

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { DatasetInfo, Evaluation, Predictions, RunDetail } from '../../../shared/api';
 import type { ResultView, TaskDef } from '../../../shared/tasks';
 import { pct } from './chartData';
@@ -8,9 +8,11 @@ import { PredictPanel } from './PredictPanel';
 import { ResidualHistogram, ResultRowsTable, ScatterPlot } from './TableResults';
 import { MisclassifiedTexts, PredictTextPanel } from './TextResults';
 import { formatMetric, headlineMetric, taskOf, testMetric } from './taskMetrics';
+import { ClassMetricsTable, ConfusionSamplesPanel } from '../insight/ResultsInsight';
+import { insight } from '../insight/insightStore';
 
-/** Confusion matrix heat map: rows are true classes, columns predictions; colour by row share. */
-export function ConfusionMatrix({ evaluation }: { evaluation: Evaluation }) {
+/** Confusion matrix heat map: rows are true classes, columns predictions; colour by row share. With `onCell`, a cell can be clicked (its samples). */
+export function ConfusionMatrix({ evaluation, onCell, selected }: { evaluation: Evaluation; onCell?: (actual: number, predicted: number) => void; selected?: readonly [number, number] | null }) {
   const { classNames, confusion } = evaluation;
   return (
     <div className="lf-confusion-wrap">
@@ -34,8 +36,31 @@ export function ConfusionMatrix({ evaluation }: { evaluation: Evaluation }) {
                 {row.map((n, j) => {
                   const share = n / total;
                   const bg = i === j ? `rgba(18, 128, 92, ${0.12 + share * 0.88})` : `rgba(217, 45, 32, ${n ? 0.1 + share * 0.9 : 0})`;
+                  const on = selected?.[0] === i && selected[1] === j;
                   return (
-                    <td key={j} style={{ background: bg, color: share > 0.55 ? '#fff' : undefined }} title={`true ${classNames[i]}, predicted ${classNames[j]}: ${n} (${pct(share)})`}>
+                    <td
+                      key={j}
+                      className={`${onCell && n ? 'lf-confusion-click' : ''}${on ? ' on' : ''}`}
+                      style={{ background: bg, color: share > 0.55 ? '#fff' : undefined }}
+                      title={`true ${classNames[i]}, predicted ${classNames[j]}: ${n} (${pct(share)})${onCell && n ? ': click to see them' : ''}`}
+                      data-testid="confusion-cell"
+                      data-actual={i}
+                      data-predicted={j}
+                      data-count={n}
+                      {...(onCell && n
+                        ? {
+                            role: 'button',
+                            tabIndex: 0,
+                            onClick: () => onCell(i, j),
+                            onKeyDown: (e: KeyboardEvent) => {
+                              if (e.key === 'Enter' || e.key === ' ') {
+                                e.preventDefault();
+                                onCell(i, j);
+                              }
+                            },
+                          }
+                        : {})}
+                    >
                       {n || ''}
                     </td>
                   );
@@ -65,7 +90,19 @@ export function PerClass({ evaluation, unit = 'images' }: { evaluation: Evaluati
   );
 }
 
-export function Gallery({ predictions }: { predictions: Predictions }) {
+/** The confusion matrix whose cells open their samples (runs with a model). */
+function ConfusionView({ run, evaluation, noun }: { run: RunDetail; evaluation: Evaluation; noun: string }) {
+  const [cell, setCell] = useState<[number, number] | null>(null);
+  return (
+    <>
+      <ConfusionMatrix evaluation={evaluation} onCell={run.hasModel ? (a, p) => setCell([a, p]) : undefined} selected={cell} />
+      {run.hasModel && !cell && <div className="lf-muted lf-confusion-hint">Click a cell to see its test {noun}.</div>}
+      {cell && <ConfusionSamplesPanel key={`${run.id}:${cell[0]}:${cell[1]}`} runId={run.id} actual={cell[0]} predicted={cell[1]} evaluation={evaluation} noun={noun} onClose={() => setCell(null)} />}
+    </>
+  );
+}
+
+export function Gallery({ predictions, runId }: { predictions: Predictions; runId?: string }) {
   const wrong = predictions.items.filter((i) => i.label !== i.predicted).length;
   return (
     <div>
@@ -82,6 +119,11 @@ export function Gallery({ predictions }: { predictions: Predictions }) {
                 <span className="lf-pred-p">{predictions.classNames[p.predicted]}</span>
                 <span className="lf-pred-c">{pct(p.confidence)}</span>
                 {!ok && <span className="lf-pred-t">true: {predictions.classNames[p.label]}</span>}
+                {runId && (
+                  <button className="lf-link lf-pred-why" onClick={() => insight.openExplain({ runId, sample: p.index, method: 'gradcam' })} title="Why this prediction? Grad-CAM and saliency for this image" data-testid="prediction-why">
+                    Why?
+                  </button>
+                )}
               </figcaption>
             </figure>
           );
@@ -132,19 +174,19 @@ interface LiveContext {
  */
 const VIEWS: Record<ResultView, ViewDef | null> = {
   confusion: {
-    title: () => 'Confusion matrix',
+    title: (c) => `Confusion matrix · ${c.evaluation.count.toLocaleString()} test ${c.noun}`,
     available: (c) => c.evaluation.confusion.length > 0,
-    render: (c) => <ConfusionMatrix evaluation={c.evaluation} />,
+    render: (c) => <ConfusionView run={c.run} evaluation={c.evaluation} noun={c.noun} />,
   },
   'per-class': {
-    title: () => 'Per class',
+    title: () => 'Per class: precision, recall, F1',
     available: (c) => c.evaluation.perClass.length > 0,
-    render: (c) => <PerClass evaluation={c.evaluation} unit={c.noun} />,
+    render: (c) => (c.evaluation.confusion.length > 0 ? <ClassMetricsTable evaluation={c.evaluation} noun={c.noun} /> : <PerClass evaluation={c.evaluation} unit={c.noun} />),
   },
   gallery: {
-    title: () => 'Predictions',
+    title: (c) => `Predictions · ${c.predictions?.items.length ?? 0} of ${c.evaluation.count.toLocaleString()} test ${c.noun}`,
     available: (c) => (c.predictions?.items.length ?? 0) > 0,
-    render: (c) => <Gallery predictions={c.predictions!} />,
+    render: (c) => <Gallery predictions={c.predictions!} runId={c.run.hasModel ? c.run.id : undefined} />,
     wide: true,
   },
   'misclassified-rows': {
