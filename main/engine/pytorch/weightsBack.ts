@@ -93,8 +93,10 @@ export function setTorchWeights(tf: Tf, graph: ProjectFile['graph'], model: tfjs
     }
     const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data, Number);
     // nn.LSTM / nn.RNN have two biases where Keras has one: their sum is the Keras bias
-    const hh = /\.bias_ih_l0(_reverse)?$/.test(key) ? tensors[key.replace('bias_ih_l0', 'bias_hh_l0')] : undefined;
-    const hhData = hh && !origins.has(key.replace('bias_ih_l0', 'bias_hh_l0')) ? (hh.data instanceof Float32Array ? hh.data : Float32Array.from(hh.data, Number)) : undefined;
+    const hhKey = key.replace('bias_ih_l0', 'bias_hh_l0');
+    const hh = /\.bias_ih_l0(_reverse)?$/.test(key) ? tensors[hhKey] : undefined;
+    const hhIsConstant = !origins.get(hhKey)?.weight.some((w) => w >= 0); // the export writes zeros there
+    const hhData = hh && hhIsConstant && hh.data.length === data.length ? (hh.data instanceof Float32Array ? hh.data : Float32Array.from(hh.data, Number)) : undefined;
     const vs = values.get(o.layer)!;
     const fs = filled.get(o.layer)!;
     for (let e = 0; e < data.length; e++) {

@@ -10,7 +10,9 @@ config.json (the project's training settings) and data.json (where the dataset's
 
 Options: --out DIR (default .), --metrics FILE or - (stdout, default), --resume, --epochs N,
 --steps N (stop after N optimizer steps: tests), --log-indices (each rank logs the sample indices
-of its batches to OUT/rank-<r>.log; or LAYERFORGE_LOG_INDICES=1).
+of its batches to OUT/rank-<r>.log; or LAYERFORGE_LOG_INDICES=1). Test hooks: LAYERFORGE_DUMP_STEP=N
+(every rank writes OUT/rank-<r>-step-<N>.safetensors after step N), LAYERFORGE_KILL_AT=EPOCH:BATCH
+(the process kills itself with SIGKILL after that batch, as a crash would).
 
 What it does, in Layerforge's terms:
 - the global batch is config batchSize, split evenly over the processes (DistributedSampler shards the
@@ -379,6 +381,10 @@ class Run:
         self.log_indices = args.log_indices or os.environ.get('LAYERFORGE_LOG_INDICES') == '1'
         self.index_log = open(os.path.join(self.out, f'rank-{self.rank}.log'), 'a') if self.log_indices else None
         self.control_path = os.path.join(self.out, 'control')
+        # Test hooks: every rank saves its weights after optimizer step N; the process SIGKILLs itself at EPOCH:BATCH.
+        self.dump_step = int(os.environ.get('LAYERFORGE_DUMP_STEP', '0'))
+        kill = os.environ.get('LAYERFORGE_KILL_AT', '')
+        self.kill_at = tuple(int(v) for v in kill.split(':')) if kill else None
         self.epochs_done = 0
         self.batches_done = 0
 
@@ -579,6 +585,10 @@ class Run:
                     with torch.no_grad():
                         for p in decayed:
                             p.mul_(1 - lr * decay)
+                if self.batches_done + 1 == self.dump_step:
+                    write_safetensors(os.path.join(self.out, f'rank-{self.rank}-step-{self.dump_step}.safetensors'), self.module.state_dict())
+                if self.kill_at == (epoch + 1, b + 1):
+                    os.kill(os.getpid(), 9)  # a crash, for the resume test: no checkpoint, no 'ended' line
                 st = self.task.stats(raw, y).double().cpu()
                 totals = self.all_sum([float(loss) * len(idx), float(len(idx))] + st.tolist())
                 step_s = time.time() - s0
@@ -659,8 +669,6 @@ class Run:
         })
 
     def finish(self, reason, message, result):
-        if os.environ.get('LAYERFORGE_RANK_WEIGHTS') == '1':
-            write_safetensors(os.path.join(self.out, f'rank-{self.rank}-weights.safetensors'), self.module.state_dict())
         if self.rank == 0:
             write_safetensors(os.path.join(self.out, 'weights.safetensors'), self.module.state_dict(), {'format': 'pt', 'producer': 'Layerforge train.py'})
             write_json(os.path.join(self.out, 'result.json'), {
