@@ -4,7 +4,7 @@ import { product } from './shapeUtils';
 
 export const activationLayer = defineLayer({
   type: 'Activation',
-  category: 'Core',
+  category: 'Activation',
   label: 'Activation',
   description: 'Applies an activation function (relu, softmax, …) to every value.',
   namePrefix: 'activation',

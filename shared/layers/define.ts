@@ -9,6 +9,7 @@ export const CATEGORIES = [
   'Convolution',
   'Pooling',
   'Core',
+  'Activation',
   'Normalization',
   'Regularization',
   'Reshaping',
@@ -64,6 +65,12 @@ export interface CustomLayerFactories {
   positionalEmbedding(config: { name: string; sequenceLength: number; outputDim: number }): TfLayer;
   /** tfjs's LayerNormalization (same class name, config and weights) with a fused op for its call. */
   layerNormalization(config: { name: string; epsilon: number; center: boolean; scale: boolean }): TfLayer;
+  /** Keras's ReLU (tfjs's class name and maxValue, plus Keras's negativeSlope and threshold). */
+  relu(config: { name: string; maxValue: number | null; negativeSlope: number; threshold: number }): TfLayer;
+  /** tfjs's ELU with Keras's alpha (tfjs's refuses any but 1). */
+  elu(config: { name: string; alpha: number }): TfLayer;
+  /** tfjs's Softmax on any axis (tfjs's op only takes the last). */
+  softmax(config: { name: string; axis: number }): TfLayer;
 }
 
 export interface BuildContext {

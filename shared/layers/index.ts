@@ -19,6 +19,7 @@ import { zeroPadding2d } from './zeroPadding2d';
 import { dropout } from './dropout';
 import { batchNormalization, layerNormalization } from './normalization';
 import { activationLayer } from './activationLayer';
+import { eluLayer, leakyRelu, prelu, reluLayer, softmaxLayer } from './activationLayers';
 import { reshape } from './reshape';
 import { permute } from './permute';
 import { simpleRnn, lstm, gru } from './recurrent';
@@ -40,6 +41,11 @@ export const LAYERS: readonly AnyLayerDef[] = [
   flatten,
   dense,
   activationLayer,
+  reluLayer,
+  leakyRelu,
+  prelu,
+  eluLayer,
+  softmaxLayer,
   dropout,
   batchNormalization,
   layerNormalization,

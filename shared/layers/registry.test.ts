@@ -40,6 +40,7 @@ const FIXTURES: Record<string, { inputs?: InputSet[]; variants?: Params[] }> = {
   },
   Reshape: { variants: [{ targetShape: [-1, 4] }, { targetShape: [18, -1] }, { targetShape: [81, 4] }, { targetShape: [2, 3, -1] }, { targetShape: [4, 3] }] },
   Permute: { variants: [{ dims: [1, 2] }, { dims: [1, 3, 2] }, { dims: [3, 1, 2] }, { dims: [1] }] },
+  PReLU: { variants: [{ sharedAxes: [1, 2] }, { sharedAxes: [1] }, { sharedAxes: [2] }, { sharedAxes: [3] }] },
 };
 
 /** Seeded PRNG so the spread of params is the same on every run. */

@@ -133,6 +133,25 @@ export function layerFixtures(): Fixture[] {
         ['Dense', { units: 3, activation: 'hardSwish' }],
       ]),
     },
+    {
+      name: 'activation-layers',
+      graph: chain(img(4, 5, 3), [
+        ['Conv2D', { filters: 4, kernelSize: 1, activation: 'linear' }],
+        ['ReLU', { maxValue: 0.5, negativeSlope: 0.1, threshold: 0.2 }],
+        ['PReLU', { sharedAxes: [1, 2] }],
+        ['Softmax', { axis: 1 }],
+        ['Conv2D', { filters: 4, kernelSize: 1, activation: 'linear' }],
+        ['ReLU', { maxValue: 0.3 }],
+        ['Conv2D', { filters: 4, kernelSize: 1, activation: 'linear' }],
+        ['LeakyReLU', { alpha: 0.2 }],
+        ['ELU', { alpha: 0.5 }],
+        ['PReLU', {}],
+        ['Reshape', { targetShape: [20, 4] }],
+        ['Softmax', { axis: -2 }],
+        ['Dense', { units: 4, activation: 'linear' }],
+        ['ReLU', { threshold: 0.1, negativeSlope: 0.3 }],
+      ]),
+    },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

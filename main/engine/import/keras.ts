@@ -172,6 +172,12 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
     params: { numHeads: Number(c.num_heads), keyDim: Number(c.key_dim), valueDim: c.value_dim && c.value_dim !== c.key_dim ? Number(c.value_dim) : 0, dropout: Number(c.dropout ?? 0), causal: Boolean(c.causal ?? c.use_causal_mask), useBias: c.use_bias !== false },
   }),
   PositionalEmbedding: (c) => ({ type: 'PositionalEmbedding', params: { sequenceLength: Number(c.sequence_length) } }),
+  // activation layers (Keras 3 renamed LeakyReLU's alpha negative_slope)
+  ReLU: (c) => ({ type: 'ReLU', params: { maxValue: c.max_value == null ? 0 : Number(c.max_value), negativeSlope: Number(c.negative_slope ?? 0), threshold: Number(c.threshold ?? 0) } }),
+  LeakyReLU: (c) => ({ type: 'LeakyReLU', params: { alpha: Number(c.alpha ?? c.negative_slope ?? 0.3) } }),
+  PReLU: (c) => ({ type: 'PReLU', params: { sharedAxes: Array.isArray(c.shared_axes) ? (c.shared_axes as unknown[]).map(Number) : c.shared_axes == null ? [] : [Number(c.shared_axes)] } }),
+  ELU: (c) => ({ type: 'ELU', params: { alpha: Number(c.alpha ?? 1) } }),
+  Softmax: (c) => ({ type: 'Softmax', params: { axis: Number(Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1)) } }),
 };
 // Keras aliases
 KERAS_IMPORTERS.MaxPool2D = KERAS_IMPORTERS.MaxPooling2D!;

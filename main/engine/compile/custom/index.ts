@@ -1,10 +1,11 @@
 import type { CustomLayerFactories, Tf } from '../../../../shared/layers';
 import { defineCustomLayerClasses, type CustomLayerClasses } from './classes';
-import { defineKerasClasses } from './kerasLayers';
+import { defineKerasClasses, type KerasClasses } from './kerasLayers';
 
 export type { CustomLayerClasses, MultiHeadAttentionArgs, PositionalEmbeddingArgs } from './classes';
 
 const cache = new WeakMap<object, CustomLayerClasses>();
+const kerasCache = new WeakMap<object, KerasClasses>();
 
 /**
  * Our own tfjs layer classes (MultiHeadAttention, PositionalEmbedding), defined on this tf instance and
@@ -15,7 +16,7 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
   let classes = cache.get(tf);
   if (!classes) {
     classes = defineCustomLayerClasses(tf);
-    defineKerasClasses(tf);
+    kerasCache.set(tf, defineKerasClasses(tf));
     cache.set(tf, classes);
   }
   return classes;
@@ -24,7 +25,11 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
 /** Factories the registry's build() uses through ctx.custom (registers the classes as a side effect). */
 export function customLayerFactories(tf: Tf): CustomLayerFactories {
   const c = registerCustomLayers(tf);
+  const k = kerasCache.get(tf)!;
   return {
+    relu: (config) => new k.ReLU(config),
+    elu: (config) => new k.ELU(config),
+    softmax: (config) => new k.Softmax(config),
     multiHeadAttention: (config) => new c.MultiHeadAttention(config),
     positionalEmbedding: (config) => new c.PositionalEmbedding(config),
     layerNormalization: (config) => new c.LayerNormalization({ ...config, axis: -1 }),

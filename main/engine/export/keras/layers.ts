@@ -133,6 +133,12 @@ export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
     },
   },
   PositionalEmbedding: { supported: (l) => ({ className: 'PositionalEmbedding', args: [py(l.config.sequenceLength)], custom: 'PositionalEmbedding' }) },
+  ReLU: simple('ReLU', (c) => [`max_value=${py(c.maxValue ?? null)}`, `negative_slope=${py(c.negativeSlope ?? 0)}`, `threshold=${py(c.threshold ?? 0)}`]),
+  // the slope positionally: Keras 2 names it alpha, Keras 3 negative_slope
+  LeakyReLU: simple('LeakyReLU', (c) => [py(c.alpha ?? 0.3)]),
+  PReLU: simple('PReLU', (c) => (Array.isArray(c.sharedAxes) && c.sharedAxes.length ? [`shared_axes=${py([...(c.sharedAxes as number[])])}`] : [])),
+  ELU: simple('ELU', (c) => [`alpha=${py(c.alpha ?? 1)}`]),
+  Softmax: simple('Softmax', (c) => [`axis=${py(c.axis ?? -1)}`]),
 };
 
 export { py as pyLiteral };

@@ -390,6 +390,29 @@ const positionalEmbedding: OnnxLowering = (b, layer, [x]) => {
   return b.op('Add', [x!, b.floats(`${layer.name}_embeddings`, e.values, e.shape)], {}, layer.name);
 };
 
+/** Keras's ReLU: x above the threshold (capped at maxValue), negativeSlope · (x − threshold) at or below it. */
+const kerasRelu: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const max = c.maxValue == null ? null : Number(c.maxValue);
+  const slope = Number(c.negativeSlope ?? 0);
+  const threshold = Number(c.threshold ?? 0);
+  const n = layer.name;
+  if (slope === 0 && threshold === 0) return max === null ? b.op('Relu', [x!], {}, n) : clip(b, x!, 0, max, n);
+  let y = threshold === 0
+    ? b.op('Relu', [x!], {}, `${n}_relu`)
+    : b.op('Where', [b.op('Greater', [x!, b.floats(`${n}_threshold`, [threshold], [])], {}, `${n}_above`), x!, b.floats(`${n}_zero`, [0], [])], {}, `${n}_kept`);
+  if (max !== null) y = clip(b, y, 0, max, `${n}_capped`);
+  if (slope === 0) return b.op('Identity', [y], {}, n);
+  const below = b.op('Relu', [b.op('Sub', [b.floats(`${n}_t`, [threshold], []), x!], {}, `${n}_neg`)], {}, `${n}_below`);
+  return b.op('Sub', [y, b.op('Mul', [below, b.floats(`${n}_slope`, [slope], [])], {}, `${n}_sloped`)], {}, n);
+};
+
+/** PReLU: its alpha weight keeps tfjs's layout (the input's, 1 on shared axes), which ONNX broadcasts over [N, …] as tfjs does. */
+const prelu: OnnxLowering = (b, layer, [x]) => {
+  const alpha = requireWeight(layer, 'alpha');
+  return b.op('PRelu', [x!, b.floats(`${layer.name}_alpha`, alpha.values, alpha.shape)], {}, layer.name);
+};
+
 /** Registry type -> ONNX lowering (or why there is none). */
 export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Input: { supported: (_b, layer) => layer.name },
@@ -427,4 +450,9 @@ export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Concatenate: { supported: concat },
   MultiHeadAttention: { supported: multiHeadAttention },
   PositionalEmbedding: { supported: positionalEmbedding },
+  ReLU: { supported: kerasRelu },
+  LeakyReLU: { supported: (b, layer, [x]) => b.op('LeakyRelu', [x!], { alpha: A.float(Number(layer.config.alpha ?? 0.3)) }, layer.name) },
+  PReLU: { supported: prelu },
+  ELU: { supported: (b, layer, [x]) => b.op('Elu', [x!], { alpha: A.float(Number(layer.config.alpha ?? 1)) }, layer.name) },
+  Softmax: { supported: (b, layer, [x]) => b.op('Softmax', [x!], { axis: A.int(Number(layer.config.axis ?? -1)) }, layer.name) },
 };

@@ -326,6 +326,30 @@ const positionalEmbedding: TorchLowering = (layer) => {
   };
 };
 
+/** Keras's ReLU as one expression where torch has it, else the _keras_relu helper. */
+const kerasRelu: TorchLowering = (layer) => {
+  const c = layer.config;
+  const max = c.maxValue == null ? null : Number(c.maxValue);
+  const slope = Number(c.negativeSlope ?? 0);
+  const threshold = Number(c.threshold ?? 0);
+  if (slope === 0 && threshold === 0) {
+    return noModule((_s, [x]) => (max === null ? `torch.relu(${x})` : max === 6 ? `F.relu6(${x})` : `torch.clamp(torch.relu(${x}), max=${max})`));
+  }
+  return noModule((_s, [x]) => `_keras_relu(${x}, negative_slope=${slope}, max_value=${max === null ? 'None' : max}, threshold=${threshold})`, ['_keras_relu']);
+};
+
+/** PReLU: alpha in the generated model's layout (an image's [H, W, C] becomes [C, H, W]). */
+const prelu: TorchLowering = (layer) => {
+  const a = requireWeight(layer, 'alpha');
+  const t = isImage(layer.inputShapes[0]!) ? transposeArray(a.values, a.shape, [2, 0, 1]) : { values: a.values, shape: a.shape };
+  return {
+    module: `KerasPReLU(${tup(t.shape)})`,
+    forward: (s, [x]) => `${s}(${x})`,
+    tensors: [{ key: 'alpha', shape: t.shape, values: t.values }],
+    helpers: ['KerasPReLU'],
+  };
+};
+
 /** Registry type -> PyTorch code (or why there is none). */
 export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   Input: { supported: () => noModule((_s, xs) => xs[0]!) },
@@ -373,6 +397,11 @@ export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   },
   MultiHeadAttention: { supported: multiHeadAttention },
   PositionalEmbedding: { supported: positionalEmbedding },
+  ReLU: { supported: kerasRelu },
+  LeakyReLU: { supported: (layer) => noModule((_s, [x]) => `F.leaky_relu(${x}, ${Number(layer.config.alpha ?? 0.3)})`) },
+  PReLU: { supported: prelu },
+  ELU: { supported: (layer) => noModule((_s, [x]) => `F.elu(${x}, alpha=${Number(layer.config.alpha ?? 1)})`) },
+  Softmax: { supported: (layer) => noModule((_s, [x]) => `torch.softmax(${x}, dim=${torchAxis(Number(layer.config.axis ?? -1), layer.inputShapes[0]!)})`) },
 };
 
 /** Python helpers the generated code may use, emitted only when used. */
@@ -411,6 +440,21 @@ export const HELPERS: Record<string, string> = {
 
     def forward(self, x):
         return x + self.embeddings`,
+  _keras_relu: `def _keras_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras's ReLU: x above the threshold (capped at max_value), negative_slope * (x - threshold) at or below it."""
+    y = torch.where(x > threshold, x, torch.zeros_like(x)) if threshold != 0 else torch.relu(x)
+    if max_value is not None:
+        y = torch.clamp(y, 0.0, max_value)
+    return y - negative_slope * torch.relu(threshold - x) if negative_slope != 0 else y`,
+  KerasPReLU: `class KerasPReLU(nn.Module):
+    """PReLU as Keras computes it: x above 0, alpha * x below, alpha learned per value (1 on shared axes)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return torch.relu(x) - self.alpha * torch.relu(-x)`,
   _avg_pool_same: `def _avg_pool_same(x, kernel, stride, pads):
     """Average pooling with TensorFlow's 'same' padding: padded cells are not counted."""
     ones = torch.ones_like(x[:1, :1])
