@@ -63,6 +63,8 @@ import { ExportLog, exportDownloadSource, runDownloadSource } from './service/do
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
 import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
+import { addHealth, RunInsight } from './service/insight';
+import type { Activations, ActivationsRequest, ConfusionSamples, ConfusionSamplesRequest, Embeddings, EmbeddingsRequest, Explanation, ExplainRequest, SampleInfo, SampleRequest, TrainingHealth } from '../../shared/api/insight';
 
 /** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
 function tableApiError(error: unknown): never {
@@ -127,12 +129,12 @@ function roundAttention(map: AttentionMap): AttentionMap {
 }
 
 function summary(run: StoredRun): RunSummary {
-  const { settings: _s, graph: _g, classNames: _c, batches: _b, epochPoints: _e, evaluation: _v, maxTrainSamples: _m, maxTestSamples: _t, ...rest } = run;
+  const { settings: _s, graph: _g, classNames: _c, batches: _b, epochPoints: _e, evaluation: _v, maxTrainSamples: _m, maxTestSamples: _t, health: _h, ...rest } = run;
   return rest;
 }
 
 function detail(run: StoredRun): RunDetail {
-  const { maxTrainSamples: _m, maxTestSamples: _t, ...rest } = run;
+  const { maxTrainSamples: _m, maxTestSamples: _t, health: _h, ...rest } = run;
   return rest;
 }
 
@@ -231,11 +233,21 @@ export class Engine implements EngineApi {
   /** Serve mode's download registry, lent by the server (attachDownloads); absent in the desktop app. */
   private downloads: DownloadsPort | undefined;
   private readonly exports = new ExportLog();
+  /** Insight requests (activations, Grad-CAM, embeddings, …): service/insight.ts. */
+  private readonly insight: RunInsight;
 
   constructor(private readonly deps: EngineDeps) {
     this.store = new RunStore(join(deps.dataDir, 'runs'));
     this.projects = new ProjectLibrary({ dataDir: deps.dataDir, ...(deps.projectDialogs ? { dialogs: deps.projectDialogs } : {}) });
     this.ready = this.load();
+    this.insight = new RunInsight({
+      ready: () => this.ready,
+      run: (runId) => this.getStored(runId),
+      liveHandle: (runId) => (ENDED.has(this.getStored(runId).status) ? undefined : this.live.get(runId)?.handle),
+      modelDir: (runId) => this.store.modelDir(runId),
+      training: deps.training,
+      health: (runId) => this.runs.get(runId)?.health,
+    });
   }
 
   private async load(): Promise<void> {
@@ -455,6 +467,7 @@ export class Engine implements EngineApi {
           elapsedMs: e.elapsedMs,
         };
         run.epochPoints.push(point);
+        if (e.health) run.health = addHealth(run.health, e.health, run.graph);
         run.epochsDone = e.epoch;
         run.lastLoss = e.loss;
         if (e.accuracy !== null) run.lastAccuracy = e.accuracy;
@@ -762,6 +775,31 @@ export class Engine implements EngineApi {
     } catch (error) {
       throw new ApiError('failed', error instanceof Error ? error.message : String(error));
     }
+  }
+
+  // ---- insight (shared/api/insight.ts; service/insight.ts) ---------------------------------------
+  getSample(req: SampleRequest): Promise<SampleInfo> {
+    return this.insight.getSample(req);
+  }
+
+  activations(req: ActivationsRequest): Promise<Activations> {
+    return this.insight.activations(req);
+  }
+
+  explain(req: ExplainRequest): Promise<Explanation> {
+    return this.insight.explain(req);
+  }
+
+  trainingHealth(req: { runId: string }): Promise<TrainingHealth> {
+    return this.insight.trainingHealth(req);
+  }
+
+  embeddings(req: EmbeddingsRequest): Promise<Embeddings> {
+    return this.insight.embeddings(req);
+  }
+
+  confusionSamples(req: ConfusionSamplesRequest): Promise<ConfusionSamples> {
+    return this.insight.confusionSamples(req);
   }
 
   // ---- export / import ----------------------------------------------------------------------

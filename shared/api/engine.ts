@@ -10,6 +10,7 @@ import type { ColumnType, TableTask } from '../tables/types';
 import type { TaskId } from '../tasks/define';
 import type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest } from './projects';
 import type { ServiceNames } from './proxy';
+import type { InsightApi } from './insight';
 
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
 export type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest };
@@ -98,7 +99,11 @@ export interface Evaluation {
   /** The task's metrics (accuracy; r2, mae, rmse in the target's units). */
   metrics?: Record<string, number>;
   classNames: string[];
-  perClass: { className: string; count: number; accuracy: number }[];
+  /**
+   * Per true class: its test samples (`count`, the support), accuracy (= recall), and (classification) precision,
+   * recall and F1 (0 where undefined: no sample predicted or present).
+   */
+  perClass: { className: string; count: number; accuracy: number; precision?: number; recall?: number; f1?: number }[];
   /** confusion[true][predicted] counts (classification). */
   confusion: number[][];
   /** Regression: predicted vs true value per test sample, in the target's units (at most 5,000). */
@@ -453,8 +458,12 @@ export interface EngineInfo {
   downloads?: boolean;
 }
 
-/** The engine service. Requests return promises; `onXxx` members are events (listener -> unsubscribe). */
-export interface EngineApi {
+/**
+ * The engine service. Requests return promises; `onXxx` members are events (listener -> unsubscribe). The
+ * insight requests (getSample, activations, explain, trainingHealth, embeddings, confusionSamples) are
+ * declared in ./insight.ts.
+ */
+export interface EngineApi extends InsightApi {
   getInfo(): Promise<EngineInfo>;
   listBackends(): Promise<BackendInfo[]>;
 
@@ -571,6 +580,12 @@ export const ENGINE_REQUESTS = [
   'generateText',
   'stopGeneration',
   'attentionMap',
+  'getSample',
+  'activations',
+  'explain',
+  'trainingHealth',
+  'embeddings',
+  'confusionSamples',
   'exportModel',
   'prepareDownload',
   'importModel',

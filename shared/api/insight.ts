@@ -52,7 +52,10 @@ export type ActivationView =
   | { kind: 'feature-maps'; height: number; width: number; channels: ChannelImage[]; totalChannels: number }
   /** [n] outputs (dense, pooling to a vector, …): one value per unit. */
   | { kind: 'vector'; values: number[]; labels?: string[] }
-  /** [t, f] outputs (recurrent, embedding, attention blocks): time x features, with the tokens when known. */
+  /**
+   * [t, f] outputs (recurrent, embedding, attention blocks): time x features, with the tokens when known. `steps`
+   * and `features` are the output's sizes; `values` holds at most the first 512 steps x 512 features.
+   */
   | { kind: 'sequence'; steps: number; features: number; values: number[][]; tokens?: string[] }
   /** MultiHeadAttention: heads x tokens x tokens weights (rows: queries, columns: keys), tokens on both axes. */
   | { kind: 'attention'; heads: number; tokens: string[]; weights: number[][][] };

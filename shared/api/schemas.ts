@@ -4,6 +4,7 @@ import { trainingSettingsSchema, type TrainingSettings } from '../project/traini
 import { s, type Schema } from '../schema';
 import { ENGINE_EVENTS, ENGINE_REQUESTS, IMPORT_KINDS, MAX_ATTENTION_TEXT, MAX_ATTENTION_TOKENS, MAX_GENERATE_PROMPT, MAX_GENERATE_TOKENS, MAX_PREDICT_TEXT_CHARS, MAX_PREDICT_TEXTS, type EngineApi } from './engine';
 import { MAX_PROJECT_NAME, MAX_PROJECT_TEXT, PROJECT_NAME_PATTERN } from './projects';
+import { MAX_ACTIVATION_CHANNELS, MAX_CONFUSION_SAMPLES, MAX_EMBEDDING_SAMPLES } from './insight';
 import type { ServiceSpec } from './proxy';
 
 const id = s.string({ min: 1, max: 200, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/ });
@@ -12,6 +13,10 @@ const path = s.string({ min: 1, max: 4096 });
 const projectName = s.string({ min: 6, max: MAX_PROJECT_NAME, pattern: PROJECT_NAME_PATTERN });
 const projectText = s.string({ min: 2, max: MAX_PROJECT_TEXT });
 const columnName = s.string({ min: 1, max: 1000 });
+const sampleIndex = s.number({ int: true, min: 0, max: 100_000_000 });
+const classIndex = s.number({ int: true, min: 0, max: 1_000_000 });
+/** A graph node's id (any string the project format allows). */
+const nodeId = s.string({ min: 1, max: 200 });
 
 type Arg<K extends keyof EngineApi> = EngineApi[K] extends (arg: infer A) => unknown ? A : never;
 
@@ -94,6 +99,22 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
   ),
   stopGeneration: s.object({ requestId: id }, { strict: true }),
   attentionMap: s.object({ runId: id, text: s.string({ max: MAX_ATTENTION_TEXT }), maxTokens: s.optional(s.number({ int: true, min: 1, max: MAX_ATTENTION_TOKENS })) }, { strict: true }),
+  // Insight (shared/api/insight.ts): samples by their test-split index; node ids as on the canvas.
+  getSample: s.object({ runId: id, sample: sampleIndex }, { strict: true }),
+  activations: s.object({ runId: id, sample: sampleIndex, nodeId, maxChannels: s.optional(s.number({ int: true, min: 1, max: MAX_ACTIVATION_CHANNELS })) }, { strict: true }),
+  explain: s.object(
+    { runId: id, sample: sampleIndex, method: s.enum(['gradcam', 'saliency'] as const), classIndex: s.optional(classIndex), nodeId: s.optional(nodeId) },
+    { strict: true },
+  ),
+  trainingHealth: runId,
+  embeddings: s.object(
+    { runId: id, method: s.enum(['pca', 'umap'] as const), samples: s.optional(s.number({ int: true, min: 2, max: MAX_EMBEDDING_SAMPLES })), nodeId: s.optional(nodeId) },
+    { strict: true },
+  ),
+  confusionSamples: s.object(
+    { runId: id, actual: classIndex, predicted: classIndex, limit: s.optional(s.number({ int: true, min: 1, max: MAX_CONFUSION_SAMPLES })) },
+    { strict: true },
+  ),
   exportModel: s.object({ runId: id, format: s.enum(['tfjs', 'onnx', 'pytorch', 'keras'] as const), outPath: path }, { strict: true }),
   prepareDownload: s.union<Arg<'prepareDownload'>>(
     [s.object({ kind: s.literal('run'), runId: id }, { strict: true }), s.object({ kind: s.literal('export'), exportId: id }, { strict: true })],

@@ -7,6 +7,7 @@ import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shar
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
+import type { InsightOp, InsightReply } from '../insight/types';
 import type { EvaluationResult, GenerateRequest, RunResult, TrainingEvent } from '../training/types';
 
 export interface DatasetsPort {
@@ -38,6 +39,8 @@ export interface RunHandle {
   resume(): void;
   /** Resolves when the run has ended (whatever the reason) and the model folder is written. */
   done: Promise<RunResult>;
+  /** Insight on the model while it trains (answered between batches by the run's worker). Absent: not offered. */
+  insight?(op: InsightOp): Promise<InsightReply>;
 }
 
 export interface ModelOutputs {
@@ -66,6 +69,8 @@ export interface TrainingPort {
    * tokenizer. Rejects with an Error saying why it cannot. Absent: not offered.
    */
   attention?(modelDir: string, datasetId: string, req: { text: string; maxTokens?: number }): Promise<AttentionMap>;
+  /** Insight on a saved model (a test sample, activations, Grad-CAM, embeddings, a confusion cell), by the worker holding it. Absent: not offered. */
+  insight?(modelDir: string, datasetId: string, op: InsightOp): Promise<InsightReply>;
   /**
    * Ends every worker thread this port started: the models kept open and any run still going (terminated,
    * not saved: the caller stops runs and waits for them first). After it, the process can exit.

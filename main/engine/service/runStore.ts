@@ -8,11 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunDetail } from '../../../shared/api/engine';
+import type { StoredHealth } from './insight';
 
 export interface StoredRun extends RunDetail {
   /** Limits the run was started with (predict/evaluate use the same test subset). */
   maxTrainSamples?: number;
   maxTestSamples?: number;
+  /** Training health per layer and epoch, and the latest warnings (service/insight.ts). */
+  health?: StoredHealth;
 }
 
 const RUN_ID = /^run-[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$/;

@@ -115,7 +115,8 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
         const result = await run.done;
         if (result.reason !== 'error' || result.batchesCompleted > 0) {
           try {
-            await run.save(opts.modelDir, { metrics: { reason: result.reason, history: result.history, backend: result.backend } });
+            // `data`: where the model's data came from (the CLI's activations / explain find its test split there).
+            await run.save(opts.modelDir, { metrics: { reason: result.reason, history: result.history, backend: result.backend, data: { datasetId: opts.datasetId, dataDir: root } } });
             datasetOf.set(opts.modelDir, opts.datasetId);
             keep(opts.modelDir, Promise.resolve(run));
           } catch (error) {
@@ -153,6 +154,8 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
           paused = false;
           inner?.resume();
         },
+        // Insight while it trains: the run's worker answers between batches.
+        insight: (op) => (inner ? inner.insight(op) : Promise.reject(new Error('[insight:starting] the run has not started training yet: ask again in a moment'))),
         done,
       };
     },
@@ -181,6 +184,10 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
     async attention(modelDir, datasetId, req) {
       const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
       return m.attention(req);
+    },
+    async insight(modelDir, datasetId, op) {
+      const m = await model(modelDir, datasetOf.get(modelDir) ?? datasetId);
+      return m.insight(op);
     },
   };
 }

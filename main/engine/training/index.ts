@@ -9,6 +9,7 @@ import type { AttentionMap } from '../../../shared/api/engine';
 import type { Graph } from '../../../shared/graph';
 import type { ProjectFile, TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
+import type { InsightOp, InsightReply } from '../insight/types';
 import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { isOutOfMemory, OOM_HINT } from './oom';
 import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent } from './types';
@@ -54,6 +55,12 @@ export interface ModelHandle {
    * or attention layer, or a text without tokens.
    */
   attention(req: { text: string; maxTokens?: number }): Promise<AttentionMap>;
+  /**
+   * Insight on the model (insight/model.ts): a test sample, a node's activations, Grad-CAM, embeddings, a confusion
+   * cell. A run answers between batches while it trains (live: true). Rejects with the worker's message (an
+   * InsightError's is encoded: insight/types.ts decodeInsightError).
+   */
+  insight(op: InsightOp): Promise<InsightReply>;
   /** Writes a model folder (project.json, model.json, weights.bin, metrics.json). */
   save(dir: string, opts?: { project?: ProjectFile; metrics?: Record<string, unknown> }): Promise<void>;
   /** tf.memory() inside the worker. */
@@ -179,6 +186,7 @@ function modelHandle(id: string, client: WorkerClient, disposeHook: () => void):
       }
     },
     attention: async ({ text, maxTokens }) => (await client.request({ op: 'attention', text, ...(maxTokens ? { maxTokens } : {}) })) as AttentionMap,
+    insight: async (request) => (await client.request({ op: 'insight', request })) as InsightReply,
     save: async (dir, opts = {}) => {
       await client.request({ op: 'save', dir, ...opts });
     },

@@ -2,6 +2,7 @@
 import type { AttentionMap } from '../../../shared/api/engine';
 import type { ProjectFile } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
+import type { InsightOp, InsightReply } from '../insight/types';
 import type { BackendName, DatasetRef, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent, TrainRequestData } from './types';
 
 /** Control word shared with the worker (Int32Array over a SharedArrayBuffer, index 0). */
@@ -23,7 +24,9 @@ export type WorkerOp =
   | { op: 'memory' }
   | { op: 'generate'; request: GenerateRequest; cancel?: SharedArrayBuffer }
   /** Text models with attention: every attention layer's weights for a text (text/attention.ts). */
-  | { op: 'attention'; text: string; maxTokens?: number };
+  | { op: 'attention'; text: string; maxTokens?: number }
+  /** Insight on the model (insight/model.ts): answered between batches while the run trains, else at once. */
+  | { op: 'insight'; request: InsightOp };
 
 /** Generation (language models): the continuation in full once done; its pieces come first as 'text' messages. */
 export interface GenerateReply {
@@ -33,7 +36,7 @@ export interface GenerateReply {
   stopped: boolean;
 }
 
-export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number } | GenerateReply | AttentionMap;
+export type WorkerReplyValue = EvaluationResult | number[][] | null | { numTensors: number; numBytes: number } | GenerateReply | AttentionMap | InsightReply;
 
 export type FromWorker =
   | { type: 'event'; event: TrainingEvent }

@@ -21,6 +21,7 @@ import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type Augment
 import { isOutOfMemory, OOM_HINT } from './oom';
 import { createOptimizer, learningRateAt, type RunOptimizer } from './optimizers';
 import { createFastMlp, type FastMlp } from './fastMlp';
+import { HealthProbe, type HealthSnapshot } from '../insight/health';
 import type {
   EndReason,
   EpochMetrics,
@@ -41,6 +42,8 @@ export interface TrainControl {
   pauseRequested(): boolean;
   /** Resolves when the run is resumed or stopped. */
   waitWhilePaused(): Promise<void>;
+  /** Called between batches: the worker answers insight requests on the model here (activations while it trains). */
+  between?(): Promise<void>;
 }
 
 export const noControl: TrainControl = {
@@ -48,6 +51,9 @@ export const noControl: TrainControl = {
   pauseRequested: () => false,
   waitWhilePaused: async () => {},
 };
+
+/** Samples in the fixed batch training health is measured on. */
+const HEALTH_BATCH = 64;
 
 /** An error in a run whose message is meant for the user as is. */
 export class TrainingError extends Error {
@@ -83,6 +89,8 @@ export interface TrainerInit {
   backend: string;
   /** The task and target when there is no dataset to take them from (a model folder opened for prediction). */
   task?: ModelTask;
+  /** Measure training health (weights, gradients, dead units) at the end of every epoch (default true). */
+  health?: boolean;
 }
 
 /** The task and target a dataset declares (classification with its classes unless it says otherwise). */
@@ -118,6 +126,9 @@ export class Trainer {
   private readonly linear: ActivationHolder['activation'];
   private readonly head: ActivationHolder['activation'] | null;
   private opt: RunOptimizer | null = null;
+  /** Training health at the end of each epoch (insight/health.ts), on one fixed batch of the training split. */
+  private readonly health: boolean;
+  private healthProbe: HealthProbe | null = null;
 
   static fromGraph(tf: Tf, graph: Graph, settings: TrainingSettings, dataset: LoadedDataset | null, backend: string, name = 'model'): Trainer {
     const { model } = withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name));
@@ -136,6 +147,7 @@ export class Trainer {
     this.settings = init.settings;
     this.dataset = init.dataset;
     this.backend = init.backend;
+    this.health = init.health ?? true;
     if (model.inputs.length !== 1) {
       throw new TrainingError(`the model has ${model.inputs.length} inputs (${model.inputNames.join(', ')}); training on an image dataset needs exactly one`);
     }
@@ -236,7 +248,7 @@ export class Trainer {
   }
 
   /** Forward pass returning the raw output: logits where the plan strips the output activation (softmax/sigmoid run as linear). */
-  private logits(x: tfjs.Tensor, training: boolean): tfjs.Tensor {
+  logits(x: tfjs.Tensor, training: boolean): tfjs.Tensor {
     if (!this.headHolder) return this.model.apply(x, { training }) as tfjs.Tensor;
     this.headHolder.activation = this.linear;
     try {
@@ -301,6 +313,22 @@ export class Trainer {
     return { xs, ys };
   }
 
+  /**
+   * The model's input for samples `indices` of a split, prepared as evaluation prepares it (normalised pixels, table
+   * features, token rows or corpus windows; no augmentation), with their targets. The caller disposes both.
+   */
+  inputsFor(split: Split, indices: Int32Array): { xs: tfjs.Tensor; ys: tfjs.Tensor } {
+    const n = indices.length;
+    const buf = this.makeBuffers(n);
+    this.fill(split, indices, 0, n, buf, null, Math.random);
+    return this.toTensors(buf, n);
+  }
+
+  /** The task's prediction (class probabilities, or values in the target's units) for a model input. */
+  predictionOf(x: tfjs.Tensor): tfjs.Tensor {
+    return this.tf.tidy(() => this.task.predict(this.tf, this.plan, this.logits(x, false), this.target));
+  }
+
   /** The epoch's accuracy field: the task's accuracy metric, or null when it has none. */
   private static accuracyOf(m: Record<string, number>): number | null {
     return 'accuracy' in m ? m.accuracy! : null;
@@ -322,6 +350,7 @@ export class Trainer {
     let validationMs = 0;
     let epochsDone = 0;
     let plan: SplitPlan = { train: new Int32Array(0), val: new Int32Array(0) };
+    let disposeHealth = (): unknown => undefined;
     const result = (reason: EndReason, message: string): RunResult => ({
       runId,
       reason,
@@ -383,6 +412,8 @@ export class Trainer {
       let sinceBest = 0;
       let lastEmit = 0;
       let lr = settings.learningRate;
+      let healthBatch: { xs: tfjs.Tensor; ys: tfjs.Tensor } | null = null;
+      disposeHealth = () => healthBatch && tf.dispose([healthBatch.xs, healthBatch.ys]);
 
       for (let epoch = 0; epoch < settings.epochs; epoch++) {
         shuffleInPlace(order, rand);
@@ -467,6 +498,7 @@ export class Trainer {
               learningRate: lr,
             });
           }
+          if (control.between) await control.between();
           if (control.stopRequested()) {
             stopped = true;
             break;
@@ -486,6 +518,12 @@ export class Trainer {
           valAccuracy = Trainer.accuracyOf(ev.metrics);
         }
         epochsDone = stopped ? epochsDone : epoch + 1;
+        // Training health on a fixed batch (not timed as training): histograms, gradient norms, dead units.
+        let health: HealthSnapshot | undefined;
+        if (this.health && !(stopped && control.quickStopRequested?.())) {
+          healthBatch ??= this.inputsFor(ds.train, plan.train.slice(0, Math.min(plan.train.length, bs, HEALTH_BATCH)));
+          health = await this.measureHealth(epoch + 1, healthBatch);
+        }
         const elapsed = performance.now() - t0 - pausedMs;
         const trainMetrics = task.metricsFrom(statSums!, seen, target);
         // A language model writes a sample from a fixed prompt after every epoch: the text goes from noise to words.
@@ -511,6 +549,7 @@ export class Trainer {
           etaMs: stopped ? 0 : (elapsed / (epoch + 1)) * (settings.epochs - epoch - 1),
           numTensors: tf.memory().numTensors,
           heapUsed: heapUsedNow(),
+          ...(health ? { health } : {}),
         });
         if (stopped) return result('stopped', `stopped by request after ${batchesDone} batch${batchesDone === 1 ? '' : 'es'} (epoch ${epoch + 1}); the weights are kept`);
         if (settings.earlyStoppingPatience > 0 && valLoss != null) {
@@ -526,6 +565,21 @@ export class Trainer {
       return result('completed', `trained ${epochsDone} epoch${epochsDone === 1 ? '' : 's'} on ${plan.train.length} ${ds.table ? 'rows' : 'images'}`);
     } catch (error) {
       return result('error', describeError(error));
+    } finally {
+      disposeHealth();
+    }
+  }
+
+  /** Training health on one batch (insight/health.ts): the loss in inference mode, its gradients, the ReLU outputs. */
+  private async measureHealth(epoch: number, batch: { xs: tfjs.Tensor; ys: tfjs.Tensor }): Promise<HealthSnapshot | undefined> {
+    const { tf, task, plan, target } = this;
+    this.healthProbe ??= new HealthProbe(tf, this.model);
+    try {
+      return await this.healthProbe.measure(epoch, batch.xs, () => task.loss(tf, plan, this.logits(batch.xs, false), batch.ys, target));
+    } catch (error) {
+      // Health is an extra: a model it cannot measure still trains (the reason goes to the console of the worker).
+      console.error(`training health not measured at epoch ${epoch}: ${describeError(error)}`);
+      return undefined;
     }
   }
 

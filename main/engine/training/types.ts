@@ -5,6 +5,7 @@
 import type { Graph } from '../../../shared/graph';
 import type { TrainingSettings } from '../../../shared/project';
 import type { ModelTask, TaskId } from '../../../shared/tasks';
+import type { HealthSnapshot } from '../insight/health';
 
 export type { ModelTask };
 
@@ -86,6 +87,8 @@ export interface EpochEvent {
   numTensors: number;
   /** V8 heap in use after the epoch, bytes (after a full GC when `gc` is exposed); absent outside Node. */
   heapUsed?: number;
+  /** Training health measured after the epoch (insight/health.ts): per layer histograms, norms, dead units, warnings. */
+  health?: HealthSnapshot;
 }
 
 export interface PausedEvent {

@@ -3,7 +3,7 @@
  * predict / save requests until the parent terminates it. Every failure becomes a 'done' result with
  * reason 'error' (or, for a crash, the parent's 'error'/'exit' handler reports it).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { newProject, type ProjectFile } from '../../../shared/project';
 import { loadModelFolder, saveModelFolder } from '../export/modelFolder';
 import type { LoadedDataset } from '../datasets/types';
@@ -17,6 +17,8 @@ import { generate } from '../text/generate';
 import { attentionMaps } from '../text/attention';
 import { CONTROL_PAUSE, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { describeError, Trainer, type TrainControl } from './trainer';
+import { ModelInsight } from '../insight/model';
+import { encodeInsightError, InsightError, type InsightOp, type InsightReply } from '../insight/types';
 import type { DatasetRef, RunResult } from './types';
 
 const port = parentPort;
@@ -29,6 +31,43 @@ let project: ProjectFile | null = null;
 /** Language models: the tokenizer that turns text into the ids the model reads (the dataset's, or the model folder's). */
 let tokenizer: Tokenizer | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** Insight on the model this worker holds (insight/model.ts). */
+let insight: ModelInsight | null = null;
+/** True from the start message until the run ends: insight requests are then answered between batches (serveLive). */
+let training = false;
+/** Epochs the run has finished (the 'epoch' of a live insight answer). */
+let epochsDone = 0;
+const liveRequests: { id: number; request: InsightOp }[] = [];
+/** Wakes a paused run's wait when an insight request arrives. */
+let wake: (() => void) | null = null;
+
+/** Answers an insight request on the model as it is now; an InsightError travels with its reason (insight/types.ts). */
+async function answerInsight(request: InsightOp): Promise<InsightReply> {
+  if (!insight) throw new Error('no model in this run (it failed before the model was built)');
+  try {
+    const value = await insight.answer(request, !training);
+    return { value, live: training, epoch: epochsDone };
+  } catch (error) {
+    if (error instanceof InsightError) throw new Error(encodeInsightError(error));
+    throw error;
+  }
+}
+
+/** Answers the insight requests that arrived while the run trains (between batches; while paused). */
+async function serveLive(): Promise<void> {
+  // Training reads back without yielding to the event loop on the cpu and wasm backends: poll the port.
+  for (let m = receiveMessageOnPort(port!); m; m = receiveMessageOnPort(port!)) dispatch(m.message as ToWorker);
+  while (liveRequests.length) {
+    const { id, request } = liveRequests.shift()!;
+    try {
+      post({ type: 'reply', id, ok: true, value: await answerInsight(request) });
+    } catch (error) {
+      post({ type: 'reply', id, ok: false, error: describeError(error) });
+    }
+  }
+}
+
+type WaitAsync = (a: Int32Array, index: number, value: number, timeout: number) => { async: boolean; value: Promise<string> | string };
 
 function sharedControl(sab: SharedArrayBuffer): TrainControl {
   const word = new Int32Array(sab);
@@ -37,9 +76,21 @@ function sharedControl(sab: SharedArrayBuffer): TrainControl {
     quickStopRequested: () => Atomics.load(word, 0) === CONTROL_STOP_NOW,
     pauseRequested: () => Atomics.load(word, 0) === CONTROL_PAUSE,
     async waitWhilePaused() {
-      // Blocks this worker's thread only; the parent wakes it with Atomics.notify on resume or stop.
-      while (Atomics.load(word, 0) === CONTROL_PAUSE) Atomics.wait(word, 0, CONTROL_PAUSE, 1000);
+      // Waits without blocking the thread (insight requests are answered while paused); the parent wakes it with
+      // Atomics.notify on resume or stop, an insight request through `wake`.
+      const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+      while (Atomics.load(word, 0) === CONTROL_PAUSE) {
+        await serveLive();
+        if (!waitAsync) {
+          Atomics.wait(word, 0, CONTROL_PAUSE, 1000);
+          continue;
+        }
+        const r = waitAsync(word, 0, CONTROL_PAUSE, 1000);
+        if (r.async) await Promise.race([r.value, new Promise<void>((resolve) => (wake = resolve))]);
+        wake = null;
+      }
     },
+    between: serveLive,
   };
 }
 
@@ -80,11 +131,21 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     tokenizer = dataset?.text?.tokenizer;
     trainer = Trainer.fromGraph(choice.tf, request.graph, request.settings, dataset, choice.name, request.name ?? 'model');
     project = { ...newProject(request.name ?? 'model', request.graph), training: request.settings, dataset: dataset?.info.id ?? null };
-    result = await trainer.train(runId, request.limit, (event) => post({ type: 'event', event }), sharedControl(msg.control), choice.reason);
+    insight = new ModelInsight({ trainer, graph: request.graph, ...(tokenizer ? { tokenizer } : {}) });
+    training = true;
+    const emit = (event: Parameters<Parameters<Trainer['train']>[2]>[0]) => {
+      if (event.type === 'epoch') epochsDone = event.epoch;
+      post({ type: 'event', event });
+    };
+    result = await trainer.train(runId, request.limit, emit, sharedControl(msg.control), choice.reason);
   } catch (error) {
     result = fail(describeError(error));
+  } finally {
+    training = false;
   }
   post({ type: 'done', result });
+  // Requests that came in after the last batch: answered on the final weights.
+  await serveLive();
 }
 
 async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
@@ -95,6 +156,7 @@ async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
     trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name, ...(folder.task ? { task: folder.task } : {}) });
     project = folder.project;
     tokenizer = folder.tokenizer ?? dataset?.text?.tokenizer;
+    insight = new ModelInsight({ trainer, graph: folder.project.graph, ...(tokenizer ? { tokenizer } : {}) });
     post({ type: 'opened', ok: true, backend: choice.name });
   } catch (error) {
     post({ type: 'opened', ok: false, error: describeError(error) });
@@ -135,6 +197,8 @@ async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
       return trainer.predict(op.samples);
     case 'generate':
       return generateText(trainer, id, op);
+    case 'insight':
+      return answerInsight(op.request);
     case 'attention':
       if (!tokenizer) throw new Error('this model has no tokenizer (it was not trained on text): attention maps need a text model');
       return attentionMaps(trainer.tf, trainer.model, tokenizer, op.text, { ...(op.maxTokens ? { maxTokens: op.maxTokens } : {}), ...(project ? { graph: project.graph } : {}) });
@@ -157,7 +221,15 @@ async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
 port.on('close', () => releaseWebgpu(trainer?.tf ?? null));
 process.on('exit', () => releaseWebgpu(trainer?.tf ?? null));
 
-port.on('message', (msg: ToWorker) => {
+/** A message from the parent: insight requests during training wait for the next batch boundary, the rest queue up. */
+function dispatch(msg: ToWorker): void {
+  // From the start message on, insight requests wait for the first batch (the model is being built).
+  if (msg.type === 'start') training = true;
+  if (msg.type === 'request' && msg.op.op === 'insight' && training) {
+    liveRequests.push({ id: msg.id, request: msg.op.request });
+    wake?.();
+    return;
+  }
   queue = queue.then(async () => {
     if (msg.type === 'start') return start(msg);
     if (msg.type === 'open') return open(msg);
@@ -167,4 +239,6 @@ port.on('message', (msg: ToWorker) => {
       post({ type: 'reply', id: msg.id, ok: false, error: describeError(error) });
     }
   });
-});
+}
+
+port.on('message', dispatch);
