@@ -327,7 +327,7 @@ export class ModelInsight {
     const t = this.trainer;
     if (!this.isImage || t.inputShape.length !== 3 || t.inputDtype !== 'float32') {
       const ds = t.dataset;
-      const what = ds?.table ? 'table rows' : ds?.text ? 'token ids' : `${t.inputShape.join('×')} ${t.inputDtype} values`;
+      const what = ds?.table ? 'table rows' : ds?.text || t.inputDtype === 'int32' ? `${t.inputShape.join('×')} token ids` : `${t.inputShape.join('×')} values`;
       throw new InsightError(`Grad-CAM and saliency maps explain image classifiers; this model reads ${what}`, 'not-an-image-model');
     }
     if (t.task.id !== 'classification') throw new InsightError(`Grad-CAM and saliency maps explain classifiers; this model was trained for ${t.task.label.toLowerCase()}`, 'not-a-classifier');
