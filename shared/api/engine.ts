@@ -14,8 +14,9 @@ import type { InsightApi } from './insight';
 
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
 export type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest };
+export type * from './insight';
 
-export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu' | 'pytorch';
 
 export interface BackendInfo {
   name: BackendName;

@@ -3,7 +3,8 @@ import { LOSSES } from '../tasks/define';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/** 'pytorch' trains as a process (the PyTorch export under torchrun), the others in the tfjs worker. */
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu', 'pytorch'] as const;
 
 /** Training settings stored in a project and sent with a training request. */
 export const trainingSettingsSchema = s.object({
@@ -25,6 +26,8 @@ export const trainingSettingsSchema = s.object({
   augmentCrop: s.optional(s.boolean(), false),
   seed: s.optional(s.number({ int: true, min: 0, max: 2 ** 31 - 1 }), 42),
   backend: s.optional(s.enum(BACKENDS), 'auto'),
+  /** The pytorch backend: processes on this machine (torchrun --nproc_per_node); the tfjs backends ignore it. */
+  procs: s.optional(s.number({ int: true, min: 1, max: 1024 }), 1),
   /** The loss; 'auto' lets the dataset's task choose (cross-entropy for classes, mean squared error for regression). */
   loss: s.optional(s.enum(LOSSES), 'auto'),
 });

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { BACKENDS, OPTIMIZERS, parseProjectText, type TrainingSettings } from '../../../shared/project';
 import { fitGraphToDataset, getTask, LOSSES, type MetricDef, type TaskDef } from '../../../shared/tasks';
 import { createDatasetRegistry, dataDir } from '../../engine/datasets';
-import { startRun, type EvaluationResult, type TrainingEvent } from '../../engine/training';
+import type { EvaluationResult, TrainingEvent } from '../../engine/training';
+import { startTrainingRun, usesProcessEngine } from '../../engine/pytorch/port';
 import { UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
@@ -15,11 +16,14 @@ const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
   --batch-size N      batch size (default: the project's)
   --limit N           train on the first N training images only
   --backend NAME      ${BACKENDS.join(' | ')} (default: the project's, else auto)
+  --procs N           pytorch: processes on this machine (torchrun --nproc_per_node; default the project's, else 1)
   --optimizer NAME    ${OPTIMIZERS.join(' | ')}
   --lr RATE           learning rate
   --loss NAME         ${LOSSES.join(' | ')} (default: auto, the dataset's task chooses)
   --seed N            random seed
-  --out DIR           write the trained model folder (model.json, weights.bin, project.json, metrics.json)
+  --out DIR           write the trained model folder (model.json, weights.bin, project.json, metrics.json);
+                      with pytorch the run folder (bundle, train.log, checkpoints) is kept beside it, DIR.pytorch
+                      (without --out it is a temporary folder, removed at the end)
   --json              print one JSON object per event on stdout, then a summary object
 
 Ctrl+C stops after the current batch and keeps the weights (a second Ctrl+C quits).`;
@@ -81,6 +85,7 @@ export const trainCommand: CliCommand = {
         'batch-size': { type: 'string' },
         limit: { type: 'string' },
         backend: { type: 'string' },
+        procs: { type: 'string' },
         optimizer: { type: 'string' },
         lr: { type: 'string' },
         loss: { type: 'string' },
@@ -125,6 +130,7 @@ export const trainCommand: CliCommand = {
     const batchSize = intOpt('batch-size', values['batch-size']);
     const limit = intOpt('limit', values.limit);
     const seed = intOpt('seed', values.seed, 0);
+    const procs = intOpt('procs', values.procs);
     const settings: TrainingSettings = {
       ...project.training,
       ...(epochs !== undefined ? { epochs } : {}),
@@ -134,7 +140,9 @@ export const trainCommand: CliCommand = {
       ...(seed !== undefined ? { seed } : {}),
       ...(backend !== undefined ? { backend: backend as TrainingSettings['backend'] } : {}),
       ...(loss !== undefined ? { loss: loss as TrainingSettings['loss'] } : {}),
+      ...(procs !== undefined ? { procs } : {}),
     };
+    if (procs !== undefined && !usesProcessEngine(settings.backend)) throw new UsageError(`--procs is for --backend pytorch (the backend is ${settings.backend})`);
     const json = Boolean(values.json);
     const tty = Boolean(process.stderr.isTTY) && !json;
     let lastLineLen = 0;
@@ -190,7 +198,14 @@ export const trainCommand: CliCommand = {
     };
 
     let startedAt: number | undefined;
-    const handle = startRun({ graph: project.graph, settings, dataset: { id: datasetId, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) }, ...(limit ? { limit } : {}), name: project.name }, onEvent);
+    const handle = startTrainingRun(
+      {
+        graph: project.graph, settings, dataset: { id: datasetId, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) }, ...(limit ? { limit } : {}), name: project.name,
+        // pytorch: the run folder beside --out (kept), else a temporary one.
+        ...(values.out ? { workDir: `${values.out.replace(/[/\\]+$/, '')}.pytorch` } : {}),
+      },
+      onEvent,
+    );
     let interrupts = 0;
     const onSigint = () => {
       interrupts++;

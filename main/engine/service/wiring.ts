@@ -9,7 +9,9 @@ import { isTextError } from '../../../shared/text/errors';
 import { ApiError } from '../../../shared/api/proxy';
 import { createDatasetRegistry, dataDir as defaultDataDir, type DatasetRegistry } from '../datasets';
 import type { LoadedDataset } from '../datasets/types';
-import { openModel, startRun, type ModelHandle } from '../training';
+import { openModel, type ModelHandle, type RunHandle as TrainingRunHandle } from '../training';
+import { reportAllBackends, startTrainingRun, usesProcessEngine } from '../pytorch/port';
+import { dirname, join } from 'node:path';
 import type { DatasetRef } from '../training/types';
 import { Engine } from '../service';
 import type { ProjectDialogs } from '../projects/library';
@@ -95,7 +97,7 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
   };
   const datasetOf = new Map<string, string>();
   // Runs whose worker is alive (until saved and kept, or disposed): close() terminates what is left.
-  const running = new Set<ReturnType<typeof startRun>>();
+  const running = new Set<TrainingRunHandle>();
 
   return {
     async close() {
@@ -106,11 +108,11 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
       await Promise.allSettled([...models.map((p) => p.then((m) => m.dispose())), ...runs.map((r) => r.dispose())]);
     },
     startRun(opts) {
-      let inner: ReturnType<typeof startRun> | undefined;
+      let inner: TrainingRunHandle | undefined;
       let stopped = false;
       let paused = false;
       // Waits for the run, then saves its model folder (kept open for evaluation) or disposes of it.
-      const finish = async (run: ReturnType<typeof startRun>) => {
+      const finish = async (run: TrainingRunHandle) => {
         if (paused) run.pause();
         const result = await run.done;
         if (result.reason !== 'error' || result.batchesCompleted > 0) {
@@ -130,9 +132,17 @@ function trainingPort(registry: DatasetRegistry, root: string, workerEntry?: str
         return result;
       };
       const done = (async () => {
-        const dataset = await datasetFor(registry, opts.datasetId, root);
+        // A process engine (pytorch) reads the dataset's files itself; its bundle and logs go beside the model folder.
+        const processRun = usesProcessEngine(opts.settings.backend);
+        const dataset = processRun ? { id: opts.datasetId, dataDir: root } : await datasetFor(registry, opts.datasetId, root);
         if (stopped) throw new Error('stopped before it started');
-        inner = startRun({ graph: opts.graph, settings: opts.settings, dataset, ...(opts.limit ? { limit: opts.limit } : {}), name: opts.name, ...(workerEntry ? { workerEntry } : {}) }, opts.onEvent);
+        inner = startTrainingRun(
+          {
+            graph: opts.graph, settings: opts.settings, dataset, ...(opts.limit ? { limit: opts.limit } : {}), name: opts.name, ...(workerEntry ? { workerEntry } : {}),
+            ...(processRun ? { runId: opts.runId, workDir: join(dirname(opts.modelDir), 'pytorch') } : {}),
+          },
+          opts.onEvent,
+        );
         const run = inner;
         running.add(run);
         try {
@@ -224,15 +234,8 @@ function exportPort(): ExportPort {
  */
 function backendsPort(): BackendsPort {
   let report: Promise<BackendInfo[]> | null = null;
-  const compute = async (): Promise<BackendInfo[]> => {
-    const { reportBackends, describeAdapter } = await import('../backends');
-    return (await reportBackends()).map((b) => ({
-      name: b.name,
-      available: b.ok,
-      reason: b.reason,
-      ...(b.adapter ? { adapter: describeAdapter(b.adapter, false), software: b.adapter.software } : {}),
-    }));
-  };
+  // The tfjs backends and pytorch (a Python with torch found here, or why not).
+  const compute = (): Promise<BackendInfo[]> => reportAllBackends();
   return {
     list(): Promise<BackendInfo[]> {
       report ??= compute().catch((error: unknown) => {

@@ -23,6 +23,8 @@ export interface BackendChoice {
  * given), otherwise forced (throws if it cannot start).
  */
 export async function chooseBackend(requested: BackendName | 'auto' = 'auto', probe?: ProbeContext): Promise<BackendChoice> {
+  // pytorch runs start as a process (main/engine/pytorch/port.ts startTrainingRun), never in this worker.
+  if (requested === 'pytorch') throw new Error("the pytorch backend trains as a process (torchrun), not in the tfjs worker: start the run through startTrainingRun");
   const r = await selectBackend(requested === 'auto' ? (probe ? { measure: measureForModel(probe) } : {}) : { force: requested });
   const adapter = r.name === 'webgpu' ? r.tried.find((t) => t.name === 'webgpu')?.adapter : undefined;
   return { name: r.name, reason: r.reason, tf: r.tf, ...(adapter ? { adapter } : {}) };

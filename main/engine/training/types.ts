@@ -9,7 +9,7 @@ import type { HealthSnapshot } from '../insight/health';
 
 export type { ModelTask };
 
-export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu' | 'pytorch';
 
 /** A small description of the compiled model, sent with 'started'. */
 export interface ModelSummary {

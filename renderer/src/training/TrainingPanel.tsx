@@ -119,6 +119,8 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled, task
           return b.software ? `software GPU: ${device}` : device;
         },
       )}
+      {/* pytorch trains as a process under torchrun: how many on this machine (gloo on CPU, one per GPU with CUDA). */}
+      {settings.backend === 'pytorch' && <div className="lf-grid2">{num('procs', 'Processes (torchrun)', '1')}</div>}
       {(() => {
         const b = backends.find((x) => x.name === settings.backend);
         return b?.reason ? (
