@@ -63,7 +63,7 @@ import { ExportLog, exportDownloadSource, runDownloadSource } from './service/do
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
 import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
-import { addHealth, RunInsight } from './service/insight';
+import { addHealth, classScores, RunInsight } from './service/insight';
 import type { Activations, ActivationsRequest, ConfusionSamples, ConfusionSamplesRequest, Embeddings, EmbeddingsRequest, Explanation, ExplainRequest, SampleInfo, SampleRequest, TrainingHealth } from '../../shared/api/insight';
 
 /** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
@@ -198,7 +198,7 @@ export function toEvaluation(r: EvaluationResult, table?: TableData, text?: Text
     ...(r.accuracy === null ? {} : { accuracy: r.accuracy }),
     metrics: r.metrics,
     classNames: r.classNames,
-    perClass: r.classNames.map((className, i) => ({ className, count: counts[i] ?? 0, accuracy: r.perClassAccuracy[i] ?? 0 })),
+    perClass: r.classNames.map((className, i) => ({ className, count: counts[i] ?? 0, accuracy: r.perClassAccuracy[i] ?? 0, ...classScores(r.confusion, i) })),
     confusion: r.confusion,
     ...(regression && p ? { points: p.truth.slice(0, MAX_POINTS).map((truth, index) => ({ index, truth, predicted: p.predicted[index]! })) } : {}),
     ...(rows ? { rows } : {}),

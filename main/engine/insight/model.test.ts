@@ -194,8 +194,8 @@ describe('insight errors on other models', () => {
         { id: 'out', type: 'Dense', name: 'dense_1', params: { units: 10, activation: 'softmax' }, position: { x: 0, y: 0 } },
       ],
       edges: [
-        { id: 'e1', source: 'in', target: 'flat', sourcePort: 0, targetPort: 0 },
-        { id: 'e2', source: 'flat', target: 'out', sourcePort: 0, targetPort: 0 },
+        { id: 'e1', source: 'in', target: 'flat', targetPort: 0 },
+        { id: 'e2', source: 'flat', target: 'out', targetPort: 0 },
       ],
     } as Graph;
     const trainer = Trainer.fromGraph(tf, graph, settings(), cifar, 'cpu');

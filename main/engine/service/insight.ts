@@ -62,6 +62,20 @@ export function addHealth(health: StoredHealth | undefined, snapshot: HealthSnap
   return out;
 }
 
+/**
+ * Class i's precision, recall and F1 from a confusion matrix (confusion[true][predicted]); 0 where a ratio is
+ * undefined (no sample of the class, none predicted as it). Nothing for an empty matrix (not a classifier).
+ */
+export function classScores(confusion: number[][], i: number): { precision?: number; recall?: number; f1?: number } {
+  if (!confusion.length) return {};
+  const tp = confusion[i]?.[i] ?? 0;
+  const support = (confusion[i] ?? []).reduce((a, b) => a + b, 0);
+  const predicted = confusion.reduce((a, row) => a + (row[i] ?? 0), 0);
+  const precision = predicted ? tp / predicted : 0;
+  const recall = support ? tp / support : 0;
+  return { precision, recall, f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0 };
+}
+
 export interface InsightContext {
   /** Resolves once stored runs are loaded. */
   ready(): Promise<void>;

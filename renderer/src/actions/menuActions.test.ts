@@ -60,14 +60,15 @@ describe('Train menu actions (the training panel’s buttons)', () => {
     try {
       dispatch('train', undefined, ctx);
       await flush();
-      expect(vi.mocked(training.start).mock.calls[0]![0]).toMatchObject({ maxTrainSamples: 5000, maxTestSamples: 1000 });
+      expect(vi.mocked(training.start).mock.calls[0]![0]).toMatchObject({ maxTrainSamples: 5000 });
+      expect(vi.mocked(training.start).mock.calls[0]![0]).not.toHaveProperty('maxTestSamples'); // results on the whole test split (#19)
     } finally {
       trainingStore.setState({ maxImages: '' });
     }
     expect(sampleLimits('')).toEqual({});
     expect(sampleLimits('abc')).toEqual({});
     expect(sampleLimits('-3')).toEqual({});
-    expect(sampleLimits('200')).toEqual({ maxTrainSamples: 200, maxTestSamples: 100 });
+    expect(sampleLimits('200')).toEqual({ maxTrainSamples: 200 });
   });
 
   it('Train is greyed out when the panel’s Train button is: no dataset, not ready, a run in progress, a broken model, no project', () => {

@@ -58,10 +58,13 @@ export interface TrainingState {
   maxImages: string;
 }
 
-/** The sample limits of a run from the "max images" field: none when it is empty or not a positive integer. */
+/**
+ * The sample limits of a run from the "max images" field: none when it is empty or not a positive integer. It
+ * limits training only: results are computed on the whole test split (#19).
+ */
 export function sampleLimits(maxImages: string): { maxTrainSamples?: number; maxTestSamples?: number } {
   const limit = Number(maxImages);
-  return maxImages.trim() !== '' && Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit, maxTestSamples: Math.max(100, Math.ceil(limit / 5)) } : {};
+  return maxImages.trim() !== '' && Number.isInteger(limit) && limit > 0 ? { maxTrainSamples: limit } : {};
 }
 
 const initial: TrainingState = {
