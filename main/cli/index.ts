@@ -10,6 +10,9 @@ import { predictCommand } from './commands/predict';
 import { generateCommand } from './commands/generate';
 import { attentionCommand } from './commands/attention';
 import { backendsCommand } from './commands/backends';
+import { activationsCommand } from './commands/activations';
+import { explainCommand } from './commands/explain';
+import { importRunCommand } from './commands/importRun';
 
 /** Every sub-command of `layerforge`, one line each. */
 export const commands: CliCommand[] = [
@@ -23,7 +26,10 @@ export const commands: CliCommand[] = [
   predictCommand,
   generateCommand,
   attentionCommand,
+  activationsCommand,
+  explainCommand,
   backendsCommand,
+  importRunCommand,
 ];
 
 function help(io: CliIO): void {
