@@ -4,7 +4,7 @@
  * installs python3-torch), progress reaches the run store, the run ends 'completed' with a model that
  * evaluates and predicts like a tfjs run's. Without torch the run ends with the reason, never a trace.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,8 +80,70 @@ describe.skipIf(!torch.available)('a pytorch run in the engine (real torch, torc
       expect(existsSync(join(runDir, 'pytorch', 'train.py'))).toBe(true);
       expect(existsSync(join(runDir, 'pytorch', 'train.log'))).toBe(true);
       expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
+
+      // Its ONNX export passes the exporters' parity bar against the model folder in tfjs (< 1e-4).
+      const onnxPath = join(dir, 'pytorch-run.onnx');
+      await engine.exportModel({ runId: run.id, format: 'onnx', outPath: onnxPath });
+      expect(await onnxParity(join(runDir, 'model'), onnxPath)).toBeLessThan(1e-4);
     } finally {
       await engine.dispose();
     }
   }, 300_000);
+
+  it('an engine shut down mid-run ends the run and leaves no PyTorch process behind', async () => {
+    const engine = createEngine({ dataDir: join(dir, 'data2'), host: 'test' });
+    let runDir = '';
+    try {
+      await engine.importDataset({ path: writeTinyCifar10(join(dir, 'src2'), 20, 40), as: 'cifar10' });
+      const progress: TrainingProgress[] = [];
+      engine.onTrainingProgress((p) => progress.push(p));
+      const run = await engine.startTraining({ graph, datasetId: 'cifar10', settings: { ...defaultTrainingSettings(), epochs: 500, batchSize: 8, backend: 'pytorch', procs: 2 }, maxTrainSamples: 64, maxTestSamples: 40 });
+      runDir = join(dir, 'data2', 'runs', run.id, 'pytorch');
+      await until('a batch', () => progress.some((p) => p.batches.length > 0), 240_000);
+      expect(processesIn(runDir).length).toBeGreaterThanOrEqual(3); // torchrun + 2 ranks
+    } finally {
+      await engine.dispose({ graceMs: 60_000 });
+    }
+    await until('the processes to end', () => processesIn(runDir).length === 0, 20_000);
+  }, 300_000);
 });
+
+/** Live processes whose working folder is `cwd` (torchrun and its ranks run in the run folder). */
+function processesIn(cwd: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/cwd`) !== cwd) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(name));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+async function until(what: string, check: () => boolean, ms: number): Promise<void> {
+  const t = Date.now();
+  while (!check()) {
+    if (Date.now() - t > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The largest difference between the ONNX file in onnxruntime and the model folder in tfjs, on random inputs. */
+async function onnxParity(modelDir: string, onnxPath: string): Promise<number> {
+  const tf = await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+  const ort = await import('onnxruntime-node');
+  const { loadModelFolder } = await import('../export/modelFolder');
+  const folder = await loadModelFolder(tf, modelDir);
+  const x = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 3);
+  const want = (folder.model.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync();
+  const session = await ort.InferenceSession.create(readFileSync(onnxPath));
+  const got = Object.values(await session.run({ [folder.model.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) }))[0]!.data as Float32Array;
+  await session.release();
+  folder.model.dispose();
+  return want.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i]!)), 0);
+}
