@@ -71,6 +71,12 @@ export interface CustomLayerFactories {
   elu(config: { name: string; alpha: number }): TfLayer;
   /** tfjs's Softmax on any axis (tfjs's op only takes the last). */
   softmax(config: { name: string; axis: number }): TfLayer;
+  /** Keras's ZeroPadding1D, Cropping1D and UpSampling1D (not in tfjs): [start, end] steps; repeats per step. */
+  zeroPadding1d(config: { name: string; padding: [number, number] }): TfLayer;
+  cropping1d(config: { name: string; cropping: [number, number] }): TfLayer;
+  upSampling1d(config: { name: string; size: number }): TfLayer;
+  /** tfjs's SeparableConv2D with depthMultiplier kept in its saved config (tfjs's getConfig drops it). */
+  separableConv2d(config: Parameters<Tf['layers']['separableConv2d']>[0] & { name: string }): TfLayer;
 }
 
 export interface BuildContext {

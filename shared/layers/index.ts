@@ -19,6 +19,10 @@ import { zeroPadding2d } from './zeroPadding2d';
 import { dropout } from './dropout';
 import { batchNormalization, layerNormalization } from './normalization';
 import { activationLayer } from './activationLayer';
+import { conv1d } from './conv1d';
+import { avgPool1d, maxPool1d } from './pool1d';
+import { separableConv2d } from './separableConv2d';
+import { cropping1d, cropping2d, upSampling1d, zeroPadding1d } from './reshaping1d';
 import { eluLayer, leakyRelu, prelu, reluLayer, softmaxLayer } from './activationLayers';
 import { reshape } from './reshape';
 import { permute } from './permute';
@@ -32,8 +36,12 @@ export const LAYERS: readonly AnyLayerDef[] = [
   conv2d,
   conv2dTranspose,
   depthwiseConv2d,
+  separableConv2d,
+  conv1d,
   maxPool2d,
   avgPool2d,
+  maxPool1d,
+  avgPool1d,
   globalAvgPool2d,
   globalMaxPool2d,
   globalAvgPool1d,
@@ -53,6 +61,10 @@ export const LAYERS: readonly AnyLayerDef[] = [
   permute,
   upSampling2d,
   zeroPadding2d,
+  cropping2d,
+  upSampling1d,
+  zeroPadding1d,
+  cropping1d,
   simpleRnn,
   lstm,
   gru,

@@ -152,6 +152,29 @@ export function layerFixtures(): Fixture[] {
         ['ReLU', { threshold: 0.1, negativeSlope: 0.3 }],
       ]),
     },
+    {
+      name: 'sequence-conv',
+      graph: chain(seq(12, 3), [
+        ['Conv1D', { filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'elu' }],
+        ['ZeroPadding1D', { padding: 2, paddingEnd: 0 }],
+        ['Conv1D', { filters: 5, kernelSize: 3, dilation: 2, activation: 'linear', useBias: false }],
+        ['UpSampling1D', { size: 3 }],
+        ['MaxPool1D', { poolSize: 3, strides: 2, padding: 'same' }],
+        ['Cropping1D', { cropping: 1, croppingEnd: 0 }],
+        ['AvgPool1D', { poolSize: 2, strides: 1, padding: 'same' }],
+        ['AvgPool1D', { poolSize: 2 }],
+        ['Conv1D', { filters: 3, kernelSize: 2, activation: 'tanh' }],
+      ]),
+    },
+    {
+      name: 'separable-crop',
+      graph: chain(img(9, 8, 3), [
+        ['SeparableConv2D', { filters: 5, kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu' }],
+        ['Cropping2D', { cropping: 1, croppingWidth: 0 }],
+        ['SeparableConv2D', { filters: 4, kernelSize: 2, useBias: false, activation: 'linear' }],
+        ['SeparableConv2D', { filters: 3, kernelSize: 2, padding: 'same', dilation: 2, activation: 'sigmoid' }],
+      ]),
+    },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

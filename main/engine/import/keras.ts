@@ -178,7 +178,53 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
   PReLU: (c) => ({ type: 'PReLU', params: { sharedAxes: Array.isArray(c.shared_axes) ? (c.shared_axes as unknown[]).map(Number) : c.shared_axes == null ? [] : [Number(c.shared_axes)] } }),
   ELU: (c) => ({ type: 'ELU', params: { alpha: Number(c.alpha ?? 1) } }),
   Softmax: (c) => ({ type: 'Softmax', params: { axis: Number(Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1)) } }),
+  Conv1D: (c) => {
+    if (c.padding === 'causal') throw new LayerImportError("padding 'causal' is not supported (Layerforge's Conv1D takes 'valid' or 'same'; pad the start with a Zero Padding 1D)");
+    if (c.data_format && c.data_format !== 'channels_last') throw new LayerImportError(`data_format '${String(c.data_format)}' is not supported (only channels_last)`);
+    return { type: 'Conv1D', params: { filters: Number(c.filters), kernelSize: first(c.kernel_size), strides: first(c.strides ?? 1), padding: String(c.padding ?? 'valid'), dilation: first(c.dilation_rate ?? 1), activation: activation(c), useBias: c.use_bias !== false } };
+  },
+  SeparableConv2D: (c) => {
+    channelsLast(c);
+    return {
+      type: 'SeparableConv2D',
+      params: { filters: Number(c.filters), kernelSize: square(c.kernel_size, 'kernel_size'), strides: square(c.strides ?? 1, 'strides'), padding: String(c.padding ?? 'valid'), dilation: square(c.dilation_rate ?? 1, 'dilation_rate'), depthMultiplier: Number(c.depth_multiplier ?? 1), activation: activation(c), useBias: c.use_bias !== false },
+    };
+  },
+  MaxPooling1D: (c) => ({ type: 'MaxPool1D', params: pool1dParams(c) }),
+  AveragePooling1D: (c) => ({ type: 'AvgPool1D', params: pool1dParams(c) }),
+  ZeroPadding1D: (c) => {
+    const [a, b] = sides(c.padding);
+    return { type: 'ZeroPadding1D', params: { padding: a, paddingEnd: b === a ? -1 : b } };
+  },
+  Cropping1D: (c) => {
+    const [a, b] = sides(c.cropping);
+    return { type: 'Cropping1D', params: { cropping: a, croppingEnd: b === a ? -1 : b } };
+  },
+  Cropping2D: (c) => {
+    channelsLast(c);
+    const v = c.cropping;
+    const [rows, cols] = Array.isArray(v) && Array.isArray(v[0]) ? [sides(v[0]), sides(v[1])] : Array.isArray(v) ? [sides(v[0]), sides(v[1])] : [sides(v), sides(v)];
+    if (rows[0] !== rows[1] || cols[0] !== cols[1]) throw new LayerImportError(`cropping ${JSON.stringify(v)} is not symmetric (Layerforge crops the same at top and bottom, left and right)`);
+    return { type: 'Cropping2D', params: { cropping: rows[0], croppingWidth: cols[0] === rows[0] ? -1 : cols[0] } };
+  },
+  UpSampling1D: (c) => ({ type: 'UpSampling1D', params: { size: Number(c.size ?? 2) } }),
 };
+
+/** A Keras int-or-[int] config value (Conv1D's kernel_size, strides, …). */
+function first(v: unknown): number {
+  return Number(Array.isArray(v) ? v[0] : v);
+}
+
+/** A Keras int-or-[start, end] config value. */
+function sides(v: unknown): [number, number] {
+  return Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
+}
+
+function pool1dParams(c: KerasConfig): Record<string, ParamValue> {
+  const pool = first(c.pool_size ?? 2);
+  const s = c.strides == null ? pool : first(c.strides);
+  return { poolSize: pool, strides: s === pool ? 0 : s, padding: String(c.padding ?? 'valid') };
+}
 // Keras aliases
 KERAS_IMPORTERS.MaxPool2D = KERAS_IMPORTERS.MaxPooling2D!;
 KERAS_IMPORTERS.AvgPool2D = KERAS_IMPORTERS.AveragePooling2D!;

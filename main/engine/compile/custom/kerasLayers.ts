@@ -6,6 +6,7 @@ type Serializable = Parameters<Tf['serialization']['registerClass']>[0];
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfjs.layers.Layer>[0]>;
 type Kwargs = Record<string, unknown>;
 type Shape = (number | null)[];
+type SeparableConvArgs = Parameters<Tf['layers']['separableConv2d']>[0];
 
 export interface ReLUArgs extends LayerArgs {
   /** Cap of the output; null or undefined: none. */
@@ -22,18 +23,46 @@ export interface SoftmaxArgs extends LayerArgs {
   axis?: number;
 }
 
+export interface Pad1dArgs extends LayerArgs {
+  /** [start, end] steps. */
+  padding: [number, number];
+}
+export interface Crop1dArgs extends LayerArgs {
+  /** [start, end] steps. */
+  cropping: [number, number];
+}
+export interface UpSampling1dArgs extends LayerArgs {
+  size: number;
+}
+
 export interface KerasClasses {
   ReLU: new (args: ReLUArgs) => tfjs.layers.Layer;
   ELU: new (args: ELUArgs) => tfjs.layers.Layer;
   Softmax: new (args: SoftmaxArgs) => tfjs.layers.Layer;
+  ZeroPadding1D: new (args: Pad1dArgs) => tfjs.layers.Layer;
+  Cropping1D: new (args: Crop1dArgs) => tfjs.layers.Layer;
+  UpSampling1D: new (args: UpSampling1dArgs) => tfjs.layers.Layer;
+  SeparableConv2D: new (args: SeparableConvArgs) => tfjs.layers.Layer;
 }
+
+const pairOf = (v: unknown, what: string): [number, number] => {
+  const [a, b] = Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
+  if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0) throw new Error(`${what} must be one or two integers >= 0, got ${JSON.stringify(v)}`);
+  return [a, b];
+};
+const sequenceShape = (inputShape: Shape | Shape[], layer: string): Shape => {
+  const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+  if (s.length !== 3) throw new Error(`${layer} expects a sequence [batch, T, F], got ${JSON.stringify(s)}`);
+  return s;
+};
 
 const one = (inputs: Tensor | Tensor[]): Tensor => (Array.isArray(inputs) ? inputs[0]! : inputs);
 
 /**
  * Keras behaviour that TensorFlow.js lacks, as tfjs classes under Keras's own names (so a saved
  * model.json names them as Keras does, and the Keras export writes the same class): the 'hardSwish'
- * activation; ReLU with Keras's negativeSlope and threshold; ELU with any alpha; Softmax on any axis. Registered with this tf instance's
+ * activation; ReLU with Keras's negativeSlope and threshold; ELU with any alpha; Softmax on any axis;
+ * ZeroPadding1D, Cropping1D, UpSampling1D. Registered with this tf instance's
  * serialization; called once per tf instance by registerCustomLayers.
  */
 export function defineKerasClasses(tf: Tf): KerasClasses {
@@ -122,9 +151,93 @@ export function defineKerasClasses(tf: Tf): KerasClasses {
     }
   }
 
+  /** Keras's ZeroPadding1D: [start, end] steps of zeros around a [batch, T, F] sequence. */
+  class ZeroPadding1D extends tf.layers.Layer {
+    static className = 'ZeroPadding1D';
+    readonly padding: [number, number];
+    constructor(args: Pad1dArgs) {
+      super(args);
+      this.padding = pairOf(args.padding, 'ZeroPadding1D: padding');
+    }
+    override call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => tf.pad(one(inputs), [[0, 0], this.padding, [0, 0]]));
+    }
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [n, t, f] = sequenceShape(inputShape, 'ZeroPadding1D');
+      return [n!, t == null ? null : t + this.padding[0] + this.padding[1], f!];
+    }
+    override getConfig() {
+      return { ...super.getConfig(), padding: [...this.padding] };
+    }
+  }
+
+  /** Keras's Cropping1D: removes [start, end] steps of a [batch, T, F] sequence. */
+  class Cropping1D extends tf.layers.Layer {
+    static className = 'Cropping1D';
+    readonly cropping: [number, number];
+    constructor(args: Crop1dArgs) {
+      super(args);
+      this.cropping = pairOf(args.cropping, 'Cropping1D: cropping');
+    }
+    override call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const x = one(inputs);
+        const t = x.shape[1]!;
+        return tf.slice(x, [0, this.cropping[0], 0], [-1, t - this.cropping[0] - this.cropping[1], -1]);
+      });
+    }
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [n, t, f] = sequenceShape(inputShape, 'Cropping1D');
+      return [n!, t == null ? null : t - this.cropping[0] - this.cropping[1], f!];
+    }
+    override getConfig() {
+      return { ...super.getConfig(), cropping: [...this.cropping] };
+    }
+  }
+
+  /** Keras's UpSampling1D: each step of a [batch, T, F] sequence repeated `size` times. */
+  class UpSampling1D extends tf.layers.Layer {
+    static className = 'UpSampling1D';
+    readonly size: number;
+    constructor(args: UpSampling1dArgs) {
+      super(args);
+      if (!Number.isInteger(args.size) || args.size < 1) throw new Error(`UpSampling1D: size must be an integer >= 1, got ${args.size}`);
+      this.size = args.size;
+    }
+    override call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => {
+        const x = one(inputs);
+        const [n, t, f] = x.shape as [number, number, number];
+        return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, this.size, 1]), [n, t * this.size, f]);
+      });
+    }
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [n, t, f] = sequenceShape(inputShape, 'UpSampling1D');
+      return [n!, t == null ? null : t * this.size, f!];
+    }
+    override getConfig() {
+      return { ...super.getConfig(), size: this.size };
+    }
+  }
+
+  /**
+   * tfjs's SeparableConv2D, whose getConfig() leaves out depthMultiplier (tfjs-layers 4.22): a saved model
+   * with depthMultiplier > 1 would load with 1 and fail on its weights. Same class name, the config completed
+   * (tfjs's own constructor reads the key, so the written model.json loads in plain tfjs too).
+   */
+  const TfjsSeparableConv2D = (tf.layers.separableConv2d({ filters: 1, kernelSize: 1 }) as object).constructor as new (args: SeparableConvArgs) => tfjs.layers.Layer;
+  class SeparableConv2D extends TfjsSeparableConv2D {
+    static className = 'SeparableConv2D';
+    override getConfig() {
+      return { ...super.getConfig(), depthMultiplier: (this as unknown as { depthMultiplier: number }).depthMultiplier };
+    }
+  }
+
   tf.serialization.registerClass(HardSwish as unknown as Serializable);
+  tf.serialization.registerClass(SeparableConv2D as unknown as Serializable);
   tf.serialization.registerClass(ReLU as unknown as Serializable);
   tf.serialization.registerClass(ELU as unknown as Serializable);
   tf.serialization.registerClass(Softmax as unknown as Serializable);
-  return { ReLU, ELU, Softmax };
+  for (const c of [ZeroPadding1D, Cropping1D, UpSampling1D]) tf.serialization.registerClass(c);
+  return { ReLU, ELU, Softmax, ZeroPadding1D, Cropping1D, UpSampling1D, SeparableConv2D };
 }

@@ -139,6 +139,14 @@ export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
   PReLU: simple('PReLU', (c) => (Array.isArray(c.sharedAxes) && c.sharedAxes.length ? [`shared_axes=${py([...(c.sharedAxes as number[])])}`] : [])),
   ELU: simple('ELU', (c) => [`alpha=${py(c.alpha ?? 1)}`]),
   Softmax: simple('Softmax', (c) => [`axis=${py(c.axis ?? -1)}`]),
+  Conv1D: simple('Conv1D', (c) => [String(c.filters), `kernel_size=${py(pair(c.kernelSize)[0])}`, `strides=${py(pair(c.strides)[0])}`, `padding=${py(c.padding)}`, `dilation_rate=${py(pair(c.dilationRate)[0])}`, `activation=${act(c)}`, useBias(c)]),
+  SeparableConv2D: simple('SeparableConv2D', (c) => [String(c.filters), `kernel_size=${py(pair(c.kernelSize))}`, `strides=${py(pair(c.strides))}`, `padding=${py(c.padding)}`, `dilation_rate=${py(pair(c.dilationRate))}`, `depth_multiplier=${py(c.depthMultiplier ?? 1)}`, `activation=${act(c)}`, useBias(c)]),
+  MaxPool1D: simple('MaxPooling1D', (c) => [`pool_size=${py(pair(c.poolSize)[0])}`, `strides=${py(pair(c.strides ?? c.poolSize)[0])}`, `padding=${py(c.padding)}`]),
+  AvgPool1D: simple('AveragePooling1D', (c) => [`pool_size=${py(pair(c.poolSize)[0])}`, `strides=${py(pair(c.strides ?? c.poolSize)[0])}`, `padding=${py(c.padding)}`]),
+  ZeroPadding1D: simple('ZeroPadding1D', (c) => [`padding=${py(c.padding)}`]),
+  Cropping1D: simple('Cropping1D', (c) => [`cropping=${py(c.cropping)}`]),
+  Cropping2D: simple('Cropping2D', (c) => [`cropping=${py(c.cropping)}`]),
+  UpSampling1D: simple('UpSampling1D', (c) => [`size=${py(c.size ?? 2)}`]),
 };
 
 export { py as pyLiteral };

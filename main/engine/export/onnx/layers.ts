@@ -413,6 +413,91 @@ const prelu: OnnxLowering = (b, layer, [x]) => {
   return b.op('PRelu', [x!, b.floats(`${layer.name}_alpha`, alpha.values, alpha.shape)], {}, layer.name);
 };
 
+/** Runs `f` on the [N, F, T] (channels-first) view of a [N, T, F] sequence and turns its result back. */
+function ncl(b: OnnxBuilder, x: string, hint: string, f: (xc: string) => string): string {
+  const t = b.op('Transpose', [x], { perm: A.ints([0, 2, 1]) }, `${hint}_nft`);
+  return b.op('Transpose', [f(t)], { perm: A.ints([0, 2, 1]) }, `${hint}_ntf`);
+}
+
+/** Explicit ONNX pads [start, end] for tfjs padding along a sequence. */
+function pads1d(layer: ExportLayer, kernel: number, stride: number, dilation: number): number[] {
+  return layer.config.padding === 'same' ? samePads(layer.inputShapes[0]![0]!, kernel, stride, dilation) : [0, 0];
+}
+
+const conv1d: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const k = requireWeight(layer, 'kernel'); // [k, in, out]
+  const [kernel] = pair(c.kernelSize);
+  const [stride] = pair(c.strides);
+  const [dil] = pair(c.dilationRate);
+  const w = transposeArray(k.values, k.shape, [2, 1, 0]); // [out, in, k]
+  const inputs = [b.floats(`${layer.name}_W`, w.values, w.shape)];
+  const bias = weight(layer, 'bias');
+  if (bias) inputs.push(b.floats(`${layer.name}_B`, bias.values, bias.shape));
+  const y = ncl(b, x!, layer.name, (xc) =>
+    b.op('Conv', [xc, ...inputs], { kernel_shape: A.ints([kernel]), strides: A.ints([stride]), dilations: A.ints([dil]), pads: A.ints(pads1d(layer, kernel, stride, dil)), group: A.int(1) }, `${layer.name}_conv`),
+  );
+  return onnxActivation(b, y, activationOf(c), layer.name);
+};
+
+function pool1d(op: 'MaxPool' | 'AveragePool'): OnnxLowering {
+  return (b, layer, [x]) => {
+    const [kernel] = pair(layer.config.poolSize);
+    const [stride] = pair(layer.config.strides ?? layer.config.poolSize);
+    const attrs = { kernel_shape: A.ints([kernel]), strides: A.ints([stride]), pads: A.ints(pads1d(layer, kernel, stride, 1)) };
+    if (op === 'AveragePool') Object.assign(attrs, { count_include_pad: A.int(0) });
+    return ncl(b, x!, layer.name, (xc) => b.op(op, [xc], attrs, `${layer.name}_pool`));
+  };
+}
+
+const separableConv2d: OnnxLowering = (b, layer, [x]) => {
+  const c = layer.config;
+  const dk = requireWeight(layer, 'depthwise_kernel'); // [kh, kw, in, mult]
+  const pk = requireWeight(layer, 'pointwise_kernel'); // [1, 1, in*mult, out]
+  const [kh, kw, cin, mult] = dk.shape as [number, number, number, number];
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  const dil = pair(c.dilationRate);
+  const dw = transposeArray(dk.values, dk.shape, [2, 3, 0, 1]);
+  const pw = transposeArray(pk.values, pk.shape, [3, 2, 0, 1]); // [out, in*mult, 1, 1]
+  const pwInputs = [b.floats(`${layer.name}_PW`, pw.values, pw.shape)];
+  const bias = weight(layer, 'bias');
+  if (bias) pwInputs.push(b.floats(`${layer.name}_B`, bias.values, bias.shape));
+  const y = nchw(b, x!, layer.name, (xc) => {
+    const d = b.op('Conv', [xc, b.floats(`${layer.name}_DW`, dw.values, [cin * mult, 1, kh, kw])], {
+      kernel_shape: A.ints(kernel),
+      strides: A.ints(strides),
+      dilations: A.ints(dil),
+      pads: A.ints(convPads(layer, kernel, strides, dil)),
+      group: A.int(cin),
+    }, `${layer.name}_depthwise`);
+    return b.op('Conv', [d, ...pwInputs], { kernel_shape: A.ints([1, 1]), group: A.int(1) }, `${layer.name}_pointwise`);
+  });
+  return onnxActivation(b, y, activationOf(c), layer.name);
+};
+
+const slice = (b: OnnxBuilder, x: string, starts: number[], ends: number[], axes: number[], hint: string) =>
+  b.op('Slice', [x, b.int64s(`${hint}_starts`, starts), b.int64s(`${hint}_ends`, ends), b.int64s(`${hint}_axes`, axes)], {}, hint);
+
+const cropping1d: OnnxLowering = (b, layer, [x]) => {
+  const [a, e] = layer.config.cropping as [number, number];
+  return slice(b, x!, [a], [layer.inputShapes[0]![0]! - e], [1], layer.name);
+};
+
+const cropping2d: OnnxLowering = (b, layer, [x]) => {
+  const [[t, bot], [l, r]] = layer.config.cropping as [[number, number], [number, number]];
+  const [h, w] = layer.inputShapes[0]!;
+  return slice(b, x!, [t, l], [h! - bot, w! - r], [1, 2], layer.name);
+};
+
+/** UpSampling1D: [N, T, F] -> [N, T, 1, F] -> (broadcast) [N, T, size, F] -> [N, T·size, F]. */
+const upSampling1d: OnnxLowering = (b, layer, [x]) => {
+  const size = Number(layer.config.size);
+  const u = b.op('Unsqueeze', [x!, b.int64s(`${layer.name}_axis`, [2])], {}, `${layer.name}_unsq`);
+  const e = b.op('Expand', [u, b.int64s(`${layer.name}_reps`, [1, 1, size, 1])], {}, `${layer.name}_rep`);
+  return reshapeTo(b, e, layer.outputShape, layer.name);
+};
+
 /** Registry type -> ONNX lowering (or why there is none). */
 export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Input: { supported: (_b, layer) => layer.name },
@@ -455,4 +540,17 @@ export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   PReLU: { supported: prelu },
   ELU: { supported: (b, layer, [x]) => b.op('Elu', [x!], { alpha: A.float(Number(layer.config.alpha ?? 1)) }, layer.name) },
   Softmax: { supported: (b, layer, [x]) => b.op('Softmax', [x!], { axis: A.int(Number(layer.config.axis ?? -1)) }, layer.name) },
+  Conv1D: { supported: conv1d },
+  SeparableConv2D: { supported: separableConv2d },
+  MaxPool1D: { supported: pool1d('MaxPool') },
+  AvgPool1D: { supported: pool1d('AveragePool') },
+  ZeroPadding1D: {
+    supported: (b, layer, [x]) => {
+      const [l, r] = layer.config.padding as [number, number];
+      return b.op('Pad', [x!, b.int64s(`${layer.name}_pads`, [0, l, 0, 0, r, 0])], { mode: A.str('constant') }, layer.name);
+    },
+  },
+  Cropping1D: { supported: cropping1d },
+  Cropping2D: { supported: cropping2d },
+  UpSampling1D: { supported: upSampling1d },
 };

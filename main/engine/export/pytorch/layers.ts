@@ -350,6 +350,65 @@ const prelu: TorchLowering = (layer) => {
   };
 };
 
+/** [start, end] padding of a 1-D window along the sequence, as tfjs pads it. */
+function pads1d(layer: ExportLayer, kernel: number, stride: number, dilation: number): [number, number] {
+  return layer.config.padding === 'same' ? samePads(layer.inputShapes[0]![0]!, kernel, stride, dilation) : [0, 0];
+}
+
+/** Sequences stay [N, T, F]; torch's 1-D ops take [N, F, T]: the input is transposed (and padded), the result transposed back. */
+const nclIn = (x: string, pads: [number, number], value?: string) =>
+  pads[0] || pads[1] ? `F.pad(${x}.transpose(1, 2), ${tup(pads)}${value ? `, value=${value}` : ''})` : `${x}.transpose(1, 2)`;
+
+const conv1d: TorchLowering = (layer) => {
+  const c = layer.config;
+  const [kernel] = pair(c.kernelSize);
+  const [stride] = pair(c.strides);
+  const [dil] = pair(c.dilationRate);
+  const cin = layer.inputShapes[0]![1]!;
+  const cout = layer.outputShape[1]!;
+  const pads = pads1d(layer, kernel, stride, dil);
+  return {
+    module: `nn.Conv1d(${cin}, ${cout}, kernel_size=${kernel}, stride=${stride}, dilation=${dil}, bias=${py(Boolean(weight(layer, 'bias')))})`,
+    forward: (s, [x]) => act(layer, `${s}(${nclIn(x!, pads)}).transpose(1, 2)`),
+    tensors: [convWeight(layer, 'kernel', [2, 1, 0]), ...biasTensor(layer)],
+  };
+};
+
+function pool1d(kind: 'max' | 'avg'): TorchLowering {
+  return (layer) => {
+    const [kernel] = pair(layer.config.poolSize);
+    const [stride] = pair(layer.config.strides ?? layer.config.poolSize);
+    const pads = pads1d(layer, kernel, stride, 1);
+    if (kind === 'max') return noModule((_s, [x]) => `F.max_pool1d(${nclIn(x!, pads, "float('-inf')")}, ${kernel}, ${stride}).transpose(1, 2)`);
+    if (pads[0] || pads[1]) return noModule((_s, [x]) => `_avg_pool1d_same(${x}.transpose(1, 2), ${kernel}, ${stride}, ${tup(pads)}).transpose(1, 2)`, ['_avg_pool1d_same']);
+    return noModule((_s, [x]) => `F.avg_pool1d(${x}.transpose(1, 2), ${kernel}, ${stride}).transpose(1, 2)`);
+  };
+}
+
+const separableConv2d: TorchLowering = (layer) => {
+  const c = layer.config;
+  const kernel = pair(c.kernelSize);
+  const strides = pair(c.strides);
+  const dil = pair(c.dilationRate);
+  const cin = layer.inputShapes[0]![2]!;
+  const mult = requireWeight(layer, 'depthwise_kernel').shape[3]!; // [kh, kw, in, mult]
+  const cout = layer.outputShape[2]!;
+  const { sym, asym } = padsOf(layer, kernel, strides, dil);
+  const hasBias = Boolean(weight(layer, 'bias'));
+  const dw = convWeight(layer, 'depthwise_kernel', [2, 3, 0, 1]);
+  dw.shape = [cin * mult, 1, kernel[0], kernel[1]];
+  const pw = convWeight(layer, 'pointwise_kernel', [3, 2, 0, 1]);
+  return {
+    module: `nn.Sequential(nn.Conv2d(${cin}, ${cin * mult}, kernel_size=${tup(kernel)}, stride=${tup(strides)}, padding=${tup(sym)}, dilation=${tup(dil)}, groups=${cin}, bias=False), nn.Conv2d(${cin * mult}, ${cout}, kernel_size=1, bias=${py(hasBias)}))`,
+    forward: (s, [x]) => act(layer, `${s}(${asym ? `F.pad(${x}, ${tup(asym)})` : x})`),
+    tensors: [
+      { ...dw, key: '0.weight' },
+      { ...pw, key: '1.weight' },
+      ...biasTensor(layer).map((t) => ({ ...t, key: '1.bias' })),
+    ],
+  };
+};
+
 /** Registry type -> PyTorch code (or why there is none). */
 export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   Input: { supported: () => noModule((_s, xs) => xs[0]!) },
@@ -402,6 +461,25 @@ export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   PReLU: { supported: prelu },
   ELU: { supported: (layer) => noModule((_s, [x]) => `F.elu(${x}, alpha=${Number(layer.config.alpha ?? 1)})`) },
   Softmax: { supported: (layer) => noModule((_s, [x]) => `torch.softmax(${x}, dim=${torchAxis(Number(layer.config.axis ?? -1), layer.inputShapes[0]!)})`) },
+  Conv1D: { supported: conv1d },
+  SeparableConv2D: { supported: separableConv2d },
+  MaxPool1D: { supported: pool1d('max') },
+  AvgPool1D: { supported: pool1d('avg') },
+  ZeroPadding1D: { supported: (layer) => noModule((_s, [x]) => `F.pad(${x}, ${tup([0, 0, ...(layer.config.padding as [number, number])])})`) },
+  Cropping1D: {
+    supported: (layer) => {
+      const [a, e] = layer.config.cropping as [number, number];
+      return noModule((_s, [x]) => `${x}[:, ${a}:${layer.inputShapes[0]![0]! - e}]`);
+    },
+  },
+  Cropping2D: {
+    supported: (layer) => {
+      const [[t, bot], [l, r]] = layer.config.cropping as [[number, number], [number, number]];
+      const [h, w] = layer.inputShapes[0]!;
+      return noModule((_s, [x]) => `${x}[:, :, ${t}:${h! - bot}, ${l}:${w! - r}]`);
+    },
+  },
+  UpSampling1D: { supported: (layer) => noModule((_s, [x]) => `${x}.repeat_interleave(${Number(layer.config.size)}, dim=1)`) },
 };
 
 /** Python helpers the generated code may use, emitted only when used. */
@@ -455,6 +533,10 @@ export const HELPERS: Record<string, string> = {
 
     def forward(self, x):
         return torch.relu(x) - self.alpha * torch.relu(-x)`,
+  _avg_pool1d_same: `def _avg_pool1d_same(x, kernel, stride, pads):
+    """1-D average pooling of [N, C, L] with TensorFlow's 'same' padding: padded cells are not counted."""
+    ones = torch.ones_like(x[:1, :1])
+    return F.avg_pool1d(F.pad(x, pads), kernel, stride) / F.avg_pool1d(F.pad(ones, pads), kernel, stride)`,
   _avg_pool_same: `def _avg_pool_same(x, kernel, stride, pads):
     """Average pooling with TensorFlow's 'same' padding: padded cells are not counted."""
     ones = torch.ones_like(x[:1, :1])
