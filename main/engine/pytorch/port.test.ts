@@ -41,7 +41,7 @@ describe('the dispatcher', () => {
     );
     const result = await run.done;
     expect(result.reason).toBe('error');
-    expect(result.message).toBe(`writing the PyTorch run folder failed: the pytorch backend is not available: LAYERFORGE_PYTHON (${join(dir, 'no-python')}) does not exist`);
+    expect(result.message).toBe(`the PyTorch run could not start: the pytorch backend is not available: LAYERFORGE_PYTHON (${join(dir, 'no-python')}) does not exist`);
     expect(events).toEqual([{ type: 'ended', reason: 'error', message: result.message, epochsCompleted: 0, batchesCompleted: 0 }]);
     await run.dispose();
   });

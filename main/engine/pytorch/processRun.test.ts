@@ -164,7 +164,7 @@ describe.skipIf(!PYTHON)('startProcessRun with a fake train.py', () => {
     expect(await missing.done).toMatchObject({ reason: 'error', message: 'could not start the PyTorch run: /nonexistent/python3 was not found' });
     await missing.dispose();
     const bad = startProcessRun(request('normal', { prepare: async () => { throw new Error('Flatten2 has no PyTorch lowering'); } }).req);
-    expect(await bad.done).toMatchObject({ reason: 'error', message: 'writing the PyTorch run folder failed: Flatten2 has no PyTorch lowering' });
+    expect(await bad.done).toMatchObject({ reason: 'error', message: 'the PyTorch run could not start: Flatten2 has no PyTorch lowering' });
     await bad.dispose();
   });
 

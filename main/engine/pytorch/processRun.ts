@@ -448,7 +448,7 @@ export function startProcessRun(request: ProcessRunRequest, onEvent: (event: Tra
       if (prepared.backendReason) ctx.backendReason = prepared.backendReason;
       if (prepared.notes) ctx.notes.push(...prepared.notes);
     } catch (error) {
-      return result('error', `writing the PyTorch run folder failed: ${error instanceof Error ? error.message : String(error)}`);
+      return result('error', `the PyTorch run could not start: ${error instanceof Error ? error.message : String(error)}`);
     }
     const outDir = outDirOf(command, dir);
     await mkdir(outDir, { recursive: true });
