@@ -188,9 +188,12 @@ export const training = {
     engine.onTrainingEnded((e) => void training.ended(e));
     engine.onDatasetProgress((p) => trainingStore.setState((s) => ({ datasetProgress: { ...s.datasetProgress, [p.id]: p } })));
     engine.onTextGenerated(onTextGenerated);
+    // Lists that changed while these were on their way (an import, a run started while a slow backend probe
+    // held listBackends) are newer than the answers: they are kept.
+    const before = trainingStore.getState();
     try {
       const [datasets, backends, runs] = await Promise.all([engine.listDatasets(), engine.listBackends(), engine.listRuns()]);
-      trainingStore.setState({ datasets, backends, runs, connection: 'open' });
+      trainingStore.setState((s) => ({ datasets: s.datasets === before.datasets ? datasets : s.datasets, backends, runs: s.runs === before.runs ? runs : s.runs, connection: 'open' }));
     } catch (e) {
       trainingStore.setState({ error: `Cannot reach the engine: ${message(e)}` });
     }
