@@ -58,7 +58,7 @@ describe('layerforge export / import', () => {
   it('refuses an unknown format with usage (exit 2)', async () => {
     const { cli, err } = io();
     expect(await main(['export', modelDir, '--format', 'caffe', '--out', join(work, 'x')], cli)).toBe(2);
-    expect(err.join('\n')).toMatch(/unknown format 'caffe' \(expected tfjs\|onnx\|pytorch\|keras\)/);
+    expect(err.join('\n')).toMatch(/unknown format 'caffe' \(expected tfjs\|onnx\|pytorch\|keras\|pytorch-train\)/);
   });
 
   it('imports the tfjs export back into a project file', async () => {

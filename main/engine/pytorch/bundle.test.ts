@@ -4,15 +4,18 @@
  * engine and a person expect. The torch cases are skipped, with a message, where Python has no torch.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type TrainingSettings } from '../../../shared/project';
 import { chain } from '../export/fixtures';
 import { decodeSafetensors, type SafeTensor } from '../export/pytorch/safetensors';
 import { writeTinyCifar10 } from '../service/tinyCifar';
+import { planSplit } from '../training/data';
 import { writeTrainingBundle, type BundleConfig } from './bundle';
 import { encodeNpy } from './dataManifest';
 
@@ -173,6 +176,55 @@ describe('PyTorch training bundle', () => {
     const result = JSON.parse(readFileSync(join(b.dir, 'killed', 'result.json'), 'utf8')) as { history: unknown[]; epochsCompleted: number };
     expect(result.history).toHaveLength(3);
     expect(result.epochsCompleted).toBe(3);
+  }, 60_000);
+
+  it.skipIf(!hasTorch)('holds out the same validation samples as the tfjs trainer (mulberry32 in Python)', async () => {
+    const b = await bundle('split', { validationSplit: 0.1 });
+    const py = 'import json, train; t, v = train.plan_split(100, 0, 0.1, 42); u, w = train.plan_split(80, 50, 0.25, 7); print(json.dumps([v.tolist(), t.tolist(), w.tolist()]))';
+    const r = spawnSync(PYTHON, ['-c', py], { cwd: b.dir, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const [val, train, val2] = JSON.parse(r.stdout) as number[][];
+    const want = planSplit(100, undefined, 0.1, 42);
+    expect(val).toEqual(Array.from(want.val));
+    expect(train).toEqual(Array.from(want.train));
+    expect(val2).toEqual(Array.from(planSplit(80, 50, 0.25, 7).val));
+  });
+
+  it.skipIf(!hasTorch)('--fetch-data downloads the official files (checked by MD5) and points data.json at them', async () => {
+    const b = await bundle('fetch', { epochs: 1 });
+    const archive = join(work, 'cifar-10-binary.tar.gz');
+    expect(spawnSync('tar', ['czf', archive, '-C', dataDir, 'cifar-10-batches-bin']).status).toBe(0);
+    const md5 = createHash('md5').update(readFileSync(archive)).digest('hex');
+    const data = JSON.parse(readFileSync(join(b.dir, 'data.json'), 'utf8')) as { download: { files: { url: string; md5: string }[] }; source: unknown };
+    expect(data.download.files[0]).toMatchObject({ url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530' });
+    data.download.files[0] = { ...data.download.files[0]!, url: pathToFileURL(archive).href, md5: '0'.repeat(32) };
+    writeFileSync(join(b.dir, 'data.json'), JSON.stringify(data));
+    const wrong = await run(b.dir, ['train.py', '--fetch-data']);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain(`expected ${'0'.repeat(32)}`);
+    data.download.files[0]!.md5 = md5;
+    writeFileSync(join(b.dir, 'data.json'), JSON.stringify(data));
+    const fetched = await run(b.dir, ['train.py', '--fetch-data']);
+    expect(fetched.status, fetched.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(b.dir, 'data.json'), 'utf8')) as { source: unknown }).source).toMatchObject({ type: 'cifar10-binary', dir: 'data/cifar-10-batches-bin' });
+    const trained = await run(b.dir, ['train.py', '--out', 'out', '--steps', '1']);
+    expect(trained.status, trained.stderr).toBe(0);
+    expect(trained.lines[0]).toMatchObject({ type: 'started', trainImages: 100 });
+  }, 60_000);
+
+  it.skipIf(!hasTorch)('SIGTERM (a preempted job) stops at the next batch, saves the weights and ends \'stopped\'', async () => {
+    const b = await bundle('sigterm', { epochs: 200, batchSize: 10 });
+    const child = spawn(PYTHON, ['train.py', '--out', 'out'], { cwd: b.dir, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('"type": "epoch"') && !child.killed) child.kill('SIGTERM');
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(status).toBe(0);
+    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as Line;
+    expect(last).toMatchObject({ type: 'ended', reason: 'stopped' });
+    expect(existsSync(join(b.dir, 'out', 'weights.safetensors'))).toBe(true);
   }, 60_000);
 
   it.skipIf(!hasTorch)('stop and pause through OUT/control: every rank stops at the same batch, weights and checkpoint saved', async () => {

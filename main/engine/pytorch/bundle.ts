@@ -53,6 +53,7 @@ import { registerCustomLayers } from '../compile/custom';
 import { activationOf, exportGraphOf, type ExportGraph } from '../export/exportGraph';
 import { buildPytorch } from '../export/pytorch';
 import { withSeededMathRandom } from '../training/trainer';
+import type { ModelSummary } from '../training/types';
 import { writeDataManifest, type BundleDataset } from './dataManifest';
 import { launchPySource, trainPySource } from './trainPy';
 
@@ -99,6 +100,8 @@ export interface BundleConfig {
   data: string;
   initialWeights: string;
   notes: string[];
+  /** The model as the 'started' event describes it (ModelSummary; params as tfjs counts them, BatchNorm statistics included). */
+  summary: ModelSummary;
 }
 
 export interface TrainingBundle {
@@ -165,8 +168,10 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
   registerCustomLayers(tf);
   const model = opts.initialModel ?? withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name).model);
   let g: ExportGraph;
+  let counts: { params: number; trainableParams: number; layers: number };
   try {
     g = exportGraphOf(graph, model, name);
+    counts = { params: model.countParams(), trainableParams: model.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0), layers: model.layers.length };
   } finally {
     if (!opts.initialModel) model.dispose();
   }
@@ -187,6 +192,15 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
     data: 'data.json',
     initialWeights: 'initial.safetensors',
     notes: run.notes,
+    summary: {
+      name,
+      ...counts,
+      inputShape: run.input.shape,
+      outputShape: run.output.shape,
+      classes: run.task.id === 'classification' ? run.task.target.classes : 0,
+      task: run.task.id,
+      loss: run.plan.describe,
+    },
   };
   const project = { ...newProject(name, graph), training: settings, dataset: opts.datasetId };
   const files: [string, string | Uint8Array][] = [

@@ -18,7 +18,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelTask } from '../../../shared/tasks';
 import { readCacheMeta, type CacheMeta } from '../datasets/cache';
-import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, CIFAR10_URL, cifar10Info, findCifarBinaryDir } from '../datasets/cifar10';
+import { CIFAR10_MD5, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, CIFAR10_URL, cifar10Info, findCifarBinaryDir } from '../datasets/cifar10';
 import { createDatasetRegistry } from '../datasets';
 import { findIdxFiles, MNIST_SPECS } from '../datasets/mnist';
 import type { LoadedDataset } from '../datasets/types';
@@ -52,6 +52,23 @@ export interface BundleDataset {
   source: BundleDataSource;
   /** How to get the files on another machine when they are not in the bundle, in words (README repeats it). */
   fetch?: string;
+  /**
+   * The official files, for `python3 train.py --fetch-data` (downloads into data/, checks each MD5, points
+   * `source` at them): CIFAR-10's binary archive or the four IDX files.
+   */
+  download?: { source: 'cifar10-binary' | 'idx'; files: { url: string; md5: string; name: string; key?: string }[] };
+}
+
+const IDX_NAMES = { trainImages: 'train-images-idx3-ubyte.gz', trainLabels: 'train-labels-idx1-ubyte.gz', testImages: 't10k-images-idx3-ubyte.gz', testLabels: 't10k-labels-idx1-ubyte.gz' } as const;
+
+/** The official downloads of the built-in datasets (the engine's own URLs and checksums). */
+export function officialDownload(id: string): BundleDataset['download'] {
+  if (id === 'cifar10') return { source: 'cifar10-binary', files: [{ url: CIFAR10_URL, md5: CIFAR10_MD5, name: 'cifar-10-binary.tar.gz' }] };
+  if (id === 'mnist' || id === 'fashion-mnist') {
+    const spec = MNIST_SPECS[id];
+    return { source: 'idx', files: (Object.keys(IDX_NAMES) as (keyof typeof IDX_NAMES)[]).map((key) => ({ url: spec.mirrors[0]! + IDX_NAMES[key], md5: spec.md5[key], name: IDX_NAMES[key], key })) };
+  }
+  return undefined;
 }
 
 export interface DataManifestOptions {
@@ -163,6 +180,7 @@ export async function writeDataManifest(opts: DataManifestOptions): Promise<Data
       testSize: NaN,
       source: { type: 'cifar10-binary', dir: opts.copyData ? 'data' : cifarBin, train: [...CIFAR10_TRAIN_FILES], test: CIFAR10_TEST_FILE },
       fetch: FETCH.cifar10,
+      ...(opts.copyData ? {} : { download: officialDownload(id)! }),
     };
     const { statSync } = await import('node:fs');
     const records = (f: string) => statSync(join(cifarBin, f)).size / 3073;
@@ -200,7 +218,8 @@ export async function writeDataManifest(opts: DataManifestOptions): Promise<Data
       } else {
         throw new Error(`dataset '${id}': no decoded cache or IDX files found${info.cachePath ? ` in ${info.cachePath}` : ''}`);
       }
-      manifest = { ...base, kind: 'image', shape, source, ...(FETCH[id] ? { fetch: FETCH[id] } : {}) };
+      const download = opts.copyData ? undefined : officialDownload(id);
+      manifest = { ...base, kind: 'image', shape, source, ...(FETCH[id] ? { fetch: FETCH[id] } : {}), ...(download ? { download } : {}) };
       task = { id: info.task ?? 'classification', target: { classes: info.classNames.length, mean: 0, std: 1 } };
     } else {
       const ds = await registry.load(id);

@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import signal
 import struct
 import sys
 import time
@@ -169,6 +170,43 @@ class Split:
             win = np.stack([self.stream[s:s + self.seq_len + 1] for s in starts]).astype(np.int64)
             return win[:, :-1], win[:, 1:]
         return self.x[idx], (self.t[idx] if self.t is not None else self.y[idx])
+
+
+def fetch_data(path):
+    """Downloads the dataset's official files into data/ beside data.json (MD5 checked) and points data.json at them."""
+    import hashlib
+    import tarfile
+    import urllib.request
+
+    with open(path) as f:
+        info = json.load(f)
+    dl = info.get('download')
+    if not dl:
+        raise Refusal(f"data.json: the dataset '{info['id']}' has no official download (its data is in the bundle or only on the machine that wrote it)")
+    base = os.path.dirname(os.path.abspath(path))
+    folder = os.path.join(base, 'data')
+    os.makedirs(folder, exist_ok=True)
+    for item in dl['files']:
+        target = os.path.join(folder, item['name'])
+        if not os.path.exists(target):
+            print(f"downloading {item['url']}", file=sys.stderr)
+            urllib.request.urlretrieve(item['url'], target + '.part')
+            os.replace(target + '.part', target)
+        digest = hashlib.md5(open(target, 'rb').read()).hexdigest()
+        if digest != item['md5']:
+            os.remove(target)
+            raise Refusal(f"{target}: MD5 {digest}, expected {item['md5']} (removed; run --fetch-data again)")
+    if dl['source'] == 'cifar10-binary':
+        with tarfile.open(os.path.join(folder, dl['files'][0]['name'])) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and os.path.basename(m.name).endswith(('.bin', '.txt'))]
+            for m in members:
+                m.name = os.path.basename(m.name)
+            tar.extractall(os.path.join(folder, 'cifar-10-batches-bin'), members=members)
+        info['source'] = {'type': 'cifar10-binary', 'dir': 'data/cifar-10-batches-bin', 'train': [f'data_batch_{i}.bin' for i in range(1, 6)], 'test': 'test_batch.bin'}
+    else:
+        info['source'] = {'type': 'idx', 'files': {item['key']: 'data/' + item['name'] for item in dl['files']}}
+    write_json(path, info)
+    print(f"data.json now reads {info['source']['type']} files from {folder}", file=sys.stderr)
 
 
 def load_data(path):
@@ -381,6 +419,10 @@ class Run:
         self.log_indices = args.log_indices or os.environ.get('LAYERFORGE_LOG_INDICES') == '1'
         self.index_log = open(os.path.join(self.out, f'rank-{self.rank}.log'), 'a') if self.log_indices else None
         self.control_path = os.path.join(self.out, 'control')
+        # SIGTERM (SLURM preemption, torchrun passing on a stop) or Ctrl+C: stop at the next batch, save, end 'stopped'
+        self.signalled = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.on_signal)
         # Test hooks: every rank saves its weights after optimizer step N; the process SIGKILLs itself at EPOCH:BATCH.
         self.dump_step = int(os.environ.get('LAYERFORGE_DUMP_STEP', '0'))
         kill = os.environ.get('LAYERFORGE_KILL_AT', '')
@@ -400,6 +442,11 @@ class Run:
 
     CODES = {'run': 0, 'pause': 1, 'stop': 2, 'stop-now': 3}
 
+    def on_signal(self, signum, frame):
+        if self.signalled:  # a second one: give up at once
+            raise KeyboardInterrupt
+        self.signalled = True
+
     def read_control(self):
         code = 0
         if self.rank == 0:
@@ -408,6 +455,8 @@ class Run:
                     code = self.CODES.get(f.read().strip(), 0)
             except OSError:
                 code = 0
+            if self.signalled:
+                code = 3
         if self.distributed:
             t = torch.tensor([code], dtype=torch.int64, device=self.device if self.device.type == 'cuda' else 'cpu')
             dist.broadcast(t, 0)
@@ -523,7 +572,7 @@ class Run:
             'type': 'started',
             'backend': 'pytorch',
             'backendReason': f"PyTorch {torch.__version__}, {self.world} process{'es' if self.world > 1 else ''}, {'CUDA' if self.device.type == 'cuda' else 'CPU'}{' (' + dist.get_backend() + ')' if self.distributed else ''}",
-            'model': {'params': sum(p.numel() for p in model.parameters()), 'trainableParams': sum(p.numel() for p in model.parameters() if p.requires_grad)},
+            'model': {'params': sum(p.numel() for p in model.parameters()), 'trainableParams': sum(p.numel() for p in model.parameters() if p.requires_grad), **cfg.get('summary', {})},
             'dataset': {'id': info['id'], 'name': info['name'], 'classNames': info.get('classNames', []), 'kind': 'table' if info.get('kind') == 'table' else 'image'},
             'task': self.task.id,
             'trainImages': int(len(train_idx)),
@@ -689,7 +738,16 @@ def main():
     p.add_argument('--steps', type=int, default=None, help='stop after this many optimizer steps (tests)')
     p.add_argument('--log-indices', action='store_true', help='each rank logs its batches\' sample indices to OUT/rank-<r>.log')
     p.add_argument('--config', default=os.path.join(HERE, 'config.json'), help='the run configuration (default: config.json beside train.py)')
+    p.add_argument('--fetch-data', action='store_true', help="download the dataset's official files into data/ (CIFAR-10, MNIST, Fashion-MNIST), point data.json at them, and exit")
     args = p.parse_args()
+    if args.fetch_data:
+        try:
+            with open(args.config) as f:
+                fetch_data(_path(HERE, json.load(f).get('data', 'data.json')))
+        except Refusal as error:
+            print(f'train.py: {error}', file=sys.stderr)
+            sys.exit(1)
+        return
     run = Run(args)
     try:
         run.main()
