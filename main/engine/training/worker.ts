@@ -3,6 +3,7 @@
  * predict / save requests until the parent terminates it. Every failure becomes a 'done' result with
  * reason 'error' (or, for a crash, the parent's 'error'/'exit' handler reports it).
  */
+import { resolve } from 'node:path';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { newProject, type ProjectFile } from '../../../shared/project';
 import { loadModelFolder, saveModelFolder } from '../export/modelFolder';
@@ -38,6 +39,8 @@ let training = false;
 /** Epochs the run has finished (the 'epoch' of a live insight answer). */
 let epochsDone = 0;
 const liveRequests: { id: number; request: InsightOp }[] = [];
+/** Where the model's data came from, written into its model folder's metrics.json (`data`) when it is saved. */
+let dataSource: { datasetId: string; dataDir?: string } | null = null;
 /** Wakes a paused run's wait when an insight request arrives. */
 let wake: (() => void) | null = null;
 
@@ -119,6 +122,8 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   let result: RunResult;
   try {
     const dataset = await getDataset(msg.dataset, msg.datasetRef);
+    const ref = msg.datasetRef;
+    dataSource = ref ? { datasetId: ref.id, dataDir: resolve(ref.dataDir ?? dataDir()) } : dataset ? { datasetId: dataset.info.id } : null;
     const requested = request.backend ?? request.settings.backend;
     // Tables train small dense networks in our own loop (fastMlp.ts); tfjs only builds, evaluates and saves
     // them, and the pure-JS backend starts in a fraction of wasm's time. Forcing a backend overrides this.
@@ -207,7 +212,7 @@ async function run(op: WorkerOp, id: number): Promise<WorkerReplyValue> {
       await saveModelFolder(trainer.tf, op.dir, {
         project: op.project ?? project ?? newProject(trainer.model.name),
         model: trainer.model,
-        metrics: op.metrics ?? {},
+        metrics: { ...(dataSource ? { data: dataSource } : {}), ...op.metrics },
         task: trainer.modelTask,
         ...(preprocessing ? { preprocessing } : {}),
         ...(tokenizer ? { tokenizer } : {}),
