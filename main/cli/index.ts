@@ -12,6 +12,8 @@ import { attentionCommand } from './commands/attention';
 import { backendsCommand } from './commands/backends';
 import { activationsCommand } from './commands/activations';
 import { explainCommand } from './commands/explain';
+import { activationsCommand } from './commands/activations';
+import { explainCommand } from './commands/explain';
 import { importRunCommand } from './commands/importRun';
 
 /** Every sub-command of `layerforge`, one line each. */
@@ -26,6 +28,8 @@ export const commands: CliCommand[] = [
   predictCommand,
   generateCommand,
   attentionCommand,
+  activationsCommand,
+  explainCommand,
   activationsCommand,
   explainCommand,
   backendsCommand,
