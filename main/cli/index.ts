@@ -12,8 +12,6 @@ import { attentionCommand } from './commands/attention';
 import { backendsCommand } from './commands/backends';
 import { activationsCommand } from './commands/activations';
 import { explainCommand } from './commands/explain';
-import { activationsCommand } from './commands/activations';
-import { explainCommand } from './commands/explain';
 import { importRunCommand } from './commands/importRun';
 
 /** Every sub-command of `layerforge`, one line each. */
@@ -28,8 +26,6 @@ export const commands: CliCommand[] = [
   predictCommand,
   generateCommand,
   attentionCommand,
-  activationsCommand,
-  explainCommand,
   activationsCommand,
   explainCommand,
   backendsCommand,
