@@ -552,7 +552,10 @@ class Run:
         elapsed_before = 0.0
 
         if self.args.resume and os.path.exists(self.checkpoint_path()):
-            ck = torch.load(self.checkpoint_path(), map_location=self.device)
+            try:  # PyTorch >= 2.6 loads weights only by default; the checkpoint also holds RNG states (ours, trusted)
+                ck = torch.load(self.checkpoint_path(), map_location=self.device, weights_only=False)
+            except TypeError:
+                ck = torch.load(self.checkpoint_path(), map_location=self.device)
             model.load_state_dict(ck['model'])
             self.optimizer.load_state_dict(ck['optimizer'])
             start_epoch = ck['epoch']
