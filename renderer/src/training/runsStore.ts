@@ -191,9 +191,15 @@ export const training = {
     // Lists that changed while these were on their way (an import, a run started while a slow backend probe
     // held listBackends) are newer than the answers: they are kept.
     const before = trainingStore.getState();
+    // The backend report can take seconds (webgpu's adapter, a Python start to look for torch): it never holds
+    // the dataset and run lists; the backend menu fills in when it comes.
+    void engine.listBackends().then(
+      (backends) => trainingStore.setState({ backends }),
+      () => {}, // the menu then offers every backend without a report, as before the answer
+    );
     try {
-      const [datasets, backends, runs] = await Promise.all([engine.listDatasets(), engine.listBackends(), engine.listRuns()]);
-      trainingStore.setState((s) => ({ datasets: s.datasets === before.datasets ? datasets : s.datasets, backends, runs: s.runs === before.runs ? runs : s.runs, connection: 'open' }));
+      const [datasets, runs] = await Promise.all([engine.listDatasets(), engine.listRuns()]);
+      trainingStore.setState((s) => ({ datasets: s.datasets === before.datasets ? datasets : s.datasets, runs: s.runs === before.runs ? runs : s.runs, connection: 'open' }));
     } catch (e) {
       trainingStore.setState({ error: `Cannot reach the engine: ${message(e)}` });
     }
