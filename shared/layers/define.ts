@@ -77,6 +77,12 @@ export interface CustomLayerFactories {
   upSampling1d(config: { name: string; size: number }): TfLayer;
   /** tfjs's SeparableConv2D with depthMultiplier kept in its saved config (tfjs's getConfig drops it). */
   separableConv2d(config: Parameters<Tf['layers']['separableConv2d']>[0] & { name: string }): TfLayer;
+  /** Keras's SpatialDropout2D (not in tfjs): drops whole channels while training. */
+  spatialDropout2d(config: { name: string; rate: number }): TfLayer;
+  /** Keras's Subtract (not in tfjs): input 1 − input 2. */
+  subtract(config: { name: string }): TfLayer;
+  /** Keras's Normalization (not in tfjs): non-trainable weights mean and variance per channel (last axis), starting at these values. */
+  normalization(config: { name: string; mean: number; variance: number }): TfLayer;
 }
 
 export interface BuildContext {

@@ -29,7 +29,11 @@ import { permute } from './permute';
 import { simpleRnn, lstm, gru } from './recurrent';
 import { embedding } from './embedding';
 import { multiHeadAttention, positionalEmbedding } from './attention';
-import { concatenate, multiply, average } from './merge';
+import { concatenate, multiply, average, subtract, maximum, minimum } from './merge';
+import { dot } from './dot';
+import { gaussianDropout, gaussianNoise, spatialDropout1d, spatialDropout2d } from './noise';
+import { normalization, rescaling } from './scaling';
+import { repeatVector } from './repeatVector';
 
 export const LAYERS: readonly AnyLayerDef[] = [
   input,
@@ -55,8 +59,14 @@ export const LAYERS: readonly AnyLayerDef[] = [
   eluLayer,
   softmaxLayer,
   dropout,
+  spatialDropout1d,
+  spatialDropout2d,
+  gaussianNoise,
+  gaussianDropout,
   batchNormalization,
   layerNormalization,
+  rescaling,
+  normalization,
   reshape,
   permute,
   upSampling2d,
@@ -65,6 +75,7 @@ export const LAYERS: readonly AnyLayerDef[] = [
   upSampling1d,
   zeroPadding1d,
   cropping1d,
+  repeatVector,
   simpleRnn,
   lstm,
   gru,
@@ -75,6 +86,10 @@ export const LAYERS: readonly AnyLayerDef[] = [
   concatenate,
   multiply,
   average,
+  subtract,
+  maximum,
+  minimum,
+  dot,
 ];
 
 const byType = new Map(LAYERS.map((l) => [l.type, l]));

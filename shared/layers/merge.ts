@@ -87,3 +87,48 @@ export const concatenate = defineLayer({
   build: ({ tf }, p, name) => tf.layers.concatenate({ name, axis: p.axis }),
   summary: (p) => `axis ${p.axis}`,
 });
+
+export const subtract = defineLayer({
+  type: 'Subtract',
+  category: 'Merge',
+  label: 'Subtract',
+  description: 'Subtracts its second input from its first, element-wise (same shape), e.g. for a difference of two branches.',
+  namePrefix: 'subtract',
+  params: {},
+  inputs: { min: 2, max: 2, names: ['a', 'b'] },
+  outputShape: (inputs) => sameShapes(inputs, 'Subtract'),
+  paramCount: () => 0,
+  flops: (_inputs, _p, out) => product(out),
+  build: ({ custom }, _p, name) => custom.subtract({ name }),
+  summary: () => 'a − b',
+});
+
+export const maximum = defineLayer({
+  type: 'Maximum',
+  category: 'Merge',
+  label: 'Maximum',
+  description: 'Takes the element-wise maximum of its inputs (all the same shape).',
+  namePrefix: 'maximum',
+  params: {},
+  inputs: { min: 2, max: Infinity },
+  outputShape: (inputs) => sameShapes(inputs, 'Maximum'),
+  paramCount: () => 0,
+  flops: (inputs, _p, out) => (inputs.length - 1) * product(out),
+  build: ({ tf }, _p, name) => tf.layers.maximum({ name }),
+  summary: () => '',
+});
+
+export const minimum = defineLayer({
+  type: 'Minimum',
+  category: 'Merge',
+  label: 'Minimum',
+  description: 'Takes the element-wise minimum of its inputs (all the same shape).',
+  namePrefix: 'minimum',
+  params: {},
+  inputs: { min: 2, max: Infinity },
+  outputShape: (inputs) => sameShapes(inputs, 'Minimum'),
+  paramCount: () => 0,
+  flops: (inputs, _p, out) => (inputs.length - 1) * product(out),
+  build: ({ tf }, _p, name) => tf.layers.minimum({ name }),
+  summary: () => '',
+});

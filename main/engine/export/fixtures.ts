@@ -175,6 +175,33 @@ export function layerFixtures(): Fixture[] {
         ['SeparableConv2D', { filters: 3, kernelSize: 2, padding: 'same', dilation: 2, activation: 'sigmoid' }],
       ]),
     },
+    {
+      // training-only noise (the identity at inference), the merges Subtract / Maximum / Minimum / Dot, Rescaling, Normalization, RepeatVector
+      name: 'noise-merge-scale',
+      graph: dag([
+        ['x', 'Input', seq(5, 4), []],
+        ['sd1', 'SpatialDropout1D', { rate: 0.3 }, ['x']],
+        ['gn', 'GaussianNoise', { stddev: 0.2 }, ['sd1']],
+        ['gd', 'GaussianDropout', { rate: 0.2 }, ['gn']],
+        ['d1', 'Dense', { units: 4, activation: 'tanh' }, ['gd']],
+        ['sub', 'Subtract', {}, ['d1', 'x']],
+        ['mx', 'Maximum', {}, ['sub', 'x', 'd1']],
+        ['mn', 'Minimum', {}, ['mx', 'd1']],
+        ['dot', 'Dot', { axes: 2 }, ['mn', 'x']],
+        ['dotn', 'Dot', { axes: 1, normalize: true }, ['mn', 'sub']],
+        ['resc', 'Rescaling', { scale: 0.5, offset: -0.25 }, ['dotn']],
+        ['norm', 'Normalization', { mean: 0.1, variance: 2 }, ['resc']],
+        ['v1', 'GlobalAvgPool1D', {}, ['x']],
+        ['v2', 'GlobalMaxPool1D', {}, ['d1']],
+        ['vdot', 'Dot', { axes: -1, normalize: true }, ['v1', 'v2']],
+        ['vdot2', 'Dot', { axes: 1 }, ['v2', 'v1']],
+        ['dotf', 'Flatten', {}, ['dot']],
+        ['normf', 'Flatten', {}, ['norm']],
+        ['cat', 'Concatenate', { axis: -1 }, ['dotf', 'normf', 'vdot', 'vdot2']],
+        ['rv', 'RepeatVector', { n: 3 }, ['cat']],
+      ]),
+    },
+    { name: 'spatial-dropout-2d', graph: chain(img(4, 5, 3), [['SpatialDropout2D', { rate: 0.4 }], ['Normalization', {}], ['Conv2D', { filters: 2, kernelSize: 1, activation: 'linear' }], ['Rescaling', { scale: 2, offset: 1 }]]) },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

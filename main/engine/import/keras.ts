@@ -208,6 +208,23 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
     return { type: 'Cropping2D', params: { cropping: rows[0], croppingWidth: cols[0] === rows[0] ? -1 : cols[0] } };
   },
   UpSampling1D: (c) => ({ type: 'UpSampling1D', params: { size: Number(c.size ?? 2) } }),
+  SpatialDropout1D: (c) => ({ type: 'SpatialDropout1D', params: { rate: Number(c.rate ?? 0) } }),
+  SpatialDropout2D: (c) => (channelsLast(c), { type: 'SpatialDropout2D', params: { rate: Number(c.rate ?? 0) } }),
+  GaussianNoise: (c) => ({ type: 'GaussianNoise', params: { stddev: Number(c.stddev ?? 0) } }),
+  GaussianDropout: (c) => ({ type: 'GaussianDropout', params: { rate: Number(c.rate ?? 0) } }),
+  RepeatVector: (c) => ({ type: 'RepeatVector', params: { n: Number(c.n) } }),
+  Dot: (c) => {
+    const axes = Array.isArray(c.axes) ? (c.axes as unknown[]).map(Number) : [Number(c.axes), Number(c.axes)];
+    if (axes[0] !== axes[1]) throw new LayerImportError(`axes ${JSON.stringify(c.axes)} differ between the inputs (Layerforge's Dot contracts the same axis of both)`);
+    return { type: 'Dot', params: { axes: axes[0]!, normalize: Boolean(c.normalize) } };
+  },
+  Rescaling: (c) => ({ type: 'Rescaling', params: { scale: Number(c.scale ?? 1), offset: Number(c.offset ?? 0) } }),
+  // mean / variance given as numbers start every channel there; per-channel statistics come with the weights
+  Normalization: (c) => {
+    lastAxis(c);
+    if (c.invert) throw new LayerImportError('invert=True is not supported');
+    return { type: 'Normalization', params: { mean: typeof c.mean === 'number' ? c.mean : 0, variance: typeof c.variance === 'number' ? c.variance : 1 } };
+  },
 };
 
 /** A Keras int-or-[int] config value (Conv1D's kernel_size, strides, …). */

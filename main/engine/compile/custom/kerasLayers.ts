@@ -43,6 +43,20 @@ export interface KerasClasses {
   Cropping1D: new (args: Crop1dArgs) => tfjs.layers.Layer;
   UpSampling1D: new (args: UpSampling1dArgs) => tfjs.layers.Layer;
   SeparableConv2D: new (args: SeparableConvArgs) => tfjs.layers.Layer;
+  SpatialDropout2D: new (args: SpatialDropout2dArgs) => tfjs.layers.Layer;
+  Subtract: new (args: LayerArgs) => tfjs.layers.Layer;
+  Normalization: new (args: NormalizationArgs) => tfjs.layers.Layer;
+}
+
+export interface SpatialDropout2dArgs extends LayerArgs {
+  rate: number;
+}
+export interface NormalizationArgs extends LayerArgs {
+  /** Starting value of every channel's mean / variance (the weights hold the real ones). */
+  mean?: number;
+  variance?: number;
+  /** Only -1 (the last axis) is supported. */
+  axis?: number;
 }
 
 const pairOf = (v: unknown, what: string): [number, number] => {
@@ -233,11 +247,83 @@ export function defineKerasClasses(tf: Tf): KerasClasses {
     }
   }
 
+  /** Keras's SpatialDropout2D: while training, drops whole channels of an [N, H, W, C] image (noise shape [N, 1, 1, C]). */
+  class SpatialDropout2D extends tf.layers.Layer {
+    static className = 'SpatialDropout2D';
+    readonly rate: number;
+    constructor(args: SpatialDropout2dArgs) {
+      super(args);
+      if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`SpatialDropout2D: rate must be in [0, 1), got ${args.rate}`);
+      this.rate = args.rate;
+    }
+    override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+      const x = one(inputs);
+      if (kwargs.training !== true || this.rate === 0) return x;
+      return tf.tidy(() => tf.dropout(x, this.rate, [x.shape[0]!, 1, 1, x.shape[3]!]));
+    }
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+      return inputShape;
+    }
+    override getConfig() {
+      return { ...super.getConfig(), rate: this.rate };
+    }
+  }
+
+  /** Keras's Subtract: its first input minus its second (tfjs's merge base, as Add, with another merge function). */
+  const TfjsAdd = (tf.layers.add({}) as object).constructor as new (args: LayerArgs) => tfjs.layers.Layer;
+  class Subtract extends TfjsAdd {
+    static className = 'Subtract';
+    override build(inputShape: Shape | Shape[]): void {
+      if (!Array.isArray(inputShape[0]) || inputShape.length !== 2) throw new Error(`Subtract '${this.name}' takes exactly 2 inputs, got ${Array.isArray(inputShape[0]) ? inputShape.length : 1}`);
+      super.build(inputShape);
+    }
+    protected mergeFunction(inputs: Tensor[]): Tensor {
+      return tf.tidy(() => tf.sub(inputs[0]!, inputs[1]!));
+    }
+  }
+
+  /**
+   * Keras's Normalization over the last axis: (x − mean) / max(√variance, 1e-7), mean and variance being
+   * non-trainable weights [C] (what an imported model brings; starting at the config's mean / variance).
+   */
+  class Normalization extends tf.layers.Layer {
+    static className = 'Normalization';
+    readonly initialMean: number;
+    readonly initialVariance: number;
+    private meanWeight: tfjs.LayerVariable | null = null;
+    private varianceWeight: tfjs.LayerVariable | null = null;
+    constructor(args: NormalizationArgs) {
+      super(args);
+      if (args.axis !== undefined && args.axis !== -1) throw new Error(`Normalization: only axis -1 (the last) is supported, got ${args.axis}`);
+      this.initialMean = args.mean ?? 0;
+      this.initialVariance = args.variance ?? 1;
+    }
+    override build(inputShape: Shape | Shape[]): void {
+      const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+      const c = s[s.length - 1];
+      if (c == null) throw new Error(`Normalization '${this.name}' needs a known last axis, got ${JSON.stringify(s)}`);
+      this.meanWeight = this.addWeight('mean', [c], 'float32', tf.initializers.constant({ value: this.initialMean }), undefined, false);
+      this.varianceWeight = this.addWeight('variance', [c], 'float32', tf.initializers.constant({ value: this.initialVariance }), undefined, false);
+      this.built = true;
+    }
+    override call(inputs: Tensor | Tensor[]): Tensor {
+      return tf.tidy(() => tf.div(tf.sub(one(inputs), this.meanWeight!.read()), tf.maximum(tf.sqrt(this.varianceWeight!.read()), 1e-7)));
+    }
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+      return inputShape;
+    }
+    override getConfig() {
+      return { ...super.getConfig(), axis: -1, mean: this.initialMean, variance: this.initialVariance };
+    }
+  }
+
   tf.serialization.registerClass(HardSwish as unknown as Serializable);
+  for (const c of [SpatialDropout2D, Normalization]) tf.serialization.registerClass(c);
+  tf.serialization.registerClass(Subtract as unknown as Serializable);
   tf.serialization.registerClass(SeparableConv2D as unknown as Serializable);
   tf.serialization.registerClass(ReLU as unknown as Serializable);
   tf.serialization.registerClass(ELU as unknown as Serializable);
   tf.serialization.registerClass(Softmax as unknown as Serializable);
   for (const c of [ZeroPadding1D, Cropping1D, UpSampling1D]) tf.serialization.registerClass(c);
-  return { ReLU, ELU, Softmax, ZeroPadding1D, Cropping1D, UpSampling1D, SeparableConv2D };
+  return { ReLU, ELU, Softmax, ZeroPadding1D, Cropping1D, UpSampling1D, SeparableConv2D, SpatialDropout2D, Subtract, Normalization };
 }

@@ -28,6 +28,8 @@ export function buildKeras(g: ExportGraph): { modelPy: string; readme: string; l
   const lines: string[] = [];
   const list: { name: string; className: string }[] = [];
   const custom = new Set<string>();
+  /** Layers built with their weights as constructor arguments (Normalization): load() leaves them alone. */
+  const constants: string[] = [];
   const t = g.table;
   const taken = new Set(g.layers.flatMap((l) => [l.name, pyName(l.name)]));
   /** The Python variable holding each layer's output (a table input's is its normalised value). */
@@ -56,6 +58,7 @@ export function buildKeras(g: ExportGraph): { modelPy: string; readme: string; l
     const made = `${code.custom ? '' : 'layers.'}${ctor}(${[...code.args, `name=${pyLiteral(layer.name)}`].join(', ')})`;
     lines.push(`    ${v} = ${code.call ? code.call(made, ins) : `${made}(${arg})`}`);
     list.push({ name: layer.name, className: code.className });
+    if (code.constantWeights) constants.push(layer.name);
     // regression: the network predicts (y - mean) / std; Rescaling turns it back into the target's units
     if (t?.output?.name === layer.name) wrap(layer.name, 'Rescaling', "scale=pre['target']['std'], offset=pre['target']['mean']", `${layer.name}_to_units`);
   }
@@ -125,7 +128,7 @@ def load(folder=None):
     """Builds the model and loads the trained weights (default: the TensorFlow.js files in this folder)."""
     folder = folder or os.path.dirname(os.path.abspath(__file__))
     model = build(${t ? 'read_preprocessing(folder)' : ''})
-    weights = read_tfjs_weights(folder)
+    weights = read_tfjs_weights(folder)${constants.length ? `\n    for name in ${pyLiteral(constants)}:\n        weights.pop(name, None)  # built with its statistics as constants` : ''}
     for layer in model.layers:
         if layer.name in weights:
             layer.set_weights(weights[layer.name])

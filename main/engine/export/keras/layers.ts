@@ -1,4 +1,4 @@
-import { activationOf, pair, type ExportLayer } from '../exportGraph';
+import { activationOf, pair, requireWeight, type ExportLayer } from '../exportGraph';
 import type { ActivationName } from '../../../../shared/layers';
 import type { Coverage } from '../types';
 
@@ -17,6 +17,8 @@ export interface KerasCode {
   call?: (layer: string, xs: string[]) => string;
   /** A class defined in model.py (not in keras.layers). */
   custom?: string;
+  /** The layer's tfjs weights are written into its arguments (load() does not set them). */
+  constantWeights?: boolean;
 }
 
 export type KerasLowering = (layer: ExportLayer) => KerasCode;
@@ -147,7 +149,27 @@ export const KERAS_LAYERS: Record<string, Coverage<KerasLowering>> = {
   Cropping1D: simple('Cropping1D', (c) => [`cropping=${py(c.cropping)}`]),
   Cropping2D: simple('Cropping2D', (c) => [`cropping=${py(c.cropping)}`]),
   UpSampling1D: simple('UpSampling1D', (c) => [`size=${py(c.size ?? 2)}`]),
+  SpatialDropout1D: simple('SpatialDropout1D', (c) => [py(c.rate ?? 0)]),
+  SpatialDropout2D: simple('SpatialDropout2D', (c) => [py(c.rate ?? 0)]),
+  GaussianNoise: simple('GaussianNoise', (c) => [py(c.stddev ?? 0)]),
+  GaussianDropout: simple('GaussianDropout', (c) => [py(c.rate ?? 0)]),
+  RepeatVector: simple('RepeatVector', (c) => [py(c.n)]),
+  Dot: simple('Dot', (c) => [`axes=${py(c.axes ?? -1)}`, `normalize=${py(Boolean(c.normalize))}`]),
+  Rescaling: simple('Rescaling', (c) => [`scale=${py(c.scale ?? 1)}`, `offset=${py(c.offset ?? 0)}`]),
+  // the statistics written as constants (Keras's Normalization(mean=…, variance=…) then has no weights to load)
+  Normalization: {
+    supported: (l) => ({
+      className: 'Normalization',
+      args: ['axis=-1', `mean=${pyList(requireWeight(l, 'mean').values)}`, `variance=${pyList(requireWeight(l, 'variance').values)}`],
+      constantWeights: true,
+    }),
+  },
 };
+
+/** A Python list literal of float32 values (shortest repr that reads back as the same float32). */
+function pyList(values: Float32Array): string {
+  return `[${Array.from(values, (v) => String(Math.fround(v))).join(', ')}]`;
+}
 
 export { py as pyLiteral };
 

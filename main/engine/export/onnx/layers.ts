@@ -498,6 +498,49 @@ const upSampling1d: OnnxLowering = (b, layer, [x]) => {
   return reshapeTo(b, e, layer.outputShape, layer.name);
 };
 
+const identity: OnnxLowering = (b, layer, [x]) => b.op('Identity', [x!], {}, layer.name);
+
+/** RepeatVector: [N, F] -> [N, 1, F] -> (broadcast) [N, n, F]. */
+const repeatVector: OnnxLowering = (b, layer, [x]) => {
+  const u = b.op('Unsqueeze', [x!, b.int64s(`${layer.name}_axis`, [1])], {}, `${layer.name}_unsq`);
+  return b.op('Expand', [u, b.int64s(`${layer.name}_reps`, [1, Number(layer.config.n), 1])], {}, layer.name);
+};
+
+/** x / sqrt(max(Σ x², 1e-7)) along `axis` (tfjs's l2Normalize, as its Dot layer uses it). */
+function l2Normalize(b: OnnxBuilder, x: string, axis: number, hint: string): string {
+  const ss = b.op('ReduceSum', [b.op('Mul', [x, x], {}, `${hint}_sq`), b.int64s(`${hint}_axes`, [axis])], { keepdims: A.int(1) }, `${hint}_ss`);
+  const norm = b.op('Sqrt', [b.op('Max', [ss, b.floats(`${hint}_eps`, [1e-7], [])], {}, `${hint}_clamped`)], {}, `${hint}_norm`);
+  return b.op('Div', [x, norm], {}, hint);
+}
+
+/** Keras's Dot on vectors ([N, 1]) or sequences (an Einsum contracting the chosen axis of both). */
+const dot: OnnxLowering = (b, layer, [x, y]) => {
+  const a = layer.inputShapes[0]!;
+  const rank = a.length;
+  const axes = Number(Array.isArray(layer.config.axes) ? layer.config.axes[0] : (layer.config.axes ?? -1));
+  const ax = axes < 0 ? rank + axes : axes - 1; // sample axis
+  let [p, q] = [x!, y!];
+  if (layer.config.normalize) {
+    p = l2Normalize(b, p, ax + 1, `${layer.name}_a_l2`);
+    q = l2Normalize(b, q, ax + 1, `${layer.name}_b_l2`);
+  }
+  if (rank === 1) return b.op('ReduceSum', [b.op('Mul', [p, q], {}, `${layer.name}_mul`), b.int64s(`${layer.name}_sum_axes`, [1])], { keepdims: A.int(1) }, layer.name);
+  const la = ['i', 'j'];
+  const lb = ['k', 'l'];
+  lb[ax] = la[ax]!;
+  const out = `n${la.filter((_, i) => i !== ax).join('')}${lb.filter((_, i) => i !== ax).join('')}`;
+  return b.op('Einsum', [p, q], { equation: A.str(`n${la.join('')},n${lb.join('')}->${out}`) }, layer.name);
+};
+
+/** Keras's Normalization: (x − mean) / max(√variance, 1e-7) per channel (last axis), as constants. */
+const normalizationLayer: OnnxLowering = (b, layer, [x]) => {
+  const mean = requireWeight(layer, 'mean').values;
+  const variance = requireWeight(layer, 'variance').values;
+  const std = Float32Array.from(variance, (v) => Math.max(Math.sqrt(v), 1e-7));
+  const centred = b.op('Sub', [x!, b.floats(`${layer.name}_mean`, mean, [mean.length])], {}, `${layer.name}_centred`);
+  return b.op('Div', [centred, b.floats(`${layer.name}_std`, std, [std.length])], {}, layer.name);
+};
+
 /** Registry type -> ONNX lowering (or why there is none). */
 export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Input: { supported: (_b, layer) => layer.name },
@@ -553,4 +596,16 @@ export const ONNX_LAYERS: Record<string, Coverage<OnnxLowering>> = {
   Cropping1D: { supported: cropping1d },
   Cropping2D: { supported: cropping2d },
   UpSampling1D: { supported: upSampling1d },
+  // training-only noise: the identity at inference
+  SpatialDropout1D: { supported: identity },
+  SpatialDropout2D: { supported: identity },
+  GaussianNoise: { supported: identity },
+  GaussianDropout: { supported: identity },
+  RepeatVector: { supported: repeatVector },
+  Dot: { supported: dot },
+  Rescaling: {
+    supported: (b, layer, [x]) =>
+      b.op('Add', [b.op('Mul', [x!, b.floats(`${layer.name}_scale`, [Number(layer.config.scale ?? 1)], [])], {}, `${layer.name}_scaled`), b.floats(`${layer.name}_offset`, [Number(layer.config.offset ?? 0)], [])], {}, layer.name),
+  },
+  Normalization: { supported: normalizationLayer },
 };

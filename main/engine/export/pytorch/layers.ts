@@ -409,6 +409,36 @@ const separableConv2d: TorchLowering = (layer) => {
   };
 };
 
+/** Keras's Dot: vectors give [N, 1], sequences an einsum contracting the chosen axis of both. */
+const dot: TorchLowering = (layer) => {
+  const rank = layer.inputShapes[0]!.length;
+  const axes = Number(Array.isArray(layer.config.axes) ? layer.config.axes[0] : (layer.config.axes ?? -1));
+  const ax = axes < 0 ? rank + axes : axes - 1;
+  const norm = (x: string) => (layer.config.normalize ? `_l2_normalize(${x}, ${ax + 1})` : x);
+  const helpers = layer.config.normalize ? ['_l2_normalize'] : [];
+  if (rank === 1) return noModule((_s, [x, y]) => `(${norm(x!)} * ${norm(y!)}).sum(dim=1, keepdim=True)`, helpers);
+  const la = ['i', 'j'];
+  const lb = ['k', 'l'];
+  lb[ax] = la[ax]!;
+  const eq = `n${la.join('')},n${lb.join('')}->n${la.filter((_, i) => i !== ax).join('')}${lb.filter((_, i) => i !== ax).join('')}`;
+  return noModule((_s, [x, y]) => `torch.einsum('${eq}', ${norm(x!)}, ${norm(y!)})`, helpers);
+};
+
+/** Keras's Normalization: buffers mean and variance per channel (dim 1 of an NCHW image, else the last). */
+const normalizationLayer: TorchLowering = (layer) => {
+  const mean = requireWeight(layer, 'mean');
+  const variance = requireWeight(layer, 'variance');
+  return {
+    module: `KerasNormalization(${mean.values.length}, channel_dim=${isImage(layer.inputShapes[0]!) ? 1 : -1})`,
+    forward: (s, [x]) => `${s}(${x})`,
+    tensors: [
+      { key: 'mean', shape: mean.shape, values: mean.values },
+      { key: 'variance', shape: variance.shape, values: variance.values },
+    ],
+    helpers: ['KerasNormalization'],
+  };
+};
+
 /** Registry type -> PyTorch code (or why there is none). */
 export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
   Input: { supported: () => noModule((_s, xs) => xs[0]!) },
@@ -480,6 +510,15 @@ export const PYTORCH_LAYERS: Record<string, Coverage<TorchLowering>> = {
     },
   },
   UpSampling1D: { supported: (layer) => noModule((_s, [x]) => `${x}.repeat_interleave(${Number(layer.config.size)}, dim=1)`) },
+  // training-only noise: modules that are the identity in eval mode (and act as Keras's while training)
+  SpatialDropout1D: { supported: (layer) => ({ module: `nn.Dropout1d(${Number(layer.config.rate ?? 0)})`, forward: (s, [x]) => `${s}(${x}.transpose(1, 2)).transpose(1, 2)`, tensors: [] }) },
+  SpatialDropout2D: { supported: (layer) => ({ module: `nn.Dropout2d(${Number(layer.config.rate ?? 0)})`, forward: (s, [x]) => `${s}(${x})`, tensors: [] }) },
+  GaussianNoise: { supported: (layer) => ({ module: `GaussianNoise(${Number(layer.config.stddev ?? 0)})`, forward: (s, [x]) => `${s}(${x})`, tensors: [], helpers: ['GaussianNoise'] }) },
+  GaussianDropout: { supported: (layer) => ({ module: `GaussianDropout(${Number(layer.config.rate ?? 0)})`, forward: (s, [x]) => `${s}(${x})`, tensors: [], helpers: ['GaussianDropout'] }) },
+  RepeatVector: { supported: (layer) => noModule((_s, [x]) => `${x}.unsqueeze(1).expand(-1, ${Number(layer.config.n)}, -1)`) },
+  Dot: { supported: dot },
+  Rescaling: { supported: (layer) => noModule((_s, [x]) => `${x} * ${Number(layer.config.scale ?? 1)} + ${Number(layer.config.offset ?? 0)}`) },
+  Normalization: { supported: normalizationLayer },
 };
 
 /** Python helpers the generated code may use, emitted only when used. */
@@ -537,6 +576,42 @@ export const HELPERS: Record<string, string> = {
     """1-D average pooling of [N, C, L] with TensorFlow's 'same' padding: padded cells are not counted."""
     ones = torch.ones_like(x[:1, :1])
     return F.avg_pool1d(F.pad(x, pads), kernel, stride) / F.avg_pool1d(F.pad(ones, pads), kernel, stride)`,
+  _l2_normalize: `def _l2_normalize(x, dim):
+    """x / sqrt(max(sum(x^2), 1e-7)) along dim, as TensorFlow.js's Dot layer normalises."""
+    return x / torch.sqrt(torch.clamp((x * x).sum(dim=dim, keepdim=True), min=1e-7))`,
+  KerasNormalization: `class KerasNormalization(nn.Module):
+    """Keras's Normalization: (x - mean) / max(sqrt(variance), 1e-7) per channel; mean and variance are buffers (not trained)."""
+
+    def __init__(self, channels, channel_dim=-1):
+        super().__init__()
+        self.channel_dim = channel_dim
+        self.register_buffer('mean', torch.zeros(channels))
+        self.register_buffer('variance', torch.ones(channels))
+
+    def forward(self, x):
+        shape = [1] * x.dim()
+        shape[self.channel_dim] = -1
+        return (x - self.mean.view(shape)) / torch.clamp(torch.sqrt(self.variance), min=1e-7).view(shape)`,
+  GaussianNoise: `class GaussianNoise(nn.Module):
+    """Keras's GaussianNoise: adds N(0, stddev^2) noise while training; the identity in eval mode."""
+
+    def __init__(self, stddev):
+        super().__init__()
+        self.stddev = stddev
+
+    def forward(self, x):
+        return x + torch.randn_like(x) * self.stddev if self.training and self.stddev > 0 else x`,
+  GaussianDropout: `class GaussianDropout(nn.Module):
+    """Keras's GaussianDropout: multiplies by N(1, rate / (1 - rate)) noise while training; the identity in eval mode."""
+
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if not self.training or self.rate <= 0:
+            return x
+        return x * (1 + torch.randn_like(x) * (self.rate / (1 - self.rate)) ** 0.5)`,
   _avg_pool_same: `def _avg_pool_same(x, kernel, stride, pads):
     """Average pooling with TensorFlow's 'same' padding: padded cells are not counted."""
     ones = torch.ones_like(x[:1, :1])
