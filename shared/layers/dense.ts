@@ -6,7 +6,7 @@ export const dense = defineLayer({
   type: 'Dense',
   category: 'Core',
   label: 'Dense',
-  description: 'Fully connected layer: every output is a weighted sum of every input feature.',
+  description: 'Fully connected layer: every output is a weighted sum of every input feature. On a sequence (T×F) it applies to each step, as Keras\'s TimeDistributed(Dense).',
   namePrefix: 'dense',
   params: {
     units: int(128, { min: 1, max: 1_000_000, description: 'Number of outputs.' }),
