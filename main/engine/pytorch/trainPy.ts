@@ -6,8 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-/** Where the template lives (beside this module; bundled builds must ship python/ with it). */
+/**
+ * Where the templates live: beside this module. Literal `new URL('…', import.meta.url)` so a bundler that
+ * follows that pattern (Vite) ships the files with the build; a bundled build that does not must copy python/.
+ */
 export const TRAIN_PY_URL = new URL('./python/train.py', import.meta.url);
+export const LAUNCH_PY_URL = new URL('./python/launch.py', import.meta.url);
 
 export function trainPyPath(): string {
   return fileURLToPath(TRAIN_PY_URL);
@@ -15,8 +19,7 @@ export function trainPyPath(): string {
 
 const cache = new Map<string, string>();
 
-async function source(name: string): Promise<string> {
-  const url = new URL(`./python/${name}`, import.meta.url);
+async function source(name: string, url: URL): Promise<string> {
   let text = cache.get(name);
   if (text === undefined) {
     text = await readFile(url, 'utf8').catch((error: unknown) => {
@@ -28,7 +31,7 @@ async function source(name: string): Promise<string> {
 }
 
 /** train.py's text. */
-export const trainPySource = () => source('train.py');
+export const trainPySource = () => source('train.py', TRAIN_PY_URL);
 
 /** launch.py's text: torchrun with the fix for torch < 2.0 on Python >= 3.11 (see the file). */
-export const launchPySource = () => source('launch.py');
+export const launchPySource = () => source('launch.py', LAUNCH_PY_URL);
