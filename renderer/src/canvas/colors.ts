@@ -6,7 +6,7 @@ export const CATEGORY_COLORS: Record<Category, string> = {
   Convolution: '#4f46e5',
   Pooling: '#7c3aed',
   Core: '#059669',
-  Activation: '#dc2626',
+  Activation: '#ca8a04',
   Normalization: '#d97706',
   Regularization: '#64748b',
   Reshaping: '#0d9488',
