@@ -567,7 +567,7 @@ class Run:
             elapsed_before = ck.get('elapsedMs', 0) / 1000
             self.epochs_done = start_epoch
             notes.append(f'resumed from checkpoint.pt after epoch {start_epoch}')
-        t0 -= elapsed_before
+        t0 = time.time() - elapsed_before  # the clock starts with training (data loading is not in elapsed/ETA, as in Layerforge)
 
         image = bool(cfg['input'].get('image'))
         aug_flip, aug_crop = image and s['augmentFlip'], image and s['augmentCrop']
