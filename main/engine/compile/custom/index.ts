@@ -42,3 +42,26 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
     layerNormalization: (config) => new c.LayerNormalization({ ...config, axis: -1 }),
   };
 }
+
+/** Our own tfjs classes: a plain TensorFlow.js cannot load a model.json that uses them until they are registered. */
+const OWN_CLASSES = new Set(['MultiHeadAttention', 'PositionalEmbedding', 'ZeroPadding1D', 'Cropping1D', 'UpSampling1D', 'SpatialDropout2D', 'Subtract', 'Normalization']);
+
+/**
+ * The layers of a model that plain TensorFlow.js (without registerCustomLayers) would refuse to load or
+ * would compute differently, each as "name (why)": our own classes, the 'hardSwish' activation, and the
+ * Keras options we add to tfjs's ReLU (negativeSlope, threshold: silently ignored), ELU (alpha: refused)
+ * and Softmax (an axis but the last: fails when run). Empty when the model is plain tfjs.
+ */
+export function needsOurClasses(model: { layers: readonly { name: string; getClassName(): string; getConfig(): object }[] }): string[] {
+  const out: string[] = [];
+  for (const l of model.layers) {
+    const cls = l.getClassName();
+    const c = l.getConfig() as Record<string, unknown>;
+    if (OWN_CLASSES.has(cls)) out.push(`${l.name} (${cls})`);
+    else if (c.activation === 'hardSwish') out.push(`${l.name} (activation hardSwish)`);
+    else if (cls === 'ReLU' && (Number(c.negativeSlope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0)) out.push(`${l.name} (ReLU with negativeSlope / threshold)`);
+    else if (cls === 'ELU' && Number(c.alpha ?? 1) !== 1) out.push(`${l.name} (ELU with alpha ${String(c.alpha)})`);
+    else if (cls === 'Softmax' && c.axis !== -1 && c.axis !== undefined) out.push(`${l.name} (Softmax on axis ${String(c.axis)})`);
+  }
+  return out;
+}

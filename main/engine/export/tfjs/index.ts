@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { needsOurClasses } from '../../compile/custom';
 import { exportGraphOfFolder, type ExportGraph } from '../exportGraph';
 import { tableReadme, writePreprocessingJson } from '../tableDocs';
 import { textNote, textReadme, writeTokenizerJson } from '../textDocs';
@@ -47,9 +48,12 @@ export async function exportTfjs(tf: typeof tfjs, model: tfjs.LayersModel, outDi
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
     }),
   );
+  const own = needsOurClasses(model);
   const notes = [
     'TensorFlow.js Layers format: load with tf.loadLayersModel("file://…/model.json") (tfjs-node) or from a URL in the browser.',
-    'Custom layers (MultiHeadAttention, PositionalEmbedding) must be registered before loading (tf.serialization.registerClass).',
+    ...(own.length
+      ? [`Layerforge's own layer classes or options are used by ${own.length > 6 ? `${own.slice(0, 6).join(', ')} and ${own.length - 6} more` : own.join(', ')}: register them before loading (registerCustomLayers in main/engine/compile/custom, or equivalent classes with tf.serialization.registerClass); plain TensorFlow.js refuses or miscomputes them.`]
+      : []),
   ];
   if (graph?.table && baked) {
     const t = graph.table;

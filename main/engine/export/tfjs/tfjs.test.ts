@@ -32,4 +32,20 @@ describe('TensorFlow.js export', () => {
     model.dispose();
     back.dispose();
   });
+
+  it("names the layers plain TensorFlow.js cannot load or would miscompute (our classes and Keras options), and says nothing for plain models", async () => {
+    const notesOf = async (name: string) => {
+      const f = layerFixtures().find((x) => x.name === name)!;
+      const { model } = compileGraph(tf, f.graph);
+      const res = await exportTfjs(tf, model, mkdtempSync(join(tmpdir(), 'lf-tfjs-notes-')));
+      model.dispose();
+      return res.notes.join('\n');
+    };
+    const own = await notesOf('activation-layers');
+    expect(own).toMatch(/re_lu_2 \(ReLU with negativeSlope \/ threshold\), softmax_4 \(Softmax on axis 1\)/);
+    expect(own).toMatch(/elu_9 \(ELU with alpha 0.5\)/);
+    expect(own).not.toMatch(/re_lu_6/); // maxValue alone is tfjs's own ReLU
+    expect(await notesOf('sequence-conv')).toMatch(/zero_padding1d_2 \(ZeroPadding1D\).*up_sampling1d_4 \(UpSampling1D\).*cropping1d_6 \(Cropping1D\)/);
+    expect(await notesOf('conv-same-strided-dilated')).not.toMatch(/register/);
+  });
 });
