@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,inference,accuracy,memory,tables,language,text,ui,gpu]`
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,inference,accuracy,memory,tables,language,text,ui,gpu,insight]`
  * Runs every bench module (each a file here, listed below) in one process and prints the figures,
  * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
  */
@@ -14,10 +14,11 @@ import { languageBench } from './language';
 import { textBench } from './text';
 import { gpuBench } from './gpu';
 import { inferenceBench } from './inference';
+import { insightBench } from './insight';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench, insightBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
