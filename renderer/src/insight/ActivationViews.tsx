@@ -128,6 +128,8 @@ function SequenceHeatmap({ view }: { view: Extract<ActivationView, { kind: 'sequ
   const labelled = !!view.tokens?.length;
   const w = cellSize(view.features, WIDTH - (labelled ? 70 : 0), 12);
   const h = Math.max(2, Math.min(14, Math.floor(520 / Math.max(1, view.steps))));
+  // Steps after the text's tokens are padding: labelled so, so the rows still line up with their labels.
+  const labels = useMemo(() => (view.tokens?.length ? Array.from({ length: view.values.length }, (_, i) => view.tokens![i] ?? '·pad') : undefined), [view.tokens, view.values.length]);
   return (
     <div data-testid="activation-sequence" data-steps={view.steps} data-features={view.features}>
       <div className="lf-muted lf-ins-note">
@@ -137,10 +139,10 @@ function SequenceHeatmap({ view }: { view: Extract<ActivationView, { kind: 'sequ
       <HeatCanvas
         values={view.values}
         cell={{ w, h }}
-        rowLabels={view.tokens}
+        rowLabels={labels}
         label={`${view.steps} steps by ${view.features} features`}
         testId="sequence-heatmap"
-        describe={(r, c, v) => `step ${r}${view.tokens?.[r] !== undefined ? ` (${view.tokens[r]})` : ''}, feature ${c}: ${formatValue(v)}`}
+        describe={(r, c, v) => `step ${r}${labels?.[r] !== undefined ? ` (${labels[r] === '·pad' ? 'padding' : labels[r]})` : ''}, feature ${c}: ${formatValue(v)}`}
       />
     </div>
   );

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { RunDetail } from '../../../shared/api';
-import { DEFAULT_EMBEDDING_SAMPLES, type Embeddings, type ProjectionMethod, type SampleInfo } from '../../../shared/api/insight';
+import { DEFAULT_EMBEDDING_SAMPLES, MAX_EMBEDDING_SAMPLES, type Embeddings, type ProjectionMethod, type SampleInfo } from '../../../shared/api/insight';
 import { insight, insightApi } from './insightStore';
 import { ACTIVE_STATUS, classColor, classCounts, nearestPoint, scatterScale } from './insightView';
 import { SampleBody } from './SampleView';
@@ -40,6 +40,9 @@ export function EmbeddingsPanel({ run }: { run: RunDetail }) {
   };
 
   const total = run.evaluation?.count;
+  // The sizes offered: up to the whole test split (at most MAX_EMBEDDING_SAMPLES).
+  const sizes = total ? [...new Set([...SIZES.filter((n) => n < total), Math.min(total, MAX_EMBEDDING_SAMPLES)])] : SIZES;
+  const chosen = sizes.includes(samples) ? samples : sizes.find((n) => n >= samples) ?? sizes[sizes.length - 1]!;
   return (
     <section className="lf-dash-section" data-testid="embeddings-panel">
       <h3>Embeddings</h3>
@@ -52,7 +55,7 @@ export function EmbeddingsPanel({ run }: { run: RunDetail }) {
               aria-checked={method === m}
               className={`lf-btn${method === m ? ' on' : ''}`}
               disabled={busy}
-              onClick={() => void show(m)}
+              onClick={() => void show(m, chosen)}
               title={m === 'pca' ? 'Principal components: the two directions along which the outputs vary most (linear, fast)' : 'UMAP: keeps neighbours close (non-linear; clusters read better, distances between them do not)'}
               data-testid={`embed-${m}`}
             >
@@ -62,15 +65,15 @@ export function EmbeddingsPanel({ run }: { run: RunDetail }) {
         </div>
         <label className="lf-ins-ctl lf-ins-ctl-row">
           <span className="lf-field-label">Test samples</span>
-          <select className="lf-input" value={samples} disabled={busy} onChange={(e) => setSamples(Number(e.target.value))} data-testid="embed-samples">
-            {SIZES.map((n) => (
+          <select className="lf-input" value={chosen} disabled={busy} onChange={(e) => setSamples(Number(e.target.value))} data-testid="embed-samples">
+            {sizes.map((n) => (
               <option key={n} value={n}>
-                {n.toLocaleString()}
+                {n === total ? `all ${n.toLocaleString()}` : n.toLocaleString()}
               </option>
             ))}
           </select>
         </label>
-        <button className="lf-btn lf-btn-primary" disabled={busy} onClick={() => void show()} data-testid="embed-show">
+        <button className="lf-btn lf-btn-primary" disabled={busy} onClick={() => void show(method, chosen)} data-testid="embed-show">
           {busy ? 'Projecting…' : data ? 'Project again' : 'Show the scatter'}
         </button>
       </div>

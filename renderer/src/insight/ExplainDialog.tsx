@@ -161,6 +161,7 @@ function ExplainBox({ target }: { target: ExplainTarget }) {
                 cell={Math.max(1, Math.floor(192 / Math.max(1, data.heatmap.length)))}
                 scale={{ kind: 'sequential', lo: 0, hi: 1 }}
                 label={`${method.label} heat map`}
+                readout="bottom"
                 describe={(r, c, v) => `row ${r}, column ${c}: ${formatValue(v)}`}
               />
               <figcaption>the heat map alone (0: no influence, 1: the most)</figcaption>

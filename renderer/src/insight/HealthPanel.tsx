@@ -170,25 +170,38 @@ function HistogramGrid({ title, epochs, hists, testId }: { title: string; epochs
     );
   }
   const w = 10;
-  const h = Math.max(4, Math.min(16, Math.floor(180 / Math.max(1, rows.length))));
+  const h = Math.max(3, Math.min(16, Math.floor(200 / Math.max(1, rows.length))));
   const binW = (grid.max - grid.min) / 30;
   return (
     <figure className="lf-ins-hist" data-testid={testId}>
-      <figcaption>{title}</figcaption>
-      <div className="lf-ins-hist-axis-y lf-muted">epoch {epochs[0]} … {epochs[epochs.length - 1]}</div>
+      <figcaption>
+        {title}{' '}
+        <span className="lf-muted">
+          · epoch {epochs[0]}
+          {epochs.length > 1 ? `–${epochs[epochs.length - 1]}, top to bottom` : ''}
+        </span>
+      </figcaption>
       <HeatCanvas
         values={rows}
         cell={{ w, h }}
         scale={{ kind: 'sequential', lo: 0, hi: peak }}
         label={`${title} histograms over ${epochs.length} epochs`}
         legend={{ low: '0%', high: `${percent(peak)} of the ${title}` }}
+        rowLabels={epochs.map((e) => `epoch ${e}`)}
+        labelWidth={54}
         describe={(r, c, v) => `epoch ${epochs[r]}: ${percent(v)} of the ${title} between ${formatValue(grid.min + c * binW)} and ${formatValue(grid.min + (c + 1) * binW)}`}
+        footer={
+          <div className="lf-ins-hist-axis" style={{ width: 30 * w }}>
+            <span>{formatValue(grid.min)}</span>
+            {grid.min < 0 && grid.max > 0 && (
+              <span style={{ left: `${(-grid.min / (grid.max - grid.min)) * 100}%` }} className="lf-ins-hist-zero">
+                0
+              </span>
+            )}
+            <span>{formatValue(grid.max)}</span>
+          </div>
+        }
       />
-      <div className="lf-ins-hist-axis" style={{ width: 30 * w }}>
-        <span>{formatValue(grid.min)}</span>
-        {grid.min < 0 && grid.max > 0 && <span style={{ left: `${(-grid.min / (grid.max - grid.min)) * 100}%` }} className="lf-ins-hist-zero">0</span>}
-        <span>{formatValue(grid.max)}</span>
-      </div>
     </figure>
   );
 }

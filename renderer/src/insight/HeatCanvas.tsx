@@ -2,7 +2,7 @@
  * A heatmap of a rows x cols matrix on a canvas: one pixel per value, scaled up with sharp pixels, coloured on a
  * sequential (viridis) or diverging (blue, the panel's colour at 0, red) scale; pointing at it names the cell.
  */
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { resolvedTheme, useUi } from '../store/uiStore';
 import { diverging, formatValue, heatPixels, heatScale, rgb, viridis, type HeatScale } from './insightView';
 
@@ -15,6 +15,9 @@ export function HeatCanvas({
   rowLabels,
   label,
   legend,
+  readout = 'top',
+  footer,
+  labelWidth = 64,
 }: {
   values: readonly (readonly number[])[];
   /** Cell size in px (width and height). */
@@ -28,6 +31,12 @@ export function HeatCanvas({
   label: string;
   /** The legend's end labels (default: the scale's values). */
   legend?: { low: string; high: string };
+  /** Where the pointed cell is named: above the map (default) or below it. */
+  readout?: 'top' | 'bottom';
+  /** Drawn right under the map (an axis), above the legend. */
+  footer?: ReactNode;
+  /** Width of the row labels (px). */
+  labelWidth?: number;
 }) {
   const theme = useUi(resolvedTheme);
   const ref = useRef<HTMLCanvasElement>(null);
@@ -49,15 +58,18 @@ export function HeatCanvas({
   }, [values, scale, theme, rows, cols]);
   const v = hover ? values[hover.r]?.[hover.c] : undefined;
   const showLabels = !!rowLabels && h >= 9;
+  const read = (
+    <div className="lf-ins-readout" aria-live="polite">
+      {hover && v !== undefined ? describe(hover.r, hover.c, v) : <span className="lf-muted">Point at a cell for its value.</span>}
+    </div>
+  );
   return (
     <div className="lf-ins-heat" data-testid={testId} data-rows={rows} data-cols={cols} data-scale={scale.kind}>
-      <div className="lf-ins-readout" aria-live="polite">
-        {hover && v !== undefined ? describe(hover.r, hover.c, v) : <span className="lf-muted">Point at a cell for its value.</span>}
-      </div>
+      {readout === 'top' && read}
       <div className="lf-ins-heat-scroll">
         <div className="lf-ins-heat-grid">
           {showLabels && (
-            <div className="lf-ins-heat-labels" style={{ fontSize: Math.min(11, h - 1), lineHeight: `${h}px` }}>
+            <div className="lf-ins-heat-labels" style={{ width: labelWidth, fontSize: Math.min(11, h - 1), lineHeight: `${h}px` }}>
               {rowLabels!.slice(0, rows).map((t, i) => (
                 <div key={i} className={hover?.r === i ? 'on' : undefined} style={{ height: h }} title={t}>
                   {t}
@@ -80,7 +92,9 @@ export function HeatCanvas({
             onMouseLeave={() => setHover(null)}
           />
         </div>
+        {footer && <div style={{ marginLeft: showLabels ? labelWidth : 0 }}>{footer}</div>}
       </div>
+      {readout === 'bottom' && read}
       <HeatLegend scale={scale} lowLabel={legend?.low} highLabel={legend?.high} />
     </div>
   );

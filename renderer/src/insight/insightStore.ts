@@ -13,10 +13,9 @@ import { uiStore } from '../store/uiStore';
 import { trainingStore, useTraining } from '../training/runsStore';
 import { fittingRuns, pickCanvasRun, type CanvasRun } from './insightView';
 
-/** The engine's insight requests. */
+/** The engine's insight requests (EngineApi extends InsightApi). */
 export function insightApi(): InsightApi {
-  // Until EngineApi declares them (#19's engine side, in progress): the client forwards every ENGINE_REQUESTS name.
-  return getEngine() as unknown as InsightApi;
+  return getEngine();
 }
 
 /** What the "Why this prediction?" dialog explains. */
