@@ -202,6 +202,15 @@ export function layerFixtures(): Fixture[] {
       ]),
     },
     { name: 'spatial-dropout-2d', graph: chain(img(4, 5, 3), [['SpatialDropout2D', { rate: 0.4 }], ['Normalization', {}], ['Conv2D', { filters: 2, kernelSize: 1, activation: 'linear' }], ['Rescaling', { scale: 2, offset: 1 }]]) },
+    {
+      // recurrent layers with activations ONNX's recurrent ops name (Elu, Softsign, Softplus) and PyTorch's KerasRecurrent computes
+      name: 'rnn-activations',
+      graph: chain(seq(5, 3), [
+        ['SimpleRNN', { units: 4, activation: 'softsign', returnSequences: true }],
+        ['GRU', { units: 3, activation: 'elu', returnSequences: true, bidirectional: true, mergeMode: 'concat' }],
+        ['LSTM', { units: 3, activation: 'softplus' }],
+      ]),
+    },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

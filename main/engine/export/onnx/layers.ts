@@ -251,7 +251,29 @@ const embedding: OnnxLowering = (b, layer, [x]) => {
   return b.op('Gather', [b.floats(`${layer.name}_embeddings`, e.values, e.shape), b.op('Cast', [x!], { to: A.int(7) }, `${layer.name}_ids`)], { axis: A.int(0) }, layer.name);
 };
 
-const ONNX_RNN_ACT: Record<string, string> = { sigmoid: 'Sigmoid', tanh: 'Tanh', relu: 'Relu', hardSigmoid: 'HardSigmoid', linear: 'Affine' };
+/**
+ * The palette's activations as ONNX recurrent-op activation names (the LSTM/GRU/RNN ops take a fixed list);
+ * null where ONNX's recurrent ops have none, so the export names the layer and the activation. Keyed by the
+ * shared list, so a new activation fails to compile until it is decided here.
+ */
+const ONNX_RNN_ACTIVATIONS: Record<ActivationName, string | null> = {
+  linear: 'Affine',
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  hardSigmoid: 'HardSigmoid',
+  tanh: 'Tanh',
+  elu: 'Elu',
+  softsign: 'Softsign',
+  softplus: 'Softplus',
+  softmax: null,
+  selu: null,
+  swish: null,
+  gelu: null,
+  relu6: null,
+  hardSwish: null,
+  mish: null,
+};
+const ONNX_RNN_ACT: Record<string, string> = Object.fromEntries(Object.entries(ONNX_RNN_ACTIVATIONS).filter((e): e is [string, string] => e[1] !== null));
 
 /** Reorders the gate blocks of a [rows, G*units] tfjs matrix and transposes it to ONNX's [G*units, rows]. */
 function gates(values: Float32Array, rows: number, units: number, order: number[]): Float32Array {
