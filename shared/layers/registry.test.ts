@@ -9,7 +9,7 @@ import { customLayerFactories } from '../../main/engine/compile/custom';
 import { compileGraph, CompileError } from '../../main/engine/compile';
 import { analyzeGraph } from '../graph';
 import type { Graph, GraphEdge, GraphNode } from '../graph';
-import { CATEGORIES, checkParam, defaultParams, LAYERS, ShapeError, type AnyLayerDef, type ParamSpec, type ParamValue, type Shape } from '.';
+import { ACTIVATIONS, CATEGORIES, checkParam, defaultParams, LAYERS, ShapeError, type AnyLayerDef, type ParamSpec, type ParamValue, type Shape } from '.';
 
 type Params = Record<string, ParamValue>;
 interface InputSet {
@@ -212,6 +212,16 @@ describe('the registry', () => {
       'Multiply', 'Average']) {
       expect(types, t).toContain(t);
     }
+  });
+
+  it('has the types of real Keras models issue 15 asks for, each once', () => {
+    const types = LAYERS.map((l) => l.type);
+    for (const t of ['ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'Softmax', 'Conv1D', 'SeparableConv2D', 'MaxPool1D', 'AvgPool1D', 'ZeroPadding1D', 'Cropping1D',
+      'Cropping2D', 'UpSampling1D', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'RepeatVector', 'Subtract', 'Maximum',
+      'Minimum', 'Dot', 'Rescaling', 'Normalization']) {
+      expect(types, t).toContain(t);
+    }
+    for (const a of ['relu6', 'hardSigmoid', 'hardSwish', 'mish', 'softsign', 'swish', 'gelu']) expect(ACTIVATIONS, a).toContain(a);
   });
 
   it.each(LAYERS.map((l) => [l.type, l] as const))('%s describes itself (label, category, description, params with defaults)', (_t, def) => {
