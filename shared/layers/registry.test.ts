@@ -314,6 +314,15 @@ describe('cross-field and shape errors name the field', () => {
     ['PositionalEmbedding', { sequenceLength: 64 }, [[32, 8]], 'sequenceLength', "node_1: sequenceLength 64 does not match the input's 32 steps (32×8)"],
     ['Concatenate', { axis: 0 }, [[4, 2], [4, 2]], 'axis', 'node_1: axis 0 is the batch axis; use -1 (last) or 1…rank'],
     ['Concatenate', { axis: 3 }, [[4, 2], [4, 2]], 'axis', 'node_1: axis 3 is out of range for inputs of shape 4×2 (use -2…-1 or 1…2)'],
+    ['Conv1D', { kernelSize: 7 }, [[5, 3]], 'kernelSize', 'node_1: kernelSize 7 is larger than its 5-step input'],
+    ['MaxPool1D', { poolSize: 3, padding: 'valid' }, [[2, 3]], 'poolSize', 'node_1: poolSize 3 is larger than its 2-step input'],
+    ['Cropping1D', { cropping: 2, croppingEnd: 3 }, [[5, 3]], 'cropping', 'node_1: cropping 2 + 3 steps leaves nothing of the 5×3 input'],
+    ['Cropping2D', { cropping: 1, croppingWidth: 2 }, [[6, 4, 3]], 'croppingWidth', 'node_1: croppingWidth 2 columns left and right leaves nothing of the 6×4×3 input'],
+    ['PReLU', { sharedAxes: [1, 4] }, [[6, 4, 3]], 'sharedAxes', 'node_1: sharedAxes [1, 4] names axis 4, but the input 6×4×3 has 3 (axes 1…3)'],
+    ['PReLU', { sharedAxes: [2, 2] }, [[6, 4, 3]], 'sharedAxes', 'node_1: sharedAxes [2, 2] names axis 2 twice'],
+    ['Softmax', { axis: 3 }, [[4, 2]], 'axis', 'node_1: axis 3 is out of range for an input of shape 4×2 (use -2…-1 or 1…2)'],
+    ['Softmax', { axis: 0 }, [[4, 2]], 'axis', 'node_1: axis 0 is the batch axis; use -1 (last) or 1…rank'],
+    ['Dot', { axes: 1 }, [[4, 2], [5, 2]], 'axes', 'node_1: axes 1 contracts 4 values of input 1 (4×2) with 5 of input 2 (5×2); they must be equal'],
   ] as const)('%s %j on %j', (type, params, inputs, field, message) => {
     const problems = problemsOf(type, params as Params, inputs as unknown as Shape[]);
     expect(problems.map((p) => p.message)).toEqual([message]);
@@ -327,6 +336,10 @@ describe('cross-field and shape errors name the field', () => {
     ['Concatenate', [[4, 2], [5, 3]], 'node_1: Concatenate along axis -1 needs the other axes to match, but input 1 is 4×2 and input 2 is 5×3'],
     ['Multiply', [[4, 2], [4, 3]], 'node_1: Multiply needs inputs of the same shape, but input 1 is 4×2 and input 2 is 4×3'],
     ['MultiHeadAttention', [[4, 8], [6, 3, 2]], 'node_1: expects a key/value sequence (T×D), got 6×3×2'],
+    ['Conv1D', [[8, 8, 3]], 'node_1: expects a sequence (T×F), got 8×8×3'],
+    ['RepeatVector', [[4, 2]], 'node_1: expects a vector (F), got 4×2'],
+    ['Dot', [[4, 2], [3]], 'node_1: Dot needs inputs of the same rank, but input 1 is 4×2 and input 2 is 3'],
+    ['Subtract', [[4, 2], [4, 3]], 'node_1: Subtract needs inputs of the same shape, but input 1 is 4×2 and input 2 is 4×3'],
   ] as const)('%s on %j', (type, inputs, message) => {
     const problems = problemsOf(type, {}, inputs as unknown as Shape[]);
     expect(problems.map((p) => p.message)).toEqual([message]);
