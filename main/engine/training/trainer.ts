@@ -129,6 +129,7 @@ export class Trainer {
   /** Training health at the end of each epoch (insight/health.ts), on one fixed batch of the training split. */
   private readonly health: boolean;
   private healthProbe: HealthProbe | null = null;
+  private healthBatch: { xs: tfjs.Tensor; ys: tfjs.Tensor } | null = null;
 
   static fromGraph(tf: Tf, graph: Graph, settings: TrainingSettings, dataset: LoadedDataset | null, backend: string, name = 'model'): Trainer {
     const { model } = withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name));
@@ -350,7 +351,6 @@ export class Trainer {
     let validationMs = 0;
     let epochsDone = 0;
     let plan: SplitPlan = { train: new Int32Array(0), val: new Int32Array(0) };
-    let disposeHealth = (): unknown => undefined;
     const result = (reason: EndReason, message: string): RunResult => ({
       runId,
       reason,
@@ -412,8 +412,7 @@ export class Trainer {
       let sinceBest = 0;
       let lastEmit = 0;
       let lr = settings.learningRate;
-      let healthBatch: { xs: tfjs.Tensor; ys: tfjs.Tensor } | null = null;
-      disposeHealth = () => healthBatch && tf.dispose([healthBatch.xs, healthBatch.ys]);
+      this.disposeHealthBatch();
 
       for (let epoch = 0; epoch < settings.epochs; epoch++) {
         shuffleInPlace(order, rand);
@@ -521,8 +520,8 @@ export class Trainer {
         // Training health on a fixed batch (not timed as training): histograms, gradient norms, dead units.
         let health: HealthSnapshot | undefined;
         if (this.health && !(stopped && control.quickStopRequested?.())) {
-          healthBatch ??= this.inputsFor(ds.train, plan.train.slice(0, Math.min(plan.train.length, bs, HEALTH_BATCH)));
-          health = await this.measureHealth(epoch + 1, healthBatch);
+          this.healthBatch ??= this.inputsFor(ds.train, plan.train.slice(0, Math.min(plan.train.length, bs, HEALTH_BATCH)));
+          health = await this.measureHealth(epoch + 1, this.healthBatch);
         }
         const elapsed = performance.now() - t0 - pausedMs;
         const trainMetrics = task.metricsFrom(statSums!, seen, target);
@@ -565,9 +564,13 @@ export class Trainer {
       return result('completed', `trained ${epochsDone} epoch${epochsDone === 1 ? '' : 's'} on ${plan.train.length} ${ds.table ? 'rows' : 'images'}`);
     } catch (error) {
       return result('error', describeError(error));
-    } finally {
-      disposeHealth();
     }
+  }
+
+  /** The fixed batch of training health lives as long as the model (the tensor count stays flat after a run). */
+  private disposeHealthBatch(): void {
+    if (this.healthBatch) this.tf.dispose([this.healthBatch.xs, this.healthBatch.ys]);
+    this.healthBatch = null;
   }
 
   /** Training health on one batch (insight/health.ts): the loss in inference mode, its gradients, the ReLU outputs. */
@@ -733,6 +736,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.disposeHealthBatch();
     this.opt?.dispose();
     this.opt = null;
     this.model.dispose();
