@@ -5,14 +5,37 @@
  * worker as its own entry, worker.js), out/preload/index.cjs (CommonJS, everything bundled: sandboxed
  * preloads cannot load modules), out/renderer (the React app).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'electron-vite';
+import { defineConfig, type Plugin } from 'electron-vite';
 import react from '@vitejs/plugin-react';
 
 const r = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+/**
+ * The PyTorch backend's Python templates (main/engine/pytorch/python/*.py) are read at run time through
+ * `new URL('./python/…', import.meta.url)` from main/engine/pytorch/trainPy.ts: ship them beside whichever
+ * chunk that module ends up in.
+ */
+function pythonTemplates(): Plugin {
+  const dir = r('main/engine/pytorch/python');
+  return {
+    name: 'layerforge-python-templates',
+    generateBundle(_options, bundle) {
+      const files = readdirSync(dir).filter((f) => f.endsWith('.py'));
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !chunk.code.includes('./python/train.py')) continue;
+        const base = posix.dirname(chunk.fileName);
+        for (const f of files) this.emitFile({ type: 'asset', fileName: posix.join(base, 'python', f), source: readFileSync(`${dir}/${f}`) });
+      }
+    },
+  };
+}
+
 export default defineConfig({
   main: {
+    plugins: [pythonTemplates()],
     build: {
       outDir: r('out/main'),
       // Dependencies stay in node_modules (tfjs, ws, pngjs…); native addons must never be bundled.

@@ -64,6 +64,11 @@ describe.skipIf(!linux)('app.asar (electron-builder --dir with a stub Electron)'
     for (const p of ['package.json', 'out/main/index.js', 'out/main/worker.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/favicon.ico']) expect(has(p), p).toBe(true);
   });
 
+  it('ships the PyTorch backend’s Python templates beside the chunk that reads them', () => {
+    const py = files.filter((f) => /^out\/main\/(.+\/)?python\/(train|launch)\.py$/.test(f.path)).map((f) => f.path.split('/').pop());
+    expect(py.sort()).toEqual(['launch.py', 'train.py']);
+  });
+
   it('holds nothing of tests, e2e, sources, scratch, source maps or dev tooling', () => {
     const bad = files.filter(
       (f) =>
