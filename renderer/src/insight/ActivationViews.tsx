@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import type { ActivationView } from '../../../shared/api/insight';
 import { AttentionHeatmap } from '../training/AttentionPanel';
 import { HeatCanvas } from './HeatCanvas';
-import { barScale, cellSize, formatValue, looksCausal, meanOfHeads, sortChannels } from './insightView';
+import { barScale, cellSize, formatShort, formatValue, looksCausal, meanOfHeads, sortChannels } from './insightView';
 
 /** Width the views draw within (the inspector is 340px wide, less its padding). */
 const WIDTH = 300;
@@ -31,19 +31,22 @@ function FeatureMaps({ view }: { view: Extract<ActivationView, { kind: 'feature-
   const sorted = useMemo(() => sortChannels(view.channels), [view.channels]);
   const shown = all ? sorted : sorted.slice(0, FIRST_CHANNELS);
   const scale = Math.max(1, Math.floor(60 / Math.max(view.height, view.width)));
+  // Channels that output 0 everywhere for this sample (a ReLU below its threshold everywhere: dead for it).
+  const silent = view.channels.filter((c) => c.max === 0 && c.min === 0).length;
   return (
     <div data-testid="activation-feature-maps">
       <div className="lf-muted lf-ins-note">
         {view.totalChannels} channel{view.totalChannels === 1 ? '' : 's'} of {view.height}×{view.width}, largest mean activation first; each scaled from its own
         min (dark) to max (bright).
         {view.channels.length < view.totalChannels ? ` The ${view.channels.length} most active are shown.` : ''}
+        {silent > 0 ? ` ${silent} of them output 0 everywhere for this sample (black).` : ''}
       </div>
       <div className="lf-ins-maps">
         {shown.map((c) => (
           <figure key={c.channel} className="lf-ins-map" data-testid="feature-map" data-channel={c.channel} title={`channel ${c.channel}: mean ${formatValue(c.mean)}, min ${formatValue(c.min)}, max ${formatValue(c.max)}`}>
             <img className="lf-ins-pixel" src={c.image} alt={`channel ${c.channel}`} width={view.width * scale} height={view.height * scale} />
             <figcaption>
-              <b>#{c.channel}</b> <span className="lf-muted">μ {formatValue(c.mean)}</span>
+              <b>#{c.channel}</b> <span className="lf-muted">μ {formatShort(c.mean)}</span>
             </figcaption>
           </figure>
         ))}

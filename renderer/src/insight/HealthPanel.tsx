@@ -47,6 +47,7 @@ export function HealthPanel({ run }: { run: RunDetail }) {
   const series: Series[] = useMemo(() => layers.map((l, i) => ({ key: `l${i}`, name: l.layerName, color: classColor(i) })), [layers]);
   const normRows = useMemo(() => epochLayerRows(layers, (e) => e.gradNorm), [layers]);
   const deadLayers = useMemo(() => layers.map((l, i) => ({ l, i })).filter(({ l }) => l.epochs.some((e) => e.deadFraction !== undefined)), [layers]);
+  const zeroGrad = useMemo(() => layers.filter((l) => latestEpoch(l.epochs)?.gradNorm === 0).map((l) => l.layerName), [layers]);
   const deadRows = useMemo(() => epochLayerRows(layers, (e) => (e.deadFraction === undefined ? undefined : e.deadFraction * 100)), [layers]);
   const deadSeries = useMemo(() => deadLayers.map(({ i }) => series[i]!), [deadLayers, series]);
 
@@ -75,6 +76,11 @@ export function HealthPanel({ run }: { run: RunDetail }) {
             <LayerTable layers={layers} selected={layer?.nodeId ?? null} onSelect={setLayerId} />
             <div className="lf-ins-health-charts">
               <MetricChart testId="health-grad-norm" title="Gradient norm per layer (log scale)" rows={normRows} xKey="epoch" xLabel="epoch" series={series} yScale="log" height={170} />
+              {zeroGrad.length > 0 && (
+                <div className="lf-muted lf-ins-note" data-testid="health-zero-grad">
+                  {zeroGrad.join(', ')}: gradient norm 0 in the latest epoch (no line on a log scale): {zeroGrad.length === 1 ? 'it does' : 'they do'} not learn.
+                </div>
+              )}
               {deadLayers.length > 0 && <MetricChart testId="health-dead" title="Dead ReLU units per layer (%)" rows={deadRows} xKey="epoch" xLabel="epoch" series={deadSeries} yDomain={[0, 100]} height={150} />}
             </div>
           </div>

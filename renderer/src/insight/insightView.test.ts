@@ -11,6 +11,7 @@ import {
   commonGrid,
   diverging,
   epochLayerRows,
+  formatShort,
   formatValue,
   graphFit,
   heatPixels,
@@ -154,6 +155,10 @@ describe('heatmap scaling and colours', () => {
     expect(formatValue(0.123456)).toBe('0.123');
     expect(formatValue(12345)).toBe('1.23e+4');
     expect(formatValue(0.0001)).toBe('1.00e-4');
+    expect(formatShort(0.07891)).toBe('0.079');
+    expect(formatShort(4.92e-5)).toBe('5e-5');
+    expect(formatShort(-12.34)).toBe('-12');
+    expect(formatShort(0)).toBe('0');
     expect(percent(0.834)).toBe('83%');
     expect(percent(0.001)).toBe('<1%');
   });
@@ -217,6 +222,9 @@ describe('histograms over epochs', () => {
   it('leaves missing epochs empty and copes with a flat histogram', () => {
     const g = commonGrid([undefined, { min: 2, max: 2, counts: [4] }], 5);
     expect(g.rows[0]).toBeNull();
+    expect([g.min, g.max]).toEqual([1.8, 2.2]);
+    expect(g.rows[1]![2]).toBe(1);
+    expect(commonGrid([{ min: 0, max: 0, counts: [3, 0] }], 3)).toMatchObject({ min: -1, max: 1, rows: [[0, 1, 0]] });
     expect(g.rows[1]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
     expect(commonGrid([undefined], 5)).toEqual({ min: 0, max: 0, rows: [null] });
   });

@@ -240,6 +240,15 @@ export function formatValue(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
+/** A number in few characters for small captions: 2 significant digits, a 1-digit exponent for tiny ones ("0.079", "5e-5"). */
+export function formatShort(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e5) return v.toExponential(0);
+  return Number(v.toPrecision(2)).toString();
+}
+
 /** The vector view's bars: the index of the largest value, and the bars' zero line as a 0..1 share of the height. */
 export function barScale(values: readonly number[]): { lo: number; hi: number; zero: number; argmax: number } {
   const [min, max] = valueRange(values);
@@ -292,7 +301,10 @@ export function commonGrid(hists: readonly (Histogram | undefined)[], bins = 30)
   }
   if (min === Infinity) return { min: 0, max: 0, rows: hists.map(() => null) };
   if (max === min) {
-    max = min + 1e-12;
+    // Every value the same (all-zero gradients of a dead layer): a range around it, the mass in its middle bin.
+    const pad = Math.abs(min) * 0.1 || 1;
+    min -= pad;
+    max += pad;
   }
   const width = (max - min) / bins;
   const rows = hists.map((h) => {
