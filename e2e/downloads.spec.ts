@@ -4,10 +4,9 @@
  * as browser downloads. Trains the tabular classifier on iris for one epoch (seconds), downloads the run as a
  * zip (compared byte for byte with the run's folder) and an ONNX export, with screenshots in both themes.
  */
+import { ownServeEngine } from './helpers/ownEngine';
 import { expect, test, type Download, type Page } from '@playwright/test';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
@@ -15,38 +14,8 @@ import { ARTIFACTS, bothThemes, setTheme } from './helpers/editor';
 
 const TOKEN = 'downloads-e2e-token';
 const IRIS = fileURLToPath(new URL('../resources/fixtures/tables/iris.csv', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/**
- * This spec's own serve-mode engine and data folder: its trained run and imported table must not change
- * what the other specs see in the shared server (e.g. export.spec.ts expects no runs yet).
- */
-const DATA_DIR = mkdtempSync(join(tmpdir(), 'layerforge-e2e-downloads-'));
-let serve: ChildProcessWithoutNullStreams;
-let BASE = '';
-
-test.beforeAll(async () => {
-  serve = spawn(process.execPath, [join(ROOT, 'bin/layerforge.mjs'), 'serve', '--port', '0', '--token', TOKEN, '--no-open'], { cwd: ROOT, env: { ...process.env, LAYERFORGE_DATA_DIR: DATA_DIR } });
-  let out = '';
-  let err = '';
-  serve.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  BASE = await new Promise<string>((resolve, reject) => {
-    serve.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m && out.includes('Press Ctrl+C to stop.')) resolve(m[1]!);
-    });
-    serve.once('exit', (code) => reject(new Error(`the downloads spec's serve exited (${code}): ${err}`)));
-  });
-});
-
-test.afterAll(async () => {
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve.once('exit', r));
-    serve.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(DATA_DIR, { recursive: true, force: true });
-});
+/** This spec's own serve-mode engine and data folder: its trained run and imported table must not change what the other specs see. */
+const engine = ownServeEngine('downloads', TOKEN);
 
 /** Every file under `root`, by its path relative to it (forward slashes). */
 function filesUnder(root: string): Record<string, Buffer> {
@@ -69,7 +38,7 @@ async function unzipDownload(download: Download): Promise<Record<string, Uint8Ar
 
 /** Opens the tabular classifier with iris (importing it when this engine does not have it yet), on the Train tab. */
 async function irisClassifier(page: Page) {
-  await page.goto(`${BASE}/?token=${TOKEN}`);
+  await page.goto(engine.url);
   await page.evaluate(() => localStorage.clear());
   await page.reload();
   await page.getByTestId('template-tabular-classifier').click();
@@ -112,7 +81,7 @@ test('serve mode: download a trained run (zip, same bytes as its folder) and an 
   expect(stamp, runZipName).toBeTruthy();
   await expect(page.getByTestId('notice')).toContainText(`Downloading ${runZipName}`);
   const runId = `run-${stamp}`;
-  const folder = filesUnder(join(DATA_DIR, 'runs', runId));
+  const folder = filesUnder(join(engine.dataDir, 'runs', runId));
   expect(Object.keys(folder)).toEqual(expect.arrayContaining(['run.json', 'model/model.json']));
   const zipped = await unzipDownload(runDownload);
   const base = runZipName.replace(/\.zip$/, '');
@@ -163,9 +132,9 @@ test('serve mode: download a trained run (zip, same bytes as its folder) and an 
 });
 
 test('the download endpoint refuses a request without the token or with an unknown id, in words', async ({ request }) => {
-  const noToken = await request.get(`${BASE}/download/AAAAAAAAAAAAAAAAAAAAAA`);
+  const noToken = await request.get(`${engine.base}/download/AAAAAAAAAAAAAAAAAAAAAA`);
   expect(noToken.status()).toBe(401);
-  const unknown = await request.get(`${BASE}/download/AAAAAAAAAAAAAAAAAAAAAA?token=${TOKEN}`);
+  const unknown = await request.get(`${engine.base}/download/AAAAAAAAAAAAAAAAAAAAAA?token=${TOKEN}`);
   expect(unknown.status()).toBe(404);
   expect(await unknown.text()).toContain('Unknown download id');
 });

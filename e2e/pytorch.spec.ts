@@ -6,51 +6,24 @@
  *
  * Its own serve engine and data folder (as downloads.spec.ts): its run must not change what other specs see.
  */
+import { ownServeEngine } from './helpers/ownEngine';
 import { expect, test, type Page } from '@playwright/test';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeTinyCifar10 } from '../main/engine/service/tinyCifar';
 import { shot } from './training-journey';
 
 const TOKEN = 'pytorch-e2e-token';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA_DIR = mkdtempSync(join(tmpdir(), 'layerforge-e2e-pytorch-'));
-let serve: ChildProcessWithoutNullStreams;
-let BASE = '';
 
-test.beforeAll(async () => {
-  serve = spawn(process.execPath, [join(ROOT, 'bin/layerforge.mjs'), 'serve', '--port', '0', '--token', TOKEN, '--no-open'], { cwd: ROOT, env: { ...process.env, LAYERFORGE_DATA_DIR: DATA_DIR } });
-  let out = '';
-  let err = '';
-  serve.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  BASE = await new Promise<string>((resolve, reject) => {
-    serve.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m && out.includes('Press Ctrl+C to stop.')) resolve(m[1]!);
-    });
-    serve.once('exit', (code) => reject(new Error(`the pytorch spec's serve exited (${code}): ${err}`)));
-  });
-});
-
-test.afterAll(async () => {
-  if (serve && serve.exitCode === null) {
-    const exited = new Promise((r) => serve.once('exit', r));
-    serve.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(DATA_DIR, { recursive: true, force: true });
-});
+const engine = ownServeEngine('pytorch', TOKEN);
 
 const points = async (page: Page, testId: string) => Number((await page.getByTestId(testId).first().getAttribute('data-points')) ?? 0);
 
 test('train with the PyTorch backend from the app: live charts, pause, stop, results', async ({ page }) => {
   test.setTimeout(300_000);
   const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-e2e-pytorch-cifar-')), 80, 100);
-  await page.goto(`${BASE}/?token=${TOKEN}`);
+  await page.goto(engine.url);
   await page.getByTestId('template-cifar10-cnn').click();
   await page.getByTestId('tab-train').click();
   const panel = page.getByTestId('training-panel');
