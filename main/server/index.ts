@@ -31,7 +31,24 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /** Most simultaneous WebSocket connections (default 16). */
   maxConnections?: number;
+  /**
+   * Further browser origins allowed besides this server's own (e.g. `http://127.0.0.1:8080` for an SSH tunnel
+   * `ssh -L 8080:127.0.0.1:PORT` whose local port differs): scheme, host and port, compared exactly. The token
+   * is still required.
+   */
+  allowOrigins?: readonly string[];
   log?: (line: string) => void;
+}
+
+/** An origin as the browser sends it (`scheme://host[:port]`, default ports dropped), or undefined when `text` is none. */
+export function normalizeOrigin(text: string): string | undefined {
+  try {
+    const u = new URL(text);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) return undefined;
+    return u.origin;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface RunningServer {
@@ -139,8 +156,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const root = await realpath(options.staticDir).catch(() => resolve(options.staticDir));
   const loopback = isLoopback(host);
   let port = 0;
+  const extraOrigins = new Set<string>();
+  for (const o of options.allowOrigins ?? []) {
+    const n = normalizeOrigin(o);
+    if (!n) throw new Error(`'${o}' is not an origin (scheme://host:port, e.g. http://127.0.0.1:8080)`);
+    extraOrigins.add(n);
+  }
 
   const allowedOrigin = (origin: string): boolean => {
+    if (extraOrigins.size > 0 && extraOrigins.has(normalizeOrigin(origin) ?? '')) return true;
     try {
       const u = new URL(origin);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;

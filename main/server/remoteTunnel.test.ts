@@ -5,8 +5,9 @@
  * or in CI): what the server sees is the same, a loopback connection carrying the laptop's Host and Origin.
  *
  * What it shows: through the forward, a client with the token lists the backends (pytorch included); without it,
- * or with a wrong one, it is refused (401). A browser page through the tunnel must use the same port number on
- * both ends (`ssh -L 4000:127.0.0.1:4000`): serve mode checks that a browser's Origin names its own port.
+ * or with a wrong one, it is refused (401). A browser page through the tunnel uses the same port number on both
+ * ends (`ssh -L 4000:127.0.0.1:4000`), or `serve --origin http://127.0.0.1:LOCAL` names the tunnel's local end:
+ * serve mode checks that a browser's Origin is its own or one it was told to accept.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -112,5 +113,27 @@ describe('a serve-mode engine reached through a TCP forward (an SSH tunnel)', ()
     ok.socket.close();
     const other = await forward(server.port);
     await expect(connectWebSocket(`ws://127.0.0.1:${other}/api?token=${TOKEN}`, { origin: `http://localhost:${other}` })).rejects.toThrow(/403/);
+  });
+
+  it('a tunnel on another local port works when serve is told its origin (--origin), and still needs the token', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const local = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const box = await startServer({ engine, staticDir: join(dir, 'web'), token: TOKEN, allowOrigins: [`http://localhost:${local}`] });
+    try {
+      await forward(box.port, '127.0.0.1', local);
+      const ok = await connectWebSocket(`ws://127.0.0.1:${local}/api?token=${TOKEN}`, { origin: `http://localhost:${local}` });
+      expect(await createClient<EngineApi>(ENGINE_NAMES, ok.transport).getInfo()).toMatchObject({ host: 'test' });
+      ok.socket.close();
+      await expect(connectWebSocket(`ws://127.0.0.1:${local}/api`, { origin: `http://localhost:${local}` })).rejects.toThrow(/401/);
+      await expect(connectWebSocket(`ws://127.0.0.1:${local}/api?token=${TOKEN}`, { origin: `http://localhost:${local + 1}` })).rejects.toThrow(/403/);
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('refuses an --origin that is not scheme://host:port', async () => {
+    await expect(startServer({ engine, staticDir: join(dir, 'web'), token: TOKEN, allowOrigins: ['127.0.0.1:8080/x'] })).rejects.toThrow(/not an origin/);
   });
 });

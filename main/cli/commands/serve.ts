@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startServer } from '../../server';
+import { normalizeOrigin, startServer } from '../../server';
 import { createEngine } from '../../engine/service/wiring';
 import { UsageError, type CliCommand, type CliIO } from '../command';
 
@@ -63,12 +63,14 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Serve the app to a browser: the UI and the engine API (loopback only by default).',
   usage: [
-    'Usage: layerforge serve [--port N] [--host 127.0.0.1] [--token T] [--no-open]',
+    'Usage: layerforge serve [--port N] [--host 127.0.0.1] [--token T] [--origin URL]... [--no-open]',
     '',
     '  --port N      port to listen on (default 7870; 0 picks a free one)',
     '  --host H      address to bind (default 127.0.0.1, this machine only). Anything else exposes the',
     '                engine (training, files it can read) to the network: the token is then the only guard.',
     '  --token T     access token (default: a random one, printed in the URL)',
+    '  --origin URL  also accept a browser that reached this server as URL (scheme://host:port), e.g.',
+    '                http://127.0.0.1:8080 through `ssh -L 8080:127.0.0.1:PORT`; repeatable; the token is still needed',
     '  --no-open     do not open the system browser',
     '',
     'Prints a URL carrying the access token (like Jupyter). Open it in a browser to use Layerforge.',
@@ -77,7 +79,7 @@ export const serveCommand: CliCommand = {
   async run(args, io) {
     const { values } = parseArgs({
       args,
-      options: { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, 'no-open': { type: 'boolean' } },
+      options: { port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, origin: { type: 'string', multiple: true }, 'no-open': { type: 'boolean' } },
       strict: true,
     });
     const port = values.port === undefined ? 7870 : Number(values.port);
@@ -85,6 +87,8 @@ export const serveCommand: CliCommand = {
     if (values.token !== undefined && !/^[A-Za-z0-9._~-]{8,200}$/.test(values.token)) {
       throw new UsageError('--token must be 8 to 200 characters of letters, digits, ".", "_", "~" or "-"');
     }
+    const origins = values.origin ?? [];
+    for (const o of origins) if (!normalizeOrigin(o)) throw new UsageError(`--origin must be scheme://host:port (e.g. http://127.0.0.1:8080), got '${o}'`);
     if (!existsSync(WEB_DIR)) io.err(`warning: the web UI is not built (${WEB_DIR} is missing): run \`npm run build:web\`. The API is served anyway.`);
     // Ctrl+C / SIGTERM are handled from here on: one while starting, or right after "Press Ctrl+C" is
     // printed, must not meet Node's default handler (which would kill the process without stopping runs).
@@ -98,6 +102,7 @@ export const serveCommand: CliCommand = {
         host: values.host ?? '127.0.0.1',
         port,
         ...(values.token ? { token: values.token } : {}),
+        ...(origins.length ? { allowOrigins: origins } : {}),
         log: (line) => io.err(line),
       });
       if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
