@@ -108,6 +108,8 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
   // A dense layer: bars.
   await clickNode(page, 'dense_2');
   await expect(page.getByTestId('activation-vector')).toBeVisible({ timeout: 30_000 });
+  await page.getByTestId('node-output').scrollIntoViewIfNeeded();
+  await bothThemes(page, 'insight-2b-dense-output');
   await clickNode(page, 'conv2d_2');
   await expect(page.getByTestId('feature-map').first()).toBeVisible({ timeout: 30_000 });
   await page.getByTestId('feature-maps-more').click();
