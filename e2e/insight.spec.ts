@@ -13,14 +13,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeTinyCifar10 } from '../main/engine/service/tinyCifar';
 import { ARTIFACTS, bothThemes, setTheme } from './helpers/editor';
+import { ownServeEngine } from './helpers/ownEngine';
 
-const TOKEN = 'e2e-test-token-4173';
+const TOKEN = 'insight-e2e-token';
+/** Its own serve engine and data folder: the journeys expect no earlier run of these models (other specs train the CIFAR-10 CNN in the shared server). */
+const engine = ownServeEngine('insight', TOKEN);
 const FORTUNES = fileURLToPath(new URL('../resources/fixtures/text/fortunes', import.meta.url));
 
 test.describe.configure({ mode: 'serial' });
 
 async function open(page: Page) {
-  await page.goto(`/?token=${TOKEN}`);
+  await page.goto(engine.url);
   await page.evaluate(() => localStorage.clear());
   await page.reload();
 }
