@@ -42,10 +42,10 @@ async function elementBothThemes(page: Page, testId: string, name: string) {
 
 /** The inspector's insight section in both themes: the window (section scrolled into view) and the whole section in a tall window. */
 async function insightShots(page: Page, name: string) {
-  await page.getByTestId('node-output').scrollIntoViewIfNeeded();
+  await page.getByTestId('insight-output').scrollIntoViewIfNeeded();
   await bothThemes(page, name);
   await page.setViewportSize({ width: 1280, height: 2000 });
-  await elementBothThemes(page, 'node-insight', `${name}-section`);
+  await elementBothThemes(page, 'insight-section', `${name}-section`);
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
@@ -58,7 +58,7 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
 
   // Before any run, a node says what training will show.
   await clickNode(page, 'conv2d_1');
-  await expect(page.getByTestId('node-insight-none')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('insight-none')).toBeVisible({ timeout: 30_000 });
 
   await page.getByTestId('tab-train').click();
   const panel = page.getByTestId('training-panel');
@@ -90,7 +90,7 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
   // It follows the training: the epoch of the answer moves on.
   const epoch0 = Number(await page.getByTestId('activation-meta').getAttribute('data-epoch'));
   await expect.poll(async () => Number(await page.getByTestId('activation-meta').getAttribute('data-epoch')), { timeout: 180_000 }).toBeGreaterThan(epoch0);
-  await page.getByTestId('node-output').scrollIntoViewIfNeeded();
+  await page.getByTestId('insight-output').scrollIntoViewIfNeeded();
   await bothThemes(page, 'insight-1-feature-maps-live');
 
   // Stop (keeps the weights): the same view answers from the trained model. (Stopped early, it still errs.)
@@ -104,14 +104,14 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
   // Step through samples.
   await page.getByTestId('sample-next').click();
   await expect(page.getByTestId('sample-index')).toHaveValue('1');
-  await expect(page.getByTestId('node-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('insight-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
   await page.getByTestId('sample-index').fill('7');
-  await expect(page.getByTestId('node-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('insight-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
   await expect(page.getByTestId('sample-verdict')).toBeVisible();
   // A dense layer: bars.
   await clickNode(page, 'dense_2');
   await expect(page.getByTestId('activation-vector')).toBeVisible({ timeout: 30_000 });
-  await page.getByTestId('node-output').scrollIntoViewIfNeeded();
+  await page.getByTestId('insight-output').scrollIntoViewIfNeeded();
   await bothThemes(page, 'insight-2b-dense-output');
   await clickNode(page, 'conv2d_2');
   await expect(page.getByTestId('feature-map').first()).toBeVisible({ timeout: 30_000 });
@@ -208,7 +208,7 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await expect(page.getByTestId('dashboard')).toBeHidden();
   await expect(page.getByTestId('sample-index')).toHaveValue(String(index));
-  await expect(page.getByTestId('node-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+  await expect(page.getByTestId('insight-output')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
   await expect(page.getByTestId('insight-run')).toContainText('picked');
 });
 
@@ -236,12 +236,12 @@ test('an unhealthy run (Adam at lr 0.1): dead ReLUs and vanishing gradients are 
   await expect(page.getByTestId('live')).toHaveAttribute('data-status', 'completed', { timeout: 180_000 });
 
   // A badge on the nodes, its tooltip in plain words.
-  const badge = page.getByTestId('node-conv2d_1').getByTestId('node-health');
+  const badge = page.getByTestId('node-conv2d_1').getByTestId('insight-health');
   await expect(badge).toBeVisible({ timeout: 30_000 });
   await expect(badge).toHaveAttribute('title', /dead ReLUs/);
   await clickNode(page, 'conv2d_1');
-  await expect(page.getByTestId('node-warnings')).toContainText('output 0 for every sample');
-  await page.getByTestId('node-warnings').scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('insight-warnings')).toContainText('output 0 for every sample');
+  await page.getByTestId('insight-warnings').scrollIntoViewIfNeeded();
   await bothThemes(page, 'insight-10-warnings-on-nodes');
 
   // The same warnings in the health panel; one of them leads back to its node.
@@ -254,7 +254,7 @@ test('an unhealthy run (Adam at lr 0.1): dead ReLUs and vanishing gradients are 
   await elementBothThemes(page, 'health-panel', 'insight-11-health-warnings');
   await warnings.getByRole('button', { name: 'Show on the canvas' }).first().click();
   await expect(page.getByTestId('dashboard')).toBeHidden();
-  await expect(page.getByTestId('node-warnings')).toBeVisible();
+  await expect(page.getByTestId('insight-warnings')).toBeVisible();
 });
 
 test('transformer text classifier: the attention node shows heads x tokens x tokens with the tokens on the axes', async ({ page }) => {

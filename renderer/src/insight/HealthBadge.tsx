@@ -13,7 +13,7 @@ export const HealthBadge = memo(function HealthBadge({ nodeId }: { nodeId: strin
   if (warnings.length === 0) return null;
   const text = warnings.map((w) => w.message).join('\n');
   return (
-    <span className="lf-node-health" title={text} role="img" aria-label={`Training health: ${warnings.map((w) => SHORT[w.kind] ?? w.kind).join(', ')}`} data-testid="node-health" data-kinds={warnings.map((w) => w.kind).join(' ')}>
+    <span className="lf-node-health" title={text} role="img" aria-label={`Training health: ${warnings.map((w) => SHORT[w.kind] ?? w.kind).join(', ')}`} data-testid="insight-health" data-kinds={warnings.map((w) => w.kind).join(' ')}>
       ⚠
     </span>
   );

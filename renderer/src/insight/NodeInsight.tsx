@@ -27,10 +27,10 @@ export function NodeInsight({ node }: { node: DocNode }) {
   }, []);
 
   return (
-    <section className="lf-ins" data-testid="node-insight">
+    <section className="lf-ins" data-testid="insight-section">
       <div className="lf-section-title">Output for a test sample</div>
       {warnings.length > 0 && (
-        <div className="lf-ins-warnings" data-testid="node-warnings">
+        <div className="lf-ins-warnings" data-testid="insight-warnings">
           {warnings.map((w, i) => (
             <div key={i} className="lf-ins-warning" data-kind={w.kind}>
               ⚠ {w.message} <span className="lf-muted">(epoch {w.epoch})</span>
@@ -39,7 +39,7 @@ export function NodeInsight({ node }: { node: DocNode }) {
         </div>
       )}
       {!pick || !run || !detail ? (
-        <div className="lf-muted" data-testid="node-insight-none">
+        <div className="lf-muted" data-testid="insight-none">
           {runs.length === 0 ? 'Train this model to see what this layer computes for a test sample.' : 'No run of this model has a trained model yet: train it to see what this layer computes for a test sample.'}
         </div>
       ) : (
@@ -49,7 +49,7 @@ export function NodeInsight({ node }: { node: DocNode }) {
           {detail.graph.nodes.some((n) => n.id === node.id && n.type === node.type) ? (
             <NodeOutput key={`${pick.runId}:${node.id}`} runId={pick.runId} nodeId={node.id} nodeName={node.name} live={ACTIVE_STATUS.has(run.status)} freshness={`${run.status}:${run.epochsDone}`} classNames={detail.classNames} conv={node.type === 'Conv2D'} />
           ) : (
-            <div className="lf-muted" data-testid="node-insight-missing">
+            <div className="lf-muted" data-testid="insight-missing">
               This layer was added after {run.name} was trained: train again to see its output.
             </div>
           )}
@@ -138,7 +138,7 @@ function NodeOutput({ runId, nodeId, nodeName, live, freshness, classNames, conv
   const info = act?.sample ?? q.data?.sample ?? null;
   const image = act?.sample.view.kind === 'image';
   return (
-    <div ref={where} className="lf-ins-output" data-testid="node-output" data-state={q.error ? 'error' : act ? 'ready' : 'loading'}>
+    <div ref={where} className="lf-ins-output" data-testid="insight-output" data-state={q.error ? 'error' : act ? 'ready' : 'loading'}>
       <SamplePicker sample={sample} info={info} loading={q.loading} />
       {act && (
         <div className="lf-ins-sample">
