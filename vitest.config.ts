@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: ONE on a 2-core machine, where many tests wait on
+    // the processes they spawn (the CLI, serve, Python, torchrun). Two keep both cores busy.
+    maxWorkers: 2,
     setupFiles: ['vitest.setup.ts'],
   },
 });
