@@ -1,7 +1,8 @@
 /**
  * Inference against ONNX Runtime (issue #16): cifar10-cnn and resnet-small, batch 256. Ours: the
- * template compiled by the engine (compileGraph through Trainer.fromGraph) on wasm, `model.predict`
- * on float32 batches with the result read back. The peer: onnxruntime-node (CPU execution provider,
+ * template compiled by the engine (compileGraph through Trainer.fromGraph) on wasm, the engine's own
+ * inference path (Trainer.predictionOf: the whole batch in one forward pass; tfjs's `model.predict`
+ * would split it into batches of 32) on float32 batches with the result read back. The peer: onnxruntime-node (CPU execution provider,
  * 2 intra-op threads) on OUR OWN ONNX export of the same model and weights (buildOnnx), fed the same
  * float32 batches. The two alternate for `rounds` rounds (LAYERFORGE_BENCH_ROUNDS, default 3) and
  * each reports its best round. Before timing, the outputs are compared (the export's parity, < 1e-4).
@@ -72,7 +73,7 @@ async function setUp(selected: SelectedBackend, ort: Ort, name: string): Promise
   const size = shape[0]! * shape[1]! * shape[2]!;
   const batches = Array.from({ length: BATCHES }, () => Float32Array.from({ length: BATCH * size }, rand));
   // Parity first: a ratio between two different functions would mean nothing.
-  const ours = await predictOurs(selected.tf, trainer.model, batches[0]!, shape);
+  const ours = await predictOurs(selected.tf, trainer, batches[0]!, shape);
   const theirs = await predictOrt(ort, session, batches[0]!, shape);
   let maxDiff = 0;
   for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));
@@ -80,9 +81,10 @@ async function setUp(selected: SelectedBackend, ort: Ort, name: string): Promise
   return { trainer, session, batches, shape, maxDiff };
 }
 
-async function predictOurs(tf: typeof tfjs, model: tfjs.LayersModel, x: Float32Array, shape: number[]): Promise<Float32Array> {
+/** The engine's own inference path (Trainer.predictionOf: one forward pass of the whole batch, then the task's prediction, here softmax). */
+async function predictOurs(tf: typeof tfjs, trainer: Trainer, x: Float32Array, shape: number[]): Promise<Float32Array> {
   const xt = tf.tensor(x, [x.length / (shape[0]! * shape[1]! * shape[2]!), ...shape]);
-  const y = model.predict(xt) as tfjs.Tensor;
+  const y = trainer.predictionOf(xt);
   const out = (await y.data()) as Float32Array;
   tf.dispose([xt, y]);
   return out;
@@ -137,7 +139,7 @@ export const inferenceBench: BenchModule = {
         const theirs: number[] = [];
         for (let r = 1; r <= rounds; r++) {
           theirs.push(await timeIt((x) => predictOrt(ort, s.session, x, s.shape), s.batches));
-          ours.push(await timeIt((x) => predictOurs(selected.tf, s.trainer.model, x, s.shape), s.batches));
+          ours.push(await timeIt((x) => predictOurs(selected.tf, s.trainer, x, s.shape), s.batches));
           log(`inference: ${name} round ${r}/${rounds}: ours ${ours.at(-1)!.toFixed(0)} img/s, ONNX Runtime ${theirs.at(-1)!.toFixed(0)} img/s (load ${loadavg()[0]!.toFixed(2)})`);
         }
         const list = (v: number[]) => v.map(round).join(', ');

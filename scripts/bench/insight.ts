@@ -8,7 +8,7 @@
  * - Health: the per-epoch training-health measurement's time (from the epoch events) against the epoch's time.
  * - Finished models (cifar10-cnn, resnet-small): activations of every node and Grad-CAM through the worker that
  *   holds the model, p95 over repeated requests. Targets < 150 ms and < 300 ms.
- * `npm run bench -- --only insight [--batches N]` (N: training steps per live run, default 200).
+ * `npm run bench -- --only insight [--batches N]` (N: training steps per live run, default 1,000).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -85,8 +85,9 @@ export const insightBench: BenchModule = {
     const root = mkdtempSync(join(tmpdir(), 'lf-bench-insight-'));
     const figures: Figure[] = [];
     try {
-      const bin = writeTinyCifar10(root, 400, 20);
-      const steps = Number.isFinite(opts.batches) && opts.batches > 32 ? opts.batches : 200;
+      const steps = Number.isFinite(opts.batches) && opts.batches > 32 ? opts.batches : 1000;
+      // Enough training images for `steps` steps of 16 in 2 epochs (with 400, every run was 50 steps, ~2 s: two requests).
+      const bin = writeTinyCifar10(root, Math.ceil(steps / 2) * 16, 20);
       const graph = graphOf('cifar10-cnn');
       const load = () => loadavg()[0]!.toFixed(1);
       opts.log(`insight: live overhead, cifar10-cnn, ${steps} steps of 16 per run (load ${load()})`);
