@@ -22,6 +22,14 @@ export interface CliCommand {
 /** A usage error: printed with the command's usage and exit code 2. */
 export class UsageError extends Error {}
 
+/** A whole-number option (`--name N`), `min` or more; undefined when absent. A bad value is a UsageError naming the option. */
+export function wholeNumberOption(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got '${v}'`);
+  return n;
+}
+
 export const processIO: CliIO = {
   out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),

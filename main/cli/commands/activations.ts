@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, wholeNumberOption, type CliCommand } from '../command';
+import { openInsightModel } from './insightModel';
 
 const USAGE = `Usage: layerforge activations MODEL --sample N --layer NAME [--data-dir DIR] [--backend NAME] [--json]
 
@@ -11,13 +12,6 @@ const USAGE = `Usage: layerforge activations MODEL --sample N --layer NAME [--da
   --backend NAME  wasm | cpu | auto (default auto)
   --json          print {layer, node, sample, shape, values}: the flat values of the layer's output for the
                   sample (row-major, channels last), plus the sample's label and the model's prediction`;
-
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number from 0, got '${v}'`);
-  return n;
-}
 
 const fmt = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4));
 
@@ -33,14 +27,10 @@ export const activationsCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('expected one MODEL folder');
-    const sample = int('sample', values.sample);
+    const sample = wholeNumberOption('sample', values.sample, 0);
     if (sample === undefined) throw new UsageError('--sample N is required');
     if (!values.layer) throw new UsageError('--layer NAME is required');
-    const backend = values.backend ?? 'auto';
-    if (!['auto', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or cpu, got '${backend}'`);
-    const [{ selectBackend }, { openFolderInsight }] = await Promise.all([import('../../engine/backends'), import('../../engine/insight/folder')]);
-    const { tf, name } = await selectBackend(backend === 'auto' ? {} : { force: backend as 'wasm' | 'cpu' });
-    const opened = await openFolderInsight(tf, positionals[0]!, { backend: name, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) });
+    const opened = await openInsightModel(positionals[0]!, values);
     try {
       const out = await opened.insight.layerValues(sample, values.layer);
       const info = await opened.insight.sample(sample);

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, wholeNumberOption, type CliCommand } from '../command';
+import { openInsightModel } from './insightModel';
 
 const USAGE = `Usage: layerforge explain MODEL --sample N --out FILE.png [--method gradcam|saliency] [--class K] [--layer NAME]
                          [--data-dir DIR] [--backend NAME] [--json]
@@ -38,24 +39,14 @@ export const explainCommand: CliCommand = {
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('expected one MODEL folder');
-    const whole = (name: string, v: string | undefined) => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number from 0, got '${v}'`);
-      return n;
-    };
-    const sample = whole('sample', values.sample);
+    const sample = wholeNumberOption('sample', values.sample, 0);
     if (sample === undefined) throw new UsageError('--sample N is required');
-    const classIndex = whole('class', values.class);
+    const classIndex = wholeNumberOption('class', values.class, 0);
     const method = values.method ?? 'gradcam';
     if (method !== 'gradcam' && method !== 'saliency') throw new UsageError(`--method must be gradcam or saliency, got '${method}'`);
     if (values.layer && method !== 'gradcam') throw new UsageError('--layer picks the convolution of Grad-CAM: it goes with --method gradcam');
     if (!values.out) throw new UsageError('--out FILE.png is required');
-    const backend = values.backend ?? 'auto';
-    if (!['auto', 'wasm', 'cpu'].includes(backend)) throw new UsageError(`--backend must be auto, wasm or cpu, got '${backend}'`);
-    const [{ selectBackend }, { openFolderInsight }] = await Promise.all([import('../../engine/backends'), import('../../engine/insight/folder')]);
-    const { tf, name } = await selectBackend(backend === 'auto' ? {} : { force: backend as 'wasm' | 'cpu' });
-    const opened = await openFolderInsight(tf, positionals[0]!, { backend: name, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) });
+    const opened = await openInsightModel(positionals[0]!, values);
     try {
       const e = await opened.insight.explain({ kind: 'explain', sample, method, ...(classIndex !== undefined ? { classIndex } : {}), ...(values.layer ? { nodeId: values.layer } : {}) });
       await writeFile(values.out, Buffer.from(e.overlay.replace(/^data:image\/png;base64,/, ''), 'base64'));

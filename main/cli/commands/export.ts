@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { registerCustomLayers } from '../../engine/compile/custom';
 import { dataDir } from '../../engine/datasets/cache';
 import { EXPORT_FORMATS, getExportFormat, loadModelFolder, TRAINING_BUNDLE_FORMATS } from '../../engine/export';
-import { UsageError, type CliCommand, type CliIO } from '../command';
+import { UsageError, wholeNumberOption, type CliCommand, type CliIO } from '../command';
 
 const ids = [...EXPORT_FORMATS, ...TRAINING_BUNDLE_FORMATS].map((f) => f.id).join('|');
 
@@ -19,14 +19,8 @@ async function exportTrainingBundle(args: string[], io: CliIO): Promise<number> 
   });
   if (positionals.length !== 1) throw new UsageError('expected one RUN_OR_PROJECT (a run id, run folder, model folder, project folder or project file)');
   if (!values.out) throw new UsageError('--out DIR is required');
-  const count = (name: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got '${v}'`);
-    return n;
-  };
-  const procs = count('procs', values.procs);
-  const limit = count('limit', values.limit);
+  const procs = wholeNumberOption('procs', values.procs);
+  const limit = wholeNumberOption('limit', values.limit);
   const tf = await import('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   registerCustomLayers(tf);

@@ -5,7 +5,7 @@ import { fitGraphToDataset, getTask, LOSSES, type MetricDef, type TaskDef } from
 import { createDatasetRegistry, dataDir } from '../../engine/datasets';
 import type { EvaluationResult, TrainingEvent } from '../../engine/training';
 import { startTrainingRun, usesProcessEngine } from '../../engine/pytorch/port';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, wholeNumberOption, type CliCommand } from '../command';
 
 const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
 
@@ -27,13 +27,6 @@ const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
   --json              print one JSON object per event on stdout, then a summary object
 
 Ctrl+C stops after the current batch and keeps the weights (a second Ctrl+C quits).`;
-
-function intOpt(name: string, v: string | undefined, min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got '${v}'`);
-  return n;
-}
 
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -126,11 +119,11 @@ export const trainCommand: CliCommand = {
       lr = Number(values.lr);
       if (!(lr > 0 && lr <= 10)) throw new UsageError(`--lr must be a number in (0, 10], got '${values.lr}'`);
     }
-    const epochs = intOpt('epochs', values.epochs);
-    const batchSize = intOpt('batch-size', values['batch-size']);
-    const limit = intOpt('limit', values.limit);
-    const seed = intOpt('seed', values.seed, 0);
-    const procs = intOpt('procs', values.procs);
+    const epochs = wholeNumberOption('epochs', values.epochs);
+    const batchSize = wholeNumberOption('batch-size', values['batch-size']);
+    const limit = wholeNumberOption('limit', values.limit);
+    const seed = wholeNumberOption('seed', values.seed, 0);
+    const procs = wholeNumberOption('procs', values.procs);
     const settings: TrainingSettings = {
       ...project.training,
       ...(epochs !== undefined ? { epochs } : {}),
