@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeTinyCifar10 } from '../main/engine/service/tinyCifar';
-import { ARTIFACTS, bothThemes, setTheme } from './helpers/editor';
+import { ARTIFACTS, bothThemes, importFromDisk, setTheme } from './helpers/editor';
 import { ownServeEngine } from './helpers/ownEngine';
 
 const TOKEN = 'insight-e2e-token';
@@ -61,11 +61,7 @@ test('CIFAR-10 CNN: feature maps live and after, Grad-CAM from a misclassified i
   await expect(page.getByTestId('insight-none')).toBeVisible({ timeout: 30_000 });
 
   await page.getByTestId('tab-train').click();
-  const panel = page.getByTestId('training-panel');
-  await panel.getByText('Import from disk…').click();
-  await page.getByTestId('import-path').fill(cifar);
-  await page.getByTestId('import-button').click();
-  await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await importFromDisk(page, cifar, 60_000);
   // A slow learner (plain SGD, a small rate) that trains long enough to watch and still errs when stopped.
   await page.getByTestId('setting-epochs').fill('40');
   await page.getByTestId('setting-batchSize').fill('16');
@@ -222,10 +218,7 @@ test('an unhealthy run (Adam at lr 0.1): dead ReLUs and vanishing gradients are 
   await expect(status).toBeVisible({ timeout: 30_000 });
   if ((await status.getAttribute('data-status')) !== 'ready') {
     const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-e2e-insight-')), 80, 100);
-    await page.getByTestId('training-panel').getByText('Import from disk…').click();
-    await page.getByTestId('import-path').fill(cifar);
-    await page.getByTestId('import-button').click();
-    await expect(status).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+    await importFromDisk(page, cifar, 60_000);
   }
   await page.getByTestId('setting-epochs').fill('1');
   await page.getByTestId('setting-batchSize').fill('16');

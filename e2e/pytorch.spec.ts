@@ -12,6 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyCifar10 } from '../main/engine/service/tinyCifar';
+import { importFromDisk } from './helpers/editor';
 import { shot } from './training-journey';
 
 const TOKEN = 'pytorch-e2e-token';
@@ -37,10 +38,7 @@ test('train with the PyTorch backend from the app: live charts, pause, stop, res
   await expect(page.getByTestId('backend-report')).toBeVisible({ timeout: 60_000 });
   test.skip(!(await option.isEnabled()), `no Python with PyTorch here: ${await page.getByTestId('backend-report').textContent()}`);
 
-  await panel.getByText('Import from disk…').click();
-  await page.getByTestId('import-path').fill(cifar);
-  await page.getByTestId('import-button').click();
-  await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-status', 'ready', { timeout: 30_000 });
+  await importFromDisk(page, cifar, 30_000);
 
   await page.getByTestId('setting-epochs').fill('40');
   await page.getByTestId('setting-batchSize').fill('16');

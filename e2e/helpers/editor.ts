@@ -101,3 +101,11 @@ export async function bothThemes(page: Page, name: string, testId?: string): Pro
   }
   await setTheme(page, 'light');
 }
+
+/** The Train tab's "Import from disk…" with a dataset folder or file; waits until the dataset is ready. */
+export async function importFromDisk(page: Page, path: string, timeout: number): Promise<void> {
+  await page.getByTestId('training-panel').getByText('Import from disk…').click();
+  await page.getByTestId('import-path').fill(path);
+  await page.getByTestId('import-button').click();
+  await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-status', 'ready', { timeout });
+}
