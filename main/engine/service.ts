@@ -10,7 +10,6 @@ import {
   type BatchPoint,
   type DownloadRequest,
   type EngineApi,
-  type EpochPoint,
   type EngineInfo,
   type Evaluation,
   type ExportRequest,
@@ -60,6 +59,7 @@ import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, DownloadsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
 import { ExportLog, exportDownloadSource, runDownloadSource } from './service/downloads';
+import { batchPointOf, epochPointOf, finite } from './service/points';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
 import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
@@ -206,13 +206,6 @@ export function toEvaluation(r: EvaluationResult, table?: TableData, text?: Text
   };
 }
 
-/** Drops nulls from a metrics record (JSON has no NaN). */
-function finite(m: Record<string, number> | null | undefined): Record<string, number> | undefined {
-  if (!m) return undefined;
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) if (Number.isFinite(v)) out[k] = v;
-  return out;
-}
 
 export class Engine implements EngineApi {
   private readonly store: RunStore;
@@ -430,9 +423,8 @@ export class Engine implements EngineApi {
         return;
       case 'batch': {
         live.batchesPerEpoch = e.batches;
-        const step = (e.epoch - 1) * e.batches + e.batch;
-        const metrics = finite(e.metrics);
-        const point: BatchPoint = { step, epoch: e.epoch, batch: e.batch, loss: e.batchLoss, ...(e.accuracy === null ? {} : { accuracy: e.accuracy }), ...(metrics ? { metrics } : {}), lr: e.learningRate };
+        const point = batchPointOf(e);
+        const step = point.step;
         this.addBatch(run, point);
         run.lastLoss = e.loss;
         if (e.accuracy !== null) run.lastAccuracy = e.accuracy;
@@ -452,20 +444,7 @@ export class Engine implements EngineApi {
         return;
       }
       case 'epoch': {
-        const metrics = finite(e.metrics);
-        const valMetrics = finite(e.valMetrics);
-        const point: EpochPoint = {
-          epoch: e.epoch,
-          loss: e.loss,
-          ...(e.accuracy === null ? {} : { accuracy: e.accuracy }),
-          ...(e.valLoss === null ? {} : { valLoss: e.valLoss }),
-          ...(e.valAccuracy === null ? {} : { valAccuracy: e.valAccuracy }),
-          ...(metrics ? { metrics } : {}),
-          ...(valMetrics ? { valMetrics } : {}),
-          ...(e.sample ? { sample: e.sample } : {}),
-          lr: e.learningRate,
-          elapsedMs: e.elapsedMs,
-        };
+        const point = epochPointOf(e);
         run.epochPoints.push(point);
         if (e.health) run.health = addHealth(run.health, e.health, run.graph);
         run.epochsDone = e.epoch;

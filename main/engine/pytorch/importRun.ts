@@ -10,6 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BatchPoint, EpochPoint, RunStatus } from '../../../shared/api/engine';
 import { parseProjectText, type ProjectFile } from '../../../shared/project';
+import { batchPointOf, epochPointOf } from '../service/points';
 import { RunStore, newRunId, type StoredRun } from '../service/runStore';
 import type { EpochMetrics, TrainingEvent } from '../training/types';
 import type { BundleConfig, BundleDataset } from './bundle';
@@ -45,28 +46,6 @@ interface ResultJson {
   processes?: number;
 }
 
-const finite = (m: Record<string, number | null> | null | undefined): Record<string, number> | undefined => {
-  if (!m) return undefined;
-  const out = Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
-  return Object.keys(out).length ? out : undefined;
-};
-
-function epochPoint(e: EpochMetrics): EpochPoint {
-  const metrics = finite(e.metrics);
-  const valMetrics = finite(e.valMetrics);
-  return {
-    epoch: e.epoch,
-    loss: e.loss,
-    ...(e.accuracy == null ? {} : { accuracy: e.accuracy }),
-    ...(e.valLoss == null ? {} : { valLoss: e.valLoss }),
-    ...(e.valAccuracy == null ? {} : { valAccuracy: e.valAccuracy }),
-    ...(metrics ? { metrics } : {}),
-    ...(valMetrics ? { valMetrics } : {}),
-    lr: e.learningRate,
-    elapsedMs: e.elapsedMs,
-  };
-}
-
 /** The JSON lines of a run (other lines skipped), as events. A resumed run's repeated epochs replace the first try's. */
 export function runFromLines(text: string): { started?: Extract<TrainingEvent, { type: 'started' }>; ended?: Extract<TrainingEvent, { type: 'ended' }>; batches: BatchPoint[]; epochPoints: EpochPoint[]; bad: number } {
   let started: Extract<TrainingEvent, { type: 'started' }> | undefined;
@@ -89,15 +68,14 @@ export function runFromLines(text: string): { started?: Extract<TrainingEvent, {
         ended = undefined; // a resumed run goes on
         break;
       case 'batch': {
-        const step = (e.epoch - 1) * e.batches + e.batch;
-        batches = batches.filter((b) => b.step < step);
-        const metrics = finite(e.metrics);
-        batches.push({ step, epoch: e.epoch, batch: e.batch, loss: e.batchLoss, ...(e.accuracy == null ? {} : { accuracy: e.accuracy }), ...(metrics ? { metrics } : {}), lr: e.learningRate });
+        const point = batchPointOf(e);
+        batches = batches.filter((b) => b.step < point.step);
+        batches.push(point);
         break;
       }
       case 'epoch':
         epochPoints = epochPoints.filter((p) => p.epoch < e.epoch);
-        epochPoints.push(epochPoint(e));
+        epochPoints.push(epochPointOf(e));
         break;
       case 'ended':
         ended = e;
@@ -140,7 +118,7 @@ export async function importRun(opts: ImportRunOptions): Promise<ImportedRun> {
   const reason = lines?.ended?.reason ?? result?.reason;
   if (!reason) throw new Error(`neither ${basename(metricsPath)} nor result.json says how the run ended (is it still training?)`);
   const status: RunStatus = reason === 'error' ? 'failed' : reason === 'stopped' ? 'stopped' : 'completed';
-  const epochPoints = lines?.epochPoints.length ? lines.epochPoints : (result?.history ?? []).map(epochPoint);
+  const epochPoints = lines?.epochPoints.length ? lines.epochPoints : (result?.history ?? []).map(epochPointOf);
   const last = epochPoints.at(-1);
   const vals = epochPoints.map((p) => p.valAccuracy).filter((v): v is number => v !== undefined);
 
