@@ -54,7 +54,6 @@ import { encode } from '../../shared/text/tokenizer';
 import { OOV_ID, type Tokenizer } from '../../shared/text/types';
 import { readCsvFile } from './datasets/table/csv';
 import { predictTableRows, RowInputError } from './tables/predictRows';
-import type { ProjectFile } from '../../shared/project';
 import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, DownloadsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
@@ -65,6 +64,7 @@ import { randomUUID } from 'node:crypto';
 import { ProjectLibrary, type ProjectDialogs } from './projects/library';
 import { addHealth, classScores, RunInsight } from './service/insight';
 import type { Activations, ActivationsRequest, ConfusionSamples, ConfusionSamplesRequest, Embeddings, EmbeddingsRequest, Explanation, ExplainRequest, SampleInfo, SampleRequest, TrainingHealth } from '../../shared/api/insight';
+import type { ImportedModel, ImportModelRequest } from '../../shared/api/importModel';
 
 /** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
 function tableApiError(error: unknown): never {
@@ -810,9 +810,9 @@ export class Engine implements EngineApi {
     return this.downloads.offer(exportDownloadSource(made));
   }
 
-  async importModel({ path }: { path: string }): Promise<ProjectFile> {
+  async importModel(req: ImportModelRequest): Promise<ImportedModel> {
     if (!this.deps.exporter) throw new ApiError('failed', 'importing models is not available in this build');
-    return this.deps.exporter.importModel(path);
+    return this.deps.exporter.importModel(req);
   }
 
   // ---- events -------------------------------------------------------------------------------

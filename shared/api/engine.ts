@@ -4,13 +4,14 @@
  * the request schemas live in ./schemas.ts (server side).
  */
 import type { Graph } from '../graph/types';
-import type { ProjectFile, TrainingSettings } from '../project';
+import type { TrainingSettings } from '../project';
 import type { DatasetInfo, DatasetPreview, DatasetProgress, TablePreview, TextImportOptions } from './datasets';
 import type { ColumnType, TableTask } from '../tables/types';
 import type { TaskId } from '../tasks/define';
 import type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest } from './projects';
 import type { ServiceNames } from './proxy';
 import type { InsightApi } from './insight';
+import type { ImportedModel, ImportModelRequest } from './importModel';
 
 export type { DatasetInfo, DatasetPreview, DatasetProgress };
 export type { OpenedProject, OpenProjectRequest, ProjectList, RecoveryList, SavedProject, SaveProjectAsRequest, SaveProjectRequest, SaveRecoveryRequest };
@@ -521,8 +522,12 @@ export interface EngineApi extends InsightApi {
    * 'no-downloads'), for an unknown run or export ('not-found') and for a run still training ('busy').
    */
   prepareDownload(req: DownloadRequest): Promise<PreparedDownload>;
-  /** Reads a TensorFlow.js / Keras model.json (or one of our model folders) as a project. */
-  importModel(req: { path: string }): Promise<ProjectFile>;
+  /**
+   * Reads a model file or folder (TensorFlow.js model.json, Keras to_json() / .h5 / .keras, ONNX, or a
+   * Layerforge project / model folder) as a project, with its weights where it has some. Refused with
+   * ApiError 'bad-request' naming every layer or operator that cannot be imported.
+   */
+  importModel(req: ImportModelRequest): Promise<ImportedModel>;
 
   /** The projects folder's files and the recent projects. */
   listProjects(): Promise<ProjectList>;

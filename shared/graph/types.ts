@@ -15,6 +15,28 @@ export interface GraphNode {
   params: Record<string, ParamValue>;
   /** Canvas position; part of the document (moving a node is an undoable edit). */
   position: XY;
+  /**
+   * False freezes the node's weights (fine-tuning: an imported base kept as it is while a new head
+   * trains). Absent means trainable. Nodes without weights ignore it.
+   */
+  trainable?: boolean;
+  /** Id of the NodeGroup the node belongs to (an imported nested model), if any. */
+  group?: string;
+}
+
+/**
+ * A named set of nodes kept together on the canvas: a nested Keras model (a `Functional` inside a
+ * `Sequential`, an application used as a base) imported flattened. The canvas can collapse it to one box.
+ * Groups nest through `parent` (an application inside a model inside a model).
+ */
+export interface NodeGroup {
+  id: string;
+  /** Shown on the canvas: the nested model's name, e.g. 'mobilenetv2_1.00_224'. */
+  name: string;
+  /** The enclosing group, for nested models within nested models. */
+  parent?: string;
+  /** Drawn as one box (a view state saved with the document). */
+  collapsed?: boolean;
 }
 
 export interface GraphEdge {
@@ -28,6 +50,8 @@ export interface GraphEdge {
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Node groups (absent or empty in graphs drawn by hand). */
+  groups?: NodeGroup[];
 }
 
 export type ProblemCode =

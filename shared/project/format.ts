@@ -35,6 +35,15 @@ const nodeSchema = s.object({
   name: s.string({ min: 1, max: 200 }),
   params: s.optional(s.record(paramValue, { maxKeys: 100 }), {}),
   position: s.optional(xy, { x: 0, y: 0 }),
+  trainable: s.optional(s.boolean()),
+  group: s.optional(s.string({ min: 1, max: 200 })),
+});
+
+const groupSchema = s.object({
+  id: s.string({ min: 1, max: 200 }),
+  name: s.string({ min: 1, max: 200 }),
+  parent: s.optional(s.string({ min: 1, max: 200 })),
+  collapsed: s.optional(s.boolean()),
 });
 
 const edgeSchema = s.object({
@@ -45,11 +54,18 @@ const edgeSchema = s.object({
 });
 
 export const graphSchema = s.refine(
-  s.object({ nodes: s.array(nodeSchema, { max: 20_000 }), edges: s.array(edgeSchema, { max: 100_000 }) }),
+  s.object({ nodes: s.array(nodeSchema, { max: 20_000 }), edges: s.array(edgeSchema, { max: 100_000 }), groups: s.optional(s.array(groupSchema, { max: 5_000 })) }),
   (g) => {
+    const groupIds = new Set<string>();
+    for (const gr of g.groups ?? []) {
+      if (groupIds.has(gr.id)) return `two groups share the id '${gr.id}'`;
+      groupIds.add(gr.id);
+    }
+    for (const gr of g.groups ?? []) if (gr.parent !== undefined && !groupIds.has(gr.parent)) return `group '${gr.id}' is inside group '${gr.parent}', which does not exist`;
     const ids = new Set<string>();
     for (const n of g.nodes) {
       if (ids.has(n.id)) return `two nodes share the id '${n.id}'`;
+      if (n.group !== undefined && !groupIds.has(n.group)) return `node '${n.id}' is in group '${n.group}', which does not exist`;
       ids.add(n.id);
     }
     for (const e of g.edges) {

@@ -30,6 +30,12 @@ export const trainingSettingsSchema = s.object({
   procs: s.optional(s.number({ int: true, min: 1, max: 1024 }), 1),
   /** The loss; 'auto' lets the dataset's task choose (cross-entropy for classes, mean squared error for regression). */
   loss: s.optional(s.enum(LOSSES), 'auto'),
+  /**
+   * Fine-tuning: a trained-model folder on the engine's machine (an imported model with weights, or a
+   * run's model) whose weights start this training. Layers are matched by node name; a layer whose weights
+   * do not fit (a replaced head) keeps its fresh initialisation. Null: train from scratch.
+   */
+  initialWeights: s.optional(s.nullable(s.string({ min: 1, max: 4096 })), null),
 });
 
 export type TrainingSettings = Required<Infer<typeof trainingSettingsSchema>>;

@@ -58,7 +58,7 @@ describe('import of TensorFlow.js / Keras model.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lf-import-'));
     await exportTfjs(tf, m, dir);
     const res = await importModelPath(dir);
-    expect(res.kind).toBe('keras-model-json');
+    expect(res.kind).toBe('tfjs-layers');
     expect(res.hasWeights).toBe(true);
     const g = res.project.graph;
     expect(g.nodes.map((n) => n.type)).toEqual(['Input', 'Conv2D', 'MaxPool2D', 'Flatten', 'Dense']);
@@ -204,7 +204,7 @@ describe('import of a table model (flat input)', () => {
     writeFileSync(join(dir, 'weights.bin'), Float32Array.from({ length: n }, () => r() - 0.5));
 
     const res = await importModelPath(dir);
-    expect(res.kind).toBe('keras-model-json');
+    expect(res.kind).toBe('tfjs-layers');
     expect(res.hasWeights).toBe(true);
     const g = res.project.graph;
     expect(g.nodes.map((nd) => nd.type)).toEqual(['Input', 'Dense', 'Dense', 'Dense']);

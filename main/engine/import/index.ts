@@ -7,6 +7,7 @@ import { newProject, parseProjectText, PROJECT_FORMAT, type ProjectFile } from '
 import { compileGraph } from '../compile';
 import { registerCustomLayers } from '../compile/custom';
 import { loadModelFolder, type ModelFolder } from '../export/modelFolder';
+import type { ImportFormatId } from './types';
 import { KERAS_IMPORTERS, LayerImportError, type KerasConfig } from './keras';
 
 /** An import that cannot be done: `layers` names every layer at fault (empty for file-level problems). */
@@ -26,8 +27,8 @@ export interface ImportResult {
   warnings: string[];
   /** True when the source lists trained weights (a weightsManifest or a Layerforge model folder). */
   hasWeights: boolean;
-  /** Where it came from: 'layerforge-project', 'layerforge-model-folder' or 'keras-model-json'. */
-  kind: 'layerforge-project' | 'layerforge-model-folder' | 'keras-model-json';
+  /** The format found: a TensorFlow.js model.json is 'tfjs-layers' (it has a modelTopology), Keras to_json() output 'keras-json'. */
+  kind: ImportFormatId;
   /** Original layer name -> node name, where they differ (names made valid / unique). */
   renamed: Record<string, string>;
 }
@@ -235,7 +236,7 @@ function importTopology(json: unknown, projectName: string): ImportResult {
   }
   const project = { ...newProject(projectName), graph };
   const renamed = Object.fromEntries([...rename].filter(([a, b]) => a !== b));
-  return { project, warnings, hasWeights, kind: 'keras-model-json', renamed };
+  return { project, warnings, hasWeights, kind: root.modelTopology ? 'tfjs-layers' : 'keras-json', renamed };
 }
 
 /**

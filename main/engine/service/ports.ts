@@ -4,8 +4,9 @@
  */
 import type { AttentionMap, BackendInfo, ExportFormat, ExportResult, ImportDatasetRequest, PreparedDownload } from '../../../shared/api/engine';
 import type { DatasetInfo, DatasetPreview, DatasetProgress } from '../../../shared/api/datasets';
+import type { ImportedModel, ImportModelRequest } from '../../../shared/api/importModel';
 import type { Graph } from '../../../shared/graph';
-import type { ProjectFile, TrainingSettings } from '../../../shared/project';
+import type { TrainingSettings } from '../../../shared/project';
 import type { LoadedDataset } from '../datasets/types';
 import type { InsightOp, InsightReply } from '../insight/types';
 import type { EvaluationResult, GenerateRequest, RunResult, TrainingEvent } from '../training/types';
@@ -88,7 +89,7 @@ export interface GeneratedText {
 
 export interface ExportPort {
   exportModel(modelDir: string, format: ExportFormat, outPath: string): Promise<ExportResult>;
-  importModel(path: string): Promise<ProjectFile>;
+  importModel(req: ImportModelRequest): Promise<ImportedModel>;
 }
 
 export interface BackendsPort {

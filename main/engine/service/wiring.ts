@@ -221,9 +221,11 @@ function exportPort(): ExportPort {
         folder.model.dispose();
       }
     },
-    async importModel(path) {
-      const { importModelPath } = await import('../import');
-      return (await importModelPath(path)).project;
+    async importModel(req) {
+      // TODO(#15 engine core): weights (a model folder listed as a run), the importer registry's label, params.
+      const [{ importModelPath }, { analyzeGraph }] = await Promise.all([import('../import'), import('../../../shared/graph')]);
+      const r = await importModelPath(req.path);
+      return { project: r.project, format: r.kind, formatLabel: r.kind, warnings: r.warnings, assumed: [], params: analyzeGraph(r.project.graph).totals.params, weights: null };
     },
   };
 }

@@ -26,7 +26,7 @@ export interface OpenFileDeps {
 }
 
 const defaultDeps: OpenFileDeps = {
-  importModel: (path) => getEngine().importModel({ path }),
+  importModel: async (path) => (await getEngine().importModel({ path })).project,
   initTraining: () => training.init(),
   importDataset: (req) => training.importFrom(req),
   useDataset(ctx, info) {

@@ -30,7 +30,7 @@ export async function exportRun(
 }
 
 export async function fetchImport(engine: Pick<EngineApi, 'importModel'>, path: string): Promise<ProjectFile> {
-  return engine.importModel({ path: path.trim() });
+  return (await engine.importModel({ path: path.trim() })).project;
 }
 
 /**
