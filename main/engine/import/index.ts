@@ -8,18 +8,9 @@ import { compileGraph } from '../compile';
 import { registerCustomLayers } from '../compile/custom';
 import { loadModelFolder, type ModelFolder } from '../export/modelFolder';
 import type { ImportFormatId } from './types';
+import { ModelImportError } from './errors';
+export { ModelImportError } from './errors';
 import { KERAS_IMPORTERS, LayerImportError, type KerasConfig } from './keras';
-
-/** An import that cannot be done: `layers` names every layer at fault (empty for file-level problems). */
-export class ModelImportError extends Error {
-  constructor(
-    message: string,
-    readonly layers: { name: string; className: string; reason: string }[] = [],
-  ) {
-    super(message);
-    this.name = 'ModelImportError';
-  }
-}
 
 export interface ImportResult {
   project: ProjectFile;
