@@ -22,6 +22,20 @@ export interface Compiled {
 }
 
 /**
+ * Freezes a built layer (a node with `trainable: false`): its weights leave `model.trainableWeights`, so the
+ * optimizer never touches them. A frozen BatchNormalization also runs in inference mode while the model trains
+ * (its moving mean and variance normalise and are not updated), as Keras does since 2.1.3: tfjs alone would
+ * keep normalising with batch statistics and updating the moving averages of a frozen layer.
+ */
+export function freeze(layer: tfjs.layers.Layer): void {
+  layer.trainable = false;
+  if (layer.getClassName() === 'BatchNormalization') {
+    const call = layer.call.bind(layer);
+    layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: false });
+  }
+}
+
+/**
  * Compiles a graph into a tf.LayersModel with the functional API. Layer names are node names, so
  * metrics, errors and exports map back to nodes. Throws CompileError listing every graph problem.
  */
@@ -50,6 +64,7 @@ export function compileGraph(tf: Tf, graph: Graph, modelName = 'model'): Compile
     const ins = (incoming.get(id) ?? []).sort((a, b) => a.port - b.port).map((e) => tensors.get(e.source)!);
     const layer = def.build({ tf, custom, inputShapes: ins.map((t) => t.shape.slice(1) as number[]) }, params as never, node.name);
     const out = layer.apply(def.inputs.max === 1 ? ins[0]! : ins) as tfjs.SymbolicTensor;
+    if (node.trainable === false) freeze(layer);
     tensors.set(id, out);
   }
   const inputIds = analysis.inputs.filter((id) => tensors.has(id));
