@@ -18,6 +18,7 @@ import { generate } from '../text/generate';
 import { attentionMaps } from '../text/attention';
 import { CONTROL_PAUSE, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { describeError, Trainer, type TrainControl } from './trainer';
+import { prepareFineTuning } from './initialWeights';
 import { ModelInsight } from '../insight/model';
 import { encodeInsightError, InsightError, type InsightOp, type InsightReply } from '../insight/types';
 import type { DatasetRef, RunResult } from './types';
@@ -135,6 +136,8 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     Math.random = seededRandom(request.settings.seed);
     tokenizer = dataset?.text?.tokenizer;
     trainer = Trainer.fromGraph(choice.tf, request.graph, request.settings, dataset, choice.name, request.name ?? 'model');
+    // Fine-tuning: start from a model folder's weights (by node name), and say which layers are frozen.
+    await prepareFineTuning(choice.tf, trainer.model, request.settings, trainer.notes);
     project = { ...newProject(request.name ?? 'model', request.graph), training: request.settings, dataset: dataset?.info.id ?? null };
     insight = new ModelInsight({ trainer, graph: request.graph, ...(tokenizer ? { tokenizer } : {}) });
     training = true;
