@@ -4,28 +4,42 @@
  * depend on. Every function here is pure: it returns a new document and never mutates its argument.
  */
 import { defaultParams, getLayer, type ParamValue } from '../../../shared/layers';
-import type { Graph, GraphEdge, XY } from '../../../shared/graph';
+import type { Graph, GraphEdge, NodeGroup, XY } from '../../../shared/graph';
 
 export interface DocNode {
   readonly id: string;
   readonly type: string;
   readonly name: string;
   readonly params: Readonly<Record<string, ParamValue>>;
+  /** False: the node's weights are frozen (fine-tuning). Absent: trainable. */
+  readonly trainable?: boolean;
+  /** The NodeGroup (an imported nested model) the node belongs to. */
+  readonly group?: string;
 }
 
 export interface Doc {
   readonly nodes: readonly DocNode[];
   readonly edges: readonly GraphEdge[];
   readonly positions: Readonly<Record<string, XY>>;
+  /** Node groups (imported nested models), with their collapsed state; absent in hand-drawn graphs. */
+  readonly groups?: readonly NodeGroup[];
 }
 
 export const EMPTY_DOC: Doc = { nodes: [], edges: [], positions: {} };
 
 export function docFromGraph(graph: Graph): Doc {
   return {
-    nodes: graph.nodes.map((n) => ({ id: n.id, type: n.type, name: n.name, params: { ...n.params } })),
+    nodes: graph.nodes.map((n) => ({
+      id: n.id,
+      type: n.type,
+      name: n.name,
+      params: { ...n.params },
+      ...(n.trainable === false ? { trainable: false } : {}),
+      ...(n.group !== undefined ? { group: n.group } : {}),
+    })),
     edges: graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, targetPort: e.targetPort })),
     positions: Object.fromEntries(graph.nodes.map((n) => [n.id, { x: n.position.x, y: n.position.y }])),
+    ...(graph.groups?.length ? { groups: graph.groups.map((g) => ({ ...g })) } : {}),
   };
 }
 
@@ -37,8 +51,11 @@ export function graphFromDoc(doc: Doc): Graph {
       name: n.name,
       params: structuredClone(n.params) as Record<string, ParamValue>,
       position: { ...(doc.positions[n.id] ?? { x: 0, y: 0 }) },
+      ...(n.trainable === false ? { trainable: false } : {}),
+      ...(n.group !== undefined ? { group: n.group } : {}),
     })),
     edges: doc.edges.map((e) => ({ ...e })),
+    ...(doc.groups?.length ? { groups: doc.groups.map((g) => ({ ...g })) } : {}),
   };
 }
 
@@ -77,11 +94,27 @@ export function removeItems(doc: Doc, nodeIds: Iterable<string>, edgeIds: Iterab
   const positions = { ...doc.positions };
   for (const id of nodes) delete positions[id];
   const keptEdges = doc.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.source) && !nodes.has(e.target));
-  return {
+  return pruneGroups({
+    ...doc,
     nodes: doc.nodes.filter((n) => !nodes.has(n.id)),
     edges: renumberPorts(doc, keptEdges),
     positions,
-  };
+  });
+}
+
+/** Drops groups left with no node (directly or through an inner group), so no empty frame stays behind. */
+export function pruneGroups(doc: Doc): Doc {
+  if (!doc.groups?.length) return doc;
+  const used = new Set<string>();
+  const parentOf = new Map(doc.groups.map((g) => [g.id, g.parent]));
+  for (const n of doc.nodes) {
+    for (let g = n.group; g !== undefined && !used.has(g); g = parentOf.get(g)) used.add(g);
+  }
+  if (used.size === doc.groups.length) return doc;
+  const groups = doc.groups.filter((g) => used.has(g.id));
+  if (groups.length) return { ...doc, groups };
+  const { groups: _dropped, ...rest } = doc;
+  return rest;
 }
 
 /**
@@ -318,7 +351,8 @@ export function insertFragment(doc: Doc, fragment: Fragment, place: { at?: XY; o
     const nameFree = !doc.nodes.some((m) => m.name === n.name) && !taken.has(n.name);
     const name = nameFree ? n.name : uniqueName(doc, def.namePrefix, taken);
     taken.add(name);
-    const node: DocNode = { id, type: n.type, name, params: structuredClone(n.params) as Record<string, ParamValue> };
+    // A pasted node keeps its frozen state but leaves its group (the copy stands outside the nested model).
+    const node: DocNode = { id, type: n.type, name, params: structuredClone(n.params) as Record<string, ParamValue>, ...(n.trainable === false ? { trainable: false } : {}) };
     newNodes.push(node);
     const p = fragment.positions[n.id] ?? { x: 0, y: 0 };
     positions[id] = { x: p.x + dx, y: p.y + dy };
@@ -333,6 +367,6 @@ export function insertFragment(doc: Doc, fragment: Fragment, place: { at?: XY; o
   }
   return {
     ids: newNodes.map((n) => n.id),
-    doc: { nodes: [...doc.nodes, ...newNodes], edges: [...doc.edges, ...newEdges], positions },
+    doc: { ...doc, nodes: [...doc.nodes, ...newNodes], edges: [...doc.edges, ...newEdges], positions },
   };
 }

@@ -9,6 +9,7 @@ import type { NodeChange, EdgeChange } from '@xyflow/react';
 import { newProject, type ProjectFile } from '../../../shared/project';
 import type { XY } from '../../../shared/graph';
 import { docFromGraph, EMPTY_DOC, graphFromDoc, moveNodes, removeItems, type Doc } from './document';
+import { boxMoves } from './groups';
 import { closeGroup, EMPTY_HISTORY, record, redo as redoStep, undo as undoStep, type History } from './history';
 
 export type ProjectMeta = Omit<ProjectFile, 'graph' | 'format' | 'version'>;
@@ -190,7 +191,8 @@ export function createGraphStore() {
       if (dragging && !state.dragging) set({ dragging: true, dragSession: state.dragSession + 1 });
       if (moved) {
         const s = get();
-        get().commit(moveNodes(s.doc, moves), 'Move', `drag:${s.dragSession}`);
+        // A collapsed group's box moves its nodes (the box is drawn at their top-left corner).
+        get().commit(moveNodes(s.doc, boxMoves(s.doc, moves)), 'Move', `drag:${s.dragSession}`);
       }
       if (removed.length > 0) get().commit(removeItems(get().doc, removed), 'Delete');
       if (dragEnded) {
