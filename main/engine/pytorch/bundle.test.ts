@@ -17,6 +17,10 @@ import { decodeSafetensors, type SafeTensor } from '../export/pytorch/safetensor
 import { writeTinyCifar10 } from '../service/tinyCifar';
 import { planSplit } from '../training/data';
 import { writeTrainingBundle, type BundleConfig } from './bundle';
+import { compileGraph } from '../compile';
+import { saveModelFolder } from '../export/modelFolder';
+import { newProject } from '../../../shared/project';
+import { withSeededMathRandom } from '../training/trainer';
 import { encodeNpy } from './dataManifest';
 
 const PYTHON = process.env.LAYERFORGE_PYTHON ?? '/usr/bin/python3';
@@ -210,6 +214,35 @@ describe('PyTorch training bundle', () => {
     const trained = await run(b.dir, ['train.py', '--out', 'out', '--steps', '1']);
     expect(trained.status, trained.stderr).toBe(0);
     expect(trained.lines[0]).toMatchObject({ type: 'started', trainImages: 100 });
+  }, 60_000);
+
+  it.skipIf(!hasTorch)('fine-tuning: initial weights from a model folder, frozen modules (a BatchNorm included) unchanged bit for bit, the new head trained', async () => {
+    const img = { kind: 'image', height: 32, width: 32, channels: 3 };
+    const trunk: Parameters<typeof chain>[1] = [['Conv2D', { filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }], ['BatchNormalization'], ['MaxPool2D', { poolSize: 2 }], ['Flatten']];
+    const base = chain(img, [...trunk, ['Dense', { units: 10, activation: 'softmax' }]]);
+    // The "pretrained" folder: the same base (seed 7), a 3-class head that does not fit the 10-class one.
+    const pre = chain(img, [...trunk, ['Dense', { units: 3, activation: 'softmax' }]]);
+    const folder = join(work, 'pretrained');
+    const model = withSeededMathRandom(7, () => compileGraph(tf, pre).model);
+    await saveModelFolder(tf, folder, { project: newProject('pre', pre), model, metrics: {} });
+    model.dispose();
+    const frozenGraph = { ...base, nodes: base.nodes.map((n) => (n.type === 'Conv2D' || n.type === 'BatchNormalization' ? { ...n, trainable: false } : n)) };
+    const dir = join(work, 'finetune');
+    const settings = { ...defaultTrainingSettings(), epochs: 1, batchSize: 16, learningRate: 0.05, initialWeights: folder };
+    const b = await writeTrainingBundle({ dir, graph: frozenGraph, settings, name: 'finetune', datasetId: 'cifar10', dataDir, tf });
+    expect(b.config.frozen).toEqual(['conv2d_1', 'batch_normalization_2']);
+    expect(b.config.notes.join('\n')).toMatch(/2 layers loaded \(conv2d_1, batch_normalization_2\)/);
+    expect(b.config.notes.join('\n')).toMatch(/fresh initialisation: dense_5/);
+    expect(b.config.summary.trainableParams).toBe(7 * 7 * 4 * 10 + 10);
+    const r = await run(dir, ['train.py', '--out', 'out', '--steps', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.lines[0]).toMatchObject({ type: 'started', model: { trainableParams: b.config.summary.trainableParams } });
+    const before = weights(join(dir, 'initial.safetensors'));
+    const after = weights(join(dir, 'out', 'weights.safetensors'));
+    for (const k of Object.keys(before).filter((k) => /^(conv2d_1|batch_normalization_2)\./.test(k))) {
+      expect(Array.from(after[k]!.data), k).toEqual(Array.from(before[k]!.data));
+    }
+    expect(Array.from(after['dense_5.weight']!.data)).not.toEqual(Array.from(before['dense_5.weight']!.data));
   }, 60_000);
 
   it.skipIf(!hasTorch)('SIGTERM (a preempted job) stops at the next batch, saves the weights and ends \'stopped\'', async () => {

@@ -51,8 +51,9 @@ import { getTask, type ModelTask, type TaskPlan } from '../../../shared/tasks';
 import { compileGraph } from '../compile';
 import { registerCustomLayers } from '../compile/custom';
 import { activationOf, exportGraphOf, type ExportGraph } from '../export/exportGraph';
-import { buildPytorch } from '../export/pytorch';
+import { buildPytorch, pyName } from '../export/pytorch';
 import { withSeededMathRandom } from '../training/trainer';
+import { prepareFineTuning } from '../training/initialWeights';
 import type { ModelSummary } from '../training/types';
 import { writeDataManifest, type BundleDataset } from './dataManifest';
 import { launchPySource, trainPySource } from './trainPy';
@@ -100,6 +101,8 @@ export interface BundleConfig {
   data: string;
   initialWeights: string;
   notes: string[];
+  /** Attributes of model.py's Model that do not train (frozen nodes): requires_grad False, kept in eval mode (BatchNorm uses its moving statistics). */
+  frozen?: string[];
   /** The model as the 'started' event describes it (ModelSummary; params as tfjs counts them, BatchNorm statistics included). */
   summary: ModelSummary;
 }
@@ -169,7 +172,11 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
   const model = opts.initialModel ?? withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name).model);
   let g: ExportGraph;
   let counts: { params: number; trainableParams: number; layers: number };
+  // Fine-tuning: the initial weights (settings.initialWeights, by node name) go into initial.safetensors; the
+  // frozen nodes' modules are named in config.json (train.py: requires_grad False, kept in eval mode).
+  const fineTuning: string[] = [];
   try {
+    if (!opts.initialModel) await prepareFineTuning(tf, model, settings, fineTuning);
     g = exportGraphOf(graph, model, name);
     counts = { params: model.countParams(), trainableParams: model.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0), layers: model.layers.length };
   } finally {
@@ -191,7 +198,8 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
     output: run.output,
     data: 'data.json',
     initialWeights: 'initial.safetensors',
-    notes: run.notes,
+    notes: [...run.notes, ...fineTuning],
+    frozen: graph.nodes.filter((n) => n.trainable === false).map((n) => pyName(n.name)),
     summary: {
       name,
       ...counts,

@@ -39,6 +39,7 @@ import signal
 import struct
 import sys
 import time
+import types
 
 import numpy as np
 import torch
@@ -319,6 +320,19 @@ def json_number(v):
 # Optimizer and schedule (main/engine/training/optimizers.ts)
 
 
+def freeze(model, names):
+    """Frozen nodes (trainable: false): their parameters get no gradient, and the module stays in eval mode
+    (a frozen BatchNorm normalises with its moving statistics and does not update them, as in Keras)."""
+    for name in names:
+        module = getattr(model, name, None)
+        if module is None:
+            raise SystemExit(f'config.json freezes {name!r}, which model.py does not have')
+        for p in module.parameters():
+            p.requires_grad_(False)
+        module.train = types.MethodType(lambda self, mode=True: torch.nn.Module.train(self, False), module)
+        module.eval()
+
+
 def make_optimizer(params, s):
     lr = s['learningRate']
     o = s['optimizer']
@@ -532,12 +546,13 @@ class Run:
 
         model = Model()
         model.load_state_dict(read_safetensors(_path(HERE, cfg.get('initialWeights', 'initial.safetensors'))))
+        freeze(model, cfg.get('frozen', []))
         model.to(self.device).train()
         self.module = model
         self.ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == 'cuda' else None) if self.distributed else model
         self.optimizer = make_optimizer(model.parameters(), s)
         decay = s['weightDecay'] if s['optimizer'] == 'adamw' else 0.0
-        decayed = [p for p in model.parameters() if p.dim() >= 2]
+        decayed = [p for p in model.parameters() if p.dim() >= 2 and p.requires_grad]
 
         dataset = torch.utils.data.TensorDataset(torch.as_tensor(train_idx))
         sampler = torch.utils.data.distributed.DistributedSampler(dataset, num_replicas=self.world, rank=self.rank, shuffle=True, seed=s['seed'], drop_last=False)
