@@ -1,87 +1,264 @@
-import { analyzeGraph, type Graph, type GraphEdge, type GraphNode } from '../../../../shared/graph';
+import { analyzeGraph, type Graph, type GraphEdge, type GraphNode, type NodeGroup } from '../../../../shared/graph';
 import { checkParam, getLayer, type ParamValue } from '../../../../shared/layers';
 import { newProject } from '../../../../shared/project';
+import type { UnknownDimension } from '../../../../shared/api/importModel';
 import { ModelImportError } from '../errors';
 import { KERAS_IMPORTERS, LayerImportError, type KerasConfig } from '../keras';
 import type { ImportFormatId, ImportOptions, ImportResult } from '../types';
 
+/**
+ * Keras / TensorFlow.js topologies -> the format-neutral graph. Reads every serialised form Keras and
+ * tfjs write: a full TensorFlow.js model.json (`modelTopology`, `format` key present or not), a Keras
+ * 2 `model_config`, Keras 2 and Keras 3 `model.to_json()` objects, a Keras 3 `.keras` config.json and a
+ * Sequential's bare layer list; Keras 2 `inbound_nodes` lists and Keras 3 `args` / `__keras_tensor__`
+ * calls; `batch_input_shape` / `batch_shape` / InputLayer / `build_input_shape`; `DTypePolicy` dtypes.
+ * Nested models (a Functional or Sequential used as a layer, e.g. a Keras application as a base) are
+ * flattened: their layers become nodes of one NodeGroup (nested groups through `parent`), their inputs
+ * wired to the outer call's sources and their outputs to its consumers.
+ */
+
 /** What importKerasTopology needs besides the topology: the format found and whether weights come with it. */
 export type KerasTopologyOptions = ImportOptions & { kind: ImportFormatId; hasWeights: boolean; name?: string };
 
-interface KerasLayer {
-  class_name: string;
-  name?: string;
+type Failure = { name: string; className: string; reason: string };
+
+/** A tensor: output `tensor` of the flattened layer (or nested model) with key `layer`. */
+interface Ref {
+  layer: string;
+  tensor: number;
+}
+
+/** A layer of the flattened model. `key` is unique over the whole model (the Keras name, or outer/inner on a clash). */
+interface Flat {
+  key: string;
+  name: string;
+  className: string;
   config: KerasConfig;
-  inbound_nodes?: unknown[];
+  inputs: Ref[];
+  group?: string;
+  trainable: boolean;
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Keras 2 ([[name, node, tensor, kwargs], …]) and Keras 3 ({args, kwargs} with keras_history) inbound nodes -> source names in port order. */
-function inboundNames(node: unknown): string[] {
-  const names: string[] = [];
+/** Default sizes for unknown input dimensions, by what the dimension is. */
+export const UNKNOWN_DIM_DEFAULTS = { 'sequence length': 128, height: 224, width: 224, channels: 3, features: 32 } as const;
+type DimLabel = keyof typeof UNKNOWN_DIM_DEFAULTS;
+
+/** A Keras dtype: a string, or (Keras 3) a DTypePolicy / (Keras 2) Policy object naming it. */
+function dtypeName(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (isObject(v)) {
+    const c = v.config;
+    if (isObject(c) && typeof c.name === 'string') return c.name;
+    if (typeof v.name === 'string') return v.name;
+  }
+  return 'float32';
+}
+
+/** One Keras tensor reference: Keras 2 [name, node, tensor, kwargs?] or Keras 3 __keras_tensor__ (keras_history). */
+function tensorRef(v: unknown): { name: string; tensor: number } | undefined {
+  if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number') return { name: v[0], tensor: Number(v[2] ?? 0) };
+  if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config) && Array.isArray(v.config.keras_history)) {
+    const h = v.config.keras_history;
+    return { name: String(h[0]), tensor: Number(h[2] ?? 0) };
+  }
+  return undefined;
+}
+
+/** Keras 2 ([[name, node, tensor, kwargs], …]) and Keras 3 ({args, kwargs}) inbound node -> source tensors in port order. */
+function inboundRefs(node: unknown): { name: string; tensor: number }[] {
+  const refs: { name: string; tensor: number }[] = [];
+  const kwargTensors = (kw: unknown): void => {
+    if (!isObject(kw)) return;
+    for (const key of ['query', 'value', 'key']) if (kw[key] !== undefined && kw[key] !== null) visit(kw[key]);
+  };
   const visit = (v: unknown): void => {
+    const ref = tensorRef(v);
+    if (ref) {
+      refs.push(ref);
+      if (Array.isArray(v)) kwargTensors(v[3]);
+      return;
+    }
     if (Array.isArray(v)) {
-      if (typeof v[0] === 'string' && typeof v[1] === 'number') {
-        names.push(v[0]);
-        const kw = v[3] as Record<string, unknown> | undefined;
-        if (kw && typeof kw === 'object') for (const key of ['value', 'key']) if (kw[key]) visit(kw[key]);
-        return;
-      }
       v.forEach(visit);
       return;
     }
-    if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      const hist = (o.config as Record<string, unknown> | undefined)?.keras_history;
-      if (o.class_name === '__keras_tensor__' && Array.isArray(hist)) {
-        names.push(String(hist[0]));
-        return;
-      }
-      if ('args' in o) {
-        visit(o.args);
-        if (o.kwargs && typeof o.kwargs === 'object') for (const key of ['value', 'key']) if ((o.kwargs as Record<string, unknown>)[key]) visit((o.kwargs as Record<string, unknown>)[key]);
-      }
+    if (isObject(v) && 'args' in v) {
+      visit(v.args);
+      kwargTensors(v.kwargs);
     }
   };
   visit(node);
-  return names;
+  return refs;
+}
+
+/** input_layers / output_layers: [[name, node, tensor], …], or (Keras 3, one tensor) a flat [name, node, tensor]. */
+function layerTriples(v: unknown): { name: string; tensor: number }[] {
+  if (!Array.isArray(v)) {
+    if (isObject(v)) return Object.values(v).flatMap(layerTriples); // Keras 3 dict outputs
+    return [];
+  }
+  if (typeof v[0] === 'string') return [{ name: v[0], tensor: Number(v[2] ?? 0) }];
+  return v.flatMap(layerTriples);
 }
 
 function batchShape(c: KerasConfig): (number | null)[] | undefined {
-  const s = (c.batch_input_shape ?? c.batch_shape) as (number | null)[] | undefined;
-  if (s) return s;
+  const s = c.batch_input_shape ?? c.batch_shape;
+  if (Array.isArray(s)) return s as (number | null)[];
   if (Array.isArray(c.input_shape)) return [null, ...(c.input_shape as (number | null)[])];
   return undefined;
 }
 
-function inputParams(name: string, shape: (number | null)[], dtype: string, feedsEmbedding: boolean): Record<string, ParamValue> {
-  const dims = shape.slice(1);
-  if (dims.some((d) => d === null || d === undefined)) throw new LayerImportError(`input shape [${dims.map((d) => d ?? 'None').join(', ')}] has an unknown dimension; Layerforge needs fixed sizes`);
-  const d = dims as number[];
-  if (d.length === 3) return { kind: 'image', height: d[0]!, width: d[1]!, channels: d[2]! };
-  if (d.length === 2) return { kind: 'sequence', timesteps: d[0]!, features: d[1]! };
-  if (d.length === 1 && (dtype.startsWith('int') || feedsEmbedding)) return { kind: 'tokens', length: d[0]! };
-  if (d.length === 1) return { kind: 'features', features: d[0]! };
-  throw new LayerImportError(`${name}: input shape [${d.join(', ')}] is not supported (Layerforge inputs are images H×W×C, sequences T×F, token ids T or feature vectors N)`);
+/** The layers of a model config: a Sequential's bare list or `config.layers`. */
+function layersOf(cfg: unknown, what: string): unknown[] {
+  const layers = Array.isArray(cfg) ? cfg : isObject(cfg) ? cfg.layers : undefined;
+  if (!Array.isArray(layers)) throw new ModelImportError(`${what}: the topology has no layer list`);
+  return layers;
 }
 
-/** Lays nodes out in rows by topological depth (the canvas can re-layout with elkjs). */
-function layout(nodes: GraphNode[], edges: GraphEdge[]): void {
-  const depth = new Map<string, number>();
-  const preds = new Map<string, string[]>();
-  for (const e of edges) (preds.get(e.target) ?? preds.set(e.target, []).get(e.target)!).push(e.source);
-  const d = (id: string, seen = new Set<string>()): number => {
-    if (depth.has(id)) return depth.get(id)!;
-    if (seen.has(id)) return 0;
-    seen.add(id);
-    const v = Math.max(-1, ...(preds.get(id) ?? []).map((p) => d(p, seen))) + 1;
-    depth.set(id, v);
-    return v;
-  };
-  const rows = new Map<number, GraphNode[]>();
-  for (const n of nodes) (rows.get(d(n.id)) ?? rows.set(d(n.id), []).get(d(n.id))!).push(n);
-  for (const [row, ns] of rows) ns.forEach((n, i) => (n.position = { x: (i - (ns.length - 1) / 2) * 240, y: row * 110 }));
+/** The model topology inside whatever wraps it (model.json, model_config, a Keras 3 config.json, to_json()). */
+function findTopology(json: unknown): Record<string, unknown> | unknown[] {
+  if (Array.isArray(json)) return json; // a Sequential's bare list (Keras 1/2 early to_json of Sequential.config)
+  if (!isObject(json)) throw new ModelImportError('model.json is not a JSON object');
+  let topo: unknown = json;
+  for (let i = 0; i < 3 && isObject(topo); i++) {
+    if (topo.modelTopology !== undefined) topo = topo.modelTopology;
+    else if (topo.model_config !== undefined) topo = typeof topo.model_config === 'string' ? JSON.parse(topo.model_config) : topo.model_config;
+    else break;
+  }
+  if (Array.isArray(topo)) return topo;
+  if (!isObject(topo)) throw new ModelImportError('model.json: the model topology is not a JSON object');
+  return topo;
+}
+
+class Flattener {
+  readonly layers: Flat[] = [];
+  readonly groups: NodeGroup[] = [];
+  readonly failures: Failure[] = [];
+  readonly warnings: string[] = [];
+  /** `${key}#${tensor}` of a nested model's outputs / an inner InputLayer -> the tensor it stands for. */
+  private readonly alias = new Map<string, Ref>();
+  private readonly keys = new Set<string>();
+  private readonly groupIds = new Set<string>();
+  /** Outputs the outermost model names (output_layers), resolved. */
+  outputs: Ref[] = [];
+  private inputCount = 0;
+
+  private newKey(name: string, path: string): string {
+    let key = this.keys.has(name) && path ? `${path}/${name}` : name;
+    for (let i = 2; this.keys.has(key); i++) key = `${name}_${i}`;
+    this.keys.add(key);
+    return key;
+  }
+
+  resolve(ref: Ref): Ref {
+    let r = ref;
+    for (let i = 0; i < 10_000; i++) {
+      const next = this.alias.get(`${r.layer}#${r.tensor}`);
+      if (!next) return r;
+      r = next;
+    }
+    throw new ModelImportError(`model.json: the nested models' inputs and outputs refer to each other in a loop (at ${ref.layer})`);
+  }
+
+  /** Expands one model (the outermost, or a nested one called on `call`); returns its output tensors. */
+  expand(cls: string, cfg: unknown, scope: { group?: string; path: string; trainable: boolean; call?: Ref[]; buildShape?: unknown }, depth = 0): Ref[] {
+    if (depth > 50) throw new ModelImportError('model.json: models nested more than 50 deep');
+    const what = scope.path || 'model';
+    const raw = layersOf(cfg, what);
+    if (raw.length === 0) throw new ModelImportError(`${what}: the topology has no layers`);
+    const entries = raw.map((l, i) => {
+      if (!isObject(l)) throw new ModelImportError(`${what}: layer ${i} is not a JSON object`);
+      const config = isObject(l.config) ? l.config : {};
+      const name = String(config.name ?? l.name ?? `layer_${i}`);
+      return { name, className: String(l.class_name), config, inbound: l.inbound_nodes };
+    });
+    // Names of this scope -> keys (the outer scope claims its names before any nested model expands).
+    const scopeKeys = new Map<string, string>();
+    for (const e of entries) if (!scopeKeys.has(e.name)) scopeKeys.set(e.name, this.newKey(e.name, scope.path));
+    const keyOf = (name: string): string => scopeKeys.get(name) ?? name;
+    const sub = (e: { name: string; config: KerasConfig }) => ({
+      group: this.newGroup(e.name, scope.group),
+      path: scope.path ? `${scope.path}/${e.name}` : e.name,
+      trainable: scope.trainable && e.config.trainable !== false,
+    });
+
+    if (cls === 'Sequential') {
+      let prev: Ref | undefined = scope.call?.[0];
+      entries.forEach((e, i) => {
+        const key = keyOf(e.name);
+        if (e.className === 'InputLayer') {
+          if (prev) this.alias.set(`${key}#0`, prev);
+          else this.addInput(key, e.name, e.config, scope.trainable);
+          prev = prev ?? { layer: key, tensor: 0 };
+          return;
+        }
+        if (i === 0 && !prev && !MODEL_CLASSES.has(e.className)) {
+          const shape = batchShape(e.config) ?? (Array.isArray(scope.buildShape) ? (scope.buildShape as (number | null)[]) : undefined);
+          if (!shape) throw new ModelImportError(`${what}: the first layer (${e.name}) does not say its input shape`);
+          const inKey = this.newKey(this.inputCount === 0 ? 'input_1' : `input_${this.inputCount + 1}`, scope.path);
+          this.addInput(inKey, inKey, { batch_input_shape: shape, dtype: e.config.dtype ?? 'float32' }, scope.trainable);
+          prev = { layer: inKey, tensor: 0 };
+        }
+        if (MODEL_CLASSES.has(e.className)) {
+          const outs = this.expand(e.className, e.config, { ...sub(e), call: prev ? [prev] : undefined, buildShape: e.config.build_input_shape }, depth + 1);
+          if (outs.length !== 1) this.failures.push({ name: e.name, className: e.className, reason: `a model inside a Sequential must have one output, it has ${outs.length}` });
+          outs.forEach((o, t) => this.alias.set(`${key}#${t}`, o));
+          prev = { layer: key, tensor: 0 };
+          return;
+        }
+        this.layers.push({ key, name: e.name, className: e.className, config: e.config, inputs: prev ? [prev] : [], group: scope.group, trainable: scope.trainable && e.config.trainable !== false });
+        prev = { layer: key, tensor: 0 };
+      });
+      return prev ? [prev] : [];
+    }
+
+    // Functional
+    const c = isObject(cfg) ? cfg : {};
+    const inputNames = layerTriples(c.input_layers).map((t) => t.name);
+    for (const e of entries) {
+      const key = keyOf(e.name);
+      const calls = Array.isArray(e.inbound) ? e.inbound : [];
+      if (calls.length > 1) this.failures.push({ name: e.name, className: e.className, reason: `it is called ${calls.length} times (shared layers are not supported: each call would need its own copy)` });
+      const refs = (calls.length ? inboundRefs(calls[0]) : []).map((r) => ({ layer: keyOf(r.name), tensor: r.tensor }));
+      if (e.className === 'InputLayer') {
+        if (scope.call) {
+          const i = inputNames.indexOf(e.name);
+          const src = scope.call[i < 0 ? 0 : i];
+          if (!src) this.failures.push({ name: e.name, className: 'InputLayer', reason: `the nested model is called with ${scope.call.length} input${scope.call.length === 1 ? '' : 's'}, but this is its input ${i + 1}` });
+          else this.alias.set(`${key}#0`, src);
+        } else this.addInput(key, e.name, e.config, scope.trainable);
+        continue;
+      }
+      if (MODEL_CLASSES.has(e.className)) {
+        const outs = this.expand(e.className, e.config, { ...sub(e), call: refs, buildShape: e.config.build_input_shape }, depth + 1);
+        outs.forEach((o, t) => this.alias.set(`${key}#${t}`, o));
+        continue;
+      }
+      this.layers.push({ key, name: e.name, className: e.className, config: e.config, inputs: refs, group: scope.group, trainable: scope.trainable && e.config.trainable !== false });
+    }
+    const outs = layerTriples(c.output_layers).map((t) => ({ layer: keyOf(t.name), tensor: t.tensor }));
+    if (outs.length) return outs;
+    // no output_layers: the last layer
+    const last = entries[entries.length - 1]!;
+    return [{ layer: keyOf(last.name), tensor: 0 }];
+  }
+
+  private addInput(key: string, name: string, config: KerasConfig, trainable: boolean): void {
+    this.inputCount++;
+    this.layers.push({ key, name, className: 'InputLayer', config, inputs: [], trainable });
+  }
+
+  private newGroup(name: string, parent?: string): string {
+    let id = `group_${name.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 190);
+    for (let i = 2; this.groupIds.has(id); i++) id = `${id.replace(/_\d+$/, '')}_${i}`;
+    this.groupIds.add(id);
+    this.groups.push({ id, name: name.slice(0, 200) || id, ...(parent ? { parent } : {}) });
+    return id;
+  }
 }
 
 /**
@@ -94,7 +271,7 @@ export function importKerasTopology(modelConfig: unknown, options: KerasTopology
     return importTopology(modelConfig, options);
   } catch (error) {
     // Fields of the wrong type deep inside a topology surface as TypeErrors; report them as what they are.
-    if (error instanceof TypeError || error instanceof RangeError) {
+    if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) {
       throw new ModelImportError(`model.json is malformed (a field has the wrong type or is missing): ${error.message}`);
     }
     throw error;
@@ -103,71 +280,64 @@ export function importKerasTopology(modelConfig: unknown, options: KerasTopology
 
 function importTopology(json: unknown, options: KerasTopologyOptions): ImportResult {
   const projectName = options.name ?? 'Imported model';
-  if (!json || typeof json !== 'object') throw new ModelImportError('model.json is not a JSON object');
-  const root = json as Record<string, unknown>;
-  let topo = (root.modelTopology ?? root) as Record<string, unknown>;
-  if (topo.model_config) topo = topo.model_config as Record<string, unknown>;
-  const cls = topo.class_name;
-  if (cls !== 'Sequential' && cls !== 'Model' && cls !== 'Functional') {
+  const topo = findTopology(json);
+  const cls = Array.isArray(topo) ? 'Sequential' : topo.class_name;
+  if (typeof cls !== 'string' || !MODEL_CLASSES.has(cls)) {
     throw new ModelImportError(`model.json: expected a Keras Sequential or Functional model topology, got class_name ${JSON.stringify(cls)}`);
   }
-  const cfg = topo.config as Record<string, unknown> | unknown[];
-  const rawLayers = (Array.isArray(cfg) ? cfg : (cfg.layers as unknown[])) as KerasLayer[];
-  if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw new ModelImportError('model.json: the topology has no layers');
-
-  // Normalise to (name, class, config, inputs) whatever the topology style.
-  const layers: { name: string; className: string; config: KerasConfig; inputs: string[] }[] = [];
-  const failures: { name: string; className: string; reason: string }[] = [];
-  if (cls === 'Sequential') {
-    let prev: string | undefined;
-    rawLayers.forEach((l, i) => {
-      const name = String(l.config?.name ?? l.name ?? `layer_${i}`);
-      if (i === 0 && l.class_name !== 'InputLayer') {
-        const shape = batchShape(l.config ?? {});
-        if (!shape) throw new ModelImportError(`model.json: the first layer (${name}) does not say its input shape`);
-        layers.push({ name: 'input_1', className: 'InputLayer', config: { batch_input_shape: shape, dtype: l.config.dtype ?? 'float32' }, inputs: [] });
-        prev = 'input_1';
-      }
-      layers.push({ name, className: l.class_name, config: l.config ?? {}, inputs: prev ? [prev] : [] });
-      prev = name;
-    });
-  } else {
-    for (const l of rawLayers) {
-      const name = String(l.name ?? l.config?.name);
-      const calls = l.inbound_nodes ?? [];
-      if (calls.length > 1) failures.push({ name, className: l.class_name, reason: `it is called ${calls.length} times (shared layers are not supported)` });
-      layers.push({ name, className: l.class_name, config: l.config ?? {}, inputs: calls.length ? inboundNames(calls[0]) : [] });
-    }
-  }
+  const cfg = Array.isArray(topo) ? topo : topo.config;
+  const f = new Flattener();
+  const topTrainable = !(isObject(cfg) && cfg.trainable === false);
+  f.outputs = f.expand(cls, cfg, { path: '', trainable: topTrainable, buildShape: isObject(cfg) ? cfg.build_input_shape : undefined });
+  const layers = f.layers;
+  const failures = f.failures;
+  const warnings = f.warnings;
 
   // Names: keep them, but make them valid and unique node names.
   const rename = new Map<string, string>();
   const used = new Set<string>();
-  const warnings: string[] = [];
   for (const l of layers) {
-    let n = NAME_RE.test(l.name) ? l.name : l.name.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([^A-Za-z_])/, '_$1');
-    for (let i = 2; used.has(n); i++) n = `${n}_${i}`;
-    if (n !== l.name) warnings.push(`layer '${l.name}' is named '${n}' (node names are letters, digits and _)`);
+    let base = NAME_RE.test(l.name) ? l.name : l.name.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([^A-Za-z_])/, '_$1');
+    if (base.length > 150) base = base.slice(0, 150);
+    let n = base;
+    for (let i = 2; used.has(n); i++) n = `${base}_${i}`;
+    if (n !== l.name) warnings.push(`layer '${l.key}' is named '${n}' (node names are letters, digits and _, unique)`);
     used.add(n);
-    rename.set(l.name, n);
+    rename.set(l.key, n);
   }
 
+  // Sources resolved through nested models' inputs / outputs.
+  const byKey = new Map(layers.map((l) => [l.key, l]));
+  const sources = new Map<string, Ref[]>();
+  for (const l of layers) {
+    const srcs: Ref[] = [];
+    for (const r of l.inputs) {
+      const s = f.resolve(r);
+      const src = byKey.get(s.layer);
+      if (!src) failures.push({ name: l.key, className: l.className, reason: `its input '${s.layer}' is not a layer of the model` });
+      else if (s.tensor !== 0) failures.push({ name: l.key, className: l.className, reason: `it reads output ${s.tensor} of '${s.layer}' (${src.className}), which has one output in Layerforge` });
+      else srcs.push(s);
+    }
+    sources.set(l.key, srcs);
+  }
   const consumers = new Map<string, string[]>();
-  for (const l of layers) for (const i of l.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(l.className);
+  for (const l of layers) for (const s of sources.get(l.key)!) (consumers.get(s.layer) ?? consumers.set(s.layer, []).get(s.layer)!).push(l.className);
+
+  const assumed: UnknownDimension[] = [];
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   for (const l of layers) {
-    const id = rename.get(l.name)!;
+    const id = rename.get(l.key)!;
     try {
       let type: string;
       let params: Record<string, ParamValue>;
       if (l.className === 'InputLayer') {
         const shape = batchShape(l.config);
-        if (!shape) throw new LayerImportError('the InputLayer has no batch_input_shape');
+        if (!shape) throw new LayerImportError('the InputLayer has no batch_input_shape / batch_shape');
         type = 'Input';
-        params = inputParams(l.name, shape, String(l.config.dtype ?? 'float32'), (consumers.get(l.name) ?? []).includes('Embedding'));
+        params = inputParams(id, shape, dtypeName(l.config.dtype), (consumers.get(l.key) ?? []).includes('Embedding'), options.dims ?? {}, assumed);
       } else {
-        const importer = KERAS_IMPORTERS[l.className];
+        const importer = Object.hasOwn(KERAS_IMPORTERS, l.className) ? KERAS_IMPORTERS[l.className] : undefined;
         if (!importer) throw new LayerImportError(`Layerforge has no layer type for Keras class ${l.className}`);
         const m = importer(l.config);
         type = m.type;
@@ -188,23 +358,37 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
         if (problem) throw new LayerImportError(`${k} ${problem}`);
         kept[k] = v;
       }
-      nodes.push({ id, type, name: id, params: kept, position: { x: 0, y: 0 } });
+      const node: GraphNode = { id, type, name: id, params: kept, position: { x: 0, y: 0 } };
+      if (!l.trainable) node.trainable = false;
+      if (l.group && type !== 'Input') node.group = l.group;
+      nodes.push(node);
     } catch (error) {
       if (!(error instanceof LayerImportError)) throw error;
-      failures.push({ name: l.name, className: l.className, reason: error.message });
+      failures.push({ name: l.key, className: l.className, reason: error.message });
     }
-    l.inputs.forEach((src, port) => {
-      if (!rename.has(src)) failures.push({ name: l.name, className: l.className, reason: `its input '${src}' is not a layer of the model` });
-      else edges.push({ id: `e_${rename.get(src)}_${id}_${port}`, source: rename.get(src)!, target: id, targetPort: port });
-    });
+    sources.get(l.key)!.forEach((src, port) => edges.push({ id: `e_${rename.get(src.layer)}_${id}_${port}`, source: rename.get(src.layer)!, target: id, targetPort: port }));
   }
   if (failures.length) {
     throw new ModelImportError(
-      `cannot import: ${failures.length} layer${failures.length === 1 ? '' : 's'} not supported: ${failures.map((f) => `${f.name} (${f.className}): ${f.reason}`).join('; ')}`,
+      `cannot import: ${failures.length} layer${failures.length === 1 ? '' : 's'} not supported: ${failures.map((x) => `${x.name} (${x.className}): ${x.reason}`).join('; ')}`,
       failures,
     );
   }
-  const graph: Graph = { nodes, edges };
+  warnings.push(...assumedWarnings(assumed));
+  // Outputs: Layerforge's outputs are the nodes nothing reads.
+  for (const o of f.outputs) {
+    const r = f.resolve(o);
+    if (consumers.has(r.layer) && rename.has(r.layer)) warnings.push(`${rename.get(r.layer)}: a model output that other layers also read; Layerforge's outputs are the nodes nothing reads, so it is not an output of the import`);
+  }
+  const usedGroups = new Set(nodes.map((n) => n.group).filter((g): g is string => g !== undefined));
+  // keep a group that holds nodes, or holds a group that does
+  const keep = new Set<string>();
+  for (const g of f.groups) {
+    if (!usedGroups.has(g.id)) continue;
+    for (let cur: NodeGroup | undefined = g; cur && !keep.has(cur.id); cur = f.groups.find((x) => x.id === cur!.parent)) keep.add(cur.id);
+  }
+  const groups = f.groups.filter((g) => keep.has(g.id));
+  const graph: Graph = groups.length ? { nodes, edges, groups } : { nodes, edges };
   layout(nodes, edges);
   const analysis = analyzeGraph(graph);
   if (!analysis.valid) {
@@ -212,6 +396,69 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
   }
   const project = { ...newProject(projectName), graph };
   const renamed = Object.fromEntries([...rename].filter(([a, b]) => a !== b));
-  return { project, warnings, hasWeights: options.hasWeights, kind: options.kind, renamed, assumed: [] };
+  return { project, warnings, hasWeights: options.hasWeights, kind: options.kind, renamed, assumed };
 }
 
+const DIM_LABELS: Record<number, DimLabel[]> = { 1: ['features'], 2: ['sequence length', 'features'], 3: ['height', 'width', 'channels'] };
+
+/** An Input node's params from a Keras batch shape; unknown (None) dimensions take ImportOptions.dims or a default, recorded in `assumed`. */
+function inputParams(name: string, shape: (number | null)[], dtype: string, feedsEmbedding: boolean, dims: Record<string, number>, assumed: UnknownDimension[]): Record<string, ParamValue> {
+  const raw = shape.slice(1);
+  const tokens = raw.length === 1 && (dtype.startsWith('int') || dtype.startsWith('uint') || feedsEmbedding);
+  const labels = tokens ? (['sequence length'] as DimLabel[]) : DIM_LABELS[raw.length];
+  if (!labels) throw new LayerImportError(`input shape [${raw.map((d) => d ?? 'None').join(', ')}] is not supported (Layerforge inputs are images H×W×C, sequences T×F, token ids T or feature vectors N)`);
+  const d = raw.map((v, axis) => {
+    if (v !== null && v !== undefined && Number.isInteger(Number(v)) && Number(v) > 0) return Number(v);
+    if (v !== null && v !== undefined) throw new LayerImportError(`input dimension ${axis} is ${JSON.stringify(v)}, not a size`);
+    const key = `${name}:${axis}`;
+    const label = labels[axis]!;
+    const chosen = Object.hasOwn(dims, key);
+    const value = chosen ? dims[key]! : UNKNOWN_DIM_DEFAULTS[label];
+    if (!Number.isInteger(value) || value < 1) throw new ModelImportError(`the size given for ${key} (${label}) must be a whole number of at least 1, got ${String(value)}`);
+    assumed.push({ key, input: name, axis, label, value, chosen });
+    return value;
+  });
+  if (tokens) return { kind: 'tokens', length: d[0]! };
+  if (d.length === 3) return { kind: 'image', height: d[0]!, width: d[1]!, channels: d[2]! };
+  if (d.length === 2) return { kind: 'sequence', timesteps: d[0]!, features: d[1]! };
+  return { kind: 'features', features: d[0]! };
+}
+
+/** Warning lines for the unknown dimensions an import gave sizes to. */
+function assumedWarnings(assumed: UnknownDimension[]): string[] {
+  return assumed.map((a) =>
+    a.chosen ? `${a.input}: ${a.label} (axis ${a.axis}) is not fixed in the file; set to ${a.value} as chosen` : `${a.input}: ${a.label} (axis ${a.axis}) is not fixed in the file (None); using the default ${a.value} (choose another size with dims '${a.key}')`,
+  );
+}
+
+/** Lays nodes out in rows by topological depth (the canvas can re-layout with elkjs). */
+function layout(nodes: GraphNode[], edges: GraphEdge[]): void {
+  const depth = new Map<string, number>();
+  const preds = new Map<string, string[]>();
+  for (const e of edges) (preds.get(e.target) ?? preds.set(e.target, []).get(e.target)!).push(e.source);
+  // iterative (graphs of thousands of layers): nodes come in topological order from Keras, but do not rely on it
+  const d = (start: string): number => {
+    const stack: string[] = [start];
+    const onStack = new Set<string>();
+    while (stack.length) {
+      const id = stack[stack.length - 1]!;
+      if (depth.has(id)) {
+        stack.pop();
+        continue;
+      }
+      onStack.add(id);
+      const pending = (preds.get(id) ?? []).filter((p) => !depth.has(p) && !onStack.has(p));
+      if (pending.length) {
+        stack.push(...pending);
+        continue;
+      }
+      depth.set(id, Math.max(-1, ...(preds.get(id) ?? []).map((p) => depth.get(p) ?? 0)) + 1);
+      onStack.delete(id);
+      stack.pop();
+    }
+    return depth.get(start)!;
+  };
+  const rows = new Map<number, GraphNode[]>();
+  for (const n of nodes) (rows.get(d(n.id)) ?? rows.set(d(n.id), []).get(d(n.id))!).push(n);
+  for (const [row, ns] of rows) ns.forEach((n, i) => (n.position = { x: (i - (ns.length - 1) / 2) * 240, y: row * 110 }));
+}
