@@ -1,4 +1,5 @@
 import type { ModelImporter } from './types';
+import { layerforgeModelFolderImporter, layerforgeProjectImporter } from './layerforge';
 
 /**
  * Every model format Layerforge imports, one module each under main/engine/import/ (as the exporters in
@@ -6,6 +7,9 @@ import type { ModelImporter } from './types';
  * the file. Adding a format: write its ModelImporter in its own folder and list it here.
  */
 export const MODEL_IMPORTERS: ModelImporter[] = [
+  // Our own files first: a model folder holds a model.json too.
+  layerforgeModelFolderImporter,
+  layerforgeProjectImporter,
   // (#15) the importers are listed here as their modules land: layerforge project / model folder,
   // tfjs-layers, keras-json, keras-h5, keras-v3, onnx.
 ];

@@ -1,64 +1,107 @@
+/**
+ * The importer registry in use: a path is probed (ImportProbe: folder entries, or a file's first bytes and
+ * extension), the first importer of MODEL_IMPORTERS (formats.ts) that recognises it reads it, and the result
+ * is checked (the graph's parameter total against the one the source states). A file no importer recognises
+ * gets a ModelImportError listing the formats Layerforge reads.
+ */
 import type * as tfjs from '@tensorflow/tfjs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { parseProjectText, PROJECT_FORMAT } from '../../../shared/project';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { analyzeGraph } from '../../../shared/graph';
 import { compileGraph } from '../compile';
 import { registerCustomLayers } from '../compile/custom';
-import { loadModelFolder, type ModelFolder } from '../export/modelFolder';
-import type { ImportResult } from './types';
-import { importKerasTopology } from './keras/topology';
+import type { ModelFolder } from '../export/modelFolder';
 import { ModelImportError } from './errors';
+import { MODEL_IMPORTERS } from './formats';
+import { importKerasTopology } from './keras/topology';
+import type { ImportOptions, ImportProbe, ImportResult, ModelImporter } from './types';
 export { ModelImportError } from './errors';
-
-export type { ImportResult } from './types';
+export { LayerImportError } from './keras';
+export type { ImportOptions, ImportProbe, ImportResult, ModelImporter } from './types';
 
 /**
  * Converts a TensorFlow.js / Keras model.json (Sequential or Functional topology, with or without
  * weights) into a project (kept for compatibility: keras/topology.ts does the work).
  */
-export function importKerasModelJson(json: unknown, projectName = 'Imported model'): ImportResult {
+export function importKerasModelJson(json: unknown, projectName = 'Imported model', options: ImportOptions = {}): ImportResult {
   const root = json && typeof json === 'object' ? (json as Record<string, unknown>) : {};
   const hasWeights = Array.isArray(root.weightsManifest) && (root.weightsManifest as { weights?: unknown[] }[]).some((g) => Array.isArray(g?.weights) && g.weights.length > 0);
-  return importKerasTopology(json, { kind: root.modelTopology ? 'tfjs-layers' : 'keras-json', hasWeights, name: projectName });
+  return importKerasTopology(json, { ...options, kind: root.modelTopology ? 'tfjs-layers' : 'keras-json', hasWeights, name: options.name ?? projectName });
+}
+
+/** The first bytes of a file an importer sees (magic numbers: HDF5, zip, protobuf, '{'). */
+const HEAD_BYTES = 512;
+
+/** What importers detect a path by; ModelImportError when the path does not exist. */
+export async function probePath(path: string): Promise<ImportProbe> {
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ModelImportError(code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (isDirectory) return { path, isDirectory, entries: (await readdir(path)).sort(), head: new Uint8Array(0), ext: '' };
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return { path, isDirectory, entries: [], head: buf.subarray(0, bytesRead), ext: extname(path).toLowerCase() };
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
- * Imports a path: a Layerforge project file, a Layerforge model folder (project.json + model.json, as
- * `train --out` and the tfjs export write), a folder with a model.json, or a model.json file.
+ * TensorFlow.js model.json / Keras to_json() files, as index.ts read them before the registry. Tried after
+ * the registered importers only, so the 'tfjs-layers' / 'keras-json' modules of keras/ replace it as soon as
+ * formats.ts lists them (then this can go).
  */
-export async function importModelPath(path: string): Promise<ImportResult> {
-  let file = path;
-  if ((await stat(path)).isDirectory()) {
-    const project = join(path, 'project.json');
+const legacyModelJson: ModelImporter = {
+  id: 'tfjs-layers',
+  label: 'TensorFlow.js / Keras model.json',
+  detect: (p) => (p.isDirectory ? p.entries.includes('model.json') : p.ext === '.json'),
+  async read(path, options) {
+    const file = (await stat(path)).isDirectory() ? join(path, 'model.json') : path;
+    let json: unknown;
     try {
-      const text = await readFile(project, 'utf8');
-      const p = parseProjectText(text, project);
-      let hasWeights = false;
-      try {
-        await stat(join(path, 'model.json'));
-        hasWeights = true;
-      } catch {
-        // a project folder without a model
-      }
-      return { project: p, warnings: [], hasWeights, kind: 'layerforge-model-folder', renamed: {}, assumed: [] };
+      json = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new ModelImportError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
-    file = join(path, 'model.json');
-  }
-  const text = await readFile(file, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ModelImportError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (json && typeof json === 'object' && (json as { format?: unknown }).format === PROJECT_FORMAT) {
-    return { project: parseProjectText(text, file), warnings: [], hasWeights: false, kind: 'layerforge-project', renamed: {}, assumed: [] };
-  }
-  const name = basename(file) === 'model.json' ? basename(dirname(file)) || 'Imported model' : basename(file).replace(/\.json$/, '');
-  return importKerasModelJson(json, name);
-}
+    const name = basename(file) === 'model.json' ? basename(dirname(file)) || 'Imported model' : basename(file).replace(/\.json$/, '');
+    return importKerasModelJson(json, name, options);
+  },
+  async readWithWeights(tf, path, options) {
+    const result = await legacyModelJson.read(path, options);
+    if (!result.hasWeights) throw new ModelImportError(`${path} has no trained weights (its model.json lists no weightsManifest)`);
+    const file = (await stat(path)).isDirectory() ? join(path, 'model.json') : path;
+    registerCustomLayers(tf);
+    const source = await tf.loadLayersModel(modelJsonHandler(tf, file));
+    const { model } = compileGraph(tf, result.project.graph);
+    const bad: { name: string; className: string; reason: string }[] = [];
+    try {
+      for (const layer of source.layers) {
+        const weights = layer.getWeights();
+        if (!weights.length) continue;
+        const target = model.getLayer(result.renamed[layer.name] ?? layer.name);
+        const want = target.getWeights();
+        if (weights.length !== want.length || weights.some((w, i) => w.shape.join('x') !== want[i]!.shape.join('x'))) {
+          bad.push({ name: layer.name, className: layer.getClassName(), reason: `weights [${weights.map((w) => w.shape.join('x')).join(', ')}] do not fit the imported layer` });
+          continue;
+        }
+        target.setWeights(weights);
+      }
+    } finally {
+      source.dispose();
+    }
+    if (bad.length) {
+      model.dispose();
+      throw new ModelImportError(`cannot import the weights of ${bad.length} layer${bad.length === 1 ? '' : 's'}: ${bad.map((b) => `${b.name} (${b.className}): ${b.reason}`).join('; ')}`, bad);
+    }
+    return { result, folder: { project: result.project, model, metrics: { importedFrom: path } } };
+  },
+};
 
 /** Reads a model.json at any file name plus the weight shards its manifest lists (paths relative to it). */
 function modelJsonHandler(tf: typeof tfjs, file: string): tfjs.io.IOHandler {
@@ -79,41 +122,57 @@ function modelJsonHandler(tf: typeof tfjs, file: string): tfjs.io.IOHandler {
   };
 }
 
-/**
- * Imports a path *with* its trained weights: the project plus a compiled model holding them, ready for
- * saveModelFolder (then evaluate, train further or export). Weights are copied layer by layer by name;
- * a layer whose weights do not fit is named in the error.
- */
-export async function importWithWeights(tf: typeof tfjs, path: string): Promise<{ result: ImportResult; folder: ModelFolder }> {
-  const result = await importModelPath(path);
-  if (!result.hasWeights) throw new ModelImportError(`${path} has no trained weights (no weightsManifest / model.json beside the project)`);
-  const isDir = (await stat(path)).isDirectory();
-  if (result.kind === 'layerforge-model-folder') return { result, folder: await loadModelFolder(tf, path) };
-  registerCustomLayers(tf);
-  const source = await tf.loadLayersModel(modelJsonHandler(tf, isDir ? join(path, 'model.json') : path));
-  const { model } = compileGraph(tf, result.project.graph);
-  const bad: { name: string; className: string; reason: string }[] = [];
-  try {
-    for (const layer of source.layers) {
-      const weights = layer.getWeights();
-      if (!weights.length) continue;
-      const target = model.getLayer(result.renamed[layer.name] ?? layer.name);
-      const want = target.getWeights(); // the variables themselves: never dispose
-      const mismatch = weights.length !== want.length || weights.some((w, i) => w.shape.join('x') !== want[i]!.shape.join('x'));
-      if (mismatch) {
-        bad.push({ name: layer.name, className: layer.getClassName(), reason: `weights [${weights.map((w) => w.shape.join('x')).join(', ')}] do not fit the imported layer` });
-        continue;
-      }
-      target.setWeights(weights);
-    }
-  } finally {
-    source.dispose();
-  }
-  if (bad.length) {
-    model.dispose();
-    throw new ModelImportError(`cannot import the weights of ${bad.length} layer${bad.length === 1 ? '' : 's'}: ${bad.map((b) => `${b.name} (${b.className}): ${b.reason}`).join('; ')}`, bad);
-  }
-  return { result, folder: { project: result.project, model, metrics: { importedFrom: path } } };
+/** The importers in detection order: the registry's, then the legacy model.json reader. */
+export function importers(): ModelImporter[] {
+  const fallback = MODEL_IMPORTERS.some((i) => i.id === 'tfjs-layers') ? [] : [legacyModelJson];
+  return [...MODEL_IMPORTERS, ...fallback];
 }
 
-export { LayerImportError } from './keras';
+/** The formats Layerforge reads, in words, for messages and usage text. */
+export function supportedFormats(): string {
+  const labels = [...new Set(importers().map((i) => i.label))];
+  return labels.join(', ');
+}
+
+/** The importer that recognises `path` (the first that detects it), or a ModelImportError listing what is supported. */
+export async function detectImporter(path: string): Promise<{ importer: ModelImporter; probe: ImportProbe }> {
+  const probe = await probePath(path);
+  for (const importer of importers()) {
+    if (await importer.detect(probe)) return { importer, probe };
+  }
+  const what = probe.isDirectory ? `the folder ${path} holds no model Layerforge recognises` : `${path} is not a model file Layerforge recognises`;
+  throw new ModelImportError(`${what}. Supported: ${supportedFormats()}`);
+}
+
+/** The graph's parameter total against the one the source states: a difference is a warning (a layer counted differently). */
+function checkParams(result: ImportResult): ImportResult {
+  if (result.sourceParams === undefined) return result;
+  const params = analyzeGraph(result.project.graph).totals.params;
+  if (params === result.sourceParams) return result;
+  return { ...result, warnings: [...result.warnings, `the imported graph has ${params.toLocaleString('en-US')} parameters, the source states ${result.sourceParams.toLocaleString('en-US')}`] };
+}
+
+/**
+ * Imports a path as a project: any registered format (Layerforge project or model folder, TensorFlow.js
+ * model.json, Keras to_json() / .h5 / .keras, ONNX). Every layer / operator that cannot be mapped is named in
+ * one ModelImportError.
+ */
+export async function importModelPath(path: string, options: ImportOptions = {}): Promise<ImportResult> {
+  const { importer } = await detectImporter(path);
+  return checkParams(await importer.read(path, options));
+}
+
+/**
+ * Imports a path *with* its trained weights: the project plus a compiled model holding them, ready for
+ * saveModelFolder (then evaluate, train further or export). A layer whose weights do not fit is named in the error.
+ */
+export async function importWithWeights(tf: typeof tfjs, path: string, options: ImportOptions = {}): Promise<{ result: ImportResult; folder: ModelFolder }> {
+  const { importer } = await detectImporter(path);
+  if (!importer.readWithWeights) throw new ModelImportError(`${path}: Layerforge reads the structure of a ${importer.label} but not its weights yet`);
+  const { result, folder } = await importer.readWithWeights(tf, path, options);
+  if (!result.hasWeights) {
+    folder.model.dispose();
+    throw new ModelImportError(`${path} has no trained weights (${importer.label} without weights)`);
+  }
+  return { result: checkParams(result), folder };
+}
