@@ -1,5 +1,6 @@
 import type { ModelImporter } from './types';
 import { layerforgeModelFolderImporter, layerforgeProjectImporter } from './layerforge';
+import { kerasH5Importer, kerasV3Importer } from './hdf5';
 
 /**
  * Every model format Layerforge imports, one module each under main/engine/import/ (as the exporters in
@@ -10,6 +11,8 @@ export const MODEL_IMPORTERS: ModelImporter[] = [
   // Our own files first: a model folder holds a model.json too.
   layerforgeModelFolderImporter,
   layerforgeProjectImporter,
+  kerasH5Importer,
+  kerasV3Importer,
   // (#15) the importers are listed here as their modules land: layerforge project / model folder,
   // tfjs-layers, keras-json, keras-h5, keras-v3, onnx.
 ];
