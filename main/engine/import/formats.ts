@@ -1,5 +1,7 @@
 import type { ModelImporter } from './types';
 import { layerforgeModelFolderImporter, layerforgeProjectImporter } from './layerforge';
+import { kerasJsonImporter } from './keras/kerasJson';
+import { tfjsLayersImporter } from './keras/tfjs';
 import { kerasH5Importer, kerasV3Importer } from './hdf5';
 
 /**
@@ -11,6 +13,8 @@ export const MODEL_IMPORTERS: ModelImporter[] = [
   // Our own files first: a model folder holds a model.json too.
   layerforgeModelFolderImporter,
   layerforgeProjectImporter,
+  tfjsLayersImporter,
+  kerasJsonImporter,
   kerasH5Importer,
   kerasV3Importer,
   // (#15) the importers are listed here as their modules land: layerforge project / model folder,

@@ -296,7 +296,9 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
   // Names: keep them, but make them valid and unique node names.
   const rename = new Map<string, string>();
   const used = new Set<string>();
-  for (const l of layers) {
+  // layers known by their own name (not outer/inner after a clash) claim it first
+  const claimOrder = [...layers.filter((l) => l.key === l.name), ...layers.filter((l) => l.key !== l.name)];
+  for (const l of claimOrder) {
     let base = NAME_RE.test(l.name) ? l.name : l.name.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([^A-Za-z_])/, '_$1');
     if (base.length > 150) base = base.slice(0, 150);
     let n = base;
