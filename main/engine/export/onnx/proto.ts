@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs';
 
 /**
- * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) we write, as
- * protobufjs reflection JSON. Field numbers are onnx.proto's own.
+ * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) we write, and the
+ * importer reads, as protobufjs reflection JSON. Field numbers are onnx.proto's own.
  */
 const ONNX_JSON = {
   nested: {
@@ -80,6 +80,10 @@ const ONNX_JSON = {
             name: { type: 'string', id: 8 },
             docString: { type: 'string', id: 12 },
             rawData: { type: 'bytes', id: 9 },
+            // read by the importer only (main/engine/import/onnx): the exporter never writes them
+            doubleData: { rule: 'repeated', type: 'double', id: 10, options: { packed: true } },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
           nested: { DataType: { values: { UNDEFINED: 0, FLOAT: 1, INT32: 6, INT64: 7 } } },
         },
