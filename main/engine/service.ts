@@ -57,6 +57,8 @@ import { predictTableRows, RowInputError } from './tables/predictRows';
 import type { EvaluationResult, TrainingEvent } from './training/types';
 import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, DownloadsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
+import { ModelImportError } from './import/errors';
+import { rm } from 'node:fs/promises';
 import { ExportLog, exportDownloadSource, runDownloadSource } from './service/downloads';
 import { batchPointOf, epochPointOf, finite } from './service/points';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
@@ -557,6 +559,15 @@ export class Engine implements EngineApi {
     return run;
   }
 
+  /** A run with a model and the dataset it is evaluated on (an imported model has none until it is trained on one). */
+  private withModelAndData(runId: string): StoredRun {
+    const run = this.withModel(runId);
+    if (!run.datasetId) {
+      throw new ApiError('bad-request', `run '${run.name}' is an imported model with no dataset to evaluate or predict on: train the project on a dataset (it starts from these weights), or export the model as it is`, { reason: 'no-dataset' });
+    }
+    return run;
+  }
+
   /** Evaluates a run's model on its test split and keeps the result (table runs get their worst rows too, labelled-text runs their misclassified texts). */
   private async evaluateRun(run: StoredRun): Promise<Evaluation> {
     const info = await this.knownDataset(run.datasetId).catch(() => undefined);
@@ -574,7 +585,7 @@ export class Engine implements EngineApi {
 
   async evaluate({ runId }: { runId: string }): Promise<Evaluation> {
     await this.ready;
-    const run = this.withModel(runId);
+    const run = this.withModelAndData(runId);
     if (!run.evaluation) {
       await this.evaluateRun(run);
       await this.store.save(run);
@@ -584,7 +595,7 @@ export class Engine implements EngineApi {
 
   async predict({ runId, count = 24, misclassifiedFirst = true }: PredictRequest): Promise<Predictions> {
     await this.ready;
-    const run = this.withModel(runId);
+    const run = this.withModelAndData(runId);
     const data = await this.deps.datasets.load(run.datasetId);
     // Table and text runs show their rows or texts in the evaluation (misclassified, worst predictions) instead of a gallery.
     if (data.table || data.text) return { classNames: data.info.classNames, items: [] };
@@ -810,9 +821,54 @@ export class Engine implements EngineApi {
     return this.downloads.offer(exportDownloadSource(made));
   }
 
+  /**
+   * Imports a model file or folder. With weights they are saved as the model folder of a new finished run named
+   * '<model name> (imported)' (evaluate, predict and export work on it at once), and the returned project starts
+   * training from them (training.initialWeights). A file that cannot be imported is 'bad-request', its message
+   * naming every layer / operator at fault and `details.layers` listing them.
+   */
   async importModel(req: ImportModelRequest): Promise<ImportedModel> {
     if (!this.deps.exporter) throw new ApiError('failed', 'importing models is not available in this build');
-    return this.deps.exporter.importModel(req);
+    await this.ready;
+    const id = newRunId();
+    const modelDir = this.store.modelDir(id);
+    let got: Awaited<ReturnType<ExportPort['importModel']>>;
+    try {
+      got = await this.deps.exporter.importModel(req, modelDir);
+    } catch (error) {
+      await rm(this.store.dir(id), { recursive: true, force: true }).catch(() => {});
+      if (error instanceof ModelImportError || (error instanceof Error && error.name === 'ModelImportError')) throw new ApiError('bad-request', error.message, { path: req.path, layers: (error as ModelImportError).layers ?? [] });
+      throw error;
+    }
+    const { imported } = got;
+    if (!got.weightsSaved) return { ...imported, weights: null };
+    const project = imported.project;
+    const now = new Date().toISOString();
+    const run: StoredRun = {
+      id,
+      name: `${project.name} (imported)`,
+      datasetId: project.dataset ?? '',
+      status: 'completed',
+      createdAt: now,
+      endedAt: now,
+      backend: `imported ${imported.formatLabel}`,
+      epochs: 0,
+      epochsDone: 0,
+      hasModel: true,
+      settings: project.training,
+      graph: project.graph,
+      classNames: [],
+      batches: [],
+      epochPoints: [],
+    };
+    try {
+      await this.store.save(run);
+    } catch (error) {
+      await rm(this.store.dir(id), { recursive: true, force: true }).catch(() => {});
+      throw error;
+    }
+    this.runs.set(id, run);
+    return { ...imported, project: { ...project, training: { ...project.training, initialWeights: modelDir } }, weights: { runId: id, modelDir } };
   }
 
   // ---- events -------------------------------------------------------------------------------

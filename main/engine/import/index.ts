@@ -176,3 +176,28 @@ export async function importWithWeights(tf: typeof tfjs, path: string, options: 
   }
   return { result: checkParams(result), folder };
 }
+
+export interface ImportedFile {
+  result: ImportResult;
+  /** The importer that read it (its id is result.kind). */
+  importer: ModelImporter;
+  /** The weights, compiled into the imported graph's model (the caller saves and disposes it); null without weights. */
+  folder: ModelFolder | null;
+}
+
+/**
+ * What the engine's importModel and `layerforge import` do: recognise the path, read the structure, and read
+ * the weights too where the file has them and they are wanted (`weights`: true demands them, false skips them,
+ * undefined takes them when the file has some).
+ */
+export async function importModelFile(path: string, opts: ImportOptions & { weights?: boolean; tf?: () => Promise<typeof tfjs> } = {}): Promise<ImportedFile> {
+  const { weights, tf, ...options } = opts;
+  const { importer } = await detectImporter(path);
+  const result = checkParams(await importer.read(path, options));
+  if (weights === false || (!result.hasWeights && weights === undefined)) return { result, importer, folder: null };
+  if (!result.hasWeights) throw new ModelImportError(`${path} has no trained weights to import (a ${importer.label} with its structure only): import it without weights`);
+  if (!importer.readWithWeights) throw new ModelImportError(`${path}: Layerforge reads the structure of a ${importer.label} but not its weights yet: import it without weights`);
+  if (!tf) throw new Error('importModelFile: weights need a tfjs (opts.tf)');
+  const withWeights = await importer.readWithWeights(await tf(), path, options);
+  return { result: checkParams(withWeights.result), importer, folder: withWeights.folder };
+}

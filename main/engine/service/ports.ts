@@ -89,7 +89,12 @@ export interface GeneratedText {
 
 export interface ExportPort {
   exportModel(modelDir: string, format: ExportFormat, outPath: string): Promise<ExportResult>;
-  importModel(req: ImportModelRequest): Promise<ImportedModel>;
+  /**
+   * Reads a model file or folder through the importer registry. With weights (req.weights, default: when the file
+   * has some) it writes them as a trained-model folder at `modelDir` and says so (`weightsSaved`); the engine lists
+   * that folder as a run. A file that cannot be imported throws a ModelImportError (main/engine/import/errors.ts).
+   */
+  importModel(req: ImportModelRequest, modelDir: string): Promise<{ imported: Omit<ImportedModel, 'weights'>; weightsSaved: boolean }>;
 }
 
 export interface BackendsPort {

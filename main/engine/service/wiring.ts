@@ -221,11 +221,23 @@ function exportPort(): ExportPort {
         folder.model.dispose();
       }
     },
-    async importModel(req) {
-      // TODO(#15 engine core): weights (a model folder listed as a run), the importer registry's label, params.
-      const [{ importModelPath }, { analyzeGraph }] = await Promise.all([import('../import'), import('../../../shared/graph')]);
-      const r = await importModelPath(req.path);
-      return { project: r.project, format: r.kind, formatLabel: r.kind, warnings: r.warnings, assumed: [], params: analyzeGraph(r.project.graph).totals.params, weights: null };
+    async importModel(req, modelDir) {
+      const [{ importModelFile }, { analyzeGraph }, { saveModelFolder }] = await Promise.all([import('../import'), import('../../../shared/graph'), import('../export/modelFolder')]);
+      const tf = async () => {
+        const t = await import('@tensorflow/tfjs');
+        await t.setBackend('cpu'); // reading and writing weights: cpu does it (see exportModel)
+        return t;
+      };
+      const { result, importer, folder } = await importModelFile(req.path, { ...(req.dims ? { dims: req.dims } : {}), ...(req.weights !== undefined ? { weights: req.weights } : {}), tf });
+      if (folder) {
+        try {
+          await saveModelFolder(await tf(), modelDir, folder);
+        } finally {
+          folder.model.dispose();
+        }
+      }
+      const imported = { project: result.project, format: result.kind, formatLabel: importer.label, warnings: result.warnings, assumed: result.assumed, params: analyzeGraph(result.project.graph).totals.params };
+      return { imported, weightsSaved: Boolean(folder) };
     },
   };
 }
