@@ -187,6 +187,9 @@ test('train a tiny run, export it to ONNX and TensorFlow.js, import the model.js
   await page.getByTestId('import-model-path').fill(join(tfjsDir, 'model.json'));
   await shot(page, 'export-7-import-dialog');
   await page.getByTestId('import-model-confirm').click();
+  // The dialog says what it found, then opens it.
+  await expect(page.getByTestId('import-model-format')).toBeVisible({ timeout: 30_000 });
+  await page.getByTestId('import-model-open').click();
   // The template is unsaved: confirm discarding it.
   // (isVisible() does not wait: under load the confirmation came after it looked, and then blocked the import.)
   const discard = page.getByTestId('discard-confirm');

@@ -29,6 +29,7 @@ import './resumeTraining';
 import './stopTraining';
 import './openDashboard';
 import './openFile';
+import './groups';
 
 export { appContext, setViewBridge } from './context';
 export type { Action, ActionContext };

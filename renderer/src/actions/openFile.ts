@@ -9,7 +9,7 @@ import type { OpenTarget } from '../../../shared/api/shell';
 import type { ProjectFile } from '../../../shared/project';
 import { fileBaseName } from '../../../shared/shell/document';
 import { getEngine } from '../api/client';
-import { errorText, openImported } from '../export/flows';
+import { errorText, importedProject, openImported } from '../export/flows';
 import { openFromEngine } from '../project/files';
 import { training } from '../training/runsStore';
 import { fitToDataset } from './fitToDataset';
@@ -26,7 +26,8 @@ export interface OpenFileDeps {
 }
 
 const defaultDeps: OpenFileDeps = {
-  importModel: async (path) => (await getEngine().importModel({ path })).project,
+  // With weights, the project starts training from them (training.initialWeights).
+  importModel: async (path) => importedProject(await getEngine().importModel({ path })),
   initTraining: () => training.init(),
   importDataset: (req) => training.importFrom(req),
   useDataset(ctx, info) {

@@ -17,13 +17,14 @@ import { useAnalysis } from '../training/taskTarget';
 import { graphStore, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
 import { categoryColor } from './colors';
-import { createFlowModel, type LayerFlowNode } from './flowModel';
+import { createFlowModel, type FlowNode } from './flowModel';
+import { GroupBox, GroupFrame } from './GroupNodes';
 import { DEFAULT_NODE_SIZE } from './layout';
 import { LayerNode } from './LayerNode';
 
 export const LAYER_MIME = 'application/x-layerforge-layer';
 
-const nodeTypes: NodeTypes = { layer: LayerNode };
+const nodeTypes: NodeTypes = { layer: LayerNode, groupFrame: GroupFrame, groupBox: GroupBox };
 const SNAP: [number, number] = [10, 10];
 const PAN_BUTTONS = [1, 2];
 const MULTI_KEYS = ['Shift', 'Meta', 'Control'];
@@ -110,12 +111,12 @@ export function Canvas() {
     [rf],
   );
 
-  const minimapColor = useCallback((n: LayerFlowNode) => categoryColor(n.data.def?.category), []);
+  const minimapColor = useCallback((n: FlowNode) => (n.type === 'layer' ? categoryColor(n.data.def?.category) : n.type === 'groupBox' ? 'var(--accent)' : 'transparent'), []);
   const empty = doc.nodes.length === 0;
 
   return (
     <div className="lf-canvas" ref={wrapper} data-testid="canvas">
-      <ReactFlow<LayerFlowNode>
+      <ReactFlow<FlowNode>
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
@@ -142,7 +143,7 @@ export function Canvas() {
         proOptions={{ hideAttribution: false }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
-        <MiniMap<LayerFlowNode> pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} ariaLabel="Minimap" />
+        <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} ariaLabel="Minimap" />
         <Controls showInteractive={false} position="bottom-left" />
       </ReactFlow>
       {empty && (

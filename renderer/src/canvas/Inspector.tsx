@@ -10,6 +10,10 @@ import { formatBytes, formatCount, formatFlops } from './flowModel';
 import { formatShape } from '../../../shared/layers/shapeUtils';
 import { ModelSummary } from './ModelSummary';
 import { InsightWatcher } from '../insight/InsightWatcher';
+import { findGroup, groupIdOfBox, memberIds, paramSplit } from '../store/groups';
+import { useProjectDataset } from '../training/taskTarget';
+import { headFor } from '../actions/groups';
+import { LockIcon } from './GroupNodes';
 import { NodeInsight } from '../insight/NodeInsight';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -42,6 +46,8 @@ function InspectorBody() {
     );
   }
   const id = [...selected][0]!;
+  const groupId = groupIdOfBox(id);
+  if (groupId !== null) return <GroupInspector key={groupId} groupId={groupId} />;
   const node = nodes.find((n) => n.id === id);
   if (!node) return <ModelSummary />;
   return <NodeInspector key={node.id} node={node} />;
@@ -66,6 +72,21 @@ function NodeInspector({ node }: { node: DocNode }) {
       </div>
       <p className="lf-muted lf-insp-desc">{def.description}</p>
       <NameField node={node} />
+      {(info?.params ?? 0) > 0 && (
+        <label className="lf-field lf-field-row" title="Off freezes this layer: its weights stay as they are while the rest trains (fine-tuning).">
+          <span className="lf-field-label">
+            Trainable{node.trainable === false && <span className="lf-field-hint">frozen</span>}
+          </span>
+          <input
+            type="checkbox"
+            className="lf-toggle"
+            checked={node.trainable !== false}
+            data-testid="field-trainable"
+            onChange={(e) => dispatch('setNodeTrainable', { nodeId: node.id, trainable: e.target.checked })}
+          />
+        </label>
+      )}
+      {node.group !== undefined && <GroupLine groupId={node.group} />}
       <div className="lf-section-title">Parameters</div>
       {Object.entries(def.params).length === 0 && <div className="lf-muted">This layer has no parameters.</div>}
       {Object.entries(def.params).map(([key, spec]) =>
@@ -93,7 +114,89 @@ function NodeInspector({ node }: { node: DocNode }) {
           ))}
         </div>
       )}
+      {def.type !== 'Input' && <ReplaceHead node={node} />}
       <NodeInsight node={node} />
+    </div>
+  );
+}
+
+function GroupLine({ groupId }: { groupId: string }) {
+  const group = useGraph((s) => findGroup(s.doc, groupId));
+  if (!group) return null;
+  return (
+    <div className="lf-muted lf-insp-group" data-testid="inspector-group">
+      In group <b>{group.name}</b>{' '}
+      <button className="lf-link" onClick={() => dispatch('toggleGroup', { groupId, collapsed: true })}>
+        collapse it
+      </button>
+    </div>
+  );
+}
+
+/** "Replace the head" at this node: what it will remove and add, for the project's dataset. */
+function ReplaceHead({ node }: { node: DocNode }) {
+  const doc = useGraph((s) => s.doc);
+  const ds = useProjectDataset();
+  const after = new Set<string>();
+  const queue = [node.id];
+  for (let i = 0; i < queue.length; i++) {
+    for (const e of doc.edges) {
+      if (e.source === queue[i] && !after.has(e.target)) {
+        after.add(e.target);
+        queue.push(e.target);
+      }
+    }
+  }
+  const outputs = doc.nodes.filter((n) => n.type === 'Dense' && !doc.edges.some((e) => e.source === n.id));
+  const oldUnits = outputs.length === 1 && typeof outputs[0]!.params.units === 'number' ? (outputs[0]!.params.units as number) : null;
+  const { why } = headFor(ds, oldUnits);
+  return (
+    <details className="lf-insp-finetune" data-testid="finetune-section">
+      <summary className="lf-section-title">Fine-tuning</summary>
+      <p className="lf-muted">
+        Replace the head: {after.size > 0 ? `removes the ${after.size} layer${after.size === 1 ? '' : 's'} after ${node.name}, ` : ''}adds a new classifier on its output ({why}) and freezes{' '}
+        {node.name} and everything before it.
+      </p>
+      <button className="lf-btn" onClick={() => dispatch('replaceHead', { nodeId: node.id })} data-testid="replace-head">
+        Replace the head here
+      </button>
+    </details>
+  );
+}
+
+/** A collapsed group's box is selected: what it holds, and its collapse and freeze switches. */
+function GroupInspector({ groupId }: { groupId: string }) {
+  const doc = useGraph((s) => s.doc);
+  const analysis = useAnalysis(doc);
+  const group = findGroup(doc, groupId);
+  if (!group) return <ModelSummary />;
+  const ids = new Set(memberIds(doc, groupId));
+  const members = doc.nodes.filter((n) => ids.has(n.id));
+  const split = paramSplit({ nodes: members }, (id) => analysis.nodes[id]?.params ?? 0);
+  const allFrozen = split.trainable === 0 && split.frozen > 0;
+  return (
+    <div className="lf-inspector" data-testid="inspector-group-box">
+      <div className="lf-insp-head">
+        <span className="lf-chip" style={{ background: 'var(--accent)' }}>
+          Group
+        </span>
+        <span className="lf-insp-type">{group.name}</span>
+      </div>
+      <p className="lf-muted lf-insp-desc">A nested model, imported flattened: {members.length} layers drawn as one box.</p>
+      <dl className="lf-kv">
+        <dt>Trainable params</dt>
+        <dd>{formatCount(split.trainable)}</dd>
+        <dt>Frozen params</dt>
+        <dd>{formatCount(split.frozen)}</dd>
+      </dl>
+      <div className="lf-row-buttons">
+        <button className="lf-btn" onClick={() => dispatch('toggleGroup', { groupId, collapsed: !group.collapsed })} data-testid="group-inspector-toggle">
+          {group.collapsed ? 'Expand' : 'Collapse'}
+        </button>
+        <button className="lf-btn" onClick={() => dispatch('freezeGroup', { groupId, frozen: !allFrozen })} data-testid="group-inspector-freeze">
+          <LockIcon open={allFrozen} /> {allFrozen ? 'Unfreeze group' : 'Freeze group'}
+        </button>
+      </div>
     </div>
   );
 }

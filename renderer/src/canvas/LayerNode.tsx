@@ -7,6 +7,7 @@ import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { categoryColor } from './colors';
 import { formatCount, type LayerFlowNode } from './flowModel';
 import { HealthBadge } from '../insight/HealthBadge';
+import { LockIcon } from './GroupNodes';
 
 interface RenderCounter {
   __lfRenderCounts?: Record<string, number>;
@@ -20,13 +21,16 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
   const { node, def, summary, shape, params, error, ports } = data;
   const color = categoryColor(def?.category);
   const multi = ports.length > 1;
+  // Frozen (fine-tuning): only nodes with weights show it; the rest have nothing to freeze.
+  const frozen = node.trainable === false && params > 0;
   return (
     <div
-      className={`lf-node${selected ? ' selected' : ''}${error ? ' invalid' : ''}`}
+      className={`lf-node${selected ? ' selected' : ''}${error ? ' invalid' : ''}${frozen ? ' frozen' : ''}`}
       style={{ '--cat': color } as React.CSSProperties}
       data-testid={`node-${node.name}`}
       data-node-id={id}
       data-type={node.type}
+      data-frozen={frozen ? 'true' : undefined}
     >
       {ports.map((name, i) => (
         <Handle
@@ -47,6 +51,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
         <span className="lf-node-name" title={node.name}>
           {node.name}
         </span>
+        {frozen && <LockIcon title="Frozen: its weights do not change while training" />}
         <HealthBadge nodeId={id} />
       </div>
       <div className="lf-node-summary" data-testid="node-summary">

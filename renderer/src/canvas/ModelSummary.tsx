@@ -3,6 +3,9 @@ import { formatShape } from '../../../shared/layers/shapeUtils';
 import { useAnalysis } from '../training/taskTarget';
 import { graphStore, useGraph } from '../store/graphStore';
 import { formatBytes, formatCount, formatFlops } from './flowModel';
+import { paramSplit } from '../store/groups';
+import { dispatch } from '../actions';
+import { LockIcon } from './GroupNodes';
 
 /** Keras-style model summary, shown when nothing is selected. */
 export function ModelSummary() {
@@ -14,6 +17,8 @@ export function ModelSummary() {
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   const errors = analysis.problems.filter((p) => p.severity === 'error');
   const warnings = analysis.problems.filter((p) => p.severity === 'warning');
+  const split = paramSplit(doc, (id) => analysis.nodes[id]?.params ?? 0);
+  const groups = useGraph((s) => s.doc.groups);
   return (
     <div className="lf-inspector" data-testid="model-summary">
       <div className="lf-section-title">Model summary</div>
@@ -37,6 +42,29 @@ export function ModelSummary() {
           <div className="lf-total-label">activations / sample</div>
         </div>
       </div>
+      {split.frozen > 0 && (
+        <div className="lf-param-split" data-testid="param-split">
+          <span>
+            Trainable <b data-testid="params-trainable">{formatCount(split.trainable)}</b>
+          </span>
+          <span>
+            <LockIcon /> Frozen <b data-testid="params-frozen">{formatCount(split.frozen)}</b>
+          </span>
+        </div>
+      )}
+      {(groups?.length ?? 0) > 0 && (
+        <div className="lf-row-buttons lf-summary-groups">
+          <span className="lf-muted">
+            {groups!.length} group{groups!.length === 1 ? '' : 's'}
+          </span>
+          <button className="lf-btn lf-btn-ghost" onClick={() => dispatch('collapseAllGroups', { collapsed: true })} data-testid="groups-collapse-all">
+            Collapse all
+          </button>
+          <button className="lf-btn lf-btn-ghost" onClick={() => dispatch('collapseAllGroups', { collapsed: false })} data-testid="groups-expand-all">
+            Expand all
+          </button>
+        </div>
+      )}
       {doc.nodes.length === 0 ? (
         <p className="lf-muted">No layers yet.</p>
       ) : (
@@ -56,7 +84,7 @@ export function ModelSummary() {
               return (
                 <tr key={id} onClick={() => graphStore.getState().select([id])} className={errors.some((p) => p.nodeId === id) ? 'bad' : ''}>
                   <td>
-                    {n.name} <span className="lf-muted">({getLayer(n.type)?.label ?? n.type})</span>
+                    {n.trainable === false && (info?.params ?? 0) > 0 && <LockIcon title="frozen" />} {n.name} <span className="lf-muted">({getLayer(n.type)?.label ?? n.type})</span>
                   </td>
                   <td className="mono">{info?.shape ? formatShape(info.shape) : '?'}</td>
                   <td className="num mono">{formatCount(info?.params ?? 0)}</td>

@@ -3,10 +3,14 @@
  * FAST_LAYOUT_NODES nodes; beyond, our linear-time layered layout (elkjs needs ~1 s for 500 nodes).
  */
 import type ELKType from 'elkjs/lib/elk.bundled.js';
-import type { XY } from '../../../shared/graph';
+import type { GraphEdge, XY } from '../../../shared/graph';
 import type { Doc } from '../store/document';
 import type { Size } from '../store/graphStore';
+import { groupBoxId, groupOrigin, hiddenNodes } from '../store/groups';
 import { fastLayeredLayout } from './fastLayout';
+
+/** A collapsed group's box before it is measured (flowModel's GROUP_BOX_SIZE; kept here to avoid a cycle). */
+const BOX_SIZE: Size = { width: 230, height: 96 };
 
 export const DEFAULT_NODE_SIZE: Size = { width: 210, height: 84 };
 
@@ -30,9 +34,56 @@ const BIG_GRAPH_OPTIONS: Record<string, string> = {
 /** From this many nodes the layout is our linear-time layered one (fastLayout.ts) instead of elkjs. */
 export const FAST_LAYOUT_NODES = 300;
 
+/**
+ * Positions for the document's nodes. A collapsed group is laid out as its one box (edges to its nodes go
+ * to the box); its hidden nodes move with the box, keeping their places relative to each other.
+ */
 export async function layoutDoc(doc: Doc, measured: Readonly<Record<string, Size>>): Promise<Record<string, XY>> {
+  const hidden = hiddenNodes(doc);
+  if (hidden.size === 0) return layoutGraph(doc.nodes.map((n) => n.id), doc.edges, measured);
+  const ids: string[] = [];
+  const boxes = new Set<string>();
+  for (const n of doc.nodes) {
+    const root = hidden.get(n.id);
+    if (!root) ids.push(n.id);
+    else if (!boxes.has(root)) {
+      boxes.add(root);
+      ids.push(groupBoxId(root));
+    }
+  }
+  const edges: GraphEdge[] = [];
+  const pairs = new Set<string>();
+  for (const e of doc.edges) {
+    const hs = hidden.get(e.source);
+    const ht = hidden.get(e.target);
+    const source = hs ? groupBoxId(hs) : e.source;
+    const target = ht ? groupBoxId(ht) : e.target;
+    const key = `${source}\u0000${target}`;
+    if (source === target || ((hs || ht) && pairs.has(key))) continue;
+    pairs.add(key);
+    edges.push({ ...e, source, target, targetPort: ht ? 0 : e.targetPort });
+  }
+  const placed = await layoutGraph(ids, edges, { ...Object.fromEntries([...boxes].map((g) => [groupBoxId(g), BOX_SIZE])), ...measured });
+  const out: Record<string, XY> = {};
+  for (const id of ids) if (placed[id]) out[id] = placed[id];
+  for (const g of boxes) {
+    const to = placed[groupBoxId(g)];
+    const from = groupOrigin(doc, g);
+    delete out[groupBoxId(g)];
+    if (!to || !from) continue;
+    for (const n of doc.nodes) {
+      if (hidden.get(n.id) !== g) continue;
+      const p = doc.positions[n.id] ?? from;
+      out[n.id] = { x: Math.round(p.x - from.x + to.x), y: Math.round(p.y - from.y + to.y) };
+    }
+  }
+  return out;
+}
+
+async function layoutGraph(nodeIds: readonly string[], edges: readonly GraphEdge[], measured: Readonly<Record<string, Size>>): Promise<Record<string, XY>> {
+  const doc = { nodes: nodeIds.map((id) => ({ id })), edges };
   if (doc.nodes.length >= FAST_LAYOUT_NODES) {
-    return fastLayeredLayout(doc.nodes.map((n) => n.id), doc.edges, (id) => measured[id] ?? DEFAULT_NODE_SIZE);
+    return fastLayeredLayout(nodeIds, edges, (id) => measured[id] ?? DEFAULT_NODE_SIZE);
   }
   if (!elk) {
     // Loaded on first use: elkjs is large and most sessions never lay out.

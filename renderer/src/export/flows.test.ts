@@ -55,7 +55,7 @@ describe('import flow', () => {
   it('asks the engine for the path and opens the project as a new unsaved document, auto-laid-out', async () => {
     const { ctx, graph } = context();
     const engine = { importModel: vi.fn(async () => ({ project: importedProject(), format: 'tfjs-layers' as const, formatLabel: 'TensorFlow.js layers model', warnings: [], assumed: [], params: 0, weights: null })) };
-    const project = await fetchImport(engine, '  /models/resnet/model.json ');
+    const { project } = await fetchImport(engine, '  /models/resnet/model.json ');
     expect(engine.importModel).toHaveBeenCalledWith({ path: '/models/resnet/model.json' });
     await openImported(ctx, project, '/models/resnet/model.json');
 

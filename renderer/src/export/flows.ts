@@ -3,6 +3,7 @@
  * open an imported model as a new document. Kept apart from the components so tests can drive them.
  */
 import type { EngineApi, ExportFormat, ExportResult } from '../../../shared/api';
+import type { ImportedModel } from '../../../shared/api/importModel';
 import type { ProjectFile } from '../../../shared/project';
 import type { ActionContext } from '../actions/register';
 import { autoLayout } from '../actions/autoLayout';
@@ -29,16 +30,44 @@ export async function exportRun(
   return engine.exportModel({ runId: req.runId, format: req.format, outPath: resolveOutPath(req.format, req.outPath) });
 }
 
-export async function fetchImport(engine: Pick<EngineApi, 'importModel'>, path: string): Promise<ProjectFile> {
-  return (await engine.importModel({ path: path.trim() })).project;
+/** Asks the engine to import a model file or folder; `dims` sizes the input dimensions the file leaves open. */
+export async function fetchImport(engine: Pick<EngineApi, 'importModel'>, path: string, dims?: Record<string, number>): Promise<ImportedModel> {
+  return engine.importModel({ path: path.trim(), ...(dims && Object.keys(dims).length ? { dims } : {}) });
 }
+
+/**
+ * The project to open for an import: with weights, its training starts from them (training.initialWeights
+ * names the imported model folder) unless the engine already set it.
+ */
+export function importedProject(imported: ImportedModel): ProjectFile {
+  const { project, weights } = imported;
+  if (!weights || project.training.initialWeights) return project;
+  return { ...project, training: { ...project.training, initialWeights: weights.modelDir } };
+}
+
+/** One line about an import for the notice: format, layers, parameters, weights. */
+export function importSummary(imported: ImportedModel): string {
+  const layers = imported.project.graph.nodes.length;
+  const parts = [imported.formatLabel, `${layers} layer${layers === 1 ? '' : 's'}`, `${imported.params.toLocaleString('en-US')} params`];
+  if (imported.weights) parts.push('with its weights (listed as a run; training starts from them)');
+  return parts.join(', ');
+}
+
+/** Graphs from this many layers open with their groups collapsed (each nested model one box), to draw quickly. */
+export const COLLAPSE_GROUPS_FROM = 400;
 
 /**
  * Opens an imported project as a new, unsaved document and lays it out with the auto-layout action
  * (one undo step, so the importer's own rows are one Undo away).
  */
-export async function openImported(ctx: ActionContext, project: ProjectFile, source: string): Promise<void> {
-  ctx.graph.getState().loadProject(project, null, { unsaved: true });
+export async function openImported(ctx: ActionContext, project: ProjectFile, source: string, summary?: string): Promise<void> {
+  const groups = project.graph.groups;
+  // A very large graph opens with its top-level groups collapsed (expanded from the frame or the summary).
+  const opened =
+    groups?.length && project.graph.nodes.length >= COLLAPSE_GROUPS_FROM && !groups.some((g) => g.collapsed)
+      ? { ...project, graph: { ...project.graph, groups: groups.map((g) => (g.parent === undefined ? { ...g, collapsed: true } : g)) } }
+      : project;
+  ctx.graph.getState().loadProject(opened, null, { unsaved: true });
   try {
     await autoLayout.perform(ctx);
   } catch (error) {
@@ -46,5 +75,5 @@ export async function openImported(ctx: ActionContext, project: ProjectFile, sou
     return;
   }
   const count = project.graph.nodes.length;
-  ctx.ui.getState().notify('info', `Imported ${project.name} (${count} layer${count === 1 ? '' : 's'}) from ${source}`);
+  ctx.ui.getState().notify('info', `Imported ${project.name} (${summary ?? `${count} layer${count === 1 ? '' : 's'}`}) from ${source}`);
 }

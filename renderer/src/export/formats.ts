@@ -114,9 +114,35 @@ export function validateExportForm(form: { runId: string | null; outPath: string
   return errors;
 }
 
+/** What the Import dialog reads, for its help line (the engine's importer registry says which it found). */
+export const IMPORT_KINDS: ReadonlyArray<{ ext: string; what: string }> = [
+  { ext: 'model.json', what: 'TensorFlow.js layers model (with its weight files)' },
+  { ext: '.json', what: 'Keras model.to_json() (Keras 2 or 3)' },
+  { ext: '.h5', what: 'Keras HDF5 (model and weights)' },
+  { ext: '.keras', what: 'Keras 3 archive' },
+  { ext: '.onnx', what: 'ONNX (opset 11–21)' },
+  { ext: 'folder', what: 'a folder holding one of these, or a Layerforge project / model folder' },
+];
+
 export function validateImportPath(path: string): string | null {
   const p = path.trim();
-  if (!p) return 'Give the path of a model.json (or a model folder) on the engine’s machine.';
+  if (!p) return 'Give the path of a model file (model.json, .h5, .keras, .onnx) or folder on the engine’s machine.';
   if (!isAbsolutePath(p)) return 'Give an absolute path on the engine’s machine (for example /home/me/model/model.json).';
+  if (/[\0]/.test(p)) return 'The path contains a NUL character.';
   return null;
+}
+
+/**
+ * The sizes typed for the unknown input dimensions: whole numbers from 1 to 1,000,000, by dimension key.
+ * Returns the dims to send, or the first problem in words.
+ */
+export function parseDims(fields: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> = {}): { dims: Record<string, number> } | { error: string; key: string } {
+  const dims: Record<string, number> = {};
+  for (const [key, text] of Object.entries(fields)) {
+    const t = text.trim();
+    const n = Number(t);
+    if (!t || !Number.isInteger(n) || n < 1 || n > 1_000_000) return { key, error: `${labels[key] ?? key}: give a whole number from 1 to 1,000,000${t ? ` (not '${t}')` : ''}.` };
+    dims[key] = n;
+  }
+  return { dims };
 }

@@ -30,6 +30,12 @@ function selectNode(nodeId: string) {
 
 type FieldKey = keyof TrainingSettings;
 
+/** The last part of a folder path on the engine's machine ('/data/runs/abc/model' -> 'abc/model'). */
+function folderName(path: string): string {
+  const parts = path.split(/[\\/]+/).filter(Boolean);
+  return parts.slice(-2).join('/') || path;
+}
+
 /** Memoised: the panel re-renders on every progress event; the settings form need not. */
 const SettingsSection = memo(function SettingsSection({ settings, disabled, task }: { settings: TrainingSettings; disabled: boolean; task: TaskDef }) {
   const backends = useTraining((s) => s.backends);
@@ -89,6 +95,16 @@ const SettingsSection = memo(function SettingsSection({ settings, disabled, task
   return (
     <details className="lf-train-section lf-settings" open>
       <summary className="lf-section-title">Settings</summary>
+      {settings.initialWeights && (
+        <div className="lf-start-from" data-testid="initial-weights" title={settings.initialWeights}>
+          <span>
+            Start from: <b>imported weights</b> <span className="mono">({folderName(settings.initialWeights)})</span>
+          </span>
+          <button type="button" className="lf-btn lf-btn-ghost" disabled={disabled} onClick={() => update('initialWeights', null)} data-testid="initial-weights-clear">
+            Train from scratch
+          </button>
+        </div>
+      )}
       <div className="lf-grid2">
         {num('epochs', 'Epochs', '1')}
         {num('batchSize', 'Batch size', '1')}

@@ -219,6 +219,12 @@ export const training = {
     trainingStore.setState({ datasets: await engine!.listDatasets() });
   },
 
+  /** Lists the runs again (an import with weights adds one). */
+  async refreshRuns(): Promise<void> {
+    if (!engine) return training.init();
+    await refreshRuns();
+  },
+
   async prepare(id: string): Promise<void> {
     trainingStore.setState({ error: null });
     const p = engine!.prepareDataset({ id });
