@@ -2,6 +2,7 @@ import { resolvedParams } from '../../../../shared/graph';
 import { getLayer, ShapeError, type ActivationName, type ParamValue } from '../../../../shared/layers';
 import type { UnknownDimension } from '../types';
 import { ModelImportError } from '../errors';
+import { CONST_OPS, ConstEvalError, evalConst, type NdArray } from './constEval';
 import type { OnnxAttr, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './decode';
 
 /**
@@ -576,6 +577,31 @@ class Converter {
       if (v.kind !== 'tensor') throw new OpError('its input is a constant');
       return this.activate(n, v, fusedAct.act);
     }
+    if (CONST_OPS.has(n.opType) && n.inputs.some((i) => i)) {
+      const ins = n.inputs.map((_, i) => this.val(n, i));
+      if (ins.every((v) => !v || v.kind === 'const')) {
+        const cs = ins as (CVal | undefined)[];
+        let r: NdArray;
+        try {
+          r = evalConst(n.opType, cs, {
+            int: (k, d) => this.int(n, k, d),
+            ints: (k) => this.ints(n, k),
+            float: (k, d) => this.float(n, k, d),
+            tensor: (k) => {
+              const a = this.attr(n, k);
+              return a?.kind === 'tensor' ? { dims: a.value.dims, values: a.value.values(), type: a.value.type } : undefined;
+            },
+          }, this.m.opset);
+        } catch (error) {
+          if (error instanceof ConstEvalError) throw new OpError(error.message);
+          throw error;
+        }
+        // a weight computed from weights (transposed in the graph, say) still counts as the file's parameters
+        const weight = r.type === 'float' && cs.some((c) => c?.weight && c.type === 'float');
+        if (weight) cs.forEach((c, i) => c && this.weightTensors.delete(n.inputs[i]!));
+        return this.setVal(n, { kind: 'const', dims: r.dims, values: r.values, type: r.type, weight });
+      }
+    }
     const handler = OPS[n.opType];
     if (!handler) throw new OpError(`operator ${n.opType} has no Layerforge equivalent`);
     handler.call(this, n);
@@ -1090,7 +1116,7 @@ class Converter {
     const target = this.needConst(n, 1, 'shape', false);
     const t = Array.from(target.values);
     const cur = this.onnxShape(x);
-    if (x.perm[0] !== 0) throw new OpError('Reshape of a tensor whose first axis is not the batch is not supported');
+    if (x.perm[0] !== 0) return this.reshapeTail(n, x, t, cur);
     const rest = t.slice(1).map((d, i) => (d === 0 && this.int(n, 'allowzero', 0) === 0 ? cur[i + 1] ?? 0 : d));
     const size = x.shape.reduce((a, b) => a * b, 1);
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
@@ -1100,6 +1126,25 @@ class Converter {
       throw new OpError(`shape [${t.join(', ')}] does not keep the batch first and the ${size} values of a sample (from [${cur.join(', ')}])`);
     }
     this.reshapeTo(n, x, [1, ...resolved]);
+  }
+
+  /**
+   * A Reshape of a tensor whose batch is not its first axis ([T, N, 2, H] of a bidirectional RNN, say): only
+   * merging the trailing axes back into one axis of ours (the two directions into the concatenation).
+   */
+  private reshapeTail(n: OnnxNode, x: TVal, t: number[], cur: number[]): void {
+    const b = x.perm.indexOf(0);
+    const real = this.b(x).shape;
+    const tail = x.perm.slice(b + 1);
+    const ok = b >= 0 && t.length === b + 2 && t.slice(0, b).every((d, i) => d === 0 || d === cur[i]) && tail.length > 0 && tail.every((p, i) => p > 0 && (i === 0 || p === tail[i - 1]! + 1));
+    if (ok) {
+      const p = tail[0]!;
+      const q = tail[tail.length - 1]!;
+      const merged = [...x.shape.slice(0, p - 1), x.shape.slice(p - 1, q).reduce((u, v) => u * v, 1), ...x.shape.slice(q)];
+      const lead = x.perm.slice(0, b + 1).map((a) => (a > q ? a - (q - p) : a));
+      if (same(merged, real) && lead.every((a) => a < p || a > q || a === 0)) return this.setVal(n, { ...x, shape: real, perm: [...lead, p] });
+    }
+    throw new OpError(`Reshape to [${t.join(', ')}] of a tensor whose first axis is not the batch (${this.describe(x)}) is not supported`);
   }
 
   /** A Reshape to `target` (ONNX, batch first): a layout change, a Flatten (with a row permutation), or our Reshape. */
@@ -1281,7 +1326,14 @@ class Converter {
       const b = this.add('Embedding', { inputDim: V, outputDim: D }, [idx], n, { embeddings: { shape: [V, D], values: f32(data.values) } });
       return void this.out(n, b);
     }
-    throw new OpError('Gather / indexing of the model\'s data is not supported');
+    if (data.kind === 'tensor' && idx.kind === 'const' && idx.values.length === 1) {
+      // h_n[-1]: picking the one entry of an axis of size 1 (a layer's last state)
+      const r = data.perm.length;
+      const ax = axis < 0 ? axis + r : axis;
+      const i = idx.values[0]!;
+      if (data.perm[ax] === -1 && (i === 0 || i === -1)) return this.setVal(n, { ...data, perm: idx.dims.length ? data.perm : data.perm.filter((_, k) => k !== ax) });
+    }
+    throw new OpError('Gather / indexing of the model\'s data is not supported (only an embedding lookup, or the single entry of an axis of size 1)');
   }
 
   cast(n: OnnxNode): void {
