@@ -20,8 +20,8 @@ export const conv1d = defineLayer({
     filters: int(32, { min: 1, max: 65_536, description: 'Number of output channels.' }),
     kernelSize: int(3, { min: 1, max: 255, description: 'Window length in steps.' }),
     strides: int(1, { min: 1, max: 255 }),
-    padding: choice(['valid', 'same'], 'valid', {
-      description: "'same' keeps the length (at stride 1). Keras's 'causal' is a Zero Padding 1D of (kernelSize − 1) · dilationRate steps on the left, then 'valid'.",
+    padding: choice(['valid', 'same', 'causal'], 'valid', {
+      description: "'same' keeps the length (at stride 1); 'causal' too, padding only the start with (kernelSize − 1) · dilationRate zero steps, so step t sees only steps up to t (WaveNet, TCNs).",
     }),
     dilation: int(1, { min: 1, max: 64, label: 'dilationRate' }),
     activation: activation('relu'),
@@ -30,14 +30,16 @@ export const conv1d = defineLayer({
   inputs: { min: 1, max: 1 },
   outputShape: ([inp], p) => {
     expectRank(inp!, 2, 'a sequence (T×F)');
-    checkWindow1d(inp!, p.kernelSize, 'kernelSize', p.padding, p.dilation);
-    return [convOutputLength(inp![0]!, p.kernelSize, p.padding, p.strides, p.dilation), p.filters];
+    // causal: (kernelSize − 1) · dilation zero steps before the start, then 'valid': the length of 'same'
+    const padding = p.padding === 'causal' ? 'same' : p.padding;
+    checkWindow1d(inp!, p.kernelSize, 'kernelSize', padding, p.dilation);
+    return [convOutputLength(inp![0]!, p.kernelSize, padding, p.strides, p.dilation), p.filters];
   },
   checkParams: (p) => (p.dilation > 1 && p.strides > 1 ? [['dilation', 'dilation > 1 cannot be combined with strides > 1']] : []),
   paramCount: ([inp], p) => p.kernelSize * inp![1]! * p.filters + (p.useBias ? p.filters : 0),
   flops: ([inp], p, out) => 2 * out[0]! * p.filters * p.kernelSize * inp![1]!,
-  build: ({ tf }, p, name) =>
-    tf.layers.conv1d({
+  build: ({ tf, custom }, p, name) =>
+    (p.padding === 'causal' ? custom.conv1d : tf.layers.conv1d)({
       name,
       filters: p.filters,
       kernelSize: p.kernelSize,
@@ -47,5 +49,5 @@ export const conv1d = defineLayer({
       activation: tfActivation(p.activation),
       useBias: p.useBias,
     }),
-  summary: (p) => `${p.filters} · ${p.kernelSize}${p.strides > 1 ? ` /${p.strides}` : ''}${p.dilation > 1 ? ` d${p.dilation}` : ''} · ${p.activation}`,
+  summary: (p) => `${p.filters} · ${p.kernelSize}${p.strides > 1 ? ` /${p.strides}` : ''}${p.dilation > 1 ? ` d${p.dilation}` : ''}${p.padding === 'causal' ? ' · causal' : ''} · ${p.activation}`,
 });

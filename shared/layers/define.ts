@@ -83,6 +83,10 @@ export interface CustomLayerFactories {
   subtract(config: { name: string }): TfLayer;
   /** Keras's Normalization (not in tfjs): non-trainable weights mean and variance per channel (last axis), starting at these values. */
   normalization(config: { name: string; mean: number; variance: number }): TfLayer;
+  /** tfjs's GRU plus Keras's resetAfter (tfjs's refuses it): the reset gate after the recurrent product, bias [2, 3u]. */
+  gru(config: Parameters<Tf['layers']['gru']>[0] & { name: string; resetAfter: boolean }): TfLayer;
+  /** tfjs's Conv1D that also runs Keras's padding 'causal' (tfjs's throws when run). */
+  conv1d(config: Parameters<Tf['layers']['conv1d']>[0] & { name: string }): TfLayer;
 }
 
 export interface BuildContext {

@@ -6,7 +6,9 @@ const isBidirectional = (p: Readonly<Record<string, unknown>>) => p.bidirectiona
 
 /**
  * SimpleRNN, LSTM and GRU differ only in their number of gates (1, 4, 3) and tfjs factory. tfjs's GRU
- * is the Keras 1 variant (reset_after = false): 3 × (units × (F + units) + units) weights. The gates use
+ * is the Keras 1 variant (reset_after = false): 3 × (units × (F + units) + units) weights; the GRU's
+ * resetAfter param (Keras 2+'s default, PyTorch's and cuDNN's GRU) adds a recurrent bias (3 × units more)
+ * and is our own tfjs layer (main/engine/compile/custom/gru.ts). The gates use
  * the standard sigmoid (tfjs's default is hard sigmoid; Keras 2+ and PyTorch use sigmoid).
  * The recurrent kernel starts glorot-uniform, not Keras's orthogonal: tfjs computes orthogonal matrices
  * with a pure-JS QR that takes ~3.5 s for 64 LSTM units and ~36 s for 128 on the cpu backend.
@@ -21,6 +23,7 @@ function recurrentLayer(opts: {
 }): AnyLayerDef {
   const outWidth = (p: { units: number; bidirectional: boolean; mergeMode: string }) =>
     p.bidirectional && p.mergeMode === 'concat' ? 2 * p.units : p.units;
+  const resetAfter = (p: object) => (p as { resetAfter?: unknown }).resetAfter === true;
   return defineLayer({
     type: opts.type,
     category: 'Recurrent',
@@ -36,6 +39,13 @@ function recurrentLayer(opts: {
         when: isBidirectional,
         description: 'How the two directions are merged (concat doubles the output width).',
       }),
+      ...(opts.type === 'GRU'
+        ? {
+            resetAfter: bool(false, {
+              description: "Apply the reset gate after the recurrent product, with a second bias: Keras 2+'s default (reset_after=True), PyTorch's and cuDNN's GRU. Off: TensorFlow.js's GRU (Keras 1).",
+            }),
+          }
+        : {}),
     },
     inputs: { min: 1, max: 1 },
     outputShape: ([inp], p): Shape => {
@@ -43,9 +53,9 @@ function recurrentLayer(opts: {
       const w = outWidth(p);
       return p.returnSequences ? [inp![0]!, w] : [w];
     },
-    paramCount: ([inp], p) => (p.bidirectional ? 2 : 1) * opts.gates * (p.units * (inp![1]! + p.units) + p.units),
+    paramCount: ([inp], p) => (p.bidirectional ? 2 : 1) * (opts.gates * (p.units * (inp![1]! + p.units) + p.units) + (resetAfter(p) ? opts.gates * p.units : 0)),
     flops: ([inp], p) => (p.bidirectional ? 2 : 1) * inp![0]! * 2 * opts.gates * p.units * (inp![1]! + p.units + 1),
-    build: ({ tf }, p, name) => {
+    build: ({ tf, custom }, p, name) => {
       const args = {
         units: p.units,
         activation: tfActivation(p.activation),
@@ -53,12 +63,13 @@ function recurrentLayer(opts: {
         recurrentInitializer: 'glorotUniform' as const,
         ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: 'sigmoid' as const }),
       };
-      if (!p.bidirectional) return tf.layers[opts.factory]({ name, ...args });
-      const inner = tf.layers[opts.factory]({ name: `${name}_cell`, ...args });
+      const make = (layerName: string) => (resetAfter(p) ? custom.gru({ name: layerName, ...args, resetAfter: true }) : tf.layers[opts.factory]({ name: layerName, ...args }));
+      if (!p.bidirectional) return make(name);
+      const inner = make(`${name}_cell`);
       return tf.layers.bidirectional({ name, layer: inner as never, mergeMode: p.mergeMode });
     },
     summary: (p) =>
-      `${p.units}${p.returnSequences ? ' · seq' : ''}${p.bidirectional ? ` · bi-${p.mergeMode}` : ''}`,
+      `${p.units}${p.returnSequences ? ' · seq' : ''}${p.bidirectional ? ` · bi-${p.mergeMode}` : ''}${resetAfter(p) ? ' · reset after' : ''}`,
   });
 }
 

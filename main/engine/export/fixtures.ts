@@ -211,6 +211,19 @@ export function layerFixtures(): Fixture[] {
         ['LSTM', { units: 3, activation: 'softplus' }],
       ]),
     },
+    {
+      // Keras's padding 'causal' (dilated, strided) and GRU reset_after (Keras 2+'s default): bidirectional,
+      // a non-default activation (PyTorch's KerasRecurrent, ONNX Softsign) and the plain one (torch.nn.GRU)
+      name: 'causal-gru-reset-after',
+      graph: chain(seq(7, 3), [
+        ['Conv1D', { filters: 4, kernelSize: 3, padding: 'causal', dilation: 2, activation: 'relu' }],
+        ['Conv1D', { filters: 4, kernelSize: 2, strides: 2, padding: 'causal', activation: 'linear', useBias: false }],
+        ['GRU', { units: 3, returnSequences: true, bidirectional: true, mergeMode: 'concat', resetAfter: true }],
+        ['GRU', { units: 4, activation: 'softsign', returnSequences: true, resetAfter: true }],
+        ['GRU', { units: 2, bidirectional: true, mergeMode: 'sum', resetAfter: true }],
+        ['Dense', { units: 2, activation: 'linear' }],
+      ]),
+    },
     ...tableGraphs(),
   ];
   // Only graphs whose layer types are all in the registry (layers are still being added).

@@ -1,11 +1,16 @@
+import type * as tfjs from '@tensorflow/tfjs';
 import type { CustomLayerFactories, Tf } from '../../../../shared/layers';
 import { defineCustomLayerClasses, type CustomLayerClasses } from './classes';
+import { defineConv1dClass, type Conv1DArgs } from './causalConv1d';
+import { defineGruClass, type GRUArgs } from './gru';
 import { defineKerasClasses, type KerasClasses } from './kerasLayers';
 
 export type { CustomLayerClasses, MultiHeadAttentionArgs, PositionalEmbeddingArgs } from './classes';
 
 const cache = new WeakMap<object, CustomLayerClasses>();
 const kerasCache = new WeakMap<object, KerasClasses>();
+const gruCache = new WeakMap<object, new (args: GRUArgs) => tfjs.layers.Layer>();
+const conv1dCache = new WeakMap<object, new (args: Conv1DArgs) => tfjs.layers.Layer>();
 
 /**
  * Our own tfjs layer classes (MultiHeadAttention, PositionalEmbedding), defined on this tf instance and
@@ -17,6 +22,8 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
   if (!classes) {
     classes = defineCustomLayerClasses(tf);
     kerasCache.set(tf, defineKerasClasses(tf));
+    gruCache.set(tf, defineGruClass(tf));
+    conv1dCache.set(tf, defineConv1dClass(tf));
     cache.set(tf, classes);
   }
   return classes;
@@ -26,6 +33,8 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
 export function customLayerFactories(tf: Tf): CustomLayerFactories {
   const c = registerCustomLayers(tf);
   const k = kerasCache.get(tf)!;
+  const GRU = gruCache.get(tf)!;
+  const Conv1D = conv1dCache.get(tf)!;
   return {
     relu: (config) => new k.ReLU(config),
     elu: (config) => new k.ELU(config),
@@ -37,10 +46,19 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
     spatialDropout2d: (config) => new k.SpatialDropout2D(config),
     subtract: (config) => new k.Subtract(config),
     normalization: (config) => new k.Normalization(config),
+    gru: (config) => new GRU(config),
+    conv1d: (config) => new Conv1D(config),
     multiHeadAttention: (config) => new c.MultiHeadAttention(config),
     positionalEmbedding: (config) => new c.PositionalEmbedding(config),
     layerNormalization: (config) => new c.LayerNormalization({ ...config, axis: -1 }),
   };
+}
+
+/** A GRU (or a Bidirectional around one) with Keras's resetAfter, which plain tfjs's GRUCell refuses. */
+function resetAfterGru(cls: string, c: Record<string, unknown>): boolean {
+  if (cls === 'GRU') return c.resetAfter === true;
+  const inner = cls === 'Bidirectional' ? (c.layer as { className?: unknown; config?: Record<string, unknown> } | undefined) : undefined;
+  return inner?.className === 'GRU' && inner.config?.resetAfter === true;
 }
 
 /** Our own tfjs classes: a plain TensorFlow.js cannot load a model.json that uses them until they are registered. */
@@ -49,8 +67,9 @@ const OWN_CLASSES = new Set(['MultiHeadAttention', 'PositionalEmbedding', 'ZeroP
 /**
  * The layers of a model that plain TensorFlow.js (without registerCustomLayers) would refuse to load or
  * would compute differently, each as "name (why)": our own classes, the 'hardSwish' activation, and the
- * Keras options we add to tfjs's ReLU (negativeSlope, threshold: silently ignored), ELU (alpha: refused)
- * and Softmax (an axis but the last: fails when run). Empty when the model is plain tfjs.
+ * Keras options we add to tfjs's ReLU (negativeSlope, threshold: silently ignored), ELU (alpha: refused),
+ * Softmax (an axis but the last: fails when run), GRU (resetAfter: refused) and Conv1D (padding 'causal':
+ * fails when run). Empty when the model is plain tfjs.
  */
 export function needsOurClasses(model: { layers: readonly { name: string; getClassName(): string; getConfig(): object }[] }): string[] {
   const out: string[] = [];
@@ -62,6 +81,8 @@ export function needsOurClasses(model: { layers: readonly { name: string; getCla
     else if (cls === 'ReLU' && (Number(c.negativeSlope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0)) out.push(`${l.name} (ReLU with negativeSlope / threshold)`);
     else if (cls === 'ELU' && Number(c.alpha ?? 1) !== 1) out.push(`${l.name} (ELU with alpha ${String(c.alpha)})`);
     else if (cls === 'Softmax' && c.axis !== -1 && c.axis !== undefined) out.push(`${l.name} (Softmax on axis ${String(c.axis)})`);
+    else if (resetAfterGru(cls, c)) out.push(`${l.name} (GRU with resetAfter)`);
+    else if (cls === 'Conv1D' && c.padding === 'causal') out.push(`${l.name} (Conv1D with padding causal)`);
   }
   return out;
 }

@@ -81,7 +81,8 @@ function recurrent(className: 'SimpleRNN' | 'LSTM' | 'GRU'): Coverage<KerasLower
         `activation=${act(c)}`,
         ...(className === 'SimpleRNN' ? [] : [`recurrent_activation=${act(c, 'recurrentActivation')}`]),
         `return_sequences=${py(Boolean(c.returnSequences))}`,
-        ...(className === 'GRU' ? ['reset_after=False'] : []),
+        // tfjs's GRU is Keras's reset_after=False (bias [3u]); our resetAfter GRU is Keras's default (bias [2, 3u])
+        ...(className === 'GRU' ? [`reset_after=${py(c.resetAfter === true)}`] : []),
         useBias(c),
       ];
       if (!bidi) return { className, args: inner };

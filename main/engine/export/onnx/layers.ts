@@ -286,9 +286,18 @@ function gates(values: Float32Array, rows: number, units: number, order: number[
   return out;
 }
 
+/**
+ * ONNX's [Wb, Rb] from a tfjs bias: [G*u] (Rb stays zero), or a reset-after GRU's [2, G*u] (row 0 the
+ * input bias Wb, row 1 the recurrent bias Rb), each reordered to ONNX's gate order.
+ */
 function gateBias(values: Float32Array | undefined, units: number, order: number[]): Float32Array {
-  const out = new Float32Array(2 * order.length * units); // [Wb, Rb]; Rb stays zero
-  if (values) order.forEach((src, gi) => out.set(values.subarray(src * units, (src + 1) * units), gi * units));
+  const gu = order.length * units;
+  const out = new Float32Array(2 * gu);
+  if (values) {
+    for (let row = 0; row < values.length / gu; row++) {
+      order.forEach((src, gi) => out.set(values.subarray(row * gu + src * units, row * gu + (src + 1) * units), row * gu + gi * units));
+    }
+  }
   return out;
 }
 
@@ -340,7 +349,8 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OnnxLowering {
       attrs.activation_alpha = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.2 : 1)));
       attrs.activation_beta = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.5 : 0)));
     }
-    if (kind === 'GRU') attrs.linear_before_reset = A.int(0);
+    // Keras's reset_after is ONNX's linear_before_reset: r ⊙ (h·Rh + Rbh)
+    if (kind === 'GRU') attrs.linear_before_reset = A.int(cell.resetAfter === true ? 1 : 0);
     const xt = b.op('Transpose', [x!], { perm: A.ints([1, 0, 2]) }, `${layer.name}_tnf`);
     const [Y, Yh] = b.opN(kind, [
       xt,
@@ -441,8 +451,10 @@ function ncl(b: OnnxBuilder, x: string, hint: string, f: (xc: string) => string)
   return b.op('Transpose', [f(t)], { perm: A.ints([0, 2, 1]) }, `${hint}_ntf`);
 }
 
-/** Explicit ONNX pads [start, end] for tfjs padding along a sequence. */
+/** Explicit ONNX pads [start, end] for tfjs padding along a sequence ('valid', 'same' or 'causal'). */
 function pads1d(layer: ExportLayer, kernel: number, stride: number, dilation: number): number[] {
+  // Keras's 'causal' (Conv1D): (kernel − 1) · dilation zeros before the start only
+  if (layer.config.padding === 'causal') return [(kernel - 1) * dilation, 0];
   return layer.config.padding === 'same' ? samePads(layer.inputShapes[0]![0]!, kernel, stride, dilation) : [0, 0];
 }
 

@@ -216,19 +216,35 @@ const zeroPadding: TorchLowering = (layer) => {
   return { module: `nn.ZeroPad2d(${tup([l, r, t, b])})`, forward: (s, [x]) => `${s}(${x})`, tensors: [] };
 };
 
-function rnnTensors(layer: ExportLayer, bidi: boolean, hhBias: boolean): TorchTensor[] {
+/**
+ * A recurrent layer's tensors in torch.nn naming: weight_ih / weight_hh (transposed kernels), bias_ih (the
+ * tfjs bias), bias_hh (a reset-after GRU's recurrent bias, its bias row 1; zeros where `hhBias` asks for
+ * one tfjs does not have). `order` reorders the gate blocks (tfjs / Keras GRU z, r, h -> torch.nn.GRU r, z, n).
+ */
+function rnnTensors(layer: ExportLayer, bidi: boolean, hhBias: boolean, order: number[] | null = null): TorchTensor[] {
   const out: TorchTensor[] = [];
+  // rows of a [G*u, cols] tensor are G contiguous gate blocks
+  const gates = (v: Float32Array): Float32Array => {
+    if (!order) return v;
+    const block = v.length / order.length;
+    const r = new Float32Array(v.length);
+    order.forEach((src, gi) => r.set(v.subarray(src * block, (src + 1) * block), gi * block));
+    return r;
+  };
   for (const [dir, suffix] of bidi ? [['forward/', ''], ['backward/', '_reverse']] : [['', '']]) {
     const k = requireWeight(layer, `${dir}kernel`);
     const r = requireWeight(layer, `${dir}recurrent_kernel`);
     const kt = transposeArray(k.values, k.shape, [1, 0]);
     const rt = transposeArray(r.values, r.shape, [1, 0]);
     const b = weight(layer, `${dir}bias`);
-    out.push({ key: `weight_ih_l0${suffix}`, shape: kt.shape, values: kt.values });
-    out.push({ key: `weight_hh_l0${suffix}`, shape: rt.shape, values: rt.values });
+    out.push({ key: `weight_ih_l0${suffix}`, shape: kt.shape, values: gates(kt.values) });
+    out.push({ key: `weight_hh_l0${suffix}`, shape: rt.shape, values: gates(rt.values) });
     const nb = kt.shape[0]!;
-    out.push({ key: `bias_ih_l0${suffix}`, shape: [nb], values: b?.values ?? new Float32Array(nb) });
-    if (hhBias) out.push({ key: `bias_hh_l0${suffix}`, shape: [nb], values: new Float32Array(nb) });
+    // a reset-after GRU's bias is [2, G*u]: the input bias, then the recurrent one
+    const twoRows = b?.shape.length === 2;
+    out.push({ key: `bias_ih_l0${suffix}`, shape: [nb], values: gates(b ? b.values.slice(0, nb) : new Float32Array(nb)) });
+    if (b && twoRows) out.push({ key: `bias_hh_l0${suffix}`, shape: [nb], values: gates(b.values.slice(nb, 2 * nb)) });
+    else if (hhBias) out.push({ key: `bias_hh_l0${suffix}`, shape: [nb], values: new Float32Array(nb) });
   }
   return out;
 }
@@ -245,16 +261,22 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): TorchLowering {
     const seqs = Boolean(cell.returnSequences);
     const merge = bidi ? String(layer.config.mergeMode ?? 'concat') : 'concat';
     const dirs = bidi ? 2 : 1;
+    const resetAfter = kind === 'GRU' && cell.resetAfter === true;
     let module: string;
     let hhBias = true;
     let helpers: string[] = [];
+    let order: number[] | null = null;
     if (kind === 'LSTM' && a === 'tanh' && rec === 'sigmoid') {
       module = `nn.LSTM(${features}, ${units}, batch_first=True, bidirectional=${py(bidi)})`;
     } else if (kind === 'RNN' && (a === 'tanh' || a === 'relu')) {
       module = `nn.RNN(${features}, ${units}, nonlinearity='${a}', batch_first=True, bidirectional=${py(bidi)})`;
+    } else if (resetAfter && a === 'tanh' && rec === 'sigmoid') {
+      // Keras's reset_after GRU is torch.nn.GRU's formula; only the gate order differs (z, r, h -> r, z, n)
+      module = `nn.GRU(${features}, ${units}, batch_first=True, bidirectional=${py(bidi)})`;
+      order = [1, 0, 2];
     } else {
       // Keras-compatible recurrent cell (tfjs's GRU resets before the recurrent matmul; nn.GRU after).
-      module = `KerasRecurrent('${kind}', ${features}, ${units}, activation='${a}', recurrent_activation='${rec}', bidirectional=${py(bidi)})`;
+      module = `KerasRecurrent('${kind}', ${features}, ${units}, activation='${a}', recurrent_activation='${rec}', bidirectional=${py(bidi)}${resetAfter ? ', reset_after=True' : ''})`;
       hhBias = false;
       helpers = ['KerasRecurrent'];
     }
@@ -272,7 +294,7 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): TorchLowering {
         const h = `${hExpr}.transpose(0, 1)`; // [N, dirs, units]
         return merge === 'concat' ? `${h}.reshape(-1, ${dirs * units})` : mergeExpr(h, 1)!;
       },
-      tensors: rnnTensors(layer, bidi, hhBias),
+      tensors: rnnTensors(layer, bidi, hhBias, order),
       helpers,
     };
   };
@@ -352,6 +374,8 @@ const prelu: TorchLowering = (layer) => {
 
 /** [start, end] padding of a 1-D window along the sequence, as tfjs pads it. */
 function pads1d(layer: ExportLayer, kernel: number, stride: number, dilation: number): [number, number] {
+  // Keras's 'causal' (Conv1D): (kernel − 1) · dilation zeros before the start only
+  if (layer.config.padding === 'causal') return [(kernel - 1) * dilation, 0];
   return layer.config.padding === 'same' ? samePads(layer.inputShapes[0]![0]!, kernel, stride, dilation) : [0, 0];
 }
 
@@ -643,19 +667,22 @@ class KerasRecurrent(nn.Module):
 
     Used where torch.nn has no equivalent: Keras's GRU applies the reset gate *before* the recurrent
     matmul (reset_after=False; torch.nn.GRU applies it after), and non-default activations.
-    Parameters follow torch.nn naming and gate order (LSTM i, f, g, o; GRU z, r, h). Returns
-    (outputs [N, T, dirs*units], final hidden [dirs, N, units]) like torch.nn.GRU.
+    Parameters follow torch.nn naming and Keras's gate order (LSTM i, f, g, o; GRU z, r, h); a GRU with
+    reset_after=True (Keras 2+'s default) has a second bias, bias_hh_l0, inside the reset gate's product.
+    Returns (outputs [N, T, dirs*units], final hidden [dirs, N, units]) like torch.nn.GRU.
     """
 
-    def __init__(self, kind, input_size, units, activation='tanh', recurrent_activation='sigmoid', bidirectional=False):
+    def __init__(self, kind, input_size, units, activation='tanh', recurrent_activation='sigmoid', bidirectional=False, reset_after=False):
         super().__init__()
-        self.kind, self.units, self.bidirectional = kind, units, bidirectional
+        self.kind, self.units, self.bidirectional, self.reset_after = kind, units, bidirectional, reset_after
         self.act, self.rec = _ACTIVATIONS[activation], _ACTIVATIONS[recurrent_activation]
         gates = {'LSTM': 4, 'GRU': 3, 'RNN': 1}[kind]
         for suffix in ['', '_reverse'] if bidirectional else ['']:
             setattr(self, 'weight_ih_l0' + suffix, nn.Parameter(torch.empty(gates * units, input_size)))
             setattr(self, 'weight_hh_l0' + suffix, nn.Parameter(torch.empty(gates * units, units)))
             setattr(self, 'bias_ih_l0' + suffix, nn.Parameter(torch.zeros(gates * units)))
+            if reset_after:
+                setattr(self, 'bias_hh_l0' + suffix, nn.Parameter(torch.zeros(gates * units)))
         for name, p in self.named_parameters():
             if name.startswith('weight'):
                 nn.init.xavier_uniform_(p)
@@ -673,6 +700,11 @@ class KerasRecurrent(nn.Module):
                 i, f, g, o = (xt + h @ w_hh.t()).chunk(4, dim=1)
                 c = self.rec(f) * c + self.rec(i) * self.act(g)
                 h = self.rec(o) * self.act(c)
+            elif self.kind == 'GRU' and self.reset_after:
+                xz, xr, xh = xt.chunk(3, dim=1)
+                hz, hr, hh = F.linear(h, w_hh, getattr(self, 'bias_hh_l0' + suffix)).chunk(3, dim=1)
+                z, r = self.rec(xz + hz), self.rec(xr + hr)
+                h = z * h + (1 - z) * self.act(xh + r * hh)
             elif self.kind == 'GRU':
                 xz, xr, xh = xt.chunk(3, dim=1)
                 hz, hr = (h @ w_hh[: 2 * u].t()).chunk(2, dim=1)
