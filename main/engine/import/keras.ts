@@ -56,7 +56,6 @@ function recurrent(type: string, c: KerasConfig, extra: Record<string, ParamValu
   if (c.go_backwards) throw new LayerImportError('go_backwards is not supported');
   if (c.stateful) throw new LayerImportError('stateful is not supported');
   if (c.return_state) throw new LayerImportError('return_state is not supported');
-  if (type === 'GRU' && c.reset_after) throw new LayerImportError('reset_after=True is not supported (TensorFlow.js GRUs reset before the recurrent product)');
   const warnings: string[] = [];
   if (type !== 'SimpleRNN') {
     const rec = String(c.recurrent_activation ?? 'sigmoid');
@@ -64,7 +63,8 @@ function recurrent(type: string, c: KerasConfig, extra: Record<string, ParamValu
   }
   return {
     type,
-    params: { units: Number(c.units), activation: activation(c), returnSequences: Boolean(c.return_sequences), bidirectional: false, ...extra },
+    // GRU reset_after (Keras 2+'s default; absent in Keras 1 and older tfjs files: reset before) is our resetAfter
+    params: { units: Number(c.units), activation: activation(c), returnSequences: Boolean(c.return_sequences), bidirectional: false, ...(type === 'GRU' ? { resetAfter: c.reset_after === true } : {}), ...extra },
     warnings,
   };
 }
@@ -146,6 +146,13 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
   SimpleRNN: (c) => recurrent('SimpleRNN', c),
   LSTM: (c) => recurrent('LSTM', c),
   GRU: (c) => recurrent('GRU', c),
+  // TimeDistributed(Dense) is our Dense, which applies per step on a sequence (the weights are the inner Dense's)
+  TimeDistributed: (c) => {
+    const inner = c.layer as { class_name?: unknown; config?: KerasConfig } | undefined;
+    const cls = String(inner?.class_name ?? 'no layer');
+    if (cls !== 'Dense') throw new LayerImportError(`TimeDistributed(${cls}) is not supported (only TimeDistributed(Dense), which is Layerforge's Dense applied to each step)`);
+    return KERAS_IMPORTERS.Dense!(inner!.config ?? {});
+  },
   Bidirectional: (c) => {
     const inner = c.layer as { class_name: string; config: KerasConfig };
     const type = RNN_CLASSES[inner.class_name];
@@ -179,7 +186,6 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
   ELU: (c) => ({ type: 'ELU', params: { alpha: Number(c.alpha ?? 1) } }),
   Softmax: (c) => ({ type: 'Softmax', params: { axis: Number(Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1)) } }),
   Conv1D: (c) => {
-    if (c.padding === 'causal') throw new LayerImportError("padding 'causal' is not supported (Layerforge's Conv1D takes 'valid' or 'same'; pad the start with a Zero Padding 1D)");
     if (c.data_format && c.data_format !== 'channels_last') throw new LayerImportError(`data_format '${String(c.data_format)}' is not supported (only channels_last)`);
     return { type: 'Conv1D', params: { filters: Number(c.filters), kernelSize: first(c.kernel_size), strides: first(c.strides ?? 1), padding: String(c.padding ?? 'valid'), dilation: first(c.dilation_rate ?? 1), activation: activation(c), useBias: c.use_bias !== false } };
   },
