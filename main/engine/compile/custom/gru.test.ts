@@ -161,6 +161,21 @@ describe('GRU with resetAfter (Keras reset_after=True)', () => {
     gru.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).not.toEqual(Array.from(before[i]!)));
   });
 
+  it("applies Keras's dropout / recurrentDropout only while training (one mask per gate, kept for the sequence)", () => {
+    const x = tf.tensor(Float32Array.from(random(N * T * F, 81)), [N, T, F]);
+    const plain = customLayerFactories(tf).gru({ name: 'nodrop', units: U, recurrentActivation: 'sigmoid', resetAfter: true });
+    const drop = customLayerFactories(tf).gru({ name: 'drop', units: U, recurrentActivation: 'sigmoid', resetAfter: true, dropout: 0.5, recurrentDropout: 0.5 });
+    plain.apply(x);
+    drop.apply(x);
+    drop.setWeights(plain.getWeights());
+    const inference = (drop.apply(x, { training: false }) as tf.Tensor).dataSync();
+    expect(Array.from(inference)).toEqual(Array.from((plain.apply(x) as tf.Tensor).dataSync()));
+    const before = tf.memory().numTensors;
+    const trained = (drop.apply(x, { training: true }) as tf.Tensor).dataSync();
+    expect(Array.from(trained)).not.toEqual(Array.from(inference));
+    expect(tf.memory().numTensors - before).toBeLessThanOrEqual(1 + 6); // the output, and the masks kept until the next call
+  });
+
   it('saves as className GRU with resetAfter and loads back (alone and in Bidirectional) with the same predictions', async () => {
     for (const bi of [false, true]) {
       const model = gruModel(bi);
