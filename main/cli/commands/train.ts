@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, OPTIMIZERS, parseProjectText, type TrainingSettings } from '../../../shared/project';
 import { fitGraphToDataset, getTask, LOSSES, type MetricDef, type TaskDef } from '../../../shared/tasks';
@@ -21,6 +22,9 @@ const USAGE = `Usage: layerforge train PROJECT --dataset ID [options]
   --lr RATE           learning rate
   --loss NAME         ${LOSSES.join(' | ')} (default: auto, the dataset's task chooses)
   --seed N            random seed
+  --init-weights DIR  fine-tuning: start from the weights of a trained-model folder (an import with weights,
+                      \`train --out\`), matched by node name; layers that do not fit (a new head) start fresh.
+                      Default: the project's training.initialWeights (relative to the project file)
   --out DIR           write the trained model folder (model.json, weights.bin, project.json, metrics.json);
                       with pytorch the run folder (bundle, train.log, checkpoints) is kept beside it, DIR.pytorch
                       (without --out it is a temporary folder, removed at the end)
@@ -83,6 +87,7 @@ export const trainCommand: CliCommand = {
         lr: { type: 'string' },
         loss: { type: 'string' },
         seed: { type: 'string' },
+        'init-weights': { type: 'string' },
         out: { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -135,6 +140,9 @@ export const trainCommand: CliCommand = {
       ...(loss !== undefined ? { loss: loss as TrainingSettings['loss'] } : {}),
       ...(procs !== undefined ? { procs } : {}),
     };
+    // Fine-tuning: --init-weights, else the project's initialWeights (a relative one is relative to the project file).
+    const init = values['init-weights'] ?? (settings.initialWeights ? resolve(dirname(file), settings.initialWeights) : null);
+    settings.initialWeights = init ? resolve(init) : null;
     if (procs !== undefined && !usesProcessEngine(settings.backend)) throw new UsageError(`--procs is for --backend pytorch (the backend is ${settings.backend})`);
     const json = Boolean(values.json);
     const tty = Boolean(process.stderr.isTTY) && !json;
@@ -163,7 +171,7 @@ export const trainCommand: CliCommand = {
         case 'started': {
           io.err(`Training '${project.name}' on ${e.dataset.name}: ${task.label.toLowerCase()}${e.dataset.target ? ` of '${e.dataset.target}'` : ''}, ${e.trainImages} train ${unit}, ${e.valImages} ${e.validation === 'test' ? 'test' : 'validation'} ${unit}`);
           io.err(`Backend: ${e.backend} (${e.backendReason})`);
-          io.err(`Model: ${e.model.params.toLocaleString('en-US')} params; loss ${e.model.loss}; ${e.epochs} epochs × ${e.batchesPerEpoch} batches of ${e.batchSize}; ${settings.optimizer} lr ${settings.learningRate}`);
+          io.err(`Model: ${e.model.params.toLocaleString('en-US')} params${e.model.trainableParams !== e.model.params ? ` (${e.model.trainableParams.toLocaleString('en-US')} trainable)` : ''}; loss ${e.model.loss}; ${e.epochs} epochs × ${e.batchesPerEpoch} batches of ${e.batchSize}; ${settings.optimizer} lr ${settings.learningRate}`);
           for (const n of [...fitNotes.map((c) => `fitted to the dataset: ${c}`), ...e.notes]) io.err(`Note: ${n}`);
           break;
         }
