@@ -1,6 +1,6 @@
 /**
  * Fuzz: model.json import (importKerasModelJson / importModelPath) on random and mutated TensorFlow.js
- * topologies. Each input either becomes a valid project or throws a ModelImportError (or, for a
+ * topologies, Keras 3 to_json with a nested Functional and a Keras 2 nested Sequential. Each input either becomes a valid project or throws a ModelImportError (or, for a
  * Layerforge project file, a ProjectFileError); never a TypeError from deep inside, never a hang.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -30,6 +30,33 @@ beforeAll(async () => {
     seeds.push({ modelTopology: model.toJSON(null, false), weightsManifest: [{ paths: ['w.bin'], weights: [] }] });
     model.dispose();
   }
+  // Keras 3 to_json with a nested Functional base (DTypePolicy, __keras_tensor__ calls, module / registered_name,
+  // an input of unknown length) and a Keras 2 Sequential wrapping a nested bare-list Sequential
+  const kt = (name: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 8], dtype: 'float32', keras_history: [name, 0, 0] } });
+  const k3 = (class_name: string, name: string, config: Record<string, unknown>, args: unknown[]) => ({
+    module: 'keras.layers', class_name, name, registered_name: null,
+    config: { name, trainable: true, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null }, ...config },
+    inbound_nodes: args.length ? [{ args, kwargs: {} }] : [],
+  });
+  seeds.push({
+    module: 'keras.src.models.functional', class_name: 'Functional', registered_name: 'Functional',
+    config: {
+      name: 'outer', trainable: true, input_layers: [['x', 0, 0]], output_layers: [['head', 0, 0]],
+      layers: [
+        k3('InputLayer', 'x', { batch_shape: [null, null, 8], dtype: 'float32' }, []),
+        {
+          module: 'keras.src.models.functional', class_name: 'Functional', name: 'base', registered_name: 'Functional',
+          config: { name: 'base', trainable: false, input_layers: ['bx', 0, 0], output_layers: ['bg', 0, 0], layers: [k3('InputLayer', 'bx', { batch_shape: [null, null, 8] }, []), k3('Conv1D', 'bc', { filters: 4, kernel_size: [3], padding: 'same', activation: 'relu' }, [kt('bx')]), k3('GRU', 'bg', { units: 4, reset_after: false }, [kt('bc')])] },
+          inbound_nodes: [{ args: [kt('x')], kwargs: {} }],
+        },
+        k3('Dense', 'head', { units: 2, activation: 'softmax' }, [kt('base')]),
+      ],
+    },
+  });
+  seeds.push({
+    class_name: 'Sequential',
+    config: [{ class_name: 'Sequential', config: [{ class_name: 'Dense', config: { name: 'e1', units: 6, activation: 'relu', batch_input_shape: [null, 5] } }] }, { class_name: 'Dense', config: { name: 'out', units: 2 } }],
+  });
   seeds.push({
     modelTopology: {
       class_name: 'Sequential',

@@ -129,6 +129,31 @@ describe('TensorFlow.js layers model.json importer', () => {
     m.dispose();
   });
 
+  it("Keras applications' ZeroPadding2D((0,1),(0,1)) + stride-2 'valid' conv folds into 'same' (exact on even sizes), refused on odd", async () => {
+    const build = (size: number) =>
+      tf.sequential({
+        layers: [
+          L.zeroPadding2d({ inputShape: [size, size, 3], padding: [[0, 1], [0, 1]], name: 'block_1_pad' }),
+          L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'block_1_depthwise' }),
+          L.conv2d({ filters: 2, kernelSize: 1, name: 'project' }),
+        ],
+      });
+    const m = build(8);
+    const dir = await saveRandom(m, 9);
+    const res = await tfjsLayersImporter.read(dir, {});
+    expect(res.project.graph.nodes.map((n) => n.name)).toEqual(['input_1', 'block_1_depthwise', 'project']);
+    expect(res.project.graph.nodes[1]!.params).toMatchObject({ padding: 'same', strides: 2 });
+    expect(res.warnings[0]).toMatch(/block_1_pad: ZeroPadding2D \(\(0, 1\), \(0, 1\)\) before block_1_depthwise .* padding 'same'/);
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3);
+    expect(await parity(dir, [x])).toBeLessThan(1e-5);
+    const odd = build(7);
+    const oddDir = await saveRandom(odd, 9);
+    await expect(tfjsLayersImporter.read(oddDir, {})).rejects.toThrow(/block_1_pad \(ZeroPadding2D\): padding \(\(0, 1\), \(0, 1\)\) before block_1_depthwise is only exact as 'same' padding on an even-sized input, and its input is 7×7×3/);
+    tf.dispose(x);
+    m.dispose();
+    odd.dispose();
+  });
+
   it("Layerforge's own layer fixtures round-trip with weights (model.save -> import -> same predictions)", async () => {
     const names = ['lstm', 'gru', 'separable-crop', 'sequence-conv', 'activation-layers', 'embedding'];
     for (const f of layerFixtures().filter((x) => names.includes(x.name))) {

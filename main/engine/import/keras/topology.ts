@@ -173,8 +173,9 @@ class Flattener {
     const entries = raw.map((l, i) => {
       if (!isObject(l)) throw new ModelImportError(`${what}: layer ${i} is not a JSON object`);
       const config = isObject(l.config) ? l.config : {};
-      const name = String(config.name ?? l.name ?? `layer_${i}`);
-      return { name, className: String(l.class_name), config, inbound: l.inbound_nodes };
+      const name = String(config.name ?? l.name ?? (Array.isArray(l.config) ? `${String(l.class_name).toLowerCase()}_${i + 1}` : `layer_${i}`));
+      // a nested Keras 1/2 Sequential keeps its layers as a bare list in `config`
+      return { name, className: String(l.class_name), config, raw: l.config, inbound: l.inbound_nodes };
     });
     // Names of this scope -> keys (the outer scope claims its names before any nested model expands).
     const scopeKeys = new Map<string, string>();
@@ -204,7 +205,7 @@ class Flattener {
           prev = { layer: inKey, tensor: 0 };
         }
         if (MODEL_CLASSES.has(e.className)) {
-          const outs = this.expand(e.className, e.config, { ...sub(e), call: prev ? [prev] : undefined, buildShape: e.config.build_input_shape }, depth + 1);
+          const outs = this.expand(e.className, e.raw, { ...sub(e), call: prev ? [prev] : undefined, buildShape: e.config.build_input_shape }, depth + 1);
           if (outs.length !== 1) this.failures.push({ name: e.name, className: e.className, reason: `a model inside a Sequential must have one output, it has ${outs.length}` });
           outs.forEach((o, t) => this.alias.set(`${key}#${t}`, o));
           prev = { layer: key, tensor: 0 };
@@ -234,7 +235,7 @@ class Flattener {
         continue;
       }
       if (MODEL_CLASSES.has(e.className)) {
-        const outs = this.expand(e.className, e.config, { ...sub(e), call: refs, buildShape: e.config.build_input_shape }, depth + 1);
+        const outs = this.expand(e.className, e.raw, { ...sub(e), call: refs, buildShape: e.config.build_input_shape }, depth + 1);
         outs.forEach((o, t) => this.alias.set(`${key}#${t}`, o));
         continue;
       }
@@ -322,6 +323,7 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
     }
     sources.set(l.key, srcs);
   }
+  const folded = foldCorrectPad(layers, sources, warnings);
   const consumers = new Map<string, string[]>();
   for (const l of layers) for (const s of sources.get(l.key)!) (consumers.get(s.layer) ?? consumers.set(s.layer, []).get(s.layer)!).push(l.className);
 
@@ -329,6 +331,7 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   for (const l of layers) {
+    if (folded.has(l.key)) continue;
     const id = rename.get(l.key)!;
     try {
       let type: string;
@@ -396,9 +399,46 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
   if (!analysis.valid) {
     throw new ModelImportError(`the imported graph is not valid: ${analysis.problems.filter((p) => p.severity === 'error').map((p) => p.message).join('; ')}`);
   }
+  for (const [pad, conv] of folded) {
+    const node = nodes.find((n) => n.id === rename.get(conv));
+    const src = graph.edges.find((e) => e.target === node?.id);
+    const shape = src ? analysis.nodes[src.source]?.shape : undefined;
+    if (!shape || shape[0]! % 2 !== 0 || shape[1]! % 2 !== 0) {
+      throw new ModelImportError(`cannot import: 1 layer not supported: ${pad} (ZeroPadding2D): padding ((0, 1), (0, 1)) before ${conv} is only exact as 'same' padding on an even-sized input, and its input is ${shape ? shape.join('×') : 'unknown'}`, [{ name: pad, className: 'ZeroPadding2D', reason: 'asymmetric padding on an odd-sized input' }]);
+    }
+  }
   const project = { ...newProject(projectName), graph };
   const renamed = Object.fromEntries([...rename].filter(([a, b]) => a !== b));
   return { project, warnings, hasWeights: options.hasWeights, kind: options.kind, renamed, assumed };
+}
+
+/**
+ * Keras applications (MobileNet v1/v2, EfficientNet, …) pad ((0, 1), (0, 1)) before a stride-2 3×3 'valid'
+ * convolution (imagenet_utils.correct_pad). On an even-sized input that is exactly TensorFlow's 'same'
+ * padding, so the pad is folded into the convolution (checked against the input size once shapes are
+ * known). Returns pad key -> convolution key for each fold.
+ */
+function foldCorrectPad(layers: Flat[], sources: Map<string, Ref[]>, warnings: string[]): Map<string, string> {
+  const folded = new Map<string, string>();
+  const readers = new Map<string, Flat[]>();
+  for (const l of layers) for (const s of sources.get(l.key) ?? []) (readers.get(s.layer) ?? readers.set(s.layer, []).get(s.layer)!).push(l);
+  const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
+  for (const pad of layers) {
+    if (pad.className !== 'ZeroPadding2D' || !Array.isArray(pad.config.padding)) continue;
+    const [rows, cols] = (pad.config.padding as unknown[]).map(pair);
+    if (!rows || !cols || rows[0] !== 0 || rows[1] !== 1 || cols[0] !== 0 || cols[1] !== 1) continue;
+    const next = readers.get(pad.key) ?? [];
+    const conv = next[0];
+    if (next.length !== 1 || !conv || !['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D'].includes(conv.className)) continue;
+    const k = pair(conv.config.kernel_size);
+    const st = pair(conv.config.strides ?? 1);
+    if ((conv.config.padding ?? 'valid') !== 'valid' || k[0] !== 3 || k[1] !== 3 || st[0] !== 2 || st[1] !== 2) continue;
+    sources.set(conv.key, sources.get(pad.key) ?? []);
+    conv.config = { ...conv.config, padding: 'same' };
+    folded.set(pad.key, conv.key);
+    warnings.push(`${pad.key}: ZeroPadding2D ((0, 1), (0, 1)) before ${conv.key} (3×3, stride 2, 'valid') is imported as ${conv.key} with padding 'same' (identical on its even-sized input)`);
+  }
+  return folded;
 }
 
 const DIM_LABELS: Record<number, DimLabel[]> = { 1: ['features'], 2: ['sequence length', 'features'], 3: ['height', 'width', 'channels'] };
