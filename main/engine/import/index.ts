@@ -5,11 +5,9 @@
  * gets a ModelImportError listing the formats Layerforge reads.
  */
 import type * as tfjs from '@tensorflow/tfjs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { open, readdir, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { analyzeGraph } from '../../../shared/graph';
-import { compileGraph } from '../compile';
-import { registerCustomLayers } from '../compile/custom';
 import type { ModelFolder } from '../export/modelFolder';
 import { ModelImportError } from './errors';
 import { MODEL_IMPORTERS } from './formats';
@@ -52,80 +50,9 @@ export async function probePath(path: string): Promise<ImportProbe> {
   }
 }
 
-/**
- * TensorFlow.js model.json / Keras to_json() files, as index.ts read them before the registry. Tried after
- * the registered importers only, so the 'tfjs-layers' / 'keras-json' modules of keras/ replace it as soon as
- * formats.ts lists them (then this can go).
- */
-const legacyModelJson: ModelImporter = {
-  id: 'tfjs-layers',
-  label: 'TensorFlow.js / Keras model.json',
-  detect: (p) => (p.isDirectory ? p.entries.includes('model.json') : p.ext === '.json'),
-  async read(path, options) {
-    const file = (await stat(path)).isDirectory() ? join(path, 'model.json') : path;
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new ModelImportError(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const name = basename(file) === 'model.json' ? basename(dirname(file)) || 'Imported model' : basename(file).replace(/\.json$/, '');
-    return importKerasModelJson(json, name, options);
-  },
-  async readWithWeights(tf, path, options) {
-    const result = await legacyModelJson.read(path, options);
-    if (!result.hasWeights) throw new ModelImportError(`${path} has no trained weights (its model.json lists no weightsManifest)`);
-    const file = (await stat(path)).isDirectory() ? join(path, 'model.json') : path;
-    registerCustomLayers(tf);
-    const source = await tf.loadLayersModel(modelJsonHandler(tf, file));
-    const { model } = compileGraph(tf, result.project.graph);
-    const bad: { name: string; className: string; reason: string }[] = [];
-    try {
-      for (const layer of source.layers) {
-        const weights = layer.getWeights();
-        if (!weights.length) continue;
-        const target = model.getLayer(result.renamed[layer.name] ?? layer.name);
-        const want = target.getWeights();
-        if (weights.length !== want.length || weights.some((w, i) => w.shape.join('x') !== want[i]!.shape.join('x'))) {
-          bad.push({ name: layer.name, className: layer.getClassName(), reason: `weights [${weights.map((w) => w.shape.join('x')).join(', ')}] do not fit the imported layer` });
-          continue;
-        }
-        target.setWeights(weights);
-      }
-    } finally {
-      source.dispose();
-    }
-    if (bad.length) {
-      model.dispose();
-      throw new ModelImportError(`cannot import the weights of ${bad.length} layer${bad.length === 1 ? '' : 's'}: ${bad.map((b) => `${b.name} (${b.className}): ${b.reason}`).join('; ')}`, bad);
-    }
-    return { result, folder: { project: result.project, model, metrics: { importedFrom: path } } };
-  },
-};
-
-/** Reads a model.json at any file name plus the weight shards its manifest lists (paths relative to it). */
-function modelJsonHandler(tf: typeof tfjs, file: string): tfjs.io.IOHandler {
-  return {
-    load: async () => {
-      const json = JSON.parse(await readFile(file, 'utf8')) as { modelTopology: object; weightsManifest?: { paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }[] };
-      const specs: tfjs.io.WeightsManifestEntry[] = [];
-      const buffers: ArrayBuffer[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights);
-        for (const p of group.paths) {
-          const buf = await readFile(join(dirname(file), p));
-          buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-        }
-      }
-      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) };
-    },
-  };
-}
-
-/** The importers in detection order: the registry's, then the legacy model.json reader. */
+/** The importers in detection order (formats.ts). */
 export function importers(): ModelImporter[] {
-  const fallback = MODEL_IMPORTERS.some((i) => i.id === 'tfjs-layers') ? [] : [legacyModelJson];
-  return [...MODEL_IMPORTERS, ...fallback];
+  return MODEL_IMPORTERS;
 }
 
 /** The formats Layerforge reads, in words, for messages and usage text. */
