@@ -3,6 +3,7 @@ import { layerforgeModelFolderImporter, layerforgeProjectImporter } from './laye
 import { kerasJsonImporter } from './keras/kerasJson';
 import { tfjsLayersImporter } from './keras/tfjs';
 import { kerasH5Importer, kerasV3Importer } from './hdf5';
+import { onnxImporter } from './onnx';
 
 /**
  * Every model format Layerforge imports, one module each under main/engine/import/ (as the exporters in
@@ -17,6 +18,7 @@ export const MODEL_IMPORTERS: ModelImporter[] = [
   kerasJsonImporter,
   kerasH5Importer,
   kerasV3Importer,
+  onnxImporter,
   // (#15) the importers are listed here as their modules land: layerforge project / model folder,
   // tfjs-layers, keras-json, keras-h5, keras-v3, onnx.
 ];

@@ -247,7 +247,9 @@ class Converter {
     for (const l of listed) {
       const name = (l as { name?: unknown })?.name;
       if (typeof name !== 'string' || !NAME_RE.test(name)) continue;
-      const v = this.vals.get(name);
+      // a layer wrapped in Transposes (convolutions, pools) names the Transpose back: <name>_nhwc
+      const found = [name, `${name}_nhwc`, `${name}_ntf`].find((t) => this.vals.get(t)?.kind === 'tensor');
+      const v = found ? this.vals.get(found) : undefined;
       if (v?.kind !== 'tensor' || ren.has(v.node) || this.built.get(v.node)!.type === 'Input') continue;
       if (this.used.has(name) && !ren.has(v.node) && v.node !== name) continue;
       ren.set(v.node, name);
@@ -272,9 +274,10 @@ class Converter {
     outputs.splice(0, outputs.length, ...outputs.map((o) => ren.get(o) ?? o));
   }
 
-  private fresh(hint: string): string {
-    let n = hint.replace(/^[/.]+/, '').replace(/[^A-Za-z0-9_]/g, '_') || 'node';
-    if (!NAME_RE.test(n)) n = `_${n}`;
+  private fresh(hint: string, prefix = 'node'): string {
+    let n = hint.replace(/^[/.]+/, '').replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '') || 'node';
+    // tfjs layer names start with a letter or digit; ours with a letter
+    if (!/^[A-Za-z]/.test(n)) n = `${prefix}_${n}`;
     if (n.length > 64) n = n.slice(0, 64);
     let out = n;
     for (let i = 2; this.used.has(out); i++) out = `${n}_${i}`;
@@ -326,7 +329,7 @@ class Converter {
     if (info.elemType !== 1 && !intLike) throw new OpError(`input type ${info.elemType} is not supported (float32 inputs, or integer token ids)`);
     const rank = info.dims.length;
     const cons = this.consumers.get(info.name) ?? [];
-    const name = this.fresh(info.name);
+    const name = this.fresh(info.name, 'input');
     if (name !== info.name) this.renamed[info.name] = name;
     // Which layout: NCHW unless every consumer turns it channel-first (an NHWC input, as our own exports and tf2onnx write).
     let perm: number[];
@@ -377,6 +380,7 @@ class Converter {
       li++;
       const key = `${name}:${axis - (axis > batchAxis ? 1 : 0)}`;
       if (typeof d === 'number' && d > 0) {
+        if (d > 100_000) throw new OpError(`input axis ${axis} has size ${d}, more than Layerforge's inputs take`);
         sizes[axis] = d;
         return;
       }

@@ -94,14 +94,15 @@ function tensorOf(t: Record<string, unknown>, fallbackName: string): OnnxTensor 
   let cached: Float64Array | null = null;
   const values = (): Float64Array => {
     if (cached) return cached;
+    let out: Float64Array;
     const raw = bytes(t.rawData);
-    const out = new Float64Array(size);
     const bad = (have: number) => new ModelImportError(`tensor '${name}' holds ${have} values for dims [${dims.join(', ')}] (${size})`);
     if (raw && raw.byteLength > 0) {
       const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
       const w = width[dataType];
       if (!w) throw new ModelImportError(`tensor '${name}' has data type ${ONNX_TYPES[dataType] ?? dataType}, which the importer does not read`);
       if (raw.byteLength !== size * w) throw bad(raw.byteLength / w);
+      out = new Float64Array(size);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let i = 0; i < size; i++) {
         const o = i * w;
@@ -123,6 +124,7 @@ function tensorOf(t: Record<string, unknown>, fallbackName: string): OnnxTensor 
     } else {
       const list = dataType === 1 ? arr(t.floatData) : dataType === 11 ? arr(t.doubleData) : dataType === 7 ? arr(t.int64Data) : arr(t.int32Data);
       if (list.length !== size) throw bad(list.length);
+      out = new Float64Array(size);
       for (let i = 0; i < size; i++) out[i] = dataType === 10 ? half(num(list[i])) : Number(list[i]);
     }
     cached = out;
@@ -214,4 +216,16 @@ export function decodeOnnx(data: Uint8Array, file = 'the file'): OnnxModel {
 /** The ONNX magic is protobuf's: field 1 (ir_version, varint) first, usually. A cheap sniff for detect(). */
 export function looksLikeOnnx(head: Uint8Array): boolean {
   return head.length > 2 && head[0] === 0x08 && head[1]! > 0 && head[1]! < 20;
+}
+
+/** A serialized TensorProto (the .pb files beside ONNX test models). */
+export function decodeTensorProto(data: Uint8Array): OnnxTensor {
+  const type = ModelProto.root.lookupType('onnx.TensorProto');
+  let obj: Record<string, unknown>;
+  try {
+    obj = type.toObject(type.decode(data), { longs: Number, defaults: false }) as Record<string, unknown>;
+  } catch (error) {
+    throw new ModelImportError(`not an ONNX TensorProto (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return tensorOf(obj, 'tensor');
 }
