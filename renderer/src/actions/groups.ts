@@ -17,7 +17,7 @@ import { register } from './register';
 export const toggleGroup = register<{ groupId: string; collapsed?: boolean }>({
   name: 'toggleGroup',
   label: 'Collapse / expand group',
-  perform: async ({ graph }, { groupId, collapsed }) => {
+  perform: async ({ graph, view }, { groupId, collapsed }) => {
     const before = graph.getState();
     const g = findGroup(before.doc, groupId);
     if (!g) throw new Error(`no group '${groupId}' in this model`);
@@ -28,6 +28,7 @@ export const toggleGroup = register<{ groupId: string; collapsed?: boolean }>({
     const s = graph.getState();
     if (s.doc !== before.doc) return; // edited meanwhile: drop the stale layout
     s.commit(moveNodes(next, positions), `${collapse ? 'Collapse' : 'Expand'} ${g.name}`);
+    setTimeout(() => view.fitView(), 0);
   },
 });
 
@@ -36,7 +37,7 @@ export const collapseAllGroups = register<{ collapsed: boolean } | undefined>({
   name: 'collapseAllGroups',
   label: 'Collapse all groups',
   enabled: ({ graph }) => (graph.getState().doc.groups?.length ?? 0) > 0,
-  perform: async ({ graph }, arg) => {
+  perform: async ({ graph, view }, arg) => {
     const before = graph.getState();
     const next = setAllCollapsed(before.doc, arg?.collapsed ?? true);
     if (next === before.doc) return;
@@ -44,6 +45,7 @@ export const collapseAllGroups = register<{ collapsed: boolean } | undefined>({
     const s = graph.getState();
     if (s.doc !== before.doc) return;
     s.commit(moveNodes(next, positions), arg?.collapsed === false ? 'Expand all groups' : 'Collapse all groups');
+    setTimeout(() => view.fitView(), 0);
   },
 });
 
@@ -92,10 +94,11 @@ export function headFor(ds: DatasetInfo | undefined, oldUnits: number | null): {
 export const replaceHead = register<{ nodeId: string }>({
   name: 'replaceHead',
   label: 'Replace the head',
-  perform: ({ graph, ui }, { nodeId }) => {
+  perform: ({ graph, ui, view }, { nodeId }) => {
     const s = graph.getState();
     const node = s.doc.nodes.find((n) => n.id === nodeId);
     if (!node) throw new Error(`no node '${nodeId}' in this model`);
+    setTimeout(() => view.fitView(), 0);
     const analysis = analyzeDoc(s.doc);
     const ds = trainingStore.getState().datasets.find((d) => d.id === s.meta.dataset);
     // Without a dataset, the new Dense keeps the old output's width.

@@ -58,9 +58,9 @@ function GroupFrameView({ data }: NodeProps<GroupFrameNode>) {
   return (
     <div className={`lf-group-frame frozen-${frozen}`} data-testid={`group-frame-${group.name}`} data-frozen={frozen}>
       <div className="lf-group-head">
-        <span className="lf-group-name" title={group.name}>
+        <span className="lf-group-name" title={`${group.name}: ${count} layer${count === 1 ? '' : 's'}${frozen === 'all' ? ', frozen' : frozen === 'some' ? ', partly frozen' : ''}`}>
           {frozen === 'all' && <LockIcon title="frozen" />}
-          {group.name}
+          <span className="lf-group-name-text">{group.name}</span>
         </span>
         <span className="lf-group-count">
           {count} layer{count === 1 ? '' : 's'}
@@ -90,15 +90,13 @@ function GroupBoxView({ data, selected }: NodeProps<GroupBoxNode>) {
         <span className="lf-node-type">Group</span> · {count} layer{count === 1 ? '' : 's'}
         {frozen === 'some' ? ' · partly frozen' : ''}
       </div>
-      <div className="lf-node-foot">
-        <span className="lf-node-shape" title="Input → output shapes (per sample)" data-testid="group-box-shapes">
-          {(inShapes.join(', ') || '—') + ' → ' + (outShapes.join(', ') || '—')}
-        </span>
+      <div className="lf-group-box-shapes" title="Input → output shapes (per sample)" data-testid="group-box-shapes">
+        {(inShapes.join(', ') || '—') + ' → ' + (outShapes.join(', ') || '—')}
+      </div>
+      <div className="lf-group-box-foot">
         <span className="lf-node-params" data-testid="group-box-params">
           {params > 0 ? `${formatCount(params)} params` : ''}
         </span>
-      </div>
-      <div className="lf-group-box-buttons">
         <GroupButtons groupId={group.id} frozen={frozen} collapsed name={group.name} />
       </div>
       <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" isConnectable={false} />
