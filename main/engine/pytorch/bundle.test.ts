@@ -226,7 +226,8 @@ describe('PyTorch training bundle', () => {
     const model = withSeededMathRandom(7, () => compileGraph(tf, pre).model);
     await saveModelFolder(tf, folder, { project: newProject('pre', pre), model, metrics: {} });
     model.dispose();
-    const frozenGraph = { ...base, nodes: base.nodes.map((n) => (n.type === 'Conv2D' || n.type === 'BatchNormalization' ? { ...n, trainable: false } : n)) };
+    // The whole base frozen: the pooling and Flatten nodes have no weights (no module to freeze).
+    const frozenGraph = { ...base, nodes: base.nodes.map((n) => (n.type !== 'Dense' && n.type !== 'Input' ? { ...n, trainable: false } : n)) };
     const dir = join(work, 'finetune');
     const settings = { ...defaultTrainingSettings(), epochs: 1, batchSize: 16, learningRate: 0.05, initialWeights: folder };
     const b = await writeTrainingBundle({ dir, graph: frozenGraph, settings, name: 'finetune', datasetId: 'cifar10', dataDir, tf });

@@ -175,8 +175,11 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
   // Fine-tuning: the initial weights (settings.initialWeights, by node name) go into initial.safetensors; the
   // frozen nodes' modules are named in config.json (train.py: requires_grad False, kept in eval mode).
   const fineTuning: string[] = [];
+  let frozen: string[];
   try {
     if (!opts.initialModel) await prepareFineTuning(tf, model, settings, fineTuning);
+    // Only nodes with weights are modules of model.py (a frozen Flatten has nothing to freeze).
+    frozen = graph.nodes.filter((n) => n.trainable === false && model.getLayer(n.name).weights.length > 0).map((n) => pyName(n.name));
     g = exportGraphOf(graph, model, name);
     counts = { params: model.countParams(), trainableParams: model.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0), layers: model.layers.length };
   } finally {
@@ -199,7 +202,7 @@ export async function writeTrainingBundle(opts: TrainingBundleOptions): Promise<
     data: 'data.json',
     initialWeights: 'initial.safetensors',
     notes: [...run.notes, ...fineTuning],
-    frozen: graph.nodes.filter((n) => n.trainable === false).map((n) => pyName(n.name)),
+    frozen,
     summary: {
       name,
       ...counts,

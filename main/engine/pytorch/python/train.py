@@ -325,8 +325,8 @@ def freeze(model, names):
     (a frozen BatchNorm normalises with its moving statistics and does not update them, as in Keras)."""
     for name in names:
         module = getattr(model, name, None)
-        if module is None:
-            raise SystemExit(f'config.json freezes {name!r}, which model.py does not have')
+        if module is None:  # the layer is no module of model.py (no parameters of its own): nothing to freeze
+            continue
         for p in module.parameters():
             p.requires_grad_(False)
         module.train = types.MethodType(lambda self, mode=True: torch.nn.Module.train(self, False), module)
