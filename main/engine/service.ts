@@ -59,6 +59,7 @@ import { pngDataUrl } from './service/png';
 import type { BackendsPort, DatasetsPort, DownloadsPort, ExportPort, RunHandle, TrainingPort } from './service/ports';
 import { ModelImportError } from './import/errors';
 import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { ExportLog, exportDownloadSource, runDownloadSource } from './service/downloads';
 import { batchPointOf, epochPointOf, finite } from './service/points';
 import { newRunId, RunStore, type StoredRun } from './service/runStore';
@@ -333,6 +334,10 @@ export class Engine implements EngineApi {
     if (!analysis.valid) {
       const problems = analysis.problems.filter((p) => p.severity === 'error');
       throw new ApiError('bad-request', `the model has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.map((p) => p.message).join('; ')}`, { problems });
+    }
+    const init = req.settings.initialWeights;
+    if (init && !existsSync(join(init, 'model.json'))) {
+      throw new ApiError('bad-request', `initial weights: ${init} is not a trained-model folder (no model.json): choose an imported model or a run's model, or train from scratch`, { reason: 'initial-weights', path: init });
     }
     const dataset = await this.knownDataset(req.datasetId);
     if (dataset.status !== 'ready') throw new ApiError('not-found', `dataset '${dataset.name}' is not ready: ${dataset.status === 'error' && dataset.message ? dataset.message : 'download or import it first'}`);

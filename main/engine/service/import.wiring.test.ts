@@ -102,6 +102,11 @@ describe('importModel (engine wiring)', () => {
       expect(bytes(tuned.model, 'bn')).toEqual(bytes(source, 'bn'));
       expect(maxDiff(bytes(tuned.model, 'new_head')[0]!, bytes(source, 'head')[0]!)).toBeGreaterThan(0);
       tuned.model.dispose();
+      // A folder that is not a model is refused before a run starts.
+      await expect(engine.startTraining({ graph, datasetId: 'cifar10', settings: { ...imported.project.training, initialWeights: join(dir, 'nope') } })).rejects.toMatchObject({
+        code: 'bad-request',
+        details: { reason: 'initial-weights' },
+      });
     } finally {
       await engine.dispose();
     }
