@@ -68,6 +68,7 @@ import { ProjectLibrary, type ProjectDialogs } from './projects/library';
 import { addHealth, classScores, RunInsight } from './service/insight';
 import type { Activations, ActivationsRequest, ConfusionSamples, ConfusionSamplesRequest, Embeddings, EmbeddingsRequest, Explanation, ExplainRequest, SampleInfo, SampleRequest, TrainingHealth } from '../../shared/api/insight';
 import type { ImportedModel, ImportModelRequest } from '../../shared/api/importModel';
+import type { ProjectFile } from '../../shared/project';
 
 /** A table (CSV) problem is the request's fault: 'bad-request', with its code, line and column as details. */
 function tableApiError(error: unknown): never {
@@ -847,7 +848,17 @@ export class Engine implements EngineApi {
     }
     const { imported } = got;
     if (!got.weightsSaved) return { ...imported, weights: null };
-    const project = imported.project;
+    let project = imported.project;
+    const warnings = [...imported.warnings];
+    let classNames: string[] = [];
+    if (req.datasetId) {
+      const fit = await this.importDatasetFit(project, req.datasetId);
+      if (fit.problem) warnings.push(`not evaluated on ${fit.problem}`);
+      else {
+        project = { ...project, dataset: req.datasetId };
+        classNames = fit.classNames;
+      }
+    }
     const now = new Date().toISOString();
     const run: StoredRun = {
       id,
@@ -862,7 +873,7 @@ export class Engine implements EngineApi {
       hasModel: true,
       settings: project.training,
       graph: project.graph,
-      classNames: [],
+      classNames,
       batches: [],
       epochPoints: [],
     };
@@ -873,7 +884,23 @@ export class Engine implements EngineApi {
       throw error;
     }
     this.runs.set(id, run);
-    return { ...imported, project: { ...project, training: { ...project.training, initialWeights: modelDir } }, weights: { runId: id, modelDir } };
+    return { ...imported, warnings, project: { ...project, training: { ...project.training, initialWeights: modelDir } }, weights: { runId: id, modelDir } };
+  }
+
+  /** Whether an imported model can be evaluated on a dataset: ready, the same input size, an output that fits its task. */
+  private async importDatasetFit(project: ProjectFile, datasetId: string): Promise<{ problem?: string; classNames: string[] }> {
+    const info = (await this.deps.datasets.list()).find((d) => d.id === datasetId);
+    if (!info) return { problem: `'${datasetId}': no such dataset`, classNames: [] };
+    if (info.status !== 'ready') return { problem: `'${info.name}': it is not ready (download or import it first)`, classNames: [] };
+    const analysis = analyzeGraph(project.graph);
+    const inputs = analysis.inputs.map((id) => analysis.nodes[id]?.shape ?? []);
+    if (inputs.length !== 1 || inputs[0]!.join('x') !== info.inputShape.join('x')) {
+      return { problem: `'${info.name}': its samples are ${info.inputShape.join('×')}, the model reads ${inputs.map((s) => s.join('×')).join(' and ')}`, classNames: [] };
+    }
+    const task = getTask(info.task);
+    const problems = checkGraphForTask(project.graph, analysis, task, { classes: info.classNames.length, mean: 0, std: 1, ...(info.target ? { name: info.target } : {}) }, `'${info.name}'`);
+    if (problems.length) return { problem: `'${info.name}': ${problems.map((p) => p.message).join('; ')}`, classNames: [] };
+    return { classNames: info.classNames };
   }
 
   // ---- events -------------------------------------------------------------------------------

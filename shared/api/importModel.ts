@@ -34,6 +34,12 @@ export interface ImportModelRequest {
    * can start training from them (TrainingSettings.initialWeights).
    */
   weights?: boolean;
+  /**
+   * A ready dataset to evaluate the imported weights on: the imported run is listed with it (so Results,
+   * evaluate and predict work at once) and the project selects it. A dataset the model does not fit (input
+   * size, classes) is not attached; a warning says why.
+   */
+  datasetId?: string;
 }
 
 export interface ImportedModel {

@@ -120,7 +120,7 @@ export const ENGINE_SCHEMAS: { [K in (typeof ENGINE_REQUESTS)[number]]: Schema<A
     [s.object({ kind: s.literal('run'), runId: id }, { strict: true }), s.object({ kind: s.literal('export'), exportId: id }, { strict: true })],
     "{kind: 'run', runId} or {kind: 'export', exportId}",
   ),
-  importModel: s.object({ path, dims: s.optional(s.record(s.number({ int: true, min: 1, max: 1_000_000 }), { maxKeys: 64 })), weights: s.optional(s.boolean()) }, { strict: true }),
+  importModel: s.object({ path, dims: s.optional(s.record(s.number({ int: true, min: 1, max: 1_000_000 }), { maxKeys: 64 })), weights: s.optional(s.boolean()), datasetId: s.optional(s.string({ min: 1, max: 200 })) }, { strict: true }),
   listProjects: undefined,
   saveProject: s.object({ text: projectText, name: s.optional(projectName), path: s.optional(path), overwrite: s.optional(s.boolean()) }, { strict: true }),
   openProject: s.object({ name: s.optional(projectName), path: s.optional(path) }, { strict: true }),

@@ -68,6 +68,15 @@ describe('importModel (engine wiring)', () => {
 
       // Evaluate the imported model folder on a tiny CIFAR-10 (in-process: the Trainer the engine's worker runs).
       await engine.importDataset({ path: writeTinyCifar10(join(dir, 'cifar'), 20, 20), as: 'cifar10' });
+      // Imported with a dataset to evaluate on: the run carries it, so the engine's evaluate works at once.
+      const withData = await engine.importModel({ path: join(src, 'model.json'), datasetId: 'cifar10' });
+      expect(withData.project.dataset).toBe('cifar10');
+      const evaluation = await engine.evaluate({ runId: withData.weights!.runId });
+      expect(evaluation.accuracy).toBeGreaterThanOrEqual(0);
+      // A dataset that is not there (or does not fit) is not attached; the warning says why.
+      const noData = await engine.importModel({ path: join(src, 'model.json'), datasetId: 'mnist' });
+      expect(noData.project.dataset).toBeNull();
+      expect(noData.warnings.join('\n')).toMatch(/not evaluated on .*not ready/);
       const folder = await loadModelFolder(tf, modelDir);
       const evaluator = new Trainer({ tf, model: folder.model, settings: folder.project.training, dataset: await createDatasetRegistry({ root: dataDir }).load('cifar10'), backend: 'cpu' });
       const ev = await evaluator.evaluate('test', 20);
