@@ -90,7 +90,8 @@ test('import a model with weights, freeze its base, replace the head, train on a
   // The nested base is a group: a labelled frame around its layers.
   const frame = page.getByTestId('group-frame-backbone');
   await expect(frame).toBeVisible({ timeout: 30_000 });
-  await expect(frame).toContainText('4 layers');
+  await expect(frame).toHaveAttribute('data-count', '4');
+  await expect(frame.locator('.lf-group-name')).toHaveAttribute('title', 'backbone: 4 layers');
   await expect(node(page, 'classifier')).toBeVisible();
   await expect(page.getByTestId('total-params')).toHaveText(params.toLocaleString('en-US'));
 

@@ -21,25 +21,31 @@ export function LockIcon({ open = false, title }: { open?: boolean; title?: stri
   );
 }
 
+/** Compact switches (icons; the words are in their title and accessible name): frames of narrow nested models keep their name readable. */
 function GroupButtons({ groupId, frozen, collapsed, name }: { groupId: string; frozen: FrozenState; collapsed: boolean; name: string }) {
+  const freezeLabel = frozen === 'all' ? `Unfreeze ${name}: make its layers trainable again` : `Freeze ${name}: its weights stay as they are while training`;
+  const toggleLabel = collapsed ? `Expand ${name}: show its layers` : `Collapse ${name} to one box`;
   return (
     <span className="lf-group-buttons nodrag">
       <button
         type="button"
-        className="lf-group-btn"
-        title={frozen === 'all' ? 'Make every layer of this group trainable again' : 'Freeze every layer of this group (its weights stay as they are while training)'}
+        className={`lf-group-btn${frozen === 'all' ? ' on' : ''}`}
+        title={freezeLabel}
+        aria-label={freezeLabel}
+        aria-pressed={frozen === 'all'}
         onClick={(e) => {
           e.stopPropagation();
           dispatch('freezeGroup', { groupId, frozen: frozen !== 'all' });
         }}
         data-testid={`group-freeze-${name}`}
       >
-        <LockIcon open={frozen === 'all'} /> {frozenLabel(frozen)}
+        <LockIcon open={frozen !== 'all'} /> {frozenLabel(frozen)}
       </button>
       <button
         type="button"
         className="lf-group-btn"
-        title={collapsed ? 'Show the layers of this group' : 'Draw this group as one box'}
+        title={toggleLabel}
+        aria-label={toggleLabel}
         onClick={(e) => {
           e.stopPropagation();
           dispatch('toggleGroup', { groupId });
@@ -47,7 +53,7 @@ function GroupButtons({ groupId, frozen, collapsed, name }: { groupId: string; f
         data-testid={`group-toggle-${name}`}
         aria-expanded={!collapsed}
       >
-        {collapsed ? '▸ Expand' : '▾ Collapse'}
+        {collapsed ? '▸' : '▾'}
       </button>
     </span>
   );
@@ -56,15 +62,12 @@ function GroupButtons({ groupId, frozen, collapsed, name }: { groupId: string; f
 function GroupFrameView({ data }: NodeProps<GroupFrameNode>) {
   const { group, count, frozen } = data;
   return (
-    <div className={`lf-group-frame frozen-${frozen}`} data-testid={`group-frame-${group.name}`} data-frozen={frozen}>
+    // The layer count is in the name's tooltip: a narrow frame (one column of nodes) keeps its label strip for the name and switches.
+    <div className={`lf-group-frame frozen-${frozen}`} data-testid={`group-frame-${group.name}`} data-frozen={frozen} data-count={count}>
       <div className="lf-group-head">
         <span className="lf-group-name" title={`${group.name}: ${count} layer${count === 1 ? '' : 's'}${frozen === 'all' ? ', frozen' : frozen === 'some' ? ', partly frozen' : ''}`}>
           {frozen === 'all' && <LockIcon title="frozen" />}
           <span className="lf-group-name-text">{group.name}</span>
-        </span>
-        <span className="lf-group-count">
-          {count} layer{count === 1 ? '' : 's'}
-          {frozen === 'some' ? ' · partly frozen' : frozen === 'all' ? ' · frozen' : ''}
         </span>
         <GroupButtons groupId={group.id} frozen={frozen} collapsed={false} name={group.name} />
       </div>

@@ -252,7 +252,9 @@ export function createFlowModel() {
         height,
         style: { width, height },
         measured: { width, height },
-        zIndex: -10 + depth,
+        // Above the edges (its label strip takes clicks; the body lets them through), below the layer nodes,
+        // which come after the frames in the array (outer frames first).
+        zIndex: 0,
         selectable: false,
         draggable: false,
         connectable: false,

@@ -46,7 +46,7 @@ describe('groups on the canvas', () => {
     const frame = nodes[0] as GroupFrameNode;
     expect(frame.position).toEqual({ x: -FRAME_PAD, y: 100 - FRAME_PAD - FRAME_HEAD });
     expect(frame.height).toBe(200 + 84 + 2 * FRAME_PAD + FRAME_HEAD);
-    expect(frame.zIndex).toBeLessThan(0);
+    expect(frame.zIndex).toBe(0);
     expect(frame.data).toMatchObject({ count: 3, frozen: 'none' });
     expect(model.edges(input(doc))).toHaveLength(6);
     // A drag outside the group keeps the frame object.
