@@ -2,6 +2,7 @@ import { resolvedParams } from '../../../../shared/graph';
 import { getLayer, ShapeError, type ActivationName, type ParamValue } from '../../../../shared/layers';
 import type { UnknownDimension } from '../types';
 import { ModelImportError } from '../errors';
+import { AttentionError, findAttentionBlocks, resolveAttention, type AttentionBlock, type Known } from './attention';
 import { CONST_OPS, ConstEvalError, evalConst, type NdArray } from './constEval';
 import type { OnnxAttr, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './decode';
 
@@ -128,6 +129,10 @@ class Converter {
   private readonly weightTensors = new Set<string>();
   private readonly fused = new Map<number, { act: ActivationName; input: string }>();
   private readonly skipped = new Set<number>();
+  /** Uses of a tensor by a fused pattern beyond its first (x·sigmoid(x) reads x twice): one use for an activation to fold. */
+  private readonly patternUses = new Map<string, number>();
+  /** Attention blocks by the index of the node that ends them (their other nodes are skipped). */
+  private readonly attention = new Map<number, AttentionBlock>();
   private readonly graphOutputs: Set<string>;
   private constFromNode = new Set<string>();
 
@@ -152,6 +157,10 @@ class Converter {
         this.failures.push({ name: inp.name, className: 'Input', reason: error.message });
         this.vals.set(inp.name, { kind: 'failed' });
       }
+    }
+    for (const blk of findAttentionBlocks(m)) {
+      for (const n of blk.nodes) if (n !== blk.last) this.skipped.add(n.index);
+      this.attention.set(blk.last.index, blk);
     }
     this.fuse();
     for (const n of m.nodes) {
@@ -247,8 +256,9 @@ class Converter {
     for (const l of listed) {
       const name = (l as { name?: unknown })?.name;
       if (typeof name !== 'string' || !NAME_RE.test(name)) continue;
-      // a layer wrapped in Transposes (convolutions, pools) names the Transpose back: <name>_nhwc
-      const found = [name, `${name}_nhwc`, `${name}_ntf`].find((t) => this.vals.get(t)?.kind === 'tensor');
+      // a layer wrapped in Transposes (convolutions, pools) names the Transpose back: <name>_nhwc; a linear Dense
+      // ends at its bias Add (<name>_biased) or MatMul, a MultiHeadAttention without biases at <name>_out_mm
+      const found = [name, `${name}_nhwc`, `${name}_ntf`, `${name}_biased`, `${name}_matmul`, `${name}_out_mm`].find((t) => this.vals.get(t)?.kind === 'tensor');
       const v = found ? this.vals.get(found) : undefined;
       if (v?.kind !== 'tensor' || ren.has(v.node) || this.built.get(v.node)!.type === 'Input') continue;
       if (this.used.has(name) && !ren.has(v.node) && v.node !== name) continue;
@@ -309,7 +319,7 @@ class Converter {
   }
 
   private uses(tensor: string): number {
-    return (this.consumers.get(tensor)?.length ?? 0) + (this.graphOutputs.has(tensor) ? 1 : 0);
+    return (this.consumers.get(tensor)?.length ?? 0) + (this.graphOutputs.has(tensor) ? 1 : 0) - (this.patternUses.get(tensor) ?? 0);
   }
 
   private setVal(n: OnnxNode, v: TVal | CVal, k = 0): void {
@@ -531,6 +541,7 @@ class Converter {
       if (mul?.opType === 'Mul' && otherInput(mul, sig.outputs[0]!) === sig.inputs[0]) {
         this.skipped.add(sig.index);
         this.fused.set(mul.index, { act: 'swish', input: sig.inputs[0]! });
+        this.patternUses.set(sig.inputs[0]!, (this.patternUses.get(sig.inputs[0]!) ?? 0) + 1);
       }
     }
     for (const erf of this.m.nodes) {
@@ -550,6 +561,7 @@ class Converter {
       if ((o1 === x && scalar(o2, 0.5)) || (scalar(o1, 0.5) && o2 === x)) {
         for (const s of [div, erf, add, m1]) this.skipped.add(s.index);
         this.fused.set(m2.index, { act: 'gelu', input: x });
+        this.patternUses.set(x, (this.patternUses.get(x) ?? 0) + 1);
       }
     }
   }
@@ -574,6 +586,8 @@ class Converter {
   // ---------------------------------------------------------------- operators
 
   private node(n: OnnxNode): void {
+    const blk = this.attention.get(n.index);
+    if (blk) return this.attentionBlock(blk);
     const fusedAct = this.fused.get(n.index);
     if (fusedAct) {
       const v = this.vals.get(fusedAct.input);
@@ -609,6 +623,41 @@ class Converter {
     const handler = OPS[n.opType];
     if (!handler) throw new OpError(`operator ${n.opType} has no Layerforge equivalent`);
     handler.call(this, n);
+  }
+
+  /** An attention block (attention.ts) -> one MultiHeadAttention layer, with the layout ops after it that it does not absorb. */
+  private attentionBlock(blk: AttentionBlock): void {
+    const known = (name: string): Known => {
+      const v = this.vals.get(name);
+      if (!v) return undefined;
+      if (v.kind === 'failed') throw new Skip();
+      if (v.kind === 'const') return { kind: 'const', arr: { dims: v.dims, values: v.values, type: v.type } };
+      return { kind: 'tensor', onnxShape: this.onnxShape(v), timeAxis: v.perm.indexOf(1) };
+    };
+    const where = `the attention block ending here (from ${nodeLabel(blk.q.matmul)})`;
+    for (const [name, what] of [[blk.q.input, 'query'], [blk.k.input, 'key/value']] as const) {
+      const v = this.vals.get(name);
+      if (v?.kind === 'failed') throw new Skip();
+      if (v?.kind !== 'tensor') throw new OpError(`${where}: its ${what} input '${name}' is not the model's data`);
+      if (v.shape.length !== 2 || v.perm.length !== 3 || v.perm[2] !== 2 || v.rowPerm) throw new OpError(`${where}: its ${what} input is not a [batch, time, features] sequence of Layerforge's (${this.describe(v)})`);
+    }
+    let r: ReturnType<typeof resolveAttention>;
+    try {
+      r = resolveAttention(blk, known, this.m.opset);
+    } catch (error) {
+      if (error instanceof AttentionError) throw new OpError(`${where} has no Layerforge equivalent: ${error.message}`);
+      throw error;
+    }
+    for (const w of r.weightNames) if ((this.vals.get(w) as CVal).weight) this.weightTensors.add(w);
+    const q = this.vals.get(r.query) as TVal;
+    const kv = this.vals.get(r.kv) as TVal;
+    const { numHeads, keyDim, valueDim, causal, useBias } = r.params;
+    const params: Record<string, ParamValue> = { numHeads, keyDim, valueDim: valueDim === keyDim ? 0 : valueDim, causal, useBias };
+    const b = this.add('MultiHeadAttention', params, r.kv === r.query ? [q] : [q, kv], r.end, r.weights);
+    const out = r.end.outputs[0]!;
+    this.vals.set(out, { kind: 'tensor', node: b.id, shape: b.shape, perm: r.perm, solo: this.uses(out) === 1 });
+    this.attention.delete(blk.last.index);
+    for (const n of r.rest) this.node(n);
   }
 
   passThrough(n: OnnxNode): void {

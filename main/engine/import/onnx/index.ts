@@ -98,7 +98,9 @@ export function setOnnxWeights(tf: typeof tfjs, model: tfjs.LayersModel, built: 
       // 'lstm_1/forward_lstm_1_cell/kernel' -> 'forward/kernel'; 'conv/kernel' -> 'kernel'
       const parts = w.originalName.split('/');
       const dir = parts.slice(1, -1).find((p) => p.startsWith('forward_') || p.startsWith('backward_'));
-      const key = `${dir ? `${dir.split('_')[0]}/` : ''}${parts[parts.length - 1]}`;
+      // MultiHeadAttention's 'mha/query/kernel' -> 'query/kernel'
+      const full = parts.slice(1).join('/');
+      const key = Object.hasOwn(n.weights, full) ? full : `${dir ? `${dir.split('_')[0]}/` : ''}${parts[parts.length - 1]}`;
       const src = n.weights[key];
       if (!src) {
         problem = `no ONNX weight for ${key}`;
