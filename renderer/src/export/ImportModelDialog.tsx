@@ -9,7 +9,7 @@ import type { ImportedModel } from '../../../shared/api/importModel';
 import { appContext } from '../actions';
 import { guardUnsaved } from '../actions/projects';
 import { connectionState, getEngine } from '../api/client';
-import { training } from '../training/runsStore';
+import { training, useTraining } from '../training/runsStore';
 import { errorText, explainError, fetchImport, importedProject, importSummary, openImported } from './flows';
 import { IMPORT_KINDS, parseDims, validateImportPath } from './formats';
 import { Modal } from './Modal';
@@ -28,6 +28,8 @@ export function ImportModelDialog() {
   const [result, setResult] = useState<{ path: string; imported: ImportedModel } | null>(null);
   const [dims, setDims] = useState<Record<string, string>>({});
   const [dimError, setDimError] = useState<{ key: string; error: string } | null>(null);
+  const [datasetId, setDatasetId] = useState('');
+  const readyDatasets = useTraining((s) => s.datasets).filter((d) => d.status === 'ready');
 
   const load = async (target: string, sizes?: Record<string, number>) => {
     const conn = connectionState();
@@ -38,7 +40,9 @@ export function ImportModelDialog() {
     setBusy(true);
     setFailure(null);
     try {
-      const imported = await fetchImport(getEngine(), target, sizes);
+      const imported = await fetchImport(getEngine(), target, sizes, datasetId || undefined);
+      // A re-import (other sizes) supersedes the weights run the last one listed.
+      if (result?.imported.weights) void training.remove(result.imported.weights.runId);
       setResult({ path: target.trim(), imported });
       setDims(dimFields(imported));
       setDimError(null);
@@ -81,6 +85,11 @@ export function ImportModelDialog() {
 
   const explained = failure ? explainError(failure) : null;
   const imported = result?.imported;
+  /** Cancel after the review: nothing stays imported (the weights run the review listed goes). */
+  const cancel = () => {
+    if (result?.imported.weights) void training.remove(result.imported.weights.runId);
+    closeExportDialog();
+  };
 
   return (
     <Modal title="Import model" testid="import-model-dialog" wide={!!imported}>
@@ -114,6 +123,19 @@ export function ImportModelDialog() {
             </span>
           )}
         </label>
+        {!imported && readyDatasets.length > 0 && (
+          <label className="lf-field">
+            <span className="lf-field-label">Evaluate the imported weights on</span>
+            <select className="lf-input" value={datasetId} onChange={(e) => setDatasetId(e.target.value)} data-testid="import-model-dataset">
+              <option value="">no dataset yet (choose one later in the Train tab)</option>
+              {readyDatasets.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} ({d.inputShape.join('×')}, {d.classNames.length ? `${d.classNames.length} classes` : (d.task ?? 'classification')})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {!imported && (
           <div className="lf-muted lf-import-kinds">
             Reads{' '}
@@ -157,7 +179,7 @@ export function ImportModelDialog() {
               <dd data-testid="import-model-weights">
                 {imported.weights ? (
                   <>
-                    Came along: listed as a run in the Train tab; the project starts training from them (<span className="mono">{imported.weights.modelDir}</span>).
+                    Came along: listed as a run in the Train tab{imported.project.dataset ? `, evaluated on ${readyDatasets.find((d) => d.id === imported.project.dataset)?.name ?? imported.project.dataset}` : ''}; the project starts training from them (<span className="mono">{imported.weights.modelDir}</span>).
                   </>
                 ) : (
                   'None in this file: the model starts from fresh weights.'
@@ -204,7 +226,7 @@ export function ImportModelDialog() {
           </div>
         )}
         <div className="lf-row-buttons lf-right">
-          <button type="button" className="lf-btn" onClick={closeExportDialog}>
+          <button type="button" className="lf-btn" onClick={cancel} data-testid="import-model-cancel">
             Cancel
           </button>
           {imported && path.trim() === result?.path ? (

@@ -31,8 +31,8 @@ export async function exportRun(
 }
 
 /** Asks the engine to import a model file or folder; `dims` sizes the input dimensions the file leaves open. */
-export async function fetchImport(engine: Pick<EngineApi, 'importModel'>, path: string, dims?: Record<string, number>): Promise<ImportedModel> {
-  return engine.importModel({ path: path.trim(), ...(dims && Object.keys(dims).length ? { dims } : {}) });
+export async function fetchImport(engine: Pick<EngineApi, 'importModel'>, path: string, dims?: Record<string, number>, datasetId?: string): Promise<ImportedModel> {
+  return engine.importModel({ path: path.trim(), ...(dims && Object.keys(dims).length ? { dims } : {}), ...(datasetId ? { datasetId } : {}) });
 }
 
 /**
