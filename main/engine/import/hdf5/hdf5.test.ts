@@ -48,6 +48,7 @@ const FIXTURES: [file: string, refName: string, params: number][] = [
   // Real files (Keras 2.4, from public repositories; see corpus/keras-h5.json), reference from h5py + numpy.
   ['real/dj-keras47-functional-mlp.h5', 'real/dj-keras47-functional-mlp', 1057],
   ['real/sm-keras48-iris-conv1d-lstm.h5', 'real/sm-keras48-iris-conv1d-lstm', 23363],
+  ['real/pa-keras38-mnist-mlp.keras', 'real/pa-keras38-mnist-mlp', 101770],
 ];
 
 describe('Keras .h5 / .keras import', () => {

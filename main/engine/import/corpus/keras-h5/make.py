@@ -394,6 +394,14 @@ def real_refs():
             kk, bb = w(f, name)
             h = act(h @ kk + bb, a)
         write_ref("real/sm-keras48-iris-conv1d-lstm", x, h)
+    # Keras 3.8 .keras: weights at layers/dense and layers/dense_1 for the layers named dense_3 and dense_4.
+    with zipfile.ZipFile(os.path.join(HERE, "real", "pa-keras38-mnist-mlp.keras")) as z:
+        import io
+        with h5py.File(io.BytesIO(z.read("model.weights.h5"))) as f:
+            x = rng.random((3, 28, 28)).astype(np.float32)
+            h = np.maximum(x.reshape(3, -1) @ np.array(f["layers/dense/vars/0"]) + np.array(f["layers/dense/vars/1"]), 0)
+            h = softmax(h @ np.array(f["layers/dense_1/vars/0"]) + np.array(f["layers/dense_1/vars/1"]))
+            write_ref("real/pa-keras38-mnist-mlp", x, h)
 
 
 if __name__ == "__main__":
