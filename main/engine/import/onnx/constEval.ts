@@ -182,7 +182,7 @@ const BIN: Record<string, (a: number, b: number) => number> = {
 };
 
 /** The ops evaluated on constants. */
-export const CONST_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Pow', 'Neg', 'Sqrt', 'Abs', 'Where', 'Reshape', 'Transpose', 'Slice', 'Expand', 'ConstantOfShape', 'Concat', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Identity', 'Flatten', 'Range', 'Not']);
+export const CONST_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Pow', 'Neg', 'Sqrt', 'Abs', 'Where', 'Reshape', 'Transpose', 'Slice', 'Expand', 'ConstantOfShape', 'Concat', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'Identity', 'Flatten', 'Range', 'Not', 'Trilu']);
 
 /**
  * Evaluates `op` on constant inputs (undefined for an absent optional input). `opset` decides whether
@@ -263,6 +263,19 @@ export function evalConst(op: string, ins: (NdArray | undefined)[], attrs: Attrs
       const x = need(a, 'input');
       const axes = (opset < 13 ? attrs.ints('axes') : list(ins[1]))?.map((v) => (v < 0 ? v + x.dims.length : v));
       return { dims: x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)), values: x.values, type: x.type };
+    }
+    case 'Trilu': {
+      // the upper (j − i ≥ k) or lower (j − i ≤ k) triangle of the last two axes; PyTorch's causal masks
+      const x = need(a, 'input');
+      if (x.dims.length < 2) throw new ConstEvalError('Trilu of a tensor of rank < 2');
+      const k = ins[1]?.values[0] ?? 0;
+      const upper = attrs.int('upper', 1) === 1;
+      const [rows, cols] = x.dims.slice(-2) as [number, number];
+      return { dims: x.dims, values: x.values.map((v, f) => {
+        const j = f % cols;
+        const i = Math.floor(f / cols) % rows;
+        return (upper ? j - i >= k : j - i <= k) ? v : 0;
+      }), type: x.type };
     }
     case 'Range': {
       const [s, l, d] = [need(a, 'start').values[0]!, need(ins[1], 'limit').values[0]!, need(ins[2], 'delta').values[0]!];

@@ -6,6 +6,7 @@ Weights are random but seeded, batch norms get non-trivial running statistics, s
 """
 import json
 import os
+import sys
 
 import torch
 from torch import nn
@@ -176,6 +177,44 @@ class Bilinear(nn.Module):
         return nn.functional.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
 
 
+class DecoderBlock(nn.Module):
+    """Pre-norm decoder block: causal nn.MultiheadAttention (batch_first, one packed in_proj), residual, LayerNorm, Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(16)
+        self.mha = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        t = x.shape[1]
+        mask = torch.triu(torch.full((t, t), float('-inf')), 1)
+        h = self.norm(x)
+        return self.head(x + self.mha(h, h, h, need_weights=False, attn_mask=mask)[0])
+
+
+class CrossAttention(nn.Module):
+    """Queries from the sequence, keys/values from a Linear of it (kdim = vdim != embed_dim: three separate projections), no biases."""
+
+    def __init__(self):
+        super().__init__()
+        self.mem = nn.Linear(16, 12)
+        self.mha = nn.MultiheadAttention(16, 2, kdim=12, vdim=12, bias=False, batch_first=True)
+
+    def forward(self, x):
+        m = torch.tanh(self.mem(x))
+        return self.mha(x, m, m, need_weights=False)[0]
+
+
+def attention_models():
+    """Made after the others, from their own seed, so adding them changes none of the earlier fixtures."""
+    torch.manual_seed(1)
+    return [
+        ('mha_decoder', DecoderBlock(), (1, 6, 16), 17, None),
+        ('mha_cross', CrossAttention(), (1, 7, 16), 17, None),
+    ]
+
+
 MODELS = [
     # name, module, input shape, opset, dynamic axes
     ('cnn_bn', CnnBn(), (2, 3, 16, 16), 13, None),
@@ -194,7 +233,11 @@ MODELS = [
 
 
 def main():
-    for name, model, shape, opset, dyn in MODELS:
+    """python3 make.py [NAME ...]: every fixture, or only those named."""
+    only = set(sys.argv[1:])
+    for name, model, shape, opset, dyn in MODELS + attention_models():
+        if only and name not in only:
+            continue
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.5, 0.5)
