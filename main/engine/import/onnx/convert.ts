@@ -149,6 +149,10 @@ class Converter {
     for (const [name, t] of m.initializers) this.vals.set(name, { kind: 'const', dims: t.dims, values: t.values(), type: t.type, weight: true });
     if (!m.inputs.length) throw new ModelImportError('the ONNX graph has no inputs (every graph input is an initializer)');
     if (!m.outputs.length) throw new ModelImportError('the ONNX graph has no outputs');
+    for (const blk of findAttentionBlocks(m)) {
+      for (const n of blk.nodes) if (n !== blk.last) this.skipped.add(n.index);
+      this.attention.set(blk.last.index, blk);
+    }
     for (const inp of m.inputs) {
       try {
         this.input(inp);
@@ -157,10 +161,6 @@ class Converter {
         this.failures.push({ name: inp.name, className: 'Input', reason: error.message });
         this.vals.set(inp.name, { kind: 'failed' });
       }
-    }
-    for (const blk of findAttentionBlocks(m)) {
-      for (const n of blk.nodes) if (n !== blk.last) this.skipped.add(n.index);
-      this.attention.set(blk.last.index, blk);
     }
     this.fuse();
     for (const n of m.nodes) {
@@ -347,7 +347,10 @@ class Converter {
     let kind: string;
     const layerforge = this.m.producerName === 'Layerforge';
     const toNchw = cons.length > 0 && cons.every((c) => c.opType === 'Transpose' && same(this.ints(c, 'perm') ?? [], [0, 3, 1, 2]));
-    const rnn = cons.length > 0 && cons.every((c) => ['LSTM', 'GRU', 'RNN'].includes(c.opType) && c.inputs[0] === info.name && this.int(c, 'layout', 0) === 0);
+    const attentionRead = [...this.attention.values()].some((b) => b.q.input === info.name || b.k.input === info.name);
+    // PyTorch's nn.MultiheadAttention without batch_first reads [T, N, E]; traced with one sample, its file says [T, 1, E]
+    const seqFirst = rank === 3 && !layerforge && attentionRead && typeof info.dims[0] === 'number' && info.dims[0] > 1 && info.dims[1] === 1;
+    const rnn = seqFirst || (cons.length > 0 && cons.every((c) => ['LSTM', 'GRU', 'RNN'].includes(c.opType) && c.inputs[0] === info.name && this.int(c, 'layout', 0) === 0));
     const conv1d = cons.length > 0 && cons.every((c) => ['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization'].includes(c.opType));
     if (rank === 4) {
       if (layerforge || toNchw) {

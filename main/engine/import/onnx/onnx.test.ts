@@ -42,12 +42,13 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Runs the imported model on inputs as the ONNX file takes them (NCHW images; [N, C, L] where the model
  * convolves a sequence) and returns the output in the file's layout.
  */
-function predictLikeOnnx(model: tf.LayersModel, xs: tf.Tensor[], channelsFirst1d: boolean): Float32Array {
+function predictLikeOnnx(model: tf.LayersModel, xs: tf.Tensor[], channelsFirst1d: boolean, seqFirst = false): Float32Array {
   return tf.tidy(() => {
-    const xin = xs.map((x) => (x.rank === 4 ? x.transpose([0, 2, 3, 1]) : x.rank === 3 && channelsFirst1d ? x.transpose([0, 2, 1]) : x));
+    const xin = xs.map((x) => (x.rank === 4 ? x.transpose([0, 2, 3, 1]) : x.rank === 3 && channelsFirst1d ? x.transpose([0, 2, 1]) : x.rank === 3 && seqFirst ? x.transpose([1, 0, 2]) : x));
     let y = model.predict(xin.length === 1 ? xin[0]! : xin) as tf.Tensor;
     if (y.rank === 4) y = y.transpose([0, 3, 1, 2]);
     if (y.rank === 3 && channelsFirst1d) y = y.transpose([0, 2, 1]);
+    if (y.rank === 3 && seqFirst) y = y.transpose([1, 0, 2]);
     return y.dataSync() as Float32Array;
   });
 }
@@ -159,7 +160,9 @@ describe('ONNX corpus (PyTorch exports and onnx/onnx backend test models)', () =
     // a flattened NCHW output keeps our (channels-last) feature order: compared through the Dense tests instead
     const reordered = result.warnings.some((w) => w.includes('channel-first feature order'));
     if (xs.length && want && !reordered) {
-      const d = relDiff(predictLikeOnnx(model, xs, result.project.graph.nodes.some((n) => ['Conv1D', 'MaxPool1D', 'AvgPool1D'].includes(n.type))), want);
+      // PyTorch's attention without batch_first: the file's [T, 1, E] is our [1, T, E]
+      const seqFirst = xs[0]!.rank === 3 && xs[0]!.shape[0] > 1 && xs[0]!.shape[1] === 1 && result.project.graph.nodes[0]!.params.timesteps === xs[0]!.shape[0];
+      const d = relDiff(predictLikeOnnx(model, xs, result.project.graph.nodes.some((n) => ['Conv1D', 'MaxPool1D', 'AvgPool1D'].includes(n.type)), seqFirst), want);
       figures[path] = d;
       expect(d).toBeLessThan(1e-5);
     }

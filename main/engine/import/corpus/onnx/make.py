@@ -206,12 +206,24 @@ class CrossAttention(nn.Module):
         return self.mha(x, m, m, need_weights=False)[0]
 
 
+class SeqFirst(nn.Module):
+    """nn.MultiheadAttention as PyTorch makes it by default (batch_first=False): the input is [T, N, E]."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(16, 2, dropout=0.1)
+
+    def forward(self, x):
+        return self.mha(x, x, x, need_weights=False)[0]
+
+
 def attention_models():
     """Made after the others, from their own seed, so adding them changes none of the earlier fixtures."""
     torch.manual_seed(1)
     return [
         ('mha_decoder', DecoderBlock(), (1, 6, 16), 17, None),
         ('mha_cross', CrossAttention(), (1, 7, 16), 17, None),
+        ('mha_seq_first', SeqFirst(), (6, 1, 16), 14, None),
     ]
 
 
