@@ -385,7 +385,7 @@ export function resolveAttention(block: AttentionBlock, known: (name: string) =>
   const Txkv = xkv.onnxShape[xkv.timeAxis]!;
   if (Tq !== Txq || Tk !== Txkv) fail(`its heads see ${Tq} query and ${Tk} key steps, the inputs have ${Txq} and ${Txkv}`);
   /** cols[head·dim + j]: the projection column at (head, position t, j) for every t; fails if it moves with t or time is reordered. */
-  const columns = (x: Val, x0: { onnxShape: number[]; timeAxis: number }, C: number, T: number, D: number, tAxisLast: boolean, what: string) => {
+  const columns = (x: Val, x0: { onnxShape: number[]; timeAxis: number }, C: number, D: number, tAxisLast: boolean, what: string) => {
     const src = [...x0.onnxShape.slice(0, -1), C];
     const cols = new Int32Array(h * D).fill(-1);
     for (let f = 0; f < x.arr.values.length; f++) {
@@ -400,12 +400,11 @@ export function resolveAttention(block: AttentionBlock, known: (name: string) =>
       if (cols[slot] === -1) cols[slot] = col;
       else if (cols[slot] !== col) fail(`its ${what} heads read different projection columns at different positions`);
     }
-    void T;
     return cols;
   };
-  const colQ = columns(A, xq, Wq.C, Tq, kd, false, 'query');
-  const colK = columns(B, xkv, Wk.C, Tk, kd, true, 'key');
-  const colV = columns(V, xkv, Wv.C, Tk, vd, false, 'value');
+  const colQ = columns(A, xq, Wq.C, kd, false, 'query');
+  const colK = columns(B, xkv, Wk.C, kd, true, 'key');
+  const colV = columns(V, xkv, Wv.C, vd, false, 'value');
 
   // -------- scores: scale and mask between QKᵀ and Softmax
   let scale = A.scale * B.scale;
@@ -456,10 +455,7 @@ export function resolveAttention(block: AttentionBlock, known: (name: string) =>
   for (let e = 0; e < M.arr.values.length; e++) {
     const r = Math.floor(e / F);
     const f = e % F;
-    const [hd, t, j] = (() => {
-      const idx = unravel(M.arr.values[e]!, [h, Tq, vd]);
-      return idx as [number, number, number];
-    })();
+    const [hd, t, j] = unravel(M.arr.values[e]!, [h, Tq, vd]) as [number, number, number];
     if (t !== r) fail('its merged heads do not keep the positions in order');
     const slot = hd * vd + j;
     if (rowOf[f] === -1) rowOf[f] = slot;
