@@ -45,10 +45,6 @@ const FIXTURES: [file: string, refName: string, params: number][] = [
   ['nested.h5', 'nested', 6 * 8 + 8 + 4 * 8 + 8 * 4 + 4 + 4 * 2 + 2],
   ['nested.keras', 'nested', 6 * 8 + 8 + 4 * 8 + 8 * 4 + 4 + 4 * 2 + 2],
   ['gru.h5', 'gru', 4 * 15 + 5 * 15 + 2 * 15 + 5 + 1],
-  // Real files (Keras 2.4, from public repositories; see corpus/keras-h5.json), reference from h5py + numpy.
-  ['real/dj-keras47-functional-mlp.h5', 'real/dj-keras47-functional-mlp', 1057],
-  ['real/sm-keras48-iris-conv1d-lstm.h5', 'real/sm-keras48-iris-conv1d-lstm', 23363],
-  ['real/pa-keras38-mnist-mlp.keras', 'real/pa-keras38-mnist-mlp', 101770],
 ];
 
 describe('Keras .h5 / .keras import', () => {

@@ -1,7 +1,8 @@
 /**
- * ONNX import: our own exports round-trip (predictions vs onnxruntime on the original file), PyTorch exports
- * (corpus/onnx/make.py, references computed by torch) and real files from onnx/onnx's backend tests (their
- * test_data_set_0) match to < 1e-5 of the output scale; what cannot be mapped is refused naming the node.
+ * ONNX import: our own exports round-trip (predictions vs onnxruntime on the original file) and PyTorch exports
+ * (corpus/onnx/make.py, references computed by torch) match to < 1e-5 of the output scale; a file listed with
+ * ONNX backend-test data (input_N.pb / output_0.pb beside it) is compared with those; what cannot be mapped is
+ * refused naming the node.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';

@@ -362,48 +362,6 @@ def weights_only():
         g.create_dataset("dense/bias:0", data=rand(2))
 
 
-# ---------------------------------------------------------------- reference outputs for two REAL files (real/, from public repositories)
-
-def real_refs():
-    """Reads the weights with h5py (as Keras stores them) and runs the forward pass here: the real files' parity reference."""
-    def w(f, layer):
-        g = f["model_weights"][layer]
-        return [np.array(g[n]) for n in g.attrs["weight_names"]]
-
-    with h5py.File(os.path.join(HERE, "real", "dj-keras47-functional-mlp.h5")) as f:
-        x = rng.standard_normal((5, 10)).astype(np.float32)
-        h = x
-        for name, a in [("dense", "relu"), ("dense_1", "relu"), ("dense_2", "relu"), ("dense_3", "relu"), ("dense_4", "linear")]:
-            k, b = w(f, name)
-            h = act(h @ k + b, a)
-        write_ref("real/dj-keras47-functional-mlp", x, h)
-    with h5py.File(os.path.join(HERE, "real", "sm-keras48-iris-conv1d-lstm.h5")) as f:
-        x = rng.standard_normal((4, 2, 2)).astype(np.float32)
-        k, b = w(f, "conv1d")  # kernel [2, 2, 64], valid: one step
-        h = np.einsum("ntc,tcf->nf", x, k)[:, None, :] + b
-        lk, lrk, lb = w(f, "lstm")  # activation relu, recurrent sigmoid
-        u = lrk.shape[0]
-        hs, cs = np.zeros((4, u)), np.zeros((4, u))
-        for s in range(h.shape[1]):
-            z = h[:, s] @ lk + hs @ lrk + lb
-            i, fg, cc, o = sigmoid(z[:, :u]), sigmoid(z[:, u:2 * u]), np.maximum(z[:, 2 * u:3 * u], 0), sigmoid(z[:, 3 * u:])
-            cs = fg * cs + i * cc
-            hs = o * np.maximum(cs, 0)
-        h = hs
-        for name, a in [("dense", "relu"), ("dense_1", "relu"), ("dense_2", "relu"), ("dense_3", "softmax")]:
-            kk, bb = w(f, name)
-            h = act(h @ kk + bb, a)
-        write_ref("real/sm-keras48-iris-conv1d-lstm", x, h)
-    # Keras 3.8 .keras: weights at layers/dense and layers/dense_1 for the layers named dense_3 and dense_4.
-    with zipfile.ZipFile(os.path.join(HERE, "real", "pa-keras38-mnist-mlp.keras")) as z:
-        import io
-        with h5py.File(io.BytesIO(z.read("model.weights.h5"))) as f:
-            x = rng.random((3, 28, 28)).astype(np.float32)
-            h = np.maximum(x.reshape(3, -1) @ np.array(f["layers/dense/vars/0"]) + np.array(f["layers/dense/vars/1"]), 0)
-            h = softmax(h @ np.array(f["layers/dense_1/vars/0"]) + np.array(f["layers/dense_1/vars/1"]))
-            write_ref("real/pa-keras38-mnist-mlp", x, h)
-
-
 if __name__ == "__main__":
     mlp()
     cnn()
@@ -411,6 +369,5 @@ if __name__ == "__main__":
     gru()
     nested()
     weights_only()
-    real_refs()
     for f in sorted(os.listdir(HERE)):
         print(f, os.path.getsize(os.path.join(HERE, f)))
