@@ -1,15 +1,25 @@
-import { defineLayer, type AnyLayerDef, type Shape, tfActivation } from './define';
+import { defineLayer, type AnyLayerDef, type Shape, type TfActivation, tfActivation } from './define';
 import { activation, bool, choice, int } from './params';
 import { expectRank } from './shapeUtils';
 
 const isBidirectional = (p: Readonly<Record<string, unknown>>) => p.bidirectional === true;
 
 /**
+ * The gate activations of LSTM and GRU, by their tfjs names: 'hardSigmoid' is tfjs's and Keras 2's
+ * hard_sigmoid, clip(0.2x + 0.5, 0, 1); 'hardSigmoidKeras3' is Keras 3's hard_sigmoid (and PyTorch's
+ * Hardsigmoid), relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1), which tfjs lacks: the engine registers it.
+ */
+export const RECURRENT_ACTIVATIONS = ['sigmoid', 'hardSigmoid', 'hardSigmoidKeras3'] as const;
+export type RecurrentActivation = (typeof RECURRENT_ACTIVATIONS)[number];
+
+/**
  * SimpleRNN, LSTM and GRU differ only in their number of gates (1, 4, 3) and tfjs factory. tfjs's GRU
  * is the Keras 1 variant (reset_after = false): 3 × (units × (F + units) + units) weights; the GRU's
  * resetAfter param (Keras 2+'s default, PyTorch's and cuDNN's GRU) adds a recurrent bias (3 × units more)
- * and is our own tfjs layer (main/engine/compile/custom/gru.ts). The gates use
- * the standard sigmoid (tfjs's default is hard sigmoid; Keras 2+ and PyTorch use sigmoid).
+ * and is our own tfjs layer (main/engine/compile/custom/gru.ts). LSTM and GRU gates use the standard
+ * sigmoid by default (Keras 2.3+'s and PyTorch's); recurrentActivation picks a hard sigmoid instead, for
+ * models made with it (tfjs's own default, Keras before 2.3): Keras 2's / tfjs's clip(0.2x + 0.5, 0, 1), or
+ * Keras 3's relu6(x + 3) / 6 (an activation the engine registers with tfjs, main/engine/compile/custom).
  * The recurrent kernel starts glorot-uniform, not Keras's orthogonal: tfjs computes orthogonal matrices
  * with a pure-JS QR that takes ~3.5 s for 64 LSTM units and ~36 s for 128 on the cpu backend.
  */
@@ -24,6 +34,11 @@ function recurrentLayer(opts: {
   const outWidth = (p: { units: number; bidirectional: boolean; mergeMode: string }) =>
     p.bidirectional && p.mergeMode === 'concat' ? 2 * p.units : p.units;
   const resetAfter = (p: object) => (p as { resetAfter?: unknown }).resetAfter === true;
+  const recurrentActivation = (p: object): RecurrentActivation => {
+    const a = (p as { recurrentActivation?: unknown }).recurrentActivation;
+    return (RECURRENT_ACTIVATIONS as readonly unknown[]).includes(a) ? (a as RecurrentActivation) : 'sigmoid';
+  };
+  const gateSummary = (p: object) => ({ sigmoid: '', hardSigmoid: ' · hard σ', hardSigmoidKeras3: ' · hard σ (Keras 3)' })[recurrentActivation(p)];
   return defineLayer({
     type: opts.type,
     category: 'Recurrent',
@@ -33,6 +48,15 @@ function recurrentLayer(opts: {
     params: {
       units: int(64, { min: 1, max: 65_536, description: 'Size of the hidden state.' }),
       activation: activation('tanh'),
+      ...(opts.type === 'SimpleRNN'
+        ? {}
+        : {
+            recurrentActivation: choice(RECURRENT_ACTIVATIONS, 'sigmoid', {
+              label: 'gate activation',
+              description:
+                "The gates' activation. sigmoid: Keras 2.3+'s and PyTorch's. hardSigmoid = clip(0.2x + 0.5, 0, 1): TensorFlow.js's default and Keras 2's hard_sigmoid (Keras's default before 2.3). hardSigmoidKeras3 = relu6(x + 3) / 6: Keras 3's hard_sigmoid.",
+            }),
+          }),
       returnSequences: bool(false, { description: 'Output every step (T×units) instead of the last step only.' }),
       bidirectional: bool(false, { description: 'Also run the sequence backwards and merge both directions.' }),
       mergeMode: choice(['concat', 'sum', 'mul', 'ave'], 'concat', {
@@ -61,7 +85,7 @@ function recurrentLayer(opts: {
         activation: tfActivation(p.activation),
         returnSequences: p.returnSequences,
         recurrentInitializer: 'glorotUniform' as const,
-        ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: 'sigmoid' as const }),
+        ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: recurrentActivation(p) as TfActivation }),
       };
       const make = (layerName: string) => (resetAfter(p) ? custom.gru({ name: layerName, ...args, resetAfter: true }) : tf.layers[opts.factory]({ name: layerName, ...args }));
       if (!p.bidirectional) return make(name);
@@ -69,7 +93,7 @@ function recurrentLayer(opts: {
       return tf.layers.bidirectional({ name, layer: inner as never, mergeMode: p.mergeMode });
     },
     summary: (p) =>
-      `${p.units}${p.returnSequences ? ' · seq' : ''}${p.bidirectional ? ` · bi-${p.mergeMode}` : ''}${resetAfter(p) ? ' · reset after' : ''}`,
+      `${p.units}${p.returnSequences ? ' · seq' : ''}${p.bidirectional ? ` · bi-${p.mergeMode}` : ''}${resetAfter(p) ? ' · reset after' : ''}${opts.type === 'SimpleRNN' ? '' : gateSummary(p)}`,
   });
 }
 

@@ -212,6 +212,17 @@ export function layerFixtures(): Fixture[] {
       ]),
     },
     {
+      // LSTM / GRU gates with hard sigmoids: tfjs's / Keras 2's clip(0.2x + 0.5, 0, 1) and Keras 3's relu6(x + 3) / 6
+      // (ONNX HardSigmoid alpha 0.2 / 1/6 with each direction's values, also after Elu's alpha; PyTorch's KerasRecurrent)
+      name: 'rnn-hard-sigmoid',
+      graph: chain(seq(5, 3), [
+        ['LSTM', { units: 3, recurrentActivation: 'hardSigmoid', returnSequences: true, bidirectional: true, mergeMode: 'concat' }],
+        ['GRU', { units: 3, activation: 'elu', recurrentActivation: 'hardSigmoidKeras3', returnSequences: true, bidirectional: true, mergeMode: 'sum' }],
+        ['GRU', { units: 2, recurrentActivation: 'hardSigmoid', returnSequences: true, resetAfter: true }],
+        ['LSTM', { units: 2, recurrentActivation: 'hardSigmoidKeras3', bidirectional: true, mergeMode: 'concat' }],
+      ]),
+    },
+    {
       // Keras's padding 'causal' (dilated, strided) and GRU reset_after (Keras 2+'s default): bidirectional,
       // a non-default activation (PyTorch's KerasRecurrent, ONNX Softsign) and the plain one (torch.nn.GRU)
       name: 'causal-gru-reset-after',

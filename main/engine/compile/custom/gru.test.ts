@@ -18,13 +18,18 @@ async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
 }
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+/** The hard sigmoids a GRU's gates may use: tfjs's / Keras 2's and Keras 3's. */
+const GATES: Record<'hardSigmoid' | 'hardSigmoidKeras3', (v: number) => number> = {
+  hardSigmoid: (v) => Math.min(1, Math.max(0, 0.2 * v + 0.5)),
+  hardSigmoidKeras3: (v) => Math.min(6, Math.max(0, v + 3)) / 6,
+};
 
 /**
  * Keras's GRU with reset_after=True written out in float64, one step at a time: x [N, T, F] row-major,
  * W [F, 3u], Uk [u, 3u], b [2, 3u] (gates z, r, h). Returns every step's state [N, T, u] (reverse: the
  * sequence read backwards, outputs kept in reading order as Keras's go_backwards does).
  */
-function referenceGru(x: Float64Array, W: Float64Array, Uk: Float64Array, b: Float64Array, reverse = false): Float64Array {
+function referenceGru(x: Float64Array, W: Float64Array, Uk: Float64Array, b: Float64Array, reverse = false, gate = sigmoid): Float64Array {
   const out = new Float64Array(N * T * U);
   for (let n = 0; n < N; n++) {
     let h = new Float64Array(U);
@@ -42,8 +47,8 @@ function referenceGru(x: Float64Array, W: Float64Array, Uk: Float64Array, b: Flo
       }
       const next = new Float64Array(U);
       for (let k = 0; k < U; k++) {
-        const z = sigmoid(xs[k]! + hs[k]!);
-        const r = sigmoid(xs[U + k]! + hs[U + k]!);
+        const z = gate(xs[k]! + hs[k]!);
+        const r = gate(xs[U + k]! + hs[U + k]!);
         const cand = Math.tanh(xs[2 * U + k]! + r * hs[2 * U + k]!);
         next[k] = z * h[k]! + (1 - z) * cand;
       }
@@ -59,9 +64,9 @@ const random = (n: number, seed: number, scale = 1) => {
   return Float64Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 };
 
-function gruModel(bidirectional: boolean) {
+function gruModel(bidirectional: boolean, recurrentActivation = 'sigmoid') {
   const inp = tf.input({ shape: [T, F] });
-  const args = { units: U, returnSequences: true, recurrentActivation: 'sigmoid' as const, resetAfter: true };
+  const args = { units: U, returnSequences: true, recurrentActivation: recurrentActivation as 'sigmoid', resetAfter: true };
   const layer = bidirectional
     ? tf.layers.bidirectional({ name: 'bi', layer: customLayerFactories(tf).gru({ name: 'bi_cell', ...args }) as never, mergeMode: 'concat' })
     : customLayerFactories(tf).gru({ name: 'g', ...args });
@@ -92,6 +97,36 @@ describe('GRU with resetAfter (Keras reset_after=True)', () => {
     want.forEach((w, i) => (max = Math.max(max, Math.abs(w - got[i]!))));
     console.log(`GRU resetAfter vs the float64 formula: max abs diff ${max.toExponential(2)}`);
     expect(max).toBeLessThan(1e-6);
+  });
+
+  it("uses its recurrentActivation for the gates: tfjs's / Keras 2's hardSigmoid and Keras 3's (relu6(x + 3) / 6), alone and in Bidirectional", async () => {
+    for (const [name, gate] of Object.entries(GATES)) {
+      const model = gruModel(true, name);
+      const fw = weightsFor(13);
+      const bw = weightsFor(23);
+      model.setWeights([...fw, ...bw].map((w, i) => tf.tensor(Float32Array.from(w), model.weights[i]!.shape as number[])));
+      // inputs up to ±3 so the gates reach both clipped ends of the hard sigmoids
+      const x = random(N * T * F, 7, 3);
+      const got = (model.predict(tf.tensor(Float32Array.from(x), [N, T, F])) as tf.Tensor).dataSync();
+      const f = referenceGru(x, fw[0]!, fw[1]!, fw[2]!, false, gate);
+      const b = referenceGru(x, bw[0]!, bw[1]!, bw[2]!, true, gate);
+      let max = 0;
+      for (let n = 0; n < N; n++) {
+        for (let t = 0; t < T; t++) {
+          for (let k = 0; k < U; k++) {
+            const at = (n * T + t) * 2 * U;
+            max = Math.max(max, Math.abs(got[at + k]! - f[(n * T + t) * U + k]!), Math.abs(got[at + U + k]! - b[(n * T + (T - 1 - t)) * U + k]!));
+          }
+        }
+      }
+      console.log(`Bidirectional GRU resetAfter, ${name} gates, vs the float64 formula: max abs diff ${max.toExponential(2)}`);
+      expect(max).toBeLessThan(1e-5);
+      // saved by name (tfjs writes names snake_case) and loads back with it (Keras 3's through our registered activation)
+      const back = await roundTrip(model);
+      expect(JSON.stringify(back.toJSON(null, false))).toContain(`"recurrent_activation":"${name === 'hardSigmoid' ? 'hard_sigmoid' : 'hard_sigmoid_keras3'}"`);
+      expect(Array.from((back.predict(tf.tensor(Float32Array.from(x), [N, T, F])) as tf.Tensor).dataSync())).toEqual(Array.from(got));
+      expect(needsOurClasses(model)).toEqual([name === 'hardSigmoid' ? 'bi (GRU with resetAfter)' : 'bi (recurrentActivation hardSigmoidKeras3)']);
+    }
   });
 
   it('runs inside Bidirectional (forward weights, then backward ones; the backward pass read in reverse)', () => {

@@ -61,12 +61,20 @@ function resetAfterGru(cls: string, c: Record<string, unknown>): boolean {
   return inner?.className === 'GRU' && inner.config?.resetAfter === true;
 }
 
+/** The recurrent activation of an LSTM / GRU (or a Bidirectional around one) config. */
+function recurrentActivationOf(cls: string, c: Record<string, unknown>): unknown {
+  if (cls === 'LSTM' || cls === 'GRU') return c.recurrentActivation;
+  const inner = cls === 'Bidirectional' ? (c.layer as { config?: Record<string, unknown> } | undefined) : undefined;
+  return inner?.config?.recurrentActivation;
+}
+
 /** Our own tfjs classes: a plain TensorFlow.js cannot load a model.json that uses them until they are registered. */
 const OWN_CLASSES = new Set(['MultiHeadAttention', 'PositionalEmbedding', 'ZeroPadding1D', 'Cropping1D', 'UpSampling1D', 'SpatialDropout2D', 'Subtract', 'Normalization']);
 
 /**
  * The layers of a model that plain TensorFlow.js (without registerCustomLayers) would refuse to load or
- * would compute differently, each as "name (why)": our own classes, the 'hardSwish' activation, and the
+ * would compute differently, each as "name (why)": our own classes, the 'hardSwish' activation, the
+ * 'hardSigmoidKeras3' gate activation of LSTM / GRU, and the
  * Keras options we add to tfjs's ReLU (negativeSlope, threshold: silently ignored), ELU (alpha: refused),
  * Softmax (an axis but the last: fails when run), GRU (resetAfter: refused) and Conv1D (padding 'causal':
  * fails when run). Empty when the model is plain tfjs.
@@ -81,6 +89,7 @@ export function needsOurClasses(model: { layers: readonly { name: string; getCla
     else if (cls === 'ReLU' && (Number(c.negativeSlope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0)) out.push(`${l.name} (ReLU with negativeSlope / threshold)`);
     else if (cls === 'ELU' && Number(c.alpha ?? 1) !== 1) out.push(`${l.name} (ELU with alpha ${String(c.alpha)})`);
     else if (cls === 'Softmax' && c.axis !== -1 && c.axis !== undefined) out.push(`${l.name} (Softmax on axis ${String(c.axis)})`);
+    else if (recurrentActivationOf(cls, c) === 'hardSigmoidKeras3') out.push(`${l.name} (recurrentActivation hardSigmoidKeras3)`);
     else if (resetAfterGru(cls, c)) out.push(`${l.name} (GRU with resetAfter)`);
     else if (cls === 'Conv1D' && c.padding === 'causal') out.push(`${l.name} (Conv1D with padding causal)`);
   }

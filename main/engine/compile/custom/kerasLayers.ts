@@ -95,6 +95,18 @@ export function defineKerasClasses(tf: Tf): KerasClasses {
   }
 
   /**
+   * The 'hardSigmoidKeras3' activation, relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1): Keras 3's hard_sigmoid
+   * (and PyTorch's Hardsigmoid), which tfjs lacks (tfjs's hardSigmoid is Keras 2's clip(0.2x + 0.5, 0, 1)).
+   * LSTM / GRU gates use it as recurrentActivation (shared/layers/recurrent.ts); registered by name like hardSwish.
+   */
+  class HardSigmoidKeras3 extends TfjsRelu6 {
+    static className = 'hardSigmoidKeras3';
+    override apply(x: Tensor): Tensor {
+      return tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6));
+    }
+  }
+
+  /**
    * Keras's ReLU: x above the threshold (capped at maxValue), negativeSlope · (x − threshold) at or below it.
    * Keeps tfjs's class name and maxValue (it is registered in place of tfjs's ReLU, so a model.json from
    * plain tfjs loads the same), adding Keras's negativeSlope and threshold (0 by default: tfjs's ReLU).
@@ -318,6 +330,7 @@ export function defineKerasClasses(tf: Tf): KerasClasses {
   }
 
   tf.serialization.registerClass(HardSwish as unknown as Serializable);
+  tf.serialization.registerClass(HardSigmoidKeras3 as unknown as Serializable);
   for (const c of [SpatialDropout2D, Normalization]) tf.serialization.registerClass(c);
   tf.serialization.registerClass(Subtract as unknown as Serializable);
   tf.serialization.registerClass(SeparableConv2D as unknown as Serializable);

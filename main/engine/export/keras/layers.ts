@@ -56,7 +56,11 @@ const KERAS_ACTIVATIONS: Record<ActivationName, string> = {
   mish: '_tfjs_mish',
   gelu: py('gelu'),
 };
-const KERAS_OTHER_ACTIVATIONS: Record<string, string> = { logSoftmax: py('log_softmax') };
+/**
+ * tfjs activations outside the palette: logSoftmax, and the LSTM / GRU gate activation 'hardSigmoidKeras3'
+ * (Keras 3's 'hard_sigmoid', relu6(x + 3) / 6), written as a model.py function so that Keras 2 computes it too.
+ */
+const KERAS_OTHER_ACTIVATIONS: Record<string, string> = { logSoftmax: py('log_softmax'), hardSigmoidKeras3: '_tfjs_hard_sigmoid_keras3' };
 
 /** Python for a tfjs activation name as a Keras `activation=` value (a quoted name or a model.py function). */
 export function kerasActivation(a: string): string {
@@ -182,6 +186,9 @@ export const KERAS_CUSTOM: Record<string, string> = {
   _tfjs_hard_sigmoid: `def _tfjs_hard_sigmoid(x):
     """TensorFlow.js's (and Keras 2's) hard sigmoid, clip(0.2 x + 0.5, 0, 1); Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6."""
     return keras.activations.relu(0.2 * x + 0.5, max_value=1.0)`,
+  _tfjs_hard_sigmoid_keras3: `def _tfjs_hard_sigmoid_keras3(x):
+    """Keras 3's 'hard_sigmoid', relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1) (Keras 2's 'hard_sigmoid' is clip(0.2 x + 0.5, 0, 1))."""
+    return keras.activations.relu(x + 3.0, max_value=6.0) / 6.0`,
   _tfjs_hard_swish: `def _tfjs_hard_swish(x):
     """x * relu6(x + 3) / 6: Keras 3's 'hard_silu' (tf.keras 2 has no such name)."""
     return x * keras.activations.relu(x + 3.0, max_value=6.0) / 6.0`,

@@ -251,20 +251,28 @@ const embedding: OnnxLowering = (b, layer, [x]) => {
   return b.op('Gather', [b.floats(`${layer.name}_embeddings`, e.values, e.shape), b.op('Cast', [x!], { to: A.int(7) }, `${layer.name}_ids`)], { axis: A.int(0) }, layer.name);
 };
 
+/** An activation of ONNX's recurrent ops, with the alpha / beta it takes (where it takes them). */
+interface OnnxRnnActivation {
+  op: string;
+  alpha?: number;
+  beta?: number;
+}
+
 /**
- * The palette's activations as ONNX recurrent-op activation names (the LSTM/GRU/RNN ops take a fixed list);
+ * The palette's activations as ONNX recurrent-op activations (the LSTM/GRU/RNN ops take a fixed list);
  * null where ONNX's recurrent ops have none, so the export names the layer and the activation. Keyed by the
- * shared list, so a new activation fails to compile until it is decided here.
+ * shared list, so a new activation fails to compile until it is decided here. Elu takes an alpha (1 here).
  */
-const ONNX_RNN_ACTIVATIONS: Record<ActivationName, string | null> = {
-  linear: 'Affine',
-  relu: 'Relu',
-  sigmoid: 'Sigmoid',
-  hardSigmoid: 'HardSigmoid',
-  tanh: 'Tanh',
-  elu: 'Elu',
-  softsign: 'Softsign',
-  softplus: 'Softplus',
+const ONNX_RNN_ACTIVATIONS: Record<ActivationName, OnnxRnnActivation | null> = {
+  linear: { op: 'Affine', alpha: 1, beta: 0 },
+  relu: { op: 'Relu' },
+  sigmoid: { op: 'Sigmoid' },
+  // tfjs's and Keras 2's hard sigmoid, clip(0.2x + 0.5, 0, 1)
+  hardSigmoid: { op: 'HardSigmoid', alpha: 0.2, beta: 0.5 },
+  tanh: { op: 'Tanh' },
+  elu: { op: 'Elu', alpha: 1 },
+  softsign: { op: 'Softsign' },
+  softplus: { op: 'Softplus' },
   softmax: null,
   selu: null,
   swish: null,
@@ -273,7 +281,13 @@ const ONNX_RNN_ACTIVATIONS: Record<ActivationName, string | null> = {
   hardSwish: null,
   mish: null,
 };
-const ONNX_RNN_ACT: Record<string, string> = Object.fromEntries(Object.entries(ONNX_RNN_ACTIVATIONS).filter((e): e is [string, string] => e[1] !== null));
+/** Gate activations of LSTM / GRU outside the palette (shared/layers/recurrent.ts RECURRENT_ACTIVATIONS). */
+const ONNX_RNN_OTHER: Record<string, OnnxRnnActivation> = {
+  // Keras 3's hard sigmoid, relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)
+  hardSigmoidKeras3: { op: 'HardSigmoid', alpha: 1 / 6, beta: 0.5 },
+};
+const onnxRnnActivation = (a: string): OnnxRnnActivation | undefined =>
+  (Object.hasOwn(ONNX_RNN_ACTIVATIONS, a) ? ONNX_RNN_ACTIVATIONS[a as ActivationName] : undefined) ?? (Object.hasOwn(ONNX_RNN_OTHER, a) ? ONNX_RNN_OTHER[a] : undefined);
 
 /** Reorders the gate blocks of a [rows, G*units] tfjs matrix and transposes it to ONNX's [G*units, rows]. */
 function gates(values: Float32Array, rows: number, units: number, order: number[]): Float32Array {
@@ -335,7 +349,7 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OnnxLowering {
     const rec = activationOf(cell, 'recurrentActivation');
     const acts = kind === 'LSTM' ? [rec, act, act] : kind === 'GRU' ? [rec, act] : [act];
     const onnxActs = acts.map((a) => {
-      const o = ONNX_RNN_ACT[a];
+      const o = onnxRnnActivation(a);
       if (!o) throw new Error(`${layer.name}: recurrent activation '${a}' has no ONNX equivalent`);
       return o;
     });
@@ -343,11 +357,13 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OnnxLowering {
     const attrs: Record<string, ReturnType<typeof A.int>> = {
       hidden_size: A.int(units),
       direction: A.str(bidi ? 'bidirectional' : 'forward'),
-      activations: A.strs(allActs),
+      activations: A.strs(allActs.map((a) => a.op)),
     };
-    if (allActs.some((a) => a === 'HardSigmoid' || a === 'Affine')) {
-      attrs.activation_alpha = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.2 : 1)));
-      attrs.activation_beta = A.floats(allActs.map((a) => (a === 'HardSigmoid' ? 0.5 : 0)));
+    // Each function that takes an alpha (a beta) consumes the next value of activation_alpha (activation_beta),
+    // in the order of the activations (onnxruntime's reading): the lists hold only those functions' values.
+    if (allActs.some((a) => a.beta !== undefined)) {
+      attrs.activation_alpha = A.floats(allActs.flatMap((a) => (a.alpha === undefined ? [] : [a.alpha])));
+      attrs.activation_beta = A.floats(allActs.flatMap((a) => (a.beta === undefined ? [] : [a.beta])));
     }
     // Keras's reset_after is ONNX's linear_before_reset: r ⊙ (h·Rh + Rbh)
     if (kind === 'GRU') attrs.linear_before_reset = A.int(cell.resetAfter === true ? 1 : 0);

@@ -59,9 +59,13 @@ const TORCH_ACTIVATIONS: Record<ActivationName, (x: string, dim: number) => stri
   gelu: (x) => `F.gelu(${x})`,
 };
 
-/** tfjs activations outside the palette that a tfjs layer config may still carry. */
+/**
+ * tfjs activations outside the palette that a tfjs layer config may still carry, and the gate activation of
+ * LSTM / GRU that is not in the palette: Keras 3's hard sigmoid, relu6(x + 3) / 6, which is torch's hardsigmoid.
+ */
 const TORCH_OTHER_ACTIVATIONS: Record<string, (x: string, dim: number) => string> = {
   logSoftmax: (x, dim) => `F.log_softmax(${x}, dim=${dim})`,
+  hardSigmoidKeras3: (x) => `F.hardsigmoid(${x})`,
 };
 
 /** Python for a tfjs activation applied to `x`; `channelDim` is where tfjs's last axis lives in torch. */
@@ -656,7 +660,7 @@ export const HELPERS: Record<string, string> = {
     fh = fh.view(1, 1, -1, 1)
     return top * (1 - fh) + bottom * fh`,
   KerasRecurrent: `_ACTIVATIONS = {
-${Object.entries(TORCH_ACTIVATIONS)
+${[...Object.entries(TORCH_ACTIVATIONS), ['hardSigmoidKeras3', TORCH_OTHER_ACTIVATIONS.hardSigmoidKeras3!] as const]
   .map(([name, f]) => `    '${name}': lambda x: ${f('x', -1)},`)
   .join('\n')}
 }
