@@ -12,9 +12,28 @@ export class LayerImportError extends Error {}
 export interface Mapped {
   type: string;
   params: Record<string, ParamValue>;
-  /** Things that change behaviour slightly (e.g. hard_sigmoid gates become sigmoid). */
+  /** Things that change behaviour slightly (e.g. a recurrent_activation other than (hard) sigmoid becomes sigmoid). */
   warnings?: string[];
 }
+
+/**
+ * What the file says about the Keras that wrote it, where a config reads differently by version: Keras 3
+ * redefined 'hard_sigmoid' as relu6(x + 3) / 6 (Keras 2's and tfjs's is clip(0.2x + 0.5, 0, 1)).
+ */
+export interface KerasSource {
+  /** 3 for Keras 3; 2 for Keras 1 / 2 and TensorFlow.js (tfjs computes hard_sigmoid as Keras 2 does). */
+  major: 2 | 3;
+  /** Where that comes from, for messages: "keras_version 2.1.6", "Keras 3's config form (batch_shape)". */
+  from: string;
+  /** False when the file says nothing of its version (read as Keras 2). */
+  known: boolean;
+}
+
+/** The reading of a file that says nothing of its Keras version: Keras 2's. */
+export const UNKNOWN_KERAS: KerasSource = { major: 2, from: 'the file does not say its Keras version', known: false };
+
+/** A Keras importer: a layer config (and what the file says of its Keras version) -> registry type + params. */
+export type KerasImporter = (c: KerasConfig, source?: KerasSource) => Mapped;
 
 const square = (v: unknown, what: string): number => {
   const [a, b] = Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
@@ -52,26 +71,57 @@ const poolStrides = (c: KerasConfig, pool: number) => {
   return s === pool ? 0 : s;
 };
 
-function recurrent(type: string, c: KerasConfig, extra: Record<string, ParamValue> = {}): Mapped {
+/** An activation config value's name: a string, or an object naming it (Keras 3 may serialise a function so). */
+function activationName(a: unknown): string {
+  if (typeof a === 'object' && a !== null) {
+    const o = a as { class_name?: unknown; config?: unknown };
+    if (o.class_name === 'function' && typeof o.config === 'string') return o.config;
+    if ('class_name' in o) return String(o.class_name);
+  }
+  return String(a);
+}
+
+/**
+ * An LSTM / GRU recurrent_activation as our recurrentActivation: 'sigmoid'; 'hard_sigmoid' as the file's Keras
+ * computes it (Keras 1 / 2 and tfjs: clip(0.2x + 0.5, 0, 1), our 'hardSigmoid'; Keras 3: relu6(x + 3) / 6, our
+ * 'hardSigmoidKeras3'); our own tfjs model.json names ('hard_sigmoid_keras3' as tfjs writes it). Anything
+ * else becomes sigmoid with a warning.
+ */
+function recurrentActivation(type: string, c: KerasConfig, source: KerasSource, warnings: string[]): string {
+  const raw = activationName(c.recurrent_activation ?? 'sigmoid');
+  switch (raw) {
+    case 'sigmoid':
+      return 'sigmoid';
+    case 'hard_sigmoid':
+    case 'hardSigmoid':
+      if (!source.known) warnings.push(`recurrent_activation 'hard_sigmoid' is read as Keras 2's and TensorFlow.js's clip(0.2x + 0.5, 0, 1) (${source.from}); a Keras 3 file's would be relu6(x + 3) / 6 (set the GRU / LSTM gate activation to hardSigmoidKeras3)`);
+      return source.major === 3 ? 'hardSigmoidKeras3' : 'hardSigmoid';
+    case 'hard_sigmoid_keras3':
+    case 'hardSigmoidKeras3':
+      return 'hardSigmoidKeras3';
+    default:
+      warnings.push(`recurrent_activation '${raw}' becomes 'sigmoid' (Layerforge's ${type} gates are sigmoid or a hard sigmoid)`);
+      return 'sigmoid';
+  }
+}
+
+function recurrent(type: string, c: KerasConfig, source: KerasSource, extra: Record<string, ParamValue> = {}): Mapped {
   if (c.go_backwards) throw new LayerImportError('go_backwards is not supported');
   if (c.stateful) throw new LayerImportError('stateful is not supported');
   if (c.return_state) throw new LayerImportError('return_state is not supported');
   const warnings: string[] = [];
-  if (type !== 'SimpleRNN') {
-    const rec = String(c.recurrent_activation ?? 'sigmoid');
-    if (rec !== 'sigmoid') warnings.push(`recurrent_activation '${rec}' becomes 'sigmoid' (Layerforge's ${type} gates use sigmoid)`);
-  }
+  const gates: Record<string, ParamValue> = type === 'SimpleRNN' ? {} : { recurrentActivation: recurrentActivation(type, c, source, warnings) };
   return {
     type,
     // GRU reset_after (Keras 2+'s default; absent in Keras 1 and older tfjs files: reset before) is our resetAfter
-    params: { units: Number(c.units), activation: activation(c), returnSequences: Boolean(c.return_sequences), bidirectional: false, ...(type === 'GRU' ? { resetAfter: c.reset_after === true } : {}), ...extra },
+    params: { units: Number(c.units), activation: activation(c), ...gates, returnSequences: Boolean(c.return_sequences), bidirectional: false, ...(type === 'GRU' ? { resetAfter: c.reset_after === true } : {}), ...extra },
     warnings,
   };
 }
 
 const RNN_CLASSES: Record<string, string> = { SimpleRNN: 'SimpleRNN', LSTM: 'LSTM', GRU: 'GRU' };
 
-export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
+export const KERAS_IMPORTERS: Record<string, KerasImporter> = {
   Conv2D: (c) => {
     channelsLast(c);
     return {
@@ -143,9 +193,9 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
     if (t !== b || l !== r) throw new LayerImportError(`asymmetric padding ${JSON.stringify(p)} is not supported`);
     return { type: 'ZeroPadding2D', params: { padding: t!, paddingWidth: l === t ? -1 : l! } };
   },
-  SimpleRNN: (c) => recurrent('SimpleRNN', c),
-  LSTM: (c) => recurrent('LSTM', c),
-  GRU: (c) => recurrent('GRU', c),
+  SimpleRNN: (c, source = UNKNOWN_KERAS) => recurrent('SimpleRNN', c, source),
+  LSTM: (c, source = UNKNOWN_KERAS) => recurrent('LSTM', c, source),
+  GRU: (c, source = UNKNOWN_KERAS) => recurrent('GRU', c, source),
   // TimeDistributed(Dense) is our Dense, which applies per step on a sequence (the weights are the inner Dense's)
   TimeDistributed: (c) => {
     const inner = c.layer as { class_name?: unknown; config?: KerasConfig } | undefined;
@@ -153,11 +203,11 @@ export const KERAS_IMPORTERS: Record<string, (c: KerasConfig) => Mapped> = {
     if (cls !== 'Dense') throw new LayerImportError(`TimeDistributed(${cls}) is not supported (only TimeDistributed(Dense), which is Layerforge's Dense applied to each step)`);
     return KERAS_IMPORTERS.Dense!(inner!.config ?? {});
   },
-  Bidirectional: (c) => {
+  Bidirectional: (c, source = UNKNOWN_KERAS) => {
     const inner = c.layer as { class_name: string; config: KerasConfig };
     const type = RNN_CLASSES[inner.class_name];
     if (!type) throw new LayerImportError(`Bidirectional(${inner.class_name}) is not supported`);
-    const m = recurrent(type, inner.config, { bidirectional: true, mergeMode: String(c.merge_mode ?? 'concat') });
+    const m = recurrent(type, inner.config, source, { bidirectional: true, mergeMode: String(c.merge_mode ?? 'concat') });
     return m;
   },
   Embedding: (c) => {

@@ -3,7 +3,7 @@ import { checkParam, getLayer, type ParamValue } from '../../../../shared/layers
 import { newProject } from '../../../../shared/project';
 import type { UnknownDimension } from '../../../../shared/api/importModel';
 import { ModelImportError } from '../errors';
-import { KERAS_IMPORTERS, LayerImportError, type KerasConfig } from '../keras';
+import { KERAS_IMPORTERS, LayerImportError, UNKNOWN_KERAS, type KerasConfig, type KerasSource } from '../keras';
 import type { ImportFormatId, ImportOptions, ImportResult } from '../types';
 
 /**
@@ -17,8 +17,12 @@ import type { ImportFormatId, ImportOptions, ImportResult } from '../types';
  * wired to the outer call's sources and their outputs to its consumers.
  */
 
-/** What importKerasTopology needs besides the topology: the format found and whether weights come with it. */
-export type KerasTopologyOptions = ImportOptions & { kind: ImportFormatId; hasWeights: boolean; name?: string };
+/**
+ * What importKerasTopology needs besides the topology: the format found, whether weights come with it, and
+ * the Keras version the file states outside the topology (an .h5's keras_version attribute, a .keras
+ * archive's metadata.json), if any.
+ */
+export type KerasTopologyOptions = ImportOptions & { kind: ImportFormatId; hasWeights: boolean; name?: string; kerasVersion?: string };
 
 type Failure = { name: string; className: string; reason: string };
 
@@ -132,6 +136,57 @@ function findTopology(json: unknown): Record<string, unknown> | unknown[] {
   if (Array.isArray(topo)) return topo;
   if (!isObject(topo)) throw new ModelImportError('model.json: the model topology is not a JSON object');
   return topo;
+}
+
+/** A Keras version string's reading: 'tfjs-layers 4.22.0' is TensorFlow.js (Keras 2's hard_sigmoid), '2.2.4-tf' Keras 2. */
+function versionSource(v: string, where: string): KerasSource | undefined {
+  if (/tfjs|tensorflow\.?js/i.test(v)) return { major: 2, from: `${where} '${v}' (TensorFlow.js)`, known: true };
+  const m = /^(?:keras\s*v?)?\s*(\d+)\./i.exec(v.trim());
+  if (!m) return undefined;
+  return { major: Number(m[1]) >= 3 ? 3 : 2, from: `${where} ${v}`, known: true };
+}
+
+/**
+ * Which Keras wrote a topology, where that changes how a config reads (Keras 3's hard_sigmoid is relu6(x + 3) / 6,
+ * Keras 2's and tfjs's clip(0.2x + 0.5, 0, 1)): a version the file states (the .h5 / .keras one given, then
+ * `keras_version` of a to_json() or a model.json's modelTopology, then a model.json's `generatedBy`), else its
+ * config form: Keras 1 / 2 write `batch_input_shape`; Keras 3 writes InputLayer `batch_shape`, `__keras_tensor__`
+ * calls, DTypePolicy dtypes, and a `module` key on the model and its layers (Keras 2.13+ also writes layer
+ * `module` keys in its .keras configs, with batch_input_shape); else Keras 2, said to be a guess.
+ */
+export function kerasSourceOf(json: unknown, given?: string): KerasSource {
+  const stated: [unknown, string][] = [[given, 'keras_version']];
+  if (isObject(json)) {
+    stated.push([json.keras_version, 'keras_version']);
+    if (isObject(json.modelTopology)) stated.push([json.modelTopology.keras_version, 'keras_version']);
+    stated.push([json.generatedBy, 'generatedBy']);
+  }
+  for (const [v, where] of stated) {
+    const s = typeof v === 'string' ? versionSource(v, where) : undefined;
+    if (s) return s;
+  }
+  // the config form, looked for over the whole JSON (iteratively, bounded: topologies of thousands of layers are fine)
+  let keras2 = false;
+  let keras3: string | undefined;
+  let module: string | undefined;
+  const queue: unknown[] = [json];
+  for (let i = 0; i < queue.length && i < 2_000_000; i++) {
+    const v = queue[i];
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === 'object' && x !== null) queue.push(x);
+      continue;
+    }
+    if (!isObject(v)) continue;
+    if (v.batch_input_shape !== undefined) keras2 = true;
+    if (v.class_name === '__keras_tensor__' || v.class_name === 'DTypePolicy') keras3 ??= String(v.class_name);
+    if (Array.isArray(v.batch_shape)) keras3 ??= 'batch_shape';
+    if (typeof v.module === 'string' && /^keras(\.layers|\.models|$)/.test(v.module) && typeof v.class_name === 'string') module ??= `module '${v.module}'`;
+    for (const x of Object.values(v)) if (typeof x === 'object' && x !== null) queue.push(x);
+  }
+  if (keras2 && !keras3) return { major: 2, from: "Keras 1 / 2's config form (batch_input_shape)", known: true };
+  if (keras3 && !keras2) return { major: 3, from: `Keras 3's config form (${keras3})`, known: true };
+  if (module && !keras2) return { major: 3, from: `Keras 3's config form (${module})`, known: true };
+  return UNKNOWN_KERAS;
 }
 
 class Flattener {
@@ -287,6 +342,7 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
     throw new ModelImportError(`model.json: expected a Keras Sequential or Functional model topology, got class_name ${JSON.stringify(cls)}`);
   }
   const cfg = Array.isArray(topo) ? topo : topo.config;
+  const source = kerasSourceOf(json, options.kerasVersion);
   const f = new Flattener();
   const topTrainable = !(isObject(cfg) && cfg.trainable === false);
   f.outputs = f.expand(cls, cfg, { path: '', trainable: topTrainable, buildShape: isObject(cfg) ? cfg.build_input_shape : undefined });
@@ -344,7 +400,10 @@ function importTopology(json: unknown, options: KerasTopologyOptions): ImportRes
       } else {
         const importer = Object.hasOwn(KERAS_IMPORTERS, l.className) ? KERAS_IMPORTERS[l.className] : undefined;
         if (!importer) throw new LayerImportError(`Layerforge has no layer type for Keras class ${l.className}`);
-        const m = importer(l.config);
+        const m = importer(l.config, source);
+        if (source.major === 3 && l.config.activation === 'hard_sigmoid') {
+          warnings.push(`${id}: activation 'hard_sigmoid' of Keras 3 is relu6(x + 3) / 6; Layerforge's hardSigmoid is Keras 2's clip(0.2x + 0.5, 0, 1), so outputs differ`);
+        }
         type = m.type;
         params = m.params;
         for (const w of m.warnings ?? []) warnings.push(`${id}: ${w}`);
