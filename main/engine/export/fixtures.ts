@@ -217,7 +217,7 @@ export function layerFixtures(): Fixture[] {
       name: 'rnn-hard-sigmoid',
       graph: chain(seq(5, 3), [
         ['LSTM', { units: 3, recurrentActivation: 'hardSigmoid', returnSequences: true, bidirectional: true, mergeMode: 'concat' }],
-        ['GRU', { units: 3, activation: 'elu', recurrentActivation: 'hardSigmoidKeras3', returnSequences: true, bidirectional: true, mergeMode: 'sum' }],
+        ['GRU', { units: 3, activation: 'elu', recurrentActivation: 'hardSigmoidKeras3', returnSequences: true, bidirectional: true, mergeMode: 'concat' }],
         ['GRU', { units: 2, recurrentActivation: 'hardSigmoid', returnSequences: true, resetAfter: true }],
         ['LSTM', { units: 2, recurrentActivation: 'hardSigmoidKeras3', bidirectional: true, mergeMode: 'concat' }],
       ]),

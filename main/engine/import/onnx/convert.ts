@@ -1396,7 +1396,7 @@ class Converter {
     this.passThrough(n);
   }
 
-  /** LSTM / GRU (forward, default activations): gates reordered to tfjs's, W/R transposed, the two biases summed. */
+  /** LSTM / GRU (forward or bidirectional, activations rnnActivations reads): gates reordered to tfjs's, W/R transposed, the two biases summed. */
   rnn(n: OnnxNode): void {
     const x = this.tensor(n, 0);
     const kind = n.opType as 'LSTM' | 'GRU' | 'RNN';
@@ -1408,12 +1408,7 @@ class Converter {
     const D = dir === 'bidirectional' ? 2 : 1;
     if (this.attr(n, 'clip')) throw new OpError('clip is not supported');
     if (kind === 'LSTM' && this.int(n, 'input_forget', 0)) throw new OpError('input_forget=1 is not supported');
-    const acts = this.attr(n, 'activations');
-    const one = kind === 'LSTM' ? ['Sigmoid', 'Tanh', 'Tanh'] : kind === 'GRU' ? ['Sigmoid', 'Tanh'] : ['Tanh'];
-    const defaults = D === 2 ? [...one, ...one] : one;
-    if (acts && acts.kind === 'strings' && acts.value.join() !== defaults.join()) {
-      throw new OpError(`activations [${acts.value.join(', ')}] differ from Layerforge's (${defaults.join(', ')})`);
-    }
+    const { gate, activation } = rnnActivations(n, kind, D);
     const H = this.int(n, 'hidden_size', 0);
     const W = this.needConst(n, 1, 'W');
     const R = this.needConst(n, 2, 'R');
@@ -1465,7 +1460,7 @@ class Converter {
     if (kind === 'LSTM' && this.uses(n.outputs[2] ?? '') > 0) throw new OpError('its cell state output Y_c is used; Layerforge\'s LSTM gives the hidden state only');
     if (yUsed && hUsed) throw new OpError('both its sequence output Y and its last state Y_h are used; Layerforge gives one of them (returnSequences)');
     const type = kind === 'RNN' ? 'SimpleRNN' : kind;
-    const params: Record<string, ParamValue> = { units: H, activation: 'tanh', returnSequences: yUsed };
+    const params: Record<string, ParamValue> = { units: H, activation, ...(kind === 'RNN' ? {} : { recurrentActivation: gate }), returnSequences: yUsed };
     if (resetAfter) params.resetAfter = true;
     if (D === 2) Object.assign(params, { bidirectional: true, mergeMode: 'concat' });
     const b = this.add(type, params, [x], n, weights);
@@ -1480,6 +1475,66 @@ class Converter {
     if (!yUsed && !hUsed) this.vals.set(n.outputs[1] ?? n.outputs[0]!, yLast);
     if (kind === 'LSTM' && n.outputs[2]) this.vals.set(n.outputs[2], { kind: 'failed' });
   }
+}
+
+/** The alpha / beta an ONNX recurrent-op activation takes (onnxruntime's table), with ONNX's defaults. */
+const RNN_ACT_ARGS: Record<string, { alpha?: number; beta?: number }> = {
+  affine: { alpha: 0, beta: 0 },
+  leakyrelu: { alpha: 0.01 },
+  thresholdedrelu: { alpha: 0 },
+  scaledtanh: { alpha: 0, beta: 0 },
+  hardsigmoid: { alpha: 0.2, beta: 0.5 },
+  elu: { alpha: 1 },
+};
+
+/**
+ * An LSTM / GRU / RNN node's `activations` as Layerforge's params: the gate activation (LSTM f, GRU f:
+ * Sigmoid, or HardSigmoid with alpha 0.2 / beta 0.5, tfjs's and Keras 2's hardSigmoid, or alpha 1/6 / beta 0.5,
+ * Keras 3's) and the cell / hidden one (Tanh, Relu, Sigmoid, Softsign, Softplus, Elu(1), Affine(1, 0),
+ * HardSigmoid(0.2, 0.5)), the same in each direction (and for LSTM's g and h). alpha / beta values are
+ * consumed in order by the functions that take them, as onnxruntime reads activation_alpha / activation_beta.
+ */
+function rnnActivations(n: OnnxNode, kind: 'LSTM' | 'GRU' | 'RNN', directions: number): { gate: string; activation: string } {
+  const one = kind === 'LSTM' ? ['Sigmoid', 'Tanh', 'Tanh'] : kind === 'GRU' ? ['Sigmoid', 'Tanh'] : ['Tanh'];
+  const attr = (name: string) => n.attrs.get(name);
+  const acts = attr('activations');
+  const names = acts?.kind === 'strings' ? acts.value : Array.from({ length: directions }, () => one).flat();
+  if (names.length !== one.length * directions) throw new OpError(`activations [${names.join(', ')}]: expected ${one.length * directions} (${one.join(', ')} per direction)`);
+  const floats = (name: string) => {
+    const v = attr(name);
+    return v?.kind === 'floats' ? v.value : v?.kind === 'float' ? [v.value] : [];
+  };
+  const alphas = floats('activation_alpha');
+  const betas = floats('activation_beta');
+  let ai = 0;
+  let bi = 0;
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-6;
+  const described: string[] = [];
+  const read = names.map((raw: string) => {
+    const key = raw.toLowerCase();
+    const args = Object.hasOwn(RNN_ACT_ARGS, key) ? RNN_ACT_ARGS[key]! : {};
+    const alpha = args.alpha === undefined ? undefined : ai < alphas.length ? alphas[ai++]! : args.alpha;
+    const beta = args.beta === undefined ? undefined : bi < betas.length ? betas[bi++]! : args.beta;
+    described.push(`${raw}${alpha === undefined ? '' : `(alpha ${+alpha.toPrecision(6)}${beta === undefined ? '' : `, beta ${+beta.toPrecision(6)}`})`}`);
+    const plain: Record<string, string> = { sigmoid: 'sigmoid', tanh: 'tanh', relu: 'relu', softsign: 'softsign', softplus: 'softplus' };
+    if (Object.hasOwn(plain, key)) return plain[key]!;
+    if (key === 'hardsigmoid' && close(beta!, 0.5) && close(alpha!, 0.2)) return 'hardSigmoid';
+    if (key === 'hardsigmoid' && close(beta!, 0.5) && close(alpha!, 1 / 6)) return 'hardSigmoidKeras3';
+    if (key === 'elu' && close(alpha!, 1)) return 'elu';
+    if (key === 'affine' && close(alpha!, 1) && close(beta!, 0)) return 'linear';
+    return undefined;
+  });
+  const first = read.slice(0, one.length);
+  const differ = read.some((a, i) => a !== first[i % one.length]);
+  const [gate, activation, cell] = kind === 'RNN' ? ['sigmoid', first[0], first[0]] : [first[0], first[1], first[2] ?? first[1]];
+  const gates = ['sigmoid', 'hardSigmoid', 'hardSigmoidKeras3'];
+  const others = ['tanh', 'relu', 'sigmoid', 'softsign', 'softplus', 'elu', 'linear', 'hardSigmoid'];
+  if (differ || activation !== cell || !gate || !activation || !gates.includes(gate) || !others.includes(activation)) {
+    throw new OpError(
+      `activations [${described.join(', ')}] differ from what Layerforge's ${kind === 'RNN' ? 'SimpleRNN' : kind} computes: ${kind === 'RNN' ? '' : 'a gate activation (Sigmoid, or HardSigmoid with alpha 0.2 or 1/6 and beta 0.5), then '}one activation${kind === 'LSTM' ? ' (the same for g and h)' : ''} among Tanh, Relu, Sigmoid, Softsign, Softplus, Elu(alpha 1), Affine(alpha 1, beta 0), HardSigmoid(alpha 0.2, beta 0.5), the same in both directions`,
+    );
+  }
+  return { gate, activation };
 }
 
 type Handler = (this: Converter, n: OnnxNode) => void;

@@ -59,7 +59,7 @@ const figures: Record<string, number> = {};
 describe('our own ONNX exports round-trip', () => {
   // attention (layer fixture 'attention': causal self-attention, then cross-attention with valueDim != keyDim and no biases)
   // comes back as MultiHeadAttention layers: attention.ts recognises the exported ops
-  const names = ['template:cifar10-cnn', 'template:resnet-small', 'template:lstm-classifier', 'template:text-lstm', 'template:tabular-classifier', 'template:mini-gpt', 'template:transformer-classifier', 'attention'];
+  const names = ['template:cifar10-cnn', 'template:resnet-small', 'template:lstm-classifier', 'template:text-lstm', 'template:tabular-classifier', 'template:mini-gpt', 'template:transformer-classifier', 'attention', 'rnn-activations', 'rnn-hard-sigmoid'];
   const fixtureOf = (name: string) => [...templateFixtures(), ...layerFixtures()].find((f) => f.name === name)!;
   it.each(names)('%s: same layers, names and predictions as onnxruntime on the exported file', async (name) => {
     const fixture = fixtureOf(name);
@@ -108,6 +108,22 @@ describe('our own ONNX exports round-trip', () => {
     init.rawData = new Uint8Array(Float32Array.from(mask, (_, i) => mask[(i % t) * t + Math.floor(i / t)]!).buffer);
     expect(() => importOnnxBytes(ModelProto.encode(msg as never).finish())).toThrow(
       /multi_head_attention_3_node \(Add\): the attention block ending here \(from multi_head_attention_3_query_mm_node\) has no Layerforge equivalent: its mask is not causal/,
+    );
+  });
+
+  it("reads LSTM / GRU HardSigmoid gates (alpha 0.2: tfjs's and Keras 2's; 1/6: Keras 3's) as recurrentActivation; refuses another alpha, naming it", () => {
+    const fixture = fixtureOf('rnn-hard-sigmoid');
+    const { model } = compileGraph(tf, fixture.graph);
+    const bytes = buildOnnx(exportGraphOf(fixture.graph, model));
+    model.dispose();
+    const params = (b: Uint8Array) => importOnnxBytes(b).result.project.graph.nodes.filter((n) => n.type === 'LSTM' || n.type === 'GRU').map((n) => [n.type, n.params.recurrentActivation, n.params.activation]);
+    expect(params(bytes)).toEqual(fixture.graph.nodes.filter((n) => n.type === 'LSTM' || n.type === 'GRU').map((n) => [n.type, n.params.recurrentActivation, n.params.activation ?? 'tanh']));
+    type Attr = { name: string; floats: number[] };
+    const msg = ModelProto.decode(bytes) as unknown as { graph: { node: { name: string; opType: string; attribute: Attr[] }[] } };
+    const lstm = msg.graph.node.find((n) => n.opType === 'LSTM')!;
+    lstm.attribute.find((a) => a.name === 'activation_alpha')!.floats[0] = 0.25;
+    expect(() => importOnnxBytes(ModelProto.encode(msg as never).finish())).toThrow(
+      new RegExp(`${lstm.name} \\(LSTM\\): activations \\[HardSigmoid\\(alpha 0.25, beta 0.5\\), Tanh, Tanh, HardSigmoid\\(alpha 0.2, beta 0.5\\), Tanh, Tanh\\] differ from what Layerforge's LSTM computes`),
     );
   });
 
