@@ -9,6 +9,7 @@ import { exportGraphOf } from '../exportGraph';
 import { layerFixtures, templateFixtures } from '../fixtures';
 import { exportTfjs } from '../tfjs';
 import { buildKeras, kerasUnsupported } from '.';
+import { KERAS_CUSTOM } from './layers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -140,6 +141,23 @@ describe('Keras export', () => {
     }
     model.dispose();
   });
+
+  it.runIf(spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0)(
+    "model.py's hard sigmoids are tfjs's / Keras 2's clip(0.2x + 0.5, 0, 1) and Keras 3's relu6(x + 3) / 6 (keras.activations.relu as numpy)",
+    () => {
+      const py = [
+        'import numpy as np, types',
+        'keras = types.SimpleNamespace(activations=types.SimpleNamespace(relu=lambda x, max_value=None: np.clip(x, 0, max_value)))',
+        KERAS_CUSTOM._tfjs_hard_sigmoid!,
+        KERAS_CUSTOM._tfjs_hard_sigmoid_keras3!,
+        'x = np.linspace(-8, 8, 321)',
+        'print(max(abs(_tfjs_hard_sigmoid(x) - np.clip(0.2 * x + 0.5, 0, 1)).max(), abs(_tfjs_hard_sigmoid_keras3(x) - np.minimum(np.maximum(x + 3, 0), 6) / 6).max()))',
+      ].join('\n');
+      const r = spawnSync(PYTHON, ['-c', py], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(Number(r.stdout)).toBeLessThan(1e-12);
+    },
+  );
 
   it('says how to train with tf.distribute', () => {
     const f = templateFixtures()[0]!;
