@@ -71,7 +71,7 @@ export function downloadTimeoutMs(env = process.env) {
 }
 
 const SOURCES = ['main', 'preload', 'renderer', 'shared', 'electron.vite.config.ts', 'package.json'];
-const OUTPUTS = ['out/main/index.js', 'out/main/worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+const OUTPUTS = ['out/main/index.js', 'out/main/worker.js', 'out/main/hdf5-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
 const NOT_SOURCE = /\.(test|fuzz\.test|spec)\.[cm]?[jt]sx?$/;
 
 function newestSource(path) {

@@ -103,7 +103,7 @@ describe('npm start decides', () => {
 
   it('rebuilds only when a source is newer than the build (tests do not count)', () => {
     const dir = join(tmp, 'fresh');
-    const outputs = ['out/main/index.js', 'out/main/worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+    const outputs = ['out/main/index.js', 'out/main/worker.js', 'out/main/hdf5-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
     const touch = (rel: string, seconds: number) => {
       mkdirSync(dirname(join(dir, rel)), { recursive: true });
       writeFileSync(join(dir, rel), '');

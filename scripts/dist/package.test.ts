@@ -5,7 +5,7 @@
 // the platforms' tools.
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { packFileList, type AsarFile } from './files.mjs';
@@ -60,8 +60,22 @@ describe.skipIf(!linux)('app.asar (electron-builder --dir with a stub Electron)'
     expect(files.length).toBeGreaterThan(100);
   }, 300_000);
 
-  it('holds the built app: main (with its worker), preload, renderer, package.json', () => {
-    for (const p of ['package.json', 'out/main/index.js', 'out/main/worker.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/favicon.ico']) expect(has(p), p).toBe(true);
+  it('holds the built app: main (with its workers: training, HDF5 reader), preload, renderer, package.json', () => {
+    for (const p of ['package.json', 'out/main/index.js', 'out/main/worker.js', 'out/main/hdf5-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'out/renderer/favicon.ico']) expect(has(p), p).toBe(true);
+  });
+
+  it('points the HDF5 reader (main/engine/import/hdf5/remote.ts) at its worker entry, a file the package holds', () => {
+    const targets: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const p = `${dir}/${e.name}`;
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.js')) for (const m of readFileSync(join(root, p), 'utf8').matchAll(/new URL\(["']([^"']+)["'], import\.meta\.url\)/g)) if (/readWorker|hdf5-worker/.test(m[1]!)) targets.push(posix.join(posix.dirname(p), m[1]!));
+      }
+    };
+    walk('out/main');
+    expect(targets).toEqual(['out/main/hdf5-worker.js']);
+    expect(has(targets[0]!)).toBe(true);
   });
 
   it('ships the PyTorch backend’s Python templates beside the chunk that reads them', () => {

@@ -9,65 +9,43 @@ import { ModelImportError } from '../errors';
 import { importKerasTopology } from '../keras/topology';
 import { assignKerasWeights } from '../keras/weights';
 import type { ImportFormatId, ImportOptions, ImportProbe, ImportResult, ModelImporter } from '../types';
-import { countParams, keras2WeightRefs, keras3WeightRefs, type WeightRefs } from './kerasWeights';
-import { H5Reader, isHdf5 } from './reader';
+import { countParams, type WeightRefs } from './kerasWeights';
+import { isHdf5, type H5Array } from './reader';
+import { readHdf5 } from './remote';
+import { checkConfig, parseJson, type ReadReply } from './source';
 
 /**
  * Keras HDF5 (.h5, Keras 2 `model.save`) and Keras 3 (.keras archive) importers: the topology goes through
  * the Keras converter (keras/topology.ts), the weights are read from the HDF5 file with h5wasm and copied
- * layer by layer (keras/weights.ts).
+ * layer by layer (keras/weights.ts). All HDF5 reading (source.ts) happens in a worker thread with a
+ * deadline (remote.ts): h5wasm can loop forever on a damaged file.
  */
 
 type Json = Record<string, unknown>;
 
-/** An opened Keras file: its model config and where each layer's weights are (values not yet read). */
+/** An opened Keras file: its model config, where each layer's weights are, and their values when asked for. */
 interface KerasSource {
   config: unknown;
   kerasVersion?: string;
-  reader: H5Reader | undefined;
+  /** Whether the file has an HDF5 weights file at all (a .keras archive may have none). */
+  hasWeightsFile: boolean;
   refs: WeightRefs;
-  close(): Promise<void>;
+  /** Dataset path -> values (read only by readWithWeights). */
+  arrays: Map<string, H5Array>;
 }
+
+type Open = (path: string, values: boolean) => Promise<KerasSource>;
 
 const stem = (path: string): string => basename(path).replace(/\.(h5|hdf5|keras)$/i, '') || 'Imported model';
 
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ModelImportError(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function checkConfig(config: unknown, what: string): Json {
-  if (!config || typeof config !== 'object' || Array.isArray(config) || typeof (config as Json).class_name !== 'string') {
-    throw new ModelImportError(`${what} is not a Keras model config (an object with class_name and config)`);
-  }
-  return config as Json;
+function fromReply(reply: ReadReply): KerasSource {
+  return { config: reply.config, ...(reply.kerasVersion !== undefined ? { kerasVersion: reply.kerasVersion } : {}), hasWeightsFile: true, refs: new Map(reply.refs), arrays: new Map(reply.arrays) };
 }
 
 // ------------------------------------------------------------------ Keras 2 .h5
 
-const WEIGHTS_ONLY =
-  'holds weights only (model.save_weights), without the model structure Layerforge needs: save the whole model with model.save("model.h5") or model.save("model.keras"), or import its model.json / to_json() output';
-
-async function openKerasH5(path: string): Promise<KerasSource> {
-  const reader = await H5Reader.open(path);
-  try {
-    const text = reader.attrString('', 'model_config');
-    if (text === undefined) {
-      const keys = reader.keys('');
-      const weightsOnly = reader.attr('', 'layer_names') !== undefined || keys.includes('layers') || keys.includes('_layer_checkpoint_dependencies') || keys.includes('vars');
-      throw new ModelImportError(weightsOnly ? `${path} ${WEIGHTS_ONLY}` : `${path} is an HDF5 file without a Keras model_config attribute: not a Keras model saved with model.save()`);
-    }
-    const config = checkConfig(parseJson(text, `${path}: the model_config attribute`), `${path}: the model_config attribute`);
-    const refs = reader.isGroup('model_weights') ? keras2WeightRefs(reader, config) : new Map<string, never[]>();
-    return { config, kerasVersion: reader.attrString('', 'keras_version'), reader, refs, close: async () => reader.close() };
-  } catch (error) {
-    reader.close();
-    throw error;
-  }
-}
+/** The HDF5 reading happens in a worker thread with a deadline (remote.ts). */
+const openKerasH5: Open = async (path, values) => fromReply(await readHdf5({ format: 'keras-h5', path, values }));
 
 // ------------------------------------------------------------------ Keras 3 .keras
 
@@ -79,7 +57,7 @@ const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 const ARCHIVE_PARTS = new Set(['config.json', 'metadata.json', 'model.weights.h5', 'model.weights.npz', 'model.weights.json']);
 const MAX_CONFIG_BYTES = 256 * 2 ** 20;
 
-async function openKerasArchive(path: string): Promise<KerasSource> {
+const openKerasArchive: Open = async (path, values) => {
   const isDir = (await stat(path)).isDirectory();
   const parts: Record<string, Uint8Array> = {};
   if (isDir) {
@@ -112,38 +90,26 @@ async function openKerasArchive(path: string): Promise<KerasSource> {
 
   let weightsFile = isDir ? join(path, 'model.weights.h5') : undefined;
   let tempDir: string | undefined;
-  if (!isDir && parts['model.weights.h5']) {
-    // h5wasm reads files from disk: the archive's weights go to a private temporary folder.
-    tempDir = await mkdtemp(join(tmpdir(), 'layerforge-keras-'));
-    weightsFile = join(tempDir, 'model.weights.h5');
-    await writeFile(weightsFile, parts['model.weights.h5']);
-  }
-  const cleanup = async () => {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
-  };
-  const hasH5 = weightsFile !== undefined && (await stat(weightsFile).then((s) => s.isFile(), () => false));
-  if (!hasH5) {
-    await cleanup();
-    const other = parts['model.weights.npz'] ? 'model.weights.npz (weights_format="npz")' : parts['model.weights.json'] ? 'sharded weights (model.weights.json)' : undefined;
-    if (other) throw new ModelImportError(`${path} keeps its weights as ${other}; Layerforge reads model.weights.h5, Keras' default: save again with model.save("model.keras")`);
-    return { config, kerasVersion, reader: undefined, refs: new Map(), close: cleanup };
-  }
-  let reader: H5Reader | undefined;
   try {
-    reader = await H5Reader.open(weightsFile!);
-    const refs = keras3WeightRefs(reader, config);
-    const r = reader;
-    const close = async () => {
-      r.close();
-      await cleanup();
-    };
-    return { config, kerasVersion, reader, refs, close };
-  } catch (error) {
-    reader?.close();
-    await cleanup();
-    throw error;
+    if (!isDir && parts['model.weights.h5']) {
+      // h5wasm reads files from disk: the archive's weights go to a private temporary folder.
+      tempDir = await mkdtemp(join(tmpdir(), 'layerforge-keras-'));
+      weightsFile = join(tempDir, 'model.weights.h5');
+      await writeFile(weightsFile, parts['model.weights.h5']);
+    }
+    const hasH5 = weightsFile !== undefined && (await stat(weightsFile).then((s) => s.isFile(), () => false));
+    if (!hasH5) {
+      const other = parts['model.weights.npz'] ? 'model.weights.npz (weights_format="npz")' : parts['model.weights.json'] ? 'sharded weights (model.weights.json)' : undefined;
+      if (other) throw new ModelImportError(`${path} keeps its weights as ${other}; Layerforge reads model.weights.h5, Keras' default: save again with model.save("model.keras")`);
+      return { config, ...(kerasVersion !== undefined ? { kerasVersion } : {}), hasWeightsFile: false, refs: new Map(), arrays: new Map() };
+    }
+    // The HDF5 reading happens in a worker thread with a deadline (remote.ts).
+    const reply = await readHdf5({ format: 'keras-v3', path: weightsFile!, config, values, label: isDir ? weightsFile! : `${path} (its model.weights.h5)` });
+    return { ...fromReply(reply), ...(kerasVersion !== undefined ? { kerasVersion } : {}) };
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
-}
+};
 
 // ------------------------------------------------------------------ shared
 
@@ -157,7 +123,7 @@ function topology(source: KerasSource, path: string, kind: ImportFormatId, optio
   const hasWeights = hasAnyWeights(source.refs);
   let result: ImportResult;
   try {
-    result = importKerasTopology(source.config, { ...options, kind, hasWeights, name: options.name ?? stem(path) });
+    result = importKerasTopology(source.config, { ...options, kind, hasWeights, name: options.name ?? stem(path), kerasVersion: source.kerasVersion });
   } catch (error) {
     if (error instanceof ModelImportError) throw error;
     throw new ModelImportError(`${path}: the model config cannot be converted: ${error instanceof Error ? error.message : String(error)}`);
@@ -167,33 +133,29 @@ function topology(source: KerasSource, path: string, kind: ImportFormatId, optio
   return { ...result, warnings, ...(hasWeights ? { sourceParams: countParams(source.refs) } : {}) };
 }
 
-async function readKeras(open: (path: string) => Promise<KerasSource>, kind: ImportFormatId, path: string, options: ImportOptions): Promise<ImportResult> {
-  const source = await open(path);
-  try {
-    return topology(source, path, kind, options);
-  } finally {
-    await source.close();
-  }
+async function readKeras(open: Open, kind: ImportFormatId, path: string, options: ImportOptions): Promise<ImportResult> {
+  return topology(await open(path, false), path, kind, options);
 }
 
 async function readKerasWithWeights(
-  open: (path: string) => Promise<KerasSource>,
+  open: Open,
   kind: ImportFormatId,
   tf: typeof tfjs,
   path: string,
   options: ImportOptions,
 ): Promise<{ result: ImportResult; folder: ModelFolder }> {
-  const source = await open(path);
+  const source = await open(path, true);
   const tensors = new Map<string, tfjs.Tensor[]>();
   try {
     const result = topology(source, path, kind, options);
-    if (!result.hasWeights || !source.reader) throw new ModelImportError(`${path} has no trained weights`);
+    if (!result.hasWeights || !source.hasWeightsFile) throw new ModelImportError(`${path} has no trained weights`);
     for (const [layer, refs] of source.refs) {
       tensors.set(
         layer,
         refs.map((ref) => {
-          const { shape, values } = source.reader!.read(ref.path);
-          return tf.tensor(values, shape, 'float32');
+          const array = source.arrays.get(ref.path);
+          if (!array) throw new ModelImportError(`${path}: the weights of layer ${layer} at '${ref.path}' were not read`);
+          return tf.tensor(array.values, array.shape, 'float32');
         }),
       );
     }
@@ -212,7 +174,6 @@ async function readKerasWithWeights(
     return { result, folder: { project: result.project, model, metrics: { importedFrom: path, ...(source.kerasVersion ? { kerasVersion: source.kerasVersion } : {}) } } };
   } finally {
     for (const list of tensors.values()) tf.dispose(list);
-    await source.close();
   }
 }
 

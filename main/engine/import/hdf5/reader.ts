@@ -22,6 +22,11 @@ function h5wasm(): Promise<H5Wasm> {
   return loading;
 }
 
+/** Loads h5wasm (a worker does it before its first request, so that the load does not count against a read's deadline). */
+export async function loadH5wasm(): Promise<void> {
+  await h5wasm();
+}
+
 /** The 8-byte signature every HDF5 file starts with (Keras writes no user block). */
 export const HDF5_MAGIC = Uint8Array.of(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a);
 
