@@ -21,6 +21,7 @@ import { fillBatch, planSplit, range, seededRandom, shuffleInPlace, type Augment
 import { isOutOfMemory, OOM_HINT } from './oom';
 import { createOptimizer, learningRateAt, type RunOptimizer } from './optimizers';
 import { createFastMlp, type FastMlp } from './fastMlp';
+import { planInference, type InferencePlan } from '../inference/plan';
 import { HealthProbe, type HealthSnapshot } from '../insight/health';
 import type {
   EndReason,
@@ -130,6 +131,8 @@ export class Trainer {
   private readonly health: boolean;
   private healthProbe: HealthProbe | null = null;
   private healthBatch: { xs: tfjs.Tensor; ys: tfjs.Tensor } | null = null;
+  /** The inference plan (BatchNorm folded, activations fused; ../inference/plan.ts): built on first use, null when nothing folds. */
+  private inference: InferencePlan | null | undefined;
 
   static fromGraph(tf: Tf, graph: Graph, settings: TrainingSettings, dataset: LoadedDataset | null, backend: string, name = 'model'): Trainer {
     const { model } = withSeededMathRandom(settings.seed, () => compileGraph(tf, graph, name));
@@ -259,6 +262,34 @@ export class Trainer {
     }
   }
 
+  /**
+   * The raw output (as `logits(x, false)`) through the inference plan: BatchNormalizations folded into the
+   * layer before them and activation layers fused (evaluate, predict, validation; never a training step
+   * and never a gradient). Equal to `logits(x, false)` to float32 rounding. LAYERFORGE_INFERENCE_PLAN=0
+   * turns the plan off.
+   */
+  inferenceLogits(x: tfjs.Tensor): tfjs.Tensor {
+    const plan = this.inferencePlanOf();
+    if (!plan) return this.logits(x, false);
+    if (!this.headHolder) return plan.run(x) as tfjs.Tensor;
+    this.headHolder.activation = this.linear;
+    try {
+      return plan.run(x) as tfjs.Tensor;
+    } finally {
+      this.headHolder.activation = this.head!;
+    }
+  }
+
+  /** What the inference plan folded and fused ("2 BatchNormalizations folded, …"), or null when it changes nothing. */
+  get inferencePlan(): string | null {
+    return this.inferencePlanOf()?.describe ?? null;
+  }
+
+  private inferencePlanOf(): InferencePlan | null {
+    if (this.inference === undefined) this.inference = globalThis.process?.env.LAYERFORGE_INFERENCE_PLAN === '0' ? null : planInference(this.tf, this.model);
+    return this.inference;
+  }
+
   private get regression(): boolean {
     return this.task.id === 'regression';
   }
@@ -327,7 +358,7 @@ export class Trainer {
 
   /** The task's prediction (class probabilities, or values in the target's units) for a model input. */
   predictionOf(x: tfjs.Tensor): tfjs.Tensor {
-    return this.tf.tidy(() => this.task.predict(this.tf, this.plan, this.logits(x, false), this.target));
+    return this.tf.tidy(() => this.task.predict(this.tf, this.plan, this.inferenceLogits(x), this.target));
   }
 
   /** The epoch's accuracy field: the task's accuracy metric, or null when it has none. */
@@ -614,7 +645,7 @@ export class Trainer {
       this.fill(split, indices, from, n, buf, null, Math.random);
       const { xs, ys } = this.toTensors(buf, n);
       const [lossT, statsT, predT] = tf.tidy(() => {
-        const raw = this.logits(xs, false);
+        const raw = this.inferenceLogits(xs);
         const loss = tf.mul(task.loss(tf, plan, raw, ys, target), n);
         return [loss, task.stats(tf, plan, raw, ys), wantDetail ? task.predict(tf, plan, raw, target) : tf.zeros([0])];
       });
@@ -726,7 +757,7 @@ export class Trainer {
       if (split.features || split.tokens) this.fill(split, idx, from, n, buf, null, Math.random);
       else fillBatch(split, shape, idx, from, n, buf.x, buf.y, null, Math.random);
       const { xs, ys } = this.toTensors(buf, n);
-      const probs = tf.tidy(() => this.task.predict(tf, this.plan, this.logits(xs, false), this.target));
+      const probs = tf.tidy(() => this.task.predict(tf, this.plan, this.inferenceLogits(xs), this.target));
       const data = await probs.data();
       const width = data.length / n;
       for (let k = 0; k < n; k++) out.push(Array.from(data.subarray(k * width, (k + 1) * width)));
@@ -739,6 +770,8 @@ export class Trainer {
     this.disposeHealthBatch();
     this.opt?.dispose();
     this.opt = null;
+    this.inference?.dispose();
+    this.inference = null;
     this.model.dispose();
   }
 }
