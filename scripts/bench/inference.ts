@@ -5,7 +5,9 @@
  * would split it into batches of 32) on float32 batches with the result read back. The peer: onnxruntime-node (CPU execution provider,
  * 2 intra-op threads) on OUR OWN ONNX export of the same model and weights (buildOnnx), fed the same
  * float32 batches. The two alternate for `rounds` rounds (LAYERFORGE_BENCH_ROUNDS, default 3) and
- * each reports its best round. Before timing, the outputs are compared (the export's parity, < 1e-4).
+ * each reports its best round. Ours runs the inference plan (main/engine/inference: BatchNorm folded
+ * into the convolution before it, activations fused); the same model through tfjs's own executor
+ * (`model.apply`, the path before the plan) is timed in the same rounds as a third figure. Before timing, the outputs are compared (the export's parity, < 1e-4).
  *
  * PyTorch's inference figures for the same models are printed by the `training` (cifar10-cnn) and
  * `templates` (resnet-small) modules of the same run.
@@ -96,6 +98,15 @@ async function predictOrt(ort: Ort, session: OrtSession, x: Float32Array, shape:
   return out[session.outputNames[0]!]!.data;
 }
 
+/** The same prediction through tfjs's executor (Trainer.logits: model.apply), without the inference plan. */
+async function predictUnplanned(tf: typeof tfjs, trainer: Trainer, x: Float32Array, shape: number[]): Promise<Float32Array> {
+  const xt = tf.tensor(x, [x.length / (shape[0]! * shape[1]! * shape[2]!), ...shape]);
+  const y = tf.tidy(() => trainer.task.predict(tf, trainer.plan, trainer.logits(xt, false), trainer.target));
+  const out = (await y.data()) as Float32Array;
+  tf.dispose([xt, y]);
+  return out;
+}
+
 /** Images per second over every batch, after one warm-up batch. */
 async function timeIt(run: (x: Float32Array) => Promise<unknown>, batches: Float32Array[]): Promise<number> {
   await run(batches[0]!);
@@ -123,12 +134,14 @@ export const inferenceBench: BenchModule = {
     }
     for (const name of INFERENCE_TEMPLATES) {
       const oursId = `inference.${name}.wasm`;
+      const plainId = `inference.${name}.wasm-unplanned`;
+      const plainLabel = `${name} inference on wasm through model.apply (no inference plan), batch ${BATCH}, best round`;
       const ortId = `inference.${name}.onnxruntime`;
       const oursLabel = `${name} inference on wasm vs ONNX Runtime (batch ${BATCH}, best round)`;
       const ortLabel = `ONNX Runtime ${name} inference (CPU, 2 threads, our ONNX export, batch ${BATCH})`;
       if (typeof ort === 'string' || typeof selected === 'string') {
         const why = typeof ort === 'string' ? ort : (selected as string);
-        figures.push({ id: oursId, label: oursLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: ortId, label: ortLabel, value: null, unit: 'img/s', note: why });
+        figures.push({ id: oursId, label: oursLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: plainId, label: plainLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: ortId, label: ortLabel, value: null, unit: 'img/s', note: why });
         continue;
       }
       let setup: Setup | null = null;
@@ -137,20 +150,24 @@ export const inferenceBench: BenchModule = {
         const s = setup;
         const ours: number[] = [];
         const theirs: number[] = [];
+        const plain: number[] = [];
+        const planned = s.trainer.inferencePlan ?? 'nothing to fold';
         for (let r = 1; r <= rounds; r++) {
           theirs.push(await timeIt((x) => predictOrt(ort, s.session, x, s.shape), s.batches));
           ours.push(await timeIt((x) => predictOurs(selected.tf, s.trainer, x, s.shape), s.batches));
-          log(`inference: ${name} round ${r}/${rounds}: ours ${ours.at(-1)!.toFixed(0)} img/s, ONNX Runtime ${theirs.at(-1)!.toFixed(0)} img/s (load ${loadavg()[0]!.toFixed(2)})`);
+          plain.push(await timeIt((x) => predictUnplanned(selected.tf, s.trainer, x, s.shape), s.batches));
+          log(`inference: ${name} round ${r}/${rounds}: ours ${ours.at(-1)!.toFixed(0)} img/s (model.apply ${plain.at(-1)!.toFixed(0)}), ONNX Runtime ${theirs.at(-1)!.toFixed(0)} img/s (load ${loadavg()[0]!.toFixed(2)})`);
         }
         const list = (v: number[]) => v.map(round).join(', ');
         figures.push(
-          { id: oursId, label: oursLabel, value: round(Math.max(...ours)), unit: 'img/s', peer: ortId, note: `rounds: ${list(ours)}; outputs equal ONNX Runtime's to ${s.maxDiff.toExponential(1)}` },
+          { id: oursId, label: oursLabel, value: round(Math.max(...ours)), unit: 'img/s', peer: ortId, note: `rounds: ${list(ours)}; inference plan: ${planned}; outputs equal ONNX Runtime's to ${s.maxDiff.toExponential(1)}` },
+          { id: plainId, label: plainLabel, value: round(Math.max(...plain)), unit: 'img/s', peer: ortId, note: `rounds: ${list(plain)}` },
           { id: ortId, label: ortLabel, value: round(Math.max(...theirs)), unit: 'img/s', note: `rounds: ${list(theirs)}` },
         );
       } catch (error) {
         const why = error instanceof Error ? error.message : String(error);
         log(`inference: ${name} failed: ${why}`);
-        figures.push({ id: oursId, label: oursLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: ortId, label: ortLabel, value: null, unit: 'img/s', note: why });
+        figures.push({ id: oursId, label: oursLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: plainId, label: plainLabel, value: null, unit: 'img/s', peer: ortId, note: why }, { id: ortId, label: ortLabel, value: null, unit: 'img/s', note: why });
       } finally {
         setup?.trainer.dispose();
         await setup?.session.release?.();
