@@ -76,7 +76,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         try {
           randomiseWeights(tf, trainer.model, 1);
           if (name === 'resnet-small') {
-            expect(trainer.inferencePlan).toMatch(/^7 BatchNormalizations folded, 4 activations fused .*1 global average pool/);
+            expect(trainer.inferencePlan).toMatch(/^7 BatchNormalizations folded, 4 activations fused .*, 3 residual Adds \+ ReLU in one pass, 1 global average pool/);
           } else {
             // Conv2D(relu) -> BatchNormalization: the activation comes first, so nothing folds; a MaxPool follows each BN.
             expect(trainer.inferencePlan).toBeNull();
@@ -168,13 +168,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
       model.dispose();
     });
 
-    it('global average pooling as one pooling op; nothing to change gives no plan', async () => {
+    it('a residual Add and its ReLU in one pass, global average pooling as one pooling op; nothing to change gives no plan', async () => {
       const tf = await tfOf();
       const input = tf.input({ shape: [5, 7, 3] });
-      const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tfjs.SymbolicTensor;
+      const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(input) as tfjs.SymbolicTensor;
+      const merged = tf.layers.add({ name: 'res' }).apply([input, c]) as tfjs.SymbolicTensor;
+      const r = tf.layers.activation({ activation: 'relu', name: 'res_relu' }).apply(merged) as tfjs.SymbolicTensor;
+      const pooled = tf.layers.globalAveragePooling2d({}).apply(r) as tfjs.SymbolicTensor;
       const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(pooled) as tfjs.SymbolicTensor });
+      randomiseWeights(tf, model, 23);
       const plan = planInference(tf, model)!;
       expect(plan.pools).toHaveLength(1);
+      expect(plan.merges).toEqual(['res+res_relu']);
+      expect(plan.folds).toEqual([]);
       plan.dispose();
       const x = tf.randomUniform([3, 5, 7, 3], -2, 2, 'float32', 19);
       await expectSameFunction(tf, model, x);

@@ -7,7 +7,9 @@
  *
  * and, where the folded layer's only consumer is a separate activation layer (Activation relu / relu6 /
  * elu / sigmoid / linear, ReLU without slope or threshold, LeakyReLU, ELU with alpha 1), that activation
- * fused into the same op (XNNPACK applies relu / relu6 as a clamp in the convolution's output loop). Every
+ * fused into the same op (XNNPACK applies relu / relu6 as a clamp in the convolution's output loop). A
+ * residual Add of two same-shape tensors followed only by a ReLU runs as one pass (backends/addRelu.ts, our
+ * wasm module on two threads), and GlobalAveragePooling2D as one average pool over the image. Every
  * other layer runs as `model.apply` would run it (`layer.apply(inputs, { training: false })`, tfjs's
  * executor's order, intermediates freed after their last use).
  *
@@ -21,6 +23,7 @@
  * Masking layer or an Embedding with maskZero keeps the model's own path).
  */
 import type * as tfjs from '@tensorflow/tfjs';
+import { addRelu } from '../backends/addRelu';
 
 type Tf = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -43,6 +46,8 @@ export interface InferencePlan {
   readonly folds: readonly Fold[];
   /** GlobalAveragePooling2D layers run as one average pool over the image. */
   readonly pools: readonly string[];
+  /** Add layers whose ReLU runs in the same pass ("add_1+activation_3"). */
+  readonly merges: readonly string[];
   /** One line: "3 BatchNormalizations folded, 5 activations fused (conv1+bn1+relu1, …)". */
   readonly describe: string;
   /** The model's output(s) for its input(s), in inference mode. The caller disposes the result. */
@@ -142,7 +147,13 @@ interface PoolStep {
   input: number;
   output: number;
 }
-type Step = FusedStep | LayerStep | PoolStep;
+/** A residual Add of two same-shape tensors and the ReLU after it, in one pass on wasm (backends/addRelu.ts). */
+interface AddReluStep {
+  kind: 'addRelu';
+  inputs: [number, number];
+  output: number;
+}
+type Step = FusedStep | LayerStep | PoolStep | AddReluStep;
 
 /** The layer types a BatchNormalization can be folded into and an activation fused with. */
 function foldableKind(layer: Layer): Fold['kind'] | null {
@@ -192,6 +203,7 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
   const steps: Step[] = [];
   const folds: Fold[] = [];
   const pools: string[] = [];
+  const merges: string[] = [];
   const absorbed = new Set<NodeLike>();
   for (const node of order) {
     if (absorbed.has(node)) continue;
@@ -229,6 +241,17 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
         continue;
       }
     }
+    if (fold && layer.getClassName() === 'Add' && node.inputTensors.length === 2 && node.outputTensors.length === 1) {
+      const [a, b] = node.inputTensors as [SymbolicTensor, SymbolicTensor];
+      const after = soleConsumer(node.outputTensors[0]!);
+      const act = after && !outputLayers.has(after.outboundLayer) ? fusedActivationOf(after.outboundLayer) : null;
+      if (after && act?.fused === 'relu' && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
+        absorbed.add(after);
+        merges.push(`${layer.name}+${after.outboundLayer.name}`);
+        steps.push({ kind: 'addRelu', inputs: [a.id, b.id], output: after.outputTensors[0]!.id });
+        continue;
+      }
+    }
     const inShape = node.inputTensors[0]?.shape;
     if (fold && layer.getClassName() === 'GlobalAveragePooling2D' && node.inputTensors.length === 1 && configOf(layer).dataFormat === 'channelsLast' && !configOf(layer).keepDims && inShape?.length === 4 && inShape[1] != null && inShape[2] != null) {
       pools.push(layer.name);
@@ -237,11 +260,11 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
     }
     steps.push({ kind: 'layer', layer, inputs: node.inputTensors.map((s) => s.id), outputs: node.outputTensors.map((s) => s.id) });
   }
-  if (fold && folds.length === 0 && pools.length === 0) return null;
+  if (fold && folds.length === 0 && pools.length === 0 && merges.length === 0) return null;
 
   // How many steps read each tensor: an intermediate is freed after its last reader.
   const readers = new Map<number, number>();
-  for (const st of steps) for (const id of st.kind === 'layer' ? st.inputs : [st.input]) readers.set(id, (readers.get(id) ?? 0) + 1);
+  for (const st of steps) for (const id of st.kind === 'layer' || st.kind === 'addRelu' ? st.inputs : [st.input]) readers.set(id, (readers.get(id) ?? 0) + 1);
 
   const refold = (st: FusedStep): void => {
     if (!st.bn) return; // an activation fused alone: the layer's own kernel and bias
@@ -291,11 +314,13 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
     `${folds.filter((f) => f.batchNorm).length} BatchNormalization${folds.filter((f) => f.batchNorm).length === 1 ? '' : 's'} folded, ` +
     `${folds.filter((f) => f.activation).length} activation${folds.filter((f) => f.activation).length === 1 ? '' : 's'} fused` +
     (folds.length ? ` (${folds.map((f) => [f.layer, f.batchNorm, f.activation?.layer].filter(Boolean).join('+')).join(', ')})` : '') +
+    (merges.length ? `, ${merges.length} residual Add${merges.length === 1 ? '' : 's'} + ReLU in one pass` : '') +
     (pools.length ? `, ${pools.length} global average pool${pools.length === 1 ? '' : 's'} as a pooling op` : '');
 
   return {
     folds,
     pools,
+    merges,
     describe,
     run(given: Tensor | Tensor[]): Tensor | Tensor[] {
       const list = Array.isArray(given) ? given : [given];
@@ -319,6 +344,9 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
           if (st.kind === 'fused') {
             values.set(st.output, runFused(st, values.get(st.input)!));
             release(st.input);
+          } else if (st.kind === 'addRelu') {
+            values.set(st.output, addRelu(tf, values.get(st.inputs[0])!, values.get(st.inputs[1])!));
+            for (const id of st.inputs) release(id);
           } else if (st.kind === 'pool') {
             const x = values.get(st.input)! as tfjs.Tensor4D;
             const [n, h, w, c] = x.shape;

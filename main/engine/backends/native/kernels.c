@@ -172,6 +172,24 @@ void relu_grad(const f32 *x, const f32 *dy, f32 *out, int32_t n) {
 }
 
 /*
+ * A residual merge and its ReLU in one pass (inference: Add then Activation relu): out = relu(a + b),
+ * where relu keeps NaN as tfjs's does (x < 0 ? 0 : x). out may alias a or b.
+ */
+__attribute__((export_name("add_relu")))
+void add_relu(const f32 *a, const f32 *b, f32 *out, int32_t n) {
+  const int32_t n4 = n & ~3;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int32_t i = 0; i < n4; i += 4) {
+    const v128_t s = wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i));
+    wasm_v128_store(out + i, wasm_v128_bitselect(zero, s, wasm_f32x4_lt(s, zero)));
+  }
+  for (int32_t i = n4; i < n; i++) {
+    const f32 s = a[i] + b[i];
+    out[i] = s < 0.0f ? 0.0f : s;
+  }
+}
+
+/*
  * dW of a 2-D convolution (NHWC input x, dy [N, OH, OW, F], dW [FH, FW, C, F]) by direct
  * accumulation, vectorised over F: every in-bounds input value x[c] adds x[c] * dy[p, :] to the row
  * dW[i, j, c, :]. Output positions are taken in blocks of up to 16 along a row, so that each dW row

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Exports the helper may run, by index. */
-export const POOL_FUNCTIONS = ['conv2d_filter_grad', 'maxpool_grad', 'relu_grad', 'gemm', 'layer_norm_grad', 'gelu', 'gelu_grad', 'attention_softmax', 'attention_softmax_grad'] as const;
+export const POOL_FUNCTIONS = ['conv2d_filter_grad', 'maxpool_grad', 'relu_grad', 'gemm', 'layer_norm_grad', 'gelu', 'gelu_grad', 'attention_softmax', 'attention_softmax_grad', 'add_relu'] as const;
 export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
 
 const IDLE = 0, POSTED = 1, DONE = 2, STOP = 3, FAILED = 4, STARTING = 5;
