@@ -82,3 +82,35 @@ describe('addRelu (inference: a residual Add and its ReLU in one pass)', () => {
     tf.dispose([a, b, y, fused!]);
   });
 });
+
+describe("bias_act (a dense layer's bias and relu / relu6 in one in-place pass after our GEMM)", () => {
+  it('equals cpu on one and two threads (NaN kept, odd column tails), and runs no Add or Relu kernel', async () => {
+    await tf.setBackend('wasm');
+    const k = nativeKernels(tf.backend())!;
+    for (let i = 0; i < 100 && k.helper && !k.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = k.helper;
+    const m = 70, kk = 24, n = 13;
+    const a = randomValues(m * kk, seededRandom(31)).map((v) => v * 4);
+    a[5] = NaN;
+    const w = randomValues(kk * n, seededRandom(32));
+    const bias = randomValues(n, seededRandom(33));
+    for (const activation of ['linear', 'relu', 'relu6'] as const) {
+      const f = () => tf.fused.matMul({ a: tf.tensor2d(a, [m, kk]), b: tf.tensor2d(w, [kk, n]), bias: tf.tensor1d(bias), activation });
+      await tf.setBackend('cpu');
+      const want = tf.tidy(f).dataSync() as Float32Array;
+      await tf.setBackend('wasm');
+      expectClose(tf.tidy(f).dataSync() as Float32Array, want, `${activation}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
+      (k as { helper: unknown }).helper = null;
+      try {
+        expectClose(tf.tidy(f).dataSync() as Float32Array, want, `${activation}, one thread`);
+      } finally {
+        (k as { helper: unknown }).helper = helper;
+      }
+      const x = tf.tensor2d(a, [m, kk]), wt = tf.tensor2d(w, [kk, n]), bt = tf.tensor1d(bias);
+      let y: tf.Tensor | null = null;
+      const prof = await tf.profile(() => (y = tf.fused.matMul({ a: x, b: wt, bias: bt, activation })));
+      expect(prof.kernelNames.filter((name) => name === 'Add' || name === 'Relu' || name === 'Relu6'), activation).toEqual([]);
+      tf.dispose([x, wt, bt, y!]);
+    }
+  });
+});

@@ -198,6 +198,8 @@ describe('GatherV2 (embedding lookup: block copies of rows) matches cpu', () => 
   });
 });
 
+// A 1-d bias with linear / relu / relu6 takes our module's in-place bias_act pass after our GEMM. (Without
+// the module tfjs's own kernel runs, which differs from cpu with transposed operands: not tested here.)
 describe('fused matMul (a dense layer: product + bias + activation) matches cpu', () => {
   for (const activation of ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu', 'prelu'] as const) {
     it(`activation ${activation}, with and without bias, 2-d and batched, transposed`, async () => {
@@ -210,6 +212,8 @@ describe('fused matMul (a dense layer: product + bias + activation) matches cpu'
         await compare('2-d', () => mm(tf.tensor2d(a.subarray(0, 37 * 20), [37, 20]), tf.tensor2d(b, [20, 11]), false, false, withBias));
         await compare('2-d, both transposed', () => mm(tf.tensor2d(a.subarray(0, 37 * 20), [20, 37]), tf.tensor2d(b, [11, 20]), true, true, withBias));
         await compare('batched, shared weights', () => mm(tf.tensor3d(a, [2, 37, 20]), tf.tensor3d(b, [1, 20, 11]), false, false, withBias));
+        // Rows enough for the helper thread to take half of the product; values around relu6's cap.
+        await compare('74 x 10 x 20, scaled', () => mm(tf.mul(tf.tensor2d(a, [74, 20]), 4), tf.tensor2d(b, [20, 11]), false, false, withBias));
       }
     });
   }

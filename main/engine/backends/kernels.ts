@@ -347,7 +347,8 @@ function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
 
 /**
  * A dense layer's forward product with bias and activation (tfjs's _FusedMatMul runs XNNPACK on one
- * thread): the product on our GEMM, then the bias and the activation as wasm ops. (tfjs's own kernel
+ * thread): the product on our GEMM, then a 1-d bias with linear / relu / relu6 in one in-place pass of our
+ * module (bias_act), other biases and activations as wasm ops. (tfjs's own kernel
  * differed from cpu with prelu and transposed operands in 4.22; ours matches cpu.)
  */
 function fusedMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
@@ -364,6 +365,16 @@ function fusedMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | und
   const act = acts[activation];
   const product = nativeGemm && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }) : null;
   if (!product || !act) return fallback('_FusedMatMul', args, original);
+  // Bias and relu / relu6 in one in-place pass over the fresh product (our module's bias_act).
+  const bias = args.inputs.bias;
+  const code = ({ linear: 0, relu: 1, relu6: 2 } as Record<string, number | undefined>)[activation];
+  const native = nativeKernels(args.backend);
+  const n = product.shape.at(-1) ?? 0;
+  const size = product.shape.reduce((x, y) => x * y, 1);
+  if (native && bias && code !== undefined && bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n && size > 0) {
+    native.biasAct(heapOffset(args.backend, product.dataId), heapOffset(args.backend, bias.dataId), size / n, n, code);
+    return product;
+  }
   return tf.tidy(() => {
     let y = asTensor(tf, product, 'product');
     if (args.inputs.bias) y = tf.add(y, asTensor(tf, args.inputs.bias, 'bias'));

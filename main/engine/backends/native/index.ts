@@ -21,6 +21,8 @@ export interface NativeKernels {
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, out: number, scratch: number, rows: number, c: number, eps: number): void;
   /** out[i][j][o][c] = w[fh-1-i][fw-1-j][c][o]. */
   filterFlipSwap(w: number, out: number, fh: number, fw: number, ci: number, co: number): void;
+  /** In place: y[r][c] = act(y[r][c] + bias[c]); act 0 linear, 1 relu, 2 relu6. */
+  biasAct(y: number, bias: number, rows: number, cols: number, act: number): void;
   /** out = relu(a + b) over n floats (a residual merge and its ReLU, inference). */
   addRelu(a: number, b: number, out: number, n: number): void;
   /** out = dy * step(x). */
@@ -85,7 +87,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
+  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

@@ -172,6 +172,32 @@ void relu_grad(const f32 *x, const f32 *dy, f32 *out, int32_t n) {
 }
 
 /*
+ * A dense layer's epilogue in place: y[r][c] = act(y[r][c] + bias[c]) over rows x cols, act 0 linear,
+ * 1 relu (x < 0 ? 0 : x, NaN kept as tfjs's), 2 relu6 (the same, then capped at 6). One pass where tfjs's
+ * broadcasting Add and its Relu were two (the Add ~45 ns per element).
+ */
+__attribute__((export_name("bias_act")))
+void bias_act(f32 *y, const f32 *bias, int32_t rows, int32_t cols, int32_t act) {
+  const int32_t c4 = cols & ~3;
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  for (int32_t r = 0; r < rows; r++) {
+    f32 *row = y + (int64_t)r * cols;
+    for (int32_t c = 0; c < c4; c += 4) {
+      v128_t v = wasm_f32x4_add(wasm_v128_load(row + c), wasm_v128_load(bias + c));
+      if (act >= 1) v = wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero));
+      if (act == 2) v = wasm_v128_bitselect(six, v, wasm_f32x4_gt(v, six));
+      wasm_v128_store(row + c, v);
+    }
+    for (int32_t c = c4; c < cols; c++) {
+      f32 v = row[c] + bias[c];
+      if (act >= 1 && v < 0.0f) v = 0.0f;
+      if (act == 2 && v > 6.0f) v = 6.0f;
+      row[c] = v;
+    }
+  }
+}
+
+/*
  * A residual merge and its ReLU in one pass (inference: Add then Activation relu): out = relu(a + b),
  * where relu keeps NaN as tfjs's does (x < 0 ? 0 : x). out may alias a or b.
  */
