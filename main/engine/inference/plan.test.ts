@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultTrainingSettings, parseProjectText } from '../../../shared/project';
 import { selectBackend } from '../backends';
 import { customLayerFactories } from '../compile/custom';
@@ -192,3 +192,29 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('the trainer and a failing plan', () => {
+  it('a plan that throws is turned off once, with a message, and the model predicts', async () => {
+    const { tf } = await selectBackend({ force: 'cpu' });
+    const file = 'resources/templates/resnet-small.json';
+    const graph = shrinkImages(parseProjectText(readFileSync(file, 'utf8'), file).graph, 16);
+    const trainer = Trainer.fromGraph(tf, graph, { ...defaultTrainingSettings(), batchSize: 4 }, syntheticDataset({ shape: [16, 16, 3], classes: 10, train: 2, test: 2 }), 'cpu');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(trainer.inferencePlan).not.toBeNull();
+      const broken = { run: () => { throw new Error('boom'); }, dispose: () => {} };
+      (trainer as unknown as { inference: unknown }).inference = broken;
+      const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', 3);
+      const got = trainer.inferenceLogits(x);
+      const want = trainer.logits(x, false);
+      expect(await relativeDiff(got, want)).toBe(0);
+      expect(errors).toHaveBeenCalledTimes(1);
+      expect(String(errors.mock.calls[0]![0])).toMatch(/inference plan turned off .*boom/);
+      expect(trainer.inferencePlan).toBeNull();
+      tf.dispose([x, got, want]);
+    } finally {
+      errors.mockRestore();
+      trainer.dispose();
+    }
+  });
+});

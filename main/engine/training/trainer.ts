@@ -271,13 +271,19 @@ export class Trainer {
   inferenceLogits(x: tfjs.Tensor): tfjs.Tensor {
     const plan = this.inferencePlanOf();
     if (!plan) return this.logits(x, false);
-    if (!this.headHolder) return plan.run(x) as tfjs.Tensor;
-    this.headHolder.activation = this.linear;
+    if (this.headHolder) this.headHolder.activation = this.linear;
     try {
       return plan.run(x) as tfjs.Tensor;
+    } catch (error) {
+      // A plan that fails where the model itself works is a plan bug: say so once and keep the model's path.
+      if (isOutOfMemory(error)) throw error;
+      console.error(`inference plan turned off for '${this.model.name}' (${describeError(error)}); predicting through the model`);
+      this.inference?.dispose();
+      this.inference = null;
     } finally {
-      this.headHolder.activation = this.head!;
+      if (this.headHolder) this.headHolder.activation = this.head!;
     }
+    return this.logits(x, false);
   }
 
   /** What the inference plan folded and fused ("2 BatchNormalizations folded, …"), or null when it changes nothing. */
@@ -286,7 +292,14 @@ export class Trainer {
   }
 
   private inferencePlanOf(): InferencePlan | null {
-    if (this.inference === undefined) this.inference = globalThis.process?.env.LAYERFORGE_INFERENCE_PLAN === '0' ? null : planInference(this.tf, this.model);
+    if (this.inference !== undefined) return this.inference;
+    this.inference = null;
+    if (globalThis.process?.env.LAYERFORGE_INFERENCE_PLAN === '0') return null;
+    try {
+      this.inference = planInference(this.tf, this.model);
+    } catch (error) {
+      console.error(`no inference plan for '${this.model.name}' (${describeError(error)}); predicting through the model`);
+    }
     return this.inference;
   }
 
