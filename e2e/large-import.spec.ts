@@ -78,6 +78,10 @@ for (const name of ['resnet50', 'mobilenetv2'] as const) {
     // Responsive: once the view has settled (fit after the layout), drag a node and count frames.
     await settled(page);
     const centre = page.locator('.react-flow__node-layer').nth(8);
+    // After Expand all the nodes are laid out and mounted again: wait for the one to drag (a loaded CI
+    // machine may still be drawing it when the viewport has settled).
+    await expect(centre.locator('.lf-node-head')).toBeVisible({ timeout: 30_000 });
+    await settled(page);
     const drag = await dragFrames(page, centre.locator('.lf-node-head'), 40, 4);
     console.log(
       `${name} (${model.baseLayers}-layer base, ${model.params.toLocaleString('en-US')} params): import ${importMs} ms, open + layout + draw ${drawMs} ms, collapse ${collapseMs} ms, expand ${expandMs} ms, drag p95 ${drag.p95?.toFixed(1)} ms over ${drag.frames.length} frames`,
