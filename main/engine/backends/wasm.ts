@@ -32,6 +32,9 @@ import { registerGeluKernels } from './gelu';
 import { registerAttentionSoftmaxKernels } from './attentionSoftmax';
 import { registerTileGradient, registerWasmTile } from './tile';
 import { registerWasmTrainingKernels } from './kernels';
+import { registerBatchNormKernels } from './batchNorm';
+import { registerRecurrentKernels } from './recurrent';
+import { registerConvKernels } from './conv';
 
 type WasmPkg = typeof wasmPkg;
 
@@ -139,6 +142,9 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   registerAttentionSoftmaxKernels(tf);
   registerWasmTile(tf);
   registerTileGradient(tf);
+  registerBatchNormKernels(tf);
+  registerRecurrentKernels(tf);
+  registerConvKernels(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let note: string | undefined;
   if (!setup && threads > 1 && simd) {

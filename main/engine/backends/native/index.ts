@@ -1,11 +1,14 @@
 /**
- * Loads Layerforge's own wasm kernels (kernels.c, built by build.mjs into kernelsWasm.ts) onto the
- * memory of a live tfjs wasm backend, so that they work on tensors in place. One instance per
- * backend instance; null where the backend's memory cannot be reached (then callers use their
- * JavaScript fallbacks).
+ * Loads Layerforge's own wasm kernels (every native/*.c, built by build.mjs into <name>Wasm.ts and
+ * listed in modules.ts) onto the memory of a live tfjs wasm backend, so that they work on tensors in
+ * place. One instance per backend instance; null where the backend's memory cannot be reached (then
+ * callers use their JavaScript fallbacks).
  */
-import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './kernelsWasm';
+import { NATIVE_MODULES } from './modules';
 import { helperWanted, NativeHelper, type PoolFunction } from './pool';
+
+/** A kernel export: heap byte offsets and scalars in, nothing (or a scalar) out. */
+export type NativeFunction = (...args: number[]) => number | undefined;
 
 export interface NativeKernels {
   /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
@@ -15,8 +18,12 @@ export interface NativeKernels {
   /** One fused Adam step (see kernels.c); the first seven arguments are heap byte offsets. */
   /** dW of a conv2d by direct accumulation (see kernels.c); x, dy, dw are heap byte offsets. */
   conv2dFilterGrad(x: number, dy: number, dw: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, sh: number, sw: number, padTop: number, padLeft: number, dilH: number, dilW: number, rowBegin: number, rowEnd: number, zero: number): void;
-  /** A second thread running this module on the same memory (threaded tfjs build, 2+ cores), or null. */
+  /** A second thread running these modules on the same memory (threaded tfjs build, 2+ cores), or null. */
   readonly helper: NativeHelper | null;
+  /** Any export of any of our modules by its C name (throws naming it when no module exports it). */
+  fn(name: string): NativeFunction;
+  /** Whether one of our modules exports this name. */
+  has(name: string): boolean;
   /** Batch norm with per-channel statistics; offset/scale 0 when absent; scratch holds 2*c floats. */
   batchNorm(x: number, mean: number, variance: number, offset: number, scale: number, out: number, scratch: number, rows: number, c: number, eps: number): void;
   /** out[i][j][o][c] = w[fh-1-i][fw-1-j][c][o]. */
@@ -73,21 +80,26 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 
 function instantiate(memory: WebAssembly.Memory): NativeKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM_PLAIN);
-  const module = new WebAssembly.Module(bytes);
-  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-  const fn = (name: string) => {
-    const f = exports[name];
-    if (typeof f !== 'function') throw new Error(`native kernels: export '${name}' missing`);
-    return f as (...args: number[]) => void;
+  const modules: WebAssembly.Module[] = [];
+  const exported = new Map<string, NativeFunction>();
+  for (const source of NATIVE_MODULES) {
+    const module = new WebAssembly.Module(decode(shared ? source.WASM_SHARED : source.WASM_PLAIN));
+    modules.push(module);
+    const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+    for (const [name, f] of Object.entries(exports)) if (typeof f === 'function') exported.set(name, f as NativeFunction);
+  }
+  const fn = (name: string): NativeFunction => {
+    const f = exported.get(name);
+    if (f === undefined) throw new Error(`native kernels: no module exports '${name}' (native/*.c, listed in native/modules.ts)`);
+    return f;
   };
   let helper: NativeHelper | null = null;
   try {
-    if (helperWanted(memory)) helper = new NativeHelper(memory, module);
+    if (helperWanted(memory)) helper = new NativeHelper(memory, modules);
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { helper, maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
+  return { helper, fn, has: (name: string) => exported.has(name), maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

@@ -10,9 +10,8 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** Exports the helper may run, by index. */
-export const POOL_FUNCTIONS = ['conv2d_filter_grad', 'maxpool_grad', 'relu_grad', 'gemm', 'layer_norm_grad', 'gelu', 'gelu_grad', 'attention_softmax', 'attention_softmax_grad', 'add_relu'] as const;
-export type PoolFunction = (typeof POOL_FUNCTIONS)[number];
+/** An export of one of our modules (native/*.c) that the helper runs. */
+export type PoolFunction = string;
 
 const IDLE = 0, POSTED = 1, DONE = 2, STOP = 3, FAILED = 4, STARTING = 5;
 const MAX_ARGS = 32;
@@ -21,11 +20,16 @@ const WAIT_MS = 120_000;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, module, control, names } = workerData;
+const { memory, modules, control, names } = workerData;
 const c = new Int32Array(control);
-let instance;
+const fns = [];
 try {
-  instance = new WebAssembly.Instance(module, { env: { memory } });
+  const byName = new Map();
+  for (const module of modules) {
+    const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+    for (const [name, f] of Object.entries(exports)) if (typeof f === 'function') byName.set(name, f);
+  }
+  for (const name of names) fns.push(byName.get(name));
 } catch (e) {
   Atomics.store(c, 0, ${FAILED}); Atomics.notify(c, 0); throw e;
 }
@@ -39,7 +43,7 @@ for (;;) {
   }
   try {
     const args = Array.from(c.subarray(3, 3 + c[2]));
-    instance.exports[names[c[1]]](...args);
+    fns[c[1]](...args);
     Atomics.store(c, 0, ${DONE});
   } catch (e) {
     Atomics.store(c, 0, ${FAILED});
@@ -53,10 +57,13 @@ export class NativeHelper {
   private readonly worker: Worker;
   private dead: string | null = null;
 
-  /** module: the compiled kernels, shared with the helper (V8 shares the compiled, tiered-up code). */
-  constructor(memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private readonly names: string[];
+
+  /** modules: our compiled modules, shared with the helper (V8 shares the compiled, tiered-up code). */
+  constructor(memory: WebAssembly.Memory, modules: readonly WebAssembly.Module[]) {
     Atomics.store(this.control, 0, STARTING);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, control: this.control.buffer, names: POOL_FUNCTIONS } });
+    this.names = modules.flatMap((m) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e) => e.name));
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, modules, control: this.control.buffer, names: this.names } });
     this.worker.unref();
     this.worker.on('error', (e) => {
       this.dead = `helper thread failed: ${e.message}`;
@@ -74,8 +81,10 @@ export class NativeHelper {
   /** Starts fn(...args) on the helper. Call only when ready; then always call wait(). */
   post(fn: PoolFunction, args: readonly number[]): void {
     if (args.length > MAX_ARGS) throw new Error(`native helper: too many arguments (${args.length})`);
+    const index = this.names.indexOf(fn);
+    if (index < 0) throw new Error(`native helper: no module exports '${fn}'`);
     const c = this.control;
-    c[1] = POOL_FUNCTIONS.indexOf(fn);
+    c[1] = index;
     c[2] = args.length;
     for (let i = 0; i < args.length; i++) c[3 + i] = args[i]! | 0;
     Atomics.store(c, 0, POSTED);

@@ -1,0 +1,18 @@
+/**
+ * Every wasm module of ours, one per native/*.c (build.mjs writes each <name>Wasm.ts). A kernel family
+ * added in its own C file adds one line here; index.ts instantiates them all on the same tfjs memory
+ * and the helper thread (pool.ts) runs any of their exports.
+ */
+import * as kernels from './kernelsWasm';
+
+export interface NativeModuleSource {
+  /** The C file's base name. */
+  readonly name: string;
+  readonly WASM_SHARED: string;
+  readonly WASM_PLAIN: string;
+  readonly EXPORTS: readonly string[];
+}
+
+export const NATIVE_MODULES: readonly NativeModuleSource[] = [
+  { name: 'kernels', ...kernels },
+];
