@@ -85,6 +85,8 @@ export interface CustomLayerFactories {
   normalization(config: { name: string; mean: number; variance: number }): TfLayer;
   /** tfjs's GRU plus Keras's resetAfter (tfjs's refuses it): the reset gate after the recurrent product, bias [2, 3u]. */
   gru(config: Parameters<Tf['layers']['gru']>[0] & { name: string; resetAfter: boolean }): TfLayer;
+  /** tfjs's LSTM (same class name, config and weights) whose call runs the sequence as one fused op where it can. */
+  lstm(config: Parameters<Tf['layers']['lstm']>[0] & { name: string }): TfLayer;
   /** tfjs's Conv1D that also runs Keras's padding 'causal' (tfjs's throws when run). */
   conv1d(config: Parameters<Tf['layers']['conv1d']>[0] & { name: string }): TfLayer;
 }

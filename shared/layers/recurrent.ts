@@ -87,7 +87,12 @@ function recurrentLayer(opts: {
         recurrentInitializer: 'glorotUniform' as const,
         ...(opts.type === 'SimpleRNN' ? {} : { recurrentActivation: recurrentActivation(p) as TfActivation }),
       };
-      const make = (layerName: string) => (resetAfter(p) ? custom.gru({ name: layerName, ...args, resetAfter: true }) : tf.layers[opts.factory]({ name: layerName, ...args }));
+      const make = (layerName: string) =>
+        resetAfter(p)
+          ? custom.gru({ name: layerName, ...args, resetAfter: true })
+          : opts.type === 'LSTM'
+            ? custom.lstm({ name: layerName, ...args }) // tfjs's LSTM, run fused where it can (main/engine/compile/custom/lstm.ts)
+            : tf.layers[opts.factory]({ name: layerName, ...args });
       if (!p.bidirectional) return make(name);
       const inner = make(`${name}_cell`);
       return tf.layers.bidirectional({ name, layer: inner as never, mergeMode: p.mergeMode });

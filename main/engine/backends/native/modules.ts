@@ -4,6 +4,7 @@
  * and the helper thread (pool.ts) runs any of their exports.
  */
 import * as kernels from './kernelsWasm';
+import * as recurrent from './recurrentWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
@@ -15,4 +16,5 @@ export interface NativeModuleSource {
 
 export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'kernels', ...kernels },
+  { name: 'recurrent', ...recurrent },
 ];

@@ -4,6 +4,7 @@ import { defineCustomLayerClasses, type CustomLayerClasses } from './classes';
 import { defineConv1dClass, type Conv1DArgs } from './causalConv1d';
 import { defineGruClass, type GRUArgs } from './gru';
 import { defineKerasClasses, type KerasClasses } from './kerasLayers';
+import { defineLstmClass } from './lstm';
 
 export type { CustomLayerClasses, MultiHeadAttentionArgs, PositionalEmbeddingArgs } from './classes';
 
@@ -11,6 +12,7 @@ const cache = new WeakMap<object, CustomLayerClasses>();
 const kerasCache = new WeakMap<object, KerasClasses>();
 const gruCache = new WeakMap<object, new (args: GRUArgs) => tfjs.layers.Layer>();
 const conv1dCache = new WeakMap<object, new (args: Conv1DArgs) => tfjs.layers.Layer>();
+const lstmCache = new WeakMap<object, ReturnType<typeof defineLstmClass>>();
 
 /**
  * Our own tfjs layer classes (MultiHeadAttention, PositionalEmbedding), defined on this tf instance and
@@ -24,6 +26,7 @@ export function registerCustomLayers(tf: Tf): CustomLayerClasses {
     kerasCache.set(tf, defineKerasClasses(tf));
     gruCache.set(tf, defineGruClass(tf));
     conv1dCache.set(tf, defineConv1dClass(tf));
+    lstmCache.set(tf, defineLstmClass(tf));
     cache.set(tf, classes);
   }
   return classes;
@@ -35,6 +38,7 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
   const k = kerasCache.get(tf)!;
   const GRU = gruCache.get(tf)!;
   const Conv1D = conv1dCache.get(tf)!;
+  const LSTM = lstmCache.get(tf)!;
   return {
     relu: (config) => new k.ReLU(config),
     elu: (config) => new k.ELU(config),
@@ -47,6 +51,7 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
     subtract: (config) => new k.Subtract(config),
     normalization: (config) => new k.Normalization(config),
     gru: (config) => new GRU(config),
+    lstm: (config) => new LSTM(config),
     conv1d: (config) => new Conv1D(config),
     multiHeadAttention: (config) => new c.MultiHeadAttention(config),
     positionalEmbedding: (config) => new c.PositionalEmbedding(config),

@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomValues, seededRandom } from './inventory';
+import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { LSTM_GRAD_KERNEL, LSTM_KERNEL, lstmSequence, type LstmGateActivation } from './recurrent';
+import { initWasmBackend } from './wasm';
+
+beforeAll(async () => {
+  await initWasmBackend(tf, wasm);
+});
+afterAll(() => setNativeKernelsEnabled(true));
+
+interface Case {
+  n: number;
+  steps: number;
+  features: number;
+  units: number;
+  goBackwards: boolean;
+  returnSequences: boolean;
+  act: LstmGateActivation;
+  masked: boolean;
+  useBias: boolean;
+}
+
+/** The output and the gradients of sum(y·w) (w fixed, random) with respect to x, kernel, recurrent kernel and bias. */
+type Out = Float32Array[];
+
+function values(c: Case, seed: number) {
+  const rand = seededRandom(seed);
+  const g4 = 4 * c.units;
+  const ySize = c.n * (c.returnSequences ? c.steps : 1) * c.units;
+  // Some rows masked from a step on, one row masked in the middle (h and c carried through it).
+  const mask = new Float32Array(c.n * c.steps).fill(1);
+  if (c.masked) {
+    for (let r = 0; r < c.n; r++) for (let t = 0; t < c.steps; t++) if ((r % 3 === 1 && t >= c.steps - 2) || (r % 3 === 2 && t === 1)) mask[r * c.steps + t] = 0;
+  }
+  return {
+    x: randomValues(c.n * c.steps * c.features, rand, 1.5),
+    k: randomValues(c.features * g4, rand, 0.6),
+    r: randomValues(c.units * g4, rand, 0.6),
+    b: randomValues(g4, rand, 0.5),
+    w: randomValues(ySize, rand),
+    mask,
+  };
+}
+
+/** tfjs's own LSTM layer (the reference), differentiated by tfjs. */
+function reference(c: Case, seed: number): Out {
+  const v = values(c, seed);
+  return tf.tidy(() => {
+    const layer = tf.layers.lstm({ units: c.units, returnSequences: c.returnSequences, goBackwards: c.goBackwards, recurrentActivation: c.act, useBias: c.useBias });
+    const x = tf.variable(tf.tensor(v.x, [c.n, c.steps, c.features]));
+    layer.apply(x); // builds the layer
+    const weights = [tf.tensor(v.k, [c.features, 4 * c.units]), tf.tensor(v.r, [c.units, 4 * c.units]), ...(c.useBias ? [tf.tensor(v.b, [4 * c.units])] : [])];
+    layer.setWeights(weights);
+    const mask = c.masked ? tf.cast(tf.tensor(v.mask, [c.n, c.steps]), 'bool') : undefined;
+    const w = tf.tensor(v.w);
+    const f = () => {
+      const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
+      return tf.sum(tf.mul(tf.reshape(y, [-1]), w)) as tf.Scalar;
+    };
+    const y = (layer.apply(x, mask ? { mask } : {}) as tf.Tensor).dataSync() as Float32Array;
+    const { grads } = tf.variableGrads(f);
+    const vars = layer.trainableWeights.map((lw) => (lw as unknown as { val: tf.Variable }).val);
+    return [y, grads[x.name]!.dataSync() as Float32Array, ...vars.map((vv) => grads[vv.name]!.dataSync() as Float32Array)];
+  });
+}
+
+function ours(c: Case, seed: number): Out {
+  const v = values(c, seed);
+  return tf.tidy(() => {
+    const x = tf.tensor(v.x, [c.n, c.steps, c.features]);
+    const k = tf.tensor(v.k, [c.features, 4 * c.units]), r = tf.tensor(v.r, [c.units, 4 * c.units]), b = tf.tensor(v.b, [4 * c.units]);
+    const mask = c.masked ? tf.tensor(v.mask, [c.n, c.steps]) : null;
+    const w = tf.tensor(v.w);
+    const opts = { goBackwards: c.goBackwards, returnSequences: c.returnSequences, recurrentActivation: c.act, mask };
+    const f = (xi: tf.Tensor, ki: tf.Tensor, ri: tf.Tensor, bi?: tf.Tensor) => tf.sum(tf.mul(tf.reshape(lstmSequence(tf, xi, ki, ri, bi ?? null, opts), [-1]), w));
+    const y = lstmSequence(tf, x, k, r, c.useBias ? b : null, opts).dataSync() as Float32Array;
+    const grads = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)(c.useBias ? [x, k, r, b] : [x, k, r]);
+    return [y, ...grads.map((g) => g.dataSync() as Float32Array)];
+  });
+}
+
+function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
+  expect(a.length, label).toBe(b.length);
+  let scale = 1e-3, worst = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  }
+  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
+}
+
+const NAMES = ['y', 'dx', 'dkernel', 'drecurrentKernel', 'dbias'];
+
+/** Runs ours on wasm (our kernels: two threads, then one; then without our module) and checks every output against want. */
+async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
+  await tf.setBackend('wasm');
+  const k = nativeKernels(tf.backend());
+  expect(k).not.toBeNull();
+  for (let i = 0; i < 100 && k!.helper && !k!.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+  const helper = k!.helper;
+  const runs: [string, () => Out | Promise<Out>][] = [];
+  runs.push([
+    helper ? 'wasm kernels, two threads' : 'wasm kernels',
+    async () => {
+      let out: Out = [];
+      const profile = await tf.profile(() => {
+        out = ours(c, seed);
+        return [];
+      });
+      const ran = new Set(profile.kernels.map((kk) => kk.name));
+      expect(ran.has(LSTM_KERNEL) && ran.has(LSTM_GRAD_KERNEL), [...ran].join(' ')).toBe(true);
+      return out;
+    },
+  ]);
+  if (helper) {
+    runs.push([
+      'wasm kernels, one thread',
+      () => {
+        (k as { helper: unknown }).helper = null;
+        try {
+          return ours(c, seed);
+        } finally {
+          (k as { helper: unknown }).helper = helper;
+        }
+      },
+    ]);
+  }
+  runs.push([
+    'wasm without our module (tfjs ops)',
+    () => {
+      setNativeKernelsEnabled(false);
+      try {
+        return ours(c, seed);
+      } finally {
+        setNativeKernelsEnabled(true);
+      }
+    },
+  ]);
+  for (const [label, run] of runs) {
+    const got = await run();
+    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${NAMES[i]}`);
+  }
+}
+
+describe('lstmSequence (one input GEMM, the recurrence as one op with its own BPTT gradient) matches tfjs’s LSTM layer on cpu', () => {
+  const base: Case = { n: 10, steps: 5, features: 6, units: 8, goBackwards: false, returnSequences: false, act: 'sigmoid', masked: false, useBias: true };
+  // n = 10: two threads take 4 and 6 rows (a block of 2 left over); units 5 and 7 leave SIMD tails.
+  const cases: [string, Case][] = [
+    ['last output', base],
+    ['goBackwards, every step', { ...base, goBackwards: true, returnSequences: true }],
+    ['hardSigmoid gates, goBackwards, units 5', { ...base, act: 'hardSigmoid', goBackwards: true, units: 5 }],
+    ['masked steps (h, c carried), every step, units 7', { ...base, masked: true, returnSequences: true, units: 7 }],
+    ['masked, goBackwards, last output, no bias, 3 rows, 3 steps', { ...base, masked: true, goBackwards: true, useBias: false, n: 3, steps: 3 }],
+  ];
+  cases.forEach(([label, c], i) => {
+    it(label, async () => {
+      await tf.setBackend('cpu');
+      const want = reference(c, 100 + i);
+      const cpuOps = ours(c, 100 + i);
+      for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${NAMES[j]}`);
+      await checkOnWasm(c, 100 + i, want);
+    });
+  });
+});
