@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,inference,accuracy,memory,tables,language,text,ui,gpu,insight]`
+ * `npm run bench [-- --json] [--batches N] [--cpu-batches N] [--backends wasm,cpu] [--only training,templates,inference,accuracy,memory,tables,language,text,ui,gpu,insight,profile] [--template resnet-small]`
  * Runs every bench module (each a file here, listed below) in one process and prints the figures,
  * with ours/peer ratios where a peer figure exists (PyTorch on the same CPU).
  */
@@ -15,10 +15,11 @@ import { textBench } from './text';
 import { gpuBench } from './gpu';
 import { inferenceBench } from './inference';
 import { insightBench } from './insight';
+import { profileBench } from './profile';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
-export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench, insightBench];
+export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench, insightBench, profileBench];
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       'cpu-batches': { type: 'string' },
       backends: { type: 'string' },
       only: { type: 'string' },
+      template: { type: 'string' },
     },
     strict: true,
   });
@@ -38,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     cpuBatches: Number(values['cpu-batches'] ?? 2),
     backends: (values.backends ?? 'wasm,cpu').split(',').map((s) => s.trim()).filter(Boolean),
     log: (line) => process.stderr.write(`${line}\n`),
+    ...(values.template ? { template: values.template } : {}),
   };
   const only = values.only ? new Set(values.only.split(',')) : null;
   const figures: Figure[] = [];

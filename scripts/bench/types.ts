@@ -7,6 +7,8 @@ export interface BenchOptions {
   /** Backends to measure (default: every one that initialises here, wasm and cpu). */
   backends: string[];
   log: (line: string) => void;
+  /** `--template a,b`: the templates a module measures (profile), default its own list. */
+  template?: string;
 }
 
 export interface Figure {
