@@ -5,16 +5,23 @@
  */
 import * as kernels from './kernelsWasm';
 import * as recurrent from './recurrentWasm';
+import * as batchNorm from './batchNormWasm';
+import * as conv from './convWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
   readonly name: string;
   readonly WASM_SHARED: string;
   readonly WASM_PLAIN: string;
+  /** The relaxed-SIMD builds (FMA), only for sources that opt in (build.mjs: `// layerforge: relaxed-simd`). */
+  readonly WASM_SHARED_RELAXED?: string;
+  readonly WASM_PLAIN_RELAXED?: string;
   readonly EXPORTS: readonly string[];
 }
 
 export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'kernels', ...kernels },
   { name: 'recurrent', ...recurrent },
+  { name: 'batchNorm', ...batchNorm },
+  { name: 'conv', ...conv },
 ];
