@@ -65,6 +65,8 @@ export interface CustomLayerFactories {
   positionalEmbedding(config: { name: string; sequenceLength: number; outputDim: number }): TfLayer;
   /** tfjs's LayerNormalization (same class name, config and weights) with a fused op for its call. */
   layerNormalization(config: { name: string; epsilon: number; center: boolean; scale: boolean }): TfLayer;
+  /** tfjs's BatchNormalization (same class name, config and weights) with a fused op for its training call. */
+  batchNormalization(config: { name: string; momentum: number; epsilon: number; center: boolean; scale: boolean }): TfLayer;
   /** Keras's ReLU (tfjs's class name and maxValue, plus Keras's negativeSlope and threshold). */
   relu(config: { name: string; maxValue: number | null; negativeSlope: number; threshold: number }): TfLayer;
   /** tfjs's ELU with Keras's alpha (tfjs's refuses any but 1). */

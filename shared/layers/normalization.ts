@@ -22,8 +22,7 @@ export const batchNormalization = defineLayer({
   // gamma, beta (trainable) + moving mean and variance (not trainable, still counted by countParams()).
   paramCount: ([inp], p) => lastDim(inp!) * (2 + (p.center ? 1 : 0) + (p.scale ? 1 : 0)),
   flops: ([inp]) => 2 * product(inp!),
-  build: ({ tf }, p, name) =>
-    tf.layers.batchNormalization({ name, axis: -1, momentum: p.momentum, epsilon: p.epsilon, center: p.center, scale: p.scale }),
+  build: ({ custom }, p, name) => custom.batchNormalization({ name, momentum: p.momentum, epsilon: p.epsilon, center: p.center, scale: p.scale }),
   summary: () => '',
 });
 

@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
 import { attentionSoftmax } from '../../backends/attentionSoftmax';
+import { defineBatchNormClass, type BatchNormalizationArgs } from './batchNorm';
 import { gelu } from '../../backends/gelu';
 import { layerNorm } from '../../backends/layerNorm';
 
@@ -36,6 +37,8 @@ export interface CustomLayerClasses {
   MultiHeadAttention: new (args: MultiHeadAttentionArgs) => tfjs.layers.Layer;
   PositionalEmbedding: new (args: PositionalEmbeddingArgs) => tfjs.layers.Layer;
   LayerNormalization: new (args: LayerNormalizationArgs) => tfjs.layers.Layer;
+  /** tfjs's BatchNormalization with a fused training op (batchNorm.ts). */
+  BatchNormalization: new (args: BatchNormalizationArgs) => tfjs.layers.Layer;
 }
 
 /** The fields of tfjs's LayerNormalization that our subclass reads. */
@@ -245,5 +248,7 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
   tf.serialization.registerClass(MultiHeadAttention);
   tf.serialization.registerClass(PositionalEmbedding);
   tf.serialization.registerClass(LayerNormalization as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
-  return { MultiHeadAttention, PositionalEmbedding, LayerNormalization };
+  const BatchNormalization = defineBatchNormClass(tf);
+  tf.serialization.registerClass(BatchNormalization as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
+  return { MultiHeadAttention, PositionalEmbedding, LayerNormalization, BatchNormalization };
 }

@@ -56,6 +56,7 @@ export function customLayerFactories(tf: Tf): CustomLayerFactories {
     multiHeadAttention: (config) => new c.MultiHeadAttention(config),
     positionalEmbedding: (config) => new c.PositionalEmbedding(config),
     layerNormalization: (config) => new c.LayerNormalization({ ...config, axis: -1 }),
+    batchNormalization: (config) => new c.BatchNormalization({ ...config, axis: -1 }),
   };
 }
 
