@@ -416,6 +416,33 @@ describe('fast MLP loop: dropout, memory', () => {
     for (const m of [fastModel, refModel, plain]) m.dispose();
   });
 
+  it('the warm-up (a tiny net of the same structure, run before the first step) leaves the real net as it was', async () => {
+    const tf = await cpu();
+    // A structure no other test builds, so that the first createFastMlp below runs the warm-up.
+    const layers: LayerSpec[] = [{ dense: 9, act: 'tanh' }, { dropout: 0.3 }, { dense: 7, act: 'softsign', bias: false }, { dense: 3, act: 'softmax' }];
+    const a = build(tf, 6, layers);
+    const b = twin(tf, a, 6, layers);
+    const { task, plan, target } = taskOf(a, 'classification', 3);
+    const s = settings({ optimizer: 'adamw', batchSize: 16, weightDecay: 0.01, seed: 4 });
+    const warmed = createFastMlp({ tf, model: a, task, plan, target, settings: s })!;
+    vi.stubEnv('LAYERFORGE_FAST_MLP_WARMUP', '0');
+    let cold: ReturnType<typeof createFastMlp>;
+    try {
+      cold = createFastMlp({ tf, model: b, task, plan, target, settings: s })!;
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    for (const { x, y, n } of batches(6, [16, 16, 9], 'classification', 3, 8)) {
+      const la = warmed.step(x, y, n, 0.01).loss;
+      expect(cold.step(x, y, n, 0.01).loss).toBe(la);
+    }
+    warmed.sync();
+    cold.sync();
+    expect(weightsOf(b)).toEqual(weightsOf(a));
+    a.dispose();
+    b.dispose();
+  });
+
   it('sync() leaves tf.memory() flat', async () => {
     const tf = await cpu();
     const model = build(tf, 6, HIDDEN.concat([{ dense: 3, act: 'softmax' }]));

@@ -19,6 +19,10 @@
  * The weights are copied out of the model once; `sync()` writes them back (the trainer calls it
  * after each epoch, before evaluation, checkpoints and exports use the tfjs model). Buffers are
  * allocated once for the batch size; a step allocates nothing.
+ *
+ * Before the first step, createFastMlp runs the same code on a tiny net of the same structure (see
+ * warmUp), so that V8 has optimised the loops when the real steps start: a 100-epoch run on a
+ * 150-row table (400 steps) otherwise spends most of its time in unoptimised code.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../shared/project';
@@ -89,13 +93,23 @@ interface DenseSpec {
   inW: number;
   outW: number;
   act: number;
-  kernel: tfjs.LayerVariable;
+  /** The model's variables (null in the warm-up's copy). */
+  kernel: tfjs.LayerVariable | null;
   bias: tfjs.LayerVariable | null;
   trainable: boolean;
 }
 
-/** A Dense layer with its weights (copied out of the model), gradients and optimizer slots. */
-interface DenseOp extends DenseSpec {
+/**
+ * A Dense layer with its weights (copied out of the model), gradients and optimizer slots. Built by
+ * makeOps only, so every net (the warm-up's too) has ops of the same hidden classes; no tfjs references.
+ */
+interface DenseOp {
+  kind: 'dense';
+  name: string;
+  inW: number;
+  outW: number;
+  act: number;
+  trainable: boolean;
   /** Kernel [inW × outW] row-major, as tfjs stores it, and bias (null without). */
   w: Float32Array;
   b: Float32Array | null;
@@ -157,7 +171,80 @@ export function fastMlpUnsupported(init: FastMlpInit): string | null {
 export function createFastMlp(init: FastMlpInit): FastMlp | null {
   const r = analyse(init);
   if (typeof r === 'string') return null;
-  return new FastNet(init, r.chain, r.loss);
+  warmUp(r.chain, r.loss, init.settings);
+  // The weights, read once (dataSync: cpu and wasm only) into our own buffers.
+  const ops = makeOps(r.chain.ops, (spec) => ({
+    w: Float32Array.from(spec.kernel!.read().dataSync() as Float32Array),
+    b: spec.bias ? Float32Array.from(spec.bias.read().dataSync() as Float32Array) : null,
+  }));
+  return new FastNet(init.tf, r.chain.ops, ops, r.loss, init.settings);
+}
+
+/** The ops of a chain, every kind built by one object literal (one hidden class per kind), with zeroed gradients and slots. */
+function makeOps(specs: OpSpec[], weightsOf: (spec: DenseSpec, i: number) => { w: Float32Array; b: Float32Array | null }): Op[] {
+  return specs.map((spec, i): Op => {
+    if (spec.kind === 'activation') return { kind: 'activation', name: spec.name, inW: spec.inW, outW: spec.outW, act: spec.act };
+    if (spec.kind === 'dropout') return { kind: 'dropout', name: spec.name, inW: spec.inW, outW: spec.outW, rate: spec.rate, scale: spec.scale };
+    const size = spec.inW * spec.outW;
+    const { w, b } = weightsOf(spec, i);
+    return {
+      kind: 'dense',
+      name: spec.name,
+      inW: spec.inW,
+      outW: spec.outW,
+      act: spec.act,
+      trainable: spec.trainable,
+      w,
+      b,
+      gw: new Float64Array(size),
+      gb: b ? new Float64Array(spec.outW) : null,
+      s1w: new Float32Array(size),
+      s1b: b ? new Float32Array(spec.outW) : null,
+      s2w: new Float32Array(size),
+      s2b: b ? new Float32Array(spec.outW) : null,
+    };
+  });
+}
+
+/** Warm-up steps on a tiny copy of the chain (see warmUp): V8 optimises the matrix loops after ~30, the step itself after ~300. */
+const WARM_STEPS = 400;
+/** Chain signatures (op kinds, activations, loss, optimizer) already warmed up in this process. */
+const warmed = new Set<string>();
+
+/**
+ * Runs the hot loops on a tiny net of the same structure (same op kinds, activations, dropout, loss,
+ * optimizer; widths of 5-7 units, batches of 7 rows, so the 4-wide blocks and their edges both run)
+ * before the first real step, so that V8 has type feedback for every path and optimises the loops
+ * early: a cold 100-epoch run on a 150-row table otherwise spends most of its time in unoptimised code.
+ * It touches nothing of the real net (its own weights, data and dropout stream) and costs a few
+ * milliseconds, once per structure per process, before training starts (counted in the run's start-up,
+ * not in its training steps). LAYERFORGE_FAST_MLP_WARMUP=0 skips it.
+ */
+function warmUp(chain: Chain, loss: LossKind, settings: TrainingSettings): void {
+  if (process.env.LAYERFORGE_FAST_MLP_WARMUP === '0') return;
+  const key = `${chain.ops.map((o) => (o.kind === 'dense' ? `d${o.act}${o.trainable ? 't' : 'f'}${o.bias ? 'b' : ''}` : o.kind === 'dropout' ? `p${o.rate > 0 ? 1 : 0}` : `a${o.act}`)).join('.')}|${loss}|${settings.optimizer}|${settings.optimizer === 'adamw' && settings.weightDecay > 0 ? 1 : 0}`;
+  if (warmed.has(key)) return;
+  warmed.add(key);
+  const features = 5;
+  const lastDense = chain.ops.reduce((last, o, i) => (o.kind === 'dense' ? i : last), -1);
+  const outW = loss === 'ce' ? 3 : 1;
+  let width = features;
+  const specs = chain.ops.map((o, i): OpSpec => {
+    if (o.kind !== 'dense') return { ...o, inW: width, outW: width };
+    const spec: DenseSpec = { ...o, inW: width, outW: i === lastDense ? outW : 5 + (i % 3), kernel: null, bias: null };
+    width = spec.outW;
+    return spec;
+  });
+  const rand = mulberry32(12345);
+  const ops = makeOps(specs, (spec, i) => ({
+    w: Float32Array.from({ length: spec.inW * spec.outW }, () => (rand() - 0.5) * 0.5),
+    b: (chain.ops[i] as DenseSpec).bias ? Float32Array.from({ length: spec.outW }, () => (rand() - 0.5) * 0.1) : null,
+  }));
+  const n = 7;
+  const net = new FastNet(null, specs, ops, loss, { ...settings, batchSize: n, seed: 7 });
+  const x = Float32Array.from({ length: n * features }, () => rand() * 2 - 1);
+  const y = loss === 'mse' || loss === 'mae' || loss === 'huber' ? Float32Array.from({ length: n }, () => rand() - 0.5) : Int32Array.from({ length: n }, (_, i) => i % outW);
+  for (let i = 0; i < WARM_STEPS; i++) net.step(x, y, n, 1e-3);
 }
 
 function analyse(init: FastMlpInit): string | { chain: Chain; loss: LossKind } {
@@ -266,13 +353,14 @@ function lossKind(task: TaskDef, plan: TaskPlan): LossKind | null {
 
 class FastNet implements FastMlp {
   readonly describe: string;
-  private readonly tf: typeof tfjs;
+  private readonly tf: typeof tfjs | null;
   private readonly ops: Op[];
   private readonly loss: LossKind;
   private readonly optimizer: TrainingSettings['optimizer'];
   private readonly momentum: number;
   private readonly weightDecay: number;
-  private readonly rand: () => number;
+  /** The dropout stream's state (mulberry32, inlined: one closure per net would make the step's call site polymorphic). */
+  private randState: number;
   private cap = 0;
   /** outs[i]: op i's output (n × outW); pres[i]: a Dense op's pre-activation when its gradient needs it. */
   private outs: Float32Array[] = [];
@@ -288,32 +376,19 @@ class FastNet implements FastMlp {
   private accBeta1 = Math.fround(0.9);
   private accBeta2 = Math.fround(0.999);
 
-  constructor(init: FastMlpInit, chain: Chain, loss: LossKind) {
-    const { settings } = init;
-    this.tf = init.tf;
-    // The weights, read once (dataSync: cpu and wasm only) into our own buffers.
-    this.ops = chain.ops.map((spec): Op => {
-      if (spec.kind !== 'dense') return spec;
-      const size = spec.inW * spec.outW;
-      const w = Float32Array.from(spec.kernel.read().dataSync() as Float32Array);
-      const b = spec.bias ? Float32Array.from(spec.bias.read().dataSync() as Float32Array) : null;
-      return {
-        ...spec,
-        w,
-        b,
-        gw: new Float64Array(size),
-        gb: b ? new Float64Array(spec.outW) : null,
-        s1w: new Float32Array(size),
-        s1b: b ? new Float32Array(spec.outW) : null,
-        s2w: new Float32Array(size),
-        s2b: b ? new Float32Array(spec.outW) : null,
-      };
-    });
+  /** The specs of the ops (their tfjs variables, for sync), op by op. */
+  private readonly specs: OpSpec[];
+
+  /** `tf` null: a net of its own (the warm-up's), never synced. */
+  constructor(tf: typeof tfjs | null, specs: OpSpec[], ops: Op[], loss: LossKind, settings: TrainingSettings) {
+    this.tf = tf;
+    this.specs = specs;
+    this.ops = ops;
     this.loss = loss;
     this.optimizer = settings.optimizer;
     this.momentum = settings.momentum;
     this.weightDecay = settings.optimizer === 'adamw' ? settings.weightDecay : 0;
-    this.rand = mulberry32((settings.seed ^ 0x2545f491) >>> 0);
+    this.randState = (settings.seed ^ 0x2545f491) >>> 0;
     let seen = false;
     this.needInGrad = this.ops.map((op) => {
       const need = seen;
@@ -357,18 +432,9 @@ class FastNet implements FastMlp {
         denseForward(a, n, op.inW, op.w, op.b, z, op.outW);
         if (op.act !== LINEAR) activate(op.act, z, out, len);
       } else if (op.kind === 'activation') {
-        if (op.act === LINEAR) out.set(a.subarray(0, len));
-        else activate(op.act, a, out, len);
+        activate(op.act, a, out, len);
       } else if (op.rate > 0) {
-        const mask = masks[i]!;
-        const keep = 1 - op.rate;
-        const scale = op.scale;
-        const rand = this.rand;
-        for (let j = 0; j < len; j++) {
-          const m = rand() < keep ? scale : 0;
-          mask[j] = m;
-          out[j] = a[j]! * m;
-        }
+        this.randState = dropoutForward(a, out, masks[i]!, len, 1 - op.rate, op.scale, this.randState);
       } else {
         out.set(a.subarray(0, len));
       }
@@ -387,16 +453,17 @@ class FastNet implements FastMlp {
       const need = this.needInGrad[i]!;
       if (op.kind === 'dense') {
         if (op.act !== LINEAR) activationGrad(op.act, g, pres[i] ?? outs[i]!, outs[i]!, g, len);
-        if (op.trainable) denseGrads(input, g, n, op.inW, op.outW, op.gw, op.gb);
+        if (op.trainable) {
+          denseGrads(input, g, n, op.inW, op.outW, op.gw);
+          if (op.gb) biasGrads(g, n, op.outW, op.gb);
+        }
         if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!);
       } else if (!need) {
         continue;
       } else if (op.kind === 'activation') {
-        if (op.act === LINEAR) gIn!.set(g.subarray(0, len));
-        else activationGrad(op.act, g, input, outs[i]!, gIn!, len);
+        activationGrad(op.act, g, input, outs[i]!, gIn!, len);
       } else if (op.rate > 0) {
-        const mask = masks[i]!;
-        for (let j = 0; j < len; j++) gIn![j] = g[j]! * mask[j]!;
+        dropoutGrad(g, masks[i]!, gIn!, len);
       } else {
         gIn!.set(g.subarray(0, len));
       }
@@ -573,13 +640,15 @@ class FastNet implements FastMlp {
 
   sync(): void {
     const tf = this.tf;
+    if (!tf) return;
     tf.tidy(() => {
-      for (const op of this.ops) {
-        if (op.kind !== 'dense' || !op.trainable) continue;
+      this.ops.forEach((op, i) => {
+        const spec = this.specs[i]!;
+        if (op.kind !== 'dense' || spec.kind !== 'dense' || !op.trainable || !spec.kernel) return;
         // A copy: the cpu backend would otherwise keep our buffer as the variable's storage.
-        (op.kernel.read() as tfjs.Variable).assign(tf.tensor(op.w.slice(), [op.inW, op.outW], 'float32'));
-        if (op.b && op.bias) (op.bias.read() as tfjs.Variable).assign(tf.tensor(op.b.slice(), [op.outW], 'float32'));
-      }
+        (spec.kernel.read() as tfjs.Variable).assign(tf.tensor(op.w.slice(), [op.inW, op.outW], 'float32'));
+        if (op.b && spec.bias) (spec.bias.read() as tfjs.Variable).assign(tf.tensor(op.b.slice(), [op.outW], 'float32'));
+      });
     });
   }
 }
@@ -655,10 +724,10 @@ function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, 
 }
 
 /**
- * gw[inW × outW] = aᵀ · g (sum over the batch rows) and gb = column sums of g. Register-blocked:
+ * gw[inW × outW] = aᵀ · g (sum over the batch rows). Register-blocked:
  * 4 kernel rows × 4 columns per pass over the batch; edges one by one.
  */
-function denseGrads(a: Float32Array, g: Float64Array, n: number, inW: number, outW: number, gw: Float64Array, gb: Float64Array | null): void {
+function denseGrads(a: Float32Array, g: Float64Array, n: number, inW: number, outW: number, gw: Float64Array): void {
   const k4 = inW - (inW % 4);
   const o4 = outW - (outW % 4);
   for (let k = 0; k < k4; k += 4) {
@@ -711,13 +780,38 @@ function denseGrads(a: Float32Array, g: Float64Array, n: number, inW: number, ou
       gw[k * outW + j] = s;
     }
   }
-  if (gb) {
-    gb.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = i * outW;
-      for (let j = 0; j < outW; j++) gb[j] = gb[j]! + g[o + j]!;
-    }
+}
+
+/** gb = column sums of g (n × outW). */
+function biasGrads(g: Float64Array, n: number, outW: number, gb: Float64Array): void {
+  gb.fill(0);
+  for (let i = 0; i < n; i++) {
+    const o = i * outW;
+    for (let j = 0; j < outW; j++) gb[j] = gb[j]! + g[o + j]!;
   }
+}
+
+/**
+ * Inverted dropout: mask[j] = scale with probability keep (else 0), out = a · mask; the random numbers
+ * are shared/random's mulberry32 stream from `state` (inlined). Returns the stream's next state.
+ */
+function dropoutForward(a: Float32Array, out: Float32Array, mask: Float32Array, len: number, keep: number, scale: number, state: number): number {
+  let s = state;
+  for (let j = 0; j < len; j++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const m = ((t ^ (t >>> 14)) >>> 0) / 4294967296 < keep ? scale : 0;
+    mask[j] = m;
+    out[j] = a[j]! * m;
+  }
+  return s;
+}
+
+/** gIn = g · mask. */
+function dropoutGrad(g: Float64Array, mask: Float32Array, gIn: Float64Array, len: number): void {
+  for (let j = 0; j < len; j++) gIn[j] = g[j]! * mask[j]!;
 }
 
 /**
