@@ -7,26 +7,14 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels, splitElements } from './native';
+import { nativeKernels } from './native';
+import { registerElementwiseKernel } from './elementwise';
 import { WASM } from './kernels';
 
 export const ADD_RELU_KERNEL = 'LayerforgeAddRelu';
 
 function register(tf: Tf): void {
-  if (tf.getKernel(ADD_RELU_KERNEL, WASM)) return;
-  tf.registerKernel({
-    kernelName: ADD_RELU_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${ADD_RELU_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { a, b } = inputs as Record<'a' | 'b', tfjs.TensorInfo>;
-      const out = (backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): tfjs.TensorInfo }).makeOutput(a.shape, 'float32');
-      const n = a.shape.reduce((x, y) => x * y, 1);
-      splitElements(native, 'add_relu', [heapOffset(backend, a.dataId), heapOffset(backend, b.dataId), heapOffset(backend, out.dataId)], n, ([ao, bo, oo], count) => native.addRelu(ao!, bo!, oo!, count));
-      return out;
-    },
-  });
+  registerElementwiseKernel(tf, ADD_RELU_KERNEL, ['a', 'b'], 'add_relu');
 }
 
 /** relu(a + b): one fused pass on wasm with our module (same shapes, float32), tfjs's Add and Relu otherwise. */

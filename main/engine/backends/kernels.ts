@@ -42,10 +42,15 @@
  * - Mean over leading axes (BatchNorm statistics; tfjs's transposes first): our column sums / m.
  * - FusedBatchNorm with per-channel statistics (tfjs's C++ loop takes ~7 ms per 1M elements): one
  *   multiply-add per element in our module, the per-channel factors computed once.
+ * - Add (replaces tfjs's for one case): a bias broadcast over the last axis (a Conv2D layer's bias while
+ *   training) in one SIMD pass of our module over two threads (elementwise.ts); other Adds: tfjs's.
+ * - Conv2DBackpropInput with strides > 1 (and our module): phase by phase, one stride-1 XNNPACK
+ *   convolution per phase with the taps that reach it, interleaved into dx (stridedInputGrad).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels } from './native';
+import { heapOffset, nativeKernels, type NativeKernels } from './native';
+import { biasAddKernel, scatterPhase } from './elementwise';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
@@ -69,6 +74,7 @@ export const SUPPLIED_KERNELS = [
   { name: 'Mean', replaces: true },
   { name: 'FusedBatchNorm', replaces: true },
   { name: 'GatherV2', replaces: true },
+  { name: 'Add', replaces: true },
 ] as const;
 
 export type SuppliedKernel = (typeof SUPPLIED_KERNELS)[number]['name'];
@@ -210,6 +216,9 @@ export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tens
   return tf.tidy(() => {
     const info = convInfoFor(tf, inputShape, filter.shape, attrs, false);
     const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, padInfo } = info;
+    const native = (sh > 1 || sw > 1) && dy.dtype === 'float32' && filter.dtype === 'float32' ? nativeKernels(backend) : null;
+    const phased = native?.has('ew_phase_scatter') ? stridedInputGrad(tf, native, backend, dy, filter, info) : null;
+    if (phased) return phased;
     const d = dilateSpatial(tf, dy, sh, sw);
     const top = fh - 1 - padInfo.top;
     const left = fw - 1 - padInfo.left;
@@ -221,6 +230,73 @@ export function conv2dBackpropInput(tf: Tf, dy: tfjs.Tensor4D, filter: tfjs.Tens
       return tf.conv2d(d, wFlipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
     }
     return tf.conv2d(padOrCrop(tf, d, top, bottom, left, right), wFlipped, 1, 'valid');
+  });
+}
+
+/** The filter taps of one phase along one axis, and the padding of dy that gives that phase's rows. */
+interface PhaseAxis {
+  /** Taps k (k ≡ (r0 + pad) mod s) that reach positions r0, r0 + s, …, increasing. */
+  taps: number[];
+  /** Positions of the phase: ceil((size - r0) / s). */
+  count: number;
+  /** Padding of dy before and after (stride-1 correlation of dy with the reversed taps). */
+  before: number;
+  after: number;
+}
+
+function phaseAxis(r0: number, s: number, f: number, pad: number, size: number, out: number): PhaseAxis {
+  const q = r0 + pad;
+  const taps: number[] = [];
+  for (let k = q % s; k < f; k += s) taps.push(k);
+  const count = r0 < size ? Math.ceil((size - r0) / s) : 0;
+  // dx[r0 + s·m] = Σ_j dy[m + ⌊q/s⌋ - j] · W[taps[j]]: rows m - before … m - before + J - 1 of dy.
+  const before = taps.length - 1 - Math.floor(q / s);
+  return { taps, count, before, after: count - 1 + taps.length - out - before };
+}
+
+/**
+ * dx of a strided convolution, phase by phase: positions (y0 + sh·m, x0 + sw·k) receive dy only through
+ * the taps ≡ (y0 + pad) mod sh (and likewise for columns), so each of the sh·sw phases is a stride-1
+ * XNNPACK convolution of dy with those taps (reversed, in/out swapped), interleaved into dx by our module
+ * (elementwise.c ew_phase_scatter); phases no tap reaches are zeros. Instead of convolving a zero-dilated
+ * dy (PadV2 + Slice copies and sh·sw times the multiplies, most of them by zeros). Null for dilated
+ * filters or a padding that would crop dy (the caller then dilates).
+ */
+function stridedInputGrad(tf: Tf, native: NativeKernels, backend: unknown, dy: tfjs.Tensor4D, filter: tfjs.Tensor4D, info: Conv2DInfo): tfjs.Tensor4D | null {
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow, padInfo, batchSize: n } = info;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || dy.shape[1] !== oh || dy.shape[2] !== ow) return null;
+  const rows = Array.from({ length: sh }, (_, y0) => phaseAxis(y0, sh, fh, padInfo.top, h, oh));
+  const cols = Array.from({ length: sw }, (_, x0) => phaseAxis(x0, sw, fw, padInfo.left, w, ow));
+  const crops = (a: PhaseAxis) => a.count > 0 && a.taps.length > 0 && (a.before < 0 || a.after < 0);
+  if (rows.some(crops) || cols.some(crops)) return null;
+  const wv = filter.dataSync() as Float32Array; // [fh, fw, ci, co]
+  return tf.tidy(() => {
+    const dxInfo = (backend as WasmHeapBackend).makeOutput([n, h, w, ci], 'float32');
+    const dx = tf.engine().makeTensorFromTensorInfo(dxInfo) as tfjs.Tensor4D;
+    for (const [y0, r] of rows.entries()) {
+      for (const [x0, c] of cols.entries()) {
+        if (r.count === 0 || c.count === 0) continue;
+        const J = r.taps.length, K = c.taps.length;
+        if (J === 0 || K === 0) {
+          scatterPhase(native, backend, null, dxInfo, r.count, c.count, y0, x0, sh, sw);
+          continue;
+        }
+        // F[t, u, co, ci] = W[taps_r[J-1-t], taps_c[K-1-u], ci, co]
+        const f = new Float32Array(J * K * co * ci);
+        for (let t = 0; t < J; t++) {
+          for (let u = 0; u < K; u++) {
+            const src = (r.taps[J - 1 - t]! * fw + c.taps[K - 1 - u]!) * ci * co;
+            const dst = (t * K + u) * co * ci;
+            for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) f[dst + o * ci + i] = wv[src + i * co + o]!;
+          }
+        }
+        const sub = tf.conv2d(dy, tf.tensor4d(f, [J, K, co, ci]), 1, [[0, 0], [r.before, r.after], [c.before, c.after], [0, 0]]);
+        if (sub.shape[1] !== r.count || sub.shape[2] !== c.count) throw new Error(`Conv2DBackpropInput: phase (${y0}, ${x0}) gave ${sub.shape.join('x')}, expected ${r.count}x${c.count} positions`);
+        scatterPhase(native, backend, sub, dxInfo, r.count, c.count, y0, x0, sh, sw);
+        sub.dispose();
+      }
+    }
+    return dx;
   });
 }
 
@@ -698,6 +774,7 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
   const originalIdentity = replaced.get('Identity') ?? tf.getKernel('Identity', WASM);
   const originalMean = replaced.get('Mean') ?? tf.getKernel('Mean', WASM);
   const originalBatchNorm = replaced.get('FusedBatchNorm') ?? tf.getKernel('FusedBatchNorm', WASM);
+  const originalAdd = replaced.get('Add') ?? tf.getKernel('Add', WASM);
   const impls: Record<SuppliedKernel, (args: KernelArgs) => tfjs.Tensor | TensorInfo | TensorInfo[]> = {
     Conv2DBackpropFilter: (args) => conv2dBackpropFilterKernel(tf, args),
     Conv2DBackpropInput: ({ inputs, attrs = {}, backend }) => conv2dBackpropInput(tf, asTensor(tf, inputs.dy, 'dy') as tfjs.Tensor4D, asTensor(tf, inputs.filter, 'filter') as tfjs.Tensor4D, attrs, backend),
@@ -711,6 +788,7 @@ export function registerWasmTrainingKernels(tf: Tf, only?: readonly SuppliedKern
     Identity: (args) => identityKernel(args, originalIdentity),
     Mean: (args) => meanKernel(args, originalMean),
     FusedBatchNorm: (args) => batchNormKernel(args, originalBatchNorm),
+    Add: (args) => biasAddKernel(args, originalAdd),
     MaxPoolGrad: ({ inputs, attrs = {}, backend }) => {
       if (!inputs.dy || !inputs.input) throw new Error('MaxPoolGrad: missing input dy or input');
       if (inputs.input.dtype !== 'float32' || inputs.dy.dtype !== 'float32') throw new Error('MaxPoolGrad: float32 tensors expected');

@@ -6,7 +6,8 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels, splitElements } from './native';
+import { nativeKernels } from './native';
+import { registerElementwiseKernel } from './elementwise';
 import { WASM } from './kernels';
 
 export const RELU_GRAD_KERNEL = 'LayerforgeReluGrad';
@@ -16,22 +17,8 @@ let registered = false;
 export function registerFusedReluGrad(tf: Tf): void {
   if (registered) return;
   registered = true;
-  if (!tf.getKernel(RELU_GRAD_KERNEL, WASM)) {
-    tf.registerKernel({
-      kernelName: RELU_GRAD_KERNEL,
-      backendName: WASM,
-      kernelFunc: ({ inputs, backend }) => {
-        const native = nativeKernels(backend);
-        if (!native) throw new Error(`${RELU_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
-        const { x, dy } = inputs as Record<'x' | 'dy', tfjs.TensorInfo>;
-        const out = (backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): tfjs.TensorInfo }).makeOutput(x.shape, 'float32');
-        const n = x.shape.reduce((a, b) => a * b, 1);
-        // Large tensors: the helper thread takes the second half.
-        splitElements(native, 'relu_grad', [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId)], n, ([xo, dyo, oo], count) => native.reluGrad(xo!, dyo!, oo!, count));
-        return out;
-      },
-    });
-  }
+  // Large tensors: the helper thread takes the second half.
+  registerElementwiseKernel(tf, RELU_GRAD_KERNEL, ['x', 'dy'], 'relu_grad');
   tf.registerGradient({
     kernelName: 'Relu',
     inputsToSave: ['x'],

@@ -7,6 +7,7 @@ import * as kernels from './kernelsWasm';
 import * as recurrent from './recurrentWasm';
 import * as batchNorm from './batchNormWasm';
 import * as conv from './convWasm';
+import * as elementwise from './elementwiseWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
@@ -24,4 +25,5 @@ export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'recurrent', ...recurrent },
   { name: 'batchNorm', ...batchNorm },
   { name: 'conv', ...conv },
+  { name: 'elementwise', ...elementwise },
 ];

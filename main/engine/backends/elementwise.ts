@@ -1,0 +1,97 @@
+/**
+ * Element-wise kernels of ours for the wasm backend, and the registration they share.
+ *
+ * - `registerElementwiseKernel`: a kernel whose output has its first input's shape and that one export
+ *   of our module computes element by element (relu_grad, add_relu, …), split over the helper thread for
+ *   large tensors. Used by reluGrad.ts and addRelu.ts.
+ * - `biasAddKernel` (the wasm `Add`, registered by kernels.ts): x + b with b a bias broadcast over the
+ *   last axis ([C] or [1,…,1,C]; a Conv2D layer's bias while training, where tfjs does not fuse it
+ *   because the activation is not linear) in one SIMD pass of native/elementwise.c (ew_bias_add), rows
+ *   split over two threads. tfjs's wasm Add walks a broadcast with index arithmetic per element. Every
+ *   other Add goes to tfjs's kernel.
+ * - `scatterPhase`: writes one phase of a strided NHWC tensor (ew_phase_scatter), for the input
+ *   gradient of strided convolutions (kernels.ts).
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from './inventory';
+import { heapOffset, nativeKernels, splitElements, type NativeKernels } from './native';
+import { WASM } from './kernels';
+
+type TensorInfo = tfjs.TensorInfo;
+type KernelResult = tfjs.Tensor | TensorInfo | TensorInfo[];
+interface OutputBackend {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Registers `kernelName` on wasm (once): float32 inputs named `inputNames`, an output shaped as the
+ * first, computed by our module's `exportName(inputOffsets…, outOffset, count)`; the helper thread takes
+ * the second half of large tensors. The kernel throws if our module is not loaded: callers check
+ * `nativeKernels(backend)` before they run it.
+ */
+export function registerElementwiseKernel(tf: Tf, kernelName: string, inputNames: readonly string[], exportName: string): void {
+  if (tf.getKernel(kernelName, WASM)) return;
+  tf.registerKernel({
+    kernelName,
+    backendName: WASM,
+    kernelFunc: ({ inputs, backend }) => {
+      const native = nativeKernels(backend);
+      if (!native) throw new Error(`${kernelName}: Layerforge's wasm kernels are not loaded`);
+      const ins = inputNames.map((k) => {
+        const t = (inputs as Record<string, TensorInfo | undefined>)[k];
+        if (!t) throw new Error(`${kernelName}: missing input '${k}'`);
+        return t;
+      });
+      const out = (backend as unknown as OutputBackend).makeOutput(ins[0]!.shape, 'float32');
+      const f = native.fn(exportName);
+      const offsets = [...ins.map((t) => heapOffset(backend, t.dataId)), heapOffset(backend, out.dataId)];
+      splitElements(native, exportName, offsets, sizeOf(ins[0]!.shape), (o, count) => f(...o, count));
+      return out;
+    },
+  });
+}
+
+/** Rows of work split over the helper thread when it is up and the work is large (`rows * perRow` floats). */
+export function splitRows(native: NativeKernels, exportName: string, args: readonly number[], rows: number, perRow: number, minFloats = 1 << 16): void {
+  const f = native.fn(exportName);
+  const half = rows >> 1;
+  if (native.helper?.ready && half > 0 && rows * perRow >= minFloats) {
+    native.helper.alongside(exportName, [...args, half, rows], () => f(...args, 0, half));
+  } else f(...args, 0, rows);
+}
+
+/** Whether b is x's bias over its last axis: [C] or [1,…,1,C] with C = x's last dimension, b no larger in rank. */
+function isLastAxisBias(x: TensorInfo, b: TensorInfo): boolean {
+  const c = x.shape.at(-1);
+  return c != null && c > 0 && x.shape.length >= 2 && b.shape.length >= 1 && b.shape.length <= x.shape.length && b.shape.at(-1) === c && b.shape.slice(0, -1).every((d) => d === 1);
+}
+
+/** The wasm Add: bias broadcasts over the last axis in our module, everything else tfjs's kernel. */
+export function biasAddKernel(args: { inputs: Record<string, TensorInfo | undefined>; backend: unknown }, original: tfjs.KernelConfig | undefined): KernelResult {
+  const { a, b } = args.inputs;
+  const native = a && b && a.dtype === 'float32' && b.dtype === 'float32' ? nativeKernels(args.backend) : null;
+  if (native?.has('ew_bias_add') && a && b) {
+    const [x, bias] = isLastAxisBias(a, b) ? [a, b] : isLastAxisBias(b, a) ? [b, a] : [null, null];
+    if (x && bias && sizeOf(x.shape) > 0) {
+      const backend = args.backend;
+      const out = (backend as OutputBackend).makeOutput(x.shape, 'float32');
+      const c = x.shape.at(-1)!;
+      splitRows(native, 'ew_bias_add', [heapOffset(backend, x.dataId), heapOffset(backend, bias.dataId), heapOffset(backend, out.dataId), c], sizeOf(x.shape) / c, c);
+      return out;
+    }
+  }
+  if (!original) throw new Error('Add: no wasm kernel for this case');
+  return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
+}
+
+/**
+ * dst[b, y0 + sh·m, x0 + sw·k, :] = src[b, m, k, :] for every image (src null: zeros), dst [n, h, w, c]
+ * and src [n, hs, ws, c], float32 on the wasm heap; images split over the helper thread.
+ */
+export function scatterPhase(native: NativeKernels, backend: unknown, src: TensorInfo | null, dst: TensorInfo, hs: number, ws: number, y0: number, x0: number, sh: number, sw: number): void {
+  const [n, h, w, c] = dst.shape as [number, number, number, number];
+  const args = [src ? heapOffset(backend, src.dataId) : 0, heapOffset(backend, dst.dataId), hs, ws, c, h, w, y0, x0, sh, sw];
+  splitRows(native, 'ew_phase_scatter', args, n, hs * ws * c);
+}
