@@ -3,7 +3,9 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
 import { SUPPLIED_KERNELS } from './kernels';
-import { nativeKernels, setNativeKernelsEnabled } from './native';
+import * as v8 from 'node:v8';
+import { heapOffset, nativeKernels, nativeVariantChoice, setNativeKernelsEnabled, type WasmBackendInternals } from './native';
+import * as kernelsWasm from './native/kernelsWasm';
 import { initWasmBackend, type WasmSetup } from './wasm';
 
 let setup: WasmSetup;
@@ -269,6 +271,68 @@ describe('our wasm module (native/kernels.c) loads onto the tfjs heap', () => {
       expect(Array.from(two), shape.join('x')).toEqual(Array.from(one));
       expect(one.some((v) => v !== 0)).toBe(true);
       x.dispose();
+    }
+  });
+});
+
+describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
+  it('is the build loaded where the runtime validates relaxed SIMD (Node 20: V8 flag set by index.ts), the plain one with LAYERFORGE_NATIVE_RELAXED=0', async () => {
+    await tf.setBackend('wasm');
+    const k = nativeKernels(tf.backend())!;
+    const choice = nativeVariantChoice();
+    expect(k.variant).toBe(choice.variant);
+    expect(k.variant, choice.reason).toBe(process.env.LAYERFORGE_NATIVE_RELAXED === '0' ? 'plain' : 'relaxed');
+    expect(k.relaxedModules).toEqual(k.variant === 'relaxed' ? ['kernels'] : []);
+    expect(k.variantReason.length).toBeGreaterThan(0);
+  });
+
+  it('gives the plain build\'s results to float rounding (gemm, filter gradient, GELU and its gradient, attention softmax)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    const internals = backend as unknown as WasmBackendInternals;
+    const memory = internals.wasm.wasmMemory ?? internals.wasm.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new Error('no wasm memory');
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = (b64: string) => Uint8Array.from(Buffer.from(b64, 'base64'));
+    const relaxedBytes = bytes(shared ? kernelsWasm.WASM_SHARED_RELAXED : kernelsWasm.WASM_PLAIN_RELAXED);
+    if (!WebAssembly.validate(relaxedBytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const load = (b: Uint8Array) => new WebAssembly.Instance(new WebAssembly.Module(b), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+    const builds = { plain: load(bytes(shared ? kernelsWasm.WASM_SHARED : kernelsWasm.WASM_PLAIN)), relaxed: load(relaxedBytes) };
+    const held: tf.Tensor[] = [];
+    const heap = (values: Float32Array): number => {
+      const t = tf.tensor1d(values);
+      held.push(t);
+      return heapOffset(backend, t.dataId);
+    };
+    const random = (n: number, seed: number) => randomValues(n, seededRandom(seed));
+    /** Runs name on both builds into a fresh output of n floats and compares them (1e-5 of the output's scale). */
+    const same = (label: string, name: string, n: number, args: (out: number) => number[]) => {
+      const outs = (['plain', 'relaxed'] as const).map((build) => {
+        const out = tf.tensor1d(new Float32Array(n));
+        held.push(out);
+        builds[build][name]!(...args(heapOffset(backend, out.dataId)));
+        return out.dataSync() as Float32Array;
+      });
+      expectClose({ shape: [n], values: outs[1]! }, { shape: [n], values: outs[0]! }, `${label}: relaxed vs plain`, 1e-5);
+    };
+    try {
+      // gemm: a reduction longer than one 256 slice, row and column tails, transposes, two batches.
+      const [m, n, k] = [37, 45, 300];
+      const a = heap(random(2 * m * k, 1)), b = heap(random(2 * k * n, 2)), pack = heap(new Float32Array(k * n));
+      for (const [ta, tb] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
+        same(`gemm ta=${ta} tb=${tb}`, 'gemm', 2 * m * n, (c) => [a, b, c, pack, m, n, k, ta, tb, m * k, k * n, 0, 2, 0, m]);
+      }
+      // conv2d_filter_grad: x [2,9,9,5], dy [2,9,9,21] (3x3, same padding): 16-wide, 4-wide and scalar filter tails.
+      const x = heap(random(2 * 9 * 9 * 5, 3)), dy = heap(random(2 * 9 * 9 * 21, 4));
+      same('conv2d_filter_grad', 'conv2d_filter_grad', 3 * 3 * 5 * 21, (dw) => [x, dy, dw, 2, 9, 9, 5, 9, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1, 0, 45, 1]);
+      // GELU and its gradient (polynomials), 1,003 elements (a 3-element tail); attention softmax (exp), causal.
+      const g = heap(random(1003, 5).map((v) => 8 * v)), gy = heap(random(1003, 6));
+      same('gelu', 'gelu', 1003, (y) => [g, y, 1003]);
+      same('gelu_grad', 'gelu_grad', 1003, (dx) => [g, gy, dx, 1003]);
+      const scaleBits = new Int32Array(new Float32Array([0.25]).buffer)[0]!;
+      same('attention_softmax', 'attention_softmax', 8 * 16, (y) => [g, y, 16, scaleBits, 1, 8, 0, 8]);
+    } finally {
+      tf.dispose(held);
     }
   });
 });

@@ -16,8 +16,15 @@
  * --check: build into a temporary folder and compare with the committed <name>Wasm.ts files (exit 1 if
  * one differs or is missing), so CI proves that the committed binaries are these sources.
  * Naming sources builds only those (still checking export names against every source).
+ *
+ * Relaxed SIMD: a source with the line `// layerforge: relaxed-simd` also gets two relaxed variants
+ * (WASM_SHARED_RELAXED / WASM_PLAIN_RELAXED), built by clang-16 with -mrelaxed-simd -DLF_RELAXED=1 so
+ * that its hot loops use f32x4.relaxed_madd (a fused multiply-add where the CPU has FMA). Debian's
+ * clang 14 cannot emit it: needs clang-16 and lld-16 (Debian 12: apt-get install -y clang-16 lld-16).
+ * index.ts loads them where the runtime validates relaxed SIMD. Sources without the line are built
+ * exactly as before (same generated file).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -35,19 +42,43 @@ const variants = {
   shared: [...common, '-matomics', '-Wl,--shared-memory'],
   plain: common,
 };
+const RELAXED_MARKER = /^\/\/ layerforge: relaxed-simd\s*$/m;
+const RELAXED_CLANG = 'clang-16';
+const relaxedFlags = ['-mrelaxed-simd', '-DLF_RELAXED=1'];
 
-function build(source, variant, flags) {
+/** Whether clang-16 (with its own wasm-ld, from lld-16) can build a relaxed-SIMD module; else why not. */
+function relaxedToolchainProblem() {
+  const why = 'needs clang-16 and lld-16 (Debian 12: apt-get install -y clang-16 lld-16; .ci/run installs them)';
+  try {
+    execFileSync(RELAXED_CLANG, ['--version'], { stdio: 'ignore' });
+  } catch {
+    return `${RELAXED_CLANG} is not installed: the relaxed-SIMD variant ${why}`;
+  }
+  // The linker it would run (Debian's clang-16 runs wasm-ld-16, from lld-16): the last command of -###.
+  let ld = '';
+  try {
+    const plan = spawnSync(RELAXED_CLANG, ['--target=wasm32', '-nostdlib', '-Wl,--no-entry', '-###', '-x', 'c', '/dev/null', '-o', join(tmp, 'probe.wasm')], { encoding: 'utf8' });
+    ld = /^ "([^"]+)"/.exec(plan.stderr.trim().split('\n').at(-1) ?? '')?.[1] ?? '';
+  } catch { /* reported below */ }
+  if (!ld || !existsSync(ld)) return `${RELAXED_CLANG} finds no wasm linker${ld ? ` (${ld} is missing)` : ''}: the relaxed-SIMD variant ${why}`;
+  return null;
+}
+
+function build(source, variant, flags, compiler = 'clang') {
   const out = join(tmp, `${basename(source, '.c')}.${variant}.wasm`);
-  execFileSync('clang', [...flags, '-I', here, '-o', out, join(here, source)], { stdio: 'inherit' });
+  execFileSync(compiler, [...flags, '-I', here, '-o', out, join(here, source)], { stdio: 'inherit' });
   const dump = execFileSync('wasm-objdump', ['-x', '-d', out], { encoding: 'utf8' });
+  const relaxed = compiler === RELAXED_CLANG;
   const bad = [
     [/^Data\[/m, 'a data segment'],
     [/global\.(get|set)/, 'the stack pointer (a stack frame)'],
     [/\bcall(_indirect)? /, 'a call'],
     [/memory\.grow/, 'memory.grow'],
+    ...(relaxed ? [] : [[/\brelaxed_/, 'a relaxed-SIMD instruction (only the *_RELAXED variants may)']]),
   ].filter(([re]) => re.test(dump));
   if (bad.length) throw new Error(`${source} (${variant}): the module uses ${bad.map(([, what]) => what).join(', ')}; kernels must be stack-free leaf functions (see kernels.c)`);
   const exports = [...dump.matchAll(/^ - func\[\d+\] .*-> "([^"]+)"$/gm)].map((m) => m[1]);
+  if (relaxed && !/\brelaxed_madd\b/.test(dump)) throw new Error(`${source} (${variant}): opts into relaxed SIMD but its module has no relaxed_madd (use the LF_RELAXED macro in its hot loops, or drop the marker line)`);
   return { bytes: readFileSync(out), exports };
 }
 
@@ -68,12 +99,24 @@ try {
     if (!sources.includes(source)) throw new Error(`no ${source} in ${here}`);
     const name = basename(source, '.c');
     const mods = Object.fromEntries(Object.entries(variants).map(([v, f]) => [v, build(source, v, f)]));
+    let relaxedText = '';
+    if (RELAXED_MARKER.test(readFileSync(join(here, source), 'utf8'))) {
+      const problem = relaxedToolchainProblem();
+      if (problem) throw new Error(`${source} opts into relaxed SIMD ('// layerforge: relaxed-simd'): ${problem}`);
+      const relaxed = Object.fromEntries(Object.entries(variants).map(([v, f]) => [v, build(source, `${v}-relaxed`, [...f, ...relaxedFlags], RELAXED_CLANG)]));
+      if (JSON.stringify(relaxed.plain.exports) !== JSON.stringify(mods.plain.exports)) throw new Error(`${source}: the relaxed-SIMD build exports ${relaxed.plain.exports.join(', ')}, the plain one ${mods.plain.exports.join(', ')}; they must match`);
+      relaxedText = `/** The same with relaxed SIMD (${RELAXED_CLANG} ${relaxedFlags.join(' ')}: f32x4.relaxed_madd), shared memory; index.ts loads it where the runtime validates relaxed SIMD. */
+export const WASM_SHARED_RELAXED = '${relaxed.shared.bytes.toString('base64')}';
+/** The same with relaxed SIMD, plain memory. */
+export const WASM_PLAIN_RELAXED = '${relaxed.plain.bytes.toString('base64')}';
+`;
+    }
     const text = `// Generated by build.mjs from ${source}: do not edit. Rebuild: node main/engine/backends/native/build.mjs ${source}
 /** ${source} compiled for a shared memory (tfjs's threaded wasm build). */
 export const WASM_SHARED = '${mods.shared.bytes.toString('base64')}';
 /** ${source} compiled for a plain memory (tfjs's single-threaded wasm builds). */
 export const WASM_PLAIN = '${mods.plain.bytes.toString('base64')}';
-/** Its exported kernels. */
+${relaxedText}/** Its exported kernels. */
 export const EXPORTS: readonly string[] = ${JSON.stringify(mods.plain.exports)};
 `;
     const target = join(here, `${name}Wasm.ts`);
@@ -85,7 +128,7 @@ export const EXPORTS: readonly string[] = ${JSON.stringify(mods.plain.exports)};
       } else console.log(`${name}Wasm.ts matches ${source}`);
     } else {
       writeFileSync(target, text);
-      console.log(`wrote ${target} (shared ${mods.shared.bytes.length} bytes, plain ${mods.plain.bytes.length} bytes, ${mods.plain.exports.length} kernels)`);
+      console.log(`wrote ${target} (shared ${mods.shared.bytes.length} bytes, plain ${mods.plain.bytes.length} bytes, ${mods.plain.exports.length} kernels${relaxedText ? ', and relaxed-SIMD variants' : ''})`);
     }
   }
   if (failed) process.exitCode = 1;

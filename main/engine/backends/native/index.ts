@@ -4,13 +4,29 @@
  * place. One instance per backend instance; null where the backend's memory cannot be reached (then
  * callers use their JavaScript fallbacks).
  */
+import * as v8 from 'node:v8';
 import { NATIVE_MODULES } from './modules';
 import { helperWanted, NativeHelper, type PoolFunction } from './pool';
 
 /** A kernel export: heap byte offsets and scalars in, nothing (or a scalar) out. */
 export type NativeFunction = (...args: number[]) => number | undefined;
 
+/** Which build of our modules runs: with relaxed SIMD (f32x4.relaxed_madd, FMA) or without. */
+export type NativeVariant = 'relaxed' | 'plain';
+
+export interface NativeVariantChoice {
+  readonly variant: NativeVariant;
+  /** Why, in words (for `layerforge backends` and logs). */
+  readonly reason: string;
+}
+
 export interface NativeKernels {
+  /** The build loaded for the sources that have a relaxed-SIMD one (build.mjs: `// layerforge: relaxed-simd`). */
+  readonly variant: NativeVariant;
+  /** Why that build (the runtime's support, a flag we set, LAYERFORGE_NATIVE_RELAXED=0, a failed compile). */
+  readonly variantReason: string;
+  /** The sources (C file base names) loaded in their relaxed-SIMD build. */
+  readonly relaxedModules: readonly string[];
   /** dx of max pooling; every argument after the three byte offsets as in kernels.c. */
   maxpoolGrad(x: number, dy: number, dx: number, nb: number, h: number, w: number, c: number, oh: number, ow: number, sh: number, sw: number, padTop: number, padLeft: number, efh: number, efw: number, dh: number, dw: number, bBegin: number, bEnd: number): void;
   /** y[j] = sum_i x[i*k + j]. */
@@ -71,6 +87,54 @@ export function setNativeKernelsEnabled(on: boolean): void {
   disabled = !on;
 }
 
+/**
+ * The smallest module using relaxed SIMD: one function computing f32x4.relaxed_madd of three zero
+ * vectors. WebAssembly.validate accepts it only where the runtime has relaxed SIMD.
+ */
+function relaxedProbe(): Uint8Array<ArrayBuffer> {
+  const zeros = new Array<number>(16).fill(0);
+  const v128Const = [0xfd, 0x0c, ...zeros];
+  // no locals; three v128.const 0; f32x4.relaxed_madd (0xfd 0x85 0x02); drop; end
+  const body = [0x00, ...v128Const, ...v128Const, ...v128Const, 0xfd, 0x85, 0x02, 0x1a, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // \0asm, version 1
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
+    0x03, 0x02, 0x01, 0x00, // one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body, // its code
+  ]);
+}
+
+/** V8's switch for relaxed SIMD before it shipped by default (V8 11.4; Node 20 has 11.3, Electron 45 has 14). */
+const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
+let relaxedChoice: NativeVariantChoice | null = null;
+
+/**
+ * Whether our relaxed-SIMD builds can run here, decided once per process: yes where the runtime
+ * validates a relaxed-SIMD module (V8 >= 11.4: Electron 45, Node 22); otherwise (Node 20, V8 11.3) we
+ * turn on V8's RELAXED_FLAG with v8.setFlagsFromString. V8 reads it whenever it validates a module, so
+ * setting it here, after tfjs's own modules compiled, works, and for every thread of the process (the
+ * training worker and our helper thread included; measured on Node 20.20). NODE_OPTIONS refuses it
+ * ("not allowed in NODE_OPTIONS"); `node --experimental-wasm-relaxed-simd` would also do.
+ * LAYERFORGE_NATIVE_RELAXED=0 forces the plain build (tests, comparisons).
+ */
+export function nativeVariantChoice(): NativeVariantChoice {
+  if (process.env.LAYERFORGE_NATIVE_RELAXED === '0') return { variant: 'plain', reason: 'relaxed SIMD turned off (LAYERFORGE_NATIVE_RELAXED=0)' };
+  if (relaxedChoice) return relaxedChoice;
+  const probe = relaxedProbe();
+  if (WebAssembly.validate(probe)) relaxedChoice = { variant: 'relaxed', reason: 'the runtime has relaxed SIMD (FMA)' };
+  else {
+    try {
+      v8.setFlagsFromString(RELAXED_FLAG);
+    } catch {
+      // not Node's v8 module: stays plain below
+    }
+    relaxedChoice = WebAssembly.validate(probe)
+      ? { variant: 'relaxed', reason: `relaxed SIMD (FMA) turned on with V8's ${RELAXED_FLAG} (V8 ${process.versions.v8})` }
+      : { variant: 'plain', reason: `the runtime has no relaxed SIMD (V8 ${process.versions.v8})` };
+  }
+  return relaxedChoice;
+}
+
 function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bytes = Buffer.from(b64, 'base64');
   const copy = new Uint8Array(new ArrayBuffer(bytes.length));
@@ -82,8 +146,21 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const modules: WebAssembly.Module[] = [];
   const exported = new Map<string, NativeFunction>();
+  const choice = nativeVariantChoice();
+  let variantReason = choice.reason;
+  const relaxedModules: string[] = [];
   for (const source of NATIVE_MODULES) {
-    const module = new WebAssembly.Module(decode(shared ? source.WASM_SHARED : source.WASM_PLAIN));
+    const relaxed = choice.variant === 'relaxed' ? (shared ? source.WASM_SHARED_RELAXED : source.WASM_PLAIN_RELAXED) : undefined;
+    let module: WebAssembly.Module | null = null;
+    if (relaxed) {
+      try {
+        module = new WebAssembly.Module(decode(relaxed));
+        relaxedModules.push(source.name);
+      } catch (error) {
+        variantReason = `${source.name}: relaxed-SIMD build refused (${error instanceof Error ? error.message : String(error)}), plain build loaded`;
+      }
+    }
+    module ??= new WebAssembly.Module(decode(shared ? source.WASM_SHARED : source.WASM_PLAIN));
     modules.push(module);
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
     for (const [name, f] of Object.entries(exports)) if (typeof f === 'function') exported.set(name, f as NativeFunction);
@@ -99,7 +176,8 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return { helper, fn, has: (name: string) => exported.has(name), maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
+  const variant: NativeVariant = relaxedModules.length > 0 ? 'relaxed' : 'plain';
+  return { variant, variantReason, relaxedModules, helper, fn, has: (name: string) => exported.has(name), maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

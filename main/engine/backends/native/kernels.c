@@ -8,10 +8,31 @@
  *    on scalars and SIMD values only (no local arrays, no address-taken locals, no calls);
  *  - every write goes to an output tensor the caller allocated for exactly that size.
  */
+// layerforge: relaxed-simd
 #include <stdint.h>
 #include <wasm_simd128.h>
 
 typedef float f32;
+
+/*
+ * Multiply-add in the hot loops. The marker line above makes build.mjs also build this file with
+ * clang-16 -mrelaxed-simd -DLF_RELAXED=1: there ACC(acc, a, b) = acc + a·b and MADD(a, b, c) = a·b + c
+ * are one f32x4.relaxed_madd, which V8 compiles to an FMA (one rounding) where the CPU has one and to
+ * a multiply then an add elsewhere; index.ts loads that build where the runtime validates relaxed SIMD.
+ * Without LF_RELAXED they are the multiply and the add (the plain build, the same code as before).
+ * Used where many independent accumulators hide its latency (gemm, conv2d_filter_grad) and in
+ * polynomials (exp4, erf), where it shortens the chain (one FMA instead of a multiply then an add).
+ * Not in single-accumulator sums (layer norm, the attention softmax gradient): there the FMA's latency
+ * (4 cycles on AMD Zen 4) lengthens the loop-carried chain that an add alone (3) carries, and the
+ * relaxed build measured ~10% slower on layer_norm_grad.
+ */
+#ifdef LF_RELAXED
+#define MADD(a, b, c) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(c)))
+#define ACC(acc, a, b) MADD(a, b, acc)
+#else
+#define MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
+#define ACC(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#endif
 
 /*
  * dx of max pooling (NHWC, float32): each output's dy goes to the FIRST maximum of its window (as on
@@ -263,10 +284,10 @@ void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_
                 for (int32_t p = p0; p < p1; p++, xq += xstep) {
                   const v128_t xs = wasm_f32x4_splat(*xq);
                   const f32 *g = gb + (int64_t)p * f + k;
-                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xs, wasm_v128_load(g)));
-                  a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xs, wasm_v128_load(g + 4)));
-                  a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xs, wasm_v128_load(g + 8)));
-                  a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xs, wasm_v128_load(g + 12)));
+                  a0 = ACC(a0, xs, wasm_v128_load(g));
+                  a1 = ACC(a1, xs, wasm_v128_load(g + 4));
+                  a2 = ACC(a2, xs, wasm_v128_load(g + 8));
+                  a3 = ACC(a3, xs, wasm_v128_load(g + 12));
                 }
                 wasm_v128_store(row + k, a0);
                 wasm_v128_store(row + k + 4, a1);
@@ -277,7 +298,7 @@ void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_
                 v128_t a0 = wasm_v128_load(row + k);
                 const f32 *xq = xp;
                 for (int32_t p = p0; p < p1; p++, xq += xstep)
-                  a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(*xq), wasm_v128_load(gb + (int64_t)p * f + k)));
+                  a0 = ACC(a0, wasm_f32x4_splat(*xq), wasm_v128_load(gb + (int64_t)p * f + k));
                 wasm_v128_store(row + k, a0);
               }
               for (int32_t k = f4; k < f; k++) {
@@ -368,13 +389,13 @@ __attribute__((always_inline)) static inline void gemm_rows4(const f32 *pa, int3
     for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) {
       const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
       v128_t x = wasm_v128_load32_splat(pa);
-      c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+      c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
       x = wasm_v128_load32_splat(pa + rs);
-      c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+      c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
       x = wasm_v128_load32_splat(pa + 2 * rs);
-      c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+      c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
       x = wasm_v128_load32_splat(pa + 3 * rs);
-      c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
+      c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
     }
     wasm_v128_store(cr + j, c00); wasm_v128_store(cr + j + 4, c01);
     wasm_v128_store(cr + n + j, c10); wasm_v128_store(cr + n + j + 4, c11);
@@ -391,10 +412,10 @@ __attribute__((always_inline)) static inline void gemm_rows4(const f32 *pa, int3
     const f32 *bp = bk + j;
     for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) {
       const v128_t b0 = wasm_v128_load(bp);
-      c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load32_splat(pa), b0));
-      c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wasm_v128_load32_splat(pa + rs), b0));
-      c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(wasm_v128_load32_splat(pa + 2 * rs), b0));
-      c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(wasm_v128_load32_splat(pa + 3 * rs), b0));
+      c0 = ACC(c0, wasm_v128_load32_splat(pa), b0);
+      c1 = ACC(c1, wasm_v128_load32_splat(pa + rs), b0);
+      c2 = ACC(c2, wasm_v128_load32_splat(pa + 2 * rs), b0);
+      c3 = ACC(c3, wasm_v128_load32_splat(pa + 3 * rs), b0);
     }
     wasm_v128_store(cr + j, c0); wasm_v128_store(cr + n + j, c1);
     wasm_v128_store(cr + 2 * n + j, c2); wasm_v128_store(cr + 3 * n + j, c3);
@@ -447,7 +468,7 @@ void gemm(const f32 *a, const f32 *b, f32 *c, f32 *pack, int32_t m, int32_t n, i
             v128_t acc = first ? wasm_f32x4_splat(0.0f) : wasm_v128_load(cr + j);
             const f32 *pa = A + (int64_t)i * rs + (int64_t)p0 * ps;
             const f32 *bp = bk + j;
-            for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(pa), wasm_v128_load(bp)));
+            for (int32_t p = 0; p < kc; p++, pa += ps, bp += n) acc = ACC(acc, wasm_v128_load32_splat(pa), wasm_v128_load(bp));
             wasm_v128_store(cr + j, acc);
           }
         }
@@ -571,12 +592,12 @@ __attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
+  p = MADD(p, r, wasm_f32x4_splat(0.5f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
   const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
   return wasm_f32x4_mul(p, pow2n);
 }
@@ -589,10 +610,10 @@ __attribute__((always_inline)) static inline v128_t normal_cdf4(v128_t x, v128_t
   const v128_t z = wasm_f32x4_abs(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
   const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(z, wasm_f32x4_splat(0.3275911f))));
   v128_t p = wasm_f32x4_splat(1.061405429f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-1.453152027f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(1.421413741f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-0.284496736f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(0.254829592f));
+  p = MADD(p, t, wasm_f32x4_splat(-1.453152027f));
+  p = MADD(p, t, wasm_f32x4_splat(1.421413741f));
+  p = MADD(p, t, wasm_f32x4_splat(-0.284496736f));
+  p = MADD(p, t, wasm_f32x4_splat(0.254829592f));
   p = wasm_f32x4_mul(p, t);
   const v128_t e = exp4(wasm_f32x4_neg(wasm_f32x4_mul(z, z)));
   *e_out = e;
