@@ -45,6 +45,7 @@ export interface LstmSequenceOptions {
 type TensorInfo = tfjs.TensorInfo;
 interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
 const ACT = { sigmoid: 0, hardSigmoid: 1 } as const;
@@ -80,7 +81,11 @@ export function registerRecurrentKernels(tf: Tf): void {
       const half = (n >> 3) << 2;
       if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside('rnn_lstm_forward', [...args, half, n], () => run(...args, 0, half));
       else run(...args, 0, n);
-      return [hseq, gates, cprev, tanhc, hprev];
+      // The last step's h (the layer's output without returnSequences), copied out here rather than by a Slice kernel.
+      const hlast = b.makeOutput([n, units], 'float32');
+      const from = b.typedArrayFromHeap(hseq), to = b.typedArrayFromHeap(hlast);
+      for (let r = 0; r < n; r++) to.set(from.subarray((r * steps + steps - 1) * units, (r * steps + steps) * units), r * units);
+      return [hseq, gates, cprev, tanhc, hprev, hlast];
     },
   });
   tf.registerKernel({
@@ -159,9 +164,9 @@ export function lstmSequence(tf: Tf, x: tfjs.Tensor, kernel: tfjs.Tensor, recurr
     const op = tf.customGrad(((xwi: tfjs.Tensor, ui: tfjs.Tensor, hi: tfjs.Tensor, ci: tfjs.Tensor, save: (ts: tfjs.Tensor[]) => void) => {
       const inputs: Record<string, tfjs.Tensor> = { xw: xwi, u: ui, h0: hi, c0: ci };
       if (mask) inputs.mask = mask;
-      const [hseq, gates, cprev, tanhc, hprev] = tf.engine().runKernel(LSTM_KERNEL, inputs as unknown as tfjs.NamedTensorMap, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
+      const [hseq, gates, cprev, tanhc, hprev, hlast] = tf.engine().runKernel(LSTM_KERNEL, inputs as unknown as tfjs.NamedTensorMap, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
       save([ui, gates!, cprev!, tanhc!, hprev!, ...(mask ? [mask] : [])]);
-      const value = returnSequences ? hseq! : tf.reshape(tf.slice(hseq!, [0, steps - 1, 0], [n, 1, units]), [n, units]);
+      const value = returnSequences ? hseq! : hlast!;
       return {
         value,
         gradFunc: (dy: tfjs.Tensor, saved: tfjs.Tensor[]) => {
