@@ -51,6 +51,27 @@ describe('CIFAR-10 binary reader', () => {
     bad[0] = 11;
     expect(() => decodeCifarRecords([{ name: 'g.bin', data: bad }])).toThrow(/g\.bin: record 0 has label 11/);
   });
+
+  it('reads a folder of files of different sizes through one buffer as decodeCifarRecords decodes them', async () => {
+    const src = join(root, 'sizes');
+    mkdirSync(src, { recursive: true });
+    const files: Record<string, Uint8Array> = {};
+    ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'].forEach((name, k) => {
+      const records = [4, 1, 3, 2, 1, 5][k]!; // a larger file after smaller ones, and the test file largest
+      const data = new Uint8Array(records * 3073).map((_, i) => (i % 3073 === 0 ? (i / 3073 + k) % 10 : (i * 7 + k) % 251));
+      files[name] = data;
+      writeFileSync(join(src, name), data);
+    });
+    const { train, test } = await readCifarBinaryDir(src);
+    const want = decodeCifarRecords([1, 2, 3, 4, 5].map((i) => ({ name: `data_batch_${i}.bin`, data: files[`data_batch_${i}.bin`]! })));
+    expect(train.count).toBe(11);
+    expect(Buffer.from(train.images).equals(Buffer.from(want.images))).toBe(true);
+    expect(Array.from(train.labels)).toEqual(Array.from(want.labels));
+    expect(test.count).toBe(5);
+    expect(Buffer.from(test.images).equals(Buffer.from(decodeCifarRecords([{ name: 't', data: files['test_batch.bin']! }]).images))).toBe(true);
+    writeFileSync(join(src, 'data_batch_2.bin'), new Uint8Array(3073 + 10));
+    await expect(readCifarBinaryDir(src)).rejects.toThrow(`${join(src, 'data_batch_2.bin')}: 3083 bytes is not a whole number of CIFAR-10 records`);
+  });
 });
 
 describe('CIFAR-10 import and download', () => {
