@@ -7,8 +7,8 @@
  * the forward pass returns y with the batch mean and (biased) variance, and the backward pass is the
  * closed form, with x̂ = (x − mean)·rstd, rstd = 1/sqrt(var + eps):
  *   dx = γ·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy   (means and sums per channel)
- * On wasm with our module (native/batchNorm.c) the statistics are one pass over x (shifted sums,
- * float32 per block of rows, float64 across blocks), the normalisation one pass, the backward two
+ * On wasm with our module (native/batchNorm.c) the statistics are one pass over x (per block of rows
+ * in cache a float32 mean and Σ(x − block mean)², merged in float64), the normalisation one pass, the backward two
  * passes (the per-channel sums, then dx), each split over two threads by rows; elsewhere (cpu, webgpu,
  * module off) the same formulas run as tfjs ops. The channel is the last axis (NHWC, [N, C], [N, T, C]).
  */
@@ -44,17 +44,18 @@ export function batchNormTrainEnabled(): boolean {
 }
 
 /**
- * Runs fn(rowBegin, rowEnd) over [0, rows), the second half on the helper thread when it is up and
+ * Runs here(rowBegin, rowEnd) over [0, rows), the second half on the helper thread when it is up and
  * the tensor is large enough (helperArgs(half, rows): the export's full argument list for that half).
+ * Returns the rows done on this thread (rows, or the first half when the helper took the rest).
  */
-function split(native: NativeKernels, name: string, rows: number, c: number, helperArgs: (begin: number, end: number) => number[], here: (begin: number, end: number) => void): boolean {
+function split(native: NativeKernels, name: string, rows: number, c: number, helperArgs: (begin: number, end: number) => number[], here: (begin: number, end: number) => void): number {
   const half = rows >> 1;
   if (native.helper?.ready && rows * c >= SPLIT_MIN && half > 0) {
     native.helper.alongside(name, helperArgs(half, rows), () => here(0, half));
-    return true;
+    return half;
   }
   here(0, rows);
-  return false;
+  return rows;
 }
 
 const registeredOn = new WeakSet<object>();
@@ -78,15 +79,15 @@ export function registerBatchNormKernels(tf: Tf): void {
       const y = b.makeOutput(x.shape, 'float32');
       const mean = b.makeOutput([c], 'float32');
       const variance = b.makeOutput([c], 'float32');
-      // Scratch: two float64 sum sets (one per thread, 4c floats each), then mul and bias (c each).
+      // Scratch: two float64 (mean, M2) sets (one per thread, 4c floats each), then mul and bias (c each).
       const scratch = b.makeOutput([10 * c], 'float32');
       try {
         const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
         const px = at(x), py = at(y), pm = at(mean), pv = at(variance), s = at(scratch);
         const acc0 = s, acc1 = s + 16 * c, mul = s + 32 * c, bias = s + 36 * c;
         if (rows === 0) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: an empty batch has no statistics`);
-        const two = split(native, 'bn_stats', rows, c, (r0, r1) => [px, acc1, c, r0, r1], (r0, r1) => native.fn('bn_stats')(px, acc0, c, r0, r1));
-        native.fn('bn_stats_finish')(acc0, two ? acc1 : 0, px, at(gamma), at(beta), pm, pv, mul, bias, c, rows, eps);
+        const n0 = split(native, 'bn_stats', rows, c, (r0, r1) => [px, acc1, c, r0, r1], (r0, r1) => native.fn('bn_stats')(px, acc0, c, r0, r1));
+        native.fn('bn_stats_finish')(acc0, n0 < rows ? acc1 : 0, n0, rows - n0, at(gamma), at(beta), pm, pv, mul, bias, c, eps);
         split(native, 'bn_apply', rows, c, (r0, r1) => [px, pm, mul, bias, py, c, r0, r1], (r0, r1) => native.fn('bn_apply')(px, pm, mul, bias, py, c, r0, r1));
       } finally {
         b.disposeData(scratch.dataId);
@@ -115,8 +116,8 @@ export function registerBatchNormKernels(tf: Tf): void {
         const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
         const pdy = at(dy), px = at(x), pm = at(mean), pdx = at(dx), s = at(scratch);
         const acc0 = s, acc1 = s + 16 * c, coef = s + 32 * c;
-        const two = split(native, 'bn_grad_sums', rows, c, (r0, r1) => [pdy, px, pm, acc1, c, r0, r1], (r0, r1) => native.fn('bn_grad_sums')(pdy, px, pm, acc0, c, r0, r1));
-        native.fn('bn_grad_finish')(acc0, two ? acc1 : 0, at(variance), at(gamma), at(dgamma), at(dbeta), coef, c, rows, eps);
+        const n0 = split(native, 'bn_grad_sums', rows, c, (r0, r1) => [pdy, px, pm, acc1, c, r0, r1], (r0, r1) => native.fn('bn_grad_sums')(pdy, px, pm, acc0, c, r0, r1));
+        native.fn('bn_grad_finish')(acc0, n0 < rows ? acc1 : 0, at(variance), at(gamma), at(dgamma), at(dbeta), coef, c, rows, eps);
         split(native, 'bn_grad_dx', rows, c, (r0, r1) => [pdy, px, pm, coef, pdx, c, r0, r1], (r0, r1) => native.fn('bn_grad_dx')(pdy, px, pm, coef, pdx, c, r0, r1));
       } finally {
         b.disposeData(scratch.dataId);
