@@ -21,6 +21,8 @@ interface Case {
   act: LstmGateActivation;
   masked: boolean;
   useBias: boolean;
+  /** Start from a given state (h0, c0), whose gradients are checked too. */
+  initial?: boolean;
 }
 
 /** The output and the gradients of sum(y·w) (w fixed, random) with respect to x, kernel, recurrent kernel and bias. */
@@ -41,6 +43,8 @@ function values(c: Case, seed: number) {
     r: randomValues(c.units * g4, rand, 0.6),
     b: randomValues(g4, rand, 0.5),
     w: randomValues(ySize, rand),
+    h0: randomValues(c.n * c.units, rand, 0.5),
+    c0: randomValues(c.n * c.units, rand, 0.5),
     mask,
   };
 }
@@ -55,15 +59,18 @@ function reference(c: Case, seed: number): Out {
     const weights = [tf.tensor(v.k, [c.features, 4 * c.units]), tf.tensor(v.r, [c.units, 4 * c.units]), ...(c.useBias ? [tf.tensor(v.b, [4 * c.units])] : [])];
     layer.setWeights(weights);
     const mask = c.masked ? tf.cast(tf.tensor(v.mask, [c.n, c.steps]), 'bool') : undefined;
+    const h0 = tf.variable(tf.tensor(v.h0, [c.n, c.units])), c0 = tf.variable(tf.tensor(v.c0, [c.n, c.units]));
+    const kwargs = { ...(mask ? { mask } : {}), ...(c.initial ? { initialState: [h0, c0] } : {}) };
     const w = tf.tensor(v.w);
     const f = () => {
-      const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
+      const y = layer.apply(x, kwargs) as tf.Tensor;
       return tf.sum(tf.mul(tf.reshape(y, [-1]), w)) as tf.Scalar;
     };
-    const y = (layer.apply(x, mask ? { mask } : {}) as tf.Tensor).dataSync() as Float32Array;
+    const y = (layer.apply(x, kwargs) as tf.Tensor).dataSync() as Float32Array;
     const { grads } = tf.variableGrads(f);
     const vars = layer.trainableWeights.map((lw) => (lw as unknown as { val: tf.Variable }).val);
-    return [y, grads[x.name]!.dataSync() as Float32Array, ...vars.map((vv) => grads[vv.name]!.dataSync() as Float32Array)];
+    const state = c.initial ? [grads[h0.name]!.dataSync() as Float32Array, grads[c0.name]!.dataSync() as Float32Array] : [];
+    return [y, grads[x.name]!.dataSync() as Float32Array, ...vars.map((vv) => grads[vv.name]!.dataSync() as Float32Array), ...state];
   });
 }
 
@@ -74,10 +81,17 @@ function ours(c: Case, seed: number): Out {
     const k = tf.tensor(v.k, [c.features, 4 * c.units]), r = tf.tensor(v.r, [c.units, 4 * c.units]), b = tf.tensor(v.b, [4 * c.units]);
     const mask = c.masked ? tf.tensor(v.mask, [c.n, c.steps]) : null;
     const w = tf.tensor(v.w);
+    const h0 = tf.tensor(v.h0, [c.n, c.units]), c0 = tf.tensor(v.c0, [c.n, c.units]);
     const opts = { goBackwards: c.goBackwards, returnSequences: c.returnSequences, recurrentActivation: c.act, mask };
-    const f = (xi: tf.Tensor, ki: tf.Tensor, ri: tf.Tensor, bi?: tf.Tensor) => tf.sum(tf.mul(tf.reshape(lstmSequence(tf, xi, ki, ri, bi ?? null, opts), [-1]), w));
-    const y = lstmSequence(tf, x, k, r, c.useBias ? b : null, opts).dataSync() as Float32Array;
-    const grads = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)(c.useBias ? [x, k, r, b] : [x, k, r]);
+    // Arguments: x, kernel, recurrent kernel, [bias], [h0, c0].
+    const f = (...a: tf.Tensor[]) => {
+      const bi = c.useBias ? a[3]! : null;
+      const st = c.initial ? { h0: a.at(-2)!, c0: a.at(-1)! } : {};
+      return tf.sum(tf.mul(tf.reshape(lstmSequence(tf, a[0]!, a[1]!, a[2]!, bi, { ...opts, ...st }), [-1]), w));
+    };
+    const args = [x, k, r, ...(c.useBias ? [b] : []), ...(c.initial ? [h0, c0] : [])];
+    const y = lstmSequence(tf, x, k, r, c.useBias ? b : null, { ...opts, ...(c.initial ? { h0, c0 } : {}) }).dataSync() as Float32Array;
+    const grads = tf.grads(f)(args);
     return [y, ...grads.map((g) => g.dataSync() as Float32Array)];
   });
 }
@@ -93,7 +107,7 @@ function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4
   expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
 }
 
-const NAMES = ['y', 'dx', 'dkernel', 'drecurrentKernel', 'dbias'];
+const NAMES = (c: Case) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useBias ? ['dbias'] : []), 'dh0', 'dc0'];
 
 /** Runs ours on wasm (our kernels: two threads, then one; then without our module) and checks every output against want. */
 async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
@@ -142,7 +156,7 @@ async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
   ]);
   for (const [label, run] of runs) {
     const got = await run();
-    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${NAMES[i]}`);
+    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${NAMES(c)[i]}`);
   }
 }
 
@@ -152,7 +166,7 @@ describe('lstmSequence (one input GEMM, the recurrence as one op with its own BP
   const cases: [string, Case][] = [
     ['last output', base],
     ['goBackwards, every step', { ...base, goBackwards: true, returnSequences: true }],
-    ['hardSigmoid gates, goBackwards, units 5', { ...base, act: 'hardSigmoid', goBackwards: true, units: 5 }],
+    ['hardSigmoid gates, goBackwards, units 5, from a given state (dh0, dc0)', { ...base, act: 'hardSigmoid', goBackwards: true, units: 5, initial: true }],
     ['masked steps (h, c carried), every step, units 7', { ...base, masked: true, returnSequences: true, units: 7 }],
     ['masked, goBackwards, last output, no bias, 3 rows, 3 steps', { ...base, masked: true, goBackwards: true, useBias: false, n: 3, steps: 3 }],
   ];
@@ -161,7 +175,7 @@ describe('lstmSequence (one input GEMM, the recurrence as one op with its own BP
       await tf.setBackend('cpu');
       const want = reference(c, 100 + i);
       const cpuOps = ours(c, 100 + i);
-      for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${NAMES[j]}`);
+      for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${NAMES(c)[j]}`);
       await checkOnWasm(c, 100 + i, want);
     });
   });
