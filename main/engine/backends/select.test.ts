@@ -27,6 +27,18 @@ describe('selectBackend', () => {
     expect(Array.from(r.tf.add(r.tf.tensor1d([1, 2]), 1).dataSync())).toEqual([2, 3]);
   });
 
+  it('threaded wasm keeps only the pthread workers XNNPACK runs on (not Emscripten\'s pool of 8)', async () => {
+    const r = await selectBackend({ force: 'wasm' });
+    if (r.wasm?.build !== 'threaded-simd') return; // one core, or no SIMD: no pthreads at all
+    const pthread = (r.tf.backend() as unknown as { wasm?: { PThread?: { runningWorkers: unknown[]; unusedWorkers: unknown[] } } }).wasm?.PThread;
+    expect(pthread?.unusedWorkers).toHaveLength(0);
+    expect(pthread?.runningWorkers).toHaveLength(r.wasm.threads - 1);
+    // and XNNPACK still computes on them
+    const x = r.tf.randomNormal([8, 16, 16, 8]);
+    const w = r.tf.randomNormal([3, 3, 8, 16]);
+    expect(r.tf.conv2d(x as never, w as never, 1, 'same').isFinite().all().dataSync()[0]).toBe(1);
+  });
+
   it('forcing cpu works and says so', async () => {
     const r = await selectBackend({ force: 'cpu' });
     expect(r.name).toBe('cpu');

@@ -57,7 +57,7 @@ const require = createRequire(import.meta.url);
 
 interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number;
-  PThread?: { runningWorkers: Array<{ unref(): void }>; unusedWorkers: Array<{ unref(): void }> };
+  PThread?: { runningWorkers: Array<{ unref(): void }>; unusedWorkers: Array<{ unref(): void; terminate(): Promise<number> }> };
   tfjs?: unknown;
 }
 type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
@@ -122,6 +122,20 @@ function unrefWorkers(module: EmscriptenModule): void {
   for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref();
 }
 
+/**
+ * Emscripten starts a pool of 8 pthread workers (PTHREAD_POOL_SIZE, fixed in tfjs's build), each a Node
+ * worker thread with its own V8 heap (~11 MB of RSS each); XNNPACK's thread pool, created when the
+ * backend is constructed (init_with_threads_count), takes threads - 1 of them and nothing in tfjs starts
+ * a pthread later. The idle rest are ended (~75 MB on a 2-core machine). A pthread created later would
+ * get a worker started on demand, which cannot load while the main thread waits for it (pthreadpool_create
+ * waits): so the backend is built once (initWasmBackend is idempotent) and a second build is refused.
+ */
+function endIdleWorkers(module: EmscriptenModule): void {
+  const idle = module.PThread?.unusedWorkers;
+  if (!idle) return;
+  for (const w of idle.splice(0)) void w.terminate();
+}
+
 let setup: WasmSetup | null = null;
 
 export function defaultThreads(): number {
@@ -158,9 +172,14 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
       const m = module;
       wasm.setThreadsCount(threads);
       tf.removeBackend('wasm');
+      let built = false;
       tf.registerBackend('wasm', () => {
+        // Its idle pthread workers are gone after the first backend: a second XNNPACK pool would wait forever for threads.
+        if (built) throw new Error('the threaded wasm module backs one tfjs backend per process; it was already built (tfjs engine reset?)');
+        built = true;
         const backend = new wasm.BackendWasm(m as unknown as ConstructorParameters<WasmPkg['BackendWasm']>[0]);
         unrefWorkers(m);
+        endIdleWorkers(m);
         return backend;
       }, 2);
     }
