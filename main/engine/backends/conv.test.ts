@@ -21,7 +21,7 @@ interface Case {
   offset?: number;
 }
 
-// Every shape class: same / valid, even and odd output sizes (partial 2x2 tiles), 4..32 input and
+// Every shape class: same / valid, even and odd output sizes (partial 2x2 tiles), 3..32 input and
 // 8..64 output channels; 2x9x11 (60 tiles) and 3x15x15 (147) are enough to split over two threads.
 const CASES: Case[] = [
   { shape: [1, 4, 4, 4], k: 8, pad: 'same', act: 'none' },
@@ -30,6 +30,9 @@ const CASES: Case[] = [
   { shape: [2, 7, 6, 16], k: 24, pad: 'valid', act: 'linear' },
   { shape: [1, 8, 8, 12], k: 32, pad: 'same', act: 'relu6' },
   { shape: [2, 16, 16, 16], k: 16, pad: 'same', act: 'none', offset: 2 },
+  // Input channels not a multiple of 4 (an image's 3): the last chunk read lane by lane, zeros past C.
+  { shape: [2, 9, 7, 3], k: 16, pad: 'valid', act: 'relu' },
+  { shape: [1, 6, 6, 5], k: 8, pad: 'same', act: 'linear' },
 ];
 
 /** The case's output on the active backend, from the same numbers (realistic scale: He-like filters). */
@@ -93,7 +96,7 @@ describe('3x3 convolution by Winograd F(2x2, 3x3) (native/conv.c)', () => {
     }
   });
 
-  it('leaves every other convolution to tfjs (5x5, stride 2, dilation 2, 3 input channels, prelu, the xnnpack setting) and they still equal cpu', async () => {
+  it('leaves every other convolution to tfjs (5x5, stride 2, dilation 2, prelu, the xnnpack setting; by default fewer than 16 channels) and they still equal cpu', async () => {
     const rand = seededRandom(7);
     const x = randomValues(2 * 10 * 10 * 8, rand), x3 = randomValues(2 * 10 * 10 * 3, rand);
     const f5 = randomValues(25 * 8 * 8, rand, 0.2), f3 = randomValues(9 * 8 * 8, rand, 0.2), f33 = randomValues(9 * 3 * 8, rand, 0.2);
@@ -101,8 +104,9 @@ describe('3x3 convolution by Winograd F(2x2, 3x3) (native/conv.c)', () => {
       ['5x5', 'ours', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f5, [5, 5, 8, 8]), 1, 'same')],
       ['stride 2', 'ours', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f3, [3, 3, 8, 8]), 2, 'same')],
       ['dilation 2', 'ours', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f3, [3, 3, 8, 8]), 1, 'same', 'NHWC', 2)],
-      ['3 channels', 'ours', () => tf.conv2d(tf.tensor4d(x3, [2, 10, 10, 3]), tf.tensor4d(f33, [3, 3, 3, 8]), 1, 'valid')],
+      ['3 input channels (auto)', 'auto', () => tf.conv2d(tf.tensor4d(x3, [2, 10, 10, 3]), tf.tensor4d(f33, [3, 3, 3, 8]), 1, 'valid')],
       ['prelu', 'ours', () => tf.fused.conv2d({ x: tf.tensor4d(x, [2, 10, 10, 8]), filter: tf.tensor4d(f3, [3, 3, 8, 8]), strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: tf.scalar(0.1) })],
+      ['8 channels (auto)', 'auto', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f3, [3, 3, 8, 8]), 1, 'same')],
       ['xnnpack setting', 'xnnpack', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f3, [3, 3, 8, 8]), 1, 'same')],
     ];
     for (const [label, p, f] of cases) {

@@ -18,11 +18,14 @@
 typedef float f32;
 
 /*
- * u[16][c][k] = G g G^T for every (input channel, filter); g is tfjs's [3][3][c][k] filter. k % 4 == 0.
+ * u[16][c4][k] = G g G^T for every (input channel, filter); g is tfjs's [3][3][c][k] filter; rows
+ * c .. c4-1 (c4: c rounded up to 4) are zeros. k % 4 == 0.
  */
 __attribute__((export_name("conv_wino_filter")))
-void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k) {
-  const int64_t ck = (int64_t)c * k;
+void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
+  const int64_t ck = (int64_t)c * k, uk = (int64_t)c4 * k;
+  for (int32_t e = 0; e < 16; e++)
+    if (c4 > c) __builtin_memset(u + e * uk + ck, 0, (unsigned long)((c4 - c) * k) * sizeof(f32));
   const v128_t half = wasm_f32x4_splat(0.5f);
   for (int32_t ci = 0; ci < c; ci++)
     for (int32_t j = 0; j < k; j += 4) {
@@ -46,10 +49,10 @@ void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k) {
       ROWS(t30, t31, t32, u30, u31, u32, u33)
 #undef ROWS
       f32 *q = u + (int64_t)ci * k + j;
-      wasm_v128_store(q, u00); wasm_v128_store(q + ck, u01); wasm_v128_store(q + 2 * ck, u02); wasm_v128_store(q + 3 * ck, u03);
-      wasm_v128_store(q + 4 * ck, u10); wasm_v128_store(q + 5 * ck, u11); wasm_v128_store(q + 6 * ck, u12); wasm_v128_store(q + 7 * ck, u13);
-      wasm_v128_store(q + 8 * ck, u20); wasm_v128_store(q + 9 * ck, u21); wasm_v128_store(q + 10 * ck, u22); wasm_v128_store(q + 11 * ck, u23);
-      wasm_v128_store(q + 12 * ck, u30); wasm_v128_store(q + 13 * ck, u31); wasm_v128_store(q + 14 * ck, u32); wasm_v128_store(q + 15 * ck, u33);
+      wasm_v128_store(q, u00); wasm_v128_store(q + uk, u01); wasm_v128_store(q + 2 * uk, u02); wasm_v128_store(q + 3 * uk, u03);
+      wasm_v128_store(q + 4 * uk, u10); wasm_v128_store(q + 5 * uk, u11); wasm_v128_store(q + 6 * uk, u12); wasm_v128_store(q + 7 * uk, u13);
+      wasm_v128_store(q + 8 * uk, u20); wasm_v128_store(q + 9 * uk, u21); wasm_v128_store(q + 10 * uk, u22); wasm_v128_store(q + 11 * uk, u23);
+      wasm_v128_store(q + 12 * uk, u30); wasm_v128_store(q + 13 * uk, u31); wasm_v128_store(q + 14 * uk, u32); wasm_v128_store(q + 15 * uk, u33);
     }
 }
 
@@ -86,9 +89,10 @@ __attribute__((always_inline)) static inline void mk4x8(const f32 *a, int32_t ar
 /*
  * Forward convolution over tiles [t_begin, t_end) of the nb x ceil(oh/2) x ceil(ow/2) output tiles
  * (two threads take disjoint ranges; each needs its own scratch of 16·tb·(c + k) floats).
- *   x [nb][h][w][c], u [16][c][k] (conv_wino_filter), bias [k] or 0, y [nb][oh][ow][k];
+ *   x [nb][h][w][c], u [16][c4][k] (conv_wino_filter; c4: c rounded up to 4, the extra input channels
+ *   read as zeros), bias [k] or 0, y [nb][oh][ow][k];
  *   output (oy, ox) reads x rows oy - pad_top .. oy - pad_top + 2 (outside: zeros);
- *   act: 0 linear, 1 relu, 2 relu6. k % 8 == 0, c % 4 == 0, tb % 4 == 0.
+ *   act: 0 linear, 1 relu, 2 relu6. k % 8 == 0, tb % 4 == 0; scratch: 16·tb·(c4 + k) floats.
  */
 __attribute__((export_name("conv_wino_fwd")))
 void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
@@ -97,9 +101,10 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
   const int32_t th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
   const int32_t per_image = th * tw;
   if (t_end > nb * per_image) t_end = nb * per_image;
-  f32 *V = scratch;                        /* [16][tb][c] */
-  f32 *M = scratch + (int64_t)16 * tb * c; /* [16][tb][k] */
-  const int64_t vs = (int64_t)tb * c, ms = (int64_t)tb * k;
+  const int32_t c4 = (c + 3) & ~3, cfull = c & ~3;
+  f32 *V = scratch;                         /* [16][tb][c4] */
+  f32 *M = scratch + (int64_t)16 * tb * c4; /* [16][tb][k] */
+  const int64_t vs = (int64_t)tb * c4, ms = (int64_t)tb * k;
   const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
   for (int32_t t0 = t_begin; t0 < t_end; t0 += tb) {
     const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
@@ -119,14 +124,17 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
       RC(0) RC(1) RC(2) RC(3)
 #undef RC
       const int32_t inside = iy >= 0 && iy + 3 < h && ix >= 0 && ix + 3 < w;
-      f32 *v = V + (int64_t)i * c;
-      for (int32_t ch = 0; ch < c; ch += 4) {
-#define LD(r, s) const v128_t d##r##s = inside ? wasm_v128_load(row##r + col##s + ch) : wasm_v128_and(wasm_v128_and(rm##r, cm##s), wasm_v128_load(row##r + col##s + ch));
+      f32 *v = V + (int64_t)i * c4;
+      for (int32_t ch = 0; ch < c4; ch += 4) {
+        /* The last chunk of a channel count that is not a multiple of 4: lane by lane, zeros past c. */
+#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
+#define LD(r, s) const v128_t d##r##s = inside ? LOAD4(row##r + col##s + ch) : wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
         LD(0, 0) LD(0, 1) LD(0, 2) LD(0, 3)
         LD(1, 0) LD(1, 1) LD(1, 2) LD(1, 3)
         LD(2, 0) LD(2, 1) LD(2, 2) LD(2, 3)
         LD(3, 0) LD(3, 1) LD(3, 2) LD(3, 3)
 #undef LD
+#undef LOAD4
         /* Columns of d: e = B^T d (per column s). */
         BT(d00, d10, d20, d30, e00, e10, e20, e30)
         BT(d01, d11, d21, d31, e01, e11, e21, e31)
@@ -147,10 +155,10 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
     /* 2. Sixteen products M[e] (n4 x k) = V[e] (n4 x c) · U[e] (c x k); rows past n are scratch garbage, never stored. */
     const int32_t n4 = (n + 3) & ~3;
     for (int32_t e = 0; e < 16; e++) {
-      const f32 *Ve = V + e * vs, *Ue = u + (int64_t)e * c * k;
+      const f32 *Ve = V + e * vs, *Ue = u + (int64_t)e * c4 * k;
       f32 *Me = M + e * ms;
       for (int32_t j = 0; j < k; j += 8)
-        for (int32_t i = 0; i < n4; i += 4) mk4x8(Ve + (int64_t)i * c, c, Ue + j, k, Me + (int64_t)i * k + j, k, c);
+        for (int32_t i = 0; i < n4; i += 4) mk4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4);
     }
     /* 3. Output transform: y = A^T m A, + bias, activation, into the (up to) 2x2 outputs inside the image. */
     for (int32_t i = 0; i < n; i++) {
