@@ -1,12 +1,16 @@
 /**
  * A 300-node graph opened through the UI: dragging one node re-renders only that node (a window-level
- * render counter that LayerNode fills when the test sets it), and the drag is one undo step.
+ * render counter that LayerNode fills when the test sets it), and the drag is one undo step. The open is
+ * timed as the bench times it (scripts/bench/ui/measure.ts), with trace recording off.
  */
 import { expect, test } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PERF_TEST_USE, openProjectTimed } from '../scripts/bench/ui/measure';
 import { MOD, node, openApp, screenshot } from './helpers/editor';
+
+test.use(PERF_TEST_USE);
 
 function bigProject(count: number): string {
   const nodes = [];
@@ -34,15 +38,13 @@ test('dragging one node of 300 re-renders only that node, and is one undo step',
     (window as unknown as { __lfRenderCounts: Record<string, number> }).__lfRenderCounts = {};
   });
   await openApp(page);
-  const t0 = Date.now();
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('start-open').click()]);
-  await chooser.setFiles(file);
+  const opened = await openProjectTimed(page, file);
   await expect(page.locator('.react-flow__node')).toHaveCount(300);
   await expect(page.getByTestId('total-params')).toBeVisible();
-  console.log(`300-node project opened and drawn in ${Date.now() - t0} ms`);
+  console.log(`300-node project opened and drawn in ${opened.openMs.toFixed(0)} ms`);
 
   const counts = () => page.evaluate(() => ({ ...(window as unknown as { __lfRenderCounts: Record<string, number> }).__lfRenderCounts }));
-  // Let measuring and fit-view settle.
+  // Drawn (the view fitted, every node measured): from here nothing renders again until the drag.
   let before = await counts();
   await expect.poll(async () => {
     const now = await counts();

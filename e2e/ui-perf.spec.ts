@@ -1,8 +1,11 @@
 /**
- * Performance journeys (issue 9, targets 3, 4 and 6) with GENEROUS bounds only: they check that each
- * journey works and is not pathologically slow. The figures against the targets (< 2 s start-up and
- * big-graph load, p95 frame times < 20 / 33 ms, >= 0.95x training speed) come from `npm run bench`
- * (scripts/bench/ui.ts), which runs the same journeys and reports numbers with the machine's load.
+ * Performance journeys (issue 9, targets 3, 4 and 6; issue 16 item 6). The 500-node figures are measured
+ * by the same code as `npm run bench -- --only ui` (scripts/bench/ui/measure.ts: in-page clocks from the
+ * event to the frame after the app says the canvas is drawn, the same drag), with trace recording off
+ * (Playwright's trace snapshots and screencast about doubled every figure here). The figures are printed;
+ * the assertions are bounds a stressed 2-core CI machine meets (the targets, < 2 s open + layout + draw and
+ * drag p95 < 20 / 33 ms, are the bench's, on a quiet machine): the frame times' MEDIAN must stay at the
+ * display's rate (a frame or two), the p95 and the open + layout times under generous bounds.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,8 +14,10 @@ import { join } from 'node:path';
 import { writeTinyCifar10 } from '../main/engine/service/tinyCifar';
 import { serializeProject } from '../shared/project';
 import { bigResidualProject } from '../scripts/bench/ui/bigGraph';
-import { dragFrames } from '../scripts/bench/ui/frames';
+import { PERF_TEST_USE, canvasDrawn, canvasZoom, dragLine, dragNode, openAndLayoutTimed } from '../scripts/bench/ui/measure';
 import { screenshot } from './helpers/editor';
+
+test.use(PERF_TEST_USE);
 
 const TOKEN = 'e2e-test-token-4173';
 
@@ -42,42 +47,34 @@ test('a 500-node residual CNN opens, lays out, shows its totals and drags smooth
   const file = join(mkdtempSync(join(tmpdir(), 'lf-e2e-big-')), 'residual-500.layerforge.json');
   writeFileSync(file, serializeProject(project));
   await home(page);
-  const t0 = Date.now();
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('start-open').click()]);
-  await chooser.setFiles(file);
+  const t = await openAndLayoutTimed(page, file);
   // The whole model is analysed: the summary shows the 500-node model's parameter total.
   await expect(page.getByTestId('total-params')).toHaveText('258,842');
-  await expect(page.locator('.react-flow__node').first()).toBeVisible();
-  const openMs = Date.now() - t0;
-
-  await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
-  const t1 = Date.now();
-  await page.keyboard.press('l');
-  await expect(page.getByTestId('btn-undo')).toBeEnabled({ timeout: 30_000 });
-  const layoutMs = Date.now() - t1;
-  await page.waitForTimeout(500);
   // Laid out top to bottom (the middle of the stack is on screen; off-screen nodes are not drawn).
   const y = async (name: string) => (await page.getByTestId(`node-${name}`).boundingBox())?.y ?? NaN;
   expect(await y('conv2d_80a')).toBeLessThan(await y('conv2d_80b'));
   expect(await y('conv2d_80b')).toBeLessThan(await y('add_82'));
   await screenshot(page, 'perf-500-nodes');
 
-  const drag = await dragFrames(page, page.getByTestId('node-conv2d_80a').locator('.lf-node-head'), 60, 4);
-  console.log(`500 nodes: open ${openMs} ms, layout ${layoutMs} ms, drag p95 ${drag.p95?.toFixed(1)} ms over ${drag.frames.length} frames (bench targets: < 2000 ms, p95 < 20 ms)`);
+  const zoom = await canvasZoom(page);
+  const drag = await dragNode(page, page.getByTestId('node-conv2d_80a'));
+  console.log(
+    `500 nodes: open ${t.openMs.toFixed(0)} ms (${t.openNodes} nodes drawn), layout ${t.layoutMs.toFixed(0)} ms, open + layout + draw ${t.totalMs.toFixed(0)} ms (bench target < 2000 ms); ` +
+      `drag at zoom ${zoom.toFixed(2)} (${t.nodes} nodes drawn): ${dragLine(drag)} (bench target p95 < 20 ms)`,
+  );
   expect(drag.movedPx).toBeGreaterThan(20);
   expect(drag.frames.length).toBeGreaterThan(5);
-  expect(openMs + layoutMs).toBeLessThan(45_000);
-  expect(drag.p95!).toBeLessThan(250);
+  expect(t.totalMs).toBeLessThan(30_000);
+  expect(drag.median!).toBeLessThan(34);
+  expect(drag.p95!).toBeLessThan(400);
 
   // Zoomed in, the layout reads as a residual stack: the skip edges run down the trunk of Add nodes
   // and each block's convolutions sit beside them, not on top of the edges.
   const at = (await page.getByTestId('node-add_80').boundingBox())!;
   await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
-  for (let i = 0; i < 8; i++) {
-    await page.mouse.wheel(0, -200);
-    await page.waitForTimeout(60);
-  }
-  await page.waitForTimeout(400);
+  for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -200);
+  await expect.poll(() => canvasZoom(page)).toBeGreaterThan(zoom * 4);
+  await canvasDrawn(page);
   await screenshot(page, 'perf-500-nodes-zoomed');
   const box = async (name: string) => (await page.getByTestId(`node-${name}`).boundingBox())!;
   const [add, conv] = [await box('add_80'), await box('conv2d_81a')];
@@ -86,8 +83,9 @@ test('a 500-node residual CNN opens, lays out, shows its totals and drags smooth
 
 test('while a run trains with the dashboard open the charts update, and the canvas still drags', async ({ page }) => {
   test.setTimeout(240_000);
-  // Enough batches (5 x 480 = 2,400 images x 6 epochs) that the run is still going after the dashboard's charts
-  // have redrawn twice (every 2 s) and a drag has been measured, even with the fast wasm kernels.
+  // Enough batches (5 x 480 = 2,400 images x 6 epochs, batch 64 as in the bench) that the run is still going
+  // after the dashboard's charts have redrawn twice (every 2 s) and a drag has been measured, even with the
+  // fast wasm kernels.
   const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-e2e-perf-cifar-')), 480, 100);
   await home(page);
   await page.getByTestId('template-cifar10-cnn').click();
@@ -98,7 +96,7 @@ test('while a run trains with the dashboard open the charts update, and the canv
   await page.getByTestId('import-button').click();
   await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
   await page.getByTestId('setting-epochs').fill('6');
-  await page.getByTestId('setting-batchSize').fill('32');
+  await page.getByTestId('setting-batchSize').fill('64');
   await page.getByTestId('setting-backend').selectOption('wasm');
   await page.getByTestId('train-start').click();
   await expect(page.getByTestId('live')).toHaveAttribute('data-status', 'running', { timeout: 60_000 });
@@ -113,12 +111,14 @@ test('while a run trains with the dashboard open the charts update, and the canv
   await screenshot(page, 'perf-dashboard-training');
   await page.getByTestId('dashboard-close').click();
 
-  // The canvas during training: drag a node and count frames.
+  // The canvas during training: drag a node and count frames (the bench's drag, scripts/bench/ui/measure.ts).
   await expect(page.getByTestId('live')).toHaveAttribute('data-status', 'running');
-  const drag = await dragFrames(page, page.getByTestId('node-conv2d_2').locator('.lf-node-head'), 60, 3);
-  console.log(`drag during training: p95 ${drag.p95?.toFixed(1)} ms, median ${drag.median?.toFixed(1)} ms over ${drag.frames.length} frames (bench target p95 < 33 ms)`);
+  const drag = await dragNode(page, page.getByTestId('node-conv2d_2'));
+  const still = await page.getByTestId('live').getAttribute('data-status');
+  console.log(`drag during training (run ${still} at its end): ${dragLine(drag)} (bench target p95 < 33 ms)`);
   expect(drag.movedPx).toBeGreaterThan(20);
-  expect(drag.p95!).toBeLessThan(300);
+  expect(drag.median!).toBeLessThan(34);
+  expect(drag.p95!).toBeLessThan(400);
   await screenshot(page, 'perf-drag-during-training');
   // The panel's own charts are back once the dashboard is closed, and the run finishes.
   await expect(page.getByTestId('live').getByTestId('chart-batch-loss')).toBeVisible();

@@ -4,12 +4,15 @@
  *  - start-up: navigation -> start screen -> empty editor -> a palette double-click draws a node (< 2 s),
  *    and `layerforge inspect` as a child process (< 1 s);
  *  - big graph: a 500-node residual CNN opened through the UI, auto-laid out (our fast layered layout
- *    from 300 nodes, renderer/src/canvas/fastLayout.ts) and drawn (< 2 s),
+ *    from 150 nodes, renderer/src/canvas/fastLayout.ts) and drawn (< 2 s),
  *    shape inference on it in Node and in the page (< 20 ms), frame times while dragging a node
- *    (p95 < 20 ms);
+ *    (p95 < 20 ms), in BIG_RUNS fresh pages (medians);
  *  - training: the same run (cifar10-cnn, tiny CIFAR-10, 1 epoch, batch 64, wasm) from the app with the
  *    dashboard charts updating vs `layerforge train --json` with no UI, bracketed CLI/app/CLI
  *    (>= 0.95x), and frame times while dragging a node during a run (p95 < 33 ms).
+ * The 500-node and drag figures are measured by scripts/bench/ui/measure.ts, which e2e/ui-perf.spec.ts uses
+ * too (same browser flags, window, clocks and drag); the bench states whether each meets its target, the
+ * e2e journey only bounds them loosely (it runs on loaded CI machines).
  * Screenshots go to e2e/artifacts/bench-*.png. Needs out/web (built here with `npm run build:web`
  * when missing, which the figures' notes say).
  */
@@ -22,20 +25,24 @@ import { analyzeGraph } from '../../shared/graph';
 import { serializeProject } from '../../shared/project';
 import { writeTinyCifar10 } from '../../main/engine/service/tinyCifar';
 import { bigResidualProject } from './ui/bigGraph';
-import { dragFrames, median, type DragResult } from './ui/frames';
+import { median, type DragResult } from './ui/frames';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, DRAG, UI_VIEWPORT, canvasZoom, dragLine, dragNode, openAndLayoutTimed, type BigGraphTimes } from './ui/measure';
 import { CLI, REPO, startServe, webBuilt, type ServeHandle } from './ui/server';
 import type { BenchModule, BenchOptions, Figure } from './types';
 
 const PORTS: [number, number] = [4194, 4199];
 const ARTIFACTS = join(REPO, 'e2e', 'artifacts');
-const VIEWPORT = { width: 1280, height: 800 };
 /** Tiny CIFAR-10 for the training comparison: 5 x this many training images. */
 const TRAIN_PER_BATCH = Number(process.env.LF_BENCH_UI_TRAIN_PER_FILE ?? 1024);
 /** App runs in the CLI/app comparison (CLI runs: one more, around them). */
 const APP_RUNS = Number(process.env.LF_BENCH_UI_APP_RUNS ?? 2);
+/** Fresh pages the 500-node journey runs in (open, layout, drag each; figures are medians). */
+const BIG_RUNS = Number(process.env.LF_BENCH_UI_BIG_RUNS ?? 3);
 /** Parts to run (default all): LF_BENCH_UI_PARTS=startup,big,train. */
 const PARTS = new Set((process.env.LF_BENCH_UI_PARTS ?? 'startup,big,train').split(','));
 
+/** Whether a figure meets its target (the bench states it; the e2e journeys only bound it loosely). */
+const verdict = (v: number | null, target: number) => (v == null ? 'not measured' : v < target ? `meets the target (< ${target} ms)` : `MISSES the target (< ${target} ms)`);
 const round = (v: number | null, d = 1) => (v == null ? null : Math.round(v * 10 ** d) / 10 ** d);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -51,7 +58,8 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
+  // The e2e journeys' settings (scripts/bench/ui/measure.ts): same window, device scale 1.
+  const context = await browser.newContext({ viewport: UI_VIEWPORT, deviceScaleFactor: 1 });
   // tsx (which runs this file) wraps named functions in __name(); functions sent to page.evaluate need it.
   await context.addInitScript({ content: 'globalThis.__name = globalThis.__name || ((f) => f);' });
   const page = await context.newPage();
@@ -101,12 +109,10 @@ function inspectWall(runs = 3): number[] {
 // ---------------------------------------------------------------- big graph
 
 interface BigGraphResult {
-  openMs: number;
-  layoutMs: number;
+  /** One entry per fresh page (BIG_RUNS). */
+  runs: Array<BigGraphTimes & { drag: DragResult; zoom: number }>;
   nodeAnalyzeMs: number | null;
   pageAnalyzeMs: number | null;
-  drag: DragResult;
-  zoom: number;
 }
 
 async function bundleAnalyze(): Promise<string | null> {
@@ -127,12 +133,6 @@ async function bundleAnalyze(): Promise<string | null> {
   }
 }
 
-/** Opens the project file through the UI (start screen -> Open), as a user does. */
-async function openProject(page: Page, file: string): Promise<void> {
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('start-open').click()]);
-  await chooser.setFiles(file);
-}
-
 async function bigGraph(browser: Browser, url: string, log: (l: string) => void): Promise<BigGraphResult> {
   const project = bigResidualProject(500);
   const dir = mkdtempSync(join(tmpdir(), 'lf-bench-big-'));
@@ -145,59 +145,43 @@ async function bigGraph(browser: Browser, url: string, log: (l: string) => void)
   const problems = analyzeGraph(project.graph).problems.filter((p) => p.severity === 'error');
   if (problems.length) throw new Error(`the 500-node project is not valid: ${problems[0]!.message}`);
 
-  const page = await newPage(browser);
-  await page.goto(url);
-  await page.getByTestId('start-screen').waitFor();
-  const t0 = performance.now();
-  await openProject(page, file);
-  await page.getByTestId('editor').waitFor();
-  await page.getByTestId('total-params').waitFor();
-  await page.locator('.react-flow__node').first().waitFor();
-  await painted(page);
-  const openMs = performance.now() - t0;
-
-  // Auto-layout (L), until the layout is committed (one undo step) and drawn.
-  await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
-  const t1 = performance.now();
-  await page.keyboard.press('l');
-  await page.waitForFunction(() => {
-    const b = document.querySelector('[data-testid="btn-undo"]') as HTMLButtonElement | null;
-    return b != null && !b.disabled;
-  }, undefined, { polling: 'raf', timeout: 60_000 });
-  await painted(page);
-  const layoutMs = performance.now() - t1;
-  await page.waitForTimeout(600); // the fit-view animation
-  await shot(page, 'bench-500-nodes');
-
-  // Shape inference in the page: the same code, bundled with esbuild.
+  // The e2e journey (e2e/ui-perf.spec.ts) through the same helper: open from the start screen, auto-layout
+  // (L), drag a node in the middle of the stack at the fitted zoom; each run in a fresh page (a first open).
+  const runs: BigGraphResult['runs'] = [];
   let pageAnalyzeMs: number | null = null;
-  const bundle = await bundleAnalyze();
-  if (bundle) {
-    await page.evaluate(bundle); // through the debugger protocol: the app's CSP forbids inline scripts
-    pageAnalyzeMs = await page.evaluate((graph) => {
-      const g = (window as unknown as { __lfGraph: { analyzeGraph: (x: unknown) => unknown } }).__lfGraph;
-      for (let i = 0; i < 5; i++) g.analyzeGraph(graph);
-      const times: number[] = [];
-      for (let i = 0; i < 30; i++) {
-        const t = performance.now();
-        g.analyzeGraph(graph);
-        times.push(performance.now() - t);
-      }
-      times.sort((a, b) => a - b);
-      return times[Math.floor(times.length / 2)]!;
-    }, project.graph);
-  } else log('ui: esbuild not available, no in-page shape inference figure');
-
-  // Drag a node in the middle of the stack at the fitted zoom (every node on screen: the heaviest case).
-  const zoom = await page.evaluate(() => {
-    const vp = document.querySelector('.react-flow__viewport') as HTMLElement | null;
-    const m = vp ? /scale\(([\d.]+)\)/.exec(vp.style.transform) : null;
-    return m ? Number(m[1]) : 1;
-  });
-  const drag = await dragFrames(page, page.getByTestId('node-conv2d_80a').locator('.lf-node-head'));
-  await page.context().close();
+  for (let i = 0; i < BIG_RUNS; i++) {
+    const page = await newPage(browser);
+    await page.goto(url);
+    await page.getByTestId('start-screen').waitFor();
+    const times = await openAndLayoutTimed(page, file);
+    if (i === 0) await shot(page, 'bench-500-nodes');
+    const zoom = await canvasZoom(page);
+    const drag = await dragNode(page, page.getByTestId('node-conv2d_80a'));
+    runs.push({ ...times, drag, zoom });
+    log(`ui: 500 nodes run ${i + 1}: open ${times.openMs.toFixed(0)} ms, layout ${times.layoutMs.toFixed(0)} ms, drag ${dragLine(drag)} (load ${load()})`);
+    if (i === BIG_RUNS - 1) {
+      // Shape inference in the page: the same code, bundled with esbuild.
+      const bundle = await bundleAnalyze();
+      if (bundle) {
+        await page.evaluate(bundle); // through the debugger protocol: the app's CSP forbids inline scripts
+        pageAnalyzeMs = await page.evaluate((graph) => {
+          const g = (window as unknown as { __lfGraph: { analyzeGraph: (x: unknown) => unknown } }).__lfGraph;
+          for (let i = 0; i < 5; i++) g.analyzeGraph(graph);
+          const times: number[] = [];
+          for (let i = 0; i < 30; i++) {
+            const t = performance.now();
+            g.analyzeGraph(graph);
+            times.push(performance.now() - t);
+          }
+          times.sort((a, b) => a - b);
+          return times[Math.floor(times.length / 2)]!;
+        }, project.graph);
+      } else log('ui: esbuild not available, no in-page shape inference figure');
+    }
+    await page.context().close();
+  }
   rmSync(dir, { recursive: true, force: true });
-  return { openMs, layoutMs, nodeAnalyzeMs: median(nodeTimes), pageAnalyzeMs, drag, zoom };
+  return { runs, nodeAnalyzeMs: median(nodeTimes), pageAnalyzeMs };
 }
 
 // ---------------------------------------------------------------- training
@@ -292,10 +276,11 @@ async function trainingUi(browser: Browser, server: ServeHandle, log: (l: string
     await page.getByTestId('dashboard-close').click();
   }
 
-  // Dragging a node while a run trains (the panel's live charts update beside the canvas).
+  // Dragging a node while a run trains (the panel's live charts update beside the canvas): the e2e
+  // journey's drag (same node, same moves, scripts/bench/ui/measure.ts).
   await startAppRun(page);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-batch-loss"]')?.getAttribute('data-points') ?? 0) > 1, undefined, { timeout: 120_000 });
-  const drag = await dragFrames(page, page.getByTestId('node-conv2d_2').locator('.lf-node-head'), 120, 3);
+  const drag = await dragNode(page, page.getByTestId('node-conv2d_2'));
   await shot(page, 'bench-drag-during-training');
   const appDragging = await waitAppRunEnd(page);
   await page.context().close();
@@ -324,7 +309,7 @@ export const uiBench: BenchModule = {
     if (inspect.length) figures.push({ id: 'ui.inspect', label: 'layerforge inspect cifar10-cnn (target < 1000 ms)', value: round(median(inspect), 0), unit: 'ms', note: note(`median of 3 child processes: ${inspect.map((m) => m.toFixed(0)).join(', ')} ms`) });
 
     const server = await startServe({ ports: PORTS, log });
-    const browser = await chromium.launch({ executablePath: process.env.LF_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+    const browser = await chromium.launch({ executablePath: process.env.LF_CHROMIUM ?? CHROMIUM_PATH, args: CHROMIUM_ARGS });
     try {
       const s = PARTS.has('startup') ? await startup(browser, server.url, 3) : null;
       if (s) figures.push({
@@ -337,24 +322,33 @@ export const uiBench: BenchModule = {
       if (s) log(`ui: start-up ${s.ms.map((m) => m.toFixed(0)).join(', ')} ms`);
 
       const b = PARTS.has('big') ? await bigGraph(browser, server.url, log) : null;
-      if (b) figures.push(
-        { id: 'ui.big.open', label: '500-node graph: open and draw (ms)', value: round(b.openMs, 0), unit: 'ms', note: note('start screen Open -> file chosen -> nodes drawn') },
-        { id: 'ui.big.layout', label: '500-node graph: auto-layout and draw', value: round(b.layoutMs, 0), unit: 'ms', note: note('key L -> layout committed -> drawn') },
-        { id: 'ui.big.total', label: '500-node graph: open + layout + draw (target < 2000 ms)', value: round(b.openMs + b.layoutMs, 0), unit: 'ms', note: note('sum of the two above') },
-        { id: 'ui.big.analyze.node', label: '500-node graph: shape inference in Node (target < 20 ms)', value: round(b.nodeAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph, median of 30') },
-        { id: 'ui.big.analyze.page', label: '500-node graph: shape inference in Chromium (target < 20 ms)', value: round(b.pageAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph bundled with esbuild, median of 30') },
-        {
-          id: 'ui.big.drag.p95',
-          label: '500-node graph: drag frame time p95 (target < 20 ms)',
-          value: round(b.drag.p95, 1),
-          unit: 'ms',
-          note: note(`${b.drag.frames.length} frames over ${b.drag.steps} mouse steps in ${b.drag.ms} ms, median ${round(b.drag.median, 1)} ms, max ${round(b.drag.max, 1)} ms, zoom ${b.zoom.toFixed(2)}`),
-        },
-      );
-      if (b) log(`ui: 500 nodes open ${b.openMs.toFixed(0)} ms, layout ${b.layoutMs.toFixed(0)} ms, drag p95 ${b.drag.p95?.toFixed(1)} ms`);
+      if (b) {
+        const list = (f: (r: BigGraphResult['runs'][number]) => number | null, d = 0) => b.runs.map((r) => f(r)?.toFixed(d) ?? '-').join(', ');
+        const med = (f: (r: BigGraphResult['runs'][number]) => number | null) => median(b.runs.map(f).filter((v): v is number => v !== null));
+        const how = `median of ${b.runs.length} fresh pages; clocks in the page (scripts/bench/ui/measure.ts, as e2e/ui-perf.spec.ts)`;
+        const total = med((r) => r.totalMs);
+        const drag = med((r) => r.drag.p95);
+        const d0 = b.runs[0]!;
+        figures.push(
+          { id: 'ui.big.open', label: '500-node graph: open and draw (ms)', value: round(med((r) => r.openMs), 0), unit: 'ms', note: note(`file chosen (input change) -> view fitted, every drawn node measured, totals shown -> next frame; ${list((r) => r.openMs)} ms; ${how}`) },
+          { id: 'ui.big.layout', label: '500-node graph: auto-layout and draw', value: round(med((r) => r.layoutMs), 0), unit: 'ms', note: note(`key L -> layout committed, view fitted to it, drawn nodes measured -> next frame; ${list((r) => r.layoutMs)} ms`) },
+          { id: 'ui.big.total', label: '500-node graph: open + layout + draw (target < 2000 ms)', value: round(total, 0), unit: 'ms', note: note(`${verdict(total, 2000)}; ${list((r) => r.totalMs)} ms`) },
+          { id: 'ui.big.analyze.node', label: '500-node graph: shape inference in Node (target < 20 ms)', value: round(b.nodeAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph, median of 30') },
+          { id: 'ui.big.analyze.page', label: '500-node graph: shape inference in Chromium (target < 20 ms)', value: round(b.pageAnalyzeMs, 2), unit: 'ms', note: note('analyzeGraph bundled with esbuild, median of 30') },
+          {
+            id: 'ui.big.drag.p95',
+            label: '500-node graph: drag frame time p95 (target < 20 ms)',
+            value: round(drag, 1),
+            unit: 'ms',
+            note: note(`${verdict(drag, 20)}; p95 of each page ${list((r) => r.drag.p95, 1)} ms; first page: ${dragLine(d0.drag)}, zoom ${d0.zoom.toFixed(2)}, ${d0.nodes} nodes drawn; ${DRAG.steps} moves of ${DRAG.stepPx} px`),
+          },
+        );
+        log(`ui: 500 nodes (median of ${b.runs.length}): open + layout + draw ${total?.toFixed(0)} ms (${verdict(total, 2000)}), drag p95 ${drag?.toFixed(1)} ms (${verdict(drag, 20)})`);
+      }
       if (!PARTS.has('train')) return figures;
 
       const t = await trainingUi(browser, server, log);
+      log(`ui: drag during training ${dragLine(t.drag)} (${verdict(t.drag.p95, 33)})`);
       const mean = (v: number[]) => v.reduce((a, x) => a + x, 0) / v.length;
       const cliMean = mean(t.cli);
       const appMean = mean(t.app);
@@ -367,7 +361,7 @@ export const uiBench: BenchModule = {
           label: 'drag frame time p95 during training (target < 33 ms)',
           value: round(t.drag.p95, 1),
           unit: 'ms',
-          note: note(`${t.drag.frames.length} frames over ${t.drag.steps} mouse steps in ${t.drag.ms} ms, median ${round(t.drag.median, 1)} ms, max ${round(t.drag.max, 1)} ms`),
+          note: note(`${verdict(t.drag.p95, 33)}; ${dragLine(t.drag)}; node conv2d_2 of cifar10-cnn, panel charts updating, as e2e/ui-perf.spec.ts`),
         },
       );
     } finally {

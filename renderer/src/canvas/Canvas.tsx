@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background,
   BackgroundVariant,
@@ -28,6 +28,16 @@ const nodeTypes: NodeTypes = { layer: LayerNode, groupFrame: GroupFrame, groupBo
 const SNAP: [number, number] = [10, 10];
 const PAN_BUTTONS = [1, 2];
 const MULTI_KEYS = ['Shift', 'Meta', 'Control'];
+// Props that React Flow copies into its store are constants: a new object on each render of the canvas
+// (each mouse move of a drag) would be a store change that every edge or node listening to it renders for.
+const PRO_OPTIONS = { hideAttribution: false };
+/** From this many nodes the canvas draws only the nodes and edges on screen. */
+const CULL_FROM = 150;
+
+/** Adds one to a numeric data attribute of `el` (a counter the perf journeys read). */
+function bump(el: HTMLElement | null, key: string): void {
+  if (el) el.dataset[key] = String(Number(el.dataset[key] ?? 0) + 1);
+}
 
 export function Canvas() {
   const doc = useGraph((s) => s.doc);
@@ -54,7 +64,8 @@ export function Canvas() {
 
   useEffect(() => {
     setViewBridge({
-      fitView: () => void rf.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }),
+      // data-fits counts the fits done (the perf journeys wait on it: scripts/bench/ui/measure.ts).
+      fitView: () => void rf.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }).then(() => bump(wrapper.current, 'fits')),
       zoomIn: () => void rf.zoomIn({ duration: 150 }),
       zoomOut: () => void rf.zoomOut({ duration: 150 }),
       resetZoom: () => void rf.zoomTo(1, { duration: 150 }),
@@ -68,19 +79,26 @@ export function Canvas() {
   }, [rf]);
 
   // Fit the view once per loaded project, when its nodes have been measured; never while editing.
+  // data-fitted on the canvas says which load the view was fitted to (the perf journeys wait on it).
   const loadCount = useGraph((s) => s.loadCount);
   const initialized = useNodesInitialized();
   const fitted = useRef(-1);
+  const [fittedLoad, setFittedLoad] = useState(-1);
   useEffect(() => {
     if (fitted.current === loadCount) return;
+    const done = () => setFittedLoad(loadCount);
     if (doc.nodes.length === 0) {
       fitted.current = loadCount;
-      void rf.setViewport({ x: 0, y: 0, zoom: 1 });
+      void rf.setViewport({ x: 0, y: 0, zoom: 1 }).then(done);
     } else if (initialized) {
       fitted.current = loadCount;
-      void rf.fitView({ padding: 0.15, maxZoom: 1.2 });
+      void rf.fitView({ padding: 0.15, maxZoom: 1.2 }).then(done);
     }
   }, [loadCount, initialized, doc.nodes.length, rf]);
+  // Big graphs draw only what is on screen, but not before the loaded project's view is fitted: every node
+  // is drawn once to be measured anyway, and culling at the default zoom would take most of them away only
+  // to draw them again when the fit shows them all (500 nodes mounted twice on opening).
+  const cull = doc.nodes.length > CULL_FROM && fittedLoad === loadCount;
 
   const onConnect = useCallback((c: Connection) => {
     const port = c.targetHandle?.startsWith('in-') ? Number(c.targetHandle.slice(3)) : undefined;
@@ -115,7 +133,7 @@ export function Canvas() {
   const empty = doc.nodes.length === 0;
 
   return (
-    <div className="lf-canvas" ref={wrapper} data-testid="canvas">
+    <div className="lf-canvas" ref={wrapper} data-testid="canvas" data-load={loadCount} data-fitted={fittedLoad}>
       <ReactFlow<FlowNode>
         nodes={nodes}
         edges={edges}
@@ -138,9 +156,8 @@ export function Canvas() {
         minZoom={0.1}
         maxZoom={2.5}
         connectionRadius={28}
-        defaultEdgeOptions={{ type: 'smoothstep' }}
-        onlyRenderVisibleElements={doc.nodes.length > 150}
-        proOptions={{ hideAttribution: false }}
+        onlyRenderVisibleElements={cull}
+        proOptions={PRO_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
         <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} ariaLabel="Minimap" />

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { checkParam, getLayer, type ParamSpec, type ParamValue } from '../../../shared/layers';
 import { resolvedParams } from '../../../shared/graph';
 import { dispatch } from '../actions';
 import { useAnalysis } from '../training/taskTarget';
-import { renameNode, setParam, type DocNode } from '../store/document';
+import { renameNode, setParam, type Doc, type DocNode } from '../store/document';
 import { graphStore, useGraph } from '../store/graphStore';
 import { categoryColor } from './colors';
 import { formatBytes, formatCount, formatFlops } from './flowModel';
@@ -135,20 +135,12 @@ function GroupLine({ groupId }: { groupId: string }) {
 
 /** "Replace the head" at this node: what it will remove and add, for the project's dataset. */
 function ReplaceHead({ node }: { node: DocNode }) {
-  const doc = useGraph((s) => s.doc);
+  // Nodes and edges, not the whole doc: dragging the selected node (which replaces only positions) must not
+  // redo this walk on every mouse move (it is linear in the graph; it was quadratic, ~ms a move at 500 nodes).
+  const nodes = useGraph((s) => s.doc.nodes);
+  const edges = useGraph((s) => s.doc.edges);
   const ds = useProjectDataset();
-  const after = new Set<string>();
-  const queue = [node.id];
-  for (let i = 0; i < queue.length; i++) {
-    for (const e of doc.edges) {
-      if (e.source === queue[i] && !after.has(e.target)) {
-        after.add(e.target);
-        queue.push(e.target);
-      }
-    }
-  }
-  const outputs = doc.nodes.filter((n) => n.type === 'Dense' && !doc.edges.some((e) => e.source === n.id));
-  const oldUnits = outputs.length === 1 && typeof outputs[0]!.params.units === 'number' ? (outputs[0]!.params.units as number) : null;
+  const { after, oldUnits } = useMemo(() => headInfo(nodes, edges, node.id), [nodes, edges, node.id]);
   const { why } = headFor(ds, oldUnits);
   return (
     <details className="lf-insp-finetune" data-testid="finetune-section">
@@ -162,6 +154,29 @@ function ReplaceHead({ node }: { node: DocNode }) {
       </button>
     </details>
   );
+}
+
+/** What replacing the head at `nodeId` removes (everything after it) and the old head's units (one Dense output). */
+function headInfo(nodes: readonly DocNode[], edges: Doc['edges'], nodeId: string): { after: Set<string>; oldUnits: number | null } {
+  const next = new Map<string, string[]>();
+  for (const e of edges) {
+    const list = next.get(e.source);
+    if (list) list.push(e.target);
+    else next.set(e.source, [e.target]);
+  }
+  const after = new Set<string>();
+  const queue = [nodeId];
+  for (let i = 0; i < queue.length; i++) {
+    for (const t of next.get(queue[i]!) ?? []) {
+      if (!after.has(t)) {
+        after.add(t);
+        queue.push(t);
+      }
+    }
+  }
+  const outputs = nodes.filter((n) => n.type === 'Dense' && !next.has(n.id));
+  const oldUnits = outputs.length === 1 && typeof outputs[0]!.params.units === 'number' ? (outputs[0]!.params.units as number) : null;
+  return { after, oldUnits };
 }
 
 /** A collapsed group's box is selected: what it holds, and its collapse and freeze switches. */

@@ -303,6 +303,9 @@ export function createFlowModel() {
       }
       const edge: LayerFlowEdge = {
         id: e.id,
+        // On the edge, not through React Flow's defaultEdgeOptions: with those, every edge component
+        // copies its edge on each render and re-renders whenever the option object changes.
+        type: 'smoothstep',
         source,
         target,
         sourceHandle: 'out',

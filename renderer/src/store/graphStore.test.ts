@@ -38,9 +38,17 @@ describe('graph store', () => {
     const store = loaded();
     const before = store.getState().doc.positions.conv1;
     const nodesBefore = store.getState().doc.nodes;
+    store.getState().select(['conv1']);
+    const seen = { history: new Set<unknown>(), selection: new Set<unknown>() };
     for (let i = 1; i <= 20; i++) {
       store.getState().onNodesChange([{ type: 'position', id: 'conv1', position: { x: i * 5, y: 110 + i }, dragging: true }]);
+      seen.history.add(store.getState().history);
+      seen.selection.add(store.getState().selectedNodes);
     }
+    // After its first move, a drag's moves keep the history and selection objects: what reads them
+    // (the Undo button, the inspector) does not render again on every mouse move.
+    expect(seen.history.size).toBe(1);
+    expect(seen.selection.size).toBe(1);
     store.getState().onNodesChange([{ type: 'position', id: 'conv1', position: { x: 100, y: 130 }, dragging: false }]);
     expect(store.getState().doc.positions.conv1).toEqual({ x: 100, y: 130 });
     // Moving does not replace node objects, so inference and node data are untouched.

@@ -84,13 +84,13 @@ export function createGraphStore() {
     commit(next, label, mergeKey) {
       const { doc, history, selectedNodes, selectedEdges } = get();
       if (next === doc) return;
-      const nodeIds = new Set(next.nodes.map((n) => n.id));
-      const edgeIds = new Set(next.edges.map((e) => e.id));
+      // A move (every mouse move of a drag) keeps the nodes and edges: the selection stays as it is.
+      const same = next.nodes === doc.nodes && next.edges === doc.edges;
       set({
         doc: next,
         history: record(history, doc, label, mergeKey),
-        selectedNodes: prune(selectedNodes, nodeIds),
-        selectedEdges: prune(selectedEdges, edgeIds),
+        selectedNodes: same ? selectedNodes : prune(selectedNodes, new Set(next.nodes.map((n) => n.id))),
+        selectedEdges: same ? selectedEdges : prune(selectedEdges, new Set(next.edges.map((e) => e.id))),
       });
     },
     endGroup() {

@@ -22,7 +22,9 @@ export const HISTORY_LIMIT = 300;
 /** Records that `current` is being replaced by a new document. */
 export function record(h: History, current: Doc, label: string, mergeKey?: string): History {
   if (mergeKey && h.openKey === mergeKey && h.past.length > 0) {
-    return { ...h, future: [] };
+    // The same object when nothing changes: a drag commits on every mouse move, and what reads the history
+    // (the Undo / Redo buttons) need not render again for each.
+    return h.future.length === 0 ? h : { ...h, future: [] };
   }
   const past = [...h.past, { doc: current, label }];
   if (past.length > HISTORY_LIMIT) past.splice(0, past.length - HISTORY_LIMIT);

@@ -34,7 +34,29 @@ function summarise(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
     const key = `${n.callFrame.functionName || '(anon)'} ${file}:${n.callFrame.lineNumber}`;
     byFn.set(key, (byFn.get(key) ?? 0) + ms);
   }
-  return [`total ${total.toFixed(0)} ms`, ...[...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${v.toFixed(1).padStart(8)} ms  ${k}`)];
+  const lines = [`total ${total.toFixed(0)} ms`, ...[...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${v.toFixed(1).padStart(8)} ms  ${k}`)];
+  // Inclusive time of named functions (each sample counted once per function on its stack): with a
+  // non-minified build (`npx vite build --config renderer/vite.config.ts --minify false`) these are the
+  // components (LayerNodeView, NodeWrapper, EdgeWrapper, MiniMap...) and the app's functions.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const inclusive = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const name = byId.get(at)?.callFrame.functionName;
+      if (name && !seen.has(name)) {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + ms);
+      }
+    }
+  });
+  const named = /^[A-Z][A-Za-z0-9]*$|^(nodes|edges|analyzeDoc|analyzeGraph|adoptUserNodes|updateNodeInternals|fastLayeredLayout|layoutDoc|commit|onNodesChange)$/;
+  lines.push('inclusive time of components and app functions:');
+  lines.push(...[...inclusive.entries()].filter(([k]) => named.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${v.toFixed(1).padStart(8)} ms  ${k}`));
+  return lines;
 }
 
 /** Main-thread time by trace event (script, style, layout, paint), from a Chrome trace of `fn`. */
@@ -43,7 +65,9 @@ async function traced(page: Page, fn: () => Promise<void>): Promise<string[]> {
   await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
   await fn();
   const buf = await browser.stopTracing();
-  const events = (JSON.parse(buf.toString()) as { traceEvents: { name: string; ph: string; dur?: number; tid: number; pid: number; args?: { data?: { frame?: string } } }[] }).traceEvents;
+  // tdur: the thread's CPU time (robust to a loaded machine); dur: wall time.
+  const raw = (JSON.parse(buf.toString()) as { traceEvents: { name: string; ph: string; dur?: number; tdur?: number; tid: number; pid: number; args?: { data?: { frame?: string } } }[] }).traceEvents;
+  const events = raw.map((e) => ({ ...e, dur: e.tdur ?? e.dur }));
   // The renderer main thread: the thread with the most 'RunTask' time that also has 'FunctionCall' events.
   const byThread = new Map<string, number>();
   for (const e of events) if (e.name === 'FunctionCall' && e.dur) byThread.set(`${e.pid}:${e.tid}`, (byThread.get(`${e.pid}:${e.tid}`) ?? 0) + e.dur);
@@ -69,7 +93,7 @@ async function traced(page: Page, fn: () => Promise<void>): Promise<string[]> {
     calls.set(key, c);
   }
   const fmt = (m: Map<string, { ms: number; n: number }>) => [...m.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => `${v.ms.toFixed(1).padStart(8)} ms  ${k} (${v.n}x)`);
-  return [...fmt(sums), 'script entry points:', ...fmt(calls).slice(0, 12)];
+  return ['main thread, CPU time by trace event:', ...fmt(sums), 'script entry points:', ...fmt(calls).slice(0, 12)];
 }
 
 async function profiled(cdp: CDPSession, fn: () => Promise<void>): Promise<string[]> {
