@@ -429,8 +429,9 @@ class FastNet implements FastMlp {
       if (op.kind === 'dense') {
         const pre = pres[i];
         const z = pre ?? out;
-        denseForward(a, n, op.inW, op.w, op.b, z, op.outW);
-        if (op.act !== LINEAR) activate(op.act, z, out, len);
+        // relu is fused into the product (its gradient needs only the output, so pre is null).
+        denseForward(a, n, op.inW, op.w, op.b, z, op.outW, op.act === RELU);
+        if (op.act !== LINEAR && op.act !== RELU) activate(op.act, z, out, len);
       } else if (op.kind === 'activation') {
         activate(op.act, a, out, len);
       } else if (op.rate > 0) {
@@ -625,14 +626,10 @@ class FastNet implements FastMlp {
         const c2 = Math.fround(1 - this.accBeta2);
         const eps = Math.fround(1e-7);
         const negLr = Math.fround(-lr);
-        for (let j = 0; j < len; j++) {
-          const gj = g[j]!;
-          const m = Math.fround(s1[j]! * b1 + gj * ob1);
-          const v = Math.fround(s2[j]! * b2 + gj * gj * ob2);
-          s1[j] = m;
-          s2[j] = v;
-          w[j] = w[j]! + ((m / c1) / (Math.sqrt(v / c2) + eps)) * negLr;
-        }
+        // (m / c1) / (sqrt(v / c2) + eps) · -lr with the constants folded (float64: the same up to rounding), one division per weight.
+        const k1 = negLr / c1;
+        const k2 = 1 / c2;
+        adamUpdate(w, g, s1, s2, len, b1, ob1, b2, ob2, k1, k2, eps);
         return;
       }
     }
@@ -657,8 +654,9 @@ class FastNet implements FastMlp {
  * out[n × outW] = a[n × inW] · w[inW × outW] + b, like tfjs's matMul then bias add (a float32 product,
  * then the bias). Register-blocked: 4 rows × 4 columns of the output per pass over k, accumulated in
  * float64 locals (16 multiply-adds per 8 loads); edges of fewer than 4 rows or columns one by one.
+ * With `relu`, the relu is applied as each output is stored (a fused Dense + relu, no second pass).
  */
-function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, b: Float32Array | null, out: Float32Array, outW: number): void {
+function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, b: Float32Array | null, out: Float32Array, outW: number, relu: boolean): void {
   const n4 = n - (n % 4);
   const o4 = outW - (outW % 4);
   for (let i = 0; i < n4; i += 4) {
@@ -688,13 +686,13 @@ function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, 
       const b2 = b ? b[j + 2]! : 0;
       const b3 = b ? b[j + 3]! : 0;
       let o = i * outW + j;
-      out[o] = Math.fround(s00) + b0; out[o + 1] = Math.fround(s01) + b1; out[o + 2] = Math.fround(s02) + b2; out[o + 3] = Math.fround(s03) + b3;
+      out[o] = rect(Math.fround(s00) + b0, relu); out[o + 1] = rect(Math.fround(s01) + b1, relu); out[o + 2] = rect(Math.fround(s02) + b2, relu); out[o + 3] = rect(Math.fround(s03) + b3, relu);
       o += outW;
-      out[o] = Math.fround(s10) + b0; out[o + 1] = Math.fround(s11) + b1; out[o + 2] = Math.fround(s12) + b2; out[o + 3] = Math.fround(s13) + b3;
+      out[o] = rect(Math.fround(s10) + b0, relu); out[o + 1] = rect(Math.fround(s11) + b1, relu); out[o + 2] = rect(Math.fround(s12) + b2, relu); out[o + 3] = rect(Math.fround(s13) + b3, relu);
       o += outW;
-      out[o] = Math.fround(s20) + b0; out[o + 1] = Math.fround(s21) + b1; out[o + 2] = Math.fround(s22) + b2; out[o + 3] = Math.fround(s23) + b3;
+      out[o] = rect(Math.fround(s20) + b0, relu); out[o + 1] = rect(Math.fround(s21) + b1, relu); out[o + 2] = rect(Math.fround(s22) + b2, relu); out[o + 3] = rect(Math.fround(s23) + b3, relu);
       o += outW;
-      out[o] = Math.fround(s30) + b0; out[o + 1] = Math.fround(s31) + b1; out[o + 2] = Math.fround(s32) + b2; out[o + 3] = Math.fround(s33) + b3;
+      out[o] = rect(Math.fround(s30) + b0, relu); out[o + 1] = rect(Math.fround(s31) + b1, relu); out[o + 2] = rect(Math.fround(s32) + b2, relu); out[o + 3] = rect(Math.fround(s33) + b3, relu);
     }
     for (let j = o4; j < outW; j++) {
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -707,10 +705,10 @@ function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, 
       }
       const bj = b ? b[j]! : 0;
       const o = i * outW + j;
-      out[o] = Math.fround(s0) + bj;
-      out[o + outW] = Math.fround(s1) + bj;
-      out[o + 2 * outW] = Math.fround(s2) + bj;
-      out[o + 3 * outW] = Math.fround(s3) + bj;
+      out[o] = rect(Math.fround(s0) + bj, relu);
+      out[o + outW] = rect(Math.fround(s1) + bj, relu);
+      out[o + 2 * outW] = rect(Math.fround(s2) + bj, relu);
+      out[o + 3 * outW] = rect(Math.fround(s3) + bj, relu);
     }
   }
   for (let i = n4; i < n; i++) {
@@ -718,7 +716,7 @@ function denseForward(a: Float32Array, n: number, inW: number, w: Float32Array, 
     for (let j = 0; j < outW; j++) {
       let s = 0;
       for (let k = 0, wk = j; k < inW; k++, wk += outW) s += a[r0 + k]! * w[wk]!;
-      out[i * outW + j] = Math.fround(s) + (b ? b[j]! : 0);
+      out[i * outW + j] = rect(Math.fround(s) + (b ? b[j]! : 0), relu);
     }
   }
 }
@@ -881,6 +879,23 @@ function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number
       for (let j = 0; j < outW; j++) s += g[gr + j]! * w[wr + j]!;
       gIn[i * inW + k] = s;
     }
+  }
+}
+
+/** relu(v) as tfjs's kernel computes it (0 for v <= 0 and NaN) when `relu`, else v. */
+function rect(v: number, relu: boolean): number {
+  return relu && !(v > 0) ? 0 : v;
+}
+
+/** Adam in one pass over the weights: moments (stored float32 like tfjs's slots), then w += k1·m / (sqrt(k2·v) + eps). */
+function adamUpdate(w: Float32Array, g: Float64Array, s1: Float32Array, s2: Float32Array, len: number, b1: number, ob1: number, b2: number, ob2: number, k1: number, k2: number, eps: number): void {
+  for (let j = 0; j < len; j++) {
+    const gj = g[j]!;
+    const m = Math.fround(s1[j]! * b1 + gj * ob1);
+    const v = Math.fround(s2[j]! * b2 + gj * gj * ob2);
+    s1[j] = m;
+    s2[j] = v;
+    w[j] = w[j]! + (m * k1) / (Math.sqrt(v * k2) + eps);
   }
 }
 
