@@ -370,6 +370,8 @@ class FastNet implements FastMlp {
   private masks: (Float32Array | null)[] = [];
   /** Whether op i needs the gradient of its input (some trainable Dense before it). */
   private readonly needInGrad: boolean[];
+  /** Whether op i is a relu Dense whose gradient the next op applies (denseInputGrad's or dropoutGrad's gate). */
+  private readonly reluGated: boolean[];
   private readonly statsBuf: Float64Array;
   private readonly result: { loss: number; stats: Float64Array };
   /** Adam's accumulated beta powers, as tfjs's float32 accBeta1/accBeta2 variables hold them. */
@@ -394,6 +396,11 @@ class FastNet implements FastMlp {
       const need = seen;
       if (op.kind === 'dense' && op.trainable) seen = true;
       return need;
+    });
+    // A relu Dense followed by a Dense or a Dropout that passes the gradient back: that op applies the relu's gradient.
+    this.reluGated = this.ops.map((op, i) => {
+      const next = this.ops[i + 1];
+      return op.kind === 'dense' && op.act === RELU && next !== undefined && this.needInGrad[i + 1]! && (next.kind === 'dense' || (next.kind === 'dropout' && next.rate > 0));
     });
     this.statsBuf = new Float64Array(loss === 'ce' || loss === 'bce' ? 1 : 4);
     this.result = { loss: 0, stats: this.statsBuf };
@@ -452,19 +459,21 @@ class FastNet implements FastMlp {
       const input = i > 0 ? outs[i - 1]! : x;
       const gIn = i > 0 ? grads[i - 1]! : null;
       const need = this.needInGrad[i]!;
+      // A relu Dense before this op gets its gradient applied as this op writes gIn.
+      const gate = i > 0 && this.reluGated[i - 1] ? input : null;
       if (op.kind === 'dense') {
-        if (op.act !== LINEAR) activationGrad(op.act, g, pres[i] ?? outs[i]!, outs[i]!, g, len);
+        if (op.act !== LINEAR && !this.reluGated[i]) activationGrad(op.act, g, pres[i] ?? outs[i]!, outs[i]!, g, len);
         if (op.trainable) {
           denseGrads(input, g, n, op.inW, op.outW, op.gw);
           if (op.gb) biasGrads(g, n, op.outW, op.gb);
         }
-        if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!);
+        if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!, gate);
       } else if (!need) {
         continue;
       } else if (op.kind === 'activation') {
         activationGrad(op.act, g, input, outs[i]!, gIn!, len);
       } else if (op.rate > 0) {
-        dropoutGrad(g, masks[i]!, gIn!, len);
+        dropoutGrad(g, masks[i]!, gIn!, len, gate);
       } else {
         gIn!.set(g.subarray(0, len));
       }
@@ -807,16 +816,22 @@ function dropoutForward(a: Float32Array, out: Float32Array, mask: Float32Array, 
   return s;
 }
 
-/** gIn = g · mask. */
-function dropoutGrad(g: Float64Array, mask: Float32Array, gIn: Float64Array, len: number): void {
-  for (let j = 0; j < len; j++) gIn[j] = g[j]! * mask[j]!;
+/** gIn = g · mask, gated by a relu layer's output (its gradient) when `gate` is given. */
+function dropoutGrad(g: Float64Array, mask: Float32Array, gIn: Float64Array, len: number, gate: Float32Array | null): void {
+  for (let j = 0; j < len; j++) gIn[j] = gated(g[j]! * mask[j]!, gate, j);
+}
+
+/** s, or 0 where the relu output gate[o] is not positive (relu's gradient, as activationGrad computes it) when `gate` is given. */
+function gated(s: number, gate: Float32Array | null, o: number): number {
+  return gate !== null && !(gate[o]! > 0) ? 0 : s;
 }
 
 /**
  * gIn[n × inW] = g · wᵀ (dot products of contiguous rows of g and w). Register-blocked: 4 batch rows ×
- * 4 kernel rows per pass over the outputs; edges one by one.
+ * 4 kernel rows per pass over the outputs; edges one by one. With `gate` (the output of a relu layer
+ * before this one), the relu's gradient is applied as each value is stored.
  */
-function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number, outW: number, gIn: Float64Array): void {
+function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number, outW: number, gIn: Float64Array, gate: Float32Array | null): void {
   const n4 = n - (n % 4);
   const k4 = inW - (inW % 4);
   for (let i = 0; i < n4; i += 4) {
@@ -846,13 +861,13 @@ function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number
         s30 += x * w0; s31 += x * w1; s32 += x * w2; s33 += x * w3;
       }
       let o = i * inW + k;
-      gIn[o] = s00; gIn[o + 1] = s01; gIn[o + 2] = s02; gIn[o + 3] = s03;
+      gIn[o] = gated(s00, gate, o); gIn[o + 1] = gated(s01, gate, o + 1); gIn[o + 2] = gated(s02, gate, o + 2); gIn[o + 3] = gated(s03, gate, o + 3);
       o += inW;
-      gIn[o] = s10; gIn[o + 1] = s11; gIn[o + 2] = s12; gIn[o + 3] = s13;
+      gIn[o] = gated(s10, gate, o); gIn[o + 1] = gated(s11, gate, o + 1); gIn[o + 2] = gated(s12, gate, o + 2); gIn[o + 3] = gated(s13, gate, o + 3);
       o += inW;
-      gIn[o] = s20; gIn[o + 1] = s21; gIn[o + 2] = s22; gIn[o + 3] = s23;
+      gIn[o] = gated(s20, gate, o); gIn[o + 1] = gated(s21, gate, o + 1); gIn[o + 2] = gated(s22, gate, o + 2); gIn[o + 3] = gated(s23, gate, o + 3);
       o += inW;
-      gIn[o] = s30; gIn[o + 1] = s31; gIn[o + 2] = s32; gIn[o + 3] = s33;
+      gIn[o] = gated(s30, gate, o); gIn[o + 1] = gated(s31, gate, o + 1); gIn[o + 2] = gated(s32, gate, o + 2); gIn[o + 3] = gated(s33, gate, o + 3);
     }
     for (let k = k4; k < inW; k++) {
       const wr = k * outW;
@@ -865,10 +880,10 @@ function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number
         s3 += g[g3r + j]! * wv;
       }
       const o = i * inW + k;
-      gIn[o] = s0;
-      gIn[o + inW] = s1;
-      gIn[o + 2 * inW] = s2;
-      gIn[o + 3 * inW] = s3;
+      gIn[o] = gated(s0, gate, o);
+      gIn[o + inW] = gated(s1, gate, o + inW);
+      gIn[o + 2 * inW] = gated(s2, gate, o + 2 * inW);
+      gIn[o + 3 * inW] = gated(s3, gate, o + 3 * inW);
     }
   }
   for (let i = n4; i < n; i++) {
@@ -877,7 +892,7 @@ function denseInputGrad(g: Float64Array, w: Float32Array, n: number, inW: number
       const wr = k * outW;
       let s = 0;
       for (let j = 0; j < outW; j++) s += g[gr + j]! * w[wr + j]!;
-      gIn[i * inW + k] = s;
+      gIn[i * inW + k] = gated(s, gate, i * inW + k);
     }
   }
 }
