@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { originalConvKernel, registerConvKernels, setConvPath, winogradCalls, type ConvPath } from './conv';
+import { originalConvKernel, registerConvKernels, setConvPath, setWinogradTile, winogradCalls, type ConvPath } from './conv';
 import { randomValues, seededRandom } from './inventory';
 import { nativeKernels, setNativeKernelsEnabled } from './native';
 import { initWasmBackend } from './wasm';
@@ -9,7 +9,10 @@ import { initWasmBackend } from './wasm';
 beforeAll(async () => {
   await initWasmBackend(tf, wasm);
 });
-afterEach(() => setConvPath('auto'));
+afterEach(() => {
+  setConvPath('auto');
+  setWinogradTile(4);
+});
 
 type Act = 'none' | 'linear' | 'relu' | 'relu6';
 interface Case {
@@ -21,8 +24,8 @@ interface Case {
   offset?: number;
 }
 
-// Every shape class: same / valid, even and odd output sizes (partial 2x2 tiles), 3..32 input and
-// 8..64 output channels; 2x9x11 (60 tiles) and 3x15x15 (147) are enough to split over two threads.
+// Every shape class: same / valid, output sizes that are and are not multiples of 2 and 4 (partial
+// tiles), 3..32 input and 8..64 output channels; 2x9x11 and 3x15x15 are enough tiles to split over two threads.
 const CASES: Case[] = [
   { shape: [1, 4, 4, 4], k: 8, pad: 'same', act: 'none' },
   { shape: [2, 9, 11, 8], k: 16, pad: 'same', act: 'relu' },
@@ -66,8 +69,8 @@ async function onCpu(c: Case, seed: number): Promise<Float32Array> {
   return want;
 }
 
-describe('3x3 convolution by Winograd F(2x2, 3x3) (native/conv.c)', () => {
-  it('equals cpu for every shape class, fused bias + linear / relu / relu6, on two threads, one, and without our module', async () => {
+describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c)', () => {
+  it('equals cpu for every shape class, fused bias + linear / relu / relu6, F(4x4) and F(2x2), on two threads, one, and without our module', async () => {
     await tf.setBackend('wasm');
     const native = nativeKernels(tf.backend())!;
     expect(native).not.toBeNull();
@@ -78,18 +81,21 @@ describe('3x3 convolution by Winograd F(2x2, 3x3) (native/conv.c)', () => {
       const label = `${c.shape.join('x')}->${c.k} ${c.pad} ${c.act}`;
       const want = await onCpu(c, 40 + i);
       const before = winogradCalls();
-      expectClose(run(c, 40 + i), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
-      expect(winogradCalls(), `${label}: ran on our kernel`).toBe(before + 1);
-      (native as { helper: unknown }).helper = null;
-      try {
-        expectClose(run(c, 40 + i), want, `${label}, one thread`);
-      } finally {
-        (native as { helper: unknown }).helper = helper;
+      for (const t of [4, 2] as const) {
+        setWinogradTile(t);
+        expectClose(run(c, 40 + i), want, `${label}, F(${t}x${t}), ${helper ? 'two threads' : 'one thread (no helper here)'}`);
+        (native as { helper: unknown }).helper = null;
+        try {
+          expectClose(run(c, 40 + i), want, `${label}, F(${t}x${t}), one thread`);
+        } finally {
+          (native as { helper: unknown }).helper = helper;
+        }
       }
+      expect(winogradCalls(), `${label}: ran on our kernel`).toBe(before + 4);
       setNativeKernelsEnabled(false);
       try {
         expectClose(run(c, 40 + i), want, `${label}, no module (XNNPACK)`);
-        expect(winogradCalls(), `${label}: no module, no Winograd`).toBe(before + 2);
+        expect(winogradCalls(), `${label}: no module, no Winograd`).toBe(before + 4);
       } finally {
         setNativeKernelsEnabled(true);
       }

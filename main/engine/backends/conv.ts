@@ -1,11 +1,12 @@
 /**
- * 3x3 stride-1 convolutions (Conv2D, FusedConv2D) by Winograd F(2x2, 3x3) on our wasm module
- * (native/conv.c), for the shapes where it measured faster than tfjs's XNNPACK kernel; every other
- * call goes to tfjs's own wasm kernel, kept from before we registered.
+ * 3x3 stride-1 convolutions (Conv2D, FusedConv2D) by Winograd F(4x4, 3x3) (or F(2x2, 3x3)) on our wasm
+ * module (native/conv.c), for the shapes where it measured faster than tfjs's XNNPACK kernel; every other
+ * call goes to tfjs's own wasm kernel, kept from before we registered. Conv2DBackpropInput of a stride-1
+ * conv (kernels.ts: a Conv2D of dy with the flipped filter) takes this path too.
  *
- * Per call: the filter transform U = G g G^T ([16][C][K], single-threaded, small), then the output
+ * Per call: the filter transform U = G g G^T ([36 or 16][C][K], single-threaded, small), then the output
  * tiles split in two ranges, one on our helper thread and one here, each in cache-sized blocks
- * (input transform, 16 products [tiles, C]·[C, K], output transform + bias + relu / relu6).
+ * (input transform, 36 or 16 products [tiles, C]·[C, K], output transform + bias + relu / relu6).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -26,7 +27,17 @@ export function setConvPath(p: ConvPath): void {
   path = p;
 }
 
-/** Tiles per block (0: chosen from C and K). For tuning. */
+/**
+ * F(4x4, 3x3) (default: 4x fewer multiplications than a direct conv, 1.05-1.6x less CPU time than F(2x2)
+ * on every template shape; rounding ~5e-6 of the output's scale, F(2x2) ~1e-6, XNNPACK ~1e-6) or F(2x2, 3x3).
+ */
+export type WinogradTile = 2 | 4;
+let tile: WinogradTile = process.env.LAYERFORGE_CONV_TILE === '2' ? 2 : 4;
+export function setWinogradTile(t: WinogradTile): void {
+  tile = t;
+}
+
+/** Tiles per block (0: the default). For tuning. */
 let blockOverride = 0;
 export function setConvTileBlock(tb: number): void {
   blockOverride = tb;
@@ -51,7 +62,7 @@ export function winogradWins(s: ConvShape): boolean {
   return s.inChannels >= 16 && s.outChannels >= 16;
 }
 
-/** 16 tiles: V and M (16·16·(C+K) floats) stay in L1/L2 up to C+K = 256; 8-64 measured no better (noisily). */
+/** F(2x2): 16 tiles (V and M, 16·16·(C+K) floats, stay in L1/L2 up to C+K = 256; 8-64 measured no better); F(4x4): 8. */
 const TILE_BLOCK = 16;
 
 let calls = 0;
@@ -88,25 +99,28 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | nu
   if (nb * oh * ow === 0) return null;
   if (path === 'auto' && !winogradWins({ batch: nb, outHeight: oh, outWidth: ow, inChannels: c, outChannels: k })) return null;
   const backend = args.backend as HeapBackend;
-  const tiles = nb * Math.ceil(oh / 2) * Math.ceil(ow / 2);
-  const tb = blockOverride > 0 ? blockOverride : TILE_BLOCK;
+  const f4 = tile === 4;
+  const tiles = nb * Math.ceil(oh / tile) * Math.ceil(ow / tile);
+  const tb = blockOverride > 0 ? blockOverride : f4 ? TILE_BLOCK / 2 : TILE_BLOCK;
+  const e = f4 ? 36 : 16;
   const helper = native.helper?.ready && tiles >= 2 * tb ? native.helper : null;
   const c4 = Math.ceil(c / 4) * 4;
-  const perThread = 16 * tb * (c4 + k);
+  const perThread = e * tb * (c4 + k);
   const y = backend.makeOutput([nb, oh, ow, k], 'float32');
-  const u = backend.makeOutput([16 * c4 * k], 'float32');
+  const u = backend.makeOutput([e * c4 * k], 'float32');
   const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
-    native.fn('conv_wino_filter')(at(filter), at(u), c, k, c4);
+    native.fn(f4 ? 'conv_wino4_filter' : 'conv_wino_filter')(at(filter), at(u), c, k, c4);
     const common = [at(x), at(u), bias ? at(bias) : 0, at(y)] as const;
     const dims = [nb, h, w, c, oh, ow, k, info.padInfo.top, info.padInfo.left, act] as const;
-    const fwd = native.fn('conv_wino_fwd');
+    const name = f4 ? 'conv_wino4_fwd' : 'conv_wino_fwd';
+    const fwd = native.fn(name);
     if (!helper) {
       fwd(...common, at(scratch), ...dims, 0, tiles, tb);
     } else {
       const half = Math.ceil(tiles / 2 / tb) * tb;
-      helper.alongside('conv_wino_fwd', [...common, at(scratch) + 4 * perThread, ...dims, half, tiles, tb], () => fwd(...common, at(scratch), ...dims, 0, half, tb));
+      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, tiles, tb], () => fwd(...common, at(scratch), ...dims, 0, half, tb));
     }
     calls++;
   } catch (error) {

@@ -218,3 +218,178 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
     }
   }
 }
+
+/*
+ * Winograd F(4x4, 3x3): 6x6 input tiles, 4x4 outputs, 36 products per tile (36·C·K multiply-adds per
+ * 16 outputs instead of 144·C·K: 4x fewer), at the price of larger transforms and constants up to 8 in
+ * them (rounding grows; backends/conv.test.ts measures it against cpu).
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ */
+#define MUL(a, s) wasm_f32x4_mul(a, wasm_f32x4_splat(s))
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define G6(g0, g1, g2, o0, o1, o2, o3, o4, o5)                     \
+  const v128_t o0 = MUL(g0, 0.25f);                                \
+  const v128_t o1 = MUL(ADD(ADD(g0, g1), g2), -1.0f / 6.0f);       \
+  const v128_t o2 = MUL(ADD(SUB(g0, g1), g2), -1.0f / 6.0f);       \
+  const v128_t o3 = ADD(ADD(MUL(g0, 1.0f / 24.0f), MUL(g1, 1.0f / 12.0f)), MUL(g2, 1.0f / 6.0f)); \
+  const v128_t o4 = ADD(SUB(MUL(g0, 1.0f / 24.0f), MUL(g1, 1.0f / 12.0f)), MUL(g2, 1.0f / 6.0f)); \
+  const v128_t o5 = g2;
+
+/* u[36][c4][k] = G g G^T; rows c .. c4-1 zero. k % 4 == 0. */
+__attribute__((export_name("conv_wino4_filter")))
+void conv_wino4_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
+  const int64_t ck = (int64_t)c * k, uk = (int64_t)c4 * k;
+  for (int32_t e = 0; e < 36; e++)
+    if (c4 > c) __builtin_memset(u + e * uk + ck, 0, (unsigned long)((c4 - c) * k) * sizeof(f32));
+  for (int32_t ci = 0; ci < c; ci++)
+    for (int32_t j = 0; j < k; j += 4) {
+      const f32 *p = g + (int64_t)ci * k + j;
+      const v128_t g00 = wasm_v128_load(p), g01 = wasm_v128_load(p + ck), g02 = wasm_v128_load(p + 2 * ck);
+      const v128_t g10 = wasm_v128_load(p + 3 * ck), g11 = wasm_v128_load(p + 4 * ck), g12 = wasm_v128_load(p + 5 * ck);
+      const v128_t g20 = wasm_v128_load(p + 6 * ck), g21 = wasm_v128_load(p + 7 * ck), g22 = wasm_v128_load(p + 8 * ck);
+      G6(g00, g10, g20, t00, t10, t20, t30, t40, t50)
+      G6(g01, g11, g21, t01, t11, t21, t31, t41, t51)
+      G6(g02, g12, g22, t02, t12, t22, t32, t42, t52)
+      f32 *q = u + (int64_t)ci * k + j;
+#define GROW(r)                                                     \
+  {                                                                 \
+    G6(t##r##0, t##r##1, t##r##2, o0, o1, o2, o3, o4, o5)           \
+    wasm_v128_store(q + (6 * r + 0) * uk, o0); wasm_v128_store(q + (6 * r + 1) * uk, o1); \
+    wasm_v128_store(q + (6 * r + 2) * uk, o2); wasm_v128_store(q + (6 * r + 3) * uk, o3); \
+    wasm_v128_store(q + (6 * r + 4) * uk, o4); wasm_v128_store(q + (6 * r + 5) * uk, o5); \
+  }
+      GROW(0) GROW(1) GROW(2) GROW(3) GROW(4) GROW(5)
+#undef GROW
+    }
+}
+
+/* B^T on 6 values. */
+#define BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)  \
+  const v128_t o0 = ADD(SUB(MUL(d0, 4.0f), MUL(d2, 5.0f)), d4); \
+  const v128_t o0##_p = SUB(d4, MUL(d2, 4.0f));                  \
+  const v128_t o0##_q = SUB(MUL(d1, 4.0f), d3);                  \
+  const v128_t o1 = SUB(o0##_p, o0##_q);                          \
+  const v128_t o2 = ADD(o0##_p, o0##_q);                          \
+  const v128_t o0##_r = SUB(d4, d2);                             \
+  const v128_t o0##_s = MUL(SUB(d1, d3), 2.0f);                  \
+  const v128_t o3 = SUB(o0##_r, o0##_s);                          \
+  const v128_t o4 = ADD(o0##_r, o0##_s);                          \
+  const v128_t o5 = ADD(SUB(MUL(d1, 4.0f), MUL(d3, 5.0f)), d5);
+/* A^T on 6 values. */
+#define AT6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                         \
+  const v128_t o0##_a = ADD(m1, m2), o0##_b = SUB(m1, m2), o0##_c = ADD(m3, m4), o0##_d = SUB(m3, m4); \
+  const v128_t o0 = ADD(ADD(m0, o0##_a), o0##_c);                           \
+  const v128_t o1 = ADD(o0##_b, MUL(o0##_d, 2.0f));                         \
+  const v128_t o2 = ADD(o0##_a, MUL(o0##_c, 4.0f));                         \
+  const v128_t o3 = ADD(ADD(o0##_b, MUL(o0##_d, 8.0f)), m5);
+
+/*
+ * As conv_wino_fwd with F(4x4, 3x3): tiles of 4x4 outputs (nb x ceil(oh/4) x ceil(ow/4)), u from
+ * conv_wino4_filter [36][c4][k]; scratch 36·tb·(c4 + k) floats per thread. k % 8 == 0, tb % 4 == 0.
+ */
+__attribute__((export_name("conv_wino4_fwd")))
+void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                    int32_t c, int32_t oh, int32_t ow, int32_t k, int32_t pad_top, int32_t pad_left, int32_t act,
+                    int32_t t_begin, int32_t t_end, int32_t tb) {
+  const int32_t th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
+  const int32_t per_image = th * tw;
+  if (t_end > nb * per_image) t_end = nb * per_image;
+  const int32_t c4 = (c + 3) & ~3, cfull = c & ~3;
+  f32 *V = scratch;
+  f32 *M = scratch + (int64_t)36 * tb * c4;
+  const int64_t vs = (int64_t)tb * c4, ms = (int64_t)tb * k;
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  for (int32_t t0 = t_begin; t0 < t_end; t0 += tb) {
+    const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t t = t0 + i;
+      const int32_t b = t / per_image, r = t - b * per_image;
+      const int32_t ty = r / tw, tx = r - ty * tw;
+      const int32_t iy = 4 * ty - pad_top, ix = 4 * tx - pad_left;
+#define RC(q)                                                                                          \
+  const int32_t yy##q = iy + q, xx##q = ix + q;                                                        \
+  const v128_t rm##q = wasm_i32x4_splat(yy##q >= 0 && yy##q < h ? -1 : 0);                             \
+  const v128_t cm##q = wasm_i32x4_splat(xx##q >= 0 && xx##q < w ? -1 : 0);                             \
+  const f32 *row##q = x + (((int64_t)b * h + (yy##q < 0 ? 0 : yy##q >= h ? h - 1 : yy##q)) * w) * c;   \
+  const int64_t col##q = (int64_t)(xx##q < 0 ? 0 : xx##q >= w ? w - 1 : xx##q) * c;
+      RC(0) RC(1) RC(2) RC(3) RC(4) RC(5)
+#undef RC
+      const int32_t inside = iy >= 0 && iy + 5 < h && ix >= 0 && ix + 5 < w;
+      f32 *v = V + (int64_t)i * c4;
+      for (int32_t ch = 0; ch < c4; ch += 4) {
+#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
+#define LD(r, s) const v128_t d##r##s = inside ? LOAD4(row##r + col##s + ch) : wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
+#define LDROW(r) LD(r, 0) LD(r, 1) LD(r, 2) LD(r, 3) LD(r, 4) LD(r, 5)
+        LDROW(0) LDROW(1) LDROW(2) LDROW(3) LDROW(4) LDROW(5)
+#undef LDROW
+#undef LD
+#undef LOAD4
+        /* Columns: e = B^T d. */
+#define COL(s) BT6(d0##s, d1##s, d2##s, d3##s, d4##s, d5##s, e0##s, e1##s, e2##s, e3##s, e4##s, e5##s)
+        COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+        f32 *q = v + ch;
+        /* Rows: v = e B, stored as V[6r + s]. */
+#define ROW(r)                                                                                              \
+  {                                                                                                         \
+    BT6(e##r##0, e##r##1, e##r##2, e##r##3, e##r##4, e##r##5, o0, o1, o2, o3, o4, o5)                      \
+    wasm_v128_store(q + (6 * r + 0) * vs, o0); wasm_v128_store(q + (6 * r + 1) * vs, o1);                   \
+    wasm_v128_store(q + (6 * r + 2) * vs, o2); wasm_v128_store(q + (6 * r + 3) * vs, o3);                   \
+    wasm_v128_store(q + (6 * r + 4) * vs, o4); wasm_v128_store(q + (6 * r + 5) * vs, o5);                   \
+  }
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+      }
+    }
+    const int32_t n4 = (n + 3) & ~3;
+    for (int32_t e = 0; e < 36; e++) {
+      const f32 *Ve = V + e * vs, *Ue = u + (int64_t)e * c4 * k;
+      f32 *Me = M + e * ms;
+      for (int32_t j = 0; j < k; j += 8)
+        for (int32_t i = 0; i < n4; i += 4) mk4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4);
+    }
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t t = t0 + i;
+      const int32_t b = t / per_image, r = t - b * per_image;
+      const int32_t ty = r / tw, tx = r - ty * tw;
+      const int32_t oy = 4 * ty, ox = 4 * tx;
+      const int32_t rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
+      f32 *yt = y + (((int64_t)b * oh + oy) * ow + ox) * k;
+      const f32 *m = M + (int64_t)i * k;
+      for (int32_t j = 0; j < k; j += 4) {
+        const f32 *q = m + j;
+        const v128_t bv = bias ? wasm_v128_load(bias + j) : zero;
+        /* Columns: s = A^T m (4 x 6). */
+#define COL(s) \
+  const v128_t m0##s = wasm_v128_load(q + (0 + s) * ms), m1##s = wasm_v128_load(q + (6 + s) * ms), m2##s = wasm_v128_load(q + (12 + s) * ms); \
+  const v128_t m3##s = wasm_v128_load(q + (18 + s) * ms), m4##s = wasm_v128_load(q + (24 + s) * ms), m5##s = wasm_v128_load(q + (30 + s) * ms); \
+  AT6(m0##s, m1##s, m2##s, m3##s, m4##s, m5##s, s0##s, s1##s, s2##s, s3##s)
+        COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+#define ACT(o)                                                                  \
+  o = ADD(o, bv);                                                               \
+  if (act != 0) {                                                               \
+    o = wasm_v128_bitselect(zero, o, wasm_f32x4_lt(o, zero));                   \
+    if (act == 2) o = wasm_v128_bitselect(six, o, wasm_f32x4_gt(o, six));       \
+  }
+#define OUTROW(r)                                                                                  \
+  if (r < rows) {                                                                                  \
+    AT6(s##r##0, s##r##1, s##r##2, s##r##3, s##r##4, s##r##5, y##r##0, y##r##1, y##r##2, y##r##3) \
+    v128_t o0 = y##r##0, o1 = y##r##1, o2 = y##r##2, o3 = y##r##3;                                 \
+    ACT(o0) ACT(o1) ACT(o2) ACT(o3)                                                                \
+    f32 *yr = yt + (int64_t)r * ow * k + j;                                                        \
+    wasm_v128_store(yr, o0);                                                                       \
+    if (cols > 1) wasm_v128_store(yr + k, o1);                                                     \
+    if (cols > 2) wasm_v128_store(yr + 2 * k, o2);                                                 \
+    if (cols > 3) wasm_v128_store(yr + 3 * k, o3);                                                 \
+  }
+        OUTROW(0) OUTROW(1) OUTROW(2) OUTROW(3)
+#undef OUTROW
+#undef ACT
+      }
+    }
+  }
+}
