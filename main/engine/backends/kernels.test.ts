@@ -293,10 +293,10 @@ describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
     const memory = internals.wasm.wasmMemory ?? internals.wasm.asm?.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new Error('no wasm memory');
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = (b64: string) => Uint8Array.from(Buffer.from(b64, 'base64'));
+    const bytes = (b64: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(b64, 'base64'));
     const relaxedBytes = bytes(shared ? kernelsWasm.WASM_SHARED_RELAXED : kernelsWasm.WASM_PLAIN_RELAXED);
     if (!WebAssembly.validate(relaxedBytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    const load = (b: Uint8Array) => new WebAssembly.Instance(new WebAssembly.Module(b), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+    const load = (b: Uint8Array<ArrayBuffer>) => new WebAssembly.Instance(new WebAssembly.Module(b), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
     const builds = { plain: load(bytes(shared ? kernelsWasm.WASM_SHARED : kernelsWasm.WASM_PLAIN)), relaxed: load(relaxedBytes) };
     const held: tf.Tensor[] = [];
     const heap = (values: Float32Array): number => {
