@@ -24,7 +24,9 @@
  * index.ts loads them where the runtime validates relaxed SIMD. Sources without the line are built
  * exactly as before (same generated file).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -64,10 +66,30 @@ function relaxedToolchainProblem() {
   return null;
 }
 
-function build(source, variant, flags, compiler = 'clang') {
+const run = promisify(execFile);
+/** Builds run concurrently, one per core (the check compiles every source 2 or 4 times). */
+let slots = Math.max(1, availableParallelism());
+const queue = [];
+async function limited(task) {
+  if (slots === 0) await new Promise((resolve) => queue.push(resolve));
+  else slots--;
+  try {
+    return await task();
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else slots++;
+  }
+}
+
+async function build(source, variant, flags, compiler = 'clang') {
   const out = join(tmp, `${basename(source, '.c')}.${variant}.wasm`);
-  execFileSync(compiler, [...flags, '-I', here, '-o', out, join(here, source)], { stdio: 'inherit' });
-  const dump = execFileSync('wasm-objdump', ['-x', '-d', out], { encoding: 'utf8' });
+  try {
+    await limited(() => run(compiler, [...flags, '-I', here, '-o', out, join(here, source)], { maxBuffer: 1 << 26 }));
+  } catch (error) {
+    throw new Error(`${source} (${variant}): ${compiler} failed:\n${error.stderr || error.message}`);
+  }
+  const { stdout: dump } = await limited(() => run('wasm-objdump', ['-x', '-d', out], { encoding: 'utf8', maxBuffer: 1 << 28 }));
   const relaxed = compiler === RELAXED_CLANG;
   const bad = [
     [/^Data\[/m, 'a data segment'],
@@ -95,15 +117,23 @@ try {
     if (owner.has(e)) throw new Error(`export "${e}" is declared by both ${owner.get(e)} and ${s}; every kernel name must be unique across native/*.c`);
     owner.set(e, s);
   }
-  for (const source of named.length ? named : sources) {
+  const builds = (named.length ? named : sources).map(async (source) => {
     if (!sources.includes(source)) throw new Error(`no ${source} in ${here}`);
     const name = basename(source, '.c');
-    const mods = Object.fromEntries(Object.entries(variants).map(([v, f]) => [v, build(source, v, f)]));
-    let relaxedText = '';
-    if (RELAXED_MARKER.test(readFileSync(join(here, source), 'utf8'))) {
+    const wantsRelaxed = RELAXED_MARKER.test(readFileSync(join(here, source), 'utf8'));
+    if (wantsRelaxed) {
       const problem = relaxedToolchainProblem();
       if (problem) throw new Error(`${source} opts into relaxed SIMD ('// layerforge: relaxed-simd'): ${problem}`);
-      const relaxed = Object.fromEntries(Object.entries(variants).map(([v, f]) => [v, build(source, `${v}-relaxed`, [...f, ...relaxedFlags], RELAXED_CLANG)]));
+    }
+    const [shared, plain, rShared, rPlain] = await Promise.all([
+      build(source, 'shared', variants.shared),
+      build(source, 'plain', variants.plain),
+      ...(wantsRelaxed ? [build(source, 'shared-relaxed', [...variants.shared, ...relaxedFlags], RELAXED_CLANG), build(source, 'plain-relaxed', [...variants.plain, ...relaxedFlags], RELAXED_CLANG)] : []),
+    ]);
+    const mods = { shared, plain };
+    let relaxedText = '';
+    if (wantsRelaxed) {
+      const relaxed = { shared: rShared, plain: rPlain };
       if (JSON.stringify(relaxed.plain.exports) !== JSON.stringify(mods.plain.exports)) throw new Error(`${source}: the relaxed-SIMD build exports ${relaxed.plain.exports.join(', ')}, the plain one ${mods.plain.exports.join(', ')}; they must match`);
       relaxedText = `/** The same with relaxed SIMD (${RELAXED_CLANG} ${relaxedFlags.join(' ')}: f32x4.relaxed_madd), shared memory; index.ts loads it where the runtime validates relaxed SIMD. */
 export const WASM_SHARED_RELAXED = '${relaxed.shared.bytes.toString('base64')}';
@@ -130,7 +160,10 @@ export const EXPORTS: readonly string[] = ${JSON.stringify(mods.plain.exports)};
       writeFileSync(target, text);
       console.log(`wrote ${target} (shared ${mods.shared.bytes.length} bytes, plain ${mods.plain.bytes.length} bytes, ${mods.plain.exports.length} kernels${relaxedText ? ', and relaxed-SIMD variants' : ''})`);
     }
-  }
+  });
+  const results = await Promise.allSettled(builds);
+  const errors = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+  if (errors.length) throw errors[0];
   if (failed) process.exitCode = 1;
 } finally {
   rmSync(tmp, { recursive: true, force: true });

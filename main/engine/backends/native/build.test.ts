@@ -11,5 +11,5 @@ describe('native kernels binary', () => {
     const script = fileURLToPath(new URL('./build.mjs', import.meta.url));
     const out = execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
     expect(out).toContain('matches');
-  });
+  }, 180_000); // a dozen clang runs: ~10 s of CPU, far longer on a loaded machine
 });
