@@ -16,6 +16,7 @@ import { registerTileGradient } from './tile';
 import type { Tf } from './inventory';
 import { initWasmBackend, type WasmOptions, type WasmSetup } from './wasm';
 import { explainNativeLoadError } from './nativeLoad';
+import { nativeKernels, nativeKernelsFailure } from './native';
 import { describeAdapter, initWebgpuBackend, probeWebgpu, releaseWebgpu, type GpuAdapterReport } from './webgpu';
 
 export { registerWasmTrainingKernels, SUPPLIED_KERNELS } from './kernels';
@@ -149,8 +150,12 @@ async function tryWasm(tf: Tf, opts: WasmOptions): Promise<{ attempt: BackendAtt
   try {
     const setup = await initWasmBackend(tf, wasm, opts);
     const threads = setup.threads > 1 ? `${setup.threads} threads` : '1 thread';
+    const native = nativeKernels(tf.backend());
+    const kernels = native
+      ? `our kernels: ${native.variant === 'relaxed' ? 'relaxed SIMD (FMA)' : 'SIMD'}${native.helper ? ', 2 threads' : ''}`
+      : `our kernels off${nativeKernelsFailure() ? ` (${nativeKernelsFailure()})` : ''}`;
     return {
-      attempt: { name: 'wasm', ok: true, reason: `${pkg} (${setup.build}, ${threads}${setup.note ? `; ${setup.note}` : ''})` },
+      attempt: { name: 'wasm', ok: true, reason: `${pkg} (${setup.build}, ${threads}${setup.note ? `; ${setup.note}` : ''}; ${kernels})` },
       setup,
     };
   } catch (e) {
