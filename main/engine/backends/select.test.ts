@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Tensor4D } from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { assertSingleTfjsCore, BackendUnavailableError, selectBackend } from './index';
 
@@ -34,9 +35,9 @@ describe('selectBackend', () => {
     expect(pthread?.unusedWorkers).toHaveLength(0);
     expect(pthread?.runningWorkers).toHaveLength(r.wasm.threads - 1);
     // and XNNPACK still computes on them
-    const x = r.tf.randomNormal([8, 16, 16, 8]);
-    const w = r.tf.randomNormal([3, 3, 8, 16]);
-    expect(r.tf.conv2d(x as never, w as never, 1, 'same').isFinite().all().dataSync()[0]).toBe(1);
+    const x = r.tf.randomNormal([8, 16, 16, 8]) as Tensor4D;
+    const w = r.tf.randomNormal([3, 3, 8, 16]) as Tensor4D;
+    expect(r.tf.conv2d(x, w, 1, 'same').isFinite().all().dataSync()[0]).toBe(1);
   });
 
   it('forcing cpu works and says so', async () => {
