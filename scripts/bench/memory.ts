@@ -18,15 +18,24 @@
  * (worker threads share the CLI's process, so they are inside its RSS; tsx's esbuild service is a child
  * process). Peak = the CLI's VmHWM (the kernel's own high-water mark) + the descendants' VmHWM, which
  * bounds the tree's peak from above; the sampled peak of the sum is in the note.
+ *
+ * The peer: scripts/bench/pytorch-memory.py trains the same cifar10-cnn (315,722 parameters, Adam, batch 64)
+ * in Debian's PyTorch on the same 50,000 + 10,000 images held in memory, over the same epochs, --limit and
+ * validation after each epoch, measured the same way (VmHWM, sampled RSS). Twice: images kept uint8 and
+ * converted per batch (torchvision's CIFAR10 keeps them so; what we do: the ratio's peer), and one float32
+ * tensor / 255 made at load (pytorch-reference.py's and most tutorials' way; beside it). No ratio against a
+ * torch on the reference BLAS (a user's PyTorch has OpenBLAS; the BLAS is printed).
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PYTHON, pytorchMissing } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const TEMPLATE = 'resources/templates/cifar10-cnn.json';
+const PEER = 'scripts/bench/pytorch-memory.py';
 const DEFAULT_CIFAR = '/tmp/cifar/cifar-10-batches-bin';
 const RECORD = 3073;
 const MiB = 1024 * 1024;
@@ -132,12 +141,12 @@ interface ChildResult {
   elapsedMs: number;
 }
 
-function runChild(args: string[], log: (line: string) => void, timeoutMs: number): Promise<ChildResult> {
+function runChild(args: string[], log: (line: string) => void, timeoutMs: number, command = [process.execPath, 'bin/layerforge.mjs']): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['bin/layerforge.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid === undefined) {
-      reject(new Error('could not start the layerforge CLI'));
+      reject(new Error(`could not start ${command.join(' ')}`));
       return;
     }
     const sampler = new TreeSampler(child.pid);
@@ -171,7 +180,9 @@ function runChild(args: string[], log: (line: string) => void, timeoutMs: number
           continue;
         }
         const rss = sampler.sample();
-        if (e.type === 'started') {
+        if (e.type === undefined) {
+          summary = e; // the PyTorch peer's last line
+        } else if (e.type === 'started') {
           rssAfterLoad = rss;
           peakBeforeTraining = sampler.sampledPeak;
           log(`memory: started (dataset decoded, model compiled): RSS ${mb(rss)} MiB, ${String(e.trainImages)} train images per epoch, ${String(e.batchesPerEpoch)} batches`);
@@ -205,6 +216,27 @@ function runChild(args: string[], log: (line: string) => void, timeoutMs: number
 
 const mb = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
 
+/** One run of the PyTorch peer: its peak as we measure ours (VmHWM and sampled RSS) and its JSON summary. */
+interface PeerRun {
+  storage: 'uint8' | 'float32';
+  peak: number | null;
+  summary: Record<string, unknown> | null;
+  why?: string;
+}
+
+async function runPeer(storage: PeerRun['storage'], dataDir: string, epochs: number, limit: number | null, log: (line: string) => void, timeoutMs: number): Promise<PeerRun> {
+  const args = [dataDir, '--storage', storage, '--epochs', String(epochs), '--batch', '64', '--threads', '2', ...(limit ? ['--limit', String(limit)] : [])];
+  log(`memory: ${PYTHON} ${PEER} ${args.join(' ')}`);
+  const r = await runChild(args, log, timeoutMs, [PYTHON, PEER]);
+  if (r.code !== 0 || !r.summary) return { storage, peak: null, summary: null, why: `pytorch-memory.py (${storage}) exited with ${r.code}: ${r.stderrTail || 'no error output'}` };
+  // Its own ru_maxrss is the same high-water mark seen from inside; the larger of the three is the peak.
+  const own = Number(r.summary.peak_rss_mib ?? 0) * MiB;
+  const peak = Math.max(r.peakHwm, r.sampledPeak, own);
+  const s = r.summary;
+  log(`memory: PyTorch (${storage}): peak ${mb(peak)} MiB (VmHWM ${mb(r.peakHwm)}, own ru_maxrss ${String(s.ru_maxrss_mib)}); after import torch ${String(s.rss_after_import_mib)} MiB, after load ${String(s.rss_after_load_mib)}; per epoch ${String(s.rss_per_epoch_mib)}; ${String(s.params)} parameters, ${String(s.train_img_s)} img/s, test acc ${Number(s.test_accuracy).toFixed(3)}, blas ${String(s.blas)}`);
+  return { storage, peak, summary: s };
+}
+
 export const memoryBench: BenchModule = {
   name: 'memory',
   async run({ batches, backends, log }) {
@@ -227,13 +259,17 @@ export const memoryBench: BenchModule = {
     log(`memory: layerforge ${args.join(' ')}`);
     const loadBefore = loadavg()[0]!;
     let r: ChildResult;
+    const peers: PeerRun[] = [];
+    const missing = pytorchMissing();
     try {
       r = await runChild(args, log, (full ? 120 : 15) * 60_000);
+      if (r.code !== 0 || r.epochs.length < 3) {
+        throw new Error(`the train command exited with ${r.code} after ${r.epochs.length} epoch(s): ${r.stderrTail || 'no error output'}`);
+      }
+      // Memory does not move with load (only time does): one run of each, after ours.
+      if (!missing) for (const storage of ['uint8', 'float32'] as const) peers.push(await runPeer(storage, dataDir, epochs, full ? null : 64 * batchesPerEpoch, log, (full ? 120 : 20) * 60_000));
     } finally {
       if (tmp) rmSync(tmp, { recursive: true, force: true });
-    }
-    if (r.code !== 0 || r.epochs.length < 3) {
-      throw new Error(`the train command exited with ${r.code} after ${r.epochs.length} epoch(s): ${r.stderrTail || 'no error output'}`);
     }
     const peak = Math.max(r.peakHwm, r.sampledPeak);
     const second = r.epochs[1]!;
@@ -244,8 +280,25 @@ export const memoryBench: BenchModule = {
     const perEpoch = r.epochs.map((e) => `${mb(e.rss)}`).join(', ');
     const how = `${dataNote}; ${backend}; ${epochs} epochs × ${full ? 'all 782' : `${batchesPerEpoch} (--limit ${64 * batchesPerEpoch}; all 50,000 held)`} batches of 64; ${Math.round(r.elapsedMs / 1000)} s; load average ${loadBefore.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`;
     log(`memory: peak ${mb(peak)} MiB (VmHWM sum ${mb(r.peakHwm)}, sampled ${mb(r.sampledPeak)}); at start ${r.baseline == null ? '?' : mb(r.baseline)} MiB, after load ${r.rssAfterLoad == null ? '?' : mb(r.rssAfterLoad)} MiB (peak until then ${r.peakBeforeTraining == null ? '?' : mb(r.peakBeforeTraining)}); per epoch ${perEpoch} MiB; tensors ${tensors.join(', ')}`);
+    const ourParams = (r.summary?.model as { params?: number } | undefined)?.params ?? null;
+    const peerFigure = (p: PeerRun | undefined, storage: PeerRun['storage']): Figure => {
+      const id = storage === 'uint8' ? 'pytorch.memory.peakRss' : 'pytorch.memory.peakRss.float32';
+      const label = storage === 'uint8' ? 'PyTorch peak RSS, same model, batch and steps; images uint8, converted per batch (the peer)' : 'PyTorch peak RSS, images as one float32 tensor / 255 made at load';
+      if (!p) return { id, label, value: null, unit: 'MiB', note: missing ?? 'not run' };
+      if (p.peak == null || !p.summary) return { id, label, value: null, unit: 'MiB', note: p.why ?? 'no result' };
+      const s = p.summary;
+      const blas = String(s.blas);
+      // A PyTorch on the reference BLAS is not the one users run: its figure is shown, no ratio is made against it.
+      const refused = blas === 'reference';
+      const params = Number(s.params);
+      const note = `torch ${String(s.torch)}, blas ${blas}${refused ? ' (the reference BLAS: apt-get install -y libopenblas0-openmp; no ratio is reported against it)' : ''}, ${String(s.threads)} threads; ${params.toLocaleString('en-US')} parameters${ourParams != null && ourParams !== params ? ` (ours ${ourParams.toLocaleString('en-US')}: NOT the same model)` : ''}; RSS after import torch ${String(s.rss_after_import_mib)} MiB, after load ${String(s.rss_after_load_mib)} MiB, per epoch ${(s.rss_per_epoch_mib as number[] | undefined)?.join(', ') ?? '?'} MiB; ${String(s.train_img_s)} img/s`;
+      return { id, label, value: refused ? null : mb(p.peak), unit: 'MiB', note: refused ? `${mb(p.peak)} MiB measured; ${note}` : note };
+    };
     const figures: Figure[] = [
-      { id: 'memory.peakRss', label: 'peak RSS training cifar10-cnn on 50,000 images (CLI, target < 1,536)', value: mb(peak), unit: 'MiB', note: `${how}; sampled peak ${mb(r.sampledPeak)} MiB` },
+      peerFigure(peers.find((p) => p.storage === 'uint8'), 'uint8'),
+      peerFigure(peers.find((p) => p.storage === 'float32'), 'float32'),
+      { id: 'memory.peakRss', label: 'peak RSS training cifar10-cnn on 50,000 images (CLI, target < 1,536 and <= PyTorch)', value: mb(peak), unit: 'MiB', peer: 'pytorch.memory.peakRss', note: `${how}; sampled peak ${mb(r.sampledPeak)} MiB` },
+      { id: 'memory.peakRss.vsFloat32', label: 'the same, against PyTorch holding float32 images', value: mb(peak), unit: 'MiB', peer: 'pytorch.memory.peakRss.float32' },
       {
         id: 'memory.rssAfterLoad',
         label: 'RSS after the dataset is decoded and the model compiled',
