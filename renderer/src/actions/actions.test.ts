@@ -102,7 +102,8 @@ describe('actions', () => {
     const added = s.doc.nodes[s.doc.nodes.length - 1]!;
     expect(added.name).toBe('dense_3');
     expect([...s.selectedNodes]).toEqual([added.id]);
-    expect(s.doc.positions[added.id]).toEqual({ x: 400, y: 460 });
+    // Centred on the view's centre (500, 500): a 210 x 94 node's corner (395, 453), on the 10 px grid.
+    expect(s.doc.positions[added.id]).toEqual({ x: 400, y: 450 });
     expect(s.history.past).toHaveLength(1);
   });
 

@@ -6,9 +6,11 @@ import {
   MiniMap,
   ReactFlow,
   useNodesInitialized,
+  getViewportForBounds,
   useReactFlow,
   type Connection,
   type NodeTypes,
+  type Viewport,
 } from '@xyflow/react';
 import { getLayer } from '../../../shared/layers';
 import { dispatch, setViewBridge } from '../actions';
@@ -17,7 +19,7 @@ import { useAnalysis } from '../training/taskTarget';
 import { graphStore, useGraph } from '../store/graphStore';
 import { resolvedTheme, uiStore, useUi } from '../store/uiStore';
 import { categoryColor } from './colors';
-import { createFlowModel, type FlowNode } from './flowModel';
+import { GROUP_BOX_SIZE, LAYER_SIZE, createFlowModel, type FlowNode, type LayerFlowEdge } from './flowModel';
 import { GroupBox, GroupFrame } from './GroupNodes';
 import { DEFAULT_NODE_SIZE } from './layout';
 import { LayerNode } from './LayerNode';
@@ -33,6 +35,30 @@ const MULTI_KEYS = ['Shift', 'Meta', 'Control'];
 const PRO_OPTIONS = { hideAttribution: false };
 /** From this many nodes the canvas draws only the nodes and edges on screen. */
 const CULL_FROM = 150;
+
+const NO_NODES: FlowNode[] = [];
+const NO_POSITIONS = {};
+const NO_EDGES: LayerFlowEdge[] = [];
+/** The view's fit: what View > Fit and the fit on loading a project use. */
+const FIT = { padding: 0.15, maxZoom: 1.2 };
+const MIN_ZOOM = 0.1;
+
+/**
+ * The view that fits `nodes` into a pane of `width` x `height`, from their positions and sizes (measured,
+ * or the size they will have): known before they are drawn.
+ */
+function viewFor(nodes: readonly FlowNode[], width: number, height: number): Viewport | null {
+  if (nodes.length === 0 || width <= 0 || height <= 0) return null;
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const n of nodes) {
+    const size = n.measured?.width && n.measured.height ? n.measured : n.width && n.height ? n : n.type === 'groupBox' ? GROUP_BOX_SIZE : LAYER_SIZE;
+    x0 = Math.min(x0, n.position.x);
+    y0 = Math.min(y0, n.position.y);
+    x1 = Math.max(x1, n.position.x + (size.width ?? 0));
+    y1 = Math.max(y1, n.position.y + (size.height ?? 0));
+  }
+  return getViewportForBounds({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, width, height, MIN_ZOOM, FIT.maxZoom, FIT.padding);
+}
 
 /** Adds one to a numeric data attribute of `el` (a counter the perf journeys read). */
 function bump(el: HTMLElement | null, key: string): void {
@@ -57,15 +83,19 @@ export function Canvas() {
     () => model.nodes({ doc, analysis, selectedNodes, selectedEdges, measured }),
     [model, doc, analysis, selectedNodes, selectedEdges, measured],
   );
+  // Edges do not depend on positions: the mouse moves of a drag (which replace only positions) keep them.
+  const { nodes: docNodes, edges: docEdges, groups: docGroups } = doc;
   const edges = useMemo(
-    () => model.edges({ doc, analysis, selectedNodes, selectedEdges, measured }),
-    [model, doc, analysis, selectedNodes, selectedEdges, measured],
+    () => model.edges({ doc: { nodes: docNodes, edges: docEdges, positions: NO_POSITIONS, ...(docGroups ? { groups: docGroups } : {}) }, analysis, selectedNodes, selectedEdges, measured }),
+    [model, docNodes, docEdges, docGroups, analysis, selectedNodes, selectedEdges, measured],
   );
 
   useEffect(() => {
     setViewBridge({
       // data-fits counts the fits done (the perf journeys wait on it: scripts/bench/ui/measure.ts).
-      fitView: () => void rf.fitView({ padding: 0.15, duration: 200, maxZoom: 1.2 }).then(() => bump(wrapper.current, 'fits')),
+      // A big graph jumps to the fit: an animation through other zooms draws and drops nodes on its way.
+      fitView: () =>
+        void rf.fitView({ ...FIT, duration: graphStore.getState().doc.nodes.length > CULL_FROM ? 0 : 200 }).then(() => bump(wrapper.current, 'fits')),
       zoomIn: () => void rf.zoomIn({ duration: 150 }),
       zoomOut: () => void rf.zoomOut({ duration: 150 }),
       resetZoom: () => void rf.zoomTo(1, { duration: 150 }),
@@ -78,23 +108,36 @@ export function Canvas() {
     return () => setViewBridge(null);
   }, [rf]);
 
-  // Fit the view once per loaded project, when its nodes have been measured; never while editing.
-  // data-fitted on the canvas says which load the view was fitted to (the perf journeys wait on it).
+  // A loaded project's nodes are drawn once the view fits them (computed from their positions and sizes):
+  // drawn first at the old view, they would be drawn again at the new zoom (a 500-node graph fitted is
+  // zoomed far out, where nodes are drawn compact, LayerNode.tsx). One empty frame instead.
   const loadCount = useGraph((s) => s.loadCount);
+  const [viewLoad, setViewLoad] = useState(-1);
+  useEffect(() => {
+    if (viewLoad === loadCount) return;
+    const r = wrapper.current?.getBoundingClientRect();
+    const view = viewFor(nodes, r?.width ?? 0, r?.height ?? 0);
+    if (view) void rf.setViewport(view);
+    setViewLoad(loadCount);
+  }, [viewLoad, loadCount, nodes, rf]);
+  const shown = viewLoad === loadCount;
+
+  // Fit the view once per loaded project, when its nodes have been measured (a check of the view above);
+  // never while editing. data-fitted on the canvas says which load it was fitted to (the perf journeys wait on it).
   const initialized = useNodesInitialized();
   const fitted = useRef(-1);
   const [fittedLoad, setFittedLoad] = useState(-1);
   useEffect(() => {
-    if (fitted.current === loadCount) return;
+    if (fitted.current === loadCount || !shown) return;
     const done = () => setFittedLoad(loadCount);
     if (doc.nodes.length === 0) {
       fitted.current = loadCount;
       void rf.setViewport({ x: 0, y: 0, zoom: 1 }).then(done);
     } else if (initialized) {
       fitted.current = loadCount;
-      void rf.fitView({ padding: 0.15, maxZoom: 1.2 }).then(done);
+      void rf.fitView(FIT).then(done);
     }
-  }, [loadCount, initialized, doc.nodes.length, rf]);
+  }, [loadCount, shown, initialized, doc.nodes.length, rf]);
   // Big graphs draw only what is on screen, but not before the loaded project's view is fitted: every node
   // is drawn once to be measured anyway, and culling at the default zoom would take most of them away only
   // to draw them again when the fit shows them all (500 nodes mounted twice on opening).
@@ -135,8 +178,8 @@ export function Canvas() {
   return (
     <div className="lf-canvas" ref={wrapper} data-testid="canvas" data-load={loadCount} data-fitted={fittedLoad}>
       <ReactFlow<FlowNode>
-        nodes={nodes}
-        edges={edges}
+        nodes={shown ? nodes : NO_NODES}
+        edges={shown ? edges : NO_EDGES}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
@@ -153,7 +196,7 @@ export function Canvas() {
         panOnDrag={PAN_BUTTONS}
         panActivationKeyCode="Space"
         zoomOnDoubleClick={false}
-        minZoom={0.1}
+        minZoom={MIN_ZOOM}
         maxZoom={2.5}
         connectionRadius={28}
         onlyRenderVisibleElements={cull}

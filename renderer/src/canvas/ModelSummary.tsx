@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from 'react';
 import { getLayer } from '../../../shared/layers';
 import { formatShape } from '../../../shared/layers/shapeUtils';
 import { useAnalysis } from '../training/taskTarget';
@@ -6,6 +7,13 @@ import { formatBytes, formatCount, formatFlops } from './flowModel';
 import { paramSplit } from '../store/groups';
 import { dispatch } from '../actions';
 import { LockIcon } from './GroupNodes';
+
+/**
+ * Rows drawn at first, and added each time the end of the table scrolls into view: a 500-layer model's
+ * summary (2,000 cells) cost about as much to draw as its canvas, and a few dozen rows fill the panel.
+ */
+const ROWS_FIRST = 60;
+const ROWS_MORE = 120;
 
 /** Keras-style model summary, shown when nothing is selected. */
 export function ModelSummary() {
@@ -19,6 +27,18 @@ export function ModelSummary() {
   const warnings = analysis.problems.filter((p) => p.severity === 'warning');
   const split = paramSplit(doc, (id) => analysis.nodes[id]?.params ?? 0);
   const groups = useGraph((s) => s.doc.groups);
+  const [rows, setRows] = useState(ROWS_FIRST);
+  const more = useRef<HTMLTableRowElement>(null);
+  const hidden = analysis.order.length - rows;
+  useEffect(() => {
+    const el = more.current;
+    if (!el || hidden <= 0) return;
+    const seen = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) setRows((r) => r + ROWS_MORE);
+    });
+    seen.observe(el);
+    return () => seen.disconnect();
+  }, [hidden]);
   return (
     <div className="lf-inspector" data-testid="model-summary">
       <div className="lf-section-title">Model summary</div>
@@ -77,7 +97,7 @@ export function ModelSummary() {
             </tr>
           </thead>
           <tbody>
-            {analysis.order.map((id) => {
+            {analysis.order.slice(0, rows).map((id) => {
               const n = byId.get(id);
               if (!n) return null;
               const info = analysis.nodes[id];
@@ -91,6 +111,13 @@ export function ModelSummary() {
                 </tr>
               );
             })}
+            {hidden > 0 && (
+              <tr ref={more} className="lf-summary-more" onClick={() => setRows(analysis.order.length)} data-testid="summary-more">
+                <td colSpan={3} className="lf-muted">
+                  {hidden} more layer{hidden === 1 ? '' : 's'}…
+                </td>
+              </tr>
+            )}
           </tbody>
         </table>
       )}

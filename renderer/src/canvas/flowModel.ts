@@ -4,7 +4,7 @@
  * one node makes one new React Flow node; the others (and every node's `data`) stay the same objects,
  * so their memoised components do not render again.
  */
-import type { Edge, Node } from '@xyflow/react';
+import { Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
 import { getLayer, type AnyLayerDef } from '../../../shared/layers';
 import { formatShape } from '../../../shared/layers/shapeUtils';
 import type { Analysis, NodeGroup, XY } from '../../../shared/graph';
@@ -54,7 +54,29 @@ export const FRAME_PAD = 14;
 export const FRAME_HEAD = 26;
 /** A collapsed group's box before it is measured (the width of a layer node). */
 export const GROUP_BOX_SIZE: Size = { width: 230, height: 96 };
-const LAYER_SIZE: Size = { width: 210, height: 84 };
+/** A layer node's size (fixed: LayerNode.tsx and .lf-node in styles.css, compact or not). */
+export const LAYER_SIZE: Size = { width: 210, height: 94 };
+/** A handle's box (.lf-handle in styles.css), centred on the node's top or bottom edge. */
+const HANDLE = 10;
+const handleCache = new Map<number, NodeHandle[]>();
+
+/**
+ * Where a layer node's handles are (n inputs spread over its top edge, the output at the bottom centre,
+ * as LayerNode.tsx and .lf-handle draw them), relative to the node's top-left corner: given to React Flow
+ * with the node's size, it draws the node and its edges in the first frame without measuring them.
+ */
+export function layerHandles(inputs: number): NodeHandle[] {
+  let handles = handleCache.get(inputs);
+  if (!handles) {
+    const { width, height } = LAYER_SIZE;
+    handles = [
+      ...Array.from({ length: inputs }, (_, i): NodeHandle => ({ id: `in-${i}`, type: 'target', position: Position.Top, x: (width * (i + 1)) / (inputs + 1) - HANDLE / 2, y: -HANDLE / 2, width: HANDLE, height: HANDLE })),
+      { id: 'out', type: 'source', position: Position.Bottom, x: width / 2 - HANDLE / 2, y: height - HANDLE / 2, width: HANDLE, height: HANDLE },
+    ];
+    handleCache.set(inputs, handles);
+  }
+  return handles;
+}
 
 export interface FlowInput {
   doc: Doc;
@@ -115,7 +137,17 @@ export function createFlowModel() {
       if (cached && cached.node.data === data && cached.position === position && cached.selected === selected && cached.measured === size) {
         return cached.node;
       }
-      const node: LayerFlowNode = { id: n.id, type: 'layer', position, data, selected, ...(size ? { measured: size } : {}) };
+      const node: LayerFlowNode = {
+        id: n.id,
+        type: 'layer',
+        position,
+        data,
+        selected,
+        // Its size and handles are known (fixed by CSS): React Flow draws the node and its edges at once and
+        // has nothing to measure (its check finds the same size, so no measuring pass re-renders 500 nodes).
+        measured: size ?? LAYER_SIZE,
+        handles: layerHandles(data.ports.length),
+      };
       nodeCache.set(n.id, { node, position, selected, measured: size });
       return node;
     }

@@ -7,7 +7,7 @@ import { docFromGraph, moveNodes } from '../store/document';
 import { groupBoxId, setGroupCollapsed, setGroupTrainable } from '../store/groups';
 import { importedProject, importSummary } from '../export/flows';
 import { parseDims } from '../export/formats';
-import { createFlowModel, FRAME_HEAD, FRAME_PAD, type FlowInput, type GroupBoxNode, type GroupFrameNode } from './flowModel';
+import { createFlowModel, FRAME_HEAD, FRAME_PAD, LAYER_SIZE, type FlowInput, type GroupBoxNode, type GroupFrameNode } from './flowModel';
 import { layoutDoc } from './layout';
 
 /** input -> [base: c1 -> c2 -> c3] -> gap -> dense, with a skip c1 -> add <- c3 inside the base. */
@@ -45,7 +45,7 @@ describe('groups on the canvas', () => {
     expect(nodes.map((n) => n.id)).toEqual(['frame:base', 'input', 'c1', 'c2', 'add', 'gap', 'dense']);
     const frame = nodes[0] as GroupFrameNode;
     expect(frame.position).toEqual({ x: -FRAME_PAD, y: 100 - FRAME_PAD - FRAME_HEAD });
-    expect(frame.height).toBe(200 + 84 + 2 * FRAME_PAD + FRAME_HEAD);
+    expect(frame.height).toBe(200 + LAYER_SIZE.height + 2 * FRAME_PAD + FRAME_HEAD);
     expect(frame.zIndex).toBe(0);
     expect(frame.data).toMatchObject({ count: 3, frozen: 'none' });
     expect(model.edges(input(doc))).toHaveLength(6);

@@ -12,7 +12,8 @@ import { fastLayeredLayout } from './fastLayout';
 /** A collapsed group's box before it is measured (flowModel's GROUP_BOX_SIZE; kept here to avoid a cycle). */
 const BOX_SIZE: Size = { width: 230, height: 96 };
 
-export const DEFAULT_NODE_SIZE: Size = { width: 210, height: 84 };
+/** A layer node's size (flowModel.ts LAYER_SIZE, fixed by .lf-node's CSS; React Flow no longer measures it). */
+export const DEFAULT_NODE_SIZE: Size = { width: 210, height: 94 };
 
 let elk: InstanceType<typeof ELKType> | null = null;
 

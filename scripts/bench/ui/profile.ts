@@ -53,7 +53,7 @@ function summarise(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
       }
     }
   });
-  const named = /^[A-Z][A-Za-z0-9]*$|^(nodes|edges|analyzeDoc|analyzeGraph|adoptUserNodes|updateNodeInternals|fastLayeredLayout|layoutDoc|commit|onNodesChange)$/;
+  const named = process.env.LF_PROFILE_ALL ? /./ : /^[A-Z][A-Za-z0-9]*$|^(nodes|edges|analyzeDoc|analyzeGraph|adoptUserNodes|updateNodeInternals|fastLayeredLayout|layoutDoc|commit|onNodesChange)$/;
   lines.push('inclusive time of components and app functions:');
   lines.push(...[...inclusive.entries()].filter(([k]) => named.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${v.toFixed(1).padStart(8)} ms  ${k}`));
   return lines;
