@@ -269,7 +269,8 @@ function stridedInputGrad(tf: Tf, native: NativeKernels, backend: unknown, dy: t
   const cols = Array.from({ length: sw }, (_, x0) => phaseAxis(x0, sw, fw, padInfo.left, w, ow));
   const crops = (a: PhaseAxis) => a.count > 0 && a.taps.length > 0 && (a.before < 0 || a.after < 0);
   if (rows.some(crops) || cols.some(crops)) return null;
-  const wv = filter.dataSync() as Float32Array; // [fh, fw, ci, co]
+  // The filter ([fh, fw, ci, co]) copied off the wasm heap (small), since allocations below may grow and move the heap.
+  const wv = (backend as WasmHeapBackend).typedArrayFromHeap(filter).slice();
   return tf.tidy(() => {
     const dxInfo = (backend as WasmHeapBackend).makeOutput([n, h, w, ci], 'float32');
     const dx = tf.engine().makeTensorFromTensorInfo(dxInfo) as tfjs.Tensor4D;
