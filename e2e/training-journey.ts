@@ -44,8 +44,9 @@ export async function trainingJourney(page: Page, prefix = ''): Promise<void> {
   expect(await page.getByTestId('dataset-preview').locator('img').count()).toBeGreaterThanOrEqual(10);
   await shot(page, `${prefix}training-1-dataset`);
 
-  // Settings: enough epochs that we can watch it and stop it midway; small batches so charts get points.
-  await page.getByTestId('setting-epochs').fill('30');
+  // Settings: so many epochs that the run cannot finish before we stop it (30 once took ~18 s of training here and
+  // finished before the journey reached Stop); small batches so charts get points.
+  await page.getByTestId('setting-epochs').fill('2000');
   await page.getByTestId('setting-batchSize').fill('16');
   await page.getByTestId('setting-backend').selectOption('wasm');
   await page.getByTestId('train-start').click();
