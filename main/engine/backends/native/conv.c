@@ -12,10 +12,8 @@
  * the products M [16][tb][K] stay in cache: per block, input transform -> 16 products -> output
  * transform (+ bias + activation) straight into y.
  */
-#include <stdint.h>
-#include <wasm_simd128.h>
+#include "simd.h"
 
-typedef float f32;
 
 /*
  * u[16][c4][k] = G g G^T for every (input channel, filter); g is tfjs's [3][3][c][k] filter; rows
@@ -62,29 +60,6 @@ void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
   const v128_t o1 = wasm_f32x4_add(d1, d2); \
   const v128_t o2 = wasm_f32x4_sub(d2, d1); \
   const v128_t o3 = wasm_f32x4_sub(d1, d3);
-
-/*
- * C[4 x 8] = A[4 x c] · B[c x 8]: A rows at a, a + ar, …; B rows at b, b + br; C rows at m, m + cr.
- */
-__attribute__((always_inline)) static inline void mk4x8(const f32 *a, int32_t ar, const f32 *b, int32_t br, f32 *m, int32_t cr, int32_t c) {
-  v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const f32 *a1 = a + ar, *a2 = a + 2 * ar, *a3 = a + 3 * ar;
-  for (int32_t p = 0; p < c; p++, b += br) {
-    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    v128_t x = wasm_v128_load32_splat(a + p);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
-    x = wasm_v128_load32_splat(a1 + p);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
-    x = wasm_v128_load32_splat(a2 + p);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
-    x = wasm_v128_load32_splat(a3 + p);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
-  }
-  wasm_v128_store(m, c00); wasm_v128_store(m + 4, c01);
-  wasm_v128_store(m + cr, c10); wasm_v128_store(m + cr + 4, c11);
-  wasm_v128_store(m + 2 * cr, c20); wasm_v128_store(m + 2 * cr + 4, c21);
-  wasm_v128_store(m + 3 * cr, c30); wasm_v128_store(m + 3 * cr + 4, c31);
-}
 
 /*
  * Forward convolution over tiles [t_begin, t_end) of the nb x ceil(oh/2) x ceil(ow/2) output tiles
@@ -158,7 +133,7 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
       const f32 *Ve = V + e * vs, *Ue = u + (int64_t)e * c4 * k;
       f32 *Me = M + e * ms;
       for (int32_t j = 0; j < k; j += 8)
-        for (int32_t i = 0; i < n4; i += 4) mk4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4);
+        for (int32_t i = 0; i < n4; i += 4) tile4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4, 0);
     }
     /* 3. Output transform: y = A^T m A, + bias, activation, into the (up to) 2x2 outputs inside the image. */
     for (int32_t i = 0; i < n; i++) {
@@ -349,7 +324,7 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
       const f32 *Ve = V + e * vs, *Ue = u + (int64_t)e * c4 * k;
       f32 *Me = M + e * ms;
       for (int32_t j = 0; j < k; j += 8)
-        for (int32_t i = 0; i < n4; i += 4) mk4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4);
+        for (int32_t i = 0; i < n4; i += 4) tile4x8(Ve + (int64_t)i * c4, c4, Ue + j, k, Me + (int64_t)i * k + j, k, c4, 0);
     }
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;

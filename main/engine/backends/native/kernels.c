@@ -9,30 +9,10 @@
  *  - every write goes to an output tensor the caller allocated for exactly that size.
  */
 // layerforge: relaxed-simd
-#include <stdint.h>
-#include <wasm_simd128.h>
+#include "simd.h"
 
-typedef float f32;
 
-/*
- * Multiply-add in the hot loops. The marker line above makes build.mjs also build this file with
- * clang-16 -mrelaxed-simd -DLF_RELAXED=1: there ACC(acc, a, b) = acc + a·b and MADD(a, b, c) = a·b + c
- * are one f32x4.relaxed_madd, which V8 compiles to an FMA (one rounding) where the CPU has one and to
- * a multiply then an add elsewhere; index.ts loads that build where the runtime validates relaxed SIMD.
- * Without LF_RELAXED they are the multiply and the add (the plain build, the same code as before).
- * Used where many independent accumulators hide its latency (gemm, conv2d_filter_grad) and in
- * polynomials (exp4, erf), where it shortens the chain (one FMA instead of a multiply then an add).
- * Not in single-accumulator sums (layer norm, the attention softmax gradient): there the FMA's latency
- * (4 cycles on AMD Zen 4) lengthens the loop-carried chain that an add alone (3) carries, and the
- * relaxed build measured ~10% slower on layer_norm_grad.
- */
-#ifdef LF_RELAXED
-#define MADD(a, b, c) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(c)))
-#define ACC(acc, a, b) MADD(a, b, acc)
-#else
-#define MADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
-#define ACC(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
-#endif
+/* MADD / ACC (relaxed_madd in the relaxed build), exp4: simd.h. */
 
 /*
  * dx of max pooling (NHWC, float32): each output's dy goes to the FIRST maximum of its window (as on
@@ -579,27 +559,6 @@ void layer_norm_grad(const f32 *dy, const f32 *x, const f32 *mean, const f32 *rs
       dxr[j] = rs * (g - m1 - xh * m2);
     }
   }
-}
-
-/*
- * exp(x) for 4 lanes: x = n·ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial
- * (relative error ~2e-7 over that range), 2^n by building the float's exponent bits. x is clamped
- * to [-87, 88] (results below ~1.6e-38 are not needed here).
- */
-__attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
-  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
-  p = MADD(p, r, wasm_f32x4_splat(0.5f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, pow2n);
 }
 
 /*

@@ -20,71 +20,23 @@
  *   tanhc  [N, T, U]   tanh(c after the step); input time
  *   hprev  [N, T, U]   h before the step; input time (for dU = Σ hprevᵀ·dz, one GEMM)
  */
-#include <stdint.h>
-#include <wasm_simd128.h>
+#include "simd.h"
 
-typedef float f32;
 
 #define V(x) wasm_f32x4_splat(x)
 
-/* exp for 4 lanes (Cephes' range reduction, degree-6 polynomial; relative error ~1e-7), as kernels.c's. */
-__attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, V(-87.0f)), V(88.0f));
-  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, V(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, V(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, V(-2.12194440e-4f)));
-  v128_t p = V(1.0f / 720.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(1.0f / 120.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(1.0f / 24.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(1.0f / 6.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), V(1.0f));
-  const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, pow2n);
-}
-
-/* tanh: an odd polynomial below |x| 0.625 (Cephes tanhf, keeps small values' relative precision), else 1 − 2/(e^{2|x|} + 1). */
-__attribute__((always_inline)) static inline v128_t tanh4(v128_t x) {
-  const v128_t ax = wasm_f32x4_abs(x);
-  const v128_t e = exp4(wasm_f32x4_mul(ax, V(-2.0f)));
-  v128_t big = wasm_f32x4_div(wasm_f32x4_sub(V(1.0f), e), wasm_f32x4_add(V(1.0f), e));
-  big = wasm_v128_or(big, wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u)));
-  const v128_t z = wasm_f32x4_mul(x, x);
-  v128_t p = V(-5.70498872745e-3f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), V(2.06390887954e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), V(-5.37397155531e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), V(1.33314422036e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), V(-3.33332819422e-1f));
-  const v128_t small = wasm_f32x4_add(x, wasm_f32x4_mul(wasm_f32x4_mul(p, z), x));
-  return wasm_v128_bitselect(small, big, wasm_f32x4_lt(ax, V(0.625f)));
-}
+/* exp4, tanh4, sigmoid4, load_part / store_part, tile4x8: simd.h. */
 
 /* The gate activation: 0 sigmoid 1/(1 + e^{-x}); 1 tfjs's hardSigmoid clip(0.2x + 0.5, 0, 1). */
 __attribute__((always_inline)) static inline v128_t gate4(v128_t x, int32_t act) {
   if (act == 1) return wasm_f32x4_min(wasm_f32x4_max(wasm_f32x4_add(V(0.5f), wasm_f32x4_mul(V(0.2f), x)), V(0.0f)), V(1.0f));
-  return wasm_f32x4_div(V(1.0f), wasm_f32x4_add(V(1.0f), exp4(wasm_f32x4_neg(x))));
+  return sigmoid4(x);
 }
 
 /* Its derivative from the activated value a: a(1 − a); hardSigmoid: 0.2 inside (0, 1), else 0. */
 __attribute__((always_inline)) static inline v128_t gate_grad4(v128_t a, int32_t act) {
   if (act == 1) return wasm_v128_and(V(0.2f), wasm_v128_and(wasm_f32x4_gt(a, V(0.0f)), wasm_f32x4_lt(a, V(1.0f))));
   return wasm_f32x4_mul(a, wasm_f32x4_sub(V(1.0f), a));
-}
-
-/* 4 lanes from p (only `left` of them when left < 4; the others 0), and back. */
-__attribute__((always_inline)) static inline v128_t ld(const f32 *p, int32_t left) {
-  if (left >= 4) return wasm_v128_load(p);
-  return wasm_f32x4_make(p[0], left > 1 ? p[1] : 0.0f, left > 2 ? p[2] : 0.0f, 0.0f);
-}
-__attribute__((always_inline)) static inline void st(f32 *p, int32_t left, v128_t v) {
-  if (left >= 4) {
-    wasm_v128_store(p, v);
-    return;
-  }
-  p[0] = wasm_f32x4_extract_lane(v, 0);
-  if (left > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
-  if (left > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
 /*
@@ -121,17 +73,17 @@ __attribute__((always_inline)) static inline void rows4(const f32 *a0, const f32
   }
   for (; j < nc; j += 4) {
     const int32_t w = nc - j; /* >= 4: a whole vector; else a tail */
-    v128_t c0 = acc0 ? ld(o0 + j, w) : z, c1 = acc1 ? ld(o1 + j, w) : z;
-    v128_t c2 = acc2 ? ld(o2 + j, w) : z, c3 = acc3 ? ld(o3 + j, w) : z;
+    v128_t c0 = acc0 ? load_part(o0 + j, w) : z, c1 = acc1 ? load_part(o1 + j, w) : z;
+    v128_t c2 = acc2 ? load_part(o2 + j, w) : z, c3 = acc3 ? load_part(o3 + j, w) : z;
     const f32 *bp = b + j;
     for (int32_t p = 0; p < k; p++, bp += nc) {
-      const v128_t b0 = ld(bp, w);
+      const v128_t b0 = load_part(bp, w);
       c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load32_splat(a0 + p), b0));
       c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wasm_v128_load32_splat(a1 + p), b0));
       c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(wasm_v128_load32_splat(a2 + p), b0));
       c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(wasm_v128_load32_splat(a3 + p), b0));
     }
-    st(o0 + j, w, c0); st(o1 + j, w, c1); st(o2 + j, w, c2); st(o3 + j, w, c3);
+    store_part(o0 + j, w, c0); store_part(o1 + j, w, c1); store_part(o2 + j, w, c2); store_part(o3 + j, w, c3);
   }
 }
 
@@ -184,15 +136,15 @@ void rnn_lstm_forward(const f32 *xw, const f32 *u, const f32 *h0, const f32 *c0,
         f32 *cn = s + 1 < steps ? cprev + ((int64_t)r * steps + tn) * units : 0;
         for (int32_t j = 0; j < units; j += 4) {
           const int32_t w = units - j;
-          const v128_t i = gate4(ld(gz + j, w), act), f = gate4(ld(gz + units + j, w), act);
-          const v128_t g = tanh4(ld(gz + 2 * units + j, w)), o = gate4(ld(gz + 3 * units + j, w), act);
-          const v128_t c = ld(cp + j, w);
+          const v128_t i = gate4(load_part(gz + j, w), act), f = gate4(load_part(gz + units + j, w), act);
+          const v128_t g = tanh4(load_part(gz + 2 * units + j, w)), o = gate4(load_part(gz + 3 * units + j, w), act);
+          const v128_t c = load_part(cp + j, w);
           const v128_t c1 = wasm_f32x4_add(wasm_f32x4_mul(f, c), wasm_f32x4_mul(i, g));
           const v128_t th = tanh4(c1);
-          st(gz + j, w, i); st(gz + units + j, w, f); st(gz + 2 * units + j, w, g); st(gz + 3 * units + j, w, o);
-          st(tc + j, w, th);
-          st(ho + j, w, keep ? wasm_f32x4_mul(o, th) : ld(hp + j, w));
-          if (cn) st(cn + j, w, keep ? c1 : c);
+          store_part(gz + j, w, i); store_part(gz + units + j, w, f); store_part(gz + 2 * units + j, w, g); store_part(gz + 3 * units + j, w, o);
+          store_part(tc + j, w, th);
+          store_part(ho + j, w, keep ? wasm_f32x4_mul(o, th) : load_part(hp + j, w));
+          if (cn) store_part(cn + j, w, keep ? c1 : c);
         }
       }
     }
@@ -233,23 +185,23 @@ void rnn_lstm_backward(const f32 *dy, int32_t seq, const f32 *ut, const f32 *gat
         f32 *dzr = dz + rt * g4;
         if (!keep) {
           if (dyr)
-            for (int32_t j = 0; j < units; j += 4) st(dhr + j, units - j, wasm_f32x4_add(ld(dhr + j, units - j), ld(dyr + j, units - j)));
+            for (int32_t j = 0; j < units; j += 4) store_part(dhr + j, units - j, wasm_f32x4_add(load_part(dhr + j, units - j), load_part(dyr + j, units - j)));
           __builtin_memset(dzr, 0, (unsigned long)g4 * sizeof(f32));
           continue;
         }
         const f32 *gz = gates + rt * g4, *cp = cprev + rt * units, *tc = tanhc + rt * units;
         for (int32_t j = 0; j < units; j += 4) {
           const int32_t w = units - j;
-          v128_t h = ld(dhr + j, w);
-          if (dyr) h = wasm_f32x4_add(h, ld(dyr + j, w));
-          const v128_t i = ld(gz + j, w), f = ld(gz + units + j, w), g = ld(gz + 2 * units + j, w), o = ld(gz + 3 * units + j, w);
-          const v128_t th = ld(tc + j, w);
-          const v128_t c = wasm_f32x4_add(ld(dcr + j, w), wasm_f32x4_mul(wasm_f32x4_mul(h, o), wasm_f32x4_sub(V(1.0f), wasm_f32x4_mul(th, th))));
-          st(dzr + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, g), gate_grad4(i, act)));
-          st(dzr + units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, ld(cp + j, w)), gate_grad4(f, act)));
-          st(dzr + 2 * units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, i), wasm_f32x4_sub(V(1.0f), wasm_f32x4_mul(g, g))));
-          st(dzr + 3 * units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(h, th), gate_grad4(o, act)));
-          st(dcr + j, w, wasm_f32x4_mul(c, f));
+          v128_t h = load_part(dhr + j, w);
+          if (dyr) h = wasm_f32x4_add(h, load_part(dyr + j, w));
+          const v128_t i = load_part(gz + j, w), f = load_part(gz + units + j, w), g = load_part(gz + 2 * units + j, w), o = load_part(gz + 3 * units + j, w);
+          const v128_t th = load_part(tc + j, w);
+          const v128_t c = wasm_f32x4_add(load_part(dcr + j, w), wasm_f32x4_mul(wasm_f32x4_mul(h, o), wasm_f32x4_sub(V(1.0f), wasm_f32x4_mul(th, th))));
+          store_part(dzr + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, g), gate_grad4(i, act)));
+          store_part(dzr + units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, load_part(cp + j, w)), gate_grad4(f, act)));
+          store_part(dzr + 2 * units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(c, i), wasm_f32x4_sub(V(1.0f), wasm_f32x4_mul(g, g))));
+          store_part(dzr + 3 * units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(h, th), gate_grad4(o, act)));
+          store_part(dcr + j, w, wasm_f32x4_mul(c, f));
         }
       }
       /* dh = dz·Uᵀ for kept rows; a masked row's dz is 0, so adding the product to its dh keeps dh. */
