@@ -39,7 +39,7 @@ beforeAll(async () => {
   const imp = await run(['datasets', 'import', src, '--as', 'text', '--name', 'animals', '--tokenizer', 'word', '--seq-len', '8', '--json']);
   expect(imp.code, imp.err).toBe(0);
   model = join(root, 'model');
-  const train = await run(['train', 'resources/templates/text-lstm.json', '--dataset', 'text:animals', '--epochs', '25', '--lr', '0.01', '--batch-size', '16', '--backend', 'cpu', '--seed', '1', '--out', model, '--json']);
+  const train = await run(['train', 'resources/templates/text-lstm.json', '--dataset', 'text:animals', '--epochs', '25', '--lr', '0.01', '--batch-size', '16', '--backend', 'wasm', '--seed', '1', '--out', model, '--json']);
   expect(train.code, train.err).toBe(0);
 }, 300_000);
 
@@ -77,7 +77,7 @@ describe('layerforge predict --text', () => {
     const tables = await run(['datasets', 'import', resolve('resources/fixtures/tables/iris.csv'), '--as', 'table', '--target', 'species', '--name', 'iris', '--json']);
     expect(tables.code, tables.err).toBe(0);
     const tableModel = join(root, 'iris-model');
-    expect((await run(['train', 'resources/templates/tabular-classifier.json', '--dataset', 'table:iris', '--epochs', '1', '--backend', 'cpu', '--out', tableModel, '--json'])).code).toBe(0);
+    expect((await run(['train', 'resources/templates/tabular-classifier.json', '--dataset', 'table:iris', '--epochs', '1', '--backend', 'wasm', '--out', tableModel, '--json'])).code).toBe(0);
     const t = await run(['predict', tableModel, '--text', 'hello']);
     expect(t.code).toBe(1);
     expect(t.err).toBe(`layerforge predict: ${tableModel} is not a text classifier (it was trained on a table: predict its rows with --csv): predict --text takes a model folder trained on labelled text (\`layerforge datasets import … --as text\`)`);
@@ -85,7 +85,7 @@ describe('layerforge predict --text', () => {
     const corpus = await run(['datasets', 'import', resolve('resources/fixtures/text/fortunes/love'), '--as', 'corpus', '--name', 'love', '--split-on-percent', '--seq-len', '16']);
     expect(corpus.code, corpus.err).toBe(0);
     const lm = join(root, 'lm');
-    const lmTrain = await run(['train', 'resources/templates/mini-gpt.json', '--dataset', 'corpus:love', '--epochs', '1', '--limit', '8', '--backend', 'cpu', '--out', lm, '--json']);
+    const lmTrain = await run(['train', 'resources/templates/mini-gpt.json', '--dataset', 'corpus:love', '--epochs', '1', '--limit', '8', '--backend', 'wasm', '--out', lm, '--json']);
     expect(lmTrain.code, lmTrain.err).toBe(0);
     const g = await run(['predict', lm, '--text', 'hello']);
     expect(g.code).toBe(1);

@@ -662,11 +662,70 @@ print(json.dumps({'ids': ids, 'padded': [encode_padded(t) for t in texts], 'deco
   });
 });
 
-/** Runs a README's Python in `cwd` and returns what it finally prints as JSON (the probabilities or the new ids). */
-function runReadmePython(c: Case, code: string, cwd: string, env: Record<string, string> = {}): number[] {
+/**
+ * Runs READMEs' Python in ONE python3 process (importing torch once instead of once per README: 15 runs cost
+ * ~45 s of start-up alone, twice that on a busy machine). Each job runs as `python3 readme_run.py` would in its
+ * folder: its own working directory, environment and PYTHONPATH, `__main__` as its name, stdout and stderr
+ * captured apart, and the modules it imported from the export folders (`model`, the stand-ins) forgotten
+ * afterwards, so the next job's `from model import load` reads its own model.py.
+ */
+const README_DRIVER = `
+import contextlib, io, json, os, runpy, sys, traceback
+jobs = json.load(open(sys.argv[1]))
+out = {}
+for job in jobs:
+    env, path, cwd = dict(os.environ), list(sys.path), os.getcwd()
+    before = set(sys.modules)
+    os.environ.update(job['env'])
+    sys.path[:0] = [job['cwd']] + [p for p in job['env'].get('PYTHONPATH', '').split(os.pathsep) if p]
+    os.chdir(job['cwd'])
+    o, e = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+            runpy.run_path('readme_run.py', run_name='__main__')
+    except BaseException:
+        e.write(traceback.format_exc())
+    finally:
+        os.chdir(cwd)
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(env)
+        for name in set(sys.modules) - before:
+            f = getattr(sys.modules[name], '__file__', None) or ''
+            if name == 'model' or f.startswith(job['root']):
+                del sys.modules[name]
+    out[job['id']] = {'stdout': o.getvalue(), 'stderr': e.getvalue()}
+json.dump(out, open(sys.argv[2], 'w'))
+`;
+
+interface ReadmeJob {
+  id: string;
+  cwd: string;
+  env: Record<string, string>;
+}
+const readmeJobs: ReadmeJob[] = [];
+let readmeOutput: Record<string, { stdout: string; stderr: string }> = {};
+
+/** Writes a README's Python (with a last line printing what it computed as JSON) to `cwd` as a job for runReadmeJobs. */
+function addReadmeJob(id: string, c: Case, code: string, cwd: string, env: Record<string, string> = {}): void {
   const result = isLm(c.f) ? 'new_ids' : 'np.asarray(probs).ravel().tolist()';
   writeFileSync(join(cwd, 'readme_run.py'), `${code}\nimport json as _json\nprint(_json.dumps(${result}))\n`);
-  const r = spawnSync(PYTHON, ['readme_run.py'], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  readmeJobs.push({ id, cwd, env });
+}
+
+function runReadmeJobs(): void {
+  if (!readmeJobs.length) return;
+  writeFileSync(join(work, 'readme-driver.py'), README_DRIVER);
+  writeFileSync(join(work, 'readme-jobs.json'), JSON.stringify(readmeJobs.map((j) => ({ ...j, root: work }))));
+  const r = spawnSync(PYTHON, [join(work, 'readme-driver.py'), join(work, 'readme-jobs.json'), join(work, 'readme-out.json')], { encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`the README driver failed (${r.status ?? r.signal}): ${r.stderr}`);
+  readmeOutput = JSON.parse(readFileSync(join(work, 'readme-out.json'), 'utf8')) as typeof readmeOutput;
+}
+
+/** What README job `id` finally printed as JSON (the probabilities or the new ids); it wrote nothing to stderr. */
+function readmeResult(id: string): number[] {
+  const r = readmeOutput[id];
+  if (!r) throw new Error(`README job ${id} did not run`);
   expect(r.stderr).toBe('');
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as number[];
@@ -680,25 +739,29 @@ function expectReadmeResult(c: Case, got: number[]): void {
 
 describe("the READMEs' code encodes text and runs the model (classifies, or generates greedily) as the app would", () => {
   const names = fixtures.map((f) => [f.name] as const);
+  const onnxEnv = (c: Case) => ({ PYTHONPATH: fakeOrt, ORT_FILE: `${c.f.name}.onnx`, ORT_TWIN: c.out.pytorch.dir, ORT_INPUT: c.f.graph.nodes[0]!.name, ORT_T: String(c.T) });
+
+  beforeAll(() => {
+    for (const c of cases) {
+      if (hasTorch) addReadmeJob(`pytorch:${c.f.name}`, c, textCodeOf(readFileSync(readmePath(c, 'pytorch'), 'utf8'), 'python'), c.out.pytorch.dir);
+      if (hasNumpy) addReadmeJob(`keras:${c.f.name}`, c, textCodeOf(readFileSync(readmePath(c, 'keras'), 'utf8'), 'python'), c.out.keras.dir, { PYTHONPATH: stub });
+      if (hasTorch) addReadmeJob(`onnx:${c.f.name}`, c, textCodeOf(readFileSync(readmePath(c, 'onnx'), 'utf8'), 'python'), c.out.onnx.dir, onnxEnv(c));
+    }
+    runReadmeJobs();
+  }, 300_000);
 
   it.runIf(hasTorch).each(names)('%s: PyTorch README (Debian PyTorch)', (name) => {
-    const c = caseOf(name);
-    const code = textCodeOf(readFileSync(readmePath(c, 'pytorch'), 'utf8'), 'python');
-    expectReadmeResult(c, runReadmePython(c, code, c.out.pytorch.dir));
+    expectReadmeResult(caseOf(name), readmeResult(`pytorch:${name}`));
   });
 
   it.runIf(hasNumpy).each(names)('%s: Keras README (numpy stand-in keras)', (name) => {
-    const c = caseOf(name);
-    const code = textCodeOf(readFileSync(readmePath(c, 'keras'), 'utf8'), 'python');
-    expectReadmeResult(c, runReadmePython(c, code, c.out.keras.dir, { PYTHONPATH: stub }));
+    expectReadmeResult(caseOf(name), readmeResult(`keras:${name}`));
   });
 
   it.runIf(hasTorch).each(names)('%s: ONNX README (stand-in onnxruntime checking the feed, computing with the PyTorch twin)', (name) => {
     const c = caseOf(name);
-    const code = textCodeOf(readFileSync(readmePath(c, 'onnx'), 'utf8'), 'python');
-    expect(code).toContain(`with open('${c.f.name}.tokenizer.json'`);
-    const env = { PYTHONPATH: fakeOrt, ORT_FILE: `${c.f.name}.onnx`, ORT_TWIN: c.out.pytorch.dir, ORT_INPUT: c.f.graph.nodes[0]!.name, ORT_T: String(c.T) };
-    expectReadmeResult(c, runReadmePython(c, code, c.out.onnx.dir, env));
+    expect(textCodeOf(readFileSync(readmePath(c, 'onnx'), 'utf8'), 'python')).toContain(`with open('${c.f.name}.tokenizer.json'`);
+    expectReadmeResult(c, readmeResult(`onnx:${name}`));
   });
 
   it.each(names)('%s: TensorFlow.js README (its JavaScript on the reloaded model.json)', async (name) => {
