@@ -3,7 +3,7 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTrain } from './batchNorm';
 import { randomValues, seededRandom } from './inventory';
-import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { expectClose, oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -101,18 +101,6 @@ function reference64(k: Case, seed: number): Out {
   return { y, mean: f32(mean), variance: f32(variance), dx, dgamma: f32(dgamma), dbeta: f32(dbeta) };
 }
 
-function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
-  expect(a.length, label).toBe(b.length);
-  let scale = 1e-3, worst = 0, bad = -1;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    if (!Number.isFinite(a[i]!) && bad < 0) bad = i;
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  expect(bad, `${label}[${bad}] = ${a[bad]}`).toBe(-1);
-  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
-}
-
 function expectAllClose(got: Out, want: Out, label: string, k: Case): void {
   expectClose(got.y, want.y, `${label} y`);
   // The mean's error relative to the spread (relative to a mean of 100, 1e-4 would pass anything near it).
@@ -142,31 +130,12 @@ describe('batchNormTrain (BatchNormalization in training: one op, closed-form gr
       const large = k.shape.reduce((a, b) => a * b, 1) >= 1 << 15;
       const want = large ? reference64(k, seed) : run(k, false, seed);
       expectAllClose(run(k, true, seed), want, 'cpu ops', k);
-      await tf.setBackend('wasm');
-      const native = nativeKernels(tf.backend());
-      expect(native).not.toBeNull();
-      for (let t = 0; t < 100 && native!.helper && !native!.helper.ready; t++) await new Promise((r) => setTimeout(r, 20));
-      const helper = native!.helper;
-      let two: Out | undefined;
-      const profile = await tf.profile(() => {
-        two = run(k, true, seed);
-        return [];
-      });
-      const ran = new Set(profile.kernels.map((p) => p.name));
+      const native = await wasmWithHelper(tf);
+      const { result: two, kernels: ran } = await profiled(tf, () => run(k, true, seed));
       expect(ran.has('LayerforgeBatchNormTrain') && ran.has('LayerforgeBatchNormTrainGrad'), [...ran].join(' ')).toBe(true);
-      expectAllClose(two!, want, helper ? 'wasm two threads' : 'wasm one thread (no helper here)', k);
-      (native as { helper: unknown }).helper = null;
-      try {
-        expectAllClose(run(k, true, seed), want, 'wasm one thread', k);
-      } finally {
-        (native as { helper: unknown }).helper = helper;
-      }
-      setNativeKernelsEnabled(false);
-      try {
-        expectAllClose(run(k, true, seed), want, 'wasm without our module', k);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
+      expectAllClose(two, want, native.helper ? 'wasm two threads' : 'wasm one thread (no helper here)', k);
+      expectAllClose(oneThread(native, () => run(k, true, seed)), want, 'wasm one thread', k);
+      expectAllClose(withoutNativeKernels(() => run(k, true, seed)), want, 'wasm without our module', k);
     });
   }
 

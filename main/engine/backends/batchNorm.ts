@@ -14,17 +14,11 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels, type NativeKernels } from './native';
-import { WASM } from './kernels';
+import type { NativeKernels } from './native';
+import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 
 export const BATCH_NORM_TRAIN_KERNEL = 'LayerforgeBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'LayerforgeBatchNormTrainGrad';
-
-type TensorInfo = tfjs.TensorInfo;
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 /** Below this many elements a kernel runs on one thread (the hand-off costs more than it saves). */
 const SPLIT_MIN = 1 << 15;
@@ -58,78 +52,44 @@ function split(native: NativeKernels, name: string, rows: number, c: number, hel
   return rows;
 }
 
-const registeredOn = new WeakSet<object>();
-
 /** Registers the two wasm kernels (idempotent per tf instance). The op works without them. */
 export function registerBatchNormKernels(tf: Tf): void {
-  if (registeredOn.has(tf) || tf.getKernel(BATCH_NORM_TRAIN_KERNEL, WASM)) return;
-  registeredOn.add(tf);
-  tf.registerKernel({
-    kernelName: BATCH_NORM_TRAIN_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', TensorInfo | undefined>;
-      if (!x) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: missing input x`);
-      const b = backend as unknown as HeapBackend;
-      const c = x.shape.at(-1)!;
-      const rows = x.shape.reduce((p, d) => p * d, 1) / c;
-      const eps = Number((attrs as { epsilon?: number }).epsilon ?? 1e-3);
-      const y = b.makeOutput(x.shape, 'float32');
-      const mean = b.makeOutput([c], 'float32');
-      const variance = b.makeOutput([c], 'float32');
-      // Scratch: two float64 (mean, M2) sets (one per thread, 4c floats each), then mul and bias (c each).
-      const scratch = b.makeOutput([10 * c], 'float32');
-      try {
-        const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-        const px = at(x), py = at(y), pm = at(mean), pv = at(variance), s = at(scratch);
-        const acc0 = s, acc1 = s + 16 * c, mul = s + 32 * c, bias = s + 36 * c;
-        if (rows === 0) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: an empty batch has no statistics`);
-        const n0 = split(native, 'bn_stats', rows, c, (r0, r1) => [px, acc1, c, r0, r1], (r0, r1) => native.fn('bn_stats')(px, acc0, c, r0, r1));
-        native.fn('bn_stats_finish')(acc0, n0 < rows ? acc1 : 0, n0, rows - n0, at(gamma), at(beta), pm, pv, mul, bias, c, eps);
-        split(native, 'bn_apply', rows, c, (r0, r1) => [px, pm, mul, bias, py, c, r0, r1], (r0, r1) => native.fn('bn_apply')(px, pm, mul, bias, py, c, r0, r1));
-      } finally {
-        b.disposeData(scratch.dataId);
-      }
-      return [y, mean, variance];
-    },
+  registerNativeKernel(tf, { name: BATCH_NORM_TRAIN_KERNEL, inputs: ['x'], optional: ['gamma', 'beta'] }, ({ native, inputs: { x, gamma, beta }, attrs, at, output, scratch }) => {
+    const c = x.shape.at(-1)!;
+    const rows = sizeOf(x.shape) / c;
+    const eps = Number(attrs.epsilon ?? 1e-3);
+    const y = output(x.shape);
+    const mean = output([c]);
+    const variance = output([c]);
+    // Scratch: two float64 (mean, M2) sets (one per thread, 4c floats each), then mul and bias (c each).
+    const px = at(x), py = at(y), pm = at(mean), pv = at(variance), s = at(scratch(10 * c));
+    const acc0 = s, acc1 = s + 16 * c, mul = s + 32 * c, bias = s + 36 * c;
+    if (rows === 0) throw new Error(`${BATCH_NORM_TRAIN_KERNEL}: an empty batch has no statistics`);
+    const n0 = split(native, 'bn_stats', rows, c, (r0, r1) => [px, acc1, c, r0, r1], (r0, r1) => native.fn('bn_stats')(px, acc0, c, r0, r1));
+    native.fn('bn_stats_finish')(acc0, n0 < rows ? acc1 : 0, n0, rows - n0, at(gamma), at(beta), pm, pv, mul, bias, c, eps);
+    split(native, 'bn_apply', rows, c, (r0, r1) => [px, pm, mul, bias, py, c, r0, r1], (r0, r1) => native.fn('bn_apply')(px, pm, mul, bias, py, c, r0, r1));
+    return [y, mean, variance];
   });
-  tf.registerKernel({
-    kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${BATCH_NORM_TRAIN_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { dy, x, mean, variance, gamma } = inputs as Record<'dy' | 'x' | 'mean' | 'variance' | 'gamma', TensorInfo | undefined>;
-      if (!dy || !x || !mean || !variance) throw new Error(`${BATCH_NORM_TRAIN_GRAD_KERNEL}: missing input`);
-      const b = backend as unknown as HeapBackend;
-      const c = x.shape.at(-1)!;
-      const rows = x.shape.reduce((p, d) => p * d, 1) / c;
-      const eps = Number((attrs as { epsilon?: number }).epsilon ?? 1e-3);
-      const dx = b.makeOutput(x.shape, 'float32');
-      const dgamma = b.makeOutput([c], 'float32');
-      const dbeta = b.makeOutput([c], 'float32');
-      // Scratch: two float64 sum sets (4c floats each), then the dx factors A, B, C (c each).
-      const scratch = b.makeOutput([11 * c], 'float32');
-      try {
-        const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-        const pdy = at(dy), px = at(x), pm = at(mean), pdx = at(dx), s = at(scratch);
-        const acc0 = s, acc1 = s + 16 * c, coef = s + 32 * c;
-        const n0 = split(native, 'bn_grad_sums', rows, c, (r0, r1) => [pdy, px, pm, acc1, c, r0, r1], (r0, r1) => native.fn('bn_grad_sums')(pdy, px, pm, acc0, c, r0, r1));
-        native.fn('bn_grad_finish')(acc0, n0 < rows ? acc1 : 0, at(variance), at(gamma), at(dgamma), at(dbeta), coef, c, rows, eps);
-        split(native, 'bn_grad_dx', rows, c, (r0, r1) => [pdy, px, pm, coef, pdx, c, r0, r1], (r0, r1) => native.fn('bn_grad_dx')(pdy, px, pm, coef, pdx, c, r0, r1));
-      } finally {
-        b.disposeData(scratch.dataId);
-      }
-      return [dx, dgamma, dbeta];
-    },
+  registerNativeKernel(tf, { name: BATCH_NORM_TRAIN_GRAD_KERNEL, inputs: ['dy', 'x', 'mean', 'variance'], optional: ['gamma'] }, ({ native, inputs: { dy, x, mean, variance, gamma }, attrs, at, output, scratch }) => {
+    const c = x.shape.at(-1)!;
+    const rows = sizeOf(x.shape) / c;
+    const eps = Number(attrs.epsilon ?? 1e-3);
+    const dx = output(x.shape);
+    const dgamma = output([c]);
+    const dbeta = output([c]);
+    // Scratch: two float64 sum sets (4c floats each), then the dx factors A, B, C (c each).
+    const pdy = at(dy), px = at(x), pm = at(mean), pdx = at(dx), s = at(scratch(11 * c));
+    const acc0 = s, acc1 = s + 16 * c, coef = s + 32 * c;
+    const n0 = split(native, 'bn_grad_sums', rows, c, (r0, r1) => [pdy, px, pm, acc1, c, r0, r1], (r0, r1) => native.fn('bn_grad_sums')(pdy, px, pm, acc0, c, r0, r1));
+    native.fn('bn_grad_finish')(acc0, n0 < rows ? acc1 : 0, at(variance), at(gamma), at(dgamma), at(dbeta), coef, c, rows, eps);
+    split(native, 'bn_grad_dx', rows, c, (r0, r1) => [pdy, px, pm, coef, pdx, c, r0, r1], (r0, r1) => native.fn('bn_grad_dx')(pdy, px, pm, coef, pdx, c, r0, r1));
+    return [dx, dgamma, dbeta];
   });
 }
 
 /** Whether this backend runs our fused kernels (wasm with our module loaded). */
 function fusedHere(tf: Tf): boolean {
-  return tf.getBackend() === WASM && tf.getKernel(BATCH_NORM_TRAIN_KERNEL, WASM) != null && nativeKernels(tf.backend()) !== null;
+  return nativeKernelHere(tf, BATCH_NORM_TRAIN_KERNEL);
 }
 
 export interface BatchNormTrainResult {

@@ -15,15 +15,10 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { heapOffset, nativeKernels, splitElements, type NativeKernels } from './native';
-import { WASM } from './kernels';
+import { registerNativeKernel, sizeOf, type HeapBackend } from './native/heap';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelResult = tfjs.Tensor | TensorInfo | TensorInfo[];
-interface OutputBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
  * Registers `kernelName` on wasm (once): float32 inputs named `inputNames`, an output shaped as the
@@ -32,24 +27,12 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  * `nativeKernels(backend)` before they run it.
  */
 export function registerElementwiseKernel(tf: Tf, kernelName: string, inputNames: readonly string[], exportName: string): void {
-  if (tf.getKernel(kernelName, WASM)) return;
-  tf.registerKernel({
-    kernelName,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${kernelName}: Layerforge's wasm kernels are not loaded`);
-      const ins = inputNames.map((k) => {
-        const t = (inputs as Record<string, TensorInfo | undefined>)[k];
-        if (!t) throw new Error(`${kernelName}: missing input '${k}'`);
-        return t;
-      });
-      const out = (backend as unknown as OutputBackend).makeOutput(ins[0]!.shape, 'float32');
-      const f = native.fn(exportName);
-      const offsets = [...ins.map((t) => heapOffset(backend, t.dataId)), heapOffset(backend, out.dataId)];
-      splitElements(native, exportName, offsets, sizeOf(ins[0]!.shape), (o, count) => f(...o, count));
-      return out;
-    },
+  registerNativeKernel(tf, { name: kernelName, inputs: inputNames }, ({ native, inputs, at, output }) => {
+    const ins = inputNames.map((k) => inputs[k]!);
+    const out = output(ins[0]!.shape);
+    const f = native.fn(exportName);
+    splitElements(native, exportName, [...ins.map(at), at(out)], sizeOf(ins[0]!.shape), (o, count) => f(...o, count));
+    return out;
   });
 }
 
@@ -76,7 +59,7 @@ export function biasAddKernel(args: { inputs: Record<string, TensorInfo | undefi
     const [x, bias] = isLastAxisBias(a, b) ? [a, b] : isLastAxisBias(b, a) ? [b, a] : [null, null];
     if (x && bias && sizeOf(x.shape) > 0) {
       const backend = args.backend;
-      const out = (backend as OutputBackend).makeOutput(x.shape, 'float32');
+      const out = (backend as HeapBackend).makeOutput(x.shape, 'float32');
       const c = x.shape.at(-1)!;
       splitRows(native, 'ew_bias_add', [heapOffset(backend, x.dataId), heapOffset(backend, bias.dataId), heapOffset(backend, out.dataId), c], sizeOf(x.shape) / c, c);
       return out;

@@ -3,7 +3,7 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
 import { layerNorm } from './layerNorm';
-import { nativeKernels } from './native';
+import { expectClose, oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -54,36 +54,22 @@ function run(shape: number[], fused: boolean, opts: { center: boolean; scale: bo
   });
 }
 
-function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
-  expect(a.length, label).toBe(b.length);
-  let scale = 1e-3, worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
-}
-
 describe('fused layer normalisation (one op, closed-form gradient) matches the textbook formula differentiated by tfjs', () => {
   // c = 6 and 130 leave SIMD tails; [5, 64, 128] is large enough for the helper thread to take half the rows.
   const shapes = [[2, 3, 6], [5, 130], [5, 64, 128]];
   for (const shape of shapes) {
     for (const opts of [{ center: true, scale: true }, { center: false, scale: true }, { center: true, scale: false }]) {
-      it(`${JSON.stringify(shape)} center=${opts.center} scale=${opts.scale}: y, dx, dγ, dβ on wasm (our kernels) and on cpu (ops) vs autodiff on cpu`, async () => {
+      it(`${JSON.stringify(shape)} center=${opts.center} scale=${opts.scale}: y, dx, dγ, dβ on wasm (our kernels, two threads and one; ops without them) and on cpu (ops) vs autodiff on cpu`, async () => {
         await tf.setBackend('cpu');
         const want = run(shape, false, opts, shape.length * 100 + shape[0]!);
         const cpuFused = run(shape, true, opts, shape.length * 100 + shape[0]!);
-        await tf.setBackend('wasm');
-        expect(nativeKernels(tf.backend())).not.toBeNull();
-        let wasmFused: Out | undefined;
-        const profile = await tf.profile(() => {
-          wasmFused = run(shape, true, opts, shape.length * 100 + shape[0]!);
-          return [];
-        });
-        const ran = new Set(profile.kernels.map((k) => k.name));
+        const native = await wasmWithHelper(tf);
+        const { result: wasmFused, kernels: ran } = await profiled(tf, () => run(shape, true, opts, shape.length * 100 + shape[0]!));
         expect(ran.has('LayerforgeLayerNorm') && ran.has('LayerforgeLayerNormGrad'), [...ran].join(' ')).toBe(true);
-        for (const [label, got] of [['cpu ops', cpuFused], ['wasm kernels', wasmFused!]] as const) {
+        const wasmOneThread = oneThread(native, () => run(shape, true, opts, shape.length * 100 + shape[0]!));
+        const wasmOps = withoutNativeKernels(() => run(shape, true, opts, shape.length * 100 + shape[0]!));
+        const runs = [['cpu ops', cpuFused], [native.helper ? 'wasm kernels, two threads' : 'wasm kernels', wasmFused], ['wasm kernels, one thread', wasmOneThread], ['wasm without our module (ops)', wasmOps]] as const;
+        for (const [label, got] of runs) {
           expectClose(got.y, want.y, `${label} y`);
           expectClose(got.dx, want.dx, `${label} dx`);
           if (opts.scale) expectClose(got.dgamma, want.dgamma, `${label} dgamma`);

@@ -12,85 +12,49 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels } from './native';
-import { WASM } from './kernels';
+import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 
 export const LAYER_NORM_KERNEL = 'LayerforgeLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'LayerforgeLayerNormGrad';
 
-type TensorInfo = tfjs.TensorInfo;
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: object): void;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-
-const registeredOn = new WeakSet<object>();
-
 /** Registers the two wasm kernels (idempotent per tf instance). The op works without them. */
 export function registerLayerNormKernels(tf: Tf): void {
-  if (registeredOn.has(tf) || tf.getKernel(LAYER_NORM_KERNEL, WASM)) return;
-  registeredOn.add(tf);
-  tf.registerKernel({
-    kernelName: LAYER_NORM_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${LAYER_NORM_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { x, gamma, beta } = inputs as Record<'x' | 'gamma' | 'beta', TensorInfo | undefined>;
-      if (!x) throw new Error(`${LAYER_NORM_KERNEL}: missing input x`);
-      const b = backend as unknown as HeapBackend;
-      const c = x.shape.at(-1)!;
-      const rows = x.shape.reduce((p, d) => p * d, 1) / c;
-      const y = b.makeOutput(x.shape, 'float32');
-      const mean = b.makeOutput([rows], 'float32');
-      const rstd = b.makeOutput([rows], 'float32');
-      const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-      native.layerNorm(at(x), at(gamma), at(beta), at(y), at(mean), at(rstd), c, Number((attrs as { epsilon?: number }).epsilon ?? 1e-3), 0, rows);
-      return [y, mean, rstd];
-    },
+  registerNativeKernel(tf, { name: LAYER_NORM_KERNEL, inputs: ['x'], optional: ['gamma', 'beta'] }, ({ native, inputs: { x, gamma, beta }, attrs, at, output }) => {
+    const c = x.shape.at(-1)!;
+    const rows = sizeOf(x.shape) / c;
+    const y = output(x.shape);
+    const mean = output([rows]);
+    const rstd = output([rows]);
+    native.layerNorm(at(x), at(gamma), at(beta), at(y), at(mean), at(rstd), c, Number(attrs.epsilon ?? 1e-3), 0, rows);
+    return [y, mean, rstd];
   });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_GRAD_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${LAYER_NORM_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { dy, x, mean, rstd, gamma } = inputs as Record<'dy' | 'x' | 'mean' | 'rstd' | 'gamma', TensorInfo | undefined>;
-      if (!dy || !x || !mean || !rstd) throw new Error(`${LAYER_NORM_GRAD_KERNEL}: missing input`);
-      const b = backend as unknown as HeapBackend;
-      const c = x.shape.at(-1)!;
-      const rows = x.shape.reduce((p, d) => p * d, 1) / c;
-      const dx = b.makeOutput(x.shape, 'float32');
-      const dgamma = b.makeOutput([c], 'float32');
-      const dbeta = b.makeOutput([c], 'float32');
-      const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-      const args = [at(dy), at(x), at(mean), at(rstd), at(gamma), at(dx)] as const;
-      const half = rows >> 1;
-      if (native.helper?.ready && rows * c >= 1 << 15 && half > 0) {
-        // The helper takes the second half of the rows, with its own partial dγ/dβ, added here after.
-        const part = b.makeOutput([2 * c], 'float32');
-        try {
-          native.helper.alongside('layer_norm_grad', [...args, at(part), at(part) + 4 * c, c, half, rows], () => native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, half));
-          const p = b.typedArrayFromHeap(part), g = b.typedArrayFromHeap(dgamma), be = b.typedArrayFromHeap(dbeta);
-          for (let j = 0; j < c; j++) {
-            g[j]! += p[j]!;
-            be[j]! += p[c + j]!;
-          }
-        } finally {
-          b.disposeData(part.dataId);
-        }
-      } else {
-        native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, rows);
+  registerNativeKernel(tf, { name: LAYER_NORM_GRAD_KERNEL, inputs: ['dy', 'x', 'mean', 'rstd'], optional: ['gamma'] }, ({ native, backend: b, inputs: { dy, x, mean, rstd, gamma }, at, output, scratch }) => {
+    const c = x.shape.at(-1)!;
+    const rows = sizeOf(x.shape) / c;
+    const dx = output(x.shape);
+    const dgamma = output([c]);
+    const dbeta = output([c]);
+    const args = [at(dy), at(x), at(mean), at(rstd), at(gamma), at(dx)] as const;
+    const half = rows >> 1;
+    if (native.helper?.ready && rows * c >= 1 << 15 && half > 0) {
+      // The helper takes the second half of the rows, with its own partial dγ/dβ, added here after.
+      const part = scratch(2 * c);
+      native.helper.alongside('layer_norm_grad', [...args, at(part), at(part) + 4 * c, c, half, rows], () => native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, half));
+      const p = b.typedArrayFromHeap(part), g = b.typedArrayFromHeap(dgamma), be = b.typedArrayFromHeap(dbeta);
+      for (let j = 0; j < c; j++) {
+        g[j]! += p[j]!;
+        be[j]! += p[c + j]!;
       }
-      return [dx, dgamma, dbeta];
-    },
+    } else {
+      native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, rows);
+    }
+    return [dx, dgamma, dbeta];
   });
 }
 
 /** Whether this backend runs our fused kernels (wasm with our module loaded). */
 function fusedHere(tf: Tf): boolean {
-  return tf.getBackend() === WASM && tf.getKernel(LAYER_NORM_KERNEL, WASM) != null && nativeKernels(tf.backend()) !== null;
+  return nativeKernelHere(tf, LAYER_NORM_KERNEL);
 }
 
 /**

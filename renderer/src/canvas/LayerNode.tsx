@@ -20,52 +20,25 @@ interface RenderCounter {
 export const COMPACT_ZOOM = 0.4;
 const compactSelector = (s: ReactFlowState) => s.transform[2] < COMPACT_ZOOM;
 
-function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
-  // Tests set window.__lfRenderCounts to count renders per node; costs nothing otherwise.
-  const counts = (globalThis as RenderCounter).__lfRenderCounts;
-  if (counts) counts[data.node.name] = (counts[data.node.name] ?? 0) + 1;
-  const compact = useStore(compactSelector);
+interface NodeFrameProps {
+  id: string;
+  name: string;
+  type: string;
+  className: string;
+  color: string;
+  frozen: boolean;
+  /** One input handle per port along the top (named by its title), one output handle at the bottom. */
+  ports: readonly string[];
+  /** Port names written next to their input handles (full nodes with several inputs). */
+  portLabels: boolean;
+  children: React.ReactNode;
+}
 
-  const { node, def, summary, shape, params, error, ports } = data;
-  const color = categoryColor(def?.category);
-  const multi = ports.length > 1 && !compact;
-  // Frozen (fine-tuning): only nodes with weights show it; the rest have nothing to freeze.
-  const frozen = node.trainable === false && params > 0;
-  const className = `lf-node${compact ? ' compact' : ''}${selected ? ' selected' : ''}${error ? ' invalid' : ''}${frozen ? ' frozen' : ''}`;
-  if (compact) {
-    return (
-      <div className={className} style={{ '--cat': color } as React.CSSProperties} data-testid={`node-${node.name}`} data-node-id={id} data-type={node.type} data-frozen={frozen ? 'true' : undefined}>
-        {ports.map((name, i) => (
-          <Handle
-            key={i}
-            type="target"
-            position={Position.Top}
-            id={`in-${i}`}
-            className="lf-handle lf-handle-in"
-            style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }}
-            data-testid={`handle-in-${node.name}-${i}`}
-            title={name}
-          />
-        ))}
-        <div className="lf-node-head" title={error ?? `${node.name} (${def?.label ?? node.type})`}>
-          <span className="lf-node-name">{node.name}</span>
-          {frozen && <LockIcon title="Frozen: its weights do not change while training" />}
-          <HealthBadge nodeId={id} />
-        </div>
-        <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" data-testid={`handle-out-${node.name}`} />
-      </div>
-    );
-  }
+/** The node's box and its handles, around what it shows: the same for a compact and a full node. */
+function NodeFrame({ id, name, type, className, color, frozen, ports, portLabels, children }: NodeFrameProps) {
   return (
-    <div
-      className={className}
-      style={{ '--cat': color } as React.CSSProperties}
-      data-testid={`node-${node.name}`}
-      data-node-id={id}
-      data-type={node.type}
-      data-frozen={frozen ? 'true' : undefined}
-    >
-      {ports.map((name, i) => (
+    <div className={className} style={{ '--cat': color } as React.CSSProperties} data-testid={`node-${name}`} data-node-id={id} data-type={type} data-frozen={frozen ? 'true' : undefined}>
+      {ports.map((port, i) => (
         <Handle
           key={i}
           type="target"
@@ -73,12 +46,42 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
           id={`in-${i}`}
           className="lf-handle lf-handle-in"
           style={{ left: `${((i + 1) / (ports.length + 1)) * 100}%` }}
-          data-testid={`handle-in-${node.name}-${i}`}
-          title={name}
+          data-testid={`handle-in-${name}-${i}`}
+          title={port}
         >
-          {multi && <span className="lf-port-label">{name}</span>}
+          {portLabels && <span className="lf-port-label">{port}</span>}
         </Handle>
       ))}
+      {children}
+      <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" data-testid={`handle-out-${name}`} />
+    </div>
+  );
+}
+
+function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
+  // Tests set window.__lfRenderCounts to count renders per node; costs nothing otherwise.
+  const counts = (globalThis as RenderCounter).__lfRenderCounts;
+  if (counts) counts[data.node.name] = (counts[data.node.name] ?? 0) + 1;
+  const compact = useStore(compactSelector);
+
+  const { node, def, summary, shape, params, error, ports } = data;
+  // Frozen (fine-tuning): only nodes with weights show it; the rest have nothing to freeze.
+  const frozen = node.trainable === false && params > 0;
+  const className = `lf-node${compact ? ' compact' : ''}${selected ? ' selected' : ''}${error ? ' invalid' : ''}${frozen ? ' frozen' : ''}`;
+  const frame = { id, name: node.name, type: node.type, className, color: categoryColor(def?.category), frozen, ports, portLabels: ports.length > 1 && !compact };
+  if (compact) {
+    return (
+      <NodeFrame {...frame}>
+        <div className="lf-node-head" title={error ?? `${node.name} (${def?.label ?? node.type})`}>
+          <span className="lf-node-name">{node.name}</span>
+          {frozen && <LockIcon title="Frozen: its weights do not change while training" />}
+          <HealthBadge nodeId={id} />
+        </div>
+      </NodeFrame>
+    );
+  }
+  return (
+    <NodeFrame {...frame}>
       <div className="lf-node-head">
         <span className="lf-node-dot" />
         <span className="lf-node-name" title={node.name}>
@@ -108,8 +111,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerFlowNode>) {
           </>
         )}
       </div>
-      <Handle type="source" position={Position.Bottom} id="out" className="lf-handle lf-handle-out" data-testid={`handle-out-${node.name}`} />
-    </div>
+    </NodeFrame>
   );
 }
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph, GraphNode } from '../../../../shared/graph';
 import { setBatchNormTrainEnabled } from '../../backends/batchNorm';
 import { randomValues, seededRandom } from '../../backends/inventory';
-import { nativeKernels, setNativeKernelsEnabled } from '../../backends/native';
+import { setNativeKernelsEnabled } from '../../backends/native';
+import { expectClose, oneThread, profiled, wasmWithHelper, withoutNativeKernels } from '../../backends/testing';
 import { initWasmBackend } from '../../backends/wasm';
 import { compileGraph } from '..';
 import { customLayerFactories, registerCustomLayers } from '.';
@@ -16,24 +17,6 @@ afterAll(() => {
   setBatchNormTrainEnabled(true);
   setNativeKernelsEnabled(true);
 });
-
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, label: string, tol = 1e-4): void {
-  expect(a.length, label).toBe(b.length);
-  let scale = 1e-3, worst = 0, bad = -1;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    if (!Number.isFinite(a[i]!) && bad < 0) bad = i;
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  expect(bad, `${label}[${bad}] = ${a[bad]}`).toBe(-1);
-  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
-}
-
-/** Waits for our helper thread on the wasm backend (when it has one). */
-async function helperUp(): Promise<void> {
-  const k = nativeKernels(tf.backend());
-  for (let i = 0; i < 100 && k?.helper && !k.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-}
 
 interface Step {
   y: Float32Array;
@@ -92,31 +75,13 @@ describe('our BatchNormalization (tfjs class name, config and weights; fused tra
       await tf.setBackend('cpu');
       const want = trainCall(false, shape, 7 + i);
       expectStep(trainCall(true, shape, 7 + i), want, 'cpu');
-      await tf.setBackend('wasm');
-      await helperUp();
-      const k = nativeKernels(tf.backend())!;
-      expect(k).not.toBeNull();
-      let step: Step | null = null;
-      const profile = await tf.profile(() => {
-        step = trainCall(true, shape, 7 + i);
-        return [];
-      });
-      expect(profile.kernelNames).toContain('LayerforgeBatchNormTrainGrad');
-      expect(profile.kernelNames).not.toContain('Square');
-      expectStep(step!, want, k.helper ? 'wasm two threads' : 'wasm one thread (no helper here)');
-      const helper = k.helper;
-      (k as { helper: unknown }).helper = null;
-      try {
-        expectStep(trainCall(true, shape, 7 + i), want, 'wasm one thread');
-      } finally {
-        (k as { helper: unknown }).helper = helper;
-      }
-      setNativeKernelsEnabled(false);
-      try {
-        expectStep(trainCall(true, shape, 7 + i), want, 'wasm without our module');
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
+      const k = await wasmWithHelper(tf);
+      const { result: step, kernels } = await profiled(tf, () => trainCall(true, shape, 7 + i));
+      expect([...kernels]).toContain('LayerforgeBatchNormTrainGrad');
+      expect([...kernels]).not.toContain('Square');
+      expectStep(step, want, k.helper ? 'wasm two threads' : 'wasm one thread (no helper here)');
+      expectStep(oneThread(k, () => trainCall(true, shape, 7 + i)), want, 'wasm one thread');
+      expectStep(withoutNativeKernels(() => trainCall(true, shape, 7 + i)), want, 'wasm without our module');
     });
   }
 
@@ -215,8 +180,7 @@ describe('a resnet-style block (Conv, BatchNormalization, ReLU, residual Add) tr
     } finally {
       setBatchNormTrainEnabled(true);
     }
-    await tf.setBackend('wasm');
-    await helperUp();
+    await wasmWithHelper(tf);
     for (const [label, got] of [['cpu', await oneStep('cpu', start)], ['wasm', await oneStep('wasm', start)]] as const) {
       expect(Math.abs(got.loss - want.loss) / Math.abs(want.loss), `${label} loss`).toBeLessThan(1e-5);
       got.weights.forEach((w, i) => expectClose(w, want.weights[i]!, `${label} weight ${i}`));
