@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { originalConvKernel, registerConvKernels, setConvPath, setWinogradTile, winogradCalls, type ConvPath } from './conv';
+import { convAddRelu, convMaxPool, gemmConvCalls, originalConvKernel, registerConvKernels, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
 import { randomValues, seededRandom } from './inventory';
 import { nativeKernels, setNativeKernelsEnabled } from './native';
 import { initWasmBackend } from './wasm';
@@ -11,6 +11,9 @@ beforeAll(async () => {
 });
 afterEach(() => {
   setConvPath('auto');
+  setGemmConv('auto');
+  setConvPoolFusion(true);
+  setConvResidualFusion(true);
   setWinogradTile(4);
 });
 
@@ -103,6 +106,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
   });
 
   it('leaves every other convolution to tfjs (5x5, stride 2, dilation 2, prelu, the xnnpack setting; by default fewer than 16 channels) and they still equal cpu', async () => {
+    setGemmConv('off'); // this test is about Winograd's routing; the GEMM path has its own test below
     const rand = seededRandom(7);
     const x = randomValues(2 * 10 * 10 * 8, rand), x3 = randomValues(2 * 10 * 10 * 3, rand);
     const f5 = randomValues(25 * 8 * 8, rand, 0.2), f3 = randomValues(9 * 8 * 8, rand, 0.2), f33 = randomValues(9 * 3 * 8, rand, 0.2);
@@ -141,6 +145,210 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     const got = grads();
     expect(winogradCalls()).toBeGreaterThan(before);
     for (const [i, name] of ['dx', 'dW', 'db'].entries()) expectClose(got[i]!, want[i]!, name);
+  });
+
+  it('im2col + GEMM (conv_gemm_fwd): equals cpu for 1x1 / 3x3 / 5x5, strides 1 and 2, same / valid, odd sizes, output channels not a multiple of 8, on two threads, one, and without our module', async () => {
+    await tf.setBackend('wasm');
+    const native = nativeKernels(tf.backend())!;
+    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = native.helper;
+    type G = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid'; act: Act };
+    const cases: G[] = [
+      { x: [3, 11, 13, 3], f: 3, k: 16, s: 1, pad: 'same', act: 'relu' },
+      { x: [2, 12, 9, 3], f: 3, k: 32, s: 1, pad: 'valid', act: 'linear' },
+      { x: [3, 15, 15, 1], f: 5, k: 6, s: 1, pad: 'same', act: 'relu' },
+      { x: [3, 9, 11, 6], f: 5, k: 16, s: 1, pad: 'valid', act: 'none' },
+      { x: [2, 10, 10, 16], f: 5, k: 6, s: 1, pad: 'valid', act: 'relu6' },
+      { x: [2, 11, 9, 5], f: 3, k: 12, s: 2, pad: 'same', act: 'relu' },
+      { x: [2, 9, 9, 16], f: 1, k: 32, s: 2, pad: 'same', act: 'linear' },
+      { x: [1, 3, 4, 2], f: 3, k: 3, s: 1, pad: 'same', act: 'relu' },
+    ];
+    const runG = (c: G, seed: number): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w, ci] = c.x;
+      const xv = randomValues(nb * h * w * ci, rand, 2), fv = randomValues(c.f * c.f * ci * c.k, rand, Math.sqrt(6 / (c.f * c.f * ci))), bv = randomValues(c.k, rand, 0.5);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x), filter = tf.tensor4d(fv, [c.f, c.f, ci, c.k]);
+        const y = c.act === 'none' ? tf.conv2d(x, filter, c.s, c.pad) : tf.fused.conv2d({ x, filter, bias: tf.tensor1d(bv), strides: c.s, pad: c.pad, activation: c.act });
+        return y.dataSync() as Float32Array;
+      });
+    };
+    setGemmConv('ours');
+    setConvPath('auto');
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad} ${c.act}`;
+      await tf.setBackend('cpu');
+      const want = runG(c, 70 + i);
+      await tf.setBackend('wasm');
+      const before = gemmConvCalls();
+      expectClose(runG(c, 70 + i), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
+      (native as { helper: unknown }).helper = null;
+      try {
+        expectClose(runG(c, 70 + i), want, `${label}, one thread`);
+      } finally {
+        (native as { helper: unknown }).helper = helper;
+      }
+      // 3x3 stride 1 with 16+ channels goes to Winograd first; every other case here runs on the GEMM path.
+      const wino = c.f === 3 && c.s === 1 && c.x[3] >= 16 && c.k >= 16 && c.k % 8 === 0;
+      expect(gemmConvCalls(), `${label}: ran on the GEMM path`).toBe(before + (wino ? 0 : 2));
+      setNativeKernelsEnabled(false);
+      try {
+        expectClose(runG(c, 70 + i), want, `${label}, no module (XNNPACK)`);
+      } finally {
+        setNativeKernelsEnabled(true);
+      }
+      setGemmConv('off');
+      try {
+        expectClose(runG(c, 70 + i), want, `${label}, GEMM path off`);
+        expect(gemmConvCalls(), `${label}: off`).toBe(before + (wino ? 0 : 2));
+      } finally {
+        setGemmConv('ours');
+      }
+    }
+  });
+
+  it('gives the same gradients as cpu through a lenet-like 5x5 conv on the GEMM path (forward and the stride-1 input gradient)', async () => {
+    const rand = seededRandom(11);
+    const xv = randomValues(3 * 14 * 14 * 6, rand), fv = randomValues(25 * 6 * 16, rand, 0.2), bv = randomValues(16, rand, 0.1), wv = randomValues(3 * 10 * 10 * 16, rand);
+    const grads = () => tf.tidy(() => {
+      const loss = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad: 'valid', activation: 'relu' }), tf.tensor4d(wv, [3, 10, 10, 16])));
+      return tf.grads(loss)([tf.tensor4d(xv, [3, 14, 14, 6]), tf.tensor4d(fv, [5, 5, 6, 16]), tf.tensor1d(bv)]).map((g) => g.dataSync() as Float32Array);
+    });
+    await tf.setBackend('cpu');
+    const want = grads();
+    await tf.setBackend('wasm');
+    setGemmConv('ours');
+    const before = gemmConvCalls();
+    const got = grads();
+    expect(gemmConvCalls()).toBeGreaterThan(before);
+    for (const [i, name] of ['dx', 'dW', 'db'].entries()) expectClose(got[i]!, want[i]!, name);
+  });
+
+  it('conv + 2x2 max pool in one pass (convMaxPool): equals cpu for Winograd and GEMM shapes, odd sizes, on two threads and one; null where it does not apply', async () => {
+    await tf.setBackend('wasm');
+    setConvPath('auto');
+    setGemmConv('auto');
+    const native = nativeKernels(tf.backend())!;
+    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = native.helper;
+    type P = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'relu6'; bias: boolean };
+    const cases: P[] = [
+      { x: [3, 15, 15, 32], f: 3, k: 64, s: 1, pad: 'valid', act: 'relu', bias: true }, // cifar10-cnn's conv2 (13x13: partial tiles, odd pool)
+      { x: [2, 10, 12, 16], f: 3, k: 16, s: 1, pad: 'same', act: 'linear', bias: false },
+      { x: [2, 9, 7, 16], f: 3, k: 24, s: 1, pad: 'same', act: 'relu6', bias: true },
+      { x: [3, 12, 11, 3], f: 3, k: 32, s: 1, pad: 'valid', act: 'relu', bias: true }, // an image's 3 channels: GEMM
+      { x: [2, 9, 9, 1], f: 5, k: 6, s: 1, pad: 'same', act: 'relu', bias: true },
+      { x: [2, 11, 11, 8], f: 3, k: 8, s: 2, pad: 'same', act: 'relu', bias: true },
+    ];
+    const runP = (c: P, seed: number, fused: boolean): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w, ci] = c.x;
+      const xv = randomValues(nb * h * w * ci, rand, 2), fv = randomValues(c.f * c.f * ci * c.k, rand, Math.sqrt(6 / (c.f * c.f * ci))), bv = randomValues(c.k, rand, 0.5);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x), filter = tf.tensor4d(fv, [c.f, c.f, ci, c.k]), bias = c.bias ? tf.tensor1d(bv) : undefined;
+        if (fused) {
+          const y = convMaxPool(tf, { x, filter, bias, strides: [c.s, c.s], pad: c.pad, activation: c.act });
+          expect(y).not.toBeNull();
+          return y!.dataSync() as Float32Array;
+        }
+        return tf.maxPool(tf.fused.conv2d({ x, filter, bias, strides: c.s, pad: c.pad, activation: c.act }), 2, 2, 'valid').dataSync() as Float32Array;
+      });
+    };
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad} ${c.act}`;
+      await tf.setBackend('cpu');
+      const want = runP(c, 90 + i, false);
+      await tf.setBackend('wasm');
+      expectClose(runP(c, 90 + i, true), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
+      (native as { helper: unknown }).helper = null;
+      try {
+        expectClose(runP(c, 90 + i, true), want, `${label}, one thread`);
+      } finally {
+        (native as { helper: unknown }).helper = helper;
+      }
+      setWinogradTile(2); // F(2x2) has no pooled output loop: the GEMM path pools
+      expectClose(runP(c, 90 + i, true), want, `${label}, F(2x2) set`);
+      setWinogradTile(4);
+    }
+    const x = tf.zeros([1, 6, 6, 4]) as tf.Tensor4D, filter = tf.zeros([3, 3, 4, 8]) as tf.Tensor4D;
+    setConvPoolFusion(false);
+    expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
+    setConvPoolFusion(true);
+    expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'elu' })).toBeNull();
+    setConvPath('xnnpack');
+    expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
+    setConvPath('auto');
+    setNativeKernelsEnabled(false);
+    try {
+      expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
+    } finally {
+      setNativeKernelsEnabled(true);
+    }
+    await tf.setBackend('cpu');
+    expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
+    await tf.setBackend('wasm');
+    tf.dispose([x, filter]);
+  });
+
+  it('conv + residual + ReLU in one pass (convAddRelu, Winograd F(4x4)): equals cpu, partial tiles, two threads and one; null where it does not apply', async () => {
+    await tf.setBackend('wasm');
+    setConvPath('auto');
+    setGemmConv('auto');
+    const native = nativeKernels(tf.backend())!;
+    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = native.helper;
+    type Q = { x: [number, number, number, number]; k: number; pad: 'same' | 'valid'; bias: boolean };
+    const cases: Q[] = [
+      { x: [3, 16, 16, 16], k: 16, pad: 'same', bias: true }, // resnet-small's block
+      { x: [2, 9, 11, 32], k: 32, pad: 'same', bias: false },
+      { x: [2, 11, 13, 16], k: 24, pad: 'valid', bias: true },
+    ];
+    const runQ = (c: Q, seed: number, fused: boolean): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w, ci] = c.x;
+      const oh = c.pad === 'same' ? h : h - 2, ow = c.pad === 'same' ? w : w - 2;
+      const xv = randomValues(nb * h * w * ci, rand, 2), fv = randomValues(9 * ci * c.k, rand, Math.sqrt(6 / (9 * ci))), bv = randomValues(c.k, rand, 0.5), rv = randomValues(nb * oh * ow * c.k, rand, 2);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x), filter = tf.tensor4d(fv, [3, 3, ci, c.k]), bias = c.bias ? tf.tensor1d(bv) : undefined, residual = tf.tensor4d(rv, [nb, oh, ow, c.k]);
+        if (fused) {
+          const y = convAddRelu(tf, { x, filter, bias, strides: [1, 1], pad: c.pad, residual });
+          expect(y).not.toBeNull();
+          return y!.dataSync() as Float32Array;
+        }
+        return tf.relu(tf.add(tf.fused.conv2d({ x, filter, bias, strides: 1, pad: c.pad }), residual)).dataSync() as Float32Array;
+      });
+    };
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')}->${c.k} ${c.pad}`;
+      await tf.setBackend('cpu');
+      const want = runQ(c, 110 + i, false);
+      await tf.setBackend('wasm');
+      const before = winogradCalls();
+      expectClose(runQ(c, 110 + i, true), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
+      (native as { helper: unknown }).helper = null;
+      try {
+        expectClose(runQ(c, 110 + i, true), want, `${label}, one thread`);
+      } finally {
+        (native as { helper: unknown }).helper = helper;
+      }
+      expect(winogradCalls(), label).toBe(before + 2);
+    }
+    const x = tf.zeros([1, 6, 6, 16]) as tf.Tensor4D, filter = tf.zeros([3, 3, 16, 16]) as tf.Tensor4D, residual = tf.zeros([1, 6, 6, 16]);
+    const args = { x, filter, strides: [1, 1] as [number, number], pad: 'same' as const, residual };
+    expect(convAddRelu(tf, { ...args, strides: [2, 2] })).toBeNull();
+    expect(convAddRelu(tf, { ...args, residual: tf.zeros([1, 6, 6, 8]) })).toBeNull();
+    setConvResidualFusion(false);
+    expect(convAddRelu(tf, args)).toBeNull();
+    setConvResidualFusion(true);
+    setWinogradTile(2);
+    expect(convAddRelu(tf, args)).toBeNull();
+    setWinogradTile(4);
+    setConvPath('xnnpack');
+    expect(convAddRelu(tf, args)).toBeNull();
+    setConvPath('auto');
+    const y = convAddRelu(tf, args);
+    expect(y).not.toBeNull();
+    tf.dispose([x, filter, residual, y!]);
   });
 
   it('registers once: a second call keeps tfjs kernels as the fallback, not ours', () => {

@@ -7,18 +7,20 @@
  * Per call: the filter transform U = G g G^T ([36 or 16][C][K], single-threaded, small), then the output
  * tiles split in two ranges, one on our helper thread and one here, each in cache-sized blocks
  * (input transform, 36 or 16 products [tiles, C]·[C, K], output transform + bias + relu / relu6).
+ *
+ * Convolutions Winograd does not take go, where gemmWins, to an im2col + GEMM path (conv_gemm_fwd: any
+ * kernel size and stride; lenet5's 5x5 convs and their input gradients, resnet-small's stride-2 convs).
+ * For the inference plan: convMaxPool (a conv and the 2x2 max pool after it in one pass) and convAddRelu
+ * (a ResNet block's conv, residual Add and ReLU in one pass).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { WASM } from './kernels';
 import { heapOffset, nativeKernels } from './native';
+import type { HeapBackend } from './native/heap';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 /** 'auto': ours where it measured faster; 'ours': wherever it applies; 'xnnpack': never (benchmarks and tests). */
 export type ConvPath = 'auto' | 'ours' | 'xnnpack';
@@ -74,8 +76,8 @@ export function winogradCalls(): number {
 const one = (v: unknown): boolean => v === undefined || v === 1 || (Array.isArray(v) && v.every((e) => e === 1));
 
 /** Our convolution, or null when this call is not for us (then tfjs's kernel runs). */
-function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null {
-  if (path === 'xnnpack') return null;
+function winogradConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false, res: TensorInfo | null = null): TensorInfo | null {
+  if (path === 'xnnpack' || ((pool || res) && tile !== 4)) return null;
   const { x, filter } = args.inputs;
   const attrs = args.attrs ?? {};
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
@@ -96,7 +98,8 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | nu
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], 1, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
   const [nb, h, w] = x.shape as [number, number, number, number];
   const { outHeight: oh, outWidth: ow } = info;
-  if (nb * oh * ow === 0) return null;
+  if (nb * oh * ow === 0 || (pool && (oh < 2 || ow < 2))) return null;
+  if (res && (pool || res.dtype !== 'float32' || res.shape.length !== 4 || ![nb, oh, ow, k].every((d, i) => res.shape[i] === d))) return null;
   if (path === 'auto' && !winogradWins({ batch: nb, outHeight: oh, outWidth: ow, inChannels: c, outChannels: k })) return null;
   const backend = args.backend as HeapBackend;
   const f4 = tile === 4;
@@ -106,7 +109,7 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | nu
   const helper = native.helper?.ready && tiles >= 2 * tb ? native.helper : null;
   const c4 = Math.ceil(c / 4) * 4;
   const perThread = e * tb * (c4 + k);
-  const y = backend.makeOutput([nb, oh, ow, k], 'float32');
+  const y = backend.makeOutput(pool ? [nb, oh >> 1, ow >> 1, k] : [nb, oh, ow, k], 'float32');
   const u = backend.makeOutput([e * c4 * k], 'float32');
   const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
   try {
@@ -117,10 +120,10 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | nu
     const name = f4 ? 'conv_wino4_fwd' : 'conv_wino_fwd';
     const fwd = native.fn(name);
     if (!helper) {
-      fwd(...common, at(scratch), ...dims, 0, tiles, tb);
+      fwd(...common, at(scratch), ...dims, 0, tiles, tb, pool ? 1 : 0, res ? at(res) : 0);
     } else {
       const half = Math.ceil(tiles / 2 / tb) * tb;
-      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, tiles, tb], () => fwd(...common, at(scratch), ...dims, 0, half, tb));
+      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, tiles, tb, pool ? 1 : 0, res ? at(res) : 0], () => fwd(...common, at(scratch), ...dims, 0, half, tb, pool ? 1 : 0, res ? at(res) : 0));
     }
     calls++;
   } catch (error) {
@@ -131,6 +134,194 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | nu
     backend.disposeData(scratch.dataId);
   }
   return y;
+}
+
+/**
+ * The im2col + GEMM path (native/conv.c conv_gemm_fwd) for convolutions with few input channels, where
+ * XNNPACK is slow: 'auto' where it measured faster (gemmWins), 'ours' wherever it applies (tests and
+ * benchmarks), 'off' never (LAYERFORGE_CONV_GEMM=0).
+ */
+export type GemmConvMode = 'auto' | 'ours' | 'off';
+let gemmMode: GemmConvMode = process.env.LAYERFORGE_CONV_GEMM === '0' ? 'off' : process.env.LAYERFORGE_CONV_GEMM === 'ours' ? 'ours' : 'auto';
+export function setGemmConv(m: GemmConvMode): void {
+  gemmMode = m;
+}
+
+/** A convolution's shape for the GEMM path's policy. */
+export interface GemmConvShape {
+  inChannels: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+}
+
+/**
+ * Where im2col + GEMM measured faster than XNNPACK (figures in the backends README): 4-16 input
+ * channels, patches up to 512 values, up to 32 output channels (lenet5's 5x5 convs and their input
+ * gradients, resnet-small's stride-2 3x3 and 1x1 convs: 1.3-1.8x less CPU time). An image's 1-3
+ * channels measured even (XNNPACK keeps them); larger shapes were not measured.
+ */
+export function gemmWins(s: GemmConvShape): boolean {
+  return s.inChannels >= 4 && s.inChannels <= 16 && s.inChannels * s.filterHeight * s.filterWidth <= 512 && s.outChannels <= 32;
+}
+
+/** Output pixels per block: patches [64][fh·fw·C] and products [64][K8] stay in L1/L2 for the template shapes. */
+const PIXEL_BLOCK = 64;
+
+let gemmCalls = 0;
+/** How many convolutions ran on the GEMM path in this process. */
+export function gemmConvCalls(): number {
+  return gemmCalls;
+}
+
+const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : Array.isArray(v) ? [Number(v[0] ?? 1), Number(v[1] ?? v[0] ?? 1)] : [1, 1]);
+
+/** Our im2col + GEMM convolution, or null when this call is not for it. */
+function gemmConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false): TensorInfo | null {
+  if (path === 'xnnpack' || gemmMode === 'off') return null;
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  const [fh, fw, c, k] = filter.shape as [number, number, number, number];
+  if (c !== x.shape[3] || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  if (gemmMode === 'auto' && !pool && !gemmWins({ inChannels: c, outChannels: k, filterHeight: fh, filterWidth: fw })) return null;
+  let act = 0;
+  let bias: TensorInfo | undefined;
+  if (fused) {
+    const a = ACTIVATIONS[String(attrs.activation ?? 'linear')];
+    if (a === undefined) return null;
+    act = a;
+    bias = args.inputs.bias;
+    if (bias && (bias.dtype !== 'float32' || bias.shape.reduce((p, d) => p * d, 1) !== k || bias.shape.at(-1) !== k)) return null;
+  }
+  const native = nativeKernels(args.backend);
+  if (!native?.has('conv_gemm_fwd')) return null;
+  const [sh, sw] = pair(attrs.strides);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], [sh, sw], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
+  const [nb, h, w] = x.shape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow } = info;
+  if (nb * oh * ow === 0 || fh * fw * c === 0 || (pool && (oh < 2 || ow < 2))) return null;
+  const backend = args.backend as HeapBackend;
+  const kc = fh * fw * c;
+  const k8 = Math.ceil(k / 8) * 8;
+  const pixels = pool ? nb * (oh >> 1) * (ow >> 1) * 4 : nb * oh * ow;
+  const pb = PIXEL_BLOCK;
+  const helper = native.helper?.ready && pixels >= 2 * pb ? native.helper : null;
+  const perThread = pb * (kc + k8);
+  const y = backend.makeOutput(pool ? [nb, oh >> 1, ow >> 1, k] : [nb, oh, ow, k], 'float32');
+  const packed = k8 !== k ? backend.makeOutput([kc * k8], 'float32') : null;
+  const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    if (packed) native.fn('conv_gemm_pack')(at(filter), at(packed), kc, k, k8);
+    const common = [at(x), at(packed ?? filter), bias ? at(bias) : 0, at(y)] as const;
+    const dims = [nb, h, w, c, oh, ow, k, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left, act] as const;
+    const fwd = native.fn('conv_gemm_fwd');
+    if (!helper) {
+      fwd(...common, at(scratch), ...dims, 0, pixels, pb, pool ? 1 : 0);
+    } else {
+      const half = Math.ceil(pixels / 2 / pb) * pb;
+      helper.alongside('conv_gemm_fwd', [...common, at(scratch) + 4 * perThread, ...dims, half, pixels, pb, pool ? 1 : 0], () => fwd(...common, at(scratch), ...dims, 0, half, pb, pool ? 1 : 0));
+    }
+    gemmCalls++;
+  } catch (error) {
+    backend.disposeData(y.dataId);
+    throw error;
+  } finally {
+    if (packed) backend.disposeData(packed.dataId);
+    backend.disposeData(scratch.dataId);
+  }
+  return y;
+}
+
+/**
+ * A convolution followed by a 2x2 max pool (stride 2, valid) in one pass (the inference plan's
+ * Conv2D + MaxPooling2D): the pool is taken in the convolution's output loop (Winograd: each 4x4 tile
+ * gives 2x2 pooled outputs; GEMM: pixels taken window by window), bias and activation after the max
+ * (the same values: both are monotone), so the full-size output is never written. Off with
+ * LAYERFORGE_CONV_POOL=0 (or LAYERFORGE_CONV=xnnpack, LAYERFORGE_CONV_GEMM=0).
+ */
+export const CONV_MAX_POOL_KERNEL = 'LayerforgeConvMaxPool';
+let poolFusion = process.env.LAYERFORGE_CONV_POOL !== '0';
+export function setConvPoolFusion(on: boolean): void {
+  poolFusion = on;
+}
+
+export interface ConvMaxPoolArgs {
+  x: tfjs.Tensor4D;
+  filter: tfjs.Tensor4D;
+  bias?: tfjs.Tensor;
+  strides: [number, number];
+  pad: 'same' | 'valid';
+  activation: string;
+}
+
+/** maxPool(conv(x) + bias, activation), 2x2 / 2 / valid, as one pass on wasm with our module; null where it does not apply (the caller runs the two ops). */
+export function convMaxPool(tf: Tf, a: ConvMaxPoolArgs): tfjs.Tensor4D | null {
+  if (!poolFusion || path === 'xnnpack' || gemmMode === 'off' || tf.getBackend() !== WASM) return null;
+  if (a.x.dtype !== 'float32' || a.filter.dtype !== 'float32' || (a.bias && a.bias.dtype !== 'float32') || a.x.shape[3] !== a.filter.shape[2]) return null;
+  if (ACTIVATIONS[a.activation] === undefined || !nativeKernels(tf.backend())?.has('conv_gemm_fwd') || !originals.has(tf)) return null;
+  const info = tf.backend_util.computeConv2DInfo(a.x.shape, a.filter.shape, a.strides, 1, a.pad, undefined, false, 'channelsLast');
+  if (info.outHeight < 2 || info.outWidth < 2 || a.x.shape[0] === 0) return null;
+  // Winograd where it takes the conv, else the GEMM path within the patch sizes it was measured on.
+  const [fh, fw, c, k] = a.filter.shape;
+  const wino = tile === 4 && fh === 3 && fw === 3 && a.strides[0] === 1 && a.strides[1] === 1 && k % 8 === 0 && (path === 'ours' || winogradWins({ batch: a.x.shape[0], outHeight: info.outHeight, outWidth: info.outWidth, inChannels: c, outChannels: k }));
+  if (!wino && fh * fw * c > 512) return null;
+  if (!tf.getKernel(CONV_MAX_POOL_KERNEL, WASM)) {
+    tf.registerKernel({
+      kernelName: CONV_MAX_POOL_KERNEL,
+      backendName: WASM,
+      kernelFunc: (args) => {
+        const ka = args as unknown as KernelArgs;
+        const y = winogradConv(tf, ka, true, true) ?? gemmConv(tf, ka, true, true);
+        if (!y) throw new Error(`${CONV_MAX_POOL_KERNEL}: no path for ${JSON.stringify(ka.inputs.x?.shape)} * ${JSON.stringify(ka.inputs.filter?.shape)}`);
+        return y;
+      },
+    });
+  }
+  const inputs: Record<string, tfjs.Tensor> = { x: a.x, filter: a.filter };
+  if (a.bias) inputs.bias = a.bias;
+  return tf.engine().runKernel(CONV_MAX_POOL_KERNEL, inputs, { strides: a.strides, pad: a.pad, activation: a.activation, dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
+}
+
+/**
+ * relu(conv(x) + bias + residual) in one pass (the inference plan's ResNet block: a 3x3 stride-1 conv with
+ * its BatchNormalization folded, the residual Add and its ReLU): the residual is added in Winograd
+ * F(4x4)'s output loop, so the conv's output is written once and not read again. Off with
+ * LAYERFORGE_CONV_RESIDUAL=0 (or LAYERFORGE_CONV=xnnpack).
+ */
+export const CONV_ADD_RELU_KERNEL = 'LayerforgeConvAddRelu';
+let residualFusion = process.env.LAYERFORGE_CONV_RESIDUAL !== '0';
+export function setConvResidualFusion(on: boolean): void {
+  residualFusion = on;
+}
+
+/** relu(conv(x) + bias + residual) on wasm with our module where Winograd takes the conv (3x3, stride 1, 16+ channels); null elsewhere (the caller runs the ops). */
+export function convAddRelu(tf: Tf, a: Omit<ConvMaxPoolArgs, 'activation'> & { residual: tfjs.Tensor }): tfjs.Tensor4D | null {
+  if (!residualFusion || path === 'xnnpack' || tile !== 4 || tf.getBackend() !== WASM || !originals.has(tf)) return null;
+  const [fh, fw, c, k] = a.filter.shape;
+  if (a.x.dtype !== 'float32' || a.filter.dtype !== 'float32' || (a.bias && a.bias.dtype !== 'float32') || a.residual.dtype !== 'float32') return null;
+  if (fh !== 3 || fw !== 3 || a.strides[0] !== 1 || a.strides[1] !== 1 || a.x.shape[3] !== c || k % 8 !== 0) return null;
+  if (!nativeKernels(tf.backend())?.has('conv_wino4_fwd')) return null;
+  const info = tf.backend_util.computeConv2DInfo(a.x.shape, a.filter.shape, 1, 1, a.pad, undefined, false, 'channelsLast');
+  const [nb] = a.x.shape;
+  if (nb === 0 || ![nb, info.outHeight, info.outWidth, k].every((d, i) => a.residual.shape[i] === d)) return null;
+  if (path === 'auto' && !winogradWins({ batch: nb, outHeight: info.outHeight, outWidth: info.outWidth, inChannels: c, outChannels: k })) return null;
+  if (!tf.getKernel(CONV_ADD_RELU_KERNEL, WASM)) {
+    tf.registerKernel({
+      kernelName: CONV_ADD_RELU_KERNEL,
+      backendName: WASM,
+      kernelFunc: (args) => {
+        const ka = args as unknown as KernelArgs;
+        const y = winogradConv(tf, ka, true, false, ka.inputs.residual ?? null);
+        if (!y) throw new Error(`${CONV_ADD_RELU_KERNEL}: no path for ${JSON.stringify(ka.inputs.x?.shape)} * ${JSON.stringify(ka.inputs.filter?.shape)}`);
+        return y;
+      },
+    });
+  }
+  const inputs: Record<string, tfjs.Tensor> = { x: a.x, filter: a.filter, residual: a.residual };
+  if (a.bias) inputs.bias = a.bias;
+  return tf.engine().runKernel(CONV_ADD_RELU_KERNEL, inputs, { strides: [1, 1], pad: a.pad, activation: 'relu', dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
 }
 
 const originals = new WeakMap<object, Map<string, tfjs.KernelConfig>>();
@@ -157,7 +348,7 @@ export function registerConvKernels(tf: Tf): void {
     tf.registerKernel({
       kernelName: name,
       backendName: WASM,
-      kernelFunc: (args) => winogradConv(tf, args as unknown as KernelArgs, fused) ?? original.kernelFunc(args),
+      kernelFunc: (args) => winogradConv(tf, args as unknown as KernelArgs, fused) ?? gemmConv(tf, args as unknown as KernelArgs, fused) ?? original.kernelFunc(args),
       ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
     });
     // Setup functions run when a backend initialises; run it now if wasm already has.

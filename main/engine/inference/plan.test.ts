@@ -7,6 +7,8 @@ import { customLayerFactories } from '../compile/custom';
 import { Trainer } from '../training/trainer';
 import { shrinkImages } from '../training/testing/shrink';
 import { syntheticDataset } from '../training/testing/synthetic';
+import { gemmConvCalls, winogradCalls } from '../backends/conv';
+import { nativeKernels } from '../backends/native';
 import { planInference } from './plan';
 
 type Tf = typeof tfjs;
@@ -77,6 +79,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
           randomiseWeights(tf, trainer.model, 1);
           if (name === 'resnet-small') {
             expect(trainer.inferencePlan).toMatch(/^7 BatchNormalizations folded, 4 activations fused .*, 3 residual Adds \+ ReLU in one pass, 1 global average pool/);
+            // Each residual Add + ReLU is taken by the conv (+ BN) step before it (conv3, conv5, conv7).
+            expect(trainer.inferencePlan).toMatch(/(\+add_\d+\+activation_\d+.*){3}/);
           } else {
             // Conv2D(relu) -> BatchNormalization: the activation comes first, so nothing folds; a MaxPool follows each BN.
             expect(trainer.inferencePlan).toBeNull();
@@ -163,6 +167,54 @@ for (const backend of ['cpu', 'wasm'] as const) {
       ]);
       plan.dispose();
       const x = tf.randomUniform([2, 9, 9, 3], -2, 2, 'float32', 17);
+      await expectSameFunction(tf, model, x);
+      x.dispose();
+      model.dispose();
+    });
+
+    it('a 2x2 MaxPool after a Conv2D (its own relu, or BN + activation folded) in the convolution\'s pass: cifar10-cnn, odd sizes, same outputs', async () => {
+      const tf = await tfOf();
+      const file = 'resources/templates/cifar10-cnn.json';
+      const graph = parseProjectText(readFileSync(file, 'utf8'), file).graph;
+      const ds = syntheticDataset({ shape: [32, 32, 3], classes: 10, train: 2, test: 2 });
+      const trainer = Trainer.fromGraph(tf, graph, { ...defaultTrainingSettings(), batchSize: 4 }, ds, backend);
+      try {
+        randomiseWeights(tf, trainer.model, 2);
+        expect(trainer.inferencePlan).toMatch(/2 max pools in the convolution's pass/);
+        const x = tf.randomUniform([5, 32, 32, 3], -1, 1, 'float32', 6);
+        const want = trainer.logits(x, false);
+        const ran = winogradCalls() + gemmConvCalls();
+        const got = trainer.inferenceLogits(x);
+        // On wasm both convolutions ran with their pool (conv1 on the GEMM path, conv2 by Winograd).
+        const ours = backend === 'wasm' && nativeKernels(tf.backend()) !== null && !['LAYERFORGE_CONV=xnnpack', 'LAYERFORGE_CONV_POOL=0', 'LAYERFORGE_CONV_GEMM=0'].some((e) => { const [k, v] = e.split('='); return process.env[k!] === v; });
+        if (ours) expect(winogradCalls() + gemmConvCalls()).toBe(ran + 2);
+        expect(await relativeDiff(got, want)).toBeLessThan(1e-5);
+        const p = trainer.predictionOf(x);
+        const predicted = trainer.model.predict(x) as tfjs.Tensor;
+        expect(await relativeDiff(p, predicted)).toBeLessThan(1e-5);
+        tf.dispose([x, want, got, p, predicted]);
+      } finally {
+        trainer.dispose();
+      }
+      const input = tf.input({ shape: [13, 11, 16] });
+      let h = tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tfjs.SymbolicTensor;
+      h = tf.layers.batchNormalization({ name: 'bn1' }).apply(h) as tfjs.SymbolicTensor;
+      h = tf.layers.activation({ activation: 'relu', name: 'r1' }).apply(h) as tfjs.SymbolicTensor;
+      h = tf.layers.maxPooling2d({ poolSize: 2, name: 'p1' }).apply(h) as tfjs.SymbolicTensor;
+      h = tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu6', name: 'c2' }).apply(h) as tfjs.SymbolicTensor;
+      h = tf.layers.maxPooling2d({ poolSize: 2, name: 'p2' }).apply(h) as tfjs.SymbolicTensor;
+      // A 3x3 pool and an elu conv: not fused.
+      h = tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'elu', name: 'c3' }).apply(h) as tfjs.SymbolicTensor;
+      h = tf.layers.flatten().apply(h) as tfjs.SymbolicTensor;
+      const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3 }).apply(h) as tfjs.SymbolicTensor });
+      randomiseWeights(tf, model, 31);
+      const plan = planInference(tf, model)!;
+      expect(plan.folds.map((f) => [f.layer, f.batchNorm, f.activation?.fused ?? null, f.maxPool])).toEqual([
+        ['c1', 'bn1', 'relu', 'p1'],
+        ['c2', null, null, 'p2'],
+      ]);
+      plan.dispose();
+      const x = tf.randomUniform([3, 13, 11, 16], -2, 2, 'float32', 37);
       await expectSameFunction(tf, model, x);
       x.dispose();
       model.dispose();

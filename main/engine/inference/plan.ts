@@ -24,6 +24,7 @@
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import { addRelu } from '../backends/addRelu';
+import { convAddRelu, convMaxPool } from '../backends/conv';
 
 type Tf = typeof tfjs;
 type Tensor = tfjs.Tensor;
@@ -39,6 +40,10 @@ export interface Fold {
   kind: 'Conv2D' | 'DepthwiseConv2D' | 'Dense';
   batchNorm: string | null;
   activation: { layer: string; fused: FusedActivation } | null;
+  /** A 2x2 MaxPooling2D (stride 2, valid) after a Conv2D, taken in the same pass (wasm: backends/conv.ts convMaxPool). */
+  maxPool: string | null;
+  /** A residual Add (and the ReLU after it) taken in the same pass ("add_1+activation_3"; wasm: backends/conv.ts convAddRelu). */
+  residual: string | null;
 }
 
 export interface InferencePlan {
@@ -128,6 +133,11 @@ interface FusedStep {
   alpha: number | undefined;
   input: number;
   output: number;
+  /** The layer's own activation (a Conv2D with activation relu / relu6 before a fused MaxPool), else null. */
+  own: 'relu' | 'relu6' | null;
+  pool: Layer | null;
+  /** The tensor added to the output before a ReLU (a merged residual Add + ReLU), else null. */
+  residual: number | null;
   /** The variables the folded tensors come from, and their data ids when folded. */
   sources: tfjs.Variable[];
   ids: object[];
@@ -163,6 +173,14 @@ function foldableKind(layer: Layer): Fold['kind'] | null {
   if (cls === 'Conv2D') return f.kernel && f.rank === 2 && f.dataFormat === 'channelsLast' && f.padding !== 'causal' ? 'Conv2D' : null;
   if (cls === 'DepthwiseConv2D') return f.depthwiseKernel && f.dataFormat === 'channelsLast' ? 'DepthwiseConv2D' : null;
   return null;
+}
+
+/** A MaxPooling2D with a 2x2 window, stride 2, valid padding, channels last: the pool conv.c takes in its output loop. */
+function isMaxPool2x2(layer: Layer): boolean {
+  if (layer.getClassName() !== 'MaxPooling2D' || inboundCount(layer) !== 1) return false;
+  const c = configOf(layer);
+  const two = (v: unknown) => Array.isArray(v) && v.length === 2 && v[0] === 2 && v[1] === 2;
+  return two(c.poolSize) && (c.strides == null || two(c.strides)) && c.padding === 'valid' && (c.dataFormat ?? 'channelsLast') === 'channelsLast';
 }
 
 const pair = (v: number[] | number | undefined): [number, number] => (typeof v === 'number' ? [v, v] : v ? [v[0] ?? 1, v[1] ?? v[0] ?? 1] : [1, 1]);
@@ -209,11 +227,14 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
     if (absorbed.has(node)) continue;
     const layer = node.outboundLayer;
     const kind = fold && node.inputTensors.length === 1 && node.outputTensors.length === 1 && inboundCount(layer) === 1 ? foldableKind(layer) : null;
-    const linear = (layer as unknown as ConvFields).activation?.getClassName() === 'linear';
-    if (kind && linear) {
+    const ownClass = (layer as unknown as ConvFields).activation?.getClassName();
+    const linear = ownClass === 'linear';
+    // A Conv2D with its own relu / relu6: nothing folds into it, but a MaxPool after it can be fused.
+    const own = kind === 'Conv2D' && (ownClass === 'relu' || ownClass === 'relu6') ? ownClass : null;
+    if (kind && (linear || own)) {
       let out = node.outputTensors[0]!;
       let bn: Layer | null = null;
-      const next = soleConsumer(out);
+      const next = linear ? soleConsumer(out) : null;
       if (next && next.outboundLayer.getClassName() === 'BatchNormalization' && inboundCount(next.outboundLayer) === 1) {
         const axis = Number(configOf(next.outboundLayer).axis ?? -1);
         if (axis === -1 || axis === out.shape.length - 1) {
@@ -223,21 +244,29 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
         }
       }
       // The output layer's activation is left alone: the trainer runs it as linear when the loss wants logits.
-      const after = soleConsumer(out);
+      const after = linear ? soleConsumer(out) : null;
       const act = after && !outputLayers.has(after.outboundLayer) ? fusedActivationOf(after.outboundLayer) : null;
       if (act && after) {
         absorbed.add(after);
         out = after.outputTensors[0]!;
       }
-      if (bn || act) {
-        const f: Fold = { layer: layer.name, kind, batchNorm: bn?.name ?? null, activation: act && after ? { layer: after.outboundLayer.name, fused: act.fused } : null };
+      // A 2x2 max pool after the conv (and its BN and activation), where the fused activation is one conv.c applies.
+      const effective = act?.fused ?? own ?? 'linear';
+      const poolNode = kind === 'Conv2D' && (effective === 'linear' || effective === 'relu' || effective === 'relu6') && pair((layer as unknown as ConvFields).dilationRate).every((d) => d === 1) ? soleConsumer(out) : null;
+      const pool = poolNode && !outputLayers.has(poolNode.outboundLayer) && isMaxPool2x2(poolNode.outboundLayer) ? poolNode.outboundLayer : null;
+      if (pool && poolNode) {
+        absorbed.add(poolNode);
+        out = poolNode.outputTensors[0]!;
+      }
+      if (bn || act || pool) {
+        const f: Fold = { layer: layer.name, kind, batchNorm: bn?.name ?? null, activation: act && after ? { layer: after.outboundLayer.name, fused: act.fused } : null, maxPool: pool?.name ?? null, residual: null };
         folds.push(f);
         const fields = layer as unknown as ConvFields;
         const bnFields = (bn ?? {}) as BatchNormFields;
         const sources = [fields.kernel ?? fields.depthwiseKernel, fields.bias, bnFields.gamma, bnFields.beta, bnFields.movingMean, bnFields.movingVariance]
           .filter((v): v is LayerVariableLike => v != null)
           .map((v) => v.read());
-        steps.push({ kind: 'fused', fold: f, layer, bn, alpha: act?.alpha, input: node.inputTensors[0]!.id, output: out.id, sources, ids: [], kernel: null, bias: null });
+        steps.push({ kind: 'fused', fold: f, layer, bn, alpha: act?.alpha, input: node.inputTensors[0]!.id, output: out.id, own: act ? null : own, pool, residual: null, sources, ids: [], kernel: null, bias: null });
         continue;
       }
     }
@@ -247,7 +276,19 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
       const act = after && !outputLayers.has(after.outboundLayer) ? fusedActivationOf(after.outboundLayer) : null;
       if (after && act?.fused === 'relu' && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
         absorbed.add(after);
-        merges.push(`${layer.name}+${after.outboundLayer.name}`);
+        const merged = `${layer.name}+${after.outboundLayer.name}`;
+        merges.push(merged);
+        // A Conv2D (+ BN) step whose output only this Add reads takes the Add and the ReLU in its own pass:
+        // it moves here, where both its input and the other operand exist.
+        const at = a.id === b.id ? -1 : steps.findIndex((st) => st.kind === 'fused' && (st.output === a.id || st.output === b.id) && st.fold.kind === 'Conv2D' && !st.pool && !st.own && !st.fold.activation && st.residual === null && !outputIds.has(st.output) && consumers.get(st.output)?.length === 1);
+        if (at >= 0) {
+          const st = steps.splice(at, 1)[0] as FusedStep;
+          st.residual = st.output === a.id ? b.id : a.id;
+          st.output = after.outputTensors[0]!.id;
+          st.fold.residual = merged;
+          steps.push(st);
+          continue;
+        }
         steps.push({ kind: 'addRelu', inputs: [a.id, b.id], output: after.outputTensors[0]!.id });
         continue;
       }
@@ -264,7 +305,7 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
 
   // How many steps read each tensor: an intermediate is freed after its last reader.
   const readers = new Map<number, number>();
-  for (const st of steps) for (const id of st.kind === 'layer' || st.kind === 'addRelu' ? st.inputs : [st.input]) readers.set(id, (readers.get(id) ?? 0) + 1);
+  for (const st of steps) for (const id of st.kind === 'layer' || st.kind === 'addRelu' ? st.inputs : st.kind === 'fused' && st.residual !== null ? [st.input, st.residual] : [st.input]) readers.set(id, (readers.get(id) ?? 0) + 1);
 
   const refold = (st: FusedStep): void => {
     if (!st.bn) return; // an activation fused alone: the layer's own kernel and bias
@@ -289,12 +330,31 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
     st.ids = ids;
   };
 
-  const runFused = (st: FusedStep, x: Tensor): Tensor => {
+  const runFused = (st: FusedStep, x: Tensor, residual: Tensor | null): Tensor => {
     const fields = st.layer as unknown as ConvFields;
-    const activation = st.fold.activation?.fused ?? 'linear';
+    const activation = st.fold.activation?.fused ?? st.own ?? 'linear';
     const alpha = st.alpha !== undefined ? { leakyreluAlpha: st.alpha } : {};
     const kernel = st.bn ? st.kernel! : (fields.kernel ?? fields.depthwiseKernel)!.read();
     const bias = (st.bn ? st.bias : fields.bias?.read()) ?? undefined;
+    if (st.fold.kind === 'Conv2D' && residual) {
+      const strides = pair(fields.strides);
+      const pad = fields.padding === 'same' ? 'same' : 'valid';
+      const fusedY = pair(fields.dilationRate).every((d) => d === 1) ? convAddRelu(tf, { x: x as tfjs.Tensor4D, filter: kernel as tfjs.Tensor4D, bias, strides, pad, residual }) : null;
+      if (fusedY) return fusedY;
+      const y = tf.fused.conv2d({ x: x as tfjs.Tensor4D, filter: kernel as tfjs.Tensor4D, strides, pad, dilations: pair(fields.dilationRate), dataFormat: 'NHWC', bias, activation });
+      try {
+        return addRelu(tf, y, residual);
+      } finally {
+        y.dispose();
+      }
+    }
+    if (st.fold.kind === 'Conv2D' && st.pool) {
+      const strides = pair(fields.strides);
+      const pad = fields.padding === 'same' ? 'same' : 'valid';
+      const pooled = convMaxPool(tf, { x: x as tfjs.Tensor4D, filter: kernel as tfjs.Tensor4D, bias, strides, pad, activation });
+      if (pooled) return pooled;
+      return tf.tidy(() => tf.maxPool(tf.fused.conv2d({ x: x as tfjs.Tensor4D, filter: kernel as tfjs.Tensor4D, strides, pad, dataFormat: 'NHWC', bias, activation }), 2, 2, 'valid'));
+    }
     if (st.fold.kind === 'Conv2D') {
       return tf.fused.conv2d({ x: x as tfjs.Tensor4D, filter: kernel as tfjs.Tensor4D, strides: pair(fields.strides), pad: fields.padding === 'same' ? 'same' : 'valid', dilations: pair(fields.dilationRate), dataFormat: 'NHWC', bias, activation, ...alpha });
     }
@@ -313,7 +373,8 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
   const describe =
     `${folds.filter((f) => f.batchNorm).length} BatchNormalization${folds.filter((f) => f.batchNorm).length === 1 ? '' : 's'} folded, ` +
     `${folds.filter((f) => f.activation).length} activation${folds.filter((f) => f.activation).length === 1 ? '' : 's'} fused` +
-    (folds.length ? ` (${folds.map((f) => [f.layer, f.batchNorm, f.activation?.layer].filter(Boolean).join('+')).join(', ')})` : '') +
+    (folds.length ? ` (${folds.map((f) => [f.layer, f.batchNorm, f.activation?.layer, f.maxPool, f.residual].filter(Boolean).join('+')).join(', ')})` : '') +
+    (folds.some((f) => f.maxPool) ? `, ${folds.filter((f) => f.maxPool).length} max pool${folds.filter((f) => f.maxPool).length === 1 ? '' : 's'} in the convolution's pass` : '') +
     (merges.length ? `, ${merges.length} residual Add${merges.length === 1 ? '' : 's'} + ReLU in one pass` : '') +
     (pools.length ? `, ${pools.length} global average pool${pools.length === 1 ? '' : 's'} as a pooling op` : '');
 
@@ -342,8 +403,9 @@ export function planInference(tf: Tf, model: tfjs.LayersModel, options: { fold?:
       try {
         for (const st of steps) {
           if (st.kind === 'fused') {
-            values.set(st.output, runFused(st, values.get(st.input)!));
+            values.set(st.output, runFused(st, values.get(st.input)!, st.residual !== null ? values.get(st.residual)! : null));
             release(st.input);
+            if (st.residual !== null) release(st.residual);
           } else if (st.kind === 'addRelu') {
             values.set(st.output, addRelu(tf, values.get(st.inputs[0])!, values.get(st.inputs[1])!));
             for (const id of st.inputs) release(id);

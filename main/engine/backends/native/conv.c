@@ -12,6 +12,7 @@
  * the products M [16][tb][K] stay in cache: per block, input transform -> 16 products -> output
  * transform (+ bias + activation) straight into y.
  */
+// layerforge: relaxed-simd
 #include "simd.h"
 
 
@@ -264,12 +265,16 @@ void conv_wino4_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
 /*
  * As conv_wino_fwd with F(4x4, 3x3): tiles of 4x4 outputs (nb x ceil(oh/4) x ceil(ow/4)), u from
  * conv_wino4_filter [36][c4][k]; scratch 36·tb·(c4 + k) floats per thread. k % 8 == 0, tb % 4 == 0.
+ * pool != 0: y is the 2x2 max pool (stride 2, valid) of the convolution, [nb][oh/2][ow/2][k].
+ * res != 0 (pool == 0): a residual [nb][oh][ow][k] added before the activation (act(conv + bias + res):
+ * a ResNet block's conv + BN, Add and ReLU in one pass).
  */
 __attribute__((export_name("conv_wino4_fwd")))
 void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
                     int32_t c, int32_t oh, int32_t ow, int32_t k, int32_t pad_top, int32_t pad_left, int32_t act,
-                    int32_t t_begin, int32_t t_end, int32_t tb) {
+                    int32_t t_begin, int32_t t_end, int32_t tb, int32_t pool, const f32 *res) {
   const int32_t th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
+  const int32_t ph = oh >> 1, pw = ow >> 1;
   const int32_t per_image = th * tw;
   if (t_end > nb * per_image) t_end = nb * per_image;
   const int32_t c4 = (c + 3) & ~3, cfull = c & ~3;
@@ -354,13 +359,46 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
   if (r < rows) {                                                                                  \
     AT6(s##r##0, s##r##1, s##r##2, s##r##3, s##r##4, s##r##5, y##r##0, y##r##1, y##r##2, y##r##3) \
     v128_t o0 = y##r##0, o1 = y##r##1, o2 = y##r##2, o3 = y##r##3;                                 \
+    const int64_t at = (int64_t)r * ow * k + j;                                                    \
+    if (res) {                                                                                     \
+      const f32 *rr = res + (yt - y) + at;                                                         \
+      o0 = ADD(o0, wasm_v128_load(rr));                                                            \
+      if (cols > 1) o1 = ADD(o1, wasm_v128_load(rr + k));                                          \
+      if (cols > 2) o2 = ADD(o2, wasm_v128_load(rr + 2 * k));                                      \
+      if (cols > 3) o3 = ADD(o3, wasm_v128_load(rr + 3 * k));                                      \
+    }                                                                                              \
     ACT(o0) ACT(o1) ACT(o2) ACT(o3)                                                                \
-    f32 *yr = yt + (int64_t)r * ow * k + j;                                                        \
+    f32 *yr = yt + at;                                                                             \
     wasm_v128_store(yr, o0);                                                                       \
     if (cols > 1) wasm_v128_store(yr + k, o1);                                                     \
     if (cols > 2) wasm_v128_store(yr + 2 * k, o2);                                                 \
     if (cols > 3) wasm_v128_store(yr + 3 * k, o3);                                                 \
   }
+        if (pool) {
+          /* A 2x2 max pool (stride 2, valid) of the tile's 4x4 outputs: each tile gives 2x2 pooled
+             outputs (tiles start at even rows and columns); bias and activation after the max (both
+             monotone: the same values as before it). Pooled outputs past oh/2, ow/2 are not stored. */
+          AT6(s00, s01, s02, s03, s04, s05, y00, y01, y02, y03)
+          AT6(s10, s11, s12, s13, s14, s15, y10, y11, y12, y13)
+          AT6(s20, s21, s22, s23, s24, s25, y20, y21, y22, y23)
+          AT6(s30, s31, s32, s33, s34, s35, y30, y31, y32, y33)
+          v128_t q00 = wasm_f32x4_max(wasm_f32x4_max(y00, y01), wasm_f32x4_max(y10, y11));
+          v128_t q01 = wasm_f32x4_max(wasm_f32x4_max(y02, y03), wasm_f32x4_max(y12, y13));
+          v128_t q10 = wasm_f32x4_max(wasm_f32x4_max(y20, y21), wasm_f32x4_max(y30, y31));
+          v128_t q11 = wasm_f32x4_max(wasm_f32x4_max(y22, y23), wasm_f32x4_max(y32, y33));
+          ACT(q00) ACT(q01) ACT(q10) ACT(q11)
+          const int32_t py = 2 * ty, px = 2 * tx;
+          f32 *yp = y + (((int64_t)b * ph + py) * pw + px) * k + j;
+          if (py < ph) {
+            if (px < pw) wasm_v128_store(yp, q00);
+            if (px + 1 < pw) wasm_v128_store(yp + k, q01);
+          }
+          if (py + 1 < ph) {
+            if (px < pw) wasm_v128_store(yp + (int64_t)pw * k, q10);
+            if (px + 1 < pw) wasm_v128_store(yp + (int64_t)pw * k + k, q11);
+          }
+          continue;
+        }
         OUTROW(0) OUTROW(1) OUTROW(2) OUTROW(3)
 #undef OUTROW
 #undef ACT
@@ -368,3 +406,124 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
     }
   }
 }
+
+/*
+ * Any convolution (kernel fh x fw, strides, NHWC, no dilation) as im2col + GEMM, for the shapes where
+ * XNNPACK is slow (few input channels: an image's 1-3, lenet's 6): per block of pb output pixels, the
+ * patches are gathered into A [pb][kc] (kc = fh·fw·c, tfjs's filter order [fh][fw][c][k]; zeros outside
+ * the image), then M [pb][k8] = A · W by 4x8 register tiles (W [kc][k8]: the filter, its columns padded
+ * to k8 = k rounded up to 8 by conv_gemm_pack when k % 8 != 0), then bias + activation into y's k
+ * columns. Pixels [p_begin, p_end) of nb·oh·ow (two threads take disjoint ranges); scratch per thread:
+ * pb·(kc + k8) floats, pb % 4 == 0. pool != 0: y is the 2x2 max pool (stride 2, valid) of the
+ * convolution, [nb][oh/2][ow/2][k]; the pixels are then taken window by window (4 consecutive A rows
+ * = one window, pixels [p_begin, p_end) of nb·(oh/2)·(ow/2)·4, p_begin % 4 == 0).
+ */
+__attribute__((export_name("conv_gemm_pack")))
+void conv_gemm_pack(const f32 *g, f32 *wp, int32_t kc, int32_t k, int32_t k8) {
+  for (int32_t r = 0; r < kc; r++)
+    for (int32_t j = 0; j < k8; j++) wp[(int64_t)r * k8 + j] = j < k ? g[(int64_t)r * k + j] : 0.0f;
+}
+
+__attribute__((export_name("conv_gemm_fwd")))
+void conv_gemm_fwd(const f32 *x, const f32 *wp, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                   int32_t c, int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw,
+                   int32_t pad_top, int32_t pad_left, int32_t act, int32_t p_begin, int32_t p_end, int32_t pb, int32_t pool) {
+  const int32_t ph = oh >> 1, pw = ow >> 1;
+  const int32_t per_image = pool ? 4 * ph * pw : oh * ow;
+  if (p_end > nb * per_image) p_end = nb * per_image;
+  const int32_t kc = fh * fw * c, k8 = (k + 7) & ~7, rowlen = fw * c;
+  f32 *A = scratch;                     /* [pb][kc] */
+  f32 *M = scratch + (int64_t)pb * kc;  /* [pb][k8] */
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  /* The first pixel's (image, row, column), then stepped along (no division per pixel). */
+  int32_t cb = p_begin / per_image, coy = (p_begin - cb * per_image) / ow, cox = p_begin - cb * per_image - coy * ow;
+  for (int32_t p0 = p_begin; p0 < p_end; p0 += pb) {
+    const int32_t n = p_end - p0 < pb ? p_end - p0 : pb;
+    const int32_t n4 = (n + 3) & ~3;
+    /* Products straight into y where its rows are k8 wide and the block's 4-row tiles all lie in y. */
+    const int32_t direct = k == k8 && n == n4 && !pool;
+    f32 *Mb = direct ? y + (int64_t)p0 * k : M;
+    /* 1. Patches; rows n .. n4-1 are zeros (their products are never stored). */
+    for (int32_t i = 0; i < n4; i++) {
+      f32 *a = A + (int64_t)i * kc;
+      if (i >= n) {
+        for (int32_t q = 0; q < kc; q++) a[q] = 0.0f;
+        continue;
+      }
+      int32_t b = cb, oy = coy, ox = cox;
+      if (pool) {
+        /* Pixel 4q + s: pooling window q (image, row, column), its output (2·row + s / 2, 2·column + s % 2). */
+        const int32_t pq = p0 + i, q = pq >> 2, sub = pq & 3;
+        b = q / (ph * pw);
+        const int32_t r = q - b * ph * pw, wy = r / pw;
+        oy = 2 * wy + (sub >> 1);
+        ox = 2 * (r - wy * pw) + (sub & 1);
+      } else if (++cox == ow) {
+        cox = 0;
+        if (++coy == oh) coy = 0, cb++;
+      }
+      const int32_t iy0 = oy * sh - pad_top, ix0 = ox * sw - pad_left;
+      const int32_t full = ix0 >= 0 && ix0 + fw <= w;
+      for (int32_t ky = 0; ky < fh; ky++, a += rowlen) {
+        const int32_t iy = iy0 + ky;
+        if (iy < 0 || iy >= h) {
+          for (int32_t q = 0; q < rowlen; q++) a[q] = 0.0f;
+          continue;
+        }
+        const f32 *src = x + (((int64_t)b * h + iy) * w + ix0) * c;
+        if (full) {
+          int32_t q = 0;
+          for (; q + 4 <= rowlen; q += 4) wasm_v128_store(a + q, wasm_v128_load(src + q));
+          for (; q < rowlen; q++) a[q] = src[q];
+        } else {
+          for (int32_t kx = 0; kx < fw; kx++) {
+            const int32_t ix = ix0 + kx;
+            if (ix >= 0 && ix < w)
+              for (int32_t q = 0; q < c; q++) a[kx * c + q] = src[kx * c + q];
+            else
+              for (int32_t q = 0; q < c; q++) a[kx * c + q] = 0.0f;
+          }
+        }
+      }
+    }
+    /* 2. M = A · W. */
+    for (int32_t j = 0; j < k8; j += 8)
+      for (int32_t i = 0; i < n4; i += 4) tile4x8(A + (int64_t)i * kc, kc, wp + j, k8, Mb + (int64_t)i * k8 + j, k8, kc, 0);
+    /* 3. Bias, activation, into y's k columns. */
+    if (direct && !bias && act == 0) continue;
+    if (pool) {
+      /* Max of each window's 4 rows (n is a multiple of 4 here), then bias and activation. */
+      for (int32_t i = 0; i < n; i += 4) {
+        const f32 *m = M + (int64_t)i * k8;
+        f32 *yp = y + (int64_t)((p0 + i) >> 2) * k;
+        for (int32_t j = 0; j < k; j += 4) {
+          const int32_t left = k - j;
+          v128_t o = wasm_f32x4_max(wasm_f32x4_max(wasm_v128_load(m + j), wasm_v128_load(m + k8 + j)),
+                                    wasm_f32x4_max(wasm_v128_load(m + 2 * k8 + j), wasm_v128_load(m + 3 * k8 + j)));
+          if (bias) o = wasm_f32x4_add(o, load_part(bias + j, left));
+          if (act != 0) {
+            o = wasm_v128_bitselect(zero, o, wasm_f32x4_lt(o, zero));
+            if (act == 2) o = wasm_v128_bitselect(six, o, wasm_f32x4_gt(o, six));
+          }
+          store_part(yp + j, left, o);
+        }
+      }
+      continue;
+    }
+    for (int32_t i = 0; i < n; i++) {
+      const f32 *m = Mb + (int64_t)i * k8;
+      f32 *yp = y + (int64_t)(p0 + i) * k;
+      for (int32_t j = 0; j < k; j += 4) {
+        const int32_t left = k - j;
+        v128_t o = wasm_v128_load(m + j);
+        if (bias) o = wasm_f32x4_add(o, load_part(bias + j, left));
+        if (act != 0) {
+          o = wasm_v128_bitselect(zero, o, wasm_f32x4_lt(o, zero));
+          if (act == 2) o = wasm_v128_bitselect(six, o, wasm_f32x4_gt(o, six));
+        }
+        store_part(yp + j, left, o);
+      }
+    }
+  }
+}
+
