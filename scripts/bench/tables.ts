@@ -152,7 +152,7 @@ export const tablesBench: BenchModule = {
             value: withWarm == null ? null : Math.round(withWarm),
             unit: 'rows/s',
             peer: `pytorch.${base}.train`,
-            note: warmMs > 0 ? `steps + ${warmMs} ms of warm-up (on a tiny copy of the net, before the first step)` : 'no warm-up in this run',
+            note: warmMs > 0 ? `steps + ${warmMs} ms of warm-up (on a tiny copy of the net, before the first step)` : notes.includes('matrix loops in wasm') ? 'no warm-up: the matrix loops run in wasm (mlp.c), compiled before the first step' : 'no warm-up in this run',
           },
         );
         if (t.name === 'breast_cancer') {

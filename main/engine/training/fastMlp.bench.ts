@@ -1,7 +1,8 @@
 /**
  * Training rows/s of the fast dense-network loop against the tfjs step (the Trainer's minimize path) on
  * the table MLP 30 -> Dense(64, relu) -> Dropout(0.1) -> Dense(32, relu) -> Dense(2, softmax), batch 32,
- * Adam, on the cpu and wasm backends. Steps only (fill + step + read-back of loss and stats).
+ * Adam, on the cpu and wasm backends, and the fast loop with its JS matrix loops (LAYERFORGE_FAST_MLP_WASM=0).
+ * Steps only (fill + step + read-back of loss and stats).
  *
  *   npx tsx main/engine/training/fastMlp.bench.ts [seconds per measurement, default 3]
  */
@@ -78,6 +79,13 @@ async function bench(backend: 'cpu' | 'wasm'): Promise<void> {
   const fastRate = await measure((x, y, n) => {
     fast.step(x, y, n, 0.003);
   });
+  // The same loop with its matrix products in JS (LAYERFORGE_FAST_MLP_WASM=0), for the wasm module's gain.
+  process.env.LAYERFORGE_FAST_MLP_WASM = '0';
+  const js = createFastMlp({ tf, model: m, task, plan, target, settings: s })!;
+  delete process.env.LAYERFORGE_FAST_MLP_WASM;
+  const jsRate = await measure((x, y, n) => {
+    js.step(x, y, n, 0.003);
+  });
   const t0 = performance.now();
   for (let i = 0; i < 100; i++) fast.sync();
   const syncMs = (performance.now() - t0) / 100;
@@ -116,7 +124,7 @@ async function bench(backend: 'cpu' | 'wasm'): Promise<void> {
   m.dispose();
   const k = (v: number) => `${(v / 1000).toFixed(1)}k`;
   console.log(
-    `${backend.padEnd(4)}  fast best ${k(fastRate.best)} median ${k(fastRate.median)} rows/s   tfjs best ${k(tfjsRate.best)} median ${k(tfjsRate.median)} rows/s   ×${(fastRate.best / tfjsRate.best).toFixed(1)} (best) ×${(fastRate.median / tfjsRate.median).toFixed(1)} (median)   sync ${syncMs.toFixed(2)} ms`,
+    `${backend.padEnd(4)}  fast best ${k(fastRate.best)} median ${k(fastRate.median)} rows/s (JS loops: best ${k(jsRate.best)} median ${k(jsRate.median)})   tfjs best ${k(tfjsRate.best)} median ${k(tfjsRate.median)} rows/s   ×${(fastRate.best / tfjsRate.best).toFixed(1)} (best) ×${(fastRate.median / tfjsRate.median).toFixed(1)} (median)   sync ${syncMs.toFixed(2)} ms`,
   );
 }
 

@@ -371,7 +371,7 @@ describe('fast MLP loop: dropout, memory', () => {
     const model = build(tf, 6, layers);
     const { task, plan, target } = taskOf(model, 'classification', 3);
     const fast = createFastMlp({ tf, model, task, plan, target, settings: settings({ optimizer: 'adam', batchSize: 32 }) })!;
-    expect(fast.describe).toMatch(/^3 dense layers with dropout, adam(; loops warmed up on a tiny copy in \d+ ms)?$/);
+    expect(fast.describe).toMatch(/^3 dense layers with dropout, adam(; loops warmed up on a tiny copy in \d+ ms|; matrix loops in wasm \(mlp\.c\))?$/);
     // A learnable rule: the class is the argmax of the first three features.
     const data = batches(6, Array.from({ length: 300 }, () => 32), 'classification', 3, 11);
     for (const d of data) {
@@ -424,10 +424,13 @@ describe('fast MLP loop: dropout, memory', () => {
     const b = twin(tf, a, 6, layers);
     const { task, plan, target } = taskOf(a, 'classification', 3);
     const s = settings({ optimizer: 'adamw', batchSize: 16, weightDecay: 0.01, seed: 4 });
-    const warmed = createFastMlp({ tf, model: a, task, plan, target, settings: s })!;
-    vi.stubEnv('LAYERFORGE_FAST_MLP_WARMUP', '0');
+    // The warm-up is for the JS loops: mlp.c off.
+    vi.stubEnv('LAYERFORGE_FAST_MLP_WASM', '0');
+    let warmed: ReturnType<typeof createFastMlp>;
     let cold: ReturnType<typeof createFastMlp>;
     try {
+      warmed = createFastMlp({ tf, model: a, task, plan, target, settings: s })!;
+      vi.stubEnv('LAYERFORGE_FAST_MLP_WARMUP', '0');
       cold = createFastMlp({ tf, model: b, task, plan, target, settings: s })!;
     } finally {
       vi.unstubAllEnvs();
@@ -443,6 +446,46 @@ describe('fast MLP loop: dropout, memory', () => {
     expect(weightsOf(b)).toEqual(weightsOf(a));
     a.dispose();
     b.dispose();
+  });
+
+  it('mlp.c (wasm) trains bit for bit as the JS loops: every width and batch edge, bias or not, relu gates, each optimizer and loss', async () => {
+    const tf = await cpu();
+    const shapes: Array<{ layers: LayerSpec[]; taskId: 'classification' | 'regression'; classes: number; loss?: LossId }> = [
+      { layers: [{ dense: 13, act: 'relu' }, { dropout: 0.2 }, { dense: 8, act: 'relu', bias: false }, { dense: 5, act: 'relu' }, { dense: 3, act: 'softmax' }], taskId: 'classification', classes: 3 },
+      { layers: [{ dense: 16, act: 'relu' }, { dense: 7, act: 'tanh' }, { activation: 'relu' }, { dense: 1 }], taskId: 'regression', classes: 0, loss: 'huber' },
+      { layers: [{ dense: 4, act: 'selu' }, { dense: 6, act: 'relu' }, { dense: 1, act: 'sigmoid' }], taskId: 'classification', classes: 2 },
+    ];
+    for (const shape of shapes) {
+      for (const optimizer of OPTIMIZERS) {
+        const a = build(tf, 7, shape.layers);
+        const b = twin(tf, a, 7, shape.layers);
+        const { task, plan, target } = taskOf(a, shape.taskId, shape.classes, shape.loss);
+        const s = settings({ optimizer, batchSize: 16, weightDecay: 0.01, momentum: 0.9, seed: 3, loss: shape.loss ?? 'auto' });
+        const wasm = createFastMlp({ tf, model: a, task, plan, target, settings: s })!;
+        expect(wasm.describe).toMatch(/matrix loops in wasm \(mlp\.c\)$/);
+        vi.stubEnv('LAYERFORGE_FAST_MLP_WASM', '0');
+        let js: ReturnType<typeof createFastMlp>;
+        try {
+          js = createFastMlp({ tf, model: b, task, plan, target, settings: s })!;
+        } finally {
+          vi.unstubAllEnvs();
+        }
+        expect(js.describe).not.toMatch(/wasm/);
+        for (const { x, y, n } of batches(7, [16, 16, 13, 16, 9, 1, 16, 6], shape.taskId, shape.classes, 21)) {
+          const rw = wasm.step(x, y, n, 0.01);
+          const lw = rw.loss;
+          const sw = Array.from(rw.stats);
+          const rj = js.step(x, y, n, 0.01);
+          expect(rj.loss, `${optimizer} ${shape.layers.length} layers`).toBe(lw);
+          expect(Array.from(rj.stats)).toEqual(sw);
+        }
+        wasm.sync();
+        js.sync();
+        expect(weightsOf(b), `${optimizer}`).toEqual(weightsOf(a));
+        a.dispose();
+        b.dispose();
+      }
+    }
   });
 
   it('sync() leaves tf.memory() flat', async () => {

@@ -20,15 +20,22 @@
  * after each epoch, before evaluation, checkpoints and exports use the tfjs model). Buffers are
  * allocated once for the batch size; a step allocates nothing.
  *
- * Before the first step, createFastMlp runs the same code on a tiny net of the same structure (see
- * warmUp), so that V8 has optimised the loops when the real steps start: a 100-epoch run on a
- * 150-row table (400 steps) otherwise spends most of its time in unoptimised code.
+ * The matrix products (Dense forward, weight, bias and input gradients) and the Adam update run in
+ * wasm (native/mlp.c, on a memory of the net's own where all its buffers live): the same operations in
+ * the same order as the JS loops here, so the same weights bit for bit (fastMlp.test.ts checks), but
+ * compiled before the first step (V8's Liftoff) and two float64 lanes at a time. A 100-epoch run on a
+ * 150-row table is only 400 steps: the JS loops spent a third of its time in V8's interpreter or in
+ * a warm-up before V8 had optimised them; the wasm loops need no warm-up. LAYERFORGE_FAST_MLP_WASM=0
+ * (or a runtime without WebAssembly) runs the JS loops instead, and then, before the first step,
+ * createFastMlp runs them on a tiny net of the same structure (see warmUp), so that V8 has optimised
+ * them when the real steps start.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../shared/project';
 import { mulberry32 } from '../../../shared/random';
 import type { TargetInfo, TaskDef, TaskPlan } from '../../../shared/tasks';
 import { erf, SELU_SCALE, SELU_SCALEALPHA } from '../tfjsScalar';
+import { WASM_PLAIN as MLP_WASM } from '../backends/native/mlpWasm';
 
 export interface FastMlpInit {
   tf: typeof tfjs;
@@ -40,7 +47,7 @@ export interface FastMlpInit {
 }
 
 export interface FastMlp {
-  /** Shown in the run's notes, e.g. "3 dense layers, adam" (and "; loops warmed up on a tiny copy in 9 ms" when createFastMlp ran the warm-up). */
+  /** Shown in the run's notes, e.g. "3 dense layers, adam; matrix loops in wasm (mlp.c)" (or "; loops warmed up on a tiny copy in 9 ms" when the JS loops ran the warm-up). */
   readonly describe: string;
   /**
    * One training step on rows x[0..n) (n × F standardised features) with int labels or standardised
@@ -171,15 +178,18 @@ export function fastMlpUnsupported(init: FastMlpInit): string | null {
 export function createFastMlp(init: FastMlpInit): FastMlp | null {
   const r = analyse(init);
   if (typeof r === 'string') return null;
+  const wasm = mlpModuleHere();
   const w0 = performance.now();
-  const warmedUp = warmUp(r.chain, r.loss, init.settings);
+  // The wasm loops run compiled from the first step: the JS warm-up is for the JS loops only.
+  const warmedUp = wasm ? false : warmUp(r.chain, r.loss, init.settings);
   const warmMs = performance.now() - w0;
   // The weights, read once (dataSync: cpu and wasm only) into our own buffers.
   const ops = makeOps(r.chain.ops, (spec) => ({
     w: Float32Array.from(spec.kernel!.read().dataSync() as Float32Array),
     b: spec.bias ? Float32Array.from(spec.bias.read().dataSync() as Float32Array) : null,
   }));
-  const net = new FastNet(init.tf, r.chain.ops, ops, r.loss, init.settings);
+  const net = new FastNet(init.tf, r.chain.ops, ops, r.loss, init.settings, wasm);
+  if (wasm) net.describe += '; matrix loops in wasm (mlp.c)';
   if (warmedUp) net.describe += `; loops warmed up on a tiny copy in ${Math.max(1, Math.round(warmMs))} ms`;
   return net;
 }
@@ -209,6 +219,45 @@ function makeOps(specs: OpSpec[], weightsOf: (spec: DenseSpec, i: number) => { w
     };
   });
 }
+
+/** mlp.c's exports (byte offsets into `memory` and scalars), bound to a memory of one net's own. */
+interface MlpKernels {
+  memory: WebAssembly.Memory;
+  forward(a: number, n: number, inW: number, w: number, b: number, out: number, outW: number, relu: number): void;
+  grads(a: number, g: number, n: number, inW: number, outW: number, gw: number): void;
+  biasGrads(g: number, n: number, outW: number, gb: number): void;
+  inputGrad(g: number, w: number, n: number, inW: number, outW: number, gIn: number, gate: number): void;
+  adam(w: number, g: number, s1: number, s2: number, len: number, b1: number, ob1: number, b2: number, ob2: number, k1: number, k2: number, eps: number): void;
+}
+
+/** mlp.c compiled once per process (null: LAYERFORGE_FAST_MLP_WASM=0 or no WebAssembly here). */
+let mlpModule: WebAssembly.Module | null | undefined;
+
+/** Whether the matrix loops run in mlp.c: not with LAYERFORGE_FAST_MLP_WASM=0, nor where the module does not compile. */
+function mlpModuleHere(): boolean {
+  if (process.env.LAYERFORGE_FAST_MLP_WASM === '0') return false;
+  if (mlpModule === undefined) {
+    try {
+      mlpModule = new WebAssembly.Module(Buffer.from(MLP_WASM, 'base64'));
+    } catch {
+      mlpModule = null;
+    }
+  }
+  return mlpModule !== null;
+}
+
+/** A fresh instance of mlp.c on a new memory of `pages` (64 KiB) pages (never grown), where mlpModuleHere(). */
+function mlpKernels(pages: number): MlpKernels {
+  if (!mlpModule) throw new Error('mlp.c is not available here');
+  // The module declares a maximum (65,536 pages); an imported memory must declare one within it.
+  const size = Math.max(2, pages);
+  const memory = new WebAssembly.Memory({ initial: size, maximum: size });
+  const e = new WebAssembly.Instance(mlpModule, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+  return { memory, forward: e.mlp_dense_forward!, grads: e.mlp_dense_grads!, biasGrads: e.mlp_bias_grads!, inputGrad: e.mlp_dense_input_grad!, adam: e.mlp_adam_update! };
+}
+
+/** Byte offset of a view on the wasm memory; 0 (null in mlp.c) for none. No buffer starts at 0 (see FastNet.place). */
+const at = (a: Float32Array | Float64Array | null): number => (a ? a.byteOffset : 0);
 
 /** Warm-up steps on a tiny copy of the chain (see warmUp): V8 optimises the matrix loops after ~30, the step itself after ~300. */
 const WARM_STEPS = 400;
@@ -386,10 +435,16 @@ class FastNet implements FastMlp {
 
   /** The specs of the ops (their tfjs variables, for sync), op by op. */
   private readonly specs: OpSpec[];
+  /** mlp.c on this net's own memory, where every buffer of the net lives (null: the JS loops, buffers in JS arrays). */
+  private wasm: MlpKernels | null = null;
+  private readonly useWasm: boolean;
+  /** The step's input rows, copied onto the wasm memory (wasm only). */
+  private xBuf: Float32Array = new Float32Array(0);
 
   /** `tf` null: a net of its own (the warm-up's), never synced. */
-  constructor(tf: typeof tfjs | null, specs: OpSpec[], ops: Op[], loss: LossKind, settings: TrainingSettings) {
+  constructor(tf: typeof tfjs | null, specs: OpSpec[], ops: Op[], loss: LossKind, settings: TrainingSettings, useWasm = false) {
     this.tf = tf;
+    this.useWasm = useWasm;
     this.specs = specs;
     this.ops = ops;
     this.loss = loss;
@@ -419,10 +474,76 @@ class FastNet implements FastMlp {
   private ensure(n: number): void {
     if (n <= this.cap) return;
     this.cap = n;
+    if (this.useWasm) {
+      this.place(n);
+      return;
+    }
     this.outs = this.ops.map((o) => new Float32Array(n * o.outW));
     this.pres = this.ops.map((o) => (o.kind === 'dense' && needsInput(o.act) ? new Float32Array(n * o.outW) : null));
     this.grads = this.ops.map((o) => new Float64Array(n * o.outW));
     this.masks = this.ops.map((o) => (o.kind === 'dropout' && o.rate > 0 ? new Float32Array(n * o.outW) : null));
+  }
+
+  /**
+   * Wasm: every buffer of the net (weights, gradients, optimizer slots, activations for n rows, the input
+   * rows) as views on one new memory of mlp.c's, 16-byte aligned, none at offset 0 (mlp.c's null); the
+   * weights and slots copied over. Run again (a new memory) if a batch outgrows the first.
+   */
+  private place(n: number): void {
+    const sizes: number[] = [];
+    const f32 = (len: number) => sizes.push(len * 4);
+    const f64 = (len: number) => sizes.push(len * 8);
+    f32(n * this.ops[0]!.inW);
+    for (const op of this.ops) {
+      if (op.kind === 'dense') {
+        // w, gw, s1w, s2w (and the same for the bias)
+        for (const len of op.b ? [op.inW * op.outW, op.outW] : [op.inW * op.outW]) {
+          f32(len);
+          f64(len);
+          f32(len);
+          f32(len);
+        }
+      }
+      f32(n * op.outW); // out
+      f64(n * op.outW); // grad
+      if (op.kind === 'dense' && needsInput(op.act)) f32(n * op.outW);
+      if (op.kind === 'dropout' && op.rate > 0) f32(n * op.outW);
+    }
+    const bytes = sizes.reduce((t, b) => t + ((b + 15) & ~15), 16);
+    const k = mlpKernels(Math.ceil(bytes / 65536));
+    this.wasm = k;
+    const buffer = k.memory.buffer;
+    let next = 16;
+    const take = (b: number) => {
+      const o = next;
+      next += (b + 15) & ~15;
+      return o;
+    };
+    const v32 = (len: number, from?: Float32Array | null) => {
+      const v = new Float32Array(buffer, take(len * 4), len);
+      if (from) v.set(from);
+      return v;
+    };
+    const v64 = (len: number) => new Float64Array(buffer, take(len * 8), len);
+    this.xBuf = v32(n * this.ops[0]!.inW);
+    for (const op of this.ops) {
+      if (op.kind !== 'dense') continue;
+      const size = op.inW * op.outW;
+      op.w = v32(size, op.w);
+      op.gw = v64(size);
+      op.s1w = v32(size, op.s1w);
+      op.s2w = v32(size, op.s2w);
+      if (op.b) {
+        op.b = v32(op.outW, op.b);
+        op.gb = v64(op.outW);
+        op.s1b = v32(op.outW, op.s1b);
+        op.s2b = v32(op.outW, op.s2b);
+      }
+    }
+    this.outs = this.ops.map((o) => v32(n * o.outW));
+    this.grads = this.ops.map((o) => v64(n * o.outW));
+    this.pres = this.ops.map((o) => (o.kind === 'dense' && needsInput(o.act) ? v32(n * o.outW) : null));
+    this.masks = this.ops.map((o) => (o.kind === 'dropout' && o.rate > 0 ? v32(n * o.outW) : null));
   }
 
   step(x: Float32Array, y: Int32Array | Float32Array, n: number, lr: number): { loss: number; stats: ArrayLike<number> } {
@@ -432,7 +553,12 @@ class FastNet implements FastMlp {
       return this.result;
     }
     this.ensure(n);
-    const { ops, outs, pres, grads, masks } = this;
+    const { ops, outs, pres, grads, masks, wasm } = this;
+    if (wasm) {
+      // The input rows onto the wasm memory; from here on x is that copy.
+      this.xBuf.set(x.subarray(0, n * ops[0]!.inW));
+      x = this.xBuf;
+    }
     // Forward.
     let a: Float32Array = x;
     for (let i = 0; i < ops.length; i++) {
@@ -443,7 +569,8 @@ class FastNet implements FastMlp {
         const pre = pres[i];
         const z = pre ?? out;
         // relu is fused into the product (its gradient needs only the output, so pre is null).
-        denseForward(a, n, op.inW, op.w, op.b, z, op.outW, op.act === RELU);
+        if (wasm) wasm.forward(a.byteOffset, n, op.inW, op.w.byteOffset, at(op.b), z.byteOffset, op.outW, op.act === RELU ? 1 : 0);
+        else denseForward(a, n, op.inW, op.w, op.b, z, op.outW, op.act === RELU);
         if (op.act !== LINEAR && op.act !== RELU) activate(op.act, z, out, len);
       } else if (op.kind === 'activation') {
         activate(op.act, a, out, len);
@@ -469,11 +596,19 @@ class FastNet implements FastMlp {
       const gate = i > 0 && this.reluGated[i - 1] ? input : null;
       if (op.kind === 'dense') {
         if (op.act !== LINEAR && !this.reluGated[i]) activationGrad(op.act, g, pres[i] ?? outs[i]!, outs[i]!, g, len);
-        if (op.trainable) {
-          denseGrads(input, g, n, op.inW, op.outW, op.gw);
-          if (op.gb) biasGrads(g, n, op.outW, op.gb);
+        if (wasm) {
+          if (op.trainable) {
+            wasm.grads(input.byteOffset, g.byteOffset, n, op.inW, op.outW, op.gw.byteOffset);
+            if (op.gb) wasm.biasGrads(g.byteOffset, n, op.outW, op.gb.byteOffset);
+          }
+          if (need) wasm.inputGrad(g.byteOffset, op.w.byteOffset, n, op.inW, op.outW, gIn!.byteOffset, at(gate));
+        } else {
+          if (op.trainable) {
+            denseGrads(input, g, n, op.inW, op.outW, op.gw);
+            if (op.gb) biasGrads(g, n, op.outW, op.gb);
+          }
+          if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!, gate);
         }
-        if (need) denseInputGrad(g, op.w, n, op.inW, op.outW, gIn!, gate);
       } else if (!need) {
         continue;
       } else if (op.kind === 'activation') {
@@ -644,7 +779,8 @@ class FastNet implements FastMlp {
         // (m / c1) / (sqrt(v / c2) + eps) · -lr with the constants folded (float64: the same up to rounding), one division per weight.
         const k1 = negLr / c1;
         const k2 = 1 / c2;
-        adamUpdate(w, g, s1, s2, len, b1, ob1, b2, ob2, k1, k2, eps);
+        if (this.wasm) this.wasm.adam(w.byteOffset, g.byteOffset, s1.byteOffset, s2.byteOffset, len, b1, ob1, b2, ob2, k1, k2, eps);
+        else adamUpdate(w, g, s1, s2, len, b1, ob1, b2, ob2, k1, k2, eps);
         return;
       }
     }
