@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
 import { SUPPLIED_KERNELS } from './kernels';
 import * as v8 from 'node:v8';
+import { readFileSync } from 'node:fs';
+import { NATIVE_MODULES } from './native/modules';
 import { heapOffset, nativeKernels, nativeVariantChoice, setNativeKernelsEnabled, type WasmBackendInternals } from './native';
 import * as kernelsWasm from './native/kernelsWasm';
 import { initWasmBackend, type WasmSetup } from './wasm';
@@ -282,7 +284,10 @@ describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
     const choice = nativeVariantChoice();
     expect(k.variant).toBe(choice.variant);
     expect(k.variant, choice.reason).toBe(process.env.LAYERFORGE_NATIVE_RELAXED === '0' ? 'plain' : 'relaxed');
-    expect(k.relaxedModules).toEqual(k.variant === 'relaxed' ? ['kernels'] : []);
+    // every module whose C file opts in (the marker line build.mjs reads), and only those
+    const optedIn = NATIVE_MODULES.map((m) => m.name).filter((name) => /^\/\/ layerforge: relaxed-simd\s*$/m.test(readFileSync(new URL(`./native/${name}.c`, import.meta.url), 'utf8')));
+    expect(optedIn).toContain('kernels');
+    expect(k.relaxedModules).toEqual(k.variant === 'relaxed' ? optedIn : []);
     expect(k.variantReason.length).toBeGreaterThan(0);
   });
 

@@ -9,9 +9,11 @@
  * freed by tf.tidy, and the returned Tensor becomes the kernel's output, as tfjs-node's kernels do.
  *
  * How each one is built (measured against the alternatives in bench-kernels.ts):
- * - Conv2DBackpropFilter: a direct, cache-blocked SIMD accumulation in our wasm module
- *   (native/kernels.c; up to 3·3·512 rows of dW). Without the module, or beyond that size,
- *   dW = im2col(x)^T · dy as one XNNPACK convolution (the transposition trick, conv2dBackpropFilter).
+ * - Conv2DBackpropFilter: our wasm module's blocked GEMMs (convGrad.ts: Winograd F(4x4, 3x3) for 3x3
+ *   stride 1, im2col otherwise, two threads); where they do not apply (fewer than 8 input channels,
+ *   K % 8, LAYERFORGE_CONV_GRAD=direct) a direct, cache-blocked SIMD accumulation (native/kernels.c; up
+ *   to 3·3·512 rows of dW). Without the module, or beyond that size, dW = im2col(x)^T · dy as one
+ *   XNNPACK convolution (the transposition trick, conv2dBackpropFilter).
  * - Conv2DBackpropInput (replaces the wasm backend's scalar C++ loop): a forward XNNPACK conv2d of
  *   dy (zero-dilated by the stride, padded) with the spatially flipped filter, in/out swapped.
  * - DepthwiseConv2dNativeBackpropFilter: per filter tap, one multiply of the shifted input view
@@ -51,6 +53,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { heapOffset, nativeKernels, type NativeKernels } from './native';
 import { biasAddKernel, scatterPhase } from './elementwise';
+import { nativeFilterGrad } from './convGrad';
+import type { HeapBackend } from './native/heap';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
@@ -188,6 +192,9 @@ function conv2dBackpropFilterKernel(tf: Tf, args: KernelArgs): tfjs.Tensor | Ten
   const attrs = args.attrs ?? {};
   const filterShape = attrs.filterShape as [number, number, number, number];
   const native = x.dtype === 'float32' && dy.dtype === 'float32' ? nativeKernels(args.backend) : null;
+  // Our blocked GEMMs (Winograd for 3x3 stride 1, im2col otherwise; convGrad.ts), where they apply.
+  const ours = native ? nativeFilterGrad(native, args.backend as HeapBackend, x, dy, convInfoFor(tf, x.shape, filterShape, attrs, false)) : null;
+  if (ours) return ours;
   if (native && filterShape[0] * filterShape[1] * filterShape[2] <= DIRECT_FILTER_GRAD_MAX_ROWS) {
     const info = convInfoFor(tf, x.shape, filterShape, attrs, false);
     const backend = args.backend as WasmHeapBackend;

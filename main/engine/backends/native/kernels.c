@@ -221,7 +221,9 @@ void add_relu(const f32 *a, const f32 *b, f32 *out, int32_t n) {
  * accumulation, vectorised over F: every in-bounds input value x[c] adds x[c] * dy[p, :] to the row
  * dW[i, j, c, :]. Output positions are taken in blocks of up to 16 along a row, so that each dW row
  * is loaded and stored once per block (16 floats of it held in 4 SIMD registers) while the block's
- * dy rows stay in L1 cache. Single-threaded, so it pays only where XNNPACK's GEMM is at its worst:
+ * dy rows stay in L1 cache; two channels' rows at a time (8 accumulators, each dy load used twice).
+ * Since convGrad.c took the other shapes, this runs for fewer than 8 input channels (an image's first
+ * layer) and output channels that are not a multiple of 8. Single-threaded, so it pays only where XNNPACK's GEMM is at its worst:
  * few rows (FH*FW*C small, e.g. a first layer on RGB input) against a very long reduction
  * (N*OH*OW), where XNNPACK streams the whole dy "filter" from memory once per row tile.
  */
@@ -253,7 +255,54 @@ void conv2d_filter_grad(const f32 *x, const f32 *dy, f32 *dw, int32_t nb, int32_
             const int32_t r0 = (i * fw + j) * c;
             const int32_t ch0 = row_begin > r0 ? row_begin - r0 : 0;
             const int32_t ch1 = row_end - r0 < c ? row_end - r0 : c;
-            for (int32_t ch = ch0; ch < ch1; ch++) {
+            const int64_t xstep2 = (int64_t)sw * c;
+            int32_t ch = ch0;
+            /* Two channels (two dW rows) at a time: 8 independent accumulators per 16 filters instead of
+               4 (the FMA chains' latency bound the single-row loop), each dy load feeding two of them. */
+            for (; ch + 1 < ch1; ch += 2) {
+              f32 *row = dw + ((int64_t)r0 + ch) * f, *row2 = row + f;
+              const f32 *xp = xrow + (int64_t)(p0 * sw - pad_left + j * dil_w) * c + ch;
+              for (int32_t k = 0; k < f16; k += 16) {
+                v128_t a0 = wasm_v128_load(row + k), a1 = wasm_v128_load(row + k + 4);
+                v128_t a2 = wasm_v128_load(row + k + 8), a3 = wasm_v128_load(row + k + 12);
+                v128_t b0 = wasm_v128_load(row2 + k), b1 = wasm_v128_load(row2 + k + 4);
+                v128_t b2 = wasm_v128_load(row2 + k + 8), b3 = wasm_v128_load(row2 + k + 12);
+                const f32 *xq = xp;
+                for (int32_t p = p0; p < p1; p++, xq += xstep2) {
+                  const v128_t xs = wasm_v128_load32_splat(xq), xt = wasm_v128_load32_splat(xq + 1);
+                  const f32 *g = gb + (int64_t)p * f + k;
+                  const v128_t g0 = wasm_v128_load(g), g1 = wasm_v128_load(g + 4), g2 = wasm_v128_load(g + 8), g3 = wasm_v128_load(g + 12);
+                  a0 = ACC(a0, xs, g0); a1 = ACC(a1, xs, g1); a2 = ACC(a2, xs, g2); a3 = ACC(a3, xs, g3);
+                  b0 = ACC(b0, xt, g0); b1 = ACC(b1, xt, g1); b2 = ACC(b2, xt, g2); b3 = ACC(b3, xt, g3);
+                }
+                wasm_v128_store(row + k, a0); wasm_v128_store(row + k + 4, a1);
+                wasm_v128_store(row + k + 8, a2); wasm_v128_store(row + k + 12, a3);
+                wasm_v128_store(row2 + k, b0); wasm_v128_store(row2 + k + 4, b1);
+                wasm_v128_store(row2 + k + 8, b2); wasm_v128_store(row2 + k + 12, b3);
+              }
+              for (int32_t k = f16; k < f4; k += 4) {
+                v128_t a0 = wasm_v128_load(row + k), b0 = wasm_v128_load(row2 + k);
+                const f32 *xq = xp;
+                for (int32_t p = p0; p < p1; p++, xq += xstep2) {
+                  const v128_t g0 = wasm_v128_load(gb + (int64_t)p * f + k);
+                  a0 = ACC(a0, wasm_v128_load32_splat(xq), g0);
+                  b0 = ACC(b0, wasm_v128_load32_splat(xq + 1), g0);
+                }
+                wasm_v128_store(row + k, a0);
+                wasm_v128_store(row2 + k, b0);
+              }
+              for (int32_t k = f4; k < f; k++) {
+                f32 a = row[k], bb = row2[k];
+                const f32 *xq = xp;
+                for (int32_t p = p0; p < p1; p++, xq += xstep2) {
+                  a += xq[0] * gb[(int64_t)p * f + k];
+                  bb += xq[1] * gb[(int64_t)p * f + k];
+                }
+                row[k] = a;
+                row2[k] = bb;
+              }
+            }
+            for (; ch < ch1; ch++) {
               f32 *row = dw + ((int64_t)r0 + ch) * f;
               const f32 *xp = xrow + (int64_t)(p0 * sw - pad_left + j * dil_w) * c + ch;
               const int64_t xstep = (int64_t)sw * c;

@@ -8,6 +8,7 @@ import * as recurrent from './recurrentWasm';
 import * as batchNorm from './batchNormWasm';
 import * as conv from './convWasm';
 import * as elementwise from './elementwiseWasm';
+import * as convGrad from './convGradWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
@@ -20,10 +21,12 @@ export interface NativeModuleSource {
   readonly EXPORTS: readonly string[];
 }
 
+/** Not here: mlp.c, which fastMlp.ts instantiates on a memory of each table net's own (it never touches tfjs's heap). */
 export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'kernels', ...kernels },
   { name: 'recurrent', ...recurrent },
   { name: 'batchNorm', ...batchNorm },
   { name: 'conv', ...conv },
   { name: 'elementwise', ...elementwise },
+  { name: 'convGrad', ...convGrad },
 ];

@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradPath, type ConvGradPath } from './convGrad';
+import { randomValues, seededRandom } from './inventory';
+import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { initWasmBackend } from './wasm';
+
+beforeAll(async () => {
+  await initWasmBackend(tf, wasm);
+});
+afterEach(() => {
+  setConvGradPath('auto');
+  setConvGradBlock(0);
+});
+
+interface Case {
+  x: [number, number, number, number];
+  f: [number, number];
+  k: number;
+  stride?: number;
+  pad: 'same' | 'valid';
+  /** Inputs after a ReLU are all positive: an offset tests cancellation in the transforms. */
+  offset?: number;
+  /** Which of ours applies ('wino' covers 'im2col' too); null: only the direct kernel. */
+  ours: 'wino' | 'im2col' | null;
+}
+
+// Same / valid, output sizes that are and are not multiples of 4 (partial tiles), 3..33 input channels,
+// 8..64 output channels, strides, 5x5 and 3x2, 1x1 (in place and packed), and output channels that are not
+// a multiple of 8 (the direct kernel). Enough tiles / positions in most cases to split over two threads.
+const CASES: Case[] = [
+  { x: [2, 9, 11, 16], f: [3, 3], k: 16, pad: 'same', ours: 'wino' },
+  { x: [3, 15, 15, 32], f: [3, 3], k: 64, pad: 'valid', offset: 1, ours: 'wino' },
+  { x: [2, 7, 6, 17], f: [3, 3], k: 24, pad: 'valid', ours: 'wino' },
+  { x: [1, 8, 8, 12], f: [3, 3], k: 32, pad: 'same', ours: 'wino' },
+  { x: [4, 16, 16, 16], f: [3, 3], k: 16, pad: 'same', offset: 2, ours: 'wino' },
+  { x: [2, 9, 7, 3], f: [3, 3], k: 16, pad: 'valid', ours: 'wino' },
+  { x: [1, 6, 6, 5], f: [3, 3], k: 8, pad: 'same', ours: 'wino' },
+  { x: [1, 3, 3, 4], f: [3, 3], k: 8, pad: 'valid', ours: 'wino' },
+  { x: [4, 16, 16, 16], f: [3, 3], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
+  { x: [3, 11, 13, 6], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: 'im2col' },
+  { x: [4, 16, 16, 16], f: [1, 1], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
+  { x: [3, 10, 9, 16], f: [1, 1], k: 16, pad: 'valid', ours: 'im2col' },
+  { x: [3, 10, 9, 5], f: [1, 1], k: 16, pad: 'same', ours: 'im2col' },
+  { x: [2, 12, 12, 7], f: [5, 5], k: 16, pad: 'same', ours: 'im2col' },
+  { x: [2, 11, 12, 8], f: [3, 2], k: 8, stride: 3, pad: 'valid', ours: 'im2col' },
+  { x: [2, 9, 9, 5], f: [3, 3], k: 21, pad: 'same', ours: null },
+];
+
+// (tfjs's conv2d gradient refuses dilations > 1, and cpu's kernel ignores them: not tested.)
+const attrsOf = (c: Case) => ({ strides: c.stride ?? 1, pad: c.pad, dataFormat: 'NHWC', filterShape: [...c.f, c.x[3], c.k] });
+
+function outSize(c: Case): [number, number] {
+  const info = tf.backend_util.computeConv2DInfo(c.x, [...c.f, c.x[3], c.k] as [number, number, number, number], c.stride ?? 1, 1, c.pad);
+  return [info.outHeight, info.outWidth];
+}
+
+/** dW on the active backend, from the same numbers (activations ~U(-1, 1) + offset, gradients ~U(-1, 1)). */
+function run(c: Case, seed: number): Float32Array {
+  const rand = seededRandom(seed);
+  const [oh, ow] = outSize(c);
+  const xv = randomValues(c.x.reduce((a, b) => a * b, 1), rand, 1).map((v) => v + (c.offset ?? 0));
+  const gv = randomValues(c.x[0] * oh * ow * c.k, rand, 1);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(xv, c.x), dy = tf.tensor4d(gv, [c.x[0], oh, ow, c.k]);
+    return (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrsOf(c)) as tf.Tensor).dataSync() as Float32Array;
+  });
+}
+
+/** Error relative to the gradient's scale (its largest magnitude), as conv.test.ts. */
+function expectClose(got: Float32Array, want: Float32Array, label: string): void {
+  expect(got.length, label).toBe(want.length);
+  let scale = 1e-3, worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  }
+  expect(worst / scale, label).toBeLessThanOrEqual(1e-4);
+}
+
+async function onCpu(c: Case, seed: number): Promise<Float32Array> {
+  await tf.setBackend('cpu');
+  const want = run(c, seed);
+  await tf.setBackend('wasm');
+  return want;
+}
+
+describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
+  it('equals cpu for every shape class, Winograd / im2col / direct / auto, two threads and one, small blocks, and without our module', async () => {
+    await tf.setBackend('wasm');
+    const native = nativeKernels(tf.backend())!;
+    expect(native).not.toBeNull();
+    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = native.helper;
+    expect(helper?.ready, 'the helper thread is up (two threads are tested)').toBe(true);
+    for (const [i, c] of CASES.entries()) {
+      const label = `${c.x.join('x')} ${c.f.join('x')}->${c.k} s${c.stride ?? 1} ${c.pad}`;
+      const want = await onCpu(c, 60 + i);
+      const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(c.ours === 'wino' ? (['wino'] as const) : [])];
+      for (const p of paths) {
+        setConvGradPath(p);
+        for (const block of [0, 4]) {
+          setConvGradBlock(block);
+          const before = convGradCalls();
+          expectClose(run(c, 60 + i), want, `${label}, ${p}, block ${block || 'default'}, two threads`);
+          const after = convGradCalls();
+          const ran = after.wino + after.im2col - before.wino - before.im2col;
+          // 'auto' leaves fewer than 8 input channels to the direct kernel.
+          const expected = p === 'direct' || c.ours === null || (p === 'auto' && c.x[3] < 8) ? 0 : 1;
+          expect(ran, `${label}, ${p}: ran on ours`).toBe(expected);
+          if (p === 'wino') expect(after.wino - before.wino, `${label}: Winograd`).toBe(1);
+          (native as { helper: unknown }).helper = null;
+          try {
+            expectClose(run(c, 60 + i), want, `${label}, ${p}, block ${block || 'default'}, one thread`);
+          } finally {
+            (native as { helper: unknown }).helper = helper;
+          }
+        }
+      }
+      setConvGradPath('auto');
+      setNativeKernelsEnabled(false);
+      try {
+        const before = convGradCalls();
+        expectClose(run(c, 60 + i), want, `${label}, no module (XNNPACK)`);
+        expect(convGradCalls(), `${label}: no module, not ours`).toEqual(before);
+      } finally {
+        setNativeKernelsEnabled(true);
+      }
+    }
+  });
+
+  it('routes by shape: Winograd for 3x3 stride 1 from 8 input channels up to 256x256, im2col for the rest, direct below 8 channels or K % 8', () => {
+    const m = (x: [number, number, number, number], f: [number, number, number, number], s = 1) => convGradMethod(tf.backend_util.computeConv2DInfo(x, f, s, 1, 'same'));
+    expect(m([64, 32, 32, 32], [3, 3, 32, 32])).toBe('wino');
+    expect(m([64, 8, 8, 256], [3, 3, 256, 256])).toBe('wino');
+    expect(m([8, 8, 8, 512], [3, 3, 512, 256])).toBe('im2col');
+    expect(m([64, 32, 32, 16], [3, 3, 16, 32], 2)).toBe('im2col');
+    expect(m([64, 32, 32, 16], [1, 1, 16, 32], 2)).toBe('im2col');
+    expect(m([64, 32, 32, 3], [3, 3, 3, 32])).toBeNull();
+    expect(m([64, 32, 32, 32], [3, 3, 32, 20])).toBeNull();
+    setConvGradPath('direct');
+    expect(m([64, 32, 32, 32], [3, 3, 32, 32])).toBeNull();
+  });
+
+  it('gives the same gradients as cpu through a conv layer stack (SGD-style dW of a small CNN)', async () => {
+    const rand = seededRandom(11);
+    const xv = randomValues(4 * 12 * 12 * 3, rand), f1 = randomValues(9 * 3 * 16, rand, 0.4), f2 = randomValues(9 * 16 * 32, rand, 0.15), f3 = randomValues(16 * 32, rand, 0.3);
+    const grads = () =>
+      tf.tidy(() => {
+        const loss = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => {
+          const h1 = tf.relu(tf.conv2d(tf.tensor4d(xv, [4, 12, 12, 3]), a as tf.Tensor4D, 1, 'same'));
+          const h2 = tf.relu(tf.conv2d(h1, b as tf.Tensor4D, 1, 'valid'));
+          const h3 = tf.conv2d(h2, d as tf.Tensor4D, 2, 'same');
+          return tf.sum(tf.square(h3));
+        };
+        return tf.grads(loss)([tf.tensor4d(f1, [3, 3, 3, 16]), tf.tensor4d(f2, [3, 3, 16, 32]), tf.tensor4d(f3, [1, 1, 32, 16])]).map((g) => g.dataSync() as Float32Array);
+      });
+    await tf.setBackend('cpu');
+    const want = grads();
+    await tf.setBackend('wasm');
+    const before = convGradCalls();
+    const got = grads();
+    const after = convGradCalls();
+    // 3 input channels: the direct kernel; 16 -> 32 3x3: Winograd; the 1x1 stride 2: im2col.
+    expect(after.wino - before.wino).toBe(1);
+    expect(after.im2col - before.im2col).toBe(1);
+    for (const [i, name] of ['dW1', 'dW2', 'dW3'].entries()) expectClose(got[i]!, want[i]!, name);
+  });
+});

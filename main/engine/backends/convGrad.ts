@@ -1,0 +1,153 @@
+/**
+ * The filter gradient of a 2-D convolution (Conv2DBackpropFilter, dW) on our wasm module
+ * (native/convGrad.c), as blocked GEMMs whose reduction runs over output positions, split over two
+ * threads that take blocks of positions from a shared counter (each accumulates its own partial dW; the
+ * two are summed at the end):
+ *
+ * - `wino`: Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: dW = Gᵀ [Σ_tiles (Bᵀ d B) ⊙ (A dy Aᵀ)] G,
+ *   36 products [C x tiles]·[tiles x K] per block of tiles, one filter-side transform at the end.
+ * - `im2col`: any filter, stride, dilation and padding: patches packed per block of positions, then
+ *   dW += patchesᵀ·dy (a 1x1 stride-1 unpadded conv reads x in place).
+ * - `direct`: the older direct accumulation in native/kernels.c (`conv2d_filter_grad`), taken by
+ *   kernels.ts when this module returns null (output channels not a multiple of 8, LAYERFORGE_CONV_GRAD=direct).
+ */
+import type * as tfjs from '@tensorflow/tfjs';
+import type { Tf } from './inventory';
+import { heapOffset, type NativeKernels } from './native';
+import type { HeapBackend } from './native/heap';
+
+type TensorInfo = tfjs.TensorInfo;
+type Conv2DInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
+
+/** 'auto': the fastest measured per shape; 'wino' / 'im2col': wherever they apply; 'direct': never ours (kernels.c's). */
+export type ConvGradPath = 'auto' | 'wino' | 'im2col' | 'direct';
+const fromEnv = (v: string | undefined): ConvGradPath => (v === 'direct' || v === 'wino' || v === 'im2col' ? v : 'auto');
+let path: ConvGradPath = fromEnv(process.env.LAYERFORGE_CONV_GRAD);
+export function setConvGradPath(p: ConvGradPath): void {
+  path = p;
+}
+export function convGradPath(): ConvGradPath {
+  return path;
+}
+
+/** Tiles (wino) / positions (im2col) per block; 0: the defaults. For tuning. */
+let blockOverride = 0;
+export function setConvGradBlock(n: number): void {
+  blockOverride = n;
+}
+/**
+ * wino: 36·tb·(C + K) floats of transforms per thread stay in cache: 16 tiles up to C + K = 128, else 32
+ * (single-threaded CPU time, 16 vs 32: 32->32 12.5 vs 13.5 ms, 128->128 11-12 vs 10.5; the rest within noise).
+ */
+const winoBlock = (c4: number, k: number): number => (c4 + k > 128 ? 32 : 16);
+/** im2col: pb·fh·fw·C floats of patches per thread. */
+const IM2COL_BLOCK = 128;
+
+/** The largest C·K (C rounded up to 4) for Winograd. */
+const WINO_MAX_CK = 256 * 256;
+
+const counts = { wino: 0, im2col: 0 };
+/** How many filter gradients ran each way in this process (tests check the routing). */
+export function convGradCalls(): Readonly<typeof counts> {
+  return { ...counts };
+}
+
+export type ConvGradMethod = 'wino' | 'im2col';
+
+/** Which of ours applies to this convolution and, on 'auto', measured faster than the others; null: kernels.c's direct one. */
+export function convGradMethod(info: Conv2DInfo): ConvGradMethod | null {
+  if (path === 'direct') return null;
+  const k = info.outChannels;
+  if (k % 8 !== 0 || info.dataFormat !== 'channelsLast') return null;
+  const wino = info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  // Winograd's per-thread accumulator is 36·C·K floats (4x dW): above 256x256 channels (9.4 MB each) im2col's.
+  const winoFits = Math.ceil(info.inChannels / 4) * 4 * k <= WINO_MAX_CK;
+  if (path === 'wino') return wino && winoFits ? 'wino' : null;
+  if (path === 'im2col') return 'im2col';
+  // An image's 1-7 input channels: kernels.c's direct accumulation measured as fast or faster (C = 3:
+  // im2col 0.72-0.98x, Winograd 0.75-0.83x of its CPU time), since its few dW rows stay in registers.
+  if (info.inChannels < 8) return null;
+  return wino && winoFits ? 'wino' : 'im2col';
+}
+
+/** dW [fh, fw, C, K] of this convolution on our module, or null when none of ours applies (the caller runs the direct kernel). */
+export function nativeFilterGrad(native: NativeKernels, backend: HeapBackend, x: TensorInfo, dy: TensorInfo, info: Conv2DInfo): TensorInfo | null {
+  if (!native.has('cg_wino4_acc')) return null;
+  const method = convGradMethod(info);
+  if (!method) return null;
+  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, outChannels: k, filterHeight: fh, filterWidth: fw } = info;
+  const out = backend.makeOutput([fh, fw, c, k], 'float32');
+  if (nb * oh * ow === 0) {
+    backend.typedArrayFromHeap(out).fill(0);
+    return out;
+  }
+  const buffers: TensorInfo[] = [];
+  const buffer = (floats: number): number => {
+    const t = backend.makeOutput([floats], 'float32');
+    buffers.push(t);
+    return heapOffset(backend, t.dataId);
+  };
+  // Two threads take blocks from one shared counter (an int32 on the heap, zeroed after the last
+  // allocation), so a thread that runs late on a loaded machine does less of the work.
+  const counter = (): number => {
+    const at = buffer(1);
+    backend.typedArrayFromHeap(buffers.at(-1)!).fill(0);
+    return at;
+  };
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    const pad = [info.padInfo.top, info.padInfo.left] as const;
+    if (method === 'wino') {
+      const tiles = nb * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+      const c4 = Math.ceil(c / 4) * 4;
+      const tb = blockOverride > 0 ? blockOverride : winoBlock(c4, k);
+      const helper = native.helper?.ready && tiles >= 2 * tb ? native.helper : null;
+      // 36 planes each, every plane padded by one cache line (native/convGrad.c).
+      const accFloats = 36 * (c4 * k + 16), scratchFloats = 36 * (tb * (c4 + k) + 32);
+      const acc0 = buffer(accFloats), s0 = buffer(scratchFloats);
+      const acc1 = helper ? buffer(accFloats) : 0, s1 = helper ? buffer(scratchFloats) : 0;
+      const accumulate = native.fn('cg_wino4_acc');
+      const dims = [nb, h, w, c, oh, ow, k, ...pad] as const;
+      const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
+      if (!helper) {
+        accumulate(xo, dyo, acc0, s0, ...dims, 0, tiles, tb, 1, 0);
+        native.fn('cg_wino4_finish')(acc0, 0, dwo, c, k, 0, c);
+      } else {
+        const next = counter();
+        helper.alongside('cg_wino4_acc', [xo, dyo, acc1, s1, ...dims, 0, tiles, tb, 1, next], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, tiles, tb, 1, next));
+        // The sum and filter-side transform (~1% of the work) here: a second hand-off costs the helper's
+        // wake-up, which on a loaded machine is the larger cost.
+        native.fn('cg_wino4_finish')(acc0, acc1, dwo, c, k, 0, c);
+      }
+      counts.wino++;
+    } else {
+      const rows = fh * fw * c;
+      const rows4 = Math.ceil(rows / 4) * 4;
+      const positions = nb * oh * ow;
+      const pb = blockOverride > 0 ? blockOverride : IM2COL_BLOCK;
+      const direct = fh === 1 && fw === 1 && info.strideHeight === 1 && info.strideWidth === 1 && pad[0] === 0 && pad[1] === 0 && oh === h && ow === w && c % 4 === 0 ? 1 : 0;
+      const helper = native.helper?.ready && positions >= 2 * pb ? native.helper : null;
+      const acc0 = buffer(rows4 * k), s0 = direct ? 0 : buffer(pb * rows4);
+      const acc1 = helper ? buffer(rows4 * k) : 0, s1 = helper && !direct ? buffer(pb * rows4) : 0;
+      const accumulate = native.fn('cg_im2col_acc');
+      const dims = [nb, h, w, c, oh, ow, k, fh, fw, info.strideHeight, info.strideWidth, ...pad, info.dilationHeight, info.dilationWidth] as const;
+      const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
+      const finish = native.fn('cg_sum_finish');
+      if (!helper) {
+        accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, 0);
+        finish(acc0, 0, dwo, k, 0, rows);
+      } else {
+        const next = counter();
+        helper.alongside('cg_im2col_acc', [xo, dyo, acc1, s1, ...dims, 0, positions, pb, 1, direct, next], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, next));
+        finish(acc0, acc1, dwo, k, 0, rows);
+      }
+      counts.im2col++;
+    }
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  } finally {
+    for (const t of buffers) backend.disposeData(t.dataId);
+  }
+  return out;
+}

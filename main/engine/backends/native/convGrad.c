@@ -1,0 +1,348 @@
+/*
+ * The filter gradient of a 2-D convolution (Conv2DBackpropFilter, dW), NHWC float32
+ * (backends/convGrad.ts routes): x [nb][h][w][c], dy [nb][oh][ow][k], dW [fh][fw][c][k].
+ * Same rules as kernels.c: stack-free leaf functions on heap offsets, no data, no calls (build.mjs
+ * checks). Export names are prefixed cg_.
+ *
+ * Two ways, both a blocked GEMM with the reduction over output positions (or tiles), each thread
+ * accumulating its own range of them into its own partial dW, summed at the end (cg_*_finish):
+ *  - Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: forward y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 4x4
+ *    output tile, so dW = Gᵀ [ Σ_tiles (Bᵀ d B) ⊙ (A dy Aᵀ) ] G: per block of tiles, the input
+ *    transform (as native/conv.c's), the output-gradient transform A·dy·Aᵀ (4x4 -> 6x6), then 36
+ *    products [C x tiles]·[tiles x K] accumulated into U[36][C][K]; at the end one filter-side
+ *    transform Gᵀ·U·G per (c, k). 36 multiply-adds per 16 outputs and channel pair instead of 144.
+ *  - im2col: per block of output positions, the patches packed as [positions][fh·fw·c] (zeros
+ *    outside the image), then dW += patchesᵀ·dy. Any filter size, stride, dilation and padding.
+ *
+ * The products use tile4x8t: C[4 x 8] += Aᵀ·B with A's 4 rows contiguous per reduction step (a
+ * packed tile's channels) and B's rows 8 contiguous floats (dy's or its transform's channels).
+ */
+// layerforge: relaxed-simd
+#include "simd.h"
+
+/*
+ * C[i][j] += Σ_p a[p·as + i] · b[p·bs + j] for i < 4, j < 8 (C rows at c + i·cs). 8 accumulators; per
+ * step 2 loads of B, 4 broadcasts of A, 8 multiply-adds.
+ */
+__attribute__((always_inline)) static inline void tile4x8t(const f32 *a, int32_t as, const f32 *b, int32_t bs, f32 *c, int32_t cs,
+                                                           int32_t n) {
+  f32 *c1 = c + cs, *c2 = c + 2 * cs, *c3 = c + 3 * cs;
+  v128_t c00 = wasm_v128_load(c), c01 = wasm_v128_load(c + 4);
+  v128_t c10 = wasm_v128_load(c1), c11 = wasm_v128_load(c1 + 4);
+  v128_t c20 = wasm_v128_load(c2), c21 = wasm_v128_load(c2 + 4);
+  v128_t c30 = wasm_v128_load(c3), c31 = wasm_v128_load(c3 + 4);
+  for (int32_t p = 0; p < n; p++, a += as, b += bs) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    v128_t x = wasm_v128_load32_splat(a);
+    c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
+    x = wasm_v128_load32_splat(a + 1);
+    c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
+    x = wasm_v128_load32_splat(a + 2);
+    c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
+    x = wasm_v128_load32_splat(a + 3);
+    c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
+  }
+  wasm_v128_store(c, c00); wasm_v128_store(c + 4, c01);
+  wasm_v128_store(c1, c10); wasm_v128_store(c1 + 4, c11);
+  wasm_v128_store(c2, c20); wasm_v128_store(c2 + 4, c21);
+  wasm_v128_store(c3, c30); wasm_v128_store(c3 + 4, c31);
+}
+
+#define MUL(a, s) wasm_f32x4_mul(a, wasm_f32x4_splat(s))
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+
+/* Bᵀ on 6 values (F(4x4, 3x3); as native/conv.c). */
+#define BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)  \
+  const v128_t o0 = ADD(SUB(MUL(d0, 4.0f), MUL(d2, 5.0f)), d4); \
+  const v128_t o0##_p = SUB(d4, MUL(d2, 4.0f));                  \
+  const v128_t o0##_q = SUB(MUL(d1, 4.0f), d3);                  \
+  const v128_t o1 = SUB(o0##_p, o0##_q);                          \
+  const v128_t o2 = ADD(o0##_p, o0##_q);                          \
+  const v128_t o0##_r = SUB(d4, d2);                             \
+  const v128_t o0##_s = MUL(SUB(d1, d3), 2.0f);                  \
+  const v128_t o3 = SUB(o0##_r, o0##_s);                          \
+  const v128_t o4 = ADD(o0##_r, o0##_s);                          \
+  const v128_t o5 = ADD(SUB(MUL(d1, 4.0f), MUL(d3, 5.0f)), d5);
+
+/* A on 4 values (A = (Aᵀ)ᵀ, 6x4): (y0, y0+y1+y2+y3, y0-y1+y2-y3, y0+2y1+4y2+8y3, y0-2y1+4y2-8y3, y3). */
+#define A6(y0, y1, y2, y3, o0, o1, o2, o3, o4, o5)                                  \
+  const v128_t o0##_a = ADD(y0, y2), o0##_b = ADD(y1, y3);                          \
+  const v128_t o0##_c = ADD(y0, MUL(y2, 4.0f)), o0##_d = ADD(MUL(y1, 2.0f), MUL(y3, 8.0f)); \
+  const v128_t o0 = y0;                                                             \
+  const v128_t o1 = ADD(o0##_a, o0##_b);                                            \
+  const v128_t o2 = SUB(o0##_a, o0##_b);                                            \
+  const v128_t o3 = ADD(o0##_c, o0##_d);                                            \
+  const v128_t o4 = SUB(o0##_c, o0##_d);                                            \
+  const v128_t o5 = y3;
+
+/*
+ * The next block to work on: with a shared counter `next` (an int32 on the heap, both threads calling with
+ * the same one, from the same t_begin), the block it hands out (i32.atomic.rmw.add in the shared build), so
+ * a thread that runs late (a loaded machine) takes fewer blocks; without one, the static successor.
+ */
+#define CLAIM(succ, step) (next ? t_begin + __atomic_fetch_add(next, step, __ATOMIC_RELAXED) : (succ))
+
+/*
+ * Partial Winograd-domain filter gradient over tiles [t_begin, t_end) of the nb x ceil(oh/4) x
+ * ceil(ow/4) output tiles: acc[36][c4][k] (+)= Σ_tiles V[e][c] · D[e][k], V = Bᵀ d B (the 6x6 input
+ * patch at 4·ty - pad_top, 4·tx - pad_left; zeros outside the image), D = A dy Aᵀ (the 4x4 dy tile,
+ * zeros past oh/ow). zero: clear acc first. c4: c rounded up to 4 (rows c..c4-1 of acc get zeros);
+ * k % 8 == 0. acc: 36·(c4·k + 16) floats, scratch: 36·(tb·(c4 + k) + 32) floats (this thread's own).
+ * next: 0, or a counter (0 at the start) shared with the other thread: blocks of tb tiles are then taken
+ * from it, whichever thread is free (each into its own acc).
+ */
+__attribute__((export_name("cg_wino4_acc")))
+void cg_wino4_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                  int32_t ow, int32_t k, int32_t pad_top, int32_t pad_left, int32_t t_begin, int32_t t_end, int32_t tb,
+                  int32_t zero, int32_t *next) {
+  const int32_t th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
+  const int32_t per_image = th * tw;
+  if (t_end > nb * per_image) t_end = nb * per_image;
+  const int32_t c4 = (c + 3) & ~3, cfull = c & ~3;
+  /* Each of the 36 planes (of V, D and acc) starts one cache line (16 floats) past a multiple of its
+     size: the 36 stores of one tile's transform then fall in different cache sets (plane sizes are
+     often multiples of 4 KiB, which would put all 36 in one 8-way set). */
+  const int64_t uk = (int64_t)c4 * k + 16;
+  if (zero) __builtin_memset(acc, 0, (unsigned long)(36 * uk) * sizeof(f32));
+  const int64_t vs = (int64_t)tb * c4 + 16, ds = (int64_t)tb * k + 16;
+  f32 *V = scratch;           /* [36][vs]: [tb][c4] each */
+  f32 *D = scratch + 36 * vs; /* [36][ds]: [tb][k] each */
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  for (int32_t t0 = CLAIM(t_begin, tb); t0 < t_end; t0 = CLAIM(t0 + tb, tb)) {
+    const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
+    for (int32_t i = 0; i < n; i++) {
+      const int32_t t = t0 + i;
+      const int32_t b = t / per_image, r = t - b * per_image;
+      const int32_t ty = r / tw, tx = r - ty * tw;
+      /* 1. Input transform (channels in lanes), V[6r + s][i][:]. */
+      const int32_t iy = 4 * ty - pad_top, ix = 4 * tx - pad_left;
+#define RC(q)                                                                                          \
+  const int32_t yy##q = iy + q, xx##q = ix + q;                                                        \
+  const v128_t rm##q = wasm_i32x4_splat(yy##q >= 0 && yy##q < h ? -1 : 0);                             \
+  const v128_t cm##q = wasm_i32x4_splat(xx##q >= 0 && xx##q < w ? -1 : 0);                             \
+  const f32 *row##q = x + (((int64_t)b * h + (yy##q < 0 ? 0 : yy##q >= h ? h - 1 : yy##q)) * w) * c;   \
+  const int64_t col##q = (int64_t)(xx##q < 0 ? 0 : xx##q >= w ? w - 1 : xx##q) * c;
+      RC(0) RC(1) RC(2) RC(3) RC(4) RC(5)
+#undef RC
+      const int32_t inside = iy >= 0 && iy + 5 < h && ix >= 0 && ix + 5 < w;
+      f32 *v = V + (int64_t)i * c4;
+#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
+#define LD_IN(r, s) const v128_t d##r = LOAD4(row##r + col##s + ch);
+#define LD_EDGE(r, s) const v128_t d##r = wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
+      /* Two passes through V's own (cache-hot) slots, so that few SIMD values are live at once: columns
+         e = Bᵀ d into V[6r + s], then rows v = e B in place. Tiles inside the image load plainly; edge
+         tiles read a clamped address and mask rows / columns outside to zero. */
+#define COL(LD, s)                                                                                          \
+  {                                                                                                         \
+    LD(0, s) LD(1, s) LD(2, s) LD(3, s) LD(4, s) LD(5, s)                                                   \
+    BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                                                     \
+    wasm_v128_store(q + (0 + s) * vs, o0); wasm_v128_store(q + (6 + s) * vs, o1);                           \
+    wasm_v128_store(q + (12 + s) * vs, o2); wasm_v128_store(q + (18 + s) * vs, o3);                         \
+    wasm_v128_store(q + (24 + s) * vs, o4); wasm_v128_store(q + (30 + s) * vs, o5);                         \
+  }
+#define ROW(r)                                                                                              \
+  {                                                                                                         \
+    f32 *qr = q + 6 * r * vs;                                                                               \
+    const v128_t e0 = wasm_v128_load(qr), e1 = wasm_v128_load(qr + vs), e2 = wasm_v128_load(qr + 2 * vs);   \
+    const v128_t e3 = wasm_v128_load(qr + 3 * vs), e4 = wasm_v128_load(qr + 4 * vs), e5 = wasm_v128_load(qr + 5 * vs); \
+    BT6(e0, e1, e2, e3, e4, e5, o0, o1, o2, o3, o4, o5)                                                     \
+    wasm_v128_store(qr, o0); wasm_v128_store(qr + vs, o1); wasm_v128_store(qr + 2 * vs, o2);                \
+    wasm_v128_store(qr + 3 * vs, o3); wasm_v128_store(qr + 4 * vs, o4); wasm_v128_store(qr + 5 * vs, o5);   \
+  }
+      if (inside)
+        for (int32_t ch = 0; ch < c4; ch += 4) {
+          f32 *q = v + ch;
+          COL(LD_IN, 0) COL(LD_IN, 1) COL(LD_IN, 2) COL(LD_IN, 3) COL(LD_IN, 4) COL(LD_IN, 5)
+          ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+        }
+      else
+        for (int32_t ch = 0; ch < c4; ch += 4) {
+          f32 *q = v + ch;
+          COL(LD_EDGE, 0) COL(LD_EDGE, 1) COL(LD_EDGE, 2) COL(LD_EDGE, 3) COL(LD_EDGE, 4) COL(LD_EDGE, 5)
+          ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+        }
+#undef ROW
+#undef COL
+#undef LD_IN
+#undef LD_EDGE
+#undef LOAD4
+      /* 2. Output-gradient transform A·dy·Aᵀ of the 4x4 dy tile (zeros past oh / ow), D[6r + s][i][:]. */
+      const int32_t oy = 4 * ty, ox = 4 * tx;
+      const int32_t rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
+      const f32 *g = dy + (((int64_t)b * oh + oy) * ow + ox) * k;
+      const int64_t gr = (int64_t)ow * k;
+      f32 *dq = D + (int64_t)i * k;
+      for (int32_t j = 0; j < k; j += 4) {
+        f32 *q = dq + j;
+        /* Columns z = A·dy into D[6r + s] (s < 4), then rows in place (as the input transform). */
+#define LG(r, s) const v128_t y##r = (r < rows && s < cols) ? wasm_v128_load(g + r * gr + s * k + j) : vzero;
+#define COL(s)                                                                                              \
+  {                                                                                                         \
+    LG(0, s) LG(1, s) LG(2, s) LG(3, s)                                                                     \
+    A6(y0, y1, y2, y3, o0, o1, o2, o3, o4, o5)                                                              \
+    wasm_v128_store(q + (0 + s) * ds, o0); wasm_v128_store(q + (6 + s) * ds, o1);                           \
+    wasm_v128_store(q + (12 + s) * ds, o2); wasm_v128_store(q + (18 + s) * ds, o3);                         \
+    wasm_v128_store(q + (24 + s) * ds, o4); wasm_v128_store(q + (30 + s) * ds, o5);                         \
+  }
+        COL(0) COL(1) COL(2) COL(3)
+#undef COL
+#undef LG
+#define ROW(r)                                                                                              \
+  {                                                                                                         \
+    f32 *qr = q + 6 * r * ds;                                                                               \
+    const v128_t z0 = wasm_v128_load(qr), z1 = wasm_v128_load(qr + ds), z2 = wasm_v128_load(qr + 2 * ds);   \
+    const v128_t z3 = wasm_v128_load(qr + 3 * ds);                                                          \
+    A6(z0, z1, z2, z3, o0, o1, o2, o3, o4, o5)                                                              \
+    wasm_v128_store(qr, o0); wasm_v128_store(qr + ds, o1); wasm_v128_store(qr + 2 * ds, o2);                \
+    wasm_v128_store(qr + 3 * ds, o3); wasm_v128_store(qr + 4 * ds, o4); wasm_v128_store(qr + 5 * ds, o5);   \
+  }
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+      }
+    }
+    /* 3. acc[e] (c4 x k) += V[e]ᵀ (c4 x n) · D[e] (n x k). */
+    for (int32_t e = 0; e < 36; e++) {
+      const f32 *Ve = V + e * vs, *De = D + e * ds;
+      f32 *Ae = acc + e * uk;
+      for (int32_t ci = 0; ci < c4; ci += 4)
+        for (int32_t j = 0; j < k; j += 8) tile4x8t(Ve + ci, c4, De + j, k, Ae + (int64_t)ci * k + j, k, n);
+    }
+  }
+}
+
+/* Gᵀ on 6 values -> 3: (m0/4 - (m1+m2)/6 + (m3+m4)/24, (m2-m1)/6 + (m3-m4)/12, -(m1+m2)/6 + (m3+m4)/6 + m5). */
+#define GT3(m0, m1, m2, m3, m4, m5, o0, o1, o2)                                                  \
+  const v128_t o0##_a = ADD(m1, m2), o0##_b = SUB(m2, m1), o0##_c = ADD(m3, m4), o0##_d = SUB(m3, m4); \
+  const v128_t o0 = ADD(SUB(MUL(m0, 0.25f), MUL(o0##_a, 1.0f / 6.0f)), MUL(o0##_c, 1.0f / 24.0f)); \
+  const v128_t o1 = ADD(MUL(o0##_b, 1.0f / 6.0f), MUL(o0##_d, 1.0f / 12.0f));                     \
+  const v128_t o2 = ADD(MUL(SUB(o0##_c, o0##_a), 1.0f / 6.0f), m5);
+
+/*
+ * dW[3][3][c][k] = Gᵀ (acc0 + acc1) G for input channels [c_begin, c_end) (acc1 may be 0: one
+ * thread's partial only). acc*: 36 planes of c4·k (+ 16) floats from cg_wino4_acc. k % 4 == 0.
+ */
+__attribute__((export_name("cg_wino4_finish")))
+void cg_wino4_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t c, int32_t k, int32_t c_begin, int32_t c_end) {
+  const int32_t c4 = (c + 3) & ~3;
+  const int64_t uk = (int64_t)c4 * k + 16, ck = (int64_t)c * k;
+  if (c_end > c) c_end = c;
+  for (int32_t ci = c_begin; ci < c_end; ci++)
+    for (int32_t j = 0; j < k; j += 4) {
+      const int64_t o = (int64_t)ci * k + j;
+#define LM(e) const v128_t q##e = acc1 ? ADD(wasm_v128_load(acc0 + e * uk + o), wasm_v128_load(acc1 + e * uk + o)) : wasm_v128_load(acc0 + e * uk + o);
+      LM(0) LM(1) LM(2) LM(3) LM(4) LM(5) LM(6) LM(7) LM(8) LM(9) LM(10) LM(11)
+      LM(12) LM(13) LM(14) LM(15) LM(16) LM(17) LM(18) LM(19) LM(20) LM(21) LM(22) LM(23)
+      LM(24) LM(25) LM(26) LM(27) LM(28) LM(29) LM(30) LM(31) LM(32) LM(33) LM(34) LM(35)
+#undef LM
+      /* m[6r + s] under names: row r, column s. Columns s: t[i][s] = Σ_r Gᵀ[i][r] m[r][s]. */
+#define M(r, s) m##r##s
+      const v128_t m00 = q0, m01 = q1, m02 = q2, m03 = q3, m04 = q4, m05 = q5;
+      const v128_t m10 = q6, m11 = q7, m12 = q8, m13 = q9, m14 = q10, m15 = q11;
+      const v128_t m20 = q12, m21 = q13, m22 = q14, m23 = q15, m24 = q16, m25 = q17;
+      const v128_t m30 = q18, m31 = q19, m32 = q20, m33 = q21, m34 = q22, m35 = q23;
+      const v128_t m40 = q24, m41 = q25, m42 = q26, m43 = q27, m44 = q28, m45 = q29;
+      const v128_t m50 = q30, m51 = q31, m52 = q32, m53 = q33, m54 = q34, m55 = q35;
+#define COL(s) GT3(M(0, s), M(1, s), M(2, s), M(3, s), M(4, s), M(5, s), t0##s, t1##s, t2##s)
+      COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+#undef M
+      /* Rows i: dW[i][j'] = Σ_s t[i][s] G[s][j']. */
+#define ROW(r)                                                                      \
+  {                                                                                 \
+    GT3(t##r##0, t##r##1, t##r##2, t##r##3, t##r##4, t##r##5, o0, o1, o2)           \
+    wasm_v128_store(dw + (3 * r + 0) * ck + o, o0);                                 \
+    wasm_v128_store(dw + (3 * r + 1) * ck + o, o1);                                 \
+    wasm_v128_store(dw + (3 * r + 2) * ck + o, o2);                                 \
+  }
+      ROW(0) ROW(1) ROW(2)
+#undef ROW
+    }
+}
+
+/*
+ * Partial filter gradient by im2col over output positions [p_begin, p_end) of nb·oh·ow (position p =
+ * (b·oh + oy)·ow + ox, dy's row p): acc[rows4][k] (+)= Σ_p patch[p][:]ᵀ · dy[p][:], rows = fh·fw·c
+ * (dW's order: tap (i, j), then channel), rows4 = rows rounded up to 4 (the extra rows get zeros).
+ * zero: clear acc first. k % 8 == 0. scratch: pb·rows4 floats (this thread's own). With direct set
+ * (only for 1x1, stride 1, no padding, c % 4 == 0) the patches are x's own rows: no packing. next: as
+ * cg_wino4_acc's (blocks of pb positions).
+ */
+__attribute__((export_name("cg_im2col_acc")))
+void cg_im2col_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                   int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t pad_top, int32_t pad_left,
+                   int32_t dil_h, int32_t dil_w, int32_t p_begin, int32_t p_end, int32_t pb, int32_t zero, int32_t direct,
+                   int32_t *next) {
+  const int32_t t_begin = p_begin; /* for CLAIM */
+  const int32_t rows = fh * fw * c, rows4 = (rows + 3) & ~3, fc = fw * c;
+  if (zero) __builtin_memset(acc, 0, (unsigned long)((int64_t)rows4 * k) * sizeof(f32));
+  const int32_t per_image = oh * ow;
+  if (p_end > nb * per_image) p_end = nb * per_image;
+  for (int32_t p0 = CLAIM(p_begin, pb); p0 < p_end; p0 = CLAIM(p0 + pb, pb)) {
+    const int32_t n = p_end - p0 < pb ? p_end - p0 : pb;
+    const f32 *A = x + (int64_t)p0 * c;
+    int32_t as = c;
+    if (!direct) {
+      as = rows4;
+      int32_t b = p0 / per_image, r = p0 - b * per_image;
+      int32_t oy = r / ow, ox = r - oy * ow;
+      for (int32_t i = 0; i < n; i++) {
+        f32 *dst = scratch + (int64_t)i * rows4;
+        const f32 *xi = x + (int64_t)b * h * w * c;
+        const int32_t x0 = ox * sw - pad_left;
+        const int32_t row_inside = dil_w == 1 && x0 >= 0 && x0 + fw <= w;
+        for (int32_t fi = 0; fi < fh; fi++) {
+          const int32_t yy = oy * sh - pad_top + fi * dil_h;
+          if (row_inside && yy >= 0 && yy < h) {
+            /* The whole filter row inside the image: fw·c contiguous floats of x. */
+            const f32 *src = xi + ((int64_t)yy * w + x0) * c;
+            int32_t z = 0;
+            for (; z + 4 <= fc; z += 4) wasm_v128_store(dst + z, wasm_v128_load(src + z));
+            for (; z < fc; z++) dst[z] = src[z];
+            dst += fc;
+            continue;
+          }
+          for (int32_t fj = 0; fj < fw; fj++, dst += c) {
+            const int32_t xx = ox * sw - pad_left + fj * dil_w;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
+              __builtin_memset(dst, 0, (unsigned long)c * sizeof(f32));
+              continue;
+            }
+            const f32 *src = xi + ((int64_t)yy * w + xx) * c;
+            int32_t ch = 0;
+            for (; ch + 4 <= c; ch += 4) wasm_v128_store(dst + ch, wasm_v128_load(src + ch));
+            for (; ch < c; ch++) dst[ch] = src[ch];
+          }
+        }
+        for (int32_t z = rows; z < rows4; z++) dst[z - rows] = 0.0f;
+        if (++ox == ow) {
+          ox = 0;
+          if (++oy == oh) {
+            oy = 0;
+            b++;
+          }
+        }
+      }
+      A = scratch;
+    }
+    const f32 *B = dy + (int64_t)p0 * k;
+    for (int32_t ci = 0; ci < rows4; ci += 4)
+      for (int32_t j = 0; j < k; j += 8) tile4x8t(A + ci, as, B + j, k, acc + (int64_t)ci * k + j, k, n);
+  }
+}
+
+/* dW[r][:] = acc0[r][:] + acc1[r][:] (acc1 may be 0) for rows [r_begin, r_end) of k floats. */
+__attribute__((export_name("cg_sum_finish")))
+void cg_sum_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t k, int32_t r_begin, int32_t r_end) {
+  const int32_t k4 = k & ~3;
+  for (int32_t r = r_begin; r < r_end; r++) {
+    const f32 *a = acc0 + (int64_t)r * k, *b = acc1 ? acc1 + (int64_t)r * k : 0;
+    f32 *o = dw + (int64_t)r * k;
+    for (int32_t j = 0; j < k4; j += 4) {
+      v128_t v = wasm_v128_load(a + j);
+      if (b) v = ADD(v, wasm_v128_load(b + j));
+      wasm_v128_store(o + j, v);
+    }
+    for (int32_t j = k4; j < k; j++) o[j] = b ? a[j] + b[j] : a[j];
+  }
+}
