@@ -13,6 +13,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { heapOffset, nativeKernels } from './native';
 import { WASM } from './kernels';
+import { registerAttentionKernels } from './attention';
 
 export const ATTENTION_SOFTMAX_KERNEL = 'LayerforgeAttentionSoftmax';
 export const ATTENTION_SOFTMAX_GRAD_KERNEL = 'LayerforgeAttentionSoftmaxGrad';
@@ -34,6 +35,8 @@ function splitRows(native: NonNullable<ReturnType<typeof nativeKernels>>, name: 
 }
 
 export function registerAttentionSoftmaxKernels(tf: Tf): void {
+  // The whole attention op (attention.ts) registers with its softmax, so wasm.ts registers both.
+  registerAttentionKernels(tf);
   if (registeredOn.has(tf) || tf.getKernel(ATTENTION_SOFTMAX_KERNEL, WASM)) return;
   registeredOn.add(tf);
   const make = (backend: unknown, like: TensorInfo) => (backend as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo }).makeOutput(like.shape, 'float32');

@@ -8,6 +8,7 @@ import * as recurrent from './recurrentWasm';
 import * as batchNorm from './batchNormWasm';
 import * as conv from './convWasm';
 import * as elementwise from './elementwiseWasm';
+import * as attention from './attentionWasm';
 import * as convGrad from './convGradWasm';
 
 export interface NativeModuleSource {
@@ -28,5 +29,6 @@ export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'batchNorm', ...batchNorm },
   { name: 'conv', ...conv },
   { name: 'elementwise', ...elementwise },
+  { name: 'attention', ...attention },
   { name: 'convGrad', ...convGrad },
 ];

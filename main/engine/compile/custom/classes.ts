@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
 import { attentionSoftmax } from '../../backends/attentionSoftmax';
+import { fusedAttention, fusedAttentionHere, fusedSelfAttention } from '../../backends/attention';
 import { defineBatchNormClass, type BatchNormalizationArgs } from './batchNorm';
 import { gelu } from '../../backends/gelu';
 import { layerNorm } from '../../backends/layerNorm';
@@ -127,12 +128,38 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
       return tf.transpose(tf.reshape(y, [-1, t!, this.numHeads, dim]), [0, 2, 1, 3]);
     }
 
+    /** The same attention as one fused op (backends/attention.ts): projections without head transposes; self-attention projects Q, K and V in one product. */
+    private callFused(query: Tensor, kv: Tensor, kwargs: Kwargs): Tensor {
+      const [b, tq, d] = query.shape as number[];
+      const [, tk, dkv] = kv.shape as number[];
+      const h = this.numHeads, hk = h * this.keyDim, hv = h * this.valueDim;
+      const rate = kwargs.training === true ? this.dropoutRate : 0;
+      const opts = { heads: h, keyDim: this.keyDim, valueDim: this.valueDim, causal: this.causal, dropout: rate };
+      const kernel = (name: string, din: number, units: number) => tf.reshape(this.w[`${name}/kernel`]!.read(), [din, units]);
+      const bias = (name: string, units: number) => (this.useBias ? tf.reshape(this.w[`${name}/bias`]!.read(), [units]) : undefined);
+      let o: Tensor;
+      if (kv === query) {
+        const w = tf.concat([kernel('query', d!, hk), kernel('key', d!, hk), kernel('value', d!, hv)], 1);
+        const wb = this.useBias ? tf.concat([bias('query', hk)!, bias('key', hk)!, bias('value', hv)!], 0) : undefined;
+        const qkv = tf.fused.matMul({ a: tf.reshape(query, [-1, d!]), b: w, bias: wb });
+        o = fusedSelfAttention(tf, tf.reshape(qkv, [b!, tq!, 2 * hk + hv]), opts);
+      } else {
+        const proj = (x: Tensor, t: number, din: number, name: string, units: number) => tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [-1, din]), b: kernel(name, din, units), bias: bias(name, units) }), [b!, t, units]);
+        o = fusedAttention(tf, proj(query, tq!, d!, 'query', hk), proj(kv, tk!, dkv!, 'key', hk), proj(kv, tk!, dkv!, 'value', hv), opts);
+      }
+      const out = tf.fused.matMul({ a: tf.reshape(o, [-1, hv]), b: tf.reshape(this.w['attention_output/kernel']!.read(), [hv, d!]), bias: this.useBias ? this.w['attention_output/bias']!.read() : undefined });
+      return tf.reshape(out, [-1, tq!, d!]);
+    }
+
     override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
       return tf.tidy(() => {
         const list = Array.isArray(inputs) ? inputs : [inputs];
         const query = list[0]!;
         const kv = list[1] ?? query;
         const [, tq, d] = query.shape as number[];
+        if (query.dtype === 'float32' && kv.dtype === 'float32' && query.shape[0] != null && fusedAttentionHere(tf, this.keyDim, this.valueDim, kv.shape[1])) {
+          return this.callFused(query, kv, kwargs);
+        }
         const q = this.project(query, 'query', this.keyDim); // [B, H, Tq, K]
         const k = this.project(kv, 'key', this.keyDim); // [B, H, Tk, K]
         const v = this.project(kv, 'value', this.valueDim); // [B, H, Tk, V]
