@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type * as wasmPkg from '@tensorflow/tfjs-backend-wasm';
 import { registerTileGradient } from './tile';
+import { registerCpuKernels } from './cpuKernels';
 import type { Tf } from './inventory';
 import { initWasmBackend, type WasmOptions, type WasmSetup } from './wasm';
 import { explainNativeLoadError } from './nativeLoad';
@@ -205,6 +206,7 @@ async function loadTf(): Promise<Tf> {
   const tf = (await import('@tensorflow/tfjs')) as Tf;
   // tfjs's Tile gradient slices and adds once per repetition (BatchNorm/LayerNorm training): ours on every backend.
   registerTileGradient(tf);
+  registerCpuKernels(tf);
   return tf;
 }
 
