@@ -92,7 +92,9 @@ function recurrentLayer(opts: {
           ? custom.gru({ name: layerName, ...args, resetAfter: true })
           : opts.type === 'LSTM'
             ? custom.lstm({ name: layerName, ...args }) // tfjs's LSTM, run fused where it can (main/engine/compile/custom/lstm.ts)
-            : tf.layers[opts.factory]({ name: layerName, ...args });
+            : opts.type === 'GRU'
+              ? custom.gru({ name: layerName, ...args, resetAfter: false }) // tfjs's GRU, run fused where it can (compile/custom/gru.ts)
+              : tf.layers[opts.factory]({ name: layerName, ...args });
       if (!p.bidirectional) return make(name);
       const inner = make(`${name}_cell`);
       return tf.layers.bidirectional({ name, layer: inner as never, mergeMode: p.mergeMode });

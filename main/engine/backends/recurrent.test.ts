@@ -3,11 +3,13 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
 import { nativeKernels, setNativeKernelsEnabled } from './native';
-import { LSTM_GRAD_KERNEL, LSTM_KERNEL, lstmSequence, type LstmGateActivation } from './recurrent';
+import { customLayerFactories, registerCustomLayers } from '../compile/custom';
+import { GRU_GRAD_KERNEL, GRU_KERNEL, gruSequence, LSTM_GRAD_KERNEL, LSTM_KERNEL, lstmSequence, type LstmGateActivation } from './recurrent';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
   await initWasmBackend(tf, wasm);
+  registerCustomLayers(tf);
 });
 afterAll(() => setNativeKernelsEnabled(true));
 
@@ -177,6 +179,147 @@ describe('lstmSequence (one input GEMM, the recurrence as one op with its own BP
       const cpuOps = ours(c, 100 + i);
       for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${NAMES(c)[j]}`);
       await checkOnWasm(c, 100 + i, want);
+    });
+  });
+});
+
+interface GruCase extends Omit<Case, 'act'> {
+  act: LstmGateActivation;
+  resetAfter: boolean;
+}
+
+function gruValues(c: GruCase, seed: number) {
+  const v = values({ ...c, units: c.units }, seed); // x, w, h0, mask as the LSTM's (the 4U-sized weights are not used)
+  const rand = seededRandom(seed + 1000);
+  const g3 = 3 * c.units;
+  return {
+    ...v,
+    k: randomValues(c.features * g3, rand, 0.6),
+    r: randomValues(c.units * g3, rand, 0.6),
+    b: randomValues((c.resetAfter ? 2 : 1) * g3, rand, 0.5),
+  };
+}
+const gruBiasShape = (c: GruCase) => (c.resetAfter ? [2, 3 * c.units] : [3 * c.units]);
+
+/** tfjs's GRU layer (resetAfter: our registered GRU class, tfjs ops per step), on cpu, differentiated by tfjs. */
+function gruReference(c: GruCase, seed: number): Out {
+  const v = gruValues(c, seed);
+  return tf.tidy(() => {
+    const args = { units: c.units, returnSequences: c.returnSequences, goBackwards: c.goBackwards, recurrentActivation: c.act, useBias: c.useBias };
+    const layer = c.resetAfter ? customLayerFactories(tf).gru({ ...args, name: `gru_ref_${seed}`, resetAfter: true }) : tf.layers.gru(args);
+    const x = tf.variable(tf.tensor(v.x, [c.n, c.steps, c.features]));
+    layer.apply(x);
+    layer.setWeights([tf.tensor(v.k, [c.features, 3 * c.units]), tf.tensor(v.r, [c.units, 3 * c.units]), ...(c.useBias ? [tf.tensor(v.b, gruBiasShape(c))] : [])]);
+    const mask = c.masked ? tf.cast(tf.tensor(v.mask, [c.n, c.steps]), 'bool') : undefined;
+    const h0 = tf.variable(tf.tensor(v.h0, [c.n, c.units]));
+    const kwargs = { ...(mask ? { mask } : {}), ...(c.initial ? { initialState: [h0] } : {}) };
+    const w = tf.tensor(v.w);
+    const f = () => tf.sum(tf.mul(tf.reshape(layer.apply(x, kwargs) as tf.Tensor, [-1]), w)) as tf.Scalar;
+    const y = (layer.apply(x, kwargs) as tf.Tensor).dataSync() as Float32Array;
+    const { grads } = tf.variableGrads(f);
+    const vars = layer.trainableWeights.map((lw) => (lw as unknown as { val: tf.Variable }).val);
+    const state = c.initial ? [grads[h0.name]!.dataSync() as Float32Array] : [];
+    return [y, grads[x.name]!.dataSync() as Float32Array, ...vars.map((vv) => grads[vv.name]!.dataSync() as Float32Array), ...state];
+  });
+}
+
+function gruOurs(c: GruCase, seed: number): Out {
+  const v = gruValues(c, seed);
+  return tf.tidy(() => {
+    const x = tf.tensor(v.x, [c.n, c.steps, c.features]);
+    const k = tf.tensor(v.k, [c.features, 3 * c.units]), r = tf.tensor(v.r, [c.units, 3 * c.units]), b = tf.tensor(v.b, gruBiasShape(c));
+    const mask = c.masked ? tf.tensor(v.mask, [c.n, c.steps]) : null;
+    const w = tf.tensor(v.w);
+    const h0 = tf.tensor(v.h0, [c.n, c.units]);
+    const opts = { goBackwards: c.goBackwards, returnSequences: c.returnSequences, recurrentActivation: c.act, resetAfter: c.resetAfter, mask };
+    const f = (...a: tf.Tensor[]) => {
+      const bi = c.useBias ? a[3]! : null;
+      const st = c.initial ? { h0: a.at(-1)! } : {};
+      return tf.sum(tf.mul(tf.reshape(gruSequence(tf, a[0]!, a[1]!, a[2]!, bi, { ...opts, ...st }), [-1]), w));
+    };
+    const args = [x, k, r, ...(c.useBias ? [b] : []), ...(c.initial ? [h0] : [])];
+    const y = gruSequence(tf, x, k, r, c.useBias ? b : null, { ...opts, ...(c.initial ? { h0 } : {}) }).dataSync() as Float32Array;
+    const grads = tf.grads(f)(args);
+    return [y, ...grads.map((g) => g.dataSync() as Float32Array)];
+  });
+}
+
+const GRU_NAMES = (c: GruCase) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useBias ? ['dbias'] : []), 'dh0'];
+
+async function gruCheckOnWasm(c: GruCase, seed: number, want: Out): Promise<void> {
+  await tf.setBackend('wasm');
+  const k = nativeKernels(tf.backend());
+  expect(k).not.toBeNull();
+  for (let i = 0; i < 100 && k!.helper && !k!.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+  const helper = k!.helper;
+  const runs: [string, () => Out | Promise<Out>][] = [];
+  runs.push([
+    helper ? 'wasm kernels, two threads' : 'wasm kernels',
+    async () => {
+      let out: Out = [];
+      const profile = await tf.profile(() => {
+        out = gruOurs(c, seed);
+        return [];
+      });
+      const ran = new Set(profile.kernels.map((kk) => kk.name));
+      expect(ran.has(GRU_KERNEL) && ran.has(GRU_GRAD_KERNEL), [...ran].join(' ')).toBe(true);
+      return out;
+    },
+  ]);
+  if (helper) {
+    runs.push([
+      'wasm kernels, one thread',
+      () => {
+        (k as { helper: unknown }).helper = null;
+        try {
+          return gruOurs(c, seed);
+        } finally {
+          (k as { helper: unknown }).helper = helper;
+        }
+      },
+    ]);
+  }
+  runs.push([
+    'wasm without our module (tfjs ops)',
+    () => {
+      setNativeKernelsEnabled(false);
+      try {
+        return gruOurs(c, seed);
+      } finally {
+        setNativeKernelsEnabled(true);
+      }
+    },
+  ]);
+  for (const [label, run] of runs) {
+    const got = await run();
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${GRU_NAMES(c)[i]}`);
+  }
+}
+
+describe('gruSequence (the GRU as one op with its own BPTT gradient) matches tfjs’s GRU layer on cpu, reset_after false and true', () => {
+  const base: GruCase = { n: 10, steps: 5, features: 6, units: 8, goBackwards: false, returnSequences: false, act: 'sigmoid', masked: false, useBias: true, resetAfter: false };
+  const cases: [string, GruCase][] = [];
+  for (const resetAfter of [false, true]) {
+    const b = { ...base, resetAfter };
+    const tag = `reset_after ${resetAfter}`;
+    cases.push(
+      [`${tag}: last output`, b],
+      [`${tag}: goBackwards, every step`, { ...b, goBackwards: true, returnSequences: true }],
+      [`${tag}: hardSigmoid gates, goBackwards, units 5, from a given state (dh0)`, { ...b, act: 'hardSigmoid', goBackwards: true, units: 5, initial: true }],
+      [`${tag}: masked steps (h carried), every step, units 7`, { ...b, masked: true, returnSequences: true, units: 7 }],
+      [`${tag}: masked, goBackwards, last output, no bias, 3 rows, 3 steps`, { ...b, masked: true, goBackwards: true, useBias: false, n: 3, steps: 3 }],
+      [`${tag}: 17 rows, units 12, every step, from a given state`, { ...b, n: 17, units: 12, returnSequences: true, initial: true }],
+    );
+  }
+  cases.forEach(([label, c], i) => {
+    it(label, async () => {
+      await tf.setBackend('cpu');
+      const want = gruReference(c, 200 + i);
+      const cpuOps = gruOurs(c, 200 + i);
+      expect(cpuOps.length).toBe(want.length);
+      for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${GRU_NAMES(c)[j]}`);
+      await gruCheckOnWasm(c, 200 + i, want);
     });
   });
 });

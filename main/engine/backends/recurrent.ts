@@ -17,10 +17,16 @@
  * Semantics are tfjs's LSTMCell + rnn(): gates i, f, c, o in that order; goBackwards reads the inputs
  * last first and returns the per-step outputs in processing order; a mask carries h and c through the
  * masked steps.
+ *
+ * gruSequence is the same for Keras's GRU (gates z, r, h), reset_after false (tfjs's GRUCell: the reset
+ * gate scales h before its product with U_h, so a step has two dependent products, both in the kernel)
+ * or true (the reset gate scales h·U_h + b_hh; bias [2, 3U]): rnn_gru_forward / rnn_gru_backward, and
+ * dU as one GEMM (reset_after) or two (h_{t−1}ᵀ·dz~_zr and (r ⊙ h_{t−1})ᵀ·dn~).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels } from './native';
+import { nativeKernels } from './native';
+import { registerNativeKernel } from './native/heap';
 import { WASM } from './kernels';
 
 export const LSTM_KERNEL = 'LayerforgeLstmSequence';
@@ -42,76 +48,55 @@ export interface LstmSequenceOptions {
   mask?: tfjs.Tensor | null;
 }
 
-type TensorInfo = tfjs.TensorInfo;
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-
 const ACT = { sigmoid: 0, hardSigmoid: 1 } as const;
 /** Below this many rows the helper thread is not worth a hand-off. */
 const SPLIT_ROWS = 8;
 
-const registeredOn = new WeakSet<object>();
+/** Runs a recurrent export over rows [0, n): the helper thread takes the second half (whole blocks of 4) when it is worth it. */
+function splitRows(native: NonNullable<ReturnType<typeof nativeKernels>>, name: string, args: number[], n: number): void {
+  const run = native.fn(name);
+  const half = (n >> 3) << 2;
+  if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside(name, [...args, half, n], () => run(...args, 0, half));
+  else run(...args, 0, n);
+}
 
 /** Registers the two wasm kernels (idempotent per tf instance). The op works without them. */
 export function registerRecurrentKernels(tf: Tf): void {
-  if (registeredOn.has(tf) || tf.getKernel(LSTM_KERNEL, WASM)) return;
-  registeredOn.add(tf);
-  tf.registerKernel({
-    kernelName: LSTM_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${LSTM_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { xw, u, h0, c0, mask } = inputs as Record<'xw' | 'u' | 'h0' | 'c0' | 'mask', TensorInfo | undefined>;
-      if (!xw || !u || !h0 || !c0) throw new Error(`${LSTM_KERNEL}: missing input (xw, u, h0 and c0 are required)`);
-      const [n, steps, g4] = xw.shape as [number, number, number];
-      const units = g4 / 4;
-      const b = backend as unknown as HeapBackend;
-      const hseq = b.makeOutput([n, steps, units], 'float32');
-      const gates = b.makeOutput([n, steps, g4], 'float32');
-      const cprev = b.makeOutput([n, steps, units], 'float32');
-      const tanhc = b.makeOutput([n, steps, units], 'float32');
-      const hprev = b.makeOutput([n, steps, units], 'float32');
-      const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-      const a = attrs as unknown as { goBackwards: boolean; act: number };
-      const args = [at(xw), at(u), at(h0), at(c0), at(mask), at(hseq), at(gates), at(cprev), at(tanhc), at(hprev), n, steps, units, a.goBackwards ? 1 : 0, a.act];
-      const run = native.fn('rnn_lstm_forward');
-      const half = (n >> 3) << 2;
-      if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside('rnn_lstm_forward', [...args, half, n], () => run(...args, 0, half));
-      else run(...args, 0, n);
-      // The last step's h (the layer's output without returnSequences), copied out here rather than by a Slice kernel.
-      const hlast = b.makeOutput([n, units], 'float32');
-      const from = b.typedArrayFromHeap(hseq), to = b.typedArrayFromHeap(hlast);
-      for (let r = 0; r < n; r++) to.set(from.subarray((r * steps + steps - 1) * units, (r * steps + steps) * units), r * units);
-      return [hseq, gates, cprev, tanhc, hprev, hlast];
-    },
+  registerGruKernels(tf);
+  registerNativeKernel(tf, { name: LSTM_KERNEL, inputs: ['xw', 'u', 'h0', 'c0'], optional: ['mask'] }, ({ native, backend: b, inputs: { xw, u, h0, c0, mask }, attrs, at, output }) => {
+    const [n, steps, g4] = xw.shape as [number, number, number];
+    const units = g4 / 4;
+    const hseq = output([n, steps, units]);
+    const gates = output([n, steps, g4]);
+    const cprev = output([n, steps, units]);
+    const tanhc = output([n, steps, units]);
+    const hprev = output([n, steps, units]);
+    const a = attrs as unknown as { goBackwards: boolean; act: number };
+    const args = [at(xw), at(u), at(h0), at(c0), at(mask), at(hseq), at(gates), at(cprev), at(tanhc), at(hprev), n, steps, units, a.goBackwards ? 1 : 0, a.act];
+    const run = native.fn('rnn_lstm_forward');
+    const half = (n >> 3) << 2;
+    if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside('rnn_lstm_forward', [...args, half, n], () => run(...args, 0, half));
+    else run(...args, 0, n);
+    // The last step's h (the layer's output without returnSequences), copied out here rather than by a Slice kernel.
+    const hlast = output([n, units]);
+    const from = b.typedArrayFromHeap(hseq), to = b.typedArrayFromHeap(hlast);
+    for (let r = 0; r < n; r++) to.set(from.subarray((r * steps + steps - 1) * units, (r * steps + steps) * units), r * units);
+    return [hseq, gates, cprev, tanhc, hprev, hlast];
   });
-  tf.registerKernel({
-    kernelName: LSTM_GRAD_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${LSTM_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { dy, ut, gates, cprev, tanhc, mask } = inputs as Record<'dy' | 'ut' | 'gates' | 'cprev' | 'tanhc' | 'mask', TensorInfo | undefined>;
-      if (!dy || !ut || !gates || !cprev || !tanhc) throw new Error(`${LSTM_GRAD_KERNEL}: missing input`);
-      const [n, steps, g4] = gates.shape as [number, number, number];
-      const units = g4 / 4;
-      const b = backend as unknown as HeapBackend;
-      const dz = b.makeOutput([n, steps, g4], 'float32');
-      const dh = b.makeOutput([n, units], 'float32');
-      const dc = b.makeOutput([n, units], 'float32');
-      const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t.dataId) : 0);
-      const a = attrs as unknown as { goBackwards: boolean; act: number };
-      const seq = dy.shape.length === 3 ? 1 : 0;
-      const args = [at(dy), seq, at(ut), at(gates), at(cprev), at(tanhc), at(mask), at(dz), at(dh), at(dc), n, steps, units, a.goBackwards ? 1 : 0, a.act];
-      const run = native.fn('rnn_lstm_backward');
-      const half = (n >> 3) << 2;
-      if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside('rnn_lstm_backward', [...args, half, n], () => run(...args, 0, half));
-      else run(...args, 0, n);
-      return [dz, dh, dc];
-    },
+  registerNativeKernel(tf, { name: LSTM_GRAD_KERNEL, inputs: ['dy', 'ut', 'gates', 'cprev', 'tanhc'], optional: ['mask'] }, ({ native, inputs: { dy, ut, gates, cprev, tanhc, mask }, attrs, at, output }) => {
+    const [n, steps, g4] = gates.shape as [number, number, number];
+    const units = g4 / 4;
+    const dz = output([n, steps, g4]);
+    const dh = output([n, units]);
+    const dc = output([n, units]);
+    const a = attrs as unknown as { goBackwards: boolean; act: number };
+    const seq = dy.shape.length === 3 ? 1 : 0;
+    const args = [at(dy), seq, at(ut), at(gates), at(cprev), at(tanhc), at(mask), at(dz), at(dh), at(dc), n, steps, units, a.goBackwards ? 1 : 0, a.act];
+    const run = native.fn('rnn_lstm_backward');
+    const half = (n >> 3) << 2;
+    if (native.helper?.ready && n >= SPLIT_ROWS) native.helper.alongside('rnn_lstm_backward', [...args, half, n], () => run(...args, 0, half));
+    else run(...args, 0, n);
+    return [dz, dh, dc];
   });
 }
 
@@ -203,6 +188,175 @@ export function lstmSequence(tf: Tf, x: tfjs.Tensor, kernel: tfjs.Tensor, recurr
     }
     h = h1;
     c = c1;
+    if (returnSequences) outputs.push(h);
+  }
+  return returnSequences ? tf.stack(outputs, 1) : h;
+}
+
+export const GRU_KERNEL = 'LayerforgeGruSequence';
+export const GRU_GRAD_KERNEL = 'LayerforgeGruSequenceGrad';
+
+export interface GruSequenceOptions {
+  /** Read the inputs last step first (tfjs's goBackwards); outputs stay in processing order. */
+  goBackwards?: boolean;
+  /** Every step's output [N, T, U] (else the last one, [N, U]). */
+  returnSequences?: boolean;
+  recurrentActivation?: LstmGateActivation;
+  /**
+   * Keras's reset_after: the reset gate scales h·U_h + b_hh (bias [2, 3U]: input bias, recurrent bias),
+   * else it scales h before its product (tfjs's GRUCell, bias [3U]).
+   */
+  resetAfter?: boolean;
+  /** Initial state [N, U] (zeros when absent). */
+  h0?: tfjs.Tensor | null;
+  /** [N, T]: 0 (or false) skips that step for that row, carrying h (tfjs's rnn()). */
+  mask?: tfjs.Tensor | null;
+}
+
+/** Registers the GRU's two wasm kernels (idempotent per tf instance). */
+function registerGruKernels(tf: Tf): void {
+  registerNativeKernel(tf, { name: GRU_KERNEL, inputs: ['xw', 'u', 'h0'], optional: ['bh', 'mask'] }, ({ native, backend, inputs, attrs, at, output }) => {
+    const { xw, u, h0, bh, mask } = inputs;
+    const [n, steps, g3] = xw.shape as [number, number, number];
+    const units = g3 / 3;
+    const hseq = output([n, steps, units]);
+    const gates = output([n, steps, g3]);
+    const hprev = output([n, steps, units]);
+    const aux = output([n, steps, units]);
+    const hlast = output([n, units]);
+    const a = attrs as { goBackwards: boolean; act: number; resetAfter: boolean };
+    splitRows(native, 'rnn_gru_forward', [at(xw), at(u), at(bh), at(h0), at(mask), at(hseq), at(gates), at(hprev), at(aux), n, steps, units, a.goBackwards ? 1 : 0, a.act, a.resetAfter ? 1 : 0], n);
+    // The last step's h (the layer's output without returnSequences), copied out here rather than by a Slice kernel.
+    const from = backend.typedArrayFromHeap(hseq), to = backend.typedArrayFromHeap(hlast);
+    for (let r = 0; r < n; r++) to.set(from.subarray((r * steps + steps - 1) * units, (r * steps + steps) * units), r * units);
+    return [hseq, gates, hprev, aux, hlast];
+  });
+  registerNativeKernel(tf, { name: GRU_GRAD_KERNEL, inputs: ['dy', 'ut', 'gates', 'hprev', 'aux'], optional: ['mask'] }, ({ native, inputs, attrs, at, output }) => {
+    const { dy, ut, gates, hprev, aux, mask } = inputs;
+    const [n, steps, g3] = gates.shape as [number, number, number];
+    const units = g3 / 3;
+    const a = attrs as { goBackwards: boolean; act: number; resetAfter: boolean };
+    const dxw = output([n, steps, g3]);
+    const dhu = a.resetAfter ? output([n, steps, g3]) : null;
+    const dh = output([n, units]);
+    const seq = dy.shape.length === 3 ? 1 : 0;
+    splitRows(native, 'rnn_gru_backward', [at(dy), seq, at(ut), at(gates), at(hprev), at(aux), at(mask), at(dxw), dhu ? at(dhu) : 0, at(dh), n, steps, units, a.goBackwards ? 1 : 0, a.act, a.resetAfter ? 1 : 0], n);
+    return dhu ? [dxw, dhu, dh] : [dxw, dh];
+  });
+}
+
+/** Whether this backend runs our fused GRU kernels (wasm with our module loaded and exporting them). */
+export function gruFusedHere(tf: Tf): boolean {
+  if (tf.getBackend() !== WASM || tf.getKernel(GRU_KERNEL, WASM) == null) return false;
+  const native = nativeKernels(tf.backend());
+  return native !== null && native.has('rnn_gru_forward');
+}
+
+/**
+ * A GRU layer's output over x [N, T, F] with kernel [F, 3U], recurrentKernel [U, 3U] and bias ([3U], or
+ * [2, 3U] with resetAfter; or null), gates z, r, h in Keras's order: [N, T, U] with returnSequences, else
+ * [N, U]; differentiable with respect to x, the three weights and h0. Activation tanh; gates sigmoid or
+ * hardSigmoid. As lstmSequence: one input GEMM for all steps, the recurrence and its gradient as one
+ * kernel call each on wasm with our module (else tfjs ops per step), one GEMM (two without resetAfter) for dU.
+ */
+export function gruSequence(tf: Tf, x: tfjs.Tensor, kernel: tfjs.Tensor, recurrentKernel: tfjs.Tensor, bias: tfjs.Tensor | null, options: GruSequenceOptions = {}): tfjs.Tensor {
+  if (x.rank !== 3) throw new Error(`gruSequence: x must be [batch, steps, features], got shape [${x.shape.join(', ')}]`);
+  const [n, steps, features] = x.shape as [number, number, number];
+  const g3 = kernel.shape[1]!;
+  const units = g3 / 3;
+  const resetAfter = options.resetAfter === true;
+  if (kernel.rank !== 2 || kernel.shape[0] !== features || g3 % 3 !== 0) throw new Error(`gruSequence: kernel must be [${features}, 3·units], got [${kernel.shape.join(', ')}]`);
+  if (recurrentKernel.rank !== 2 || recurrentKernel.shape[0] !== units || recurrentKernel.shape[1] !== g3) {
+    throw new Error(`gruSequence: recurrentKernel must be [${units}, ${g3}], got [${recurrentKernel.shape.join(', ')}]`);
+  }
+  const biasShape = resetAfter ? [2, g3] : [g3];
+  if (bias && (bias.rank !== biasShape.length || bias.shape.some((d, i) => d !== biasShape[i]))) throw new Error(`gruSequence: bias must be [${biasShape.join(', ')}], got [${bias.shape.join(', ')}]`);
+  const mask0 = options.mask ?? null;
+  if (mask0 && (mask0.rank !== 2 || mask0.shape[0] !== n || mask0.shape[1] !== steps)) {
+    throw new Error(`gruSequence: mask must be [${n}, ${steps}], got [${mask0.shape.join(', ')}]`);
+  }
+  const goBackwards = options.goBackwards === true;
+  const returnSequences = options.returnSequences === true;
+  const act = options.recurrentActivation ?? 'sigmoid';
+  if (!(act in ACT)) throw new Error(`gruSequence: recurrentActivation must be sigmoid or hardSigmoid, got '${String(act)}'`);
+  const h0 = options.h0 ?? tf.zeros([n, units]);
+  const mask = mask0 ? tf.cast(tf.cast(mask0, 'bool'), 'float32') : null;
+  // The input bias, and with resetAfter b_hh's z and r parts (they add to the same sums); bh: b_hh's candidate part.
+  let xb: tfjs.Tensor | null = null, bh: tfjs.Tensor | null = null;
+  if (bias && resetAfter) {
+    const keep = tf.tensor2d([new Array<number>(g3).fill(1), Array.from({ length: g3 }, (_, j) => (j < 2 * units ? 1 : 0))]);
+    xb = tf.sum(tf.mul(bias, keep), 0);
+    bh = tf.reshape(tf.slice(bias, [1, 2 * units], [1, units]), [units]);
+  } else if (bias) xb = bias;
+  let xw = tf.matMul(tf.reshape(x, [n * steps, features]), kernel);
+  if (xb) xw = tf.add(xw, xb);
+  xw = tf.reshape(xw, [n, steps, g3]);
+
+  if (gruFusedHere(tf)) {
+    const attrs = { goBackwards, act: ACT[act], resetAfter };
+    const rows = n * steps;
+    const op = tf.customGrad(((xwi: tfjs.Tensor, ui: tfjs.Tensor, bhi: tfjs.Tensor, hi: tfjs.Tensor, save: (ts: tfjs.Tensor[]) => void) => {
+      const inputs: Record<string, tfjs.Tensor> = { xw: xwi, u: ui, h0: hi };
+      if (bh) inputs.bh = bhi;
+      if (mask) inputs.mask = mask;
+      const [hseq, gates, hprev, aux, hlast] = tf.engine().runKernel(GRU_KERNEL, inputs as unknown as tfjs.NamedTensorMap, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
+      save([ui, gates!, hprev!, aux!, ...(mask ? [mask] : [])]);
+      return {
+        value: returnSequences ? hseq! : hlast!,
+        gradFunc: (dy: tfjs.Tensor, saved: tfjs.Tensor[]) => {
+          const [su, sg, sh, sa, sm] = saved as [tfjs.Tensor, tfjs.Tensor, tfjs.Tensor, tfjs.Tensor, tfjs.Tensor | undefined];
+          const gradInputs: Record<string, tfjs.Tensor> = { dy, ut: tf.transpose(su), gates: sg, hprev: sh, aux: sa };
+          if (sm) gradInputs.mask = sm;
+          const outs = tf.engine().runKernel(GRU_GRAD_KERNEL, gradInputs as unknown as tfjs.NamedTensorMap, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
+          const hp = tf.reshape(sh, [rows, units]);
+          if (resetAfter) {
+            const [dxw, dhu, dh0] = outs as [tfjs.Tensor, tfjs.Tensor, tfjs.Tensor];
+            const d2 = tf.reshape(dhu, [rows, g3]);
+            // dU = Σ h_{t−1}ᵀ·d(h·U): one GEMM; d bh = Σ of its candidate part.
+            const dbh = bh ? tf.sum(tf.slice(d2, [0, 2 * units], [rows, units]), 0) : tf.zerosLike(bhi);
+            return [dxw, tf.matMul(hp, d2, true, false), dbh, dh0];
+          }
+          const [dxw, dh0] = outs as [tfjs.Tensor, tfjs.Tensor];
+          const d2 = tf.reshape(dxw, [rows, g3]);
+          // dU_zr = Σ h_{t−1}ᵀ·dz~_zr, dU_h = Σ (r ⊙ h_{t−1})ᵀ·dn~.
+          const duzr = tf.matMul(hp, tf.slice(d2, [0, 0], [rows, 2 * units]), true, false);
+          const duh = tf.matMul(tf.reshape(sa, [rows, units]), tf.slice(d2, [0, 2 * units], [rows, units]), true, false);
+          return [dxw, tf.concat([duzr, duh], 1), tf.zerosLike(bhi), dh0];
+        },
+      };
+    }) as unknown as Parameters<Tf['customGrad']>[0]);
+    return (op as unknown as (a: tfjs.Tensor, b: tfjs.Tensor, c: tfjs.Tensor, d: tfjs.Tensor) => tfjs.Tensor)(xw, recurrentKernel, bh ?? tf.zeros([units]), h0);
+  }
+
+  // The same recurrence as tfjs ops (any backend).
+  const gate = gateOps(tf, act);
+  const stepOf = (t: number) => tf.reshape(tf.slice(xw, [0, t, 0], [n, 1, g3]), [n, g3]);
+  const maskOf = (t: number) => tf.slice(mask!, [0, t], [n, 1]);
+  const uzr = resetAfter ? null : tf.slice(recurrentKernel, [0, 0], [units, 2 * units]);
+  const uh = resetAfter ? null : tf.slice(recurrentKernel, [0, 2 * units], [units, units]);
+  let h = h0;
+  const outputs: tfjs.Tensor[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t = goBackwards ? steps - 1 - s : s;
+    const [xz, xr, xh] = tf.split(stepOf(t), 3, 1) as [tfjs.Tensor, tfjs.Tensor, tfjs.Tensor];
+    let z: tfjs.Tensor, cand: tfjs.Tensor;
+    if (resetAfter) {
+      const [hz, hr, hh] = tf.split(tf.matMul(h, recurrentKernel), 3, 1) as [tfjs.Tensor, tfjs.Tensor, tfjs.Tensor];
+      z = gate(tf.add(xz, hz));
+      const r = gate(tf.add(xr, hr));
+      cand = tf.tanh(tf.add(xh, tf.mul(r, bh ? tf.add(hh, bh) : hh)));
+    } else {
+      const [hz, hr] = tf.split(tf.matMul(h, uzr!), 2, 1) as [tfjs.Tensor, tfjs.Tensor];
+      z = gate(tf.add(xz, hz));
+      const r = gate(tf.add(xr, hr));
+      cand = tf.tanh(tf.add(xh, tf.matMul(tf.mul(r, h), uh!)));
+    }
+    let h1 = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), cand));
+    if (mask) {
+      const m = maskOf(t);
+      h1 = tf.add(tf.mul(h1, m), tf.mul(h, tf.sub(1, m)));
+    }
+    h = h1;
     if (returnSequences) outputs.push(h);
   }
   return returnSequences ? tf.stack(outputs, 1) : h;

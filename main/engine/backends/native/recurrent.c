@@ -19,7 +19,14 @@
  *   cprev  [N, T, U]   c before the step; input time
  *   tanhc  [N, T, U]   tanh(c after the step); input time
  *   hprev  [N, T, U]   h before the step; input time (for dU = Σ hprevᵀ·dz, one GEMM)
+ * GRU (Keras's gates z, r, h; reset_after as Keras's flag), 3U columns instead of 4U:
+ *   xw     [N, T, 3U]  x·W + b (reset_after: b_ih + [b_hh_z, b_hh_r, 0]); input time
+ *   u      [U, 3U]     recurrent kernel; ut [3U, U] its transpose; bh [U] b_hh's candidate part (reset_after) or 0
+ *   gates  [N, T, 3U]  activated z, r and the candidate n; input time
+ *   aux    [N, T, U]   reset_after: h·U_h + bh (before the reset gate); else r ⊙ h (the candidate's GEMM input)
+ * The recurrent products use the 4-row register tile with ACC (one FMA in the relaxed build).
  */
+// layerforge: relaxed-simd
 #include "simd.h"
 
 
@@ -40,31 +47,31 @@ __attribute__((always_inline)) static inline v128_t gate_grad4(v128_t a, int32_t
 }
 
 /*
- * Four rows at once: o_r[j] (+)= Σ_p a_r[p]·b[p][j] for j < nc; b is [k, nc]. acc_r: add to o_r's value,
- * else overwrite. The rows may repeat (a block of fewer than 4 rows passes its last row again): every
- * output strip is read before any is written, so a repeated row gets the same value twice.
+ * Four rows at once: o_r[j] = s_r[j] + Σ_p a_r[p]·b[p·ldb + j] for j < nc (s_r = 0: from zero). The rows
+ * may repeat (a block of fewer than 4 rows passes its last row again): every output strip is read (from
+ * s_r) before any is written, so a repeated row gets the same value twice. s_r may be o_r (accumulate).
  */
-__attribute__((always_inline)) static inline void rows4(const f32 *a0, const f32 *a1, const f32 *a2, const f32 *a3, const f32 *b, int32_t k,
-                                                        int32_t nc, f32 *o0, f32 *o1, f32 *o2, f32 *o3, int32_t acc0, int32_t acc1,
-                                                        int32_t acc2, int32_t acc3) {
+__attribute__((always_inline)) static inline void rows4(const f32 *a0, const f32 *a1, const f32 *a2, const f32 *a3, const f32 *b, int32_t ldb,
+                                                        int32_t k, int32_t nc, const f32 *s0, const f32 *s1, const f32 *s2,
+                                                        const f32 *s3, f32 *o0, f32 *o1, f32 *o2, f32 *o3) {
   const v128_t z = V(0.0f);
   int32_t j = 0;
   for (; j + 8 <= nc; j += 8) {
-    v128_t c00 = acc0 ? wasm_v128_load(o0 + j) : z, c01 = acc0 ? wasm_v128_load(o0 + j + 4) : z;
-    v128_t c10 = acc1 ? wasm_v128_load(o1 + j) : z, c11 = acc1 ? wasm_v128_load(o1 + j + 4) : z;
-    v128_t c20 = acc2 ? wasm_v128_load(o2 + j) : z, c21 = acc2 ? wasm_v128_load(o2 + j + 4) : z;
-    v128_t c30 = acc3 ? wasm_v128_load(o3 + j) : z, c31 = acc3 ? wasm_v128_load(o3 + j + 4) : z;
+    v128_t c00 = s0 ? wasm_v128_load(s0 + j) : z, c01 = s0 ? wasm_v128_load(s0 + j + 4) : z;
+    v128_t c10 = s1 ? wasm_v128_load(s1 + j) : z, c11 = s1 ? wasm_v128_load(s1 + j + 4) : z;
+    v128_t c20 = s2 ? wasm_v128_load(s2 + j) : z, c21 = s2 ? wasm_v128_load(s2 + j + 4) : z;
+    v128_t c30 = s3 ? wasm_v128_load(s3 + j) : z, c31 = s3 ? wasm_v128_load(s3 + j + 4) : z;
     const f32 *bp = b + j;
-    for (int32_t p = 0; p < k; p++, bp += nc) {
+    for (int32_t p = 0; p < k; p++, bp += ldb) {
       const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
       v128_t x = wasm_v128_load32_splat(a0 + p);
-      c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x, b1));
+      c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
       x = wasm_v128_load32_splat(a1 + p);
-      c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x, b1));
+      c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
       x = wasm_v128_load32_splat(a2 + p);
-      c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x, b1));
+      c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
       x = wasm_v128_load32_splat(a3 + p);
-      c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x, b1));
+      c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
     }
     wasm_v128_store(o0 + j, c00); wasm_v128_store(o0 + j + 4, c01);
     wasm_v128_store(o1 + j, c10); wasm_v128_store(o1 + j + 4, c11);
@@ -73,15 +80,15 @@ __attribute__((always_inline)) static inline void rows4(const f32 *a0, const f32
   }
   for (; j < nc; j += 4) {
     const int32_t w = nc - j; /* >= 4: a whole vector; else a tail */
-    v128_t c0 = acc0 ? load_part(o0 + j, w) : z, c1 = acc1 ? load_part(o1 + j, w) : z;
-    v128_t c2 = acc2 ? load_part(o2 + j, w) : z, c3 = acc3 ? load_part(o3 + j, w) : z;
+    v128_t c0 = s0 ? load_part(s0 + j, w) : z, c1 = s1 ? load_part(s1 + j, w) : z;
+    v128_t c2 = s2 ? load_part(s2 + j, w) : z, c3 = s3 ? load_part(s3 + j, w) : z;
     const f32 *bp = b + j;
-    for (int32_t p = 0; p < k; p++, bp += nc) {
+    for (int32_t p = 0; p < k; p++, bp += ldb) {
       const v128_t b0 = load_part(bp, w);
-      c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_v128_load32_splat(a0 + p), b0));
-      c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(wasm_v128_load32_splat(a1 + p), b0));
-      c2 = wasm_f32x4_add(c2, wasm_f32x4_mul(wasm_v128_load32_splat(a2 + p), b0));
-      c3 = wasm_f32x4_add(c3, wasm_f32x4_mul(wasm_v128_load32_splat(a3 + p), b0));
+      c0 = ACC(c0, wasm_v128_load32_splat(a0 + p), b0);
+      c1 = ACC(c1, wasm_v128_load32_splat(a1 + p), b0);
+      c2 = ACC(c2, wasm_v128_load32_splat(a2 + p), b0);
+      c3 = ACC(c3, wasm_v128_load32_splat(a3 + p), b0);
     }
     store_part(o0 + j, w, c0); store_part(o1 + j, w, c1); store_part(o2 + j, w, c2); store_part(o3 + j, w, c3);
   }
@@ -117,14 +124,13 @@ void rnn_lstm_forward(const f32 *xw, const f32 *u, const f32 *h0, const f32 *c0,
         const f32 *hp = s == 0 ? h0 + (int64_t)r * units : hseq + ((int64_t)r * steps + s - 1) * units;
         __builtin_memcpy(hprev + rt * units, hp, (unsigned long)units * sizeof(f32));
         if (s == 0) __builtin_memcpy(cprev + rt * units, c0 + (int64_t)r * units, (unsigned long)units * sizeof(f32));
-        __builtin_memcpy(gates + rt * g4, xw + rt * g4, (unsigned long)g4 * sizeof(f32));
       }
-      /* z += h·U for the block's rows. */
+      /* z = xw_t + h·U for the block's rows. */
       const int32_t q1 = rl > 1 ? 1 : 0, q2 = rl > 2 ? 2 : rl - 1, q3 = rl - 1;
       const int64_t t0 = (int64_t)rb * steps + t;
       const int64_t s1 = t0 + (int64_t)q1 * steps, s2 = t0 + (int64_t)q2 * steps, s3 = t0 + (int64_t)q3 * steps;
-      rows4(hprev + t0 * units, hprev + s1 * units, hprev + s2 * units, hprev + s3 * units, u, units, g4,
-            gates + t0 * g4, gates + s1 * g4, gates + s2 * g4, gates + s3 * g4, 1, 1, 1, 1);
+      rows4(hprev + t0 * units, hprev + s1 * units, hprev + s2 * units, hprev + s3 * units, u, g4, units, g4,
+            xw + t0 * g4, xw + s1 * g4, xw + s2 * g4, xw + s3 * g4, gates + t0 * g4, gates + s1 * g4, gates + s2 * g4, gates + s3 * g4);
       /* Gates and the cell update, row by row. */
       for (int32_t q = 0; q < rl; q++) {
         const int32_t r = rb + q;
@@ -210,9 +216,174 @@ void rnn_lstm_backward(const f32 *dy, int32_t seq, const f32 *ut, const f32 *gat
       if (rl < 3) keep2 = rl > 1 ? keep1 : keep0;
       if (rl < 4) keep3 = rl == 1 ? keep0 : rl == 2 ? keep1 : keep2;
       const int64_t t0 = (int64_t)rb * steps + t;
+      f32 *d0 = dh + (int64_t)rb * units, *d1 = dh + (int64_t)(rb + q1) * units, *d2 = dh + (int64_t)(rb + q2) * units, *d3 = dh + (int64_t)(rb + q3) * units;
       rows4(dz + t0 * g4, dz + (t0 + (int64_t)q1 * steps) * g4, dz + (t0 + (int64_t)q2 * steps) * g4, dz + (t0 + (int64_t)q3 * steps) * g4,
-            ut, g4, units, dh + (int64_t)rb * units, dh + (int64_t)(rb + q1) * units, dh + (int64_t)(rb + q2) * units,
-            dh + (int64_t)(rb + q3) * units, !keep0, !keep1, !keep2, !keep3);
+            ut, units, g4, units, keep0 ? 0 : d0, keep1 ? 0 : d1, keep2 ? 0 : d2, keep3 ? 0 : d3, d0, d1, d2, d3);
+    }
+  }
+}
+
+/*
+ * GRU forward over all T steps for rows [r0, r1), Keras's GRU (gates z, r, h; σ the gate activation):
+ *   reset_after 0 (tfjs's GRUCell): z = σ(xw_z + h·U_z), r = σ(xw_r + h·U_r), n = tanh(xw_h + (r ⊙ h)·U_h)
+ *   reset_after 1:                  z, r as above,  n = tanh(xw_h + r ⊙ (h·U_h + bh))
+ *   h' = z ⊙ h + (1 − z) ⊙ n        (masked step: h carried)
+ * Writes hseq, gates (z, r, n), hprev and aux (see top). bh: 0 for none (reset_after 0 ignores it).
+ */
+__attribute__((export_name("rnn_gru_forward")))
+void rnn_gru_forward(const f32 *xw, const f32 *u, const f32 *bh, const f32 *h0, const f32 *mask, f32 *hseq, f32 *gates, f32 *hprev,
+                     f32 *aux, int32_t n, int32_t steps, int32_t units, int32_t backwards, int32_t act, int32_t reset_after,
+                     int32_t r0, int32_t r1) {
+  if (r1 > n) r1 = n;
+  if (r0 < 0) r0 = 0;
+  const int32_t g3 = 3 * units, u2 = 2 * units;
+  for (int32_t s = 0; s < steps; s++) {
+    const int32_t t = backwards ? steps - 1 - s : s;
+    for (int32_t rb = r0; rb < r1; rb += 4) {
+      const int32_t rl = rb + 4 <= r1 ? 4 : r1 - rb;
+      for (int32_t q = 0; q < rl; q++) {
+        const int32_t r = rb + q;
+        const f32 *hp = s == 0 ? h0 + (int64_t)r * units : hseq + ((int64_t)r * steps + s - 1) * units;
+        __builtin_memcpy(hprev + ((int64_t)r * steps + t) * units, hp, (unsigned long)units * sizeof(f32));
+      }
+      const int32_t q1 = rl > 1 ? 1 : 0, q2 = rl > 2 ? 2 : rl - 1, q3 = rl - 1;
+      const int64_t t0 = (int64_t)rb * steps + t;
+      const int64_t s1 = t0 + (int64_t)q1 * steps, s2 = t0 + (int64_t)q2 * steps, s3 = t0 + (int64_t)q3 * steps;
+      /* z, r before the activation: xw_zr + h·U_zr. */
+      rows4(hprev + t0 * units, hprev + s1 * units, hprev + s2 * units, hprev + s3 * units, u, g3, units, u2,
+            xw + t0 * g3, xw + s1 * g3, xw + s2 * g3, xw + s3 * g3, gates + t0 * g3, gates + s1 * g3, gates + s2 * g3, gates + s3 * g3);
+      /* reset_after: aux = h·U_h + bh. */
+      if (reset_after)
+        rows4(hprev + t0 * units, hprev + s1 * units, hprev + s2 * units, hprev + s3 * units, u + u2, g3, units, units,
+              bh, bh, bh, bh, aux + t0 * units, aux + s1 * units, aux + s2 * units, aux + s3 * units);
+      for (int32_t q = 0; q < rl; q++) {
+        const int32_t r = rb + q;
+        const int64_t rt = (int64_t)r * steps + t;
+        f32 *gz = gates + rt * g3, *ax = aux + rt * units;
+        const f32 *hp = hprev + rt * units, *xh = xw + rt * g3 + u2;
+        f32 *ho = hseq + ((int64_t)r * steps + s) * units;
+        const int32_t keep = kept(mask, r, t, steps);
+        for (int32_t j = 0; j < units; j += 4) {
+          const int32_t w = units - j;
+          const v128_t z = gate4(load_part(gz + j, w), act), rr = gate4(load_part(gz + units + j, w), act);
+          store_part(gz + j, w, z);
+          store_part(gz + units + j, w, rr);
+          const v128_t h = load_part(hp + j, w);
+          if (reset_after) {
+            const v128_t c = tanh4(wasm_f32x4_add(load_part(xh + j, w), wasm_f32x4_mul(rr, load_part(ax + j, w))));
+            store_part(gz + u2 + j, w, c);
+            store_part(ho + j, w, keep ? wasm_f32x4_add(c, wasm_f32x4_mul(z, wasm_f32x4_sub(h, c))) : h);
+          } else {
+            store_part(ax + j, w, wasm_f32x4_mul(rr, h));
+          }
+        }
+      }
+      if (reset_after) continue;
+      /* reset_after 0: the candidate's xw_h + (r ⊙ h)·U_h, then n and h'. */
+      rows4(aux + t0 * units, aux + s1 * units, aux + s2 * units, aux + s3 * units, u + u2, g3, units, units,
+            xw + t0 * g3 + u2, xw + s1 * g3 + u2, xw + s2 * g3 + u2, xw + s3 * g3 + u2,
+            gates + t0 * g3 + u2, gates + s1 * g3 + u2, gates + s2 * g3 + u2, gates + s3 * g3 + u2);
+      for (int32_t q = 0; q < rl; q++) {
+        const int32_t r = rb + q;
+        const int64_t rt = (int64_t)r * steps + t;
+        f32 *gz = gates + rt * g3;
+        const f32 *hp = hprev + rt * units;
+        f32 *ho = hseq + ((int64_t)r * steps + s) * units;
+        const int32_t keep = kept(mask, r, t, steps);
+        for (int32_t j = 0; j < units; j += 4) {
+          const int32_t w = units - j;
+          const v128_t c = tanh4(load_part(gz + u2 + j, w)), z = load_part(gz + j, w), h = load_part(hp + j, w);
+          store_part(gz + u2 + j, w, c);
+          store_part(ho + j, w, keep ? wasm_f32x4_add(c, wasm_f32x4_mul(z, wasm_f32x4_sub(h, c))) : h);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * GRU backward through time for rows [r0, r1), from what rnn_gru_forward saved (dy, seq as for the LSTM):
+ *   ut   [3U, U]     the recurrent kernel transposed
+ *   dxw  [N, T, 3U]  out: the gradient of xw, input time (0 on masked steps)
+ *   dhu  [N, T, 3U]  out, reset_after only (else 0): the gradient of h·U (+ bh): dU = Σ hprevᵀ·dhu, dbh = Σ dhu_h
+ *   dh   [N, U]      out: the gradient of h0
+ * Per step, last first: dh += dy_s; dz~ = dh(h − n)σ'(z); dn~ = dh(1 − z)(1 − n²); dh ← dh·z + …
+ *   reset_after 1: dr~ = dn~·aux·σ'(r); dhu = [dz~, dr~, dn~·r]; dh += dhu·Uᵀ
+ *   reset_after 0: d(rh) = dn~·U_hᵀ; dr~ = d(rh)·h·σ'(r); dh += d(rh)·r + [dz~, dr~]·U_zrᵀ
+ * (dU for reset_after 0: Σ hprevᵀ·dxw_zr and Σ auxᵀ·dxw_h, the caller's GEMMs.)
+ */
+__attribute__((export_name("rnn_gru_backward")))
+void rnn_gru_backward(const f32 *dy, int32_t seq, const f32 *ut, const f32 *gates, const f32 *hprev, const f32 *aux, const f32 *mask,
+                      f32 *dxw, f32 *dhu, f32 *dh, int32_t n, int32_t steps, int32_t units, int32_t backwards, int32_t act,
+                      int32_t reset_after, int32_t r0, int32_t r1) {
+  if (r1 > n) r1 = n;
+  if (r0 < 0) r0 = 0;
+  if (r0 >= r1) return;
+  const int32_t g3 = 3 * units, u2 = 2 * units;
+  __builtin_memset(dh + (int64_t)r0 * units, 0, (unsigned long)((int64_t)(r1 - r0) * units) * sizeof(f32));
+  for (int32_t s = steps - 1; s >= 0; s--) {
+    const int32_t t = backwards ? steps - 1 - s : s;
+    for (int32_t rb = r0; rb < r1; rb += 4) {
+      const int32_t rl = rb + 4 <= r1 ? 4 : r1 - rb;
+      for (int32_t q = 0; q < rl; q++) {
+        const int32_t r = rb + q;
+        const int64_t rt = (int64_t)r * steps + t;
+        f32 *dhr = dh + (int64_t)r * units, *dx = dxw + rt * g3, *du = reset_after ? dhu + rt * g3 : 0;
+        const f32 *dyr = seq ? dy + ((int64_t)r * steps + s) * units : s == steps - 1 ? dy + (int64_t)r * units : 0;
+        if (!kept(mask, r, t, steps)) {
+          if (dyr)
+            for (int32_t j = 0; j < units; j += 4) store_part(dhr + j, units - j, wasm_f32x4_add(load_part(dhr + j, units - j), load_part(dyr + j, units - j)));
+          __builtin_memset(dx, 0, (unsigned long)g3 * sizeof(f32));
+          if (du) __builtin_memset(du, 0, (unsigned long)g3 * sizeof(f32));
+          continue;
+        }
+        const f32 *gz = gates + rt * g3, *hp = hprev + rt * units, *ax = aux + rt * units;
+        for (int32_t j = 0; j < units; j += 4) {
+          const int32_t w = units - j;
+          v128_t d = load_part(dhr + j, w);
+          if (dyr) d = wasm_f32x4_add(d, load_part(dyr + j, w));
+          const v128_t z = load_part(gz + j, w), c = load_part(gz + u2 + j, w), h = load_part(hp + j, w);
+          const v128_t dzp = wasm_f32x4_mul(wasm_f32x4_mul(d, wasm_f32x4_sub(h, c)), gate_grad4(z, act));
+          const v128_t dnp = wasm_f32x4_mul(wasm_f32x4_mul(d, wasm_f32x4_sub(V(1.0f), z)), wasm_f32x4_sub(V(1.0f), wasm_f32x4_mul(c, c)));
+          store_part(dx + j, w, dzp);
+          store_part(dx + u2 + j, w, dnp);
+          store_part(dhr + j, w, wasm_f32x4_mul(d, z));
+          if (du) {
+            const v128_t rr = load_part(gz + units + j, w);
+            const v128_t drp = wasm_f32x4_mul(wasm_f32x4_mul(dnp, load_part(ax + j, w)), gate_grad4(rr, act));
+            store_part(dx + units + j, w, drp);
+            store_part(du + j, w, dzp);
+            store_part(du + units + j, w, drp);
+            store_part(du + u2 + j, w, wasm_f32x4_mul(dnp, rr));
+          }
+        }
+      }
+      const int32_t q1 = rl > 1 ? 1 : 0, q2 = rl > 2 ? 2 : rl - 1, q3 = rl - 1;
+      const int64_t t0 = (int64_t)rb * steps + t;
+      const int64_t s1 = t0 + (int64_t)q1 * steps, s2 = t0 + (int64_t)q2 * steps, s3 = t0 + (int64_t)q3 * steps;
+      f32 *d0 = dh + (int64_t)rb * units, *d1 = dh + (int64_t)(rb + q1) * units, *d2 = dh + (int64_t)(rb + q2) * units, *d3 = dh + (int64_t)(rb + q3) * units;
+      if (reset_after) {
+        /* dh += dhu·Uᵀ (a masked row's dhu is 0: its dh is kept). */
+        rows4(dhu + t0 * g3, dhu + s1 * g3, dhu + s2 * g3, dhu + s3 * g3, ut, units, g3, units, d0, d1, d2, d3, d0, d1, d2, d3);
+        continue;
+      }
+      /* d(rh) = dn~·U_hᵀ into dxw's r slot, then dr~ and dh += d(rh)·r; then dh += [dz~, dr~]·U_zrᵀ. */
+      rows4(dxw + t0 * g3 + u2, dxw + s1 * g3 + u2, dxw + s2 * g3 + u2, dxw + s3 * g3 + u2, ut + (int64_t)u2 * units, units, units, units,
+            0, 0, 0, 0, dxw + t0 * g3 + units, dxw + s1 * g3 + units, dxw + s2 * g3 + units, dxw + s3 * g3 + units);
+      for (int32_t q = 0; q < rl; q++) {
+        const int32_t r = rb + q;
+        const int64_t rt = (int64_t)r * steps + t;
+        if (!kept(mask, r, t, steps)) continue; /* its d(rh) is 0 (dn~ is) */
+        f32 *dhr = dh + (int64_t)r * units, *dx = dxw + rt * g3;
+        const f32 *gz = gates + rt * g3, *hp = hprev + rt * units;
+        for (int32_t j = 0; j < units; j += 4) {
+          const int32_t w = units - j;
+          const v128_t drh = load_part(dx + units + j, w), rr = load_part(gz + units + j, w);
+          store_part(dhr + j, w, wasm_f32x4_add(load_part(dhr + j, w), wasm_f32x4_mul(drh, rr)));
+          store_part(dx + units + j, w, wasm_f32x4_mul(wasm_f32x4_mul(drh, load_part(hp + j, w)), gate_grad4(rr, act)));
+        }
+      }
+      rows4(dxw + t0 * g3, dxw + s1 * g3, dxw + s2 * g3, dxw + s3 * g3, ut, units, u2, units, d0, d1, d2, d3, d0, d1, d2, d3);
     }
   }
 }

@@ -1,5 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
+import { gruFusedHere, gruSequence, type LstmGateActivation } from '../../backends/recurrent';
+import { fusedRecurrentEnabled } from './lstm';
 
 type Tensor = tfjs.Tensor;
 type Kwargs = Record<string, unknown>;
@@ -30,6 +32,24 @@ interface TfjsGruCell {
   recurrentDropout: number;
   dropoutMask: Tensor[] | null;
   recurrentDropoutMask: Tensor[] | null;
+}
+
+/** The fields of tfjs's GRU (and of its cell, ours or tfjs's) that the fused path reads. */
+interface TfjsGru {
+  cell: {
+    activation: { getClassName(): string };
+    recurrentActivation: { getClassName(): string };
+    useBias: boolean;
+    dropout: number;
+    recurrentDropout: number;
+    kernel: tfjs.LayerVariable | null;
+    recurrentKernel: tfjs.LayerVariable | null;
+    bias: tfjs.LayerVariable | null;
+  };
+  returnSequences: boolean;
+  returnState: boolean;
+  goBackwards: boolean;
+  stateful: boolean;
 }
 
 /**
@@ -127,6 +147,51 @@ export function defineGruClass(tf: Tf): new (args: GRUArgs) => tfjs.layers.Layer
       super({ ...args, resetAfter: false } as TfGruArgs);
       this.resetAfter = args.resetAfter === true;
       if (this.resetAfter) (this as unknown as { cell: tfjs.layers.Layer }).cell = new ResetAfterGRUCell(args);
+    }
+
+    /** The op's settings when this call can run fused, else null (tfjs's path). */
+    private fusedPlan(inputs: Tensor | Tensor[], kwargs: Kwargs): { x: Tensor; act: LstmGateActivation; mask: Tensor | null; h0: Tensor | null } | null {
+      if (!fusedRecurrentEnabled() || !gruFusedHere(tf)) return null;
+      const self = this as unknown as TfjsGru;
+      const c = self.cell;
+      if (self.stateful || self.returnState || !c?.kernel || !c.recurrentKernel) return null;
+      const training = kwargs.training === true;
+      if (training && ((c.dropout > 0 && c.dropout < 1) || (c.recurrentDropout > 0 && c.recurrentDropout < 1))) return null;
+      if (c.activation.getClassName() !== 'tanh') return null;
+      const act = c.recurrentActivation.getClassName();
+      if (act !== 'sigmoid' && act !== 'hardSigmoid') return null;
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      const x = list[0];
+      if (list.length !== 1 || !x || x.rank !== 3 || x.dtype !== 'float32') return null;
+      const mask = (kwargs.mask ?? null) as Tensor | Tensor[] | null;
+      if (Array.isArray(mask) || (mask && (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]))) return null;
+      const initial = (kwargs.initialState ?? null) as Tensor | Tensor[] | null;
+      const state = initial == null ? null : Array.isArray(initial) ? initial : [initial];
+      if (state && (state.length !== 1 || state[0]!.rank !== 2 || state[0]!.dtype !== 'float32')) return null;
+      return { x, act, mask, h0: state?.[0] ?? null };
+    }
+
+    /**
+     * backends/recurrent.ts's gruSequence (one input GEMM, the recurrence and its gradient as single
+     * kernels) where it runs our wasm kernels, else tfjs's path: another backend or our module off,
+     * LAYERFORGE_FUSED_RNN=0, dropout or recurrent dropout while training, stateful, returnState, an
+     * activation other than tanh, gates other than sigmoid / hardSigmoid, or an unusual mask or state.
+     */
+    override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+      const plan = this.fusedPlan(inputs, kwargs ?? {});
+      if (!plan) return super.call(inputs, kwargs);
+      return tf.tidy(() => {
+        const self = this as unknown as TfjsGru;
+        const c = self.cell;
+        return gruSequence(tf, plan.x, c.kernel!.read(), c.recurrentKernel!.read(), c.useBias && c.bias ? c.bias.read() : null, {
+          goBackwards: self.goBackwards,
+          returnSequences: self.returnSequences,
+          recurrentActivation: plan.act,
+          resetAfter: this.resetAfter,
+          mask: plan.mask,
+          h0: plan.h0,
+        });
+      });
     }
   }
 

@@ -27,9 +27,13 @@ interface TfjsLstm {
 }
 
 let fusedOn = process.env.LAYERFORGE_FUSED_RNN !== '0';
-/** For benchmarks and tests: run LSTM layers through tfjs's own step loop (off) or the fused op (on, the default). */
+/** For benchmarks and tests: run LSTM and GRU layers through tfjs's own step loop (off) or the fused ops (on, the default; LAYERFORGE_FUSED_RNN=0 starts off). */
 export function setFusedRecurrentEnabled(on: boolean): void {
   fusedOn = on;
+}
+/** Whether LSTM and GRU layers may run the fused ops (see setFusedRecurrentEnabled). */
+export function fusedRecurrentEnabled(): boolean {
+  return fusedOn;
 }
 
 /**
