@@ -8,7 +8,7 @@
  *   last axis ([C] or [1,…,1,C]; a Conv2D layer's bias while training, where tfjs does not fuse it
  *   because the activation is not linear) in one SIMD pass of native/elementwise.c (ew_bias_add), rows
  *   split over two threads. tfjs's wasm Add walks a broadcast with index arithmetic per element. Every
- *   other Add goes to tfjs's kernel.
+ *   other broadcasting float32 Add goes to smallOps.ts (no XNNPACK pool), the rest to tfjs's kernel.
  * - `scatterPhase`: writes one phase of a strided NHWC tensor (ew_phase_scatter), for the input
  *   gradient of strided convolutions (kernels.ts).
  */
@@ -16,6 +16,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { heapOffset, nativeKernels, splitElements, type NativeKernels } from './native';
 import { registerNativeKernel, sizeOf, type HeapBackend } from './native/heap';
+import { smallBinary } from './smallOps';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelResult = tfjs.Tensor | TensorInfo | TensorInfo[];
@@ -65,6 +66,8 @@ export function biasAddKernel(args: { inputs: Record<string, TensorInfo | undefi
       return out;
     }
   }
+  const small = smallBinary('Add', args);
+  if (small) return small;
   if (!original) throw new Error('Add: no wasm kernel for this case');
   return original.kernelFunc(args as unknown as Parameters<tfjs.KernelFunc>[0]);
 }

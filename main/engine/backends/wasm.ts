@@ -35,6 +35,7 @@ import { registerWasmTrainingKernels } from './kernels';
 import { registerBatchNormKernels } from './batchNorm';
 import { registerRecurrentKernels } from './recurrent';
 import { registerConvKernels } from './conv';
+import { registerSmallOps } from './smallOps';
 
 type WasmPkg = typeof wasmPkg;
 
@@ -159,6 +160,7 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   registerBatchNormKernels(tf);
   registerRecurrentKernels(tf);
   registerConvKernels(tf);
+  registerSmallOps(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let note: string | undefined;
   if (!setup && threads > 1 && simd) {

@@ -52,3 +52,118 @@ void ew_phase_scatter(const f32 *src, f32 *dst, int32_t hs, int32_t ws, int32_t 
       }
     }
 }
+
+/*
+ * Small element-wise ops that tfjs's wasm backend hands to XNNPACK, whose 2-thread pool costs a fixed
+ * ~0.27 ms per op however small (backends/smallOps.ts). These run inline on the calling thread.
+ */
+
+/* out[i] = f(x[i]) for i < n: op 0 relu (x < 0 ? 0 : x, NaN kept), 1 relu6, 2 neg, 3 abs, 4 square. */
+__attribute__((always_inline)) static inline v128_t unary4(int32_t op, v128_t x) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  switch (op) {
+    case 0: return wasm_v128_bitselect(zero, x, wasm_f32x4_lt(x, zero));
+    case 1: {
+      const v128_t six = wasm_f32x4_splat(6.0f);
+      const v128_t r = wasm_v128_bitselect(zero, x, wasm_f32x4_lt(x, zero));
+      return wasm_v128_bitselect(six, r, wasm_f32x4_gt(r, six));
+    }
+    case 2: return wasm_f32x4_neg(x);
+    case 3: return wasm_f32x4_abs(x);
+    default: return wasm_f32x4_mul(x, x);
+  }
+}
+
+/* The loop once per op (a switch inside the loop costs up to 1.4x on small tensors). */
+#define UNARY_LOOP(OP)                                                                                           \
+  for (int32_t i = 0; i < n4; i += 4) wasm_v128_store(out + i, unary4(OP, wasm_v128_load(x + i)));              \
+  for (int32_t i = n4; i < n; i++) out[i] = wasm_f32x4_extract_lane(unary4(OP, wasm_f32x4_splat(x[i])), 0);     \
+  return;
+
+__attribute__((export_name("ew_unary")))
+void ew_unary(const f32 *x, f32 *out, int32_t op, int32_t n) {
+  const int32_t n4 = n & ~3;
+  switch (op) {
+    case 0: UNARY_LOOP(0)
+    case 1: UNARY_LOOP(1)
+    case 2: UNARY_LOOP(2)
+    case 3: UNARY_LOOP(3)
+    default: UNARY_LOOP(4)
+  }
+}
+
+/* op 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum (NaN wins, as Math.max on tfjs's cpu backend), 6 squared difference. */
+__attribute__((always_inline)) static inline v128_t binary4(int32_t op, v128_t a, v128_t b) {
+  switch (op) {
+    case 0: return wasm_f32x4_add(a, b);
+    case 1: return wasm_f32x4_sub(a, b);
+    case 2: return wasm_f32x4_mul(a, b);
+    case 3: return wasm_f32x4_div(a, b);
+    case 4: return wasm_f32x4_max(a, b);
+    case 5: return wasm_f32x4_min(a, b);
+    default: {
+      /* (a - b)^2 in double, rounded once, as tfjs's cpu backend computes it (float32 rounds twice: 2 ulps off). */
+      const v128_t lo = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(a), wasm_f64x2_promote_low_f32x4(b));
+      const v128_t hi = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 0, 1)),
+                                       wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 0, 1)));
+      const v128_t l = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(lo, lo));
+      const v128_t h = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(hi, hi));
+      return wasm_i32x4_shuffle(l, h, 0, 1, 4, 5);
+    }
+  }
+}
+
+/* One output row of ew_binary_bcast, once per op (see UNARY_LOOP). */
+#define BINARY_ROW(OP)                                                                                                    \
+  if (sa3 && sb3) {                                                                                                       \
+    for (int32_t j = 0; j < n4; j += 4) wasm_v128_store(o + j, binary4(OP, wasm_v128_load(pa + j), wasm_v128_load(pb + j))); \
+    for (int32_t j = n4; j < d3; j++) o[j] = wasm_f32x4_extract_lane(binary4(OP, wasm_f32x4_splat(pa[j]), wasm_f32x4_splat(pb[j])), 0); \
+  } else if (sa3) {                                                                                                       \
+    const v128_t vb = wasm_f32x4_splat(pb[0]);                                                                            \
+    for (int32_t j = 0; j < n4; j += 4) wasm_v128_store(o + j, binary4(OP, wasm_v128_load(pa + j), vb));                 \
+    for (int32_t j = n4; j < d3; j++) o[j] = wasm_f32x4_extract_lane(binary4(OP, wasm_f32x4_splat(pa[j]), vb), 0);        \
+  } else if (sb3) {                                                                                                       \
+    const v128_t va = wasm_f32x4_splat(pa[0]);                                                                            \
+    for (int32_t j = 0; j < n4; j += 4) wasm_v128_store(o + j, binary4(OP, va, wasm_v128_load(pb + j)));                 \
+    for (int32_t j = n4; j < d3; j++) o[j] = wasm_f32x4_extract_lane(binary4(OP, va, wasm_f32x4_splat(pb[j])), 0);        \
+  } else {                                                                                                                \
+    const f32 v = wasm_f32x4_extract_lane(binary4(OP, wasm_f32x4_splat(pa[0]), wasm_f32x4_splat(pb[0])), 0);             \
+    for (int32_t j = 0; j < d3; j++) o[j] = v;                                                                            \
+  }                                                                                                                       \
+  break;
+
+/*
+ * out = a (op) b with numpy broadcasting, collapsed by the caller to 4 dims d0..d3 (out contiguous
+ * [d0, d1, d2, d3]; a's element (i0, i1, i2, i3) at i0*sa0 + i1*sa1 + i2*sa2 + i3*sa3, stride 0 where a
+ * broadcasts, sa3 and sb3 each 0 or 1; same for b). Rows (i0, i1, i2) in [r_begin, r_end).
+ */
+__attribute__((export_name("ew_binary_bcast")))
+void ew_binary_bcast(const f32 *a, const f32 *b, f32 *out, int32_t op, int32_t d1, int32_t d2, int32_t d3,
+                     int32_t sa0, int32_t sa1, int32_t sa2, int32_t sa3, int32_t sb0, int32_t sb1, int32_t sb2, int32_t sb3,
+                     int32_t r_begin, int32_t r_end) {
+  if (r_begin >= r_end) return;
+  int32_t i2 = r_begin % d2, t = r_begin / d2;
+  int32_t i1 = t % d1, i0 = t / d1;
+  const int32_t n4 = d3 & ~3;
+  for (int32_t r = r_begin; r < r_end; r++) {
+    const f32 *pa = a + (int64_t)i0 * sa0 + (int64_t)i1 * sa1 + (int64_t)i2 * sa2;
+    const f32 *pb = b + (int64_t)i0 * sb0 + (int64_t)i1 * sb1 + (int64_t)i2 * sb2;
+    f32 *o = out + (int64_t)r * d3;
+    switch (op) {
+      case 0: BINARY_ROW(0)
+      case 1: BINARY_ROW(1)
+      case 2: BINARY_ROW(2)
+      case 3: BINARY_ROW(3)
+      case 4: BINARY_ROW(4)
+      case 5: BINARY_ROW(5)
+      default: BINARY_ROW(6)
+    }
+    if (++i2 == d2) {
+      i2 = 0;
+      if (++i1 == d1) {
+        i1 = 0;
+        i0++;
+      }
+    }
+  }
+}
