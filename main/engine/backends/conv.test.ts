@@ -3,7 +3,7 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { convAddRelu, convMaxPool, gemmConvCalls, originalConvKernel, registerConvKernels, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
 import { randomValues, seededRandom } from './inventory';
-import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { expectClose, expectCloseOnThreads, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -55,53 +55,43 @@ function run(c: Case, seed: number): Float32Array {
   });
 }
 
-function expectClose(got: Float32Array, want: Float32Array, label: string): void {
-  expect(got.length, label).toBe(want.length);
-  let scale = 1e-3, worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  }
-  expect(worst / scale, label).toBeLessThanOrEqual(1e-4);
-}
-
-async function onCpu(c: Case, seed: number): Promise<Float32Array> {
-  await tf.setBackend('cpu');
-  const want = run(c, seed);
-  await tf.setBackend('wasm');
-  return want;
+/**
+ * dx, dW and db of sum(w ⊙ relu(conv(x, f) + b)) (stride 1, the filter's values scaled by fScale) on
+ * wasm with `use` set equal cpu's, and `calls` counted our kernel (forward ours, backward the gradient kernels).
+ */
+async function expectGradsAsCpu(seed: number, xs: [number, number, number, number], fs: [number, number, number, number], pad: 'same' | 'valid', ys: [number, number, number, number], fScale: number, use: () => void, calls: () => number): Promise<void> {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const rand = seededRandom(seed);
+  const xv = randomValues(size(xs), rand), fv = randomValues(size(fs), rand, fScale), bv = randomValues(fs[3], rand, 0.1), wv = randomValues(size(ys), rand);
+  const grads = () => tf.tidy(() => {
+    const loss = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad, activation: 'relu' }), tf.tensor4d(wv, ys)));
+    return tf.grads(loss)([tf.tensor4d(xv, xs), tf.tensor4d(fv, fs), tf.tensor1d(bv)]).map((g) => g.dataSync() as Float32Array);
+  });
+  const want = await onCpu(tf, grads);
+  use();
+  const before = calls();
+  const got = grads();
+  expect(calls()).toBeGreaterThan(before);
+  for (const [i, name] of ['dx', 'dW', 'db'].entries()) expectClose(got[i]!, want[i]!, name);
 }
 
 describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c)', () => {
   it('equals cpu for every shape class, fused bias + linear / relu / relu6, F(4x4) and F(2x2), on two threads, one, and without our module', async () => {
-    await tf.setBackend('wasm');
-    const native = nativeKernels(tf.backend())!;
-    expect(native).not.toBeNull();
-    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-    const helper = native.helper;
+    const native = await wasmWithHelper(tf);
     setConvPath('ours');
     for (const [i, c] of CASES.entries()) {
       const label = `${c.shape.join('x')}->${c.k} ${c.pad} ${c.act}`;
-      const want = await onCpu(c, 40 + i);
+      const want = await onCpu(tf, () => run(c, 40 + i));
       const before = winogradCalls();
       for (const t of [4, 2] as const) {
         setWinogradTile(t);
-        expectClose(run(c, 40 + i), want, `${label}, F(${t}x${t}), ${helper ? 'two threads' : 'one thread (no helper here)'}`);
-        (native as { helper: unknown }).helper = null;
-        try {
-          expectClose(run(c, 40 + i), want, `${label}, F(${t}x${t}), one thread`);
-        } finally {
-          (native as { helper: unknown }).helper = helper;
-        }
+        expectCloseOnThreads(native, () => run(c, 40 + i), want, `${label}, F(${t}x${t})`);
       }
       expect(winogradCalls(), `${label}: ran on our kernel`).toBe(before + 4);
-      setNativeKernelsEnabled(false);
-      try {
+      withoutNativeKernels(() => {
         expectClose(run(c, 40 + i), want, `${label}, no module (XNNPACK)`);
         expect(winogradCalls(), `${label}: no module, no Winograd`).toBe(before + 4);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
+      });
     }
   });
 
@@ -120,9 +110,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
       ['xnnpack setting', 'xnnpack', () => tf.conv2d(tf.tensor4d(x, [2, 10, 10, 8]), tf.tensor4d(f3, [3, 3, 8, 8]), 1, 'same')],
     ];
     for (const [label, p, f] of cases) {
-      await tf.setBackend('cpu');
-      const want = tf.tidy(() => f().dataSync() as Float32Array);
-      await tf.setBackend('wasm');
+      const want = await onCpu(tf, () => tf.tidy(() => f().dataSync() as Float32Array));
       setConvPath(p);
       const before = winogradCalls();
       expectClose(tf.tidy(() => f().dataSync() as Float32Array), want, label);
@@ -131,27 +119,11 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
   });
 
   it('gives the same gradients as cpu through a fused relu conv (forward ours, backward the gradient kernels)', async () => {
-    const rand = seededRandom(9);
-    const xv = randomValues(2 * 6 * 6 * 8, rand), fv = randomValues(9 * 8 * 16, rand, 0.3), bv = randomValues(16, rand, 0.1), wv = randomValues(2 * 6 * 6 * 16, rand);
-    const grads = () => tf.tidy(() => {
-      const loss = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad: 'same', activation: 'relu' }), tf.tensor4d(wv, [2, 6, 6, 16])));
-      return tf.grads(loss)([tf.tensor4d(xv, [2, 6, 6, 8]), tf.tensor4d(fv, [3, 3, 8, 16]), tf.tensor1d(bv)]).map((g) => g.dataSync() as Float32Array);
-    });
-    await tf.setBackend('cpu');
-    const want = grads();
-    await tf.setBackend('wasm');
-    setConvPath('ours');
-    const before = winogradCalls();
-    const got = grads();
-    expect(winogradCalls()).toBeGreaterThan(before);
-    for (const [i, name] of ['dx', 'dW', 'db'].entries()) expectClose(got[i]!, want[i]!, name);
+    await expectGradsAsCpu(9, [2, 6, 6, 8], [3, 3, 8, 16], 'same', [2, 6, 6, 16], 0.3, () => setConvPath('ours'), winogradCalls);
   });
 
   it('im2col + GEMM (conv_gemm_fwd): equals cpu for 1x1 / 3x3 / 5x5, strides 1 and 2, same / valid, odd sizes, output channels not a multiple of 8, on two threads, one, and without our module', async () => {
-    await tf.setBackend('wasm');
-    const native = nativeKernels(tf.backend())!;
-    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-    const helper = native.helper;
+    const native = await wasmWithHelper(tf);
     type G = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid'; act: Act };
     const cases: G[] = [
       { x: [3, 11, 13, 3], f: 3, k: 16, s: 1, pad: 'same', act: 'relu' },
@@ -177,26 +149,13 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     setConvPath('auto');
     for (const [i, c] of cases.entries()) {
       const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad} ${c.act}`;
-      await tf.setBackend('cpu');
-      const want = runG(c, 70 + i);
-      await tf.setBackend('wasm');
+      const want = await onCpu(tf, () => runG(c, 70 + i));
       const before = gemmConvCalls();
-      expectClose(runG(c, 70 + i), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
-      (native as { helper: unknown }).helper = null;
-      try {
-        expectClose(runG(c, 70 + i), want, `${label}, one thread`);
-      } finally {
-        (native as { helper: unknown }).helper = helper;
-      }
+      expectCloseOnThreads(native, () => runG(c, 70 + i), want, label);
       // 3x3 stride 1 with 16+ channels goes to Winograd first; every other case here runs on the GEMM path.
       const wino = c.f === 3 && c.s === 1 && c.x[3] >= 16 && c.k >= 16 && c.k % 8 === 0;
       expect(gemmConvCalls(), `${label}: ran on the GEMM path`).toBe(before + (wino ? 0 : 2));
-      setNativeKernelsEnabled(false);
-      try {
-        expectClose(runG(c, 70 + i), want, `${label}, no module (XNNPACK)`);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
+      expectClose(withoutNativeKernels(() => runG(c, 70 + i)), want, `${label}, no module (XNNPACK)`);
       setGemmConv('off');
       try {
         expectClose(runG(c, 70 + i), want, `${label}, GEMM path off`);
@@ -208,29 +167,13 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
   });
 
   it('gives the same gradients as cpu through a lenet-like 5x5 conv on the GEMM path (forward and the stride-1 input gradient)', async () => {
-    const rand = seededRandom(11);
-    const xv = randomValues(3 * 14 * 14 * 6, rand), fv = randomValues(25 * 6 * 16, rand, 0.2), bv = randomValues(16, rand, 0.1), wv = randomValues(3 * 10 * 10 * 16, rand);
-    const grads = () => tf.tidy(() => {
-      const loss = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, bias: b, strides: 1, pad: 'valid', activation: 'relu' }), tf.tensor4d(wv, [3, 10, 10, 16])));
-      return tf.grads(loss)([tf.tensor4d(xv, [3, 14, 14, 6]), tf.tensor4d(fv, [5, 5, 6, 16]), tf.tensor1d(bv)]).map((g) => g.dataSync() as Float32Array);
-    });
-    await tf.setBackend('cpu');
-    const want = grads();
-    await tf.setBackend('wasm');
-    setGemmConv('ours');
-    const before = gemmConvCalls();
-    const got = grads();
-    expect(gemmConvCalls()).toBeGreaterThan(before);
-    for (const [i, name] of ['dx', 'dW', 'db'].entries()) expectClose(got[i]!, want[i]!, name);
+    await expectGradsAsCpu(11, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setGemmConv('ours'), gemmConvCalls);
   });
 
   it('conv + 2x2 max pool in one pass (convMaxPool): equals cpu for Winograd and GEMM shapes, odd sizes, on two threads and one; null where it does not apply', async () => {
-    await tf.setBackend('wasm');
     setConvPath('auto');
     setGemmConv('auto');
-    const native = nativeKernels(tf.backend())!;
-    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-    const helper = native.helper;
+    const native = await wasmWithHelper(tf);
     type P = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'relu6'; bias: boolean };
     const cases: P[] = [
       { x: [3, 15, 15, 32], f: 3, k: 64, s: 1, pad: 'valid', act: 'relu', bias: true }, // cifar10-cnn's conv2 (13x13: partial tiles, odd pool)
@@ -256,16 +199,8 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     };
     for (const [i, c] of cases.entries()) {
       const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad} ${c.act}`;
-      await tf.setBackend('cpu');
-      const want = runP(c, 90 + i, false);
-      await tf.setBackend('wasm');
-      expectClose(runP(c, 90 + i, true), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
-      (native as { helper: unknown }).helper = null;
-      try {
-        expectClose(runP(c, 90 + i, true), want, `${label}, one thread`);
-      } finally {
-        (native as { helper: unknown }).helper = helper;
-      }
+      const want = await onCpu(tf, () => runP(c, 90 + i, false));
+      expectCloseOnThreads(native, () => runP(c, 90 + i, true), want, label);
       setWinogradTile(2); // F(2x2) has no pooled output loop: the GEMM path pools
       expectClose(runP(c, 90 + i, true), want, `${label}, F(2x2) set`);
       setWinogradTile(4);
@@ -278,12 +213,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     setConvPath('xnnpack');
     expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
     setConvPath('auto');
-    setNativeKernelsEnabled(false);
-    try {
-      expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
-    } finally {
-      setNativeKernelsEnabled(true);
-    }
+    expect(withoutNativeKernels(() => convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' }))).toBeNull();
     await tf.setBackend('cpu');
     expect(convMaxPool(tf, { x, filter, strides: [1, 1], pad: 'same', activation: 'relu' })).toBeNull();
     await tf.setBackend('wasm');
@@ -291,12 +221,9 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
   });
 
   it('conv + residual + ReLU in one pass (convAddRelu, Winograd F(4x4)): equals cpu, partial tiles, two threads and one; null where it does not apply', async () => {
-    await tf.setBackend('wasm');
     setConvPath('auto');
     setGemmConv('auto');
-    const native = nativeKernels(tf.backend())!;
-    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-    const helper = native.helper;
+    const native = await wasmWithHelper(tf);
     type Q = { x: [number, number, number, number]; k: number; pad: 'same' | 'valid'; bias: boolean };
     const cases: Q[] = [
       { x: [3, 16, 16, 16], k: 16, pad: 'same', bias: true }, // resnet-small's block
@@ -320,17 +247,9 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     };
     for (const [i, c] of cases.entries()) {
       const label = `${c.x.join('x')}->${c.k} ${c.pad}`;
-      await tf.setBackend('cpu');
-      const want = runQ(c, 110 + i, false);
-      await tf.setBackend('wasm');
+      const want = await onCpu(tf, () => runQ(c, 110 + i, false));
       const before = winogradCalls();
-      expectClose(runQ(c, 110 + i, true), want, `${label}, ${helper ? 'two threads' : 'one thread (no helper here)'}`);
-      (native as { helper: unknown }).helper = null;
-      try {
-        expectClose(runQ(c, 110 + i, true), want, `${label}, one thread`);
-      } finally {
-        (native as { helper: unknown }).helper = helper;
-      }
+      expectCloseOnThreads(native, () => runQ(c, 110 + i, true), want, label);
       expect(winogradCalls(), label).toBe(before + 2);
     }
     const x = tf.zeros([1, 6, 6, 16]) as tf.Tensor4D, filter = tf.zeros([3, 3, 16, 16]) as tf.Tensor4D, residual = tf.zeros([1, 6, 6, 16]);

@@ -75,24 +75,36 @@ export function winogradCalls(): number {
 
 const one = (v: unknown): boolean => v === undefined || v === 1 || (Array.isArray(v) && v.every((e) => e === 1));
 
-/** Our convolution, or null when this call is not for us (then tfjs's kernel runs). */
-function winogradConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false, res: TensorInfo | null = null): TensorInfo | null {
-  if (path === 'xnnpack' || ((pool || res) && tile !== 4)) return null;
+/**
+ * A Conv2D / FusedConv2D call's operands: x and filter (float32, 4-D, filter [fh][fw][c][k] with x's c),
+ * and for the fused kernel its activation (ACTIVATIONS' code) and bias ([k]); null where neither of our
+ * paths can take it (an input missing or of another type, another activation, a bias of another shape).
+ */
+function convOperands(args: KernelArgs, fused: boolean) {
   const { x, filter } = args.inputs;
-  const attrs = args.attrs ?? {};
   if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
   const [fh, fw, c, k] = filter.shape as [number, number, number, number];
-  if (fh !== 3 || fw !== 3 || c !== x.shape[3] || k % 8 !== 0) return null;
-  if (!one(attrs.strides) || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  if (c !== x.shape[3]) return null;
   let act = 0;
   let bias: TensorInfo | undefined;
   if (fused) {
-    const a = ACTIVATIONS[String(attrs.activation ?? 'linear')];
+    const a = ACTIVATIONS[String(args.attrs?.activation ?? 'linear')];
     if (a === undefined) return null;
     act = a;
     bias = args.inputs.bias;
     if (bias && (bias.dtype !== 'float32' || bias.shape.reduce((p, d) => p * d, 1) !== k || bias.shape.at(-1) !== k)) return null;
   }
+  return { x, filter, attrs: args.attrs ?? {}, fh, fw, c, k, act, bias };
+}
+
+/** Our convolution, or null when this call is not for us (then tfjs's kernel runs). */
+function winogradConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false, res: TensorInfo | null = null): TensorInfo | null {
+  if (path === 'xnnpack' || ((pool || res) && tile !== 4)) return null;
+  const ops = convOperands(args, fused);
+  if (!ops) return null;
+  const { x, filter, attrs, fh, fw, c, k, act, bias } = ops;
+  if (fh !== 3 || fw !== 3 || k % 8 !== 0) return null;
+  if (!one(attrs.strides) || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
   const native = nativeKernels(args.backend);
   if (!native?.has('conv_wino_fwd')) return null;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], 1, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
@@ -179,21 +191,11 @@ const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] :
 /** Our im2col + GEMM convolution, or null when this call is not for it. */
 function gemmConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false): TensorInfo | null {
   if (path === 'xnnpack' || gemmMode === 'off') return null;
-  const { x, filter } = args.inputs;
-  const attrs = args.attrs ?? {};
-  if (!x || !filter || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
-  const [fh, fw, c, k] = filter.shape as [number, number, number, number];
-  if (c !== x.shape[3] || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  const ops = convOperands(args, fused);
+  if (!ops) return null;
+  const { x, filter, attrs, fh, fw, c, k, act, bias } = ops;
+  if (!one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
   if (gemmMode === 'auto' && !pool && !gemmWins({ inChannels: c, outChannels: k, filterHeight: fh, filterWidth: fw })) return null;
-  let act = 0;
-  let bias: TensorInfo | undefined;
-  if (fused) {
-    const a = ACTIVATIONS[String(attrs.activation ?? 'linear')];
-    if (a === undefined) return null;
-    act = a;
-    bias = args.inputs.bias;
-    if (bias && (bias.dtype !== 'float32' || bias.shape.reduce((p, d) => p * d, 1) !== k || bias.shape.at(-1) !== k)) return null;
-  }
   const native = nativeKernels(args.backend);
   if (!native?.has('conv_gemm_fwd')) return null;
   const [sh, sw] = pair(attrs.strides);
@@ -267,21 +269,7 @@ export function convMaxPool(tf: Tf, a: ConvMaxPoolArgs): tfjs.Tensor4D | null {
   const [fh, fw, c, k] = a.filter.shape;
   const wino = tile === 4 && fh === 3 && fw === 3 && a.strides[0] === 1 && a.strides[1] === 1 && k % 8 === 0 && (path === 'ours' || winogradWins({ batch: a.x.shape[0], outHeight: info.outHeight, outWidth: info.outWidth, inChannels: c, outChannels: k }));
   if (!wino && fh * fw * c > 512) return null;
-  if (!tf.getKernel(CONV_MAX_POOL_KERNEL, WASM)) {
-    tf.registerKernel({
-      kernelName: CONV_MAX_POOL_KERNEL,
-      backendName: WASM,
-      kernelFunc: (args) => {
-        const ka = args as unknown as KernelArgs;
-        const y = winogradConv(tf, ka, true, true) ?? gemmConv(tf, ka, true, true);
-        if (!y) throw new Error(`${CONV_MAX_POOL_KERNEL}: no path for ${JSON.stringify(ka.inputs.x?.shape)} * ${JSON.stringify(ka.inputs.filter?.shape)}`);
-        return y;
-      },
-    });
-  }
-  const inputs: Record<string, tfjs.Tensor> = { x: a.x, filter: a.filter };
-  if (a.bias) inputs.bias = a.bias;
-  return tf.engine().runKernel(CONV_MAX_POOL_KERNEL, inputs, { strides: a.strides, pad: a.pad, activation: a.activation, dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
+  return runOnePass(tf, CONV_MAX_POOL_KERNEL, (ka) => winogradConv(tf, ka, true, true) ?? gemmConv(tf, ka, true, true), { x: a.x, filter: a.filter, bias: a.bias }, { strides: a.strides, pad: a.pad, activation: a.activation });
 }
 
 /**
@@ -307,21 +295,30 @@ export function convAddRelu(tf: Tf, a: Omit<ConvMaxPoolArgs, 'activation'> & { r
   const [nb] = a.x.shape;
   if (nb === 0 || ![nb, info.outHeight, info.outWidth, k].every((d, i) => a.residual.shape[i] === d)) return null;
   if (path === 'auto' && !winogradWins({ batch: nb, outHeight: info.outHeight, outWidth: info.outWidth, inChannels: c, outChannels: k })) return null;
-  if (!tf.getKernel(CONV_ADD_RELU_KERNEL, WASM)) {
+  return runOnePass(tf, CONV_ADD_RELU_KERNEL, (ka) => winogradConv(tf, ka, true, false, ka.inputs.residual ?? null), { x: a.x, filter: a.filter, residual: a.residual, bias: a.bias }, { strides: [1, 1], pad: a.pad, activation: 'relu' });
+}
+
+/**
+ * Runs one of our one-pass kernels (convMaxPool's, convAddRelu's) on the inputs given (an undefined
+ * bias left out), NHWC without dilation; registers it for wasm on first use with body as its kernel
+ * (body: our output, null where no path of ours applies, then an error: the caller checked first).
+ */
+function runOnePass(tf: Tf, kernelName: string, body: (ka: KernelArgs) => TensorInfo | null, given: Record<string, tfjs.Tensor | undefined>, attrs: Record<string, unknown>): tfjs.Tensor4D {
+  if (!tf.getKernel(kernelName, WASM)) {
     tf.registerKernel({
-      kernelName: CONV_ADD_RELU_KERNEL,
+      kernelName,
       backendName: WASM,
       kernelFunc: (args) => {
         const ka = args as unknown as KernelArgs;
-        const y = winogradConv(tf, ka, true, false, ka.inputs.residual ?? null);
-        if (!y) throw new Error(`${CONV_ADD_RELU_KERNEL}: no path for ${JSON.stringify(ka.inputs.x?.shape)} * ${JSON.stringify(ka.inputs.filter?.shape)}`);
+        const y = body(ka);
+        if (!y) throw new Error(`${kernelName}: no path for ${JSON.stringify(ka.inputs.x?.shape)} * ${JSON.stringify(ka.inputs.filter?.shape)}`);
         return y;
       },
     });
   }
-  const inputs: Record<string, tfjs.Tensor> = { x: a.x, filter: a.filter, residual: a.residual };
-  if (a.bias) inputs.bias = a.bias;
-  return tf.engine().runKernel(CONV_ADD_RELU_KERNEL, inputs, { strides: [1, 1], pad: a.pad, activation: 'relu', dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
+  const inputs: Record<string, tfjs.Tensor> = {};
+  for (const [name, t] of Object.entries(given)) if (t) inputs[name] = t;
+  return tf.engine().runKernel(kernelName, inputs, { ...attrs, dilations: [1, 1], dataFormat: 'NHWC' } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor4D;
 }
 
 const originals = new WeakMap<object, Map<string, tfjs.KernelConfig>>();

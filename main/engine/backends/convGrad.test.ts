@@ -3,7 +3,7 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradPath, type ConvGradPath } from './convGrad';
 import { randomValues, seededRandom } from './inventory';
-import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { expectClose, oneThread, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -68,35 +68,13 @@ function run(c: Case, seed: number): Float32Array {
   });
 }
 
-/** Error relative to the gradient's scale (its largest magnitude), as conv.test.ts. */
-function expectClose(got: Float32Array, want: Float32Array, label: string): void {
-  expect(got.length, label).toBe(want.length);
-  let scale = 1e-3, worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-  }
-  expect(worst / scale, label).toBeLessThanOrEqual(1e-4);
-}
-
-async function onCpu(c: Case, seed: number): Promise<Float32Array> {
-  await tf.setBackend('cpu');
-  const want = run(c, seed);
-  await tf.setBackend('wasm');
-  return want;
-}
-
 describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
   it('equals cpu for every shape class, Winograd / im2col / direct / auto, two threads and one, small blocks, and without our module', async () => {
-    await tf.setBackend('wasm');
-    const native = nativeKernels(tf.backend())!;
-    expect(native).not.toBeNull();
-    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-    const helper = native.helper;
-    expect(helper?.ready, 'the helper thread is up (two threads are tested)').toBe(true);
+    const native = await wasmWithHelper(tf);
+    expect(native.helper?.ready, 'the helper thread is up (two threads are tested)').toBe(true);
     for (const [i, c] of CASES.entries()) {
       const label = `${c.x.join('x')} ${c.f.join('x')}->${c.k} s${c.stride ?? 1} ${c.pad}`;
-      const want = await onCpu(c, 60 + i);
+      const want = await onCpu(tf, () => run(c, 60 + i));
       const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(c.ours === 'wino' ? (['wino'] as const) : [])];
       for (const p of paths) {
         setConvGradPath(p);
@@ -110,23 +88,15 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
           const expected = p === 'direct' || c.ours === null || (p === 'auto' && c.x[3] < 8) ? 0 : 1;
           expect(ran, `${label}, ${p}: ran on ours`).toBe(expected);
           if (p === 'wino') expect(after.wino - before.wino, `${label}: Winograd`).toBe(1);
-          (native as { helper: unknown }).helper = null;
-          try {
-            expectClose(run(c, 60 + i), want, `${label}, ${p}, block ${block || 'default'}, one thread`);
-          } finally {
-            (native as { helper: unknown }).helper = helper;
-          }
+          expectClose(oneThread(native, () => run(c, 60 + i)), want, `${label}, ${p}, block ${block || 'default'}, one thread`);
         }
       }
       setConvGradPath('auto');
-      setNativeKernelsEnabled(false);
-      try {
+      withoutNativeKernels(() => {
         const before = convGradCalls();
         expectClose(run(c, 60 + i), want, `${label}, no module (XNNPACK)`);
         expect(convGradCalls(), `${label}: no module, not ours`).toEqual(before);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
+      });
     }
   });
 
@@ -156,9 +126,7 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
         };
         return tf.grads(loss)([tf.tensor4d(f1, [3, 3, 3, 16]), tf.tensor4d(f2, [3, 3, 16, 32]), tf.tensor4d(f3, [1, 1, 32, 16])]).map((g) => g.dataSync() as Float32Array);
       });
-    await tf.setBackend('cpu');
-    const want = grads();
-    await tf.setBackend('wasm');
+    const want = await onCpu(tf, grads);
     const before = convGradCalls();
     const got = grads();
     const after = convGradCalls();

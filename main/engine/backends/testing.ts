@@ -6,6 +6,8 @@
  * - `wasmWithHelper(tf)`: the wasm backend with our module loaded and its helper thread (if any) up.
  * - `oneThread(native, f)` / `withoutNativeKernels(f)`: run f with the helper thread hidden / our module off.
  * - `profiled(tf, f)`: f's result and the names of the kernels it ran.
+ * - `onCpu(tf, f)`: f's result on cpu (the reference), the backend then back on wasm.
+ * - `expectCloseOnThreads(native, f, want, label)`: f() ≈ want on two threads (where there is a helper) and on one.
  *
  * A kernel test: the reference on cpu, then on wasm with our module on two threads (checking with
  * `profiled` that our kernels ran), on one thread, and without our module (tfjs ops).
@@ -65,4 +67,18 @@ export async function profiled<T>(tf: Tf, f: () => T): Promise<{ result: T; kern
     return [];
   });
   return { result: result as T, kernels: new Set(profile.kernels.map((k) => k.name)) };
+}
+
+/** f()'s result on the cpu backend (the reference), then the backend switched back to wasm. */
+export async function onCpu<T>(tf: Tf, f: () => T): Promise<T> {
+  await tf.setBackend('cpu');
+  const result = f();
+  await tf.setBackend('wasm');
+  return result;
+}
+
+/** f() ≈ want (expectClose) on two threads where our helper thread is up, then on one thread. */
+export function expectCloseOnThreads(native: NativeKernels, f: () => ArrayLike<number>, want: ArrayLike<number>, label: string, tol = 1e-4): void {
+  expectClose(f(), want, `${label}, ${native.helper ? 'two threads' : 'one thread (no helper here)'}`, tol);
+  expectClose(oneThread(native, f), want, `${label}, one thread`, tol);
 }

@@ -14,6 +14,7 @@
  */
 // layerforge: relaxed-simd
 #include "simd.h"
+#include "winograd.h"
 
 
 /*
@@ -87,30 +88,19 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
     /* 1. Input transform of n tiles. */
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
-      const int32_t b = t / per_image, r = t - b * per_image;
-      const int32_t ty = r / tw, tx = r - ty * tw;
+      WINO_TILE(t)
       const int32_t iy = 2 * ty - pad_top, ix = 2 * tx - pad_left;
       /* Rows / columns outside the image read a clamped address and are masked to zero. */
-#define RC(q)                                                                                          \
-  const int32_t yy##q = iy + q, xx##q = ix + q;                                                        \
-  const v128_t rm##q = wasm_i32x4_splat(yy##q >= 0 && yy##q < h ? -1 : 0);                             \
-  const v128_t cm##q = wasm_i32x4_splat(xx##q >= 0 && xx##q < w ? -1 : 0);                             \
-  const f32 *row##q = x + (((int64_t)b * h + (yy##q < 0 ? 0 : yy##q >= h ? h - 1 : yy##q)) * w) * c;   \
-  const int64_t col##q = (int64_t)(xx##q < 0 ? 0 : xx##q >= w ? w - 1 : xx##q) * c;
-      RC(0) RC(1) RC(2) RC(3)
-#undef RC
+      WINO_RC(0) WINO_RC(1) WINO_RC(2) WINO_RC(3)
       const int32_t inside = iy >= 0 && iy + 3 < h && ix >= 0 && ix + 3 < w;
       f32 *v = V + (int64_t)i * c4;
       for (int32_t ch = 0; ch < c4; ch += 4) {
-        /* The last chunk of a channel count that is not a multiple of 4: lane by lane, zeros past c. */
-#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
-#define LD(r, s) const v128_t d##r##s = inside ? LOAD4(row##r + col##s + ch) : wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
+#define LD(r, s) const v128_t d##r##s = inside ? WINO_LD_IN(r, s) : WINO_LD_EDGE(r, s);
         LD(0, 0) LD(0, 1) LD(0, 2) LD(0, 3)
         LD(1, 0) LD(1, 1) LD(1, 2) LD(1, 3)
         LD(2, 0) LD(2, 1) LD(2, 2) LD(2, 3)
         LD(3, 0) LD(3, 1) LD(3, 2) LD(3, 3)
 #undef LD
-#undef LOAD4
         /* Columns of d: e = B^T d (per column s). */
         BT(d00, d10, d20, d30, e00, e10, e20, e30)
         BT(d01, d11, d21, d31, e01, e11, e21, e31)
@@ -139,8 +129,7 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
     /* 3. Output transform: y = A^T m A, + bias, activation, into the (up to) 2x2 outputs inside the image. */
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
-      const int32_t b = t / per_image, r = t - b * per_image;
-      const int32_t ty = r / tw, tx = r - ty * tw;
+      WINO_TILE(t)
       const int32_t oy = 2 * ty, ox = 2 * tx;
       const int32_t has_r = oy + 1 < oh, has_c = ox + 1 < ow;
       f32 *y0 = y + (((int64_t)b * oh + oy) * ow + ox) * k;
@@ -203,9 +192,6 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
  *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
  */
-#define MUL(a, s) wasm_f32x4_mul(a, wasm_f32x4_splat(s))
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
 #define G6(g0, g1, g2, o0, o1, o2, o3, o4, o5)                     \
   const v128_t o0 = MUL(g0, 0.25f);                                \
   const v128_t o1 = MUL(ADD(ADD(g0, g1), g2), -1.0f / 6.0f);       \
@@ -242,18 +228,6 @@ void conv_wino4_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
     }
 }
 
-/* B^T on 6 values. */
-#define BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)  \
-  const v128_t o0 = ADD(SUB(MUL(d0, 4.0f), MUL(d2, 5.0f)), d4); \
-  const v128_t o0##_p = SUB(d4, MUL(d2, 4.0f));                  \
-  const v128_t o0##_q = SUB(MUL(d1, 4.0f), d3);                  \
-  const v128_t o1 = SUB(o0##_p, o0##_q);                          \
-  const v128_t o2 = ADD(o0##_p, o0##_q);                          \
-  const v128_t o0##_r = SUB(d4, d2);                             \
-  const v128_t o0##_s = MUL(SUB(d1, d3), 2.0f);                  \
-  const v128_t o3 = SUB(o0##_r, o0##_s);                          \
-  const v128_t o4 = ADD(o0##_r, o0##_s);                          \
-  const v128_t o5 = ADD(SUB(MUL(d1, 4.0f), MUL(d3, 5.0f)), d5);
 /* A^T on 6 values. */
 #define AT6(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                         \
   const v128_t o0##_a = ADD(m1, m2), o0##_b = SUB(m1, m2), o0##_c = ADD(m3, m4), o0##_d = SUB(m3, m4); \
@@ -286,27 +260,14 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
     const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
-      const int32_t b = t / per_image, r = t - b * per_image;
-      const int32_t ty = r / tw, tx = r - ty * tw;
-      const int32_t iy = 4 * ty - pad_top, ix = 4 * tx - pad_left;
-#define RC(q)                                                                                          \
-  const int32_t yy##q = iy + q, xx##q = ix + q;                                                        \
-  const v128_t rm##q = wasm_i32x4_splat(yy##q >= 0 && yy##q < h ? -1 : 0);                             \
-  const v128_t cm##q = wasm_i32x4_splat(xx##q >= 0 && xx##q < w ? -1 : 0);                             \
-  const f32 *row##q = x + (((int64_t)b * h + (yy##q < 0 ? 0 : yy##q >= h ? h - 1 : yy##q)) * w) * c;   \
-  const int64_t col##q = (int64_t)(xx##q < 0 ? 0 : xx##q >= w ? w - 1 : xx##q) * c;
-      RC(0) RC(1) RC(2) RC(3) RC(4) RC(5)
-#undef RC
-      const int32_t inside = iy >= 0 && iy + 5 < h && ix >= 0 && ix + 5 < w;
+      WINO4_INPUT_TILE(t)
       f32 *v = V + (int64_t)i * c4;
       for (int32_t ch = 0; ch < c4; ch += 4) {
-#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
-#define LD(r, s) const v128_t d##r##s = inside ? LOAD4(row##r + col##s + ch) : wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
+#define LD(r, s) const v128_t d##r##s = inside ? WINO_LD_IN(r, s) : WINO_LD_EDGE(r, s);
 #define LDROW(r) LD(r, 0) LD(r, 1) LD(r, 2) LD(r, 3) LD(r, 4) LD(r, 5)
         LDROW(0) LDROW(1) LDROW(2) LDROW(3) LDROW(4) LDROW(5)
 #undef LDROW
 #undef LD
-#undef LOAD4
         /* Columns: e = B^T d. */
 #define COL(s) BT6(d0##s, d1##s, d2##s, d3##s, d4##s, d5##s, e0##s, e1##s, e2##s, e3##s, e4##s, e5##s)
         COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
@@ -333,8 +294,7 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
     }
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
-      const int32_t b = t / per_image, r = t - b * per_image;
-      const int32_t ty = r / tw, tx = r - ty * tw;
+      WINO_TILE(t)
       const int32_t oy = 4 * ty, ox = 4 * tx;
       const int32_t rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
       f32 *yt = y + (((int64_t)b * oh + oy) * ow + ox) * k;

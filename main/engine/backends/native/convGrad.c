@@ -8,7 +8,7 @@
  * accumulating its own range of them into its own partial dW, summed at the end (cg_*_finish):
  *  - Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions: forward y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 4x4
  *    output tile, so dW = Gᵀ [ Σ_tiles (Bᵀ d B) ⊙ (A dy Aᵀ) ] G: per block of tiles, the input
- *    transform (as native/conv.c's), the output-gradient transform A·dy·Aᵀ (4x4 -> 6x6), then 36
+ *    transform (native/winograd.h, as conv.c's), the output-gradient transform A·dy·Aᵀ (4x4 -> 6x6), then 36
  *    products [C x tiles]·[tiles x K] accumulated into U[36][C][K]; at the end one filter-side
  *    transform Gᵀ·U·G per (c, k). 36 multiply-adds per 16 outputs and channel pair instead of 144.
  *  - im2col: per block of output positions, the patches packed as [positions][fh·fw·c] (zeros
@@ -19,6 +19,7 @@
  */
 // layerforge: relaxed-simd
 #include "simd.h"
+#include "winograd.h"
 
 /*
  * C[i][j] += Σ_p a[p·as + i] · b[p·bs + j] for i < 4, j < 8 (C rows at c + i·cs). 8 accumulators; per
@@ -47,23 +48,6 @@ __attribute__((always_inline)) static inline void tile4x8t(const f32 *a, int32_t
   wasm_v128_store(c2, c20); wasm_v128_store(c2 + 4, c21);
   wasm_v128_store(c3, c30); wasm_v128_store(c3 + 4, c31);
 }
-
-#define MUL(a, s) wasm_f32x4_mul(a, wasm_f32x4_splat(s))
-#define ADD wasm_f32x4_add
-#define SUB wasm_f32x4_sub
-
-/* Bᵀ on 6 values (F(4x4, 3x3); as native/conv.c). */
-#define BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)  \
-  const v128_t o0 = ADD(SUB(MUL(d0, 4.0f), MUL(d2, 5.0f)), d4); \
-  const v128_t o0##_p = SUB(d4, MUL(d2, 4.0f));                  \
-  const v128_t o0##_q = SUB(MUL(d1, 4.0f), d3);                  \
-  const v128_t o1 = SUB(o0##_p, o0##_q);                          \
-  const v128_t o2 = ADD(o0##_p, o0##_q);                          \
-  const v128_t o0##_r = SUB(d4, d2);                             \
-  const v128_t o0##_s = MUL(SUB(d1, d3), 2.0f);                  \
-  const v128_t o3 = SUB(o0##_r, o0##_s);                          \
-  const v128_t o4 = ADD(o0##_r, o0##_s);                          \
-  const v128_t o5 = ADD(SUB(MUL(d1, 4.0f), MUL(d3, 5.0f)), d5);
 
 /* A on 4 values (A = (Aᵀ)ᵀ, 6x4): (y0, y0+y1+y2+y3, y0-y1+y2-y3, y0+2y1+4y2+8y3, y0-2y1+4y2-8y3, y3). */
 #define A6(y0, y1, y2, y3, o0, o1, o2, o3, o4, o5)                                  \
@@ -113,23 +97,11 @@ void cg_wino4_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t n
     const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
-      const int32_t b = t / per_image, r = t - b * per_image;
-      const int32_t ty = r / tw, tx = r - ty * tw;
       /* 1. Input transform (channels in lanes), V[6r + s][i][:]. */
-      const int32_t iy = 4 * ty - pad_top, ix = 4 * tx - pad_left;
-#define RC(q)                                                                                          \
-  const int32_t yy##q = iy + q, xx##q = ix + q;                                                        \
-  const v128_t rm##q = wasm_i32x4_splat(yy##q >= 0 && yy##q < h ? -1 : 0);                             \
-  const v128_t cm##q = wasm_i32x4_splat(xx##q >= 0 && xx##q < w ? -1 : 0);                             \
-  const f32 *row##q = x + (((int64_t)b * h + (yy##q < 0 ? 0 : yy##q >= h ? h - 1 : yy##q)) * w) * c;   \
-  const int64_t col##q = (int64_t)(xx##q < 0 ? 0 : xx##q >= w ? w - 1 : xx##q) * c;
-      RC(0) RC(1) RC(2) RC(3) RC(4) RC(5)
-#undef RC
-      const int32_t inside = iy >= 0 && iy + 5 < h && ix >= 0 && ix + 5 < w;
+      WINO4_INPUT_TILE(t)
       f32 *v = V + (int64_t)i * c4;
-#define LOAD4(p) (ch < cfull ? wasm_v128_load(p) : wasm_f32x4_make((p)[0], ch + 1 < c ? (p)[1] : 0.0f, ch + 2 < c ? (p)[2] : 0.0f, 0.0f))
-#define LD_IN(r, s) const v128_t d##r = LOAD4(row##r + col##s + ch);
-#define LD_EDGE(r, s) const v128_t d##r = wasm_v128_and(wasm_v128_and(rm##r, cm##s), LOAD4(row##r + col##s + ch));
+#define LD_IN(r, s) const v128_t d##r = WINO_LD_IN(r, s);
+#define LD_EDGE(r, s) const v128_t d##r = WINO_LD_EDGE(r, s);
       /* Two passes through V's own (cache-hot) slots, so that few SIMD values are live at once: columns
          e = Bᵀ d into V[6r + s], then rows v = e B in place. Tiles inside the image load plainly; edge
          tiles read a clamped address and mask rows / columns outside to zero. */
@@ -166,7 +138,6 @@ void cg_wino4_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t n
 #undef COL
 #undef LD_IN
 #undef LD_EDGE
-#undef LOAD4
       /* 2. Output-gradient transform A·dy·Aᵀ of the 4x4 dy tile (zeros past oh / ow), D[6r + s][i][:]. */
       const int32_t oy = 4 * ty, ox = 4 * tx;
       const int32_t rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
