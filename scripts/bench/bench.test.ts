@@ -12,10 +12,31 @@ import { parseProjectText } from '../../shared/project';
 import { readCifarBinaryDir } from '../../main/engine/datasets/cifar10';
 import { PYTHON } from './pytorch';
 import { bestOf, PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
+import { main, MODULES, usage } from './index';
 import { procMemory, processTree, TreeSampler, writeSyntheticCifar } from './memory';
 import { dumpForPeer, fittedParams, readTrainJson, replayCheck, runPeer, type PeerMeta } from './text';
 
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+describe('npm run bench: its command line', () => {
+  it('--help lists every module (opt-in ones marked) and every option', async () => {
+    const text = usage();
+    for (const m of MODULES) expect(text).toContain(m.optIn ? `${m.name} (opt-in)` : m.name);
+    for (const o of ['--only', '--template', '--batches', '--cpu-batches', '--backends', '--json', '--help']) expect(text).toContain(o);
+  });
+
+  it('refuses a module it does not have, naming it and the ones it has, before running anything', async () => {
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(['--only', 'templates,nope'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(errors.join('')).toMatch(/^bench: no module 'nope' \(modules: training, templates, /);
+  });
+});
 
 describe('pytorch-templates.py', () => {
   it.skipIf(!hasTorch)('builds every template with our parameter count (Keras-style: trainable + BatchNorm moving stats)', () => {

@@ -21,6 +21,22 @@ import type { BenchModule, BenchOptions, Figure } from './types';
 /** Add new benchmark modules (other templates, memory, start-up, ...) here. */
 export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceBench, accuracyBench, memoryBench, tablesBench, languageBench, textBench, uiBench, gpuBench, insightBench, profileBench];
 
+/** What `npm run bench -- --help` prints. */
+export function usage(): string {
+  return [
+    'npm run bench [-- options]: every performance figure in one run, with ours/peer ratios (PyTorch, ONNX Runtime on this CPU).',
+    '  --only a,b,...      modules to run (default: all but the opt-in ones)',
+    `                      ${MODULES.map((m) => (m.optIn ? `${m.name} (opt-in)` : m.name)).join(', ')}`,
+    '  --template id,...   templates for the templates and profile modules',
+    '  --batches N         timed batches of the training runs (default 32)',
+    '  --cpu-batches N     batches of the pure-JS cpu round (default 2, within LAYERFORGE_BENCH_CPU_SECONDS, 60)',
+    '  --backends a,b      backends of the training module (default wasm,cpu)',
+    '  --json              one JSON object on stdout (figures[]: id, label, value, unit, peer, ratio, note)',
+    '  -h, --help          this text',
+    '',
+  ].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -31,9 +47,19 @@ export async function main(argv: string[]): Promise<number> {
       backends: { type: 'string' },
       only: { type: 'string' },
       template: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const unknown = values.only?.split(',').map((s) => s.trim()).filter((name) => name && !MODULES.some((m) => m.name === name)) ?? [];
+  if (unknown.length) {
+    process.stderr.write(`bench: no module ${unknown.map((n) => `'${n}'`).join(', ')} (modules: ${MODULES.map((m) => m.name).join(', ')})\n`);
+    return 2;
+  }
   const json = Boolean(values.json);
   const opts: BenchOptions = {
     batches: Number(values.batches ?? 32),
