@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
-import { SUPPLIED_KERNELS } from './kernels';
+import { SUPPLIED_KERNELS, setMaxPoolGradTiledEnabled, setReduceMiddleEnabled } from './kernels';
 import * as v8 from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { NATIVE_MODULES } from './native/modules';
@@ -371,6 +371,36 @@ for (const native of [true, false]) {
       });
     }
 
+    it('maxPool with tiling windows: the store-only kernel and the general one, two threads and one', async () => {
+      const cases: Array<{ x: [number, number, number, number]; k: number | [number, number] }> = [
+        { x: [4, 30, 30, 8], k: 2 },
+        { x: [3, 13, 13, 8], k: 2 },
+        { x: [2, 7, 5, 6], k: 2 },
+        { x: [2, 6, 9, 5], k: [2, 3] },
+        { x: [3, 7, 7, 3], k: 3 },
+      ];
+      for (const tiled of [true, false]) {
+        for (const threads of [2, 1]) {
+          const was = setMaxPoolGradTiledEnabled(tiled);
+          await tf.setBackend('wasm');
+          const mod = native ? nativeKernels(tf.backend()) : null;
+          const helper = mod?.helper ?? null;
+          if (mod && threads === 1) (mod as { helper: unknown }).helper = null;
+          try {
+            for (const p of cases) {
+              const x = t4(p.x, 23);
+              const label = `tiled=${tiled} threads=${threads} x${p.x.join('x')} k${String(p.k)}`;
+              await compare(label, () => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, p.k, p.k, 'valid').square().sum())(x()));
+              await compare(`${label} ties`, () => tf.grad((t: tf.Tensor) => tf.maxPool(tf.relu(tf.round(t)) as tf.Tensor4D, p.k, p.k, 'valid').mul(2).sum())(x()));
+            }
+          } finally {
+            if (mod) (mod as { helper: unknown }).helper = helper;
+            setMaxPoolGradTiledEnabled(was);
+          }
+        }
+      }
+    });
+
     it('maxPool ties go to the first maximum (ReLU zeros)', async () => {
       for (const shape of [[2, 6, 6, 2], [2, 6, 6, 8], [1, 6, 6, 7]] as [number, number, number, number][]) {
         const x = t4(shape, 12);
@@ -394,6 +424,24 @@ for (const native of [true, false]) {
       for (const shape of [[3, 4, 5, 6], [7, 30, 30, 8], [5, 13, 13, 7]] as [number, number, number, number][]) {
         const y = t4(shape, 18);
         await compare(`mean ${shape.join('x')}`, () => [tf.mean(y(), [0, 1, 2]), tf.mean(y(), [0, 1], true), tf.mean(y(), -1), tf.mean(y())]);
+      }
+    });
+
+    it('sum and mean over middle axes (a global average pool), with and without our middle-axes path', async () => {
+      for (const middle of [true, false]) {
+        const was = setReduceMiddleEnabled(middle);
+        try {
+          for (const shape of [[3, 4, 5, 6], [7, 30, 30, 8], [5, 13, 13, 7], [2, 70, 1, 3]] as [number, number, number, number][]) {
+            const y = t4(shape, 21);
+            const label = `${middle ? 'middle' : 'tfjs'} ${shape.join('x')}`;
+            await compare(`mean ${label}`, () => [tf.mean(y(), [1, 2]), tf.mean(y(), [2, 1], true), tf.mean(y(), 1), tf.mean(y(), [0, 1, 2])]);
+            await compare(`sum ${label}`, () => [tf.sum(y(), [1, 2]), tf.sum(y(), [1, 2], true), tf.sum(y(), 2), tf.sum(y(), [1, 3])]);
+            // A global average pool's gradient (what a GlobalAveragePooling2D layer trains through).
+            await compare(`mean grad ${label}`, () => tf.grad((t: tf.Tensor) => tf.mean(t, [1, 2]).square().sum())(y()));
+          }
+        } finally {
+          setReduceMiddleEnabled(was);
+        }
       }
     });
 

@@ -377,6 +377,18 @@ export function setNativeGemmEnabled(on: boolean): void {
 }
 
 /**
+ * The smallest product (multiply-adds) that our GEMM splits with the helper thread: below it, waking the
+ * helper and waiting for it costs more than its half saves (LAYERFORGE_GEMM_HELPER_MIN overrides).
+ */
+let gemmHelperMin = Number(process.env.LAYERFORGE_GEMM_HELPER_MIN ?? '') || 262_144;
+/** Sets the helper threshold (multiply-adds); benchmarks compare values in one process. Returns the old one. */
+export function setGemmHelperMin(macs: number): number {
+  const old = gemmHelperMin;
+  gemmHelperMin = macs;
+  return old;
+}
+
+/**
  * A float32 product on our module's two-thread GEMM (native/kernels.c: gemm), for any transposes and
  * for batches where one side is shared or both have the same batch (attention's products), with no
  * transposed copies: a transposed B is repacked inside the kernel, per thread. Returns null when the
@@ -407,7 +419,7 @@ function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
   }
   const backend = args.backend as WasmHeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput([...batchShape, ta ? ac : ar, tb ? br : bc], 'float32');
-  const helper = native.helper?.ready && (calls > 1 || m >= 8) && m * n * k * calls >= 32_768 ? native.helper : null;
+  const helper = native.helper?.ready && (calls > 1 || m >= 8) && m * n * k * calls >= gemmHelperMin ? native.helper : null;
   const pack = tb ? backend.makeOutput([helper ? 2 * k * n : k * n], 'float32') : null;
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
@@ -543,6 +555,14 @@ interface WasmHeapBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
+let maxPoolGradTiled = process.env.LAYERFORGE_MAXPOOL_GRAD_TILED !== '0';
+/** Turns the store-only kernel for tiling windows on or off (tests and benchmarks compare both); returns the old value. */
+export function setMaxPoolGradTiledEnabled(on: boolean): boolean {
+  const old = maxPoolGradTiled;
+  maxPoolGradTiled = on;
+  return old;
+}
+
 /**
  * dx of max pooling: dy goes to the first maximum of each window (as on cpu and in TensorFlow).
  *
@@ -557,6 +577,17 @@ export function maxPoolGrad(tf: Tf, backend: WasmHeapBackend, dy: TensorInfo, x:
   const { batchSize: nb, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, effectiveFilterHeight: efh, effectiveFilterWidth: efw, padInfo } = info;
   const out = backend.makeOutput(x.shape, 'float32');
   const native = nativeKernels(backend);
+  // Windows that tile the input (stride = window, no dilation or padding: a 2x2 / stride 2 pool): our
+  // store-only kernel, which needs no clearing pass (LAYERFORGE_MAXPOOL_GRAD_TILED=0: the general one).
+  const tiled = maxPoolGradTiled && native?.has('maxpool_grad_tiled') && dh === 1 && dw === 1 && sh === efh && sw === efw && padInfo.top === 0 && padInfo.left === 0 && oh * sh <= h && ow * sw <= w;
+  if (native && tiled) {
+    const call = [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), nb, h, w, c, oh, ow, efh, efw] as const;
+    const half = Math.floor(nb / 2);
+    const run = native.fn('maxpool_grad_tiled');
+    if (native.helper?.ready && half > 0) native.helper.alongside('maxpool_grad_tiled', [...call, half, nb], () => run(...call, 0, half));
+    else run(...call, 0, nb);
+    return out;
+  }
   if (native) {
     const call = [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, out.dataId), nb, h, w, c, oh, ow, sh, sw, padInfo.top, padInfo.left, efh, efw, dh, dw] as const;
     // Two threads split the batch (disjoint images of dx) when our helper thread is up.
@@ -665,21 +696,42 @@ export function resizeNearestNeighborGrad(tf: Tf, images: tfjs.Tensor4D, dy: tfj
 
 /**
  * A float32 reduction over the leading axes of x (Sum / Mean with axis [0..r-1], r < rank): x as
- * [m, k] and the output allocated; null for every other case (the caller uses tfjs's kernel).
+ * [m, k] (outer 1), or with middle, over adjacent inner axes (not the last): x as [outer, m, k]; the
+ * output allocated; null for every other case (the caller uses tfjs's kernel).
  */
-function leadingReduction(args: KernelArgs): { x: TensorInfo; m: number; k: number; out: TensorInfo; backend: WasmHeapBackend } | null {
+function leadingReduction(args: KernelArgs, middle = false): { x: TensorInfo; outer: number; m: number; k: number; out: TensorInfo; backend: WasmHeapBackend } | null {
   const x = args.inputs.x;
   const rank = x?.shape.length ?? 0;
   const raw = args.attrs?.axis as number | number[] | undefined;
   const axes = (raw == null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw]).map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-  if (!x || x.dtype !== 'float32' || !leading || x.shape.some((d) => d === 0)) return null;
+  const first = axes[0] ?? 0;
+  // One block of adjacent axes that is not the last axis: leading ([m, k]), or with middle, also
+  // inside the shape ([outer, m, k]: a global average pool's Mean over [1, 2]).
+  const block = axes.length > 0 && axes.every((a, i) => a === first + i) && axes.at(-1)! < rank - 1 && (first === 0 || (middle && reduceMiddle));
+  if (!x || x.dtype !== 'float32' || !block || x.shape.some((d) => d === 0)) return null;
   const backend = args.backend as WasmHeapBackend;
-  const m = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
-  const rest = x.shape.slice(axes.length);
-  const k = rest.reduce((a, b) => a * b, 1);
-  const out = backend.makeOutput(args.attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
-  return { x, m, k, out, backend };
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const outer = size(x.shape.slice(0, first));
+  const m = size(x.shape.slice(first, first + axes.length));
+  const k = size(x.shape.slice(first + axes.length));
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const out = backend.makeOutput(args.attrs?.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i)), 'float32');
+  return { x, outer, m, k, out, backend };
+}
+
+/** Sum / Mean over middle axes ([outer, m, k]) on our module (LAYERFORGE_REDUCE_MIDDLE=0: tfjs's kernels, which transpose first). */
+let reduceMiddle = process.env.LAYERFORGE_REDUCE_MIDDLE !== '0';
+/** Turns the middle-axes reduction on or off (tests and benchmarks compare both); returns the old value. */
+export function setReduceMiddleEnabled(on: boolean): boolean {
+  const old = reduceMiddle;
+  reduceMiddle = on;
+  return old;
+}
+
+/** Column sums of each of outer [m, k] blocks of x into out (our module's sum_rows, once per block). */
+function sumBlocks(native: NativeKernels, r: { x: TensorInfo; outer: number; m: number; k: number; out: TensorInfo; backend: WasmHeapBackend }): void {
+  const xAt = heapOffset(r.backend, r.x.dataId), outAt = heapOffset(r.backend, r.out.dataId);
+  for (let o = 0; o < r.outer; o++) native.sumRows(xAt + 4 * o * r.m * r.k, outAt + 4 * o * r.k, r.m, r.k);
 }
 
 function fallback(name: string, args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
@@ -688,12 +740,12 @@ function fallback(name: string, args: KernelArgs, original: tfjs.KernelConfig | 
 }
 
 function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
-  const r = leadingReduction(args);
+  const native = nativeKernels(args.backend);
+  const r = leadingReduction(args, native !== null);
   if (!r) return fallback('Sum', args, original);
   const { x, m, k, out, backend } = r;
-  const native = nativeKernels(backend);
   if (native) {
-    native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
+    sumBlocks(native, r);
     return out;
   }
   // Views after makeOutput (an allocation may replace the heap buffer).
@@ -706,15 +758,15 @@ function sumKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): t
   return out;
 }
 
-/** Mean over the leading axes (BatchNorm's batch statistics): our column sums, then / m. Else tfjs's. */
+/** Mean over the leading axes (BatchNorm's batch statistics) or middle ones (a global average pool): our column sums, then / m. Else tfjs's. */
 function meanKernel(args: KernelArgs, original: tfjs.KernelConfig | undefined): tfjs.Tensor | TensorInfo | TensorInfo[] {
   const native = nativeKernels(args.backend);
-  const r = native ? leadingReduction(args) : null;
+  const r = native ? leadingReduction(args, true) : null;
   if (!native || !r) return fallback('Mean', args, original);
-  const { x, m, k, out, backend } = r;
-  native.sumRows(heapOffset(backend, x.dataId), heapOffset(backend, out.dataId), m, k);
+  const { outer, m, k, out, backend } = r;
+  sumBlocks(native, r);
   const Y = backend.typedArrayFromHeap(out);
-  for (let j = 0; j < k; j++) Y[j] = Y[j]! / m;
+  for (let j = 0; j < outer * k; j++) Y[j] = Y[j]! / m;
   return out;
 }
 

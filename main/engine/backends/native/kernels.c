@@ -93,6 +93,70 @@ void maxpool_grad(const f32 *x, const f32 *dy, f32 *dx, int32_t nb, int32_t h, i
 }
 
 /*
+ * maxpool_grad for windows that tile the input exactly (stride = window, no dilation, no padding:
+ * the usual 2x2 / stride 2 pool): every input element lies in at most one window, so each window
+ * STORES dy or 0 into its taps (no clearing pass and no read-modify-write of dx: about half the
+ * memory traffic); only the rows and columns no window covers are cleared. Same winner rule as
+ * maxpool_grad (first maximum, NaN never wins). Images [b_begin, b_end).
+ */
+__attribute__((export_name("maxpool_grad_tiled")))
+void maxpool_grad_tiled(const f32 *x, const f32 *dy, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c,
+                        int32_t oh, int32_t ow, int32_t kh, int32_t kw, int32_t b_begin, int32_t b_end) {
+  if (b_end > nb) b_end = nb;
+  if (b_begin < 0) b_begin = 0;
+  const int32_t c4 = c & ~3;
+  const int32_t rows = oh * kh, cols = ow * kw; /* covered region */
+  for (int32_t b = b_begin; b < b_end; b++) {
+    const f32 *xi = x + (int64_t)b * h * w * c;
+    f32 *dxi = dx + (int64_t)b * h * w * c;
+    for (int32_t yr = 0; yr < oh; yr++) {
+      const int32_t r0 = yr * kh;
+      for (int32_t yc = 0; yc < ow; yc++) {
+        const int64_t base = ((int64_t)r0 * w + (int64_t)yc * kw) * c;
+        const f32 *dyp = dy + (((int64_t)b * oh + yr) * ow + yc) * c;
+        for (int32_t ch = 0; ch < c4; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t idx = wasm_i32x4_splat(-1);
+          int32_t k = 0;
+          for (int32_t wr = 0; wr < kh; wr++)
+            for (int32_t wc = 0; wc < kw; wc++, k++) {
+              const v128_t v = wasm_v128_load(xi + base + ((int64_t)wr * w + wc) * c + ch);
+              const v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              idx = wasm_v128_bitselect(wasm_i32x4_splat(k), idx, gt);
+            }
+          const v128_t g = wasm_v128_load(dyp + ch);
+          k = 0;
+          for (int32_t wr = 0; wr < kh; wr++)
+            for (int32_t wc = 0; wc < kw; wc++, k++)
+              wasm_v128_store(dxi + base + ((int64_t)wr * w + wc) * c + ch, wasm_v128_and(g, wasm_i32x4_eq(idx, wasm_i32x4_splat(k))));
+        }
+        for (int32_t ch = c4; ch < c; ch++) {
+          f32 best = -__builtin_inff();
+          int64_t at = -1;
+          for (int32_t wr = 0; wr < kh; wr++)
+            for (int32_t wc = 0; wc < kw; wc++) {
+              const int64_t p = base + ((int64_t)wr * w + wc) * c + ch;
+              dxi[p] = 0.0f;
+              if (xi[p] > best) {
+                best = xi[p];
+                at = p;
+              }
+            }
+          if (at >= 0) dxi[at] = dyp[ch];
+        }
+      }
+      /* Columns right of the last window, in this band of rows. */
+      if (cols < w)
+        for (int32_t r = r0; r < r0 + kh; r++)
+          __builtin_memset(dxi + ((int64_t)r * w + cols) * c, 0, (unsigned long)((int64_t)(w - cols) * c) * sizeof(f32));
+    }
+    /* Rows below the last window. */
+    if (rows < h) __builtin_memset(dxi + (int64_t)rows * w * c, 0, (unsigned long)((int64_t)(h - rows) * w * c) * sizeof(f32));
+  }
+}
+
+/*
  * y[j] = sum over i of x[i*k + j] for an [m, k] float32 matrix (a sum over the leading axes: every
  * bias gradient). Blocks of 64 rows (which stay in L1 cache) are summed column group by column group
  * in float32 registers, then added to y: a two-level sum, far more accurate than one running float32
@@ -105,8 +169,18 @@ void sum_rows(const f32 *x, f32 *y, int32_t m, int32_t k) {
   for (int32_t i0 = 0; i0 < m; i0 += 64) {
     const int32_t i1 = i0 + 64 < m ? i0 + 64 : m;
     for (int32_t j = 0; j < k4; j += 4) {
-      v128_t acc = wasm_f32x4_splat(0.0f);
-      for (int32_t i = i0; i < i1; i++) acc = wasm_f32x4_add(acc, wasm_v128_load(x + (int64_t)i * k + j));
+      /* Four accumulators (rows i, i+1, i+2, i+3): one chain of adds is latency-bound for small k. */
+      v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+      const f32 *p = x + (int64_t)i0 * k + j;
+      int32_t i = i0;
+      for (; i + 4 <= i1; i += 4, p += 4 * k) {
+        a0 = wasm_f32x4_add(a0, wasm_v128_load(p));
+        a1 = wasm_f32x4_add(a1, wasm_v128_load(p + k));
+        a2 = wasm_f32x4_add(a2, wasm_v128_load(p + 2 * k));
+        a3 = wasm_f32x4_add(a3, wasm_v128_load(p + 3 * k));
+      }
+      for (; i < i1; i++, p += k) a0 = wasm_f32x4_add(a0, wasm_v128_load(p));
+      const v128_t acc = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
       wasm_v128_store(y + j, wasm_f32x4_add(wasm_v128_load(y + j), acc));
     }
     for (int32_t j = k4; j < k; j++) {
