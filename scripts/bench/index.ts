@@ -27,7 +27,7 @@ export function usage(): string {
     'npm run bench [-- options]: every performance figure in one run, with ours/peer ratios (PyTorch, ONNX Runtime on this CPU).',
     '  --only a,b,...      modules to run (default: all but the opt-in ones)',
     `                      ${MODULES.map((m) => (m.optIn ? `${m.name} (opt-in)` : m.name)).join(', ')}`,
-    '  --template id,...   templates for the templates and profile modules',
+    '  --template id,...   only these templates in the templates and profile modules',
     '  --batches N         timed batches of the training runs (default 32)',
     '  --cpu-batches N     batches of the pure-JS cpu round (default 2, within LAYERFORGE_BENCH_CPU_SECONDS, 60)',
     '  --backends a,b      backends of the training module (default wasm,cpu)',

@@ -104,8 +104,11 @@ async function measure(selected: SelectedBackend, name: TemplateName, n: number)
 
 export const templatesBench: BenchModule = {
   name: 'templates',
-  async run({ batches, backends, log }) {
+  async run({ batches, backends, log, template }) {
     const n = templateBatches(batches);
+    const wanted = template ? template.split(',').map((s) => s.trim()).filter(Boolean) : [...TEMPLATES];
+    const unknown = wanted.filter((name) => !(TEMPLATES as readonly string[]).includes(name));
+    if (unknown.length) throw new Error(`no template ${unknown.join(', ')} in the templates module (it has ${TEMPLATES.join(', ')})`);
     const ours: Figure[] = [];
     const theirs: Figure[] = [];
     const noPeer = peerUnavailable();
@@ -120,7 +123,7 @@ export const templatesBench: BenchModule = {
         oursNote = `wasm not available (${error instanceof Error ? error.message : String(error)})`;
       }
     }
-    for (const name of TEMPLATES) {
+    for (const name of TEMPLATES.filter((t) => wanted.includes(t))) {
       const before = noPeer ?? runPeer(name, n, log);
       let m: Ours | null = null;
       let note = oursNote;
