@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFusedAdam, fusedAdamAvailable } from './fusedAdam';
+import { createFusedAdam, fusedAdamAvailable, setFusedAdamInPlace } from './fusedAdam';
 import { randomValues, seededRandom } from './inventory';
 import { initWasmBackend } from './wasm';
 
@@ -62,6 +62,43 @@ describe('fused Adam (wasm)', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) step();
     expect(tf.memory().numTensors).toBe(before);
+    opt.dispose();
+    v.dispose();
+  });
+
+  it('updates in place and through the kernel alike (LAYERFORGE_ADAM_INPLACE)', async () => {
+    await tf.setBackend('wasm');
+    try {
+      setFusedAdamInPlace(true);
+      const inPlace = await run(() => createFusedAdam(tf, 1e-2), 5);
+      setFusedAdamInPlace(false);
+      const kernel = await run(() => createFusedAdam(tf, 1e-2), 5);
+      inPlace.vars.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(kernel.vars[i]!)));
+      inPlace.weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(kernel.weights[i]!)));
+    } finally {
+      setFusedAdamInPlace(true);
+    }
+  });
+
+  it('leaves a tensor that shares the variable\'s buffer untouched', async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.tensor([1, 2, 3, 4, 5]), true, `shared_${Math.random()}`);
+    const opt = createFusedAdam(tf, 0.1);
+    const copy = v.clone();
+    const alias = v.reshape([5, 1]);
+    const before = v.dataId;
+    tf.tidy(() => opt.applyGradients([{ name: v.name, tensor: tf.ones([5]) }]));
+    expect(v.dataId).not.toBe(before); // shared: the kernel path gave the variable a new buffer
+    expect(Array.from(await copy.data())).toEqual([1, 2, 3, 4, 5]);
+    expect(Array.from(await alias.data())).toEqual([1, 2, 3, 4, 5]);
+    const moved = Array.from(await v.data());
+    moved.forEach((x, i) => expect(x).toBeCloseTo(i + 1 - 0.1, 5));
+    tf.dispose([copy, alias]);
+    // Now the variable's buffer is its own: the next step runs in place and still moves it.
+    const own = v.dataId;
+    tf.tidy(() => opt.applyGradients([{ name: v.name, tensor: tf.ones([5]) }]));
+    expect(v.dataId).toBe(own); // in place
+    (await v.data()).forEach((x, i) => expect(x).toBeCloseTo(i + 1 - 0.2, 4));
     opt.dispose();
     v.dispose();
   });

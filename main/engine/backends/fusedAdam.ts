@@ -4,6 +4,8 @@
  * plus the engine's per-kernel bookkeeping. Same formula, same float32 order of operations, same
  * state (first/second moments as tfjs names them, so getWeights/setWeights and checkpoints are
  * unchanged): this subclass replaces only applyGradients.
+ * Where a variable's and its moments' buffers are their own (the usual case in a training step) the
+ * update runs in place on them, without the kernel dispatch (see setFusedAdamInPlace).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -14,6 +16,23 @@ export const FUSED_ADAM_KERNEL = 'LayerforgeAdamUpdate';
 
 interface WasmOutputBackend {
   makeOutput(shape: number[], dtype: 'float32'): tfjs.TensorInfo;
+}
+
+let inPlace = process.env.LAYERFORGE_ADAM_INPLACE !== '0';
+
+/**
+ * For benchmarks and tests: whether the fused Adam updates a variable and its two moments in place
+ * (on, the default; LAYERFORGE_ADAM_INPLACE=0 starts it off): one native call per variable straight on
+ * the heap buffers, no kernel dispatch, no new tensors, no assigns. It applies only where the variable's
+ * and its moments' buffers are referenced by nothing else (wasm refCount 1); otherwise that variable
+ * takes the kernel path (LayerforgeAdamUpdate + assign).
+ */
+export function setFusedAdamInPlace(on: boolean): void {
+  inPlace = on;
+}
+
+interface WasmRefCounts {
+  refCount(dataId: object): number;
 }
 
 /** Registers the fused kernel for 'wasm' (idempotent). False where our wasm module is unavailable. */
@@ -70,6 +89,11 @@ export function createFusedAdam(tf: Tf, learningRate: number, beta1 = 0.9, beta2
       const c1 = 1 - self.beta1 ** t;
       const c2 = 1 - self.beta2 ** t;
       const attrs = { lr: self.learningRate, b1: self.beta1, b2: self.beta2, c1, c2, eps: self.epsilon };
+      const backend = tf.backend();
+      const native = inPlace ? nativeKernels(backend) : null;
+      // No other tensor (a reshape, a clone, a tensor the variable was made from) shares this buffer: the
+      // backend's count is the engine's (tfjs-core keeps its per-dataId count there).
+      const sole = (t: tfjs.Tensor) => (backend as unknown as WasmRefCounts).refCount(t.dataId) === 1;
       tf.tidy(() => {
         list.forEach(({ name, g }, i) => {
           const value = tf.engine().registeredVariables[name];
@@ -79,6 +103,14 @@ export function createFusedAdam(tf: Tf, learningRate: number, beta1 = 0.9, beta2
           if (g == null) return;
           const m = self.accumulatedFirstMoment[i].variable;
           const v = self.accumulatedSecondMoment[i].variable;
+          if (native && value.dtype === 'float32' && g.dtype === 'float32' && sole(value) && sole(m) && sole(v)) {
+            // In place (the C loop reads each element before writing it): every buffer is this variable's alone.
+            const x = heapOffset(backend, value.dataId);
+            const mo = heapOffset(backend, m.dataId);
+            const vo = heapOffset(backend, v.dataId);
+            native.adamUpdate(x, heapOffset(backend, g.dataId), mo, vo, x, mo, vo, value.size, attrs.lr, attrs.b1, 1 - attrs.b1, attrs.b2, 1 - attrs.b2, c1, c2, attrs.eps);
+            return;
+          }
           const [x1, m1, v1] = tf.engine().runKernel(FUSED_ADAM_KERNEL, { x: value, g, m, v }, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
           m.assign(m1!);
           v.assign(v1!);
