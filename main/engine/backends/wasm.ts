@@ -36,6 +36,8 @@ import { registerBatchNormKernels } from './batchNorm';
 import { registerRecurrentKernels } from './recurrent';
 import { registerConvKernels } from './conv';
 import { registerSmallOps } from './smallOps';
+import { registerPoolingKernels } from './pooling';
+import { installFastSaveClone } from './fastSaveClone';
 
 type WasmPkg = typeof wasmPkg;
 
@@ -161,6 +163,8 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   registerRecurrentKernels(tf);
   registerConvKernels(tf);
   registerSmallOps(tf);
+  registerPoolingKernels(tf);
+  installFastSaveClone(tf);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let note: string | undefined;
   if (!setup && threads > 1 && simd) {

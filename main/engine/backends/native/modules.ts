@@ -10,6 +10,7 @@ import * as conv from './convWasm';
 import * as elementwise from './elementwiseWasm';
 import * as attention from './attentionWasm';
 import * as convGrad from './convGradWasm';
+import * as pooling from './poolingWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
@@ -31,4 +32,5 @@ export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'elementwise', ...elementwise },
   { name: 'attention', ...attention },
   { name: 'convGrad', ...convGrad },
+  { name: 'pooling', ...pooling },
 ];
