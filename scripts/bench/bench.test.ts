@@ -36,6 +36,18 @@ describe('npm run bench: its command line', () => {
     }
     expect(errors.join('')).toMatch(/^bench: no module 'nope' \(modules: training, templates, /);
   });
+
+  it('--only none runs no module (the GPU-check bundle asks for that)', async () => {
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      expect(await main(['--only', 'none', '--json'])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect((JSON.parse(out.join('')) as { figures: unknown[] }).figures).toEqual([]);
+  });
 });
 
 describe('pytorch-templates.py', () => {

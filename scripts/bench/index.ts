@@ -25,7 +25,7 @@ export const MODULES: BenchModule[] = [trainingBench, templatesBench, inferenceB
 export function usage(): string {
   return [
     'npm run bench [-- options]: every performance figure in one run, with ours/peer ratios (PyTorch, ONNX Runtime on this CPU).',
-    '  --only a,b,...      modules to run (default: all but the opt-in ones)',
+    '  --only a,b,...      modules to run (default: all but the opt-in ones; none: no module, as the GPU-check bundle uses)',
     `                      ${MODULES.map((m) => (m.optIn ? `${m.name} (opt-in)` : m.name)).join(', ')}`,
     '  --template id,...   only these templates in the templates and profile modules',
     '  --batches N         timed batches of the training runs (default 32)',
@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const unknown = values.only?.split(',').map((s) => s.trim()).filter((name) => name && !MODULES.some((m) => m.name === name)) ?? [];
+  const unknown = values.only?.split(',').map((s) => s.trim()).filter((name) => name && name !== 'none' && !MODULES.some((m) => m.name === name)) ?? [];
   if (unknown.length) {
     process.stderr.write(`bench: no module ${unknown.map((n) => `'${n}'`).join(', ')} (modules: ${MODULES.map((m) => m.name).join(', ')})\n`);
     return 2;
