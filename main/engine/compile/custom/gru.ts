@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
 import { gruFusedHere, gruSequence, type LstmGateActivation } from '../../backends/recurrent';
-import { fusedRecurrentEnabled } from './lstm';
+import { fusedRecurrentEnabled, fusedRecurrentPlan } from './lstm';
 
 type Tensor = tfjs.Tensor;
 type Kwargs = Record<string, unknown>;
@@ -152,23 +152,8 @@ export function defineGruClass(tf: Tf): new (args: GRUArgs) => tfjs.layers.Layer
     /** The op's settings when this call can run fused, else null (tfjs's path). */
     private fusedPlan(inputs: Tensor | Tensor[], kwargs: Kwargs): { x: Tensor; act: LstmGateActivation; mask: Tensor | null; h0: Tensor | null } | null {
       if (!fusedRecurrentEnabled() || !gruFusedHere(tf)) return null;
-      const self = this as unknown as TfjsGru;
-      const c = self.cell;
-      if (self.stateful || self.returnState || !c?.kernel || !c.recurrentKernel) return null;
-      const training = kwargs.training === true;
-      if (training && ((c.dropout > 0 && c.dropout < 1) || (c.recurrentDropout > 0 && c.recurrentDropout < 1))) return null;
-      if (c.activation.getClassName() !== 'tanh') return null;
-      const act = c.recurrentActivation.getClassName();
-      if (act !== 'sigmoid' && act !== 'hardSigmoid') return null;
-      const list = Array.isArray(inputs) ? inputs : [inputs];
-      const x = list[0];
-      if (list.length !== 1 || !x || x.rank !== 3 || x.dtype !== 'float32') return null;
-      const mask = (kwargs.mask ?? null) as Tensor | Tensor[] | null;
-      if (Array.isArray(mask) || (mask && (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]))) return null;
-      const initial = (kwargs.initialState ?? null) as Tensor | Tensor[] | null;
-      const state = initial == null ? null : Array.isArray(initial) ? initial : [initial];
-      if (state && (state.length !== 1 || state[0]!.rank !== 2 || state[0]!.dtype !== 'float32')) return null;
-      return { x, act, mask, h0: state?.[0] ?? null };
+      const plan = fusedRecurrentPlan(this as unknown as TfjsGru, inputs, kwargs, 1);
+      return plan && { x: plan.x, act: plan.act, mask: plan.mask, h0: plan.state?.[0] ?? null };
     }
 
     /**

@@ -36,6 +36,45 @@ export function fusedRecurrentEnabled(): boolean {
   return fusedOn;
 }
 
+/** The fields of a tfjs recurrent layer (LSTM, GRU) that decide whether a call can run fused. */
+interface FusableRecurrent {
+  cell?: {
+    activation: { getClassName(): string };
+    recurrentActivation: { getClassName(): string };
+    dropout: number;
+    recurrentDropout: number;
+    kernel: tfjs.LayerVariable | null;
+    recurrentKernel: tfjs.LayerVariable | null;
+  };
+  returnState: boolean;
+  stateful: boolean;
+}
+
+/**
+ * The fused op's settings for a call of an LSTM (stateCount 2: h and c) or GRU (1: h), or null when the call
+ * takes tfjs's path: stateful, returnState, dropout while training, an activation other than tanh, gates other
+ * than sigmoid / hardSigmoid, an input that is not one float32 [N, T, F], a mask that is not [N, T], or an
+ * initial state that is not stateCount float32 [N, U] tensors. The caller checks the switch and the backend.
+ */
+export function fusedRecurrentPlan(layer: FusableRecurrent, inputs: tfjs.Tensor | tfjs.Tensor[], kwargs: Kwargs, stateCount: number): { x: tfjs.Tensor; act: LstmGateActivation; mask: tfjs.Tensor | null; state: tfjs.Tensor[] | null } | null {
+  const c = layer.cell;
+  if (layer.stateful || layer.returnState || !c?.kernel || !c.recurrentKernel) return null;
+  const training = kwargs.training === true;
+  if (training && ((c.dropout > 0 && c.dropout < 1) || (c.recurrentDropout > 0 && c.recurrentDropout < 1))) return null;
+  if (c.activation.getClassName() !== 'tanh') return null;
+  const act = c.recurrentActivation.getClassName();
+  if (act !== 'sigmoid' && act !== 'hardSigmoid') return null;
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const x = list[0];
+  if (list.length !== 1 || !x || x.rank !== 3 || x.dtype !== 'float32') return null;
+  const mask = (kwargs.mask ?? null) as tfjs.Tensor | tfjs.Tensor[] | null;
+  if (Array.isArray(mask) || (mask && (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]))) return null;
+  const initial = (kwargs.initialState ?? null) as tfjs.Tensor | tfjs.Tensor[] | null;
+  const state = initial == null ? null : Array.isArray(initial) ? initial : [initial];
+  if (state && (state.length !== stateCount || state.some((s) => s.rank !== 2 || s.dtype !== 'float32'))) return null;
+  return { x, act, mask, state };
+}
+
 /**
  * tfjs's LSTM with the same class name, config and weights (saved models, the Keras / ONNX / PyTorch
  * exports and the imports are unchanged), registered in tfjs's place on this tf instance, so that
@@ -55,23 +94,7 @@ export function defineLstmClass(tf: Tf): new (args: TfLstmArgs) => tfjs.layers.L
     /** The op's settings when this call can run fused, else null (tfjs's path). */
     private fusedPlan(inputs: Tensor | Tensor[], kwargs: Kwargs): { x: Tensor; act: LstmGateActivation; mask: Tensor | null; state: Tensor[] | null } | null {
       if (!fusedOn || !lstmFusedHere(tf)) return null;
-      const self = this as unknown as TfjsLstm;
-      const c = self.cell;
-      if (self.stateful || self.returnState || !c?.kernel || !c.recurrentKernel) return null;
-      const training = kwargs.training === true;
-      if (training && ((c.dropout > 0 && c.dropout < 1) || (c.recurrentDropout > 0 && c.recurrentDropout < 1))) return null;
-      if (c.activation.getClassName() !== 'tanh') return null;
-      const act = c.recurrentActivation.getClassName();
-      if (act !== 'sigmoid' && act !== 'hardSigmoid') return null;
-      const list = Array.isArray(inputs) ? inputs : [inputs];
-      const x = list[0];
-      if (list.length !== 1 || !x || x.rank !== 3 || x.dtype !== 'float32') return null;
-      const mask = (kwargs.mask ?? null) as Tensor | Tensor[] | null;
-      if (Array.isArray(mask) || (mask && (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]))) return null;
-      const initial = (kwargs.initialState ?? null) as Tensor | Tensor[] | null;
-      const state = initial == null ? null : Array.isArray(initial) ? initial : [initial];
-      if (state && (state.length !== 2 || state.some((s) => s.rank !== 2 || s.dtype !== 'float32'))) return null;
-      return { x, act, mask, state };
+      return fusedRecurrentPlan(this as unknown as TfjsLstm, inputs, kwargs, 2);
     }
 
     override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
