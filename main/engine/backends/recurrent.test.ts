@@ -111,8 +111,11 @@ function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4
 
 const NAMES = (c: Case) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useBias ? ['dbias'] : []), 'dh0', 'dc0'];
 
-/** Runs ours on wasm (our kernels: two threads, then one; then without our module) and checks every output against want. */
-async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
+/**
+ * Runs ours() on wasm (our kernels: two threads, then one; then without our module) and checks every output
+ * against want (names label them); the first run must have gone through the op's two kernels.
+ */
+async function checkOnWasm(ours: () => Out, kernels: readonly [string, string], names: string[], want: Out): Promise<void> {
   await tf.setBackend('wasm');
   const k = nativeKernels(tf.backend());
   expect(k).not.toBeNull();
@@ -124,11 +127,11 @@ async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
     async () => {
       let out: Out = [];
       const profile = await tf.profile(() => {
-        out = ours(c, seed);
+        out = ours();
         return [];
       });
       const ran = new Set(profile.kernels.map((kk) => kk.name));
-      expect(ran.has(LSTM_KERNEL) && ran.has(LSTM_GRAD_KERNEL), [...ran].join(' ')).toBe(true);
+      expect(ran.has(kernels[0]) && ran.has(kernels[1]), [...ran].join(' ')).toBe(true);
       return out;
     },
   ]);
@@ -138,7 +141,7 @@ async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
       () => {
         (k as { helper: unknown }).helper = null;
         try {
-          return ours(c, seed);
+          return ours();
         } finally {
           (k as { helper: unknown }).helper = helper;
         }
@@ -150,7 +153,7 @@ async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
     () => {
       setNativeKernelsEnabled(false);
       try {
-        return ours(c, seed);
+        return ours();
       } finally {
         setNativeKernelsEnabled(true);
       }
@@ -158,7 +161,8 @@ async function checkOnWasm(c: Case, seed: number, want: Out): Promise<void> {
   ]);
   for (const [label, run] of runs) {
     const got = await run();
-    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${NAMES(c)[i]}`);
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${names[i]}`);
   }
 }
 
@@ -178,7 +182,7 @@ describe('lstmSequence (one input GEMM, the recurrence as one op with its own BP
       const want = reference(c, 100 + i);
       const cpuOps = ours(c, 100 + i);
       for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${NAMES(c)[j]}`);
-      await checkOnWasm(c, 100 + i, want);
+      await checkOnWasm(() => ours(c, 100 + i), [LSTM_KERNEL, LSTM_GRAD_KERNEL], NAMES(c), want);
     });
   });
 });
@@ -246,57 +250,6 @@ function gruOurs(c: GruCase, seed: number): Out {
 
 const GRU_NAMES = (c: GruCase) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useBias ? ['dbias'] : []), 'dh0'];
 
-async function gruCheckOnWasm(c: GruCase, seed: number, want: Out): Promise<void> {
-  await tf.setBackend('wasm');
-  const k = nativeKernels(tf.backend());
-  expect(k).not.toBeNull();
-  for (let i = 0; i < 100 && k!.helper && !k!.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-  const helper = k!.helper;
-  const runs: [string, () => Out | Promise<Out>][] = [];
-  runs.push([
-    helper ? 'wasm kernels, two threads' : 'wasm kernels',
-    async () => {
-      let out: Out = [];
-      const profile = await tf.profile(() => {
-        out = gruOurs(c, seed);
-        return [];
-      });
-      const ran = new Set(profile.kernels.map((kk) => kk.name));
-      expect(ran.has(GRU_KERNEL) && ran.has(GRU_GRAD_KERNEL), [...ran].join(' ')).toBe(true);
-      return out;
-    },
-  ]);
-  if (helper) {
-    runs.push([
-      'wasm kernels, one thread',
-      () => {
-        (k as { helper: unknown }).helper = null;
-        try {
-          return gruOurs(c, seed);
-        } finally {
-          (k as { helper: unknown }).helper = helper;
-        }
-      },
-    ]);
-  }
-  runs.push([
-    'wasm without our module (tfjs ops)',
-    () => {
-      setNativeKernelsEnabled(false);
-      try {
-        return gruOurs(c, seed);
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
-    },
-  ]);
-  for (const [label, run] of runs) {
-    const got = await run();
-    expect(got.length).toBe(want.length);
-    for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${GRU_NAMES(c)[i]}`);
-  }
-}
-
 describe('gruSequence (the GRU as one op with its own BPTT gradient) matches tfjs’s GRU layer on cpu, reset_after false and true', () => {
   const base: GruCase = { n: 10, steps: 5, features: 6, units: 8, goBackwards: false, returnSequences: false, act: 'sigmoid', masked: false, useBias: true, resetAfter: false };
   const cases: [string, GruCase][] = [];
@@ -319,7 +272,7 @@ describe('gruSequence (the GRU as one op with its own BPTT gradient) matches tfj
       const cpuOps = gruOurs(c, 200 + i);
       expect(cpuOps.length).toBe(want.length);
       for (let j = 0; j < want.length; j++) expectClose(cpuOps[j]!, want[j]!, `cpu ops ${GRU_NAMES(c)[j]}`);
-      await gruCheckOnWasm(c, 200 + i, want);
+      await checkOnWasm(() => gruOurs(c, 200 + i), [GRU_KERNEL, GRU_GRAD_KERNEL], GRU_NAMES(c), want);
     });
   });
 });
