@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
-import { nativeKernels, setNativeKernelsEnabled } from './native';
+import { expectClose, oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { customLayerFactories, registerCustomLayers } from '../compile/custom';
 import { GRU_GRAD_KERNEL, GRU_KERNEL, gruSequence, LSTM_GRAD_KERNEL, LSTM_KERNEL, lstmSequence, type LstmGateActivation } from './recurrent';
 import { initWasmBackend } from './wasm';
@@ -11,7 +11,6 @@ beforeAll(async () => {
   await initWasmBackend(tf, wasm);
   registerCustomLayers(tf);
 });
-afterAll(() => setNativeKernelsEnabled(true));
 
 interface Case {
   n: number;
@@ -98,17 +97,6 @@ function ours(c: Case, seed: number): Out {
   });
 }
 
-function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
-  expect(a.length, label).toBe(b.length);
-  let scale = 1e-3, worst = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  }
-  expect(worst / scale, `${label}: max abs diff ${worst} vs scale ${scale}`).toBeLessThanOrEqual(tol);
-}
-
 const NAMES = (c: Case) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useBias ? ['dbias'] : []), 'dh0', 'dc0'];
 
 /**
@@ -116,51 +104,16 @@ const NAMES = (c: Case) => ['y', 'dx', 'dkernel', 'drecurrentKernel', ...(c.useB
  * against want (names label them); the first run must have gone through the op's two kernels.
  */
 async function checkOnWasm(ours: () => Out, kernels: readonly [string, string], names: string[], want: Out): Promise<void> {
-  await tf.setBackend('wasm');
-  const k = nativeKernels(tf.backend());
-  expect(k).not.toBeNull();
-  for (let i = 0; i < 100 && k!.helper && !k!.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
-  const helper = k!.helper;
-  const runs: [string, () => Out | Promise<Out>][] = [];
-  runs.push([
-    helper ? 'wasm kernels, two threads' : 'wasm kernels',
-    async () => {
-      let out: Out = [];
-      const profile = await tf.profile(() => {
-        out = ours();
-        return [];
-      });
-      const ran = new Set(profile.kernels.map((kk) => kk.name));
-      expect(ran.has(kernels[0]) && ran.has(kernels[1]), [...ran].join(' ')).toBe(true);
-      return out;
-    },
-  ]);
-  if (helper) {
-    runs.push([
-      'wasm kernels, one thread',
-      () => {
-        (k as { helper: unknown }).helper = null;
-        try {
-          return ours();
-        } finally {
-          (k as { helper: unknown }).helper = helper;
-        }
-      },
-    ]);
-  }
-  runs.push([
-    'wasm without our module (tfjs ops)',
-    () => {
-      setNativeKernelsEnabled(false);
-      try {
-        return ours();
-      } finally {
-        setNativeKernelsEnabled(true);
-      }
-    },
-  ]);
+  const k = await wasmWithHelper(tf);
+  const { result: first, kernels: ran } = await profiled(tf, ours);
+  expect(ran.has(kernels[0]) && ran.has(kernels[1]), [...ran].join(' ')).toBe(true);
+  const runs: [string, () => Out][] = [
+    [k.helper ? 'wasm kernels, two threads' : 'wasm kernels', () => first],
+    ...(k.helper ? [['wasm kernels, one thread', () => oneThread(k, ours)] as [string, () => Out]] : []),
+    ['wasm without our module (tfjs ops)', () => withoutNativeKernels(ours)],
+  ];
   for (const [label, run] of runs) {
-    const got = await run();
+    const got = run();
     expect(got.length).toBe(want.length);
     for (let i = 0; i < want.length; i++) expectClose(got[i]!, want[i]!, `${label} ${names[i]}`);
   }
