@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelInventory, randomValues, seededRandom, trainingCases, type CaseResult } from './inventory';
-import { SUPPLIED_KERNELS, setMaxPoolGradTiledEnabled, setReduceMiddleEnabled } from './kernels';
+import { SUPPLIED_KERNELS, setGemmHelperMin, setMaxPoolGradTiledEnabled, setPackedGemmEnabled, setReduceMiddleEnabled } from './kernels';
 import * as v8 from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { NATIVE_MODULES } from './native/modules';
@@ -181,6 +181,71 @@ describe('our GEMM (native/kernels.c gemm) matches cpu for every transpose, tail
         await compare('4-d, broadcast batch', () => tf.matMul(one(a, aShape([1, batch])), one(b, bShape([batch])), ta, tb));
       });
     }
+  }
+});
+
+// The packed GEMM (gemm_pk): B packed per block of 256 columns x 256 reduction steps into panels of 8,
+// bias and relu / relu6 in the store; two threads split rows, columns (wide, short outputs) or batches.
+// Each case runs on two threads, one, with the packed GEMM off (plain gemm + bias_act) and without our module.
+describe('the packed GEMM (native/kernels.c gemm_pk) matches cpu: blocks, tails, thread splits, epilogue', () => {
+  type Mode = 'two threads' | 'one thread' | 'packed off' | 'no module';
+  // (Without our module, tfjs's own _FusedMatMul runs, which differs from cpu with transposed operands and
+  // with a batched a and [1, k, n] weights: those cases skip that mode.)
+  async function inModes(label: string, f: () => tf.Tensor | tf.Tensor[], modes: Mode[] = ['two threads', 'one thread', 'packed off', 'no module']): Promise<void> {
+    await tf.setBackend('wasm');
+    const native = nativeKernels(tf.backend())!;
+    for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 20));
+    const helper = native.helper;
+    const helperMin = setGemmHelperMin(1);
+    try {
+      for (const mode of modes) {
+        if (mode === 'one thread') (native as { helper: unknown }).helper = null;
+        if (mode === 'packed off') setPackedGemmEnabled(false);
+        if (mode === 'no module') setNativeKernelsEnabled(false);
+        try {
+          await compare(`${label} (${mode})`, f);
+        } finally {
+          (native as { helper: unknown }).helper = helper;
+          setPackedGemmEnabled(true);
+          setNativeKernelsEnabled(true);
+        }
+      }
+    } finally {
+      setGemmHelperMin(helperMin);
+    }
+  }
+  // m, n, k: rows not a multiple of 4, columns past one 256-block and not a multiple of 8, the reduction
+  // past one 256-block; wide and short (the column split) and tall and narrow (the row split).
+  const shapes: [number, number, number][] = [[37, 29, 13], [30, 266, 280], [130, 9, 520], [20, 300, 50], [4, 40, 600], [257, 8, 16], [6, 3, 1030]];
+  for (const [m, n, k] of shapes) {
+    it(`m=${m} n=${n} k=${k}, every transpose, single and batched`, async () => {
+      const rand = seededRandom(m * 7 + n * 3 + k);
+      const batch = 2;
+      const a = randomValues(batch * m * k, rand), b = randomValues(batch * k * n, rand);
+      const one = (v: Float32Array, s: number[]) => tf.tensor(v.subarray(0, s.reduce((x, y) => x * y, 1)), s);
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const aShape = (bs: number[]) => [...bs, ...(ta ? [k, m] : [m, k])];
+        const bShape = (bs: number[]) => [...bs, ...(tb ? [n, k] : [k, n])];
+        await inModes(`single ta=${ta} tb=${tb}`, () => tf.matMul(one(a, aShape([])), one(b, bShape([])), ta, tb));
+        await inModes(`batched ta=${ta} tb=${tb}`, () => tf.matMul(one(a, aShape([batch])), one(b, bShape([batch])), ta, tb));
+        await inModes(`shared b ta=${ta} tb=${tb}`, () => tf.matMul(one(a, aShape([batch])), one(b, bShape([])), ta, tb));
+      }
+    });
+  }
+  for (const activation of ['linear', 'relu', 'relu6'] as const) {
+    it(`fused matMul with a bias and ${activation} in the store (rows and columns split, both transposes)`, async () => {
+      const rand = seededRandom(activation.length * 31);
+      for (const [m, n, k] of [[75, 43, 70], [18, 300, 40], [260, 12, 300]] as const) {
+        const a = randomValues(m * k, rand), w = randomValues(k * n, rand), bias = randomValues(n, rand);
+        for (const [ta, tb] of [[false, false], [true, true], [false, true]] as const)
+          await inModes(`${m}x${n}x${k} ta=${ta} tb=${tb}`, () =>
+            tf.fused.matMul({ a: tf.mul(tf.tensor2d(a, ta ? [k, m] : [m, k]), 3), b: tf.tensor2d(w, tb ? [n, k] : [k, n]), transposeA: ta, transposeB: tb, bias: tf.tensor1d(bias), activation }),
+          ta || tb ? ['two threads', 'one thread', 'packed off'] : undefined);
+        await inModes(`${m}x${n}x${k} batched, shared weights`, () =>
+          tf.fused.matMul({ a: tf.mul(tf.tensor3d(a.subarray(0, Math.floor(m / 2) * 2 * k), [2, Math.floor(m / 2), k]), 3), b: tf.tensor3d(w, [1, k, n]), bias: tf.tensor1d(bias), activation }),
+        ['two threads', 'one thread', 'packed off']);
+      }
+    });
   }
 });
 

@@ -381,6 +381,10 @@ export function setNativeGemmEnabled(on: boolean): void {
  * helper and waiting for it costs more than its half saves (LAYERFORGE_GEMM_HELPER_MIN overrides).
  */
 let gemmHelperMin = Number(process.env.LAYERFORGE_GEMM_HELPER_MIN ?? '') || 262_144;
+/** The helper threshold (multiply-adds) now in force (dense.ts follows it too). */
+export function gemmHelperMinimum(): number {
+  return gemmHelperMin;
+}
 /** Sets the helper threshold (multiply-adds); benchmarks compare values in one process. Returns the old one. */
 export function setGemmHelperMin(macs: number): number {
   const old = gemmHelperMin;
@@ -389,12 +393,41 @@ export function setGemmHelperMin(macs: number): number {
 }
 
 /**
- * A float32 product on our module's two-thread GEMM (native/kernels.c: gemm), for any transposes and
- * for batches where one side is shared or both have the same batch (attention's products), with no
- * transposed copies: a transposed B is repacked inside the kernel, per thread. Returns null when the
- * module is absent or the shapes broadcast otherwise.
+ * Whether products take the packed GEMM (native/kernels.c: gemm_pk: B packed into 8-column panels per
+ * block, bias and relu / relu6 applied in the store, two threads splitting rows or, for wide outputs
+ * with few rows (a weight gradient), columns). LAYERFORGE_GEMM_PACKED=0: the plain `gemm` (+ bias_act).
  */
-function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
+let packedGemm = process.env.LAYERFORGE_GEMM_PACKED !== '0';
+/** Whether the packed GEMM is on (other callers of gemm_pk, e.g. dense.ts, should follow it). */
+export function packedGemmEnabled(): boolean {
+  return packedGemm;
+}
+/** Turns the packed GEMM on or off (benchmarks compare the two in one process). Returns the old setting. */
+export function setPackedGemmEnabled(on: boolean): boolean {
+  const old = packedGemm;
+  packedGemm = on;
+  return old;
+}
+/** Below this many multiply-adds (or k < 8) a product stays on the plain gemm: packing and its scratch cost more than they save. */
+const PACKED_MIN = 16_384;
+/** gemm_pk's scratch per thread: PK_KC · (min(n, PK_NC) + 8) floats (kernels.c). */
+const packedScratch = (n: number) => 256 * (Math.min(n, 256) + 8);
+
+/** A bias (a 1-d tensor over the output's last axis) and relu / relu6 applied to a product's output. */
+interface Epilogue {
+  bias: TensorInfo;
+  /** 0 linear, 1 relu, 2 relu6 (bias_act's and gemm_pk's codes). */
+  act: number;
+}
+
+/**
+ * A float32 product on our module's two-thread GEMM (native/kernels.c: gemm_pk, or gemm for tiny
+ * products and with LAYERFORGE_GEMM_PACKED=0), for any transposes and for batches where one side is
+ * shared or both have the same batch (attention's products), with no transposed copies: B is repacked
+ * inside the kernel, per thread. An epilogue (bias, relu / relu6) is applied in gemm_pk's store, or by
+ * one bias_act pass after gemm. Returns null when the module is absent or the shapes broadcast otherwise.
+ */
+function nativeBatchMatMul(tf: Tf, args: KernelArgs, epilogue?: Epilogue): TensorInfo | null {
   const native = nativeKernels(args.backend);
   const a = args.inputs.a, b = args.inputs.b;
   if (!native || !a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
@@ -419,22 +452,48 @@ function nativeBatchMatMul(tf: Tf, args: KernelArgs): TensorInfo | null {
   }
   const backend = args.backend as WasmHeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput([...batchShape, ta ? ac : ar, tb ? br : bc], 'float32');
-  const helper = native.helper?.ready && (calls > 1 || m >= 8) && m * n * k * calls >= gemmHelperMin ? native.helper : null;
-  const pack = tb ? backend.makeOutput([helper ? 2 * k * n : k * n], 'float32') : null;
+  const packed = packedGemm && k >= 8 && m * n * k >= PACKED_MIN && native.has('gemm_pk');
+  // Something to split (batches, 8+ rows, or with gemm_pk 16+ columns) and enough of it to pay for the hand-off.
+  const splittable = calls > 1 || m >= 8 || (packed && n >= 16);
+  const helper = native.helper?.ready && splittable && m * n * k * calls >= gemmHelperMin ? native.helper : null;
+  const perThread = packed ? packedScratch(n) : k * n;
+  const pack = packed || tb ? backend.makeOutput([helper ? 2 * perThread : perThread], 'float32') : null;
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
-    const packAt = pack ? at(pack) : 0;
+    const packAt = pack ? at(pack) : 0, otherPack = packAt + 4 * perThread;
     const common = [at(a), at(b), at(out)] as const;
     const shape = [m, n, k, ta ? 1 : 0, tb ? 1 : 0, aBatch === 1 ? 0 : ar * ac, bBatch === 1 ? 0 : br * bc] as const;
+    if (packed) {
+      const gemmPk = native.fn('gemm_pk');
+      const epi = [epilogue ? at(epilogue.bias) : 0, epilogue?.act ?? 0] as const;
+      if (!helper) {
+        gemmPk(...common, packAt, ...shape, 0, calls, 0, m, 0, n, ...epi);
+      } else if (calls > 1) {
+        const half = Math.floor(calls / 2);
+        helper.alongside('gemm_pk', [...common, otherPack, ...shape, half, calls, 0, m, 0, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, half, 0, m, 0, n, ...epi));
+      } else if (n > m && n >= 16) {
+        // Wide and short (a weight gradient xᵀ·dy): columns, so each thread packs only its half of B.
+        const half = Math.floor(n / 16) * 8;
+        helper.alongside('gemm_pk', [...common, otherPack, ...shape, 0, 1, 0, m, half, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, 1, 0, m, 0, half, ...epi));
+      } else {
+        const half = Math.floor(m / 8) * 4;
+        helper.alongside('gemm_pk', [...common, otherPack, ...shape, 0, 1, half, m, 0, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, 1, 0, half, 0, n, ...epi));
+      }
+      return out;
+    }
     if (!helper) {
       native.gemm(...common, packAt, ...shape, 0, calls, 0, m);
     } else if (calls > 1) {
       const half = Math.floor(calls / 2);
-      helper.alongside('gemm', [...common, packAt + 4 * k * n, ...shape, half, calls, 0, m], () => native.gemm(...common, packAt, ...shape, 0, half, 0, m));
+      helper.alongside('gemm', [...common, otherPack, ...shape, half, calls, 0, m], () => native.gemm(...common, packAt, ...shape, 0, half, 0, m));
     } else {
       const half = Math.floor(m / 8) * 4;
-      helper.alongside('gemm', [...common, packAt + 4 * k * n, ...shape, 0, 1, half, m], () => native.gemm(...common, packAt, ...shape, 0, 1, 0, half));
+      helper.alongside('gemm', [...common, otherPack, ...shape, 0, 1, half, m], () => native.gemm(...common, packAt, ...shape, 0, 1, 0, half));
     }
+    if (epilogue?.bias) native.biasAct(at(out), at(epilogue.bias), m * calls, n, epilogue.act);
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
   } finally {
     if (pack) backend.disposeData(pack.dataId);
   }
@@ -459,18 +518,16 @@ function fusedMatMul(tf: Tf, args: KernelArgs, original: tfjs.KernelConfig | und
     prelu: (x) => tf.prelu(x, asTensor(tf, args.inputs.preluActivationWeights, 'preluActivationWeights')),
   };
   const act = acts[activation];
-  const product = nativeGemm && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }) : null;
-  if (!product || !act) return fallback('_FusedMatMul', args, original);
-  // Bias and relu / relu6 in one in-place pass over the fresh product (our module's bias_act).
+  // A 1-d bias with linear / relu / relu6 goes into the product's store (gemm_pk), or one in-place pass
+  // over the fresh product (our module's bias_act).
   const bias = args.inputs.bias;
   const code = ({ linear: 0, relu: 1, relu6: 2 } as Record<string, number | undefined>)[activation];
-  const native = nativeKernels(args.backend);
-  const n = product.shape.at(-1) ?? 0;
-  const size = product.shape.reduce((x, y) => x * y, 1);
-  if (native && bias && code !== undefined && bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n && size > 0) {
-    native.biasAct(heapOffset(args.backend, product.dataId), heapOffset(args.backend, bias.dataId), size / n, n, code);
-    return product;
-  }
+  const b = args.inputs.b;
+  const n = b ? (args.attrs?.transposeB ? b.shape.at(-2) : b.shape.at(-1)) : undefined;
+  const epilogue = bias && code !== undefined && bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n ? { bias, act: code } : undefined;
+  const product = nativeGemm && act ? nativeBatchMatMul(tf, { inputs: { a: args.inputs.a, b: args.inputs.b }, attrs: args.attrs, backend: args.backend }, epilogue) : null;
+  if (!product || !act) return fallback('_FusedMatMul', args, original);
+  if (epilogue) return product;
   return tf.tidy(() => {
     let y = asTensor(tf, product, 'product');
     if (args.inputs.bias) y = tf.add(y, asTensor(tf, args.inputs.bias, 'bias'));

@@ -590,6 +590,183 @@ void gemm(const f32 *a, const f32 *b, f32 *c, f32 *pack, int32_t m, int32_t n, i
   }
 }
 
+
+/*
+ * The packed GEMM (gemm_pk): the same products as gemm, with B packed into panels and an epilogue.
+ *   C[bi] (rows [row_begin, row_end), columns [col_begin, col_end)) = act(op(A[bi]) · op(B[bi]) + bias)
+ * Per block of PK_NC columns and PK_KC reduction steps, B (either layout) is copied into zero-padded
+ * panels of 8 columns, [kc][8] each, so the micro-kernel reads 8 contiguous floats per step (a
+ * transposed B is transposed 4x4 at a time on the way); A is read in place (4 row splats per step,
+ * rows at stride k, or adjacent floats when transposed). Rows in blocks of PK_MC (A's block stays in
+ * L1 while every panel passes), 4x8 register tiles (8 accumulators: V8 keeps them and the 2 B vectors
+ * and the splat in registers; a 6x8 tile spilled). The last reduction block adds bias (0: none) and
+ * applies act (0 linear, 1 relu, 2 relu6) before the store. Two threads split rows or columns
+ * (col_begin a multiple of 8), or batches. pack: PK_KC * (min(n, PK_NC) + 8) floats per thread.
+ */
+#ifndef PK_KC
+#define PK_KC 256
+#endif
+#ifndef PK_NC
+#define PK_NC 256
+#endif
+#ifndef PK_MC
+#define PK_MC 32
+#endif
+
+__attribute__((always_inline)) static inline void pk_pack_b(const f32 *B, int32_t n, int32_t k, int32_t tb, int32_t p0, int32_t kc,
+                                                            int32_t j0, int32_t nc, f32 *pk) {
+  const int32_t np = (nc + 7) >> 3;
+  for (int32_t q = 0; q < np; q++) {
+    f32 *dst = pk + (int64_t)q * kc * 8;
+    const int32_t j = j0 + q * 8, w = nc - q * 8 < 8 ? nc - q * 8 : 8;
+    if (!tb) {
+      const f32 *src = B + (int64_t)p0 * n + j;
+      if (w == 8) {
+        for (int32_t p = 0; p < kc; p++, src += n) {
+          wasm_v128_store(dst + 8 * p, wasm_v128_load(src));
+          wasm_v128_store(dst + 8 * p + 4, wasm_v128_load(src + 4));
+        }
+      } else {
+        for (int32_t p = 0; p < kc; p++, src += n)
+          for (int32_t t = 0; t < 8; t++) dst[8 * p + t] = t < w ? src[t] : 0.0f;
+      }
+    } else {
+      /* B stored [n, k]: B(p, j + t) = B[(j + t) * k + p]. */
+      const f32 *src = B + (int64_t)j * k + p0;
+      int32_t p = 0;
+      if (w == 8) {
+        for (; p + 4 <= kc; p += 4) {
+          for (int32_t h = 0; h < 2; h++) {
+            const f32 *s = src + (int64_t)(4 * h) * k + p;
+            const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + k), r2 = wasm_v128_load(s + 2 * k), r3 = wasm_v128_load(s + 3 * k);
+            const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+            const v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            f32 *d = dst + 8 * p + 4 * h;
+            wasm_v128_store(d, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+            wasm_v128_store(d + 8, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+            wasm_v128_store(d + 16, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+            wasm_v128_store(d + 24, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+          }
+        }
+      }
+      for (; p < kc; p++)
+        for (int32_t t = 0; t < 8; t++) dst[8 * p + t] = t < w ? src[(int64_t)t * k + p] : 0.0f;
+    }
+  }
+}
+
+/* One row of a tile leaving the registers: + C (unless first), and on the last block + bias and act. */
+__attribute__((always_inline)) static inline void pk_out(f32 *c, v128_t v0, v128_t v1, int32_t w, int32_t first, int32_t last,
+                                                         const f32 *bias, int32_t act) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  if (w == 8) {
+    if (!first) {
+      v0 = wasm_f32x4_add(v0, wasm_v128_load(c));
+      v1 = wasm_f32x4_add(v1, wasm_v128_load(c + 4));
+    }
+    if (last) {
+      if (bias) {
+        v0 = wasm_f32x4_add(v0, wasm_v128_load(bias));
+        v1 = wasm_f32x4_add(v1, wasm_v128_load(bias + 4));
+      }
+      if (act >= 1) {
+        v0 = wasm_v128_bitselect(zero, v0, wasm_f32x4_lt(v0, zero));
+        v1 = wasm_v128_bitselect(zero, v1, wasm_f32x4_lt(v1, zero));
+      }
+      if (act == 2) {
+        v0 = wasm_v128_bitselect(six, v0, wasm_f32x4_gt(v0, six));
+        v1 = wasm_v128_bitselect(six, v1, wasm_f32x4_gt(v1, six));
+      }
+    }
+    wasm_v128_store(c, v0);
+    wasm_v128_store(c + 4, v1);
+    return;
+  }
+  const int32_t lo = w < 4 ? w : 4, hi = w - 4;
+  if (!first) {
+    v0 = wasm_f32x4_add(v0, load_part(c, lo));
+    if (hi > 0) v1 = wasm_f32x4_add(v1, load_part(c + 4, hi));
+  }
+  if (last) {
+    if (bias) {
+      v0 = wasm_f32x4_add(v0, load_part(bias, lo));
+      if (hi > 0) v1 = wasm_f32x4_add(v1, load_part(bias + 4, hi));
+    }
+    if (act >= 1) {
+      v0 = wasm_v128_bitselect(zero, v0, wasm_f32x4_lt(v0, zero));
+      v1 = wasm_v128_bitselect(zero, v1, wasm_f32x4_lt(v1, zero));
+    }
+    if (act == 2) {
+      v0 = wasm_v128_bitselect(six, v0, wasm_f32x4_gt(v0, six));
+      v1 = wasm_v128_bitselect(six, v1, wasm_f32x4_gt(v1, six));
+    }
+  }
+  store_part(c, lo, v0);
+  if (hi > 0) store_part(c + 4, hi, v1);
+}
+
+__attribute__((export_name("gemm_pk")))
+void gemm_pk(const f32 *a, const f32 *b, f32 *c, f32 *pack, int32_t m, int32_t n, int32_t k, int32_t ta, int32_t tb, int32_t a_bs,
+             int32_t b_bs, int32_t batch_begin, int32_t batch_end, int32_t row_begin, int32_t row_end, int32_t col_begin,
+             int32_t col_end, const f32 *bias, int32_t act) {
+  const int32_t rs = ta ? 1 : k, ps = ta ? m : 1; /* A(i, p) = A[i*rs + p*ps] */
+  if (k <= 0 || row_begin >= row_end || col_begin >= col_end) return;
+  for (int32_t bi = batch_begin; bi < batch_end; bi++) {
+    const f32 *A = a + (int64_t)bi * a_bs;
+    const f32 *B = b + (int64_t)bi * b_bs;
+    f32 *C = c + (int64_t)bi * m * n;
+    for (int32_t j0 = col_begin; j0 < col_end; j0 += PK_NC) {
+      const int32_t nc = j0 + PK_NC < col_end ? PK_NC : col_end - j0, np = (nc + 7) >> 3;
+      for (int32_t p0 = 0; p0 < k; p0 += PK_KC) {
+        const int32_t kc = p0 + PK_KC < k ? PK_KC : k - p0;
+        const int32_t first = p0 == 0, last = p0 + kc >= k;
+        pk_pack_b(B, n, k, tb, p0, kc, j0, nc, pack);
+        for (int32_t i0 = row_begin; i0 < row_end; i0 += PK_MC) {
+          const int32_t i1 = i0 + PK_MC < row_end ? i0 + PK_MC : row_end;
+          const int32_t i4 = i0 + ((i1 - i0) & ~3);
+          for (int32_t q = 0; q < np; q++) {
+            const f32 *bq = pack + (int64_t)q * kc * 8;
+            const int32_t j = j0 + q * 8, w = j0 + nc - j < 8 ? j0 + nc - j : 8;
+            const f32 *bj = bias ? bias + j : 0;
+            for (int32_t i = i0; i < i4; i += 4) {
+              const f32 *pa = A + (int64_t)i * rs + (int64_t)p0 * ps;
+              const f32 *bp = bq;
+              v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+              for (int32_t p = 0; p < kc; p++, pa += ps, bp += 8) {
+                const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+                v128_t x = wasm_v128_load32_splat(pa);
+                c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
+                x = wasm_v128_load32_splat(pa + rs);
+                c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
+                x = wasm_v128_load32_splat(pa + 2 * rs);
+                c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
+                x = wasm_v128_load32_splat(pa + 3 * rs);
+                c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
+              }
+              f32 *cr = C + (int64_t)i * n + j;
+              pk_out(cr, c00, c01, w, first, last, bj, act);
+              pk_out(cr + n, c10, c11, w, first, last, bj, act);
+              pk_out(cr + 2 * n, c20, c21, w, first, last, bj, act);
+              pk_out(cr + 3 * n, c30, c31, w, first, last, bj, act);
+            }
+            for (int32_t i = i4; i < i1; i++) {
+              const f32 *pa = A + (int64_t)i * rs + (int64_t)p0 * ps;
+              const f32 *bp = bq;
+              v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00;
+              for (int32_t p = 0; p < kc; p++, pa += ps, bp += 8) {
+                const v128_t x = wasm_v128_load32_splat(pa);
+                c00 = ACC(c00, x, wasm_v128_load(bp));
+                c01 = ACC(c01, x, wasm_v128_load(bp + 4));
+              }
+              pk_out(C + (int64_t)i * n + j, c00, c01, w, first, last, bj, act);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 /*
  * Layer normalisation over the last axis (rows of c features), forward:
  *   mean = Σx/c; var = Σ(x-mean)²/c (two passes: exact for large offsets); rstd = 1/sqrt(var+eps)
