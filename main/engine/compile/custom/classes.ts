@@ -5,6 +5,7 @@ import { fusedAttention, fusedAttentionHere, fusedSelfAttention } from '../../ba
 import { defineBatchNormClass, type BatchNormalizationArgs } from './batchNorm';
 import { gelu } from '../../backends/gelu';
 import { layerNorm } from '../../backends/layerNorm';
+import { fusedDense, fusedDenseHere } from '../../backends/dense';
 
 type Tensor = tfjs.Tensor;
 type Shape = (number | null)[];
@@ -57,6 +58,40 @@ function shapeList(inputShape: Shape | Shape[]): Shape[] {
   return Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
 }
 
+/** The fields of tfjs's Dense that the fused call reads. */
+interface TfjsDense {
+  kernel: tfjs.LayerVariable | null;
+  bias: tfjs.LayerVariable | null;
+  activation: { getClassName(): string; apply(x: Tensor): Tensor } | null;
+  invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void;
+}
+
+const patchedDense = new WeakSet<object>();
+
+/**
+ * tfjs's Dense with its product, bias and relu as one op with its own gradient (backends/dense.ts) on wasm
+ * with our module, for inputs of any rank (no reshapes): the class's call() is replaced on this tf
+ * instance, so layers built by tf.layers.dense and loaded models use it; class name, config and weights
+ * are tfjs's own. Elsewhere, for non-float32 inputs, or with LAYERFORGE_FUSED_DENSE=0: tfjs's call().
+ */
+function patchDense(tf: Tf): void {
+  const proto = Object.getPrototypeOf(tf.layers.dense({ units: 1 })) as { call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] };
+  if (patchedDense.has(proto)) return;
+  patchedDense.add(proto);
+  const original = proto.call;
+  proto.call = function (this: TfjsDense, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const act = this.activation?.getClassName() ?? 'linear';
+    if (x.dtype !== 'float32' || x.rank < 2 || !this.kernel || (!this.bias && act === 'relu') || !fusedDenseHere(tf)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const fused = act === 'relu' || act === 'linear' ? act : 'linear';
+      const y = fusedDense(tf, x, this.kernel!.read(), this.bias ? this.bias.read() : null, fused);
+      return fused === act || !this.activation ? y : this.activation.apply(y);
+    });
+  };
+}
+
 /** Glorot-uniform limit from the fans of the 2-D matrix a kernel acts as. */
 const glorotLimit = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fanOut));
 
@@ -65,6 +100,7 @@ const glorotLimit = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fa
  * (so tf.loadLayersModel finds them by className). Only the `tf` passed in is used, whatever its backend.
  */
 export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
+  patchDense(tf);
   /**
    * Keras-style multi-head attention. Inputs: [query] (self-attention) or [query, key/value]
    * (cross-attention), each [batch, T, features]. Weights use Keras's names and shapes:
@@ -138,6 +174,22 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
       const kernel = (name: string, din: number, units: number) => tf.reshape(this.w[`${name}/kernel`]!.read(), [din, units]);
       const bias = (name: string, units: number) => (this.useBias ? tf.reshape(this.w[`${name}/bias`]!.read(), [units]) : undefined);
       let o: Tensor;
+      if (fusedDenseHere(tf)) {
+        // Products as our dense op on the weights as they are ([D, heads, dim] kernels, [heads, dim] biases): no reshapes.
+        const wk = (name: string) => this.w[`${name}/kernel`]!.read();
+        const wb = (name: string) => (this.useBias ? this.w[`${name}/bias`]!.read() : null);
+        if (kv === query) {
+          // Concatenating [D, H, dk] kernels on their head axis lays each row out as Q | K | V, as the packed op reads them.
+          const flat = this.keyDim === this.valueDim ? (t: Tensor) => t : (t: Tensor) => tf.reshape(t, [d!, -1]);
+          const flatB = this.keyDim === this.valueDim ? (t: Tensor) => t : (t: Tensor) => tf.reshape(t, [-1]);
+          const w = tf.concat([flat(wk('query')), flat(wk('key')), flat(wk('value'))], 1);
+          const b = this.useBias ? tf.concat([flatB(wb('query')!), flatB(wb('key')!), flatB(wb('value')!)], 0) : null;
+          o = fusedSelfAttention(tf, fusedDense(tf, query, w, b), opts);
+        } else {
+          o = fusedAttention(tf, fusedDense(tf, query, wk('query'), wb('query')), fusedDense(tf, kv, wk('key'), wb('key')), fusedDense(tf, kv, wk('value'), wb('value')), opts);
+        }
+        return fusedDense(tf, o, wk('attention_output'), wb('attention_output'));
+      }
       if (kv === query) {
         const w = tf.concat([kernel('query', d!, hk), kernel('key', d!, hk), kernel('value', d!, hv)], 1);
         const wb = this.useBias ? tf.concat([bias('query', hk)!, bias('key', hk)!, bias('value', hv)!], 0) : undefined;
@@ -227,7 +279,8 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
     override call(inputs: Tensor | Tensor[]): Tensor {
       return tf.tidy(() => {
         const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-        return tf.add(x, tf.expandDims(this.embeddings!.read(), 0));
+        // [T, D] broadcasts against [batch, T, D] as it is (no ExpandDims, one Reshape less in the gradient).
+        return tf.add(x, this.embeddings!.read());
       });
     }
 
