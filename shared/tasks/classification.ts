@@ -1,4 +1,5 @@
 import type { OutputInfo, TaskDef, TaskPlan, TargetInfo } from './define';
+import { sparseSoftmaxCrossEntropy } from './crossEntropy';
 
 const shapeText = (s: readonly number[]) => (s.length ? s.join('×') : 'a scalar');
 
@@ -48,7 +49,8 @@ export const classification: TaskDef = {
     if (plan.loss === 'binary-cross-entropy') {
       return tf.losses.sigmoidCrossEntropy(tf.reshape(tf.cast(y, 'float32'), [-1, 1]), raw) as import('@tensorflow/tfjs').Scalar;
     }
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(y as import('@tensorflow/tfjs').Tensor1D, raw.shape[1]!), raw) as import('@tensorflow/tfjs').Scalar;
+    // The engine's fused kernel where it has one (crossEntropy.ts), else tfjs's softmaxCrossEntropy of oneHot(y).
+    return sparseSoftmaxCrossEntropy(tf, raw, y);
   },
   stats(tf, plan, raw, y) {
     const pred = plan.loss === 'binary-cross-entropy' ? tf.cast(tf.greater(tf.reshape(raw, [-1]), 0), 'int32') : tf.argMax(raw, -1);

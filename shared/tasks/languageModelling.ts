@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Analysis, Graph, Problem } from '../graph/types';
 import type { OutputInfo, TaskDef, TaskPlan, TargetInfo } from './define';
+import { sparseSoftmaxCrossEntropy, sparseSoftmaxCrossEntropySum } from './crossEntropy';
 
 /**
  * Language modelling: at every position of a window of T tokens, a softmax over the vocabulary predicts
@@ -54,15 +55,15 @@ export const languageModelling: TaskDef = {
     };
   },
   loss(tf, _plan, raw, y) {
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(y as tfjs.Tensor2D, raw.shape[2]!), raw) as tfjs.Scalar;
+    // The engine's fused kernel where it has one (crossEntropy.ts), else tfjs's softmaxCrossEntropy of oneHot(y).
+    return sparseSoftmaxCrossEntropy(tf, raw, y);
   },
   stats(tf, _plan, raw, y) {
     const v = raw.shape[2]!;
     const flat = tf.reshape(raw, [-1, v]);
     const ids = tf.reshape(y, [-1]) as tfjs.Tensor1D;
-    const ce = tf.sub(tf.logSumExp(flat, -1), tf.sum(tf.mul(flat, tf.oneHot(ids, v)), -1));
     const correct = tf.sum(tf.cast(tf.equal(tf.argMax(flat, -1), ids), 'float32'));
-    return tf.stack([correct, tf.scalar(ids.shape[0]), tf.sum(ce)]) as tfjs.Tensor1D;
+    return tf.stack([correct, tf.scalar(ids.shape[0]), sparseSoftmaxCrossEntropySum(tf, flat, ids)]) as tfjs.Tensor1D;
   },
   metricsFrom(sums) {
     const tokens = sums[1] ?? 0;

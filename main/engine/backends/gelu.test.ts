@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
-import { gelu } from './gelu';
-import { nativeKernels } from './native';
+import { gelu, setFastGelu } from './gelu';
+import { oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -45,16 +45,26 @@ describe('fused GELU (one op, closed-form gradient) matches tfjs gelu', () => {
       await tf.setBackend('cpu');
       const want = run(n, false);
       const cpuFused = run(n, true);
-      await tf.setBackend('wasm');
-      expect(nativeKernels(tf.backend())).not.toBeNull();
-      let wasmFused: { y: Float32Array; dx: Float32Array } | undefined;
-      const profile = await tf.profile(() => {
-        wasmFused = run(n, true);
-        return [];
-      });
-      const ran = new Set(profile.kernels.map((k) => k.name));
-      expect(ran.has('LayerforgeGelu') && ran.has('LayerforgeGeluGrad'), [...ran].join(' ')).toBe(true);
-      for (const [label, got] of [['cpu ops', cpuFused], ['wasm kernels', wasmFused!]] as const) {
+      const native = await wasmWithHelper(tf);
+      const { result: wasmFused, kernels } = await profiled(tf, () => run(n, true));
+      expect(kernels.has('LayerforgeGelu') && kernels.has('LayerforgeGeluGrad'), [...kernels].join(' ')).toBe(true);
+      setFastGelu(false);
+      let older: { y: Float32Array; dx: Float32Array };
+      try {
+        older = run(n, true);
+      } finally {
+        setFastGelu(true);
+      }
+      const off = await profiled(tf, () => withoutNativeKernels(() => run(n, true)));
+      expect(off.kernels.has('LayerforgeGelu')).toBe(false);
+      const results = [
+        ['cpu ops', cpuFused],
+        ['wasm kernels (lossAct.c), two threads', wasmFused],
+        ['wasm kernels (lossAct.c), one thread', oneThread(native, () => run(n, true))],
+        ['wasm kernels (kernels.c, LAYERFORGE_GELU_FAST=0)', older],
+        ['wasm without our module', off.result],
+      ] as const;
+      for (const [label, got] of results) {
         expectClose(got.y, want.y, `${label} y`);
         expectClose(got.dx, want.dx, `${label} dx`);
       }

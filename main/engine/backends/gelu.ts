@@ -5,55 +5,49 @@
  * tfjs computes it as div, erf, add, mul, mul and differentiates through each (the wasm Erf kernel
  * is a scalar loop at ~25 ns per element, and its gradient adds square, neg, exp and four more
  * passes): on a mini-GPT's [32, 128, 512] feed-forward activation that was ~60 ms forward and
- * ~170 ms backward per layer. On wasm with our module (native/kernels.c gelu, gelu_grad: SIMD exp
- * and Abramowitz–Stegun erf, absolute error <= 1.5e-7) each direction is one pass, split over two
- * threads; elsewhere the same formulas run as tfjs ops.
+ * ~170 ms backward per layer. On wasm with our module (native/lossAct.c act_gelu, act_gelu_grad: SIMD
+ * exp and Abramowitz–Stegun erf, absolute error <= 1.5e-7) each direction is one pass, split over two
+ * threads; elsewhere the same formulas run as tfjs ops. lossAct.c's exp avoids the f32x4 min/max,
+ * nearest and trunc_sat that V8 compiles to long instruction sequences (kernels.c's gelu / gelu_grad,
+ * the same formulas with simd.h's exp4, ran 1.5-2.8x slower); LAYERFORGE_GELU_FAST=0 runs those.
+ * The kernels register through registerNativeKernel (native/heap.ts).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import { heapOffset, nativeKernels, splitElements } from './native';
-import { WASM } from './kernels';
+import { splitElements } from './native';
+import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 
 export const GELU_KERNEL = 'LayerforgeGelu';
 export const GELU_GRAD_KERNEL = 'LayerforgeGeluGrad';
 
-type TensorInfo = tfjs.TensorInfo;
-const registeredOn = new WeakSet<object>();
+/** Which build of the two kernels runs: lossAct.c's (faster exp, default) or kernels.c's (LAYERFORGE_GELU_FAST=0). */
+let fast = process.env.LAYERFORGE_GELU_FAST !== '0';
+
+/** For benchmarks and tests: lossAct.c's GELU kernels (true) or kernels.c's (false). */
+export function setFastGelu(on: boolean): void {
+  fast = on;
+}
 
 export function registerGeluKernels(tf: Tf): void {
-  if (registeredOn.has(tf) || tf.getKernel(GELU_KERNEL, WASM)) return;
-  registeredOn.add(tf);
-  const make = (backend: unknown, like: TensorInfo) => (backend as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo }).makeOutput(like.shape, 'float32');
-  tf.registerKernel({
-    kernelName: GELU_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${GELU_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { x } = inputs as { x: TensorInfo };
-      const y = make(backend, x);
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      splitElements(native, 'gelu', [heapOffset(backend, x.dataId), heapOffset(backend, y.dataId)], n, ([xo, yo], count) => native.gelu(xo!, yo!, count));
-      return y;
-    },
+  // Large tensors: the helper thread takes the second half (splitElements).
+  registerNativeKernel(tf, { name: GELU_KERNEL, inputs: ['x'] }, ({ native, inputs: { x }, at, output }) => {
+    const y = output(x.shape);
+    const name = fast ? 'act_gelu' : 'gelu';
+    const f = native.fn(name);
+    splitElements(native, name, [at(x), at(y)], sizeOf(x.shape), ([xo, yo], count) => f(xo!, yo!, count));
+    return y;
   });
-  tf.registerKernel({
-    kernelName: GELU_GRAD_KERNEL,
-    backendName: WASM,
-    kernelFunc: ({ inputs, backend }) => {
-      const native = nativeKernels(backend);
-      if (!native) throw new Error(`${GELU_GRAD_KERNEL}: Layerforge's wasm kernels are not loaded`);
-      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-      const dx = make(backend, x);
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      splitElements(native, 'gelu_grad', [heapOffset(backend, x.dataId), heapOffset(backend, dy.dataId), heapOffset(backend, dx.dataId)], n, ([xo, dyo, dxo], count) => native.geluGrad(xo!, dyo!, dxo!, count));
-      return dx;
-    },
+  registerNativeKernel(tf, { name: GELU_GRAD_KERNEL, inputs: ['x', 'dy'] }, ({ native, inputs: { x, dy }, at, output }) => {
+    const dx = output(x.shape);
+    const name = fast ? 'act_gelu_grad' : 'gelu_grad';
+    const f = native.fn(name);
+    splitElements(native, name, [at(x), at(dy), at(dx)], sizeOf(x.shape), ([xo, dyo, dxo], count) => f(xo!, dyo!, dxo!, count));
+    return dx;
   });
 }
 
 function fusedHere(tf: Tf, x: tfjs.Tensor): boolean {
-  return x.dtype === 'float32' && tf.getBackend() === WASM && tf.getKernel(GELU_KERNEL, WASM) != null && nativeKernels(tf.backend()) !== null;
+  return x.dtype === 'float32' && nativeKernelHere(tf, GELU_KERNEL);
 }
 
 /** GELU, erf form, differentiable. */

@@ -29,6 +29,7 @@ import type { Tf } from './inventory';
 import { registerFusedReluGrad } from './reluGrad';
 import { registerLayerNormKernels } from './layerNorm';
 import { registerGeluKernels } from './gelu';
+import { registerSparseSoftmaxCrossEntropy } from './softmaxCrossEntropy';
 import { registerAttentionSoftmaxKernels } from './attentionSoftmax';
 import { registerTileGradient, registerWasmTile } from './tile';
 import { registerWasmTrainingKernels } from './kernels';
@@ -156,6 +157,7 @@ export async function initWasmBackend(tf: Tf, wasm: WasmPkg, opts: WasmOptions =
   registerFusedReluGrad(tf);
   registerLayerNormKernels(tf);
   registerGeluKernels(tf);
+  registerSparseSoftmaxCrossEntropy(tf);
   registerAttentionSoftmaxKernels(tf);
   registerWasmTile(tf);
   registerTileGradient(tf);

@@ -11,6 +11,7 @@ import * as elementwise from './elementwiseWasm';
 import * as attention from './attentionWasm';
 import * as convGrad from './convGradWasm';
 import * as pooling from './poolingWasm';
+import * as lossAct from './lossActWasm';
 
 export interface NativeModuleSource {
   /** The C file's base name. */
@@ -33,4 +34,5 @@ export const NATIVE_MODULES: readonly NativeModuleSource[] = [
   { name: 'attention', ...attention },
   { name: 'convGrad', ...convGrad },
   { name: 'pooling', ...pooling },
+  { name: 'lossAct', ...lossAct },
 ];
