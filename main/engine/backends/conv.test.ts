@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convAddRelu, convMaxPool, gemmConvCalls, originalConvKernel, registerConvKernels, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
+import { c1ConvCalls, convAddRelu, convMaxPool, gemmConvCalls, inputGradCalls, originalConvKernel, registerConvKernels, setC1Conv, setConvInputGrad, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, expectCloseOnThreads, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
@@ -15,6 +15,8 @@ afterEach(() => {
   setConvPoolFusion(true);
   setConvResidualFusion(true);
   setWinogradTile(4);
+  setC1Conv('auto');
+  setConvInputGrad('auto');
 });
 
 type Act = 'none' | 'linear' | 'relu' | 'relu6';
@@ -147,6 +149,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     };
     setGemmConv('ours');
     setConvPath('auto');
+    setC1Conv('off'); // one-channel inputs would take the direct path (its own test below)
     for (const [i, c] of cases.entries()) {
       const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad} ${c.act}`;
       const want = await onCpu(tf, () => runG(c, 70 + i));
@@ -168,6 +171,102 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
 
   it('gives the same gradients as cpu through a lenet-like 5x5 conv on the GEMM path (forward and the stride-1 input gradient)', async () => {
     await expectGradsAsCpu(11, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setGemmConv('ours'), gemmConvCalls);
+  });
+
+  it('one-channel direct conv (conv_c1_fwd): equals cpu for 3x3 / 5x5 / 7x7, same / valid, odd sizes, 1-13 output channels, on two threads, one, and without our module', async () => {
+    const native = await wasmWithHelper(tf);
+    type D = { x: [number, number, number, number]; f: number; k: number; pad: 'same' | 'valid'; act: Act };
+    const cases: D[] = [
+      { x: [3, 28, 28, 1], f: 5, k: 6, pad: 'same', act: 'relu' }, // lenet5's conv1
+      { x: [2, 9, 11, 1], f: 3, k: 32, pad: 'valid', act: 'linear' },
+      { x: [3, 7, 5, 1], f: 5, k: 13, pad: 'same', act: 'relu6' },
+      { x: [2, 6, 6, 1], f: 3, k: 3, pad: 'valid', act: 'none' },
+      { x: [1, 4, 3, 1], f: 7, k: 8, pad: 'same', act: 'relu' },
+      { x: [20, 5, 9, 1], f: 3, k: 1, pad: 'same', act: 'relu' },
+    ];
+    const runD = (c: D, seed: number): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w] = c.x;
+      const xv = randomValues(nb * h * w, rand, 2).map((v) => v + 0.5), fv = randomValues(c.f * c.f * c.k, rand, Math.sqrt(6 / (c.f * c.f))), bv = randomValues(c.k, rand, 0.5);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x), filter = tf.tensor4d(fv, [c.f, c.f, 1, c.k]);
+        const y = c.act === 'none' ? tf.conv2d(x, filter, 1, c.pad) : tf.fused.conv2d({ x, filter, bias: tf.tensor1d(bv), strides: 1, pad: c.pad, activation: c.act });
+        return y.dataSync() as Float32Array;
+      });
+    };
+    setC1Conv('ours');
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} ${c.pad} ${c.act}`;
+      const want = await onCpu(tf, () => runD(c, 130 + i));
+      const before = c1ConvCalls();
+      expectCloseOnThreads(native, () => runD(c, 130 + i), want, label);
+      expect(c1ConvCalls(), `${label}: ran on the direct path`).toBe(before + 2);
+      expectClose(withoutNativeKernels(() => runD(c, 130 + i)), want, `${label}, no module`);
+      setC1Conv('off');
+      expectClose(runD(c, 130 + i), want, `${label}, direct path off`);
+      expect(c1ConvCalls(), `${label}: off`).toBe(before + 2);
+      setC1Conv('ours');
+    }
+    // Not for it: two channels, stride 2, dilation 2.
+    const before = c1ConvCalls();
+    tf.tidy(() => {
+      tf.conv2d(tf.ones([1, 8, 8, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 4]) as tf.Tensor4D, 1, 'same').dataSync();
+      tf.conv2d(tf.ones([1, 8, 8, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 4]) as tf.Tensor4D, 2, 'same').dataSync();
+      tf.conv2d(tf.ones([1, 8, 8, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 4]) as tf.Tensor4D, 1, 'same', 'NHWC', 2).dataSync();
+    });
+    expect(c1ConvCalls()).toBe(before);
+  });
+
+  it('Conv2DBackpropInput by GEMM + col2im (conv_bpi): equals cpu for 5x5 / 3x3 / 4x4, strides 1 and 2, same / valid, odd sizes, partial tiles, on two threads, one, and without our module', async () => {
+    const native = await wasmWithHelper(tf);
+    type B = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid' };
+    const cases: B[] = [
+      { x: [3, 14, 14, 6], f: 5, k: 16, s: 1, pad: 'valid' }, // lenet5's conv2
+      { x: [2, 28, 28, 1], f: 5, k: 6, s: 1, pad: 'same' },
+      { x: [3, 9, 7, 5], f: 5, k: 7, s: 1, pad: 'same' },
+      { x: [2, 10, 10, 16], f: 5, k: 6, s: 1, pad: 'valid' },
+      { x: [1, 6, 5, 3], f: 3, k: 4, s: 1, pad: 'same' }, // one image: one thread
+      { x: [2, 11, 9, 5], f: 3, k: 12, s: 2, pad: 'same' },
+      { x: [3, 10, 9, 4], f: 4, k: 8, s: 2, pad: 'valid' },
+    ];
+    const runB = (c: B, seed: number): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w, ci] = c.x;
+      const info = tf.backend_util.computeConv2DInfo(c.x, [c.f, c.f, ci, c.k], c.s, 1, c.pad);
+      const dyv = randomValues(nb * info.outHeight * info.outWidth * c.k, rand, 1), fv = randomValues(c.f * c.f * ci * c.k, rand, 0.3);
+      return tf.tidy(() => {
+        const dy = tf.tensor4d(dyv, [nb, info.outHeight, info.outWidth, c.k]), filter = tf.tensor4d(fv, [c.f, c.f, ci, c.k]);
+        const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', inputShape: [nb, h, w, ci] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        expect(dx.shape).toEqual(c.x);
+        return dx.dataSync() as Float32Array;
+      });
+    };
+    setConvInputGrad('ours');
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')} ${c.f}x${c.f}->${c.k} s${c.s} ${c.pad}`;
+      const want = await onCpu(tf, () => runB(c, 150 + i));
+      const before = inputGradCalls();
+      expectCloseOnThreads(native, () => runB(c, 150 + i), want, label);
+      expect(inputGradCalls(), `${label}: ran on GEMM + col2im`).toBe(before + 2);
+      expectClose(withoutNativeKernels(() => runB(c, 150 + i)), want, `${label}, no module`);
+      setConvInputGrad('off');
+      expectClose(runB(c, 150 + i), want, `${label}, off`);
+      expect(inputGradCalls(), `${label}: off`).toBe(before + 2);
+      setConvInputGrad('ours');
+    }
+    // By default: lenet5's 5x5 shapes, not 3x3 (Winograd's) nor strides.
+    setConvInputGrad('auto');
+    const before = inputGradCalls();
+    runB(cases[0]!, 1);
+    expect(inputGradCalls()).toBe(before + 1);
+    runB({ x: [2, 8, 8, 16], f: 3, k: 16, s: 1, pad: 'same' }, 2);
+    runB(cases[5]!, 3);
+    expect(inputGradCalls()).toBe(before + 1);
+  });
+
+  it('gives the same gradients as cpu through lenet5-like 5x5 convs (one-channel direct forward, GEMM forward, GEMM + col2im input gradient)', async () => {
+    await expectGradsAsCpu(12, [3, 14, 14, 1], [5, 5, 1, 6], 'same', [3, 14, 14, 6], 0.3, () => setC1Conv('ours'), c1ConvCalls);
+    await expectGradsAsCpu(13, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setConvInputGrad('ours'), inputGradCalls);
   });
 
   it('conv + 2x2 max pool in one pass (convMaxPool): equals cpu for Winograd and GEMM shapes, odd sizes, on two threads and one; null where it does not apply', async () => {

@@ -10,11 +10,17 @@
  *
  * Convolutions Winograd does not take go, where gemmWins, to an im2col + GEMM path (conv_gemm_fwd: any
  * kernel size and stride; lenet5's 5x5 convs and their input gradients, resnet-small's stride-2 convs).
- * For the inference plan: convMaxPool (a conv and the 2x2 max pool after it in one pass) and convAddRelu
- * (a ResNet block's conv, residual Add and ReLU in one pass).
+ * One-channel inputs (lenet5's first conv) go, where c1Wins, to a direct conv (conv_c1_fwd: vectors over
+ * output columns, no im2col). For the inference plan: convMaxPool (a conv and the 2x2 max pool after it
+ * in one pass) and convAddRelu (a ResNet block's conv, residual Add and ReLU in one pass).
+ *
+ * Conv2DBackpropInput (registered by kernels.ts) is wrapped here: where bpiWins (stride-1 filters larger
+ * than 3x3 with small patches: lenet5's 5x5 convs), dx = dy·Wᵀ as a GEMM plus a col2im scatter
+ * (conv_bpi), no multiply spent on padding; every other call goes to the kernel registered before.
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
+import { installConvFusedTraining } from './convFusedTraining';
 import { WASM } from './kernels';
 import { heapOffset, nativeKernels } from './native';
 import type { HeapBackend } from './native/heap';
@@ -237,6 +243,165 @@ function gemmConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false): Tenso
 }
 
 /**
+ * The direct path for one-channel inputs (native/conv.c conv_c1_fwd: vectors over 4 output columns,
+ * taps as splats, up to 8 output channels per pass): 'auto' where it measured faster (c1Wins), 'ours'
+ * wherever it applies, 'off' never (LAYERFORGE_CONV_C1=0).
+ */
+export type C1ConvMode = 'auto' | 'ours' | 'off';
+let c1Mode: C1ConvMode = process.env.LAYERFORGE_CONV_C1 === '0' ? 'off' : process.env.LAYERFORGE_CONV_C1 === 'ours' ? 'ours' : 'auto';
+export function setC1Conv(m: C1ConvMode): void {
+  c1Mode = m;
+}
+
+/**
+ * Where the one-channel direct conv measured faster than XNNPACK (figures in the backends README):
+ * lenet5's 28x28x1 -> 6 5x5 conv, 1.3-3x less CPU time; up to 8 output channels (one pass over the
+ * image). 16 and 32 outputs measured inconclusive on the loaded machine, so XNNPACK keeps them.
+ */
+export function c1Wins(s: GemmConvShape): boolean {
+  return s.inChannels === 1 && s.outChannels <= 8 && s.filterHeight * s.filterWidth <= 49;
+}
+
+let c1Calls = 0;
+/** How many convolutions ran on the one-channel direct path in this process. */
+export function c1ConvCalls(): number {
+  return c1Calls;
+}
+
+/** Output rows per thread at least this many before the helper takes half. */
+const C1_MIN_ROWS = 8;
+
+/** Our one-channel direct convolution (stride 1, no dilation), or null when this call is not for it. */
+function c1Conv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null {
+  if (path === 'xnnpack' || c1Mode === 'off') return null;
+  const ops = convOperands(args, fused);
+  if (!ops) return null;
+  const { x, filter, attrs, fh, fw, c, k, act, bias } = ops;
+  if (c !== 1 || !one(attrs.strides) || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  if (c1Mode === 'auto' && !c1Wins({ inChannels: c, outChannels: k, filterHeight: fh, filterWidth: fw })) return null;
+  const native = nativeKernels(args.backend);
+  if (!native?.has('conv_c1_fwd')) return null;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], 1, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
+  const [nb, h, w] = x.shape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow } = info;
+  if (nb * oh * ow * k === 0) return null;
+  const backend = args.backend as HeapBackend;
+  const rows = nb * oh;
+  const pw = (Math.ceil(ow / 4) * 4 + fw - 1 + 3) & ~3;
+  const perThread = (oh + fh - 1) * pw;
+  const helper = native.helper?.ready && rows >= 2 * C1_MIN_ROWS ? native.helper : null;
+  const y = backend.makeOutput([nb, oh, ow, k], 'float32');
+  const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    const common = [at(x), at(filter), bias ? at(bias) : 0, at(y)] as const;
+    const dims = [nb, h, w, oh, ow, k, fh, fw, info.padInfo.top, info.padInfo.left, act] as const;
+    const fwd = native.fn('conv_c1_fwd');
+    if (!helper) {
+      fwd(...common, at(scratch), ...dims, 0, rows);
+    } else {
+      // Split at an image boundary where possible (each thread pads its images once).
+      const half = nb > 1 ? Math.ceil(nb / 2) * oh : Math.ceil(rows / 2);
+      helper.alongside('conv_c1_fwd', [...common, at(scratch) + 4 * perThread, ...dims, half, rows], () => fwd(...common, at(scratch), ...dims, 0, half));
+    }
+    c1Calls++;
+  } catch (error) {
+    backend.disposeData(y.dataId);
+    throw error;
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+  return y;
+}
+
+/**
+ * Conv2DBackpropInput as a GEMM and a col2im scatter (native/conv.c conv_bpi), for the shapes where the
+ * conv of dy with the flipped filter (kernels.ts) spends many multiplies on padding: 'auto' where it
+ * measured faster (bpiWins), 'ours' wherever it applies, 'off' never (LAYERFORGE_CONV_INPUT_GRAD=0).
+ */
+export type InputGradMode = 'auto' | 'ours' | 'off';
+let bpiMode: InputGradMode = process.env.LAYERFORGE_CONV_INPUT_GRAD === '0' ? 'off' : process.env.LAYERFORGE_CONV_INPUT_GRAD === 'ours' ? 'ours' : 'auto';
+export function setConvInputGrad(m: InputGradMode): void {
+  bpiMode = m;
+}
+
+/** A Conv2DBackpropInput's shape for its policy: c the forward conv's input channels (dx's), k its outputs (dy's). */
+export interface InputGradShape extends GemmConvShape {
+  strideHeight: number;
+  strideWidth: number;
+}
+
+/**
+ * Where GEMM + col2im measured faster than the flipped conv (figures in the backends README): stride 1,
+ * filters larger than 3x3 or few channels, patches up to 512 values (lenet5's 5x5 convs). 3x3 shapes
+ * that Winograd takes stay with it.
+ */
+export function bpiWins(s: InputGradShape): boolean {
+  if (s.strideHeight !== 1 || s.strideWidth !== 1) return false;
+  const kc = s.inChannels * s.filterHeight * s.filterWidth;
+  return kc <= 512 && s.outChannels <= 64 && s.filterHeight * s.filterWidth > 9;
+}
+
+/** dy pixels per block: C [32][kc8] stays in L1 for lenet5's shapes. */
+const BPI_BLOCK = 32;
+
+let bpiCalls = 0;
+/** How many input gradients ran on the GEMM + col2im path in this process. */
+export function inputGradCalls(): number {
+  return bpiCalls;
+}
+
+/** Our Conv2DBackpropInput, or null when this call is not for it (then the kernel registered before ours runs). */
+function bpiConv(tf: Tf, args: KernelArgs): TensorInfo | null {
+  if (bpiMode === 'off') return null;
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  if (!dy || !filter || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || filter.shape.length !== 4) return null;
+  const inputShape = attrs.inputShape as number[] | undefined;
+  if (!inputShape || inputShape.length !== 4) return null;
+  if (!one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  const [fh, fw, c, k] = filter.shape as [number, number, number, number];
+  const [nb, h, w, ci] = inputShape as [number, number, number, number];
+  if (ci !== c || dy.shape[3] !== k || dy.shape[0] !== nb) return null;
+  const [sh, sw] = pair(attrs.strides);
+  if (bpiMode === 'auto' && !bpiWins({ inChannels: c, outChannels: k, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw })) return null;
+  const native = nativeKernels(args.backend);
+  if (!native?.has('conv_bpi')) return null;
+  const info = tf.backend_util.computeConv2DInfo(inputShape as [number, number, number, number], filter.shape as [number, number, number, number], [sh, sw], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
+  const { outHeight: oh, outWidth: ow } = info;
+  if (dy.shape[1] !== oh || dy.shape[2] !== ow || nb * h * w * c === 0) return null;
+  const backend = args.backend as HeapBackend;
+  const kc = fh * fw * c;
+  const kc8 = Math.ceil(kc / 8) * 8;
+  const pb = BPI_BLOCK;
+  const helper = native.helper?.ready && nb >= 2 && k > 0 ? native.helper : null;
+  const perThread = pb * kc8 + 4 * k;
+  const dx = backend.makeOutput([nb, h, w, c], 'float32');
+  const wt = backend.makeOutput([Math.max(1, k) * kc8], 'float32');
+  const scratch = backend.makeOutput([(helper ? 2 : 1) * perThread], 'float32');
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    native.fn('conv_bpi_pack')(at(filter), at(wt), kc, k, kc8);
+    const dims = [nb, h, w, c, oh, ow, k, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left] as const;
+    const run = native.fn('conv_bpi');
+    if (!helper) {
+      run(at(dy), at(wt), at(dx), at(scratch), ...dims, 0, nb, pb);
+    } else {
+      const half = Math.ceil(nb / 2);
+      helper.alongside('conv_bpi', [at(dy), at(wt), at(dx), at(scratch) + 4 * perThread, ...dims, half, nb, pb], () => run(at(dy), at(wt), at(dx), at(scratch), ...dims, 0, half, pb));
+    }
+    bpiCalls++;
+  } catch (error) {
+    backend.disposeData(dx.dataId);
+    throw error;
+  } finally {
+    backend.disposeData(wt.dataId);
+    backend.disposeData(scratch.dataId);
+  }
+  return dx;
+}
+
+/**
  * A convolution followed by a 2x2 max pool (stride 2, valid) in one pass (the inference plan's
  * Conv2D + MaxPooling2D): the pool is taken in the convolution's output loop (Winograd: each 4x4 tile
  * gives 2x2 pooled outputs; GEMM: pixels taken window by window), bias and activation after the max
@@ -328,24 +493,31 @@ export function originalConvKernel(tf: Tf, name: 'Conv2D' | 'FusedConv2D'): tfjs
   return originals.get(tf)?.get(name);
 }
 
-/** Registers Conv2D and FusedConv2D for wasm (ours where it wins, tfjs's otherwise); idempotent per tf instance. */
+/**
+ * Registers Conv2D and FusedConv2D for wasm (ours where it wins, tfjs's otherwise), and wraps the
+ * Conv2DBackpropInput registered before (kernels.ts's) with our GEMM + col2im path; idempotent per tf instance.
+ */
 export function registerConvKernels(tf: Tf): void {
   let kept = originals.get(tf);
   if (kept) return;
   kept = new Map();
-  for (const name of ['Conv2D', 'FusedConv2D'] as const) {
+  for (const name of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput'] as const) {
     const original = tf.getKernel(name, WASM);
     if (!original) continue;
     kept.set(name, original);
   }
   originals.set(tf, kept);
+  installConvFusedTraining(tf);
   for (const [name, original] of kept) {
     const fused = name === 'FusedConv2D';
+    const ours = name === 'Conv2DBackpropInput'
+      ? (args: KernelArgs) => bpiConv(tf, args)
+      : (args: KernelArgs) => winogradConv(tf, args, fused) ?? c1Conv(tf, args, fused) ?? gemmConv(tf, args, fused);
     tf.unregisterKernel(name, WASM);
     tf.registerKernel({
       kernelName: name,
       backendName: WASM,
-      kernelFunc: (args) => winogradConv(tf, args as unknown as KernelArgs, fused) ?? gemmConv(tf, args as unknown as KernelArgs, fused) ?? original.kernelFunc(args),
+      kernelFunc: (args) => ours(args as unknown as KernelArgs) ?? original.kernelFunc(args),
       ...(original.setupFunc ? { setupFunc: original.setupFunc } : {}),
     });
     // Setup functions run when a backend initialises; run it now if wasm already has.

@@ -487,3 +487,179 @@ void conv_gemm_fwd(const f32 *x, const f32 *wp, const f32 *bias, f32 *y, f32 *sc
   }
 }
 
+
+/* 4x4 transpose: q_p = (a0[p], a1[p], a2[p], a3[p]). */
+#define TRANSPOSE4(a0, a1, a2, a3, q0, q1, q2, q3)                 \
+  const v128_t q0##_t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5);   \
+  const v128_t q0##_t1 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);   \
+  const v128_t q0##_t2 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);   \
+  const v128_t q0##_t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);   \
+  const v128_t q0 = wasm_i32x4_shuffle(q0##_t0, q0##_t2, 0, 1, 4, 5); \
+  const v128_t q1 = wasm_i32x4_shuffle(q0##_t0, q0##_t2, 2, 3, 6, 7); \
+  const v128_t q2 = wasm_i32x4_shuffle(q0##_t1, q0##_t3, 0, 1, 4, 5); \
+  const v128_t q3 = wasm_i32x4_shuffle(q0##_t1, q0##_t3, 2, 3, 6, 7);
+
+/*
+ * Direct convolution of a one-channel input (c == 1: a grayscale image, lenet5's first layer), stride 1,
+ * no dilation. With one channel, x's row is contiguous across output columns, so the vectors run over
+ * 4 consecutive output columns and the filter taps are splats: up to 8 output channels per pass, no
+ * multiply spent on a channel padded to 8 (the GEMM path's k8) and no patch gathered. Per image, a
+ * zero-padded copy P [oh + fh - 1][pw] of x is made in scratch (pw: ow rounded up to 4, plus fw - 1,
+ * rounded up to 4), so no tap needs an edge test. g: tfjs's filter [fh][fw][1][k], read as [fh·fw][k].
+ * The 4 columns x up to 8 channels are transposed on the way out (y is NHWC), bias and activation
+ * (0 linear, 1 relu, 2 relu6) applied before. Output rows [r_begin, r_end) of nb·oh (two threads take
+ * disjoint ranges); scratch per thread: (oh + fh - 1)·pw floats.
+ */
+#define C1_BODY(KK)                                                                                        \
+  {                                                                                                        \
+    v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;         \
+    for (int32_t ky = 0; ky < fh; ky++) {                                                                  \
+      const f32 *pr = P + (int64_t)(oy + ky) * pw + ox;                                                    \
+      const f32 *gr = g + (int64_t)ky * fw * k + j0;                                                       \
+      for (int32_t kx = 0; kx < fw; kx++, gr += k) {                                                       \
+        const v128_t xv = wasm_v128_load(pr + kx);                                                         \
+        a0 = ACC(a0, xv, wasm_v128_load32_splat(gr));                                                      \
+        if (KK > 1) a1 = ACC(a1, xv, wasm_v128_load32_splat(gr + 1));                                      \
+        if (KK > 2) a2 = ACC(a2, xv, wasm_v128_load32_splat(gr + 2));                                      \
+        if (KK > 3) a3 = ACC(a3, xv, wasm_v128_load32_splat(gr + 3));                                      \
+        if (KK > 4) a4 = ACC(a4, xv, wasm_v128_load32_splat(gr + 4));                                      \
+        if (KK > 5) a5 = ACC(a5, xv, wasm_v128_load32_splat(gr + 5));                                      \
+        if (KK > 6) a6 = ACC(a6, xv, wasm_v128_load32_splat(gr + 6));                                      \
+        if (KK > 7) a7 = ACC(a7, xv, wasm_v128_load32_splat(gr + 7));                                      \
+      }                                                                                                    \
+    }                                                                                                      \
+    C1_OUT(a0, 0) C1_OUT(a1, 1) C1_OUT(a2, 2) C1_OUT(a3, 3)                                                \
+    if (KK > 4) { C1_OUT(a4, 4) C1_OUT(a5, 5) C1_OUT(a6, 6) C1_OUT(a7, 7) }                                \
+    const int32_t cols = ow - ox < 4 ? ow - ox : 4;                                                        \
+    f32 *yo = yr + (int64_t)ox * k + j0;                                                                   \
+    {                                                                                                      \
+      TRANSPOSE4(a0, a1, a2, a3, q0, q1, q2, q3)                                                           \
+      const int32_t left = KK < 4 ? KK : 4;                                                                \
+      store_part(yo, left, q0);                                                                            \
+      if (cols > 1) store_part(yo + k, left, q1);                                                          \
+      if (cols > 2) store_part(yo + 2 * k, left, q2);                                                      \
+      if (cols > 3) store_part(yo + 3 * k, left, q3);                                                      \
+    }                                                                                                      \
+    if (KK > 4) {                                                                                          \
+      TRANSPOSE4(a4, a5, a6, a7, q4, q5, q6, q7)                                                           \
+      const int32_t left = KK - 4;                                                                         \
+      store_part(yo + 4, left, q4);                                                                        \
+      if (cols > 1) store_part(yo + k + 4, left, q5);                                                      \
+      if (cols > 2) store_part(yo + 2 * k + 4, left, q6);                                                  \
+      if (cols > 3) store_part(yo + 3 * k + 4, left, q7);                                                  \
+    }                                                                                                      \
+  }
+
+__attribute__((export_name("conv_c1_fwd")))
+void conv_c1_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                 int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t act,
+                 int32_t r_begin, int32_t r_end) {
+  const int32_t ow4 = (ow + 3) & ~3, pw = (ow4 + fw - 1 + 3) & ~3, ph = oh + fh - 1;
+  f32 *P = scratch;
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  if (r_end > nb * oh) r_end = nb * oh;
+  int32_t cur = -1;
+  for (int32_t r = r_begin; r < r_end; r++) {
+    const int32_t b = r / oh, oy = r - b * oh;
+    if (b != cur) {
+      cur = b;
+      const f32 *xb = x + (int64_t)b * h * w;
+      for (int32_t pr = 0; pr < ph; pr++) {
+        const int32_t iy = pr - pad_top;
+        f32 *row = P + (int64_t)pr * pw;
+        for (int32_t pc = 0; pc < pw; pc++) {
+          const int32_t ix = pc - pad_left;
+          row[pc] = iy >= 0 && iy < h && ix >= 0 && ix < w ? xb[(int64_t)iy * w + ix] : 0.0f;
+        }
+      }
+    }
+    f32 *yr = y + ((int64_t)b * oh + oy) * ow * k;
+    for (int32_t j0 = 0; j0 < k; j0 += 8) {
+      const int32_t kk = k - j0 < 8 ? k - j0 : 8;
+#define C1_OUT(a, n)                                                             \
+  if (bias) a = wasm_f32x4_add(a, wasm_v128_load32_splat(bias + j0 + (n < kk ? n : 0))); \
+  if (act != 0) {                                                                \
+    a = wasm_v128_bitselect(zero, a, wasm_f32x4_lt(a, zero));                    \
+    if (act == 2) a = wasm_v128_bitselect(six, a, wasm_f32x4_gt(a, six));        \
+  }
+      for (int32_t ox = 0; ox < ow; ox += 4) {
+        switch (kk) {
+          case 1: C1_BODY(1) break;
+          case 2: C1_BODY(2) break;
+          case 3: C1_BODY(3) break;
+          case 4: C1_BODY(4) break;
+          case 5: C1_BODY(5) break;
+          case 6: C1_BODY(6) break;
+          case 7: C1_BODY(7) break;
+          default: C1_BODY(8) break;
+        }
+      }
+#undef C1_OUT
+    }
+  }
+}
+#undef C1_BODY
+
+/*
+ * Conv2DBackpropInput as a GEMM and a scatter (col2im), for the shapes where the conv of dy with the
+ * flipped filter wastes its multiplies on padding (lenet5's 5x5 valid conv: ~half of them).
+ *   dy [nb][oh][ow][k], wt [k][kc8] (conv_bpi_pack: tfjs's filter [fh][fw][c][k] transposed, kc = fh·fw·c
+ *   columns padded to kc8 = kc rounded up to 8 with zeros), dx [nb][h][w][c]; strides sh, sw; padding
+ *   pad_top / pad_left (the forward conv's).
+ * Per block of pb dy pixels: C [pb][kc8] = dy rows · wt (4x8 register tiles, the reduction over k), then
+ * each pixel's C row, one filter row ky at a time, is added to dx where the forward conv read it: a
+ * contiguous run of fw·c values (clipped at the image's edges). Images [b_begin, b_end) (two threads
+ * take disjoint images: neighbouring pixels add into the same dx rows); dx of those images is zeroed
+ * first. scratch per thread: pb·kc8 + 4·k floats; pb % 4 == 0.
+ */
+__attribute__((export_name("conv_bpi_pack")))
+void conv_bpi_pack(const f32 *g, f32 *wt, int32_t kc, int32_t k, int32_t kc8) {
+  for (int32_t kk = 0; kk < k; kk++)
+    for (int32_t r = 0; r < kc8; r++) wt[(int64_t)kk * kc8 + r] = r < kc ? g[(int64_t)r * k + kk] : 0.0f;
+}
+
+__attribute__((export_name("conv_bpi")))
+void conv_bpi(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+              int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t pad_top, int32_t pad_left,
+              int32_t b_begin, int32_t b_end, int32_t pb) {
+  const int32_t kc = fh * fw * c, kc8 = (kc + 7) & ~7, per = oh * ow;
+  const int64_t img = (int64_t)h * w * c;
+  f32 *C = scratch;
+  f32 *Z = scratch + (int64_t)pb * kc8;
+  if (b_end > nb) b_end = nb;
+  for (int32_t b = b_begin; b < b_end; b++) {
+    f32 *dxb = dx + b * img;
+    __builtin_memset(dxb, 0, (unsigned long)img * sizeof(f32));
+    const f32 *dyb = dy + (int64_t)b * per * k;
+    for (int32_t p0 = 0; p0 < per; p0 += pb) {
+      const int32_t n = per - p0 < pb ? per - p0 : pb;
+      for (int32_t i = 0; i < n; i += 4) {
+        const f32 *a = dyb + (int64_t)(p0 + i) * k;
+        if (i + 4 > n) {
+          /* A partial tile: its rows copied, the missing ones zero (never read past dy). */
+          for (int32_t q = 0; q < 4 * k; q++) Z[q] = q < (n - i) * k ? a[q] : 0.0f;
+          a = Z;
+        }
+        for (int32_t j = 0; j < kc8; j += 8) tile4x8(a, k, wt + j, kc8, C + (int64_t)i * kc8 + j, kc8, k, 0);
+      }
+      int32_t oy = p0 / ow, ox = p0 - oy * ow;
+      for (int32_t i = 0; i < n; i++) {
+        const int32_t iy0 = oy * sh - pad_top, ix0 = ox * sw - pad_left;
+        const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + fw > w ? w - ix0 : fw;
+        if (kx1 > kx0) {
+          const int32_t len = (kx1 - kx0) * c;
+          for (int32_t ky = 0; ky < fh; ky++) {
+            const int32_t iy = iy0 + ky;
+            if (iy < 0 || iy >= h) continue;
+            const f32 *src = C + (int64_t)i * kc8 + (ky * fw + kx0) * c;
+            f32 *dst = dxb + ((int64_t)iy * w + ix0 + kx0) * c;
+            int32_t q = 0;
+            for (; q + 4 <= len; q += 4) wasm_v128_store(dst + q, wasm_f32x4_add(wasm_v128_load(dst + q), wasm_v128_load(src + q)));
+            for (; q < len; q++) dst[q] += src[q];
+          }
+        }
+        if (++ox == ow) ox = 0, oy++;
+      }
+    }
+  }
+}
