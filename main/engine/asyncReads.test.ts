@@ -22,6 +22,8 @@ const ALLOWED: Record<string, [number, string]> = {
   'main/engine/export/textDocs.ts': [1, 'text of the generated README of an export (JavaScript for the user\'s browser), not engine code'],
   'main/engine/export/tableDocs.ts': [1, 'text of the generated README of an export (JavaScript for the user\'s browser), not engine code'],
   'main/engine/backends/bench-kernels.ts': [1, 'a wasm kernel benchmark script, never part of a run'],
+  'main/engine/backends/bench-convGradSmall.ts': [1, 'a wasm kernel benchmark script (few-channel filter gradient), never part of a run'],
+  'main/engine/backends/bench-gemm.ts': [1, 'a wasm kernel benchmark script (GEMM GFLOP/s per shape), never part of a run'],
 };
 
 function sources(dir: string): string[] {

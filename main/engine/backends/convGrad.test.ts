@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradPath, type ConvGradPath } from './convGrad';
+import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradPath, setConvGradSmall, type ConvGradPath } from './convGrad';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, oneThread, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
@@ -12,6 +12,7 @@ beforeAll(async () => {
 afterEach(() => {
   setConvGradPath('auto');
   setConvGradBlock(0);
+  setConvGradSmall(true);
 });
 
 interface Case {
@@ -22,30 +23,40 @@ interface Case {
   pad: 'same' | 'valid';
   /** Inputs after a ReLU are all positive: an offset tests cancellation in the transforms. */
   offset?: number;
-  /** Which of ours applies ('wino' covers 'im2col' too); null: only the direct kernel. */
-  ours: 'wino' | 'im2col' | null;
+  /** Which of ours 'auto' takes (im2col applies everywhere, Winograd to 3x3 stride 1 with K % 8 = 0, 'small' to C < 8 at stride 1); null: the direct kernel. */
+  ours: 'wino' | 'im2col' | 'small' | null;
 }
 
 // Same / valid, output sizes that are and are not multiples of 4 (partial tiles), 3..33 input channels,
 // 8..64 output channels, strides, 5x5 and 3x2, 1x1 (in place and packed), and output channels that are not
-// a multiple of 8 (the direct kernel). Enough tiles / positions in most cases to split over two threads.
+// a multiple of 8 (the direct kernel, im2col with K padded). Enough tiles / positions in most cases to split
+// over two threads. Few channels ('small'): lenet5's two shapes, 1-7 channels, K 3-20, output widths that
+// are not multiples of 4, filters 3x4 and 7x7 (more than 5 taps a row), an offset.
 const CASES: Case[] = [
   { x: [2, 9, 11, 16], f: [3, 3], k: 16, pad: 'same', ours: 'wino' },
   { x: [3, 15, 15, 32], f: [3, 3], k: 64, pad: 'valid', offset: 1, ours: 'wino' },
   { x: [2, 7, 6, 17], f: [3, 3], k: 24, pad: 'valid', ours: 'wino' },
   { x: [1, 8, 8, 12], f: [3, 3], k: 32, pad: 'same', ours: 'wino' },
   { x: [4, 16, 16, 16], f: [3, 3], k: 16, pad: 'same', offset: 2, ours: 'wino' },
-  { x: [2, 9, 7, 3], f: [3, 3], k: 16, pad: 'valid', ours: 'wino' },
-  { x: [1, 6, 6, 5], f: [3, 3], k: 8, pad: 'same', ours: 'wino' },
-  { x: [1, 3, 3, 4], f: [3, 3], k: 8, pad: 'valid', ours: 'wino' },
+  { x: [2, 9, 7, 3], f: [3, 3], k: 16, pad: 'valid', ours: null },
+  { x: [1, 6, 6, 5], f: [3, 3], k: 8, pad: 'same', ours: 'small' },
+  { x: [1, 3, 3, 4], f: [3, 3], k: 8, pad: 'valid', ours: 'small' },
   { x: [4, 16, 16, 16], f: [3, 3], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
-  { x: [3, 11, 13, 6], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: 'im2col' },
+  { x: [3, 11, 13, 6], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: null },
   { x: [4, 16, 16, 16], f: [1, 1], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
   { x: [3, 10, 9, 16], f: [1, 1], k: 16, pad: 'valid', ours: 'im2col' },
-  { x: [3, 10, 9, 5], f: [1, 1], k: 16, pad: 'same', ours: 'im2col' },
-  { x: [2, 12, 12, 7], f: [5, 5], k: 16, pad: 'same', ours: 'im2col' },
+  { x: [3, 10, 9, 5], f: [1, 1], k: 16, pad: 'same', ours: null },
+  { x: [2, 12, 12, 7], f: [5, 5], k: 16, pad: 'same', ours: null },
   { x: [2, 11, 12, 8], f: [3, 2], k: 8, stride: 3, pad: 'valid', ours: 'im2col' },
   { x: [2, 9, 9, 5], f: [3, 3], k: 21, pad: 'same', ours: null },
+  { x: [2, 9, 9, 9], f: [3, 3], k: 12, pad: 'valid', ours: null },
+  { x: [3, 28, 28, 1], f: [5, 5], k: 6, pad: 'same', ours: 'small' },
+  { x: [2, 14, 14, 6], f: [5, 5], k: 16, pad: 'valid', offset: 1, ours: null },
+  { x: [2, 9, 13, 3], f: [3, 3], k: 8, pad: 'same', ours: 'small' },
+  { x: [3, 7, 5, 2], f: [3, 4], k: 5, pad: 'same', ours: 'small' },
+  { x: [2, 6, 9, 1], f: [7, 7], k: 3, pad: 'same', ours: 'small' },
+  { x: [2, 12, 10, 5], f: [5, 5], k: 20, pad: 'valid', offset: 1, ours: null },
+  { x: [2, 11, 10, 1], f: [5, 5], k: 20, pad: 'valid', ours: 'small' },
 ];
 
 // (tfjs's conv2d gradient refuses dilations > 1, and cpu's kernel ignores them: not tested.)
@@ -75,22 +86,33 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
     for (const [i, c] of CASES.entries()) {
       const label = `${c.x.join('x')} ${c.f.join('x')}->${c.k} s${c.stride ?? 1} ${c.pad}`;
       const want = await onCpu(tf, () => run(c, 60 + i));
-      const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(c.ours === 'wino' ? (['wino'] as const) : [])];
+      const info = tf.backend_util.computeConv2DInfo(c.x, [...c.f, c.x[3], c.k] as [number, number, number, number], c.stride ?? 1, 1, c.pad);
+      const smallApplies = c.x[3] < 8 && (c.stride ?? 1) === 1;
+      const winoApplies = c.f[0] === 3 && c.f[1] === 3 && (c.stride ?? 1) === 1 && c.k % 8 === 0;
+      const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(winoApplies ? (['wino'] as const) : []), ...(smallApplies ? (['small'] as const) : [])];
       for (const p of paths) {
         setConvGradPath(p);
+        const method = convGradMethod(info);
+        if (p === 'auto') expect(method, `${label}: auto's method`).toBe(c.ours);
         for (const block of [0, 4]) {
           setConvGradBlock(block);
           const before = convGradCalls();
           expectClose(run(c, 60 + i), want, `${label}, ${p}, block ${block || 'default'}, two threads`);
           const after = convGradCalls();
-          const ran = after.wino + after.im2col - before.wino - before.im2col;
-          // 'auto' leaves fewer than 8 input channels to the direct kernel.
-          const expected = p === 'direct' || c.ours === null || (p === 'auto' && c.x[3] < 8) ? 0 : 1;
+          const ran = after.wino + after.im2col + after.small - before.wino - before.im2col - before.small;
+          const expected = p === 'direct' || (p === 'auto' && c.ours === null) ? 0 : 1;
           expect(ran, `${label}, ${p}: ran on ours`).toBe(expected);
-          if (p === 'wino') expect(after.wino - before.wino, `${label}: Winograd`).toBe(1);
+          if (p === 'wino' || p === 'small' || p === 'im2col') expect(after[p] - before[p], `${label}: ${p}`).toBe(1);
           expectClose(oneThread(native, () => run(c, 60 + i)), want, `${label}, ${p}, block ${block || 'default'}, one thread`);
         }
       }
+      // LAYERFORGE_CONV_GRAD_SMALL=0: the direct kernel where 'small' was chosen.
+      setConvGradPath('auto');
+      setConvGradSmall(false);
+      const before = convGradCalls();
+      expectClose(run(c, 60 + i), want, `${label}, small off`);
+      if (c.ours === 'small') expect(convGradCalls(), `${label}: small off, direct`).toEqual(before);
+      setConvGradSmall(true);
       setConvGradPath('auto');
       withoutNativeKernels(() => {
         const before = convGradCalls();
@@ -100,7 +122,7 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
     }
   });
 
-  it('routes by shape: Winograd for 3x3 stride 1 from 8 input channels up to 256x256, im2col for the rest, direct below 8 channels or K % 8', () => {
+  it('routes by shape: Winograd for 3x3 stride 1 from 8 input channels up to 256x256, im2col for the rest, small or direct below 8 channels, direct for K % 8', () => {
     const m = (x: [number, number, number, number], f: [number, number, number, number], s = 1) => convGradMethod(tf.backend_util.computeConv2DInfo(x, f, s, 1, 'same'));
     expect(m([64, 32, 32, 32], [3, 3, 32, 32])).toBe('wino');
     expect(m([64, 8, 8, 256], [3, 3, 256, 256])).toBe('wino');
@@ -109,6 +131,21 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
     expect(m([64, 32, 32, 16], [1, 1, 16, 32], 2)).toBe('im2col');
     expect(m([64, 32, 32, 3], [3, 3, 3, 32])).toBeNull();
     expect(m([64, 32, 32, 32], [3, 3, 32, 20])).toBeNull();
+    // Few channels: 'small' for one channel or K < 16 at stride 1, else direct; im2col takes any K when forced.
+    expect(m([64, 28, 28, 1], [5, 5, 1, 6])).toBe('small');
+    expect(m([64, 32, 32, 3], [3, 3, 3, 8])).toBe('small');
+    expect(m([64, 28, 28, 1], [3, 3, 1, 32])).toBe('small');
+    expect(m([64, 14, 14, 6], [5, 5, 6, 16])).toBeNull();
+    expect(m([64, 28, 28, 1], [5, 5, 1, 6], 2)).toBeNull();
+    expect(m([8, 128, 128, 1], [5, 5, 1, 6])).toBeNull(); // one image's planar copies past L2: unmeasured, direct
+    setConvGradSmall(false);
+    expect(m([64, 28, 28, 1], [5, 5, 1, 6])).toBeNull();
+    setConvGradSmall(true);
+    setConvGradPath('im2col');
+    expect(m([64, 32, 32, 32], [3, 3, 32, 20])).toBe('im2col');
+    setConvGradPath('small');
+    expect(m([64, 14, 14, 6], [5, 5, 6, 16])).toBe('small');
+    expect(m([64, 32, 32, 32], [3, 3, 32, 32])).toBeNull();
     setConvGradPath('direct');
     expect(m([64, 32, 32, 32], [3, 3, 32, 32])).toBeNull();
   });

@@ -8,8 +8,13 @@
  *   36 products [C x tiles]·[tiles x K] per block of tiles, one filter-side transform at the end.
  * - `im2col`: any filter, stride, dilation and padding: patches packed per block of positions, then
  *   dW += patchesᵀ·dy (a 1x1 stride-1 unpadded conv reads x in place).
+ *   Any K: a K that is not a multiple of 8 is padded to 8 in the accumulator and each block's dy copy.
+ * - `small`: fewer than 8 input channels, stride 1: per image x and dy are made channel-planar (x zero-padded)
+ *   and each (channel, filter row, 2-3 output channels, up to 5 taps) block of dW accumulates 4 output
+ *   columns per SIMD step, the lanes summed at the end (cg_small_acc / cg_small_finish).
  * - `direct`: the older direct accumulation in native/kernels.c (`conv2d_filter_grad`), taken by
- *   kernels.ts when this module returns null (output channels not a multiple of 8, LAYERFORGE_CONV_GRAD=direct).
+ *   kernels.ts when this module returns null (few channels where `small` does not win, output channels not a
+ *   multiple of 8 from 8 input channels, LAYERFORGE_CONV_GRAD=direct).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -19,9 +24,9 @@ import type { HeapBackend } from './native/heap';
 type TensorInfo = tfjs.TensorInfo;
 type Conv2DInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
 
-/** 'auto': the fastest measured per shape; 'wino' / 'im2col': wherever they apply; 'direct': never ours (kernels.c's). */
-export type ConvGradPath = 'auto' | 'wino' | 'im2col' | 'direct';
-const fromEnv = (v: string | undefined): ConvGradPath => (v === 'direct' || v === 'wino' || v === 'im2col' ? v : 'auto');
+/** 'auto': the fastest measured per shape; 'wino' / 'im2col' / 'small': wherever they apply; 'direct': never ours (kernels.c's). */
+export type ConvGradPath = 'auto' | 'wino' | 'im2col' | 'small' | 'direct';
+const fromEnv = (v: string | undefined): ConvGradPath => (v === 'direct' || v === 'wino' || v === 'im2col' || v === 'small' ? v : 'auto');
 let path: ConvGradPath = fromEnv(process.env.LAYERFORGE_CONV_GRAD);
 export function setConvGradPath(p: ConvGradPath): void {
   path = p;
@@ -46,27 +51,52 @@ const IM2COL_BLOCK = 128;
 /** The largest C·K (C rounded up to 4) for Winograd. */
 const WINO_MAX_CK = 256 * 256;
 
-const counts = { wino: 0, im2col: 0 };
+const counts = { wino: 0, im2col: 0, small: 0 };
 /** How many filter gradients ran each way in this process (tests check the routing). */
 export function convGradCalls(): Readonly<typeof counts> {
   return { ...counts };
 }
 
-export type ConvGradMethod = 'wino' | 'im2col';
+export type ConvGradMethod = 'wino' | 'im2col' | 'small';
+
+/**
+ * 'small' (cg_small_acc: lanes over output columns, no im2col, no padding of K or taps) for an image's few
+ * channels where kernels.c's direct kernel is weak: one input channel (it cannot pair channels) or fewer than
+ * 16 output channels (its 16-wide register block does not apply; lenet5's 5x5 1->6). Measured (CPU time,
+ * alternating): 5x5 1->6 2.6-3.4x, 3x3 3->8 2.3x, 3x3 1->16 1.5x, 5x5 1->20 1.26x less; direct stays for
+ * 3x3 3->24 (small 0.92x), 3->32 (0.96-1.16x, noise) and 5x5 6->16 (0.6x).
+ * LAYERFORGE_CONV_GRAD_SMALL=0: kernels.c's direct kernel for all of these, as before.
+ */
+let smallOn = process.env.LAYERFORGE_CONV_GRAD_SMALL !== '0';
+/** 'auto' takes 'small' only while one image's planar copies stay in L2 (measured up to 32x32 images; larger ones unmeasured). */
+const SMALL_AUTO_MAX_FLOATS = 65536;
+/** Per thread: the padded planar image c·(oh + fh - 1)·(ow4 + fw - 1) plus the planar dy k·oh·ow4. */
+function smallScratchFloats(info: Conv2DInfo): number {
+  const ow4 = Math.ceil(info.outWidth / 4) * 4;
+  return info.inChannels * (info.outHeight + info.filterHeight - 1) * (ow4 + info.filterWidth - 1) + info.outChannels * info.outHeight * ow4;
+}
+export function setConvGradSmall(on: boolean): void {
+  smallOn = on;
+}
 
 /** Which of ours applies to this convolution and, on 'auto', measured faster than the others; null: kernels.c's direct one. */
 export function convGradMethod(info: Conv2DInfo): ConvGradMethod | null {
-  if (path === 'direct') return null;
-  const k = info.outChannels;
-  if (k % 8 !== 0 || info.dataFormat !== 'channelsLast') return null;
-  const wino = info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  if (path === 'direct' || info.dataFormat !== 'channelsLast') return null;
+  const k = info.outChannels, c = info.inChannels;
+  const unit = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  const wino = k % 8 === 0 && info.filterHeight === 3 && info.filterWidth === 3 && unit;
   // Winograd's per-thread accumulator is 36·C·K floats (4x dW): above 256x256 channels (9.4 MB each) im2col's.
-  const winoFits = Math.ceil(info.inChannels / 4) * 4 * k <= WINO_MAX_CK;
+  const winoFits = Math.ceil(c / 4) * 4 * k <= WINO_MAX_CK;
+  // Few channels: lanes over output columns (stride 1, no dilation).
+  const small = c < 8 && unit;
   if (path === 'wino') return wino && winoFits ? 'wino' : null;
+  // im2col takes any K (padded to 8 in its accumulator).
   if (path === 'im2col') return 'im2col';
-  // An image's 1-7 input channels: kernels.c's direct accumulation measured as fast or faster (C = 3:
-  // im2col 0.72-0.98x, Winograd 0.75-0.83x of its CPU time), since its few dW rows stay in registers.
-  if (info.inChannels < 8) return null;
+  if (path === 'small') return small ? 'small' : null;
+  // An image's 1-7 input channels: kernels.c's direct accumulation measured as fast or faster than im2col and
+  // Winograd (C = 3: im2col 0.72-0.98x, Winograd 0.75-0.83x of its CPU time), except where 'small' wins (above).
+  if (c < 8) return smallOn && small && (c === 1 || k < 16) && smallScratchFloats(info) <= SMALL_AUTO_MAX_FLOATS ? 'small' : null;
+  if (k % 8 !== 0) return null;
   return wino && winoFits ? 'wino' : 'im2col';
 }
 
@@ -97,7 +127,23 @@ export function nativeFilterGrad(native: NativeKernels, backend: HeapBackend, x:
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
     const pad = [info.padInfo.top, info.padInfo.left] as const;
-    if (method === 'wino') {
+    if (method === 'small') {
+      const helper = native.helper?.ready && nb >= 2 ? native.helper : null;
+      const accFloats = 4 * fh * fw * c * k, scratchFloats = smallScratchFloats(info);
+      const acc0 = buffer(accFloats), s0 = buffer(scratchFloats);
+      const acc1 = helper ? buffer(accFloats) : 0, s1 = helper ? buffer(scratchFloats) : 0;
+      const accumulate = native.fn('cg_small_acc');
+      const dims = [nb, h, w, c, oh, ow, k, fh, fw, ...pad] as const;
+      const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
+      if (!helper) {
+        accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, 0);
+      } else {
+        const next = counter();
+        helper.alongside('cg_small_acc', [xo, dyo, acc1, s1, ...dims, 0, nb, 1, next], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, next));
+      }
+      native.fn('cg_small_finish')(acc0, acc1, dwo, c, k, fh, fw, 0, c);
+      counts.small++;
+    } else if (method === 'wino') {
       const tiles = nb * Math.ceil(oh / 4) * Math.ceil(ow / 4);
       const c4 = Math.ceil(c / 4) * 4;
       const tb = blockOverride > 0 ? blockOverride : winoBlock(c4, k);
@@ -127,19 +173,21 @@ export function nativeFilterGrad(native: NativeKernels, backend: HeapBackend, x:
       const pb = blockOverride > 0 ? blockOverride : IM2COL_BLOCK;
       const direct = fh === 1 && fw === 1 && info.strideHeight === 1 && info.strideWidth === 1 && pad[0] === 0 && pad[1] === 0 && oh === h && ow === w && c % 4 === 0 ? 1 : 0;
       const helper = native.helper?.ready && positions >= 2 * pb ? native.helper : null;
-      const acc0 = buffer(rows4 * k), s0 = direct ? 0 : buffer(pb * rows4);
-      const acc1 = helper ? buffer(rows4 * k) : 0, s1 = helper && !direct ? buffer(pb * rows4) : 0;
+      // K not a multiple of 8: acc rows and each block's dy rows padded to kp (zero columns), dropped at the end.
+      const kp = Math.ceil(k / 8) * 8;
+      const acc0 = buffer(rows4 * kp), s0 = direct ? 0 : buffer(pb * rows4), d0 = kp !== k ? buffer(pb * kp) : 0;
+      const acc1 = helper ? buffer(rows4 * kp) : 0, s1 = helper && !direct ? buffer(pb * rows4) : 0, d1 = helper && kp !== k ? buffer(pb * kp) : 0;
       const accumulate = native.fn('cg_im2col_acc');
       const dims = [nb, h, w, c, oh, ow, k, fh, fw, info.strideHeight, info.strideWidth, ...pad, info.dilationHeight, info.dilationWidth] as const;
       const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
       const finish = native.fn('cg_sum_finish');
       if (!helper) {
-        accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, 0);
-        finish(acc0, 0, dwo, k, 0, rows);
+        accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, 0, kp, d0);
+        finish(acc0, 0, dwo, k, 0, rows, kp);
       } else {
         const next = counter();
-        helper.alongside('cg_im2col_acc', [xo, dyo, acc1, s1, ...dims, 0, positions, pb, 1, direct, next], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, next));
-        finish(acc0, acc1, dwo, k, 0, rows);
+        helper.alongside('cg_im2col_acc', [xo, dyo, acc1, s1, ...dims, 0, positions, pb, 1, direct, next, kp, d1], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, positions, pb, 1, direct, next, kp, d0));
+        finish(acc0, acc1, dwo, k, 0, rows, kp);
       }
       counts.im2col++;
     }

@@ -235,19 +235,22 @@ void cg_wino4_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t c, int32
  * Partial filter gradient by im2col over output positions [p_begin, p_end) of nb·oh·ow (position p =
  * (b·oh + oy)·ow + ox, dy's row p): acc[rows4][k] (+)= Σ_p patch[p][:]ᵀ · dy[p][:], rows = fh·fw·c
  * (dW's order: tap (i, j), then channel), rows4 = rows rounded up to 4 (the extra rows get zeros).
- * zero: clear acc first. k % 8 == 0. scratch: pb·rows4 floats (this thread's own). With direct set
+ * zero: clear acc first. scratch: pb·rows4 floats (this thread's own). With direct set
  * (only for 1x1, stride 1, no padding, c % 4 == 0) the patches are x's own rows: no packing. next: as
- * cg_wino4_acc's (blocks of pb positions).
+ * cg_wino4_acc's (blocks of pb positions). kp: acc's row length, k rounded up to 8; when kp != k each
+ * block's dy rows are first copied into dys (pb·kp floats, this thread's own) with zeros in columns
+ * k..kp-1, so any k (lenet5's 6) runs on the same 4x8 tiles (cg_sum_finish drops the padding).
  */
 __attribute__((export_name("cg_im2col_acc")))
 void cg_im2col_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
                    int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t pad_top, int32_t pad_left,
                    int32_t dil_h, int32_t dil_w, int32_t p_begin, int32_t p_end, int32_t pb, int32_t zero, int32_t direct,
-                   int32_t *next) {
+                   int32_t *next, int32_t kp, f32 *dys) {
   const int32_t t_begin = p_begin; /* for CLAIM */
   const int32_t rows = fh * fw * c, rows4 = (rows + 3) & ~3, fc = fw * c;
-  if (zero) __builtin_memset(acc, 0, (unsigned long)((int64_t)rows4 * k) * sizeof(f32));
+  if (zero) __builtin_memset(acc, 0, (unsigned long)((int64_t)rows4 * kp) * sizeof(f32));
   const int32_t per_image = oh * ow;
+  const int32_t k4 = k & ~3;
   if (p_end > nb * per_image) p_end = nb * per_image;
   for (int32_t p0 = CLAIM(p_begin, pb); p0 < p_end; p0 = CLAIM(p0 + pb, pb)) {
     const int32_t n = p_end - p0 < pb ? p_end - p0 : pb;
@@ -276,7 +279,10 @@ void cg_im2col_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t 
           for (int32_t fj = 0; fj < fw; fj++, dst += c) {
             const int32_t xx = ox * sw - pad_left + fj * dil_w;
             if (yy < 0 || yy >= h || xx < 0 || xx >= w) {
-              __builtin_memset(dst, 0, (unsigned long)c * sizeof(f32));
+              /* (A loop, not memset: memory.fill is a call out of wasm, slow for a few floats.) */
+              int32_t ch = 0;
+              for (; ch + 4 <= c; ch += 4) wasm_v128_store(dst + ch, wasm_f32x4_splat(0.0f));
+              for (; ch < c; ch++) dst[ch] = 0.0f;
               continue;
             }
             const f32 *src = xi + ((int64_t)yy * w + xx) * c;
@@ -297,17 +303,32 @@ void cg_im2col_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t 
       A = scratch;
     }
     const f32 *B = dy + (int64_t)p0 * k;
+    if (kp != k) {
+      /* dy's rows of this block with zero columns up to kp. */
+      for (int32_t i = 0; i < n; i++) {
+        const f32 *src = B + (int64_t)i * k;
+        f32 *dst = dys + (int64_t)i * kp;
+        int32_t j = 0;
+        for (; j < k4; j += 4) wasm_v128_store(dst + j, wasm_v128_load(src + j));
+        for (; j < k; j++) dst[j] = src[j];
+        for (; j < kp; j++) dst[j] = 0.0f;
+      }
+      B = dys;
+    }
     for (int32_t ci = 0; ci < rows4; ci += 4)
-      for (int32_t j = 0; j < k; j += 8) tile4x8t(A + ci, as, B + j, k, acc + (int64_t)ci * k + j, k, n);
+      for (int32_t j = 0; j < kp; j += 8) tile4x8t(A + ci, as, B + j, kp, acc + (int64_t)ci * kp + j, kp, n);
   }
 }
 
-/* dW[r][:] = acc0[r][:] + acc1[r][:] (acc1 may be 0) for rows [r_begin, r_end) of k floats. */
+/*
+ * dW[r][:] = acc0[r][:k] + acc1[r][:k] (acc1 may be 0) for rows [r_begin, r_end) of k floats; the acc rows
+ * are ks floats apart (ks >= k: cg_im2col_acc's padded kp).
+ */
 __attribute__((export_name("cg_sum_finish")))
-void cg_sum_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t k, int32_t r_begin, int32_t r_end) {
+void cg_sum_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t k, int32_t r_begin, int32_t r_end, int32_t ks) {
   const int32_t k4 = k & ~3;
   for (int32_t r = r_begin; r < r_end; r++) {
-    const f32 *a = acc0 + (int64_t)r * k, *b = acc1 ? acc1 + (int64_t)r * k : 0;
+    const f32 *a = acc0 + (int64_t)r * ks, *b = acc1 ? acc1 + (int64_t)r * ks : 0;
     f32 *o = dw + (int64_t)r * k;
     for (int32_t j = 0; j < k4; j += 4) {
       v128_t v = wasm_v128_load(a + j);
@@ -316,4 +337,161 @@ void cg_sum_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t k, int32_t
     }
     for (int32_t j = k4; j < k; j++) o[j] = b ? a[j] + b[j] : a[j];
   }
+}
+
+/*
+ * Few input channels (an image's 1-7), stride 1, no dilation: the reduction over output positions runs
+ * in the SIMD lanes instead. Per image, x is copied channel-planar and zero-padded, xp[c][hp][wp]
+ * (hp = oh + fh - 1, wp = ow4 + fw - 1, ow4 = ow rounded up to 4), and dy channel-planar, dt[k][oh][ow4]
+ * (zeros past ow). Then for every (c, filter row i, block of NK output channels, up to 5 taps j) the
+ * register block acc[j][kk] += xp[c][oy + i][ox + j .. +3] · dt[k][oy][ox .. +3] runs over the image's
+ * rows oy and 4-column steps ox: NK dy vectors in registers, one unaligned x load per tap, NJ·NK
+ * independent accumulators, every lane useful (past ow: dt's zeros). No im2col packing, no padding of K
+ * (lenet5's 6) or of the taps (5 per row); the 4 lanes of each dW value are summed in cg_small_finish.
+ * acc: 4·fh·fw·c·k floats, [c][i][j][k][4]; scratch: c·hp·wp + k·oh·ow4 floats (this thread's own).
+ * Images [b_begin, b_end); next: as cg_wino4_acc's (one image per claim).
+ */
+__attribute__((always_inline)) static inline void small_block(const f32 *xr, int32_t wp, const f32 *g, int32_t gs, int32_t plane,
+                                                              f32 *acc, int32_t oh, int32_t ow4, const int32_t NJ,
+                                                              const int32_t NK) {
+  /* xr: xp[c][i][j0], g: dt[k0], plane: dt's k stride; acc: [NJ][k][4] at tap j0, channel k0 (k stride gs·4). */
+  v128_t a[5][3];
+#pragma clang loop unroll(full)
+  for (int32_t j = 0; j < NJ; j++)
+#pragma clang loop unroll(full)
+    for (int32_t kk = 0; kk < NK; kk++) a[j][kk] = wasm_v128_load(acc + ((int64_t)j * gs + kk) * 4);
+  for (int32_t oy = 0; oy < oh; oy++) {
+    const f32 *xq = xr + (int64_t)oy * wp, *gq = g + (int64_t)oy * ow4;
+    for (int32_t ox = 0; ox < ow4; ox += 4) {
+      v128_t d[3];
+#pragma clang loop unroll(full)
+      for (int32_t kk = 0; kk < NK; kk++) d[kk] = wasm_v128_load(gq + (int64_t)kk * plane + ox);
+#pragma clang loop unroll(full)
+      for (int32_t j = 0; j < NJ; j++) {
+        const v128_t xv = wasm_v128_load(xq + ox + j);
+#pragma clang loop unroll(full)
+        for (int32_t kk = 0; kk < NK; kk++) a[j][kk] = ACC(a[j][kk], xv, d[kk]);
+      }
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int32_t j = 0; j < NJ; j++)
+#pragma clang loop unroll(full)
+    for (int32_t kk = 0; kk < NK; kk++) wasm_v128_store(acc + ((int64_t)j * gs + kk) * 4, a[j][kk]);
+}
+
+#define SMALL_NJ(NK)                                                                       \
+  switch (nj) {                                                                            \
+  case 5: small_block(xr, wp, g, k, plane, ac, oh, ow4, 5, NK); break;                     \
+  case 4: small_block(xr, wp, g, k, plane, ac, oh, ow4, 4, NK); break;                     \
+  case 3: small_block(xr, wp, g, k, plane, ac, oh, ow4, 3, NK); break;                     \
+  case 2: small_block(xr, wp, g, k, plane, ac, oh, ow4, 2, NK); break;                     \
+  default: small_block(xr, wp, g, k, plane, ac, oh, ow4, 1, NK); break;                    \
+  }
+
+__attribute__((export_name("cg_small_acc")))
+void cg_small_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                  int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t b_begin, int32_t b_end,
+                  int32_t zero, int32_t *next) {
+  const int32_t t_begin = b_begin; /* for CLAIM */
+  const int32_t ow4 = (ow + 3) & ~3, hp = oh + fh - 1, wp = ow4 + fw - 1;
+  const int32_t plane = oh * ow4;
+  if (zero) __builtin_memset(acc, 0, (unsigned long)(4 * (int64_t)fh * fw * c * k) * sizeof(f32));
+  if (b_end > nb) b_end = nb;
+  f32 *xp = scratch, *dt = scratch + (int64_t)c * hp * wp;
+  /* Blocks of output channels: 3 with up to 3 taps a row (9 accumulators), else 2 (up to 10). */
+  const int32_t nkmax = fw <= 3 ? 3 : 2;
+  for (int32_t b = CLAIM(b_begin, 1); b < b_end; b = CLAIM(b + 1, 1)) {
+    /* x's image, planar and zero-padded: rows outside the image and the columns left and right of it zero,
+       the rest copied (one channel: 4 floats at a time). */
+    const f32 *xi = x + (int64_t)b * h * w * c;
+    const int32_t xl = pad_left < wp ? pad_left : wp, xe = pad_left + w < wp ? pad_left + w : wp;
+    for (int32_t ch = 0; ch < c; ch++)
+      for (int32_t yy = 0; yy < hp; yy++) {
+        const int32_t sy = yy - pad_top;
+        f32 *o = xp + ((int64_t)ch * hp + yy) * wp;
+        if (sy < 0 || sy >= h) {
+          for (int32_t xx = 0; xx < wp; xx++) o[xx] = 0.0f;
+          continue;
+        }
+        const f32 *s = xi + ((int64_t)sy * w - pad_left) * c + ch;
+        int32_t xx = 0;
+        for (; xx < xl; xx++) o[xx] = 0.0f;
+        if (c == 1)
+          for (; xx + 4 <= xe; xx += 4) wasm_v128_store(o + xx, wasm_v128_load(s + xx));
+        for (; xx < xe; xx++) o[xx] = s[(int64_t)xx * c];
+        for (; xx < wp; xx++) o[xx] = 0.0f;
+      }
+    /* dy's image, planar, zeros past ow: 4 positions x 4 channels by one 4x4 transpose. */
+    const f32 *gi = dy + (int64_t)b * oh * ow * k;
+    const int32_t k4 = k & ~3;
+    for (int32_t oy = 0; oy < oh; oy++) {
+      const f32 *s = gi + (int64_t)oy * ow * k;
+      f32 *o = dt + (int64_t)oy * ow4;
+      int32_t ox = 0;
+      for (; ox + 4 <= ow; ox += 4) {
+        const f32 *s0 = s + (int64_t)ox * k;
+        int32_t kk = 0;
+        for (; kk < k4; kk += 4) {
+          const v128_t r0 = wasm_v128_load(s0 + kk), r1 = wasm_v128_load(s0 + k + kk);
+          const v128_t r2 = wasm_v128_load(s0 + 2 * k + kk), r3 = wasm_v128_load(s0 + 3 * k + kk);
+          const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+          const v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          f32 *q = o + (int64_t)kk * plane + ox;
+          wasm_v128_store(q, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+          wasm_v128_store(q + plane, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+          wasm_v128_store(q + 2 * plane, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+          wasm_v128_store(q + 3 * plane, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+        }
+        for (; kk < k; kk++) {
+          v128_t v = wasm_v128_load32_zero(s0 + kk);
+          v = wasm_v128_load32_lane(s0 + k + kk, v, 1);
+          v = wasm_v128_load32_lane(s0 + 2 * k + kk, v, 2);
+          v = wasm_v128_load32_lane(s0 + 3 * k + kk, v, 3);
+          wasm_v128_store(o + (int64_t)kk * plane + ox, v);
+        }
+      }
+      for (; ox < ow; ox++)
+        for (int32_t kk = 0; kk < k; kk++) o[(int64_t)kk * plane + ox] = s[(int64_t)ox * k + kk];
+      for (; ox < ow4; ox++)
+        for (int32_t kk = 0; kk < k; kk++) o[(int64_t)kk * plane + ox] = 0.0f;
+    }
+    for (int32_t ch = 0; ch < c; ch++)
+      for (int32_t i = 0; i < fh; i++)
+        for (int32_t j0 = 0; j0 < fw; j0 += 5) {
+          const int32_t nj = fw - j0 < 5 ? fw - j0 : 5;
+          const f32 *xr = xp + ((int64_t)ch * hp + i) * wp + j0;
+          for (int32_t k0 = 0; k0 < k;) {
+            const int32_t nk = k - k0 < nkmax ? k - k0 : nkmax;
+            const f32 *g = dt + (int64_t)k0 * plane;
+            f32 *ac = acc + ((((int64_t)ch * fh + i) * fw + j0) * k + k0) * 4;
+            if (nk == 3) {
+              SMALL_NJ(3)
+            } else if (nk == 2) {
+              SMALL_NJ(2)
+            } else {
+              SMALL_NJ(1)
+            }
+            k0 += nk;
+          }
+        }
+  }
+}
+#undef SMALL_NJ
+
+/* dW[i][j][ch][k] = the 4 lanes of acc0 (+ acc1, may be 0) at [ch][i][j][k], for ch in [c_begin, c_end). */
+__attribute__((export_name("cg_small_finish")))
+void cg_small_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t c, int32_t k, int32_t fh, int32_t fw, int32_t c_begin,
+                     int32_t c_end) {
+  for (int32_t ch = c_begin; ch < c_end; ch++)
+    for (int32_t i = 0; i < fh; i++)
+      for (int32_t j = 0; j < fw; j++)
+        for (int32_t kk = 0; kk < k; kk++) {
+          const int64_t a = ((((int64_t)ch * fh + i) * fw + j) * k + kk) * 4;
+          v128_t v = wasm_v128_load(acc0 + a);
+          if (acc1) v = ADD(v, wasm_v128_load(acc1 + a));
+          const v128_t hi = wasm_i32x4_shuffle(v, v, 2, 3, 0, 1);
+          v = ADD(v, hi);
+          dw[(((int64_t)i * fw + j) * c + ch) * k + kk] = wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1);
+        }
 }
