@@ -97,8 +97,15 @@ describe('strided Conv2DBackpropInput: phase by phase (elementwise.c ew_phase_sc
 
 describe('bias Add (elementwise.c ew_bias_add) matches cpu', () => {
   const cases: Array<{ a: number[]; b: number[] }> = [
-    { a: [8, 30, 30, 32], b: [32] }, // a Conv2D layer's bias; rows split over two threads
-    { a: [3, 5, 7], b: [7] }, // a tail after the SIMD loop
+    { a: [8, 30, 30, 32], b: [32] }, // a Conv2D layer's bias
+    { a: [16, 32, 32, 64], b: [64] }, // 1M floats: rows split over two threads
+    { a: [3, 5, 7], b: [7] }, // a last chunk overlapping the one before (c % 4 != 0)
+    { a: [64, 28, 28, 6], b: [6] }, // LeNet-5's first conv bias: overlapping chunks
+    { a: [64, 48, 48, 6], b: [6] }, // overlapping chunks, rows over two threads
+    { a: [5, 7, 10], b: [10] },
+    { a: [3, 7, 1], b: [1] }, // c = 1: one flat run
+    { a: [3, 7, 2], b: [2] }, // c = 2: one flat run, the bias repeated
+    { a: [5, 3, 3], b: [3] }, // c = 3: scalar
     { a: [6, 10], b: [1, 10] },
     { a: [1, 1, 6], b: [2, 4, 6] }, // bias first: broadcast the other way round
     { a: [4, 6, 6, 5], b: [1, 1, 1, 5] },

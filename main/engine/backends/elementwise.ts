@@ -46,6 +46,12 @@ export function splitRows(native: NativeKernels, exportName: string, args: reado
   } else f(...args, 0, rows);
 }
 
+/**
+ * Bias adds below this many floats stay on one thread: waking the helper costs more than half a pass
+ * saves (64×10×10×16: 0.022 ms on one thread, 0.052 ms on two; 64×28×28×6: 0.18 and 0.21 ms; load 8).
+ */
+const BIAS_SPLIT_MIN = 1 << 20;
+
 /** Whether b is x's bias over its last axis: [C] or [1,…,1,C] with C = x's last dimension, b no larger in rank. */
 function isLastAxisBias(x: TensorInfo, b: TensorInfo): boolean {
   const c = x.shape.at(-1);
@@ -62,7 +68,7 @@ export function biasAddKernel(args: { inputs: Record<string, TensorInfo | undefi
       const backend = args.backend;
       const out = (backend as HeapBackend).makeOutput(x.shape, 'float32');
       const c = x.shape.at(-1)!;
-      splitRows(native, 'ew_bias_add', [heapOffset(backend, x.dataId), heapOffset(backend, bias.dataId), heapOffset(backend, out.dataId), c], sizeOf(x.shape) / c, c);
+      splitRows(native, 'ew_bias_add', [heapOffset(backend, x.dataId), heapOffset(backend, bias.dataId), heapOffset(backend, out.dataId), c], sizeOf(x.shape) / c, c, BIAS_SPLIT_MIN);
       return out;
     }
   }

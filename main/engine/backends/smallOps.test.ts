@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
-import { collapseBroadcast, setSmallOps, smallBinary, smallUnary } from './smallOps';
+import { collapseBroadcast, sameTypeCast, setSmallOps, smallBinary, smallUnary } from './smallOps';
 import { expectClose, oneThread, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
@@ -169,6 +169,48 @@ describe('smallOps: gradients through these kernels match', () => {
     for (const [how, wrap] of [['ours', (g: () => Float32Array) => g()], ['one thread', (g: () => Float32Array) => oneThread(native, g)]] as const) {
       const got = await run('wasm', step, wrap);
       expectClose(got.v, want.v, `model step, ${how}`);
+    }
+  });
+});
+
+describe('smallOps: Cast to the same dtype shares the buffer', () => {
+  it('shares float32 and int32 buffers, converts other casts, and matches cpu', async () => {
+    const v = values([3, 4, 5], 21);
+    const iv = v.map((t) => (Number.isFinite(t) ? Math.round(t) : 3));
+    for (const dtype of ['float32', 'int32'] as const) {
+      await compare(`cast float32 -> ${dtype}`, () => tf.cast(tf.tensor(v, [3, 4, 5]), dtype).toFloat());
+      await compare(`cast int32 -> ${dtype}`, () => tf.cast(tf.tensor(iv, [3, 4, 5], 'int32'), dtype).toFloat());
+    }
+    // To bool: x != 0 as on cpu (tfjs's wasm Cast wraps values into bytes: 0.5 -> 0, -2 -> 254, so only ours is compared).
+    for (const [label, f] of [
+      ['float32', () => tf.cast(tf.tensor(v, [3, 4, 5]), 'bool').toFloat()],
+      ['int32', () => tf.cast(tf.tensor(iv, [3, 4, 5], 'int32'), 'bool').toFloat()],
+      ['fractions', () => tf.cast(tf.tensor([0.5, -0.25, 0, -0, NaN, 1e-30]), 'bool').toFloat()],
+    ] as const) {
+      const want = await run('cpu', f);
+      await wasmWithHelper(tf);
+      expectExact((await run('wasm', f)).v, want.v, `cast ${label} -> bool`);
+    }
+    await wasmWithHelper(tf);
+    const backend = tf.backend();
+    const x = tf.tensor([1.5, -2, 3], [3]);
+    const info = { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    const same = sameTypeCast({ inputs: { x: info }, attrs: { dtype: 'float32' }, backend });
+    expect(same?.dataId).toBe(x.dataId);
+    expect(sameTypeCast({ inputs: { x: info }, attrs: { dtype: 'int32' }, backend })).toBeNull();
+    (backend as unknown as { disposeData(id: object): void }).disposeData(x.dataId); // the reference the cast took
+    // The shared buffer lives until both tensors are disposed.
+    const before = tf.memory().numTensors;
+    const y = tf.cast(x, 'float32');
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1.5, -2, 3]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before - 1);
+    setSmallOps(false);
+    try {
+      expect(sameTypeCast({ inputs: { x: info }, attrs: { dtype: 'float32' }, backend })).toBeNull();
+    } finally {
+      setSmallOps(true);
     }
   });
 });

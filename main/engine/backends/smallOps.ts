@@ -10,6 +10,9 @@
  * the kernel runs 4 loops, more (rank 5-6) are walked in JavaScript, one kernel call per outer index.
  * Results equal tfjs's cpu backend bit for bit (NaN propagates through Maximum/Minimum/Relu6, which
  * tfjs's wasm kernels drop; SquaredDifference rounds once, from double, as cpu does).
+ * Cast to the tensor's own dtype (tfjs's avgPool op casts its result to float32, the metrics cast
+ * float32 tensors) shares the input's buffer, reference-counted, as the Identity kernel does, instead
+ * of tfjs's copy; Cast to bool gives x != 0 (tfjs's wasm Cast wrapped the values into bytes).
  * LAYERFORGE_SMALL_OPS=0 (or setSmallOps(false)) keeps tfjs's kernels.
  */
 import type * as tfjs from '@tensorflow/tfjs';
@@ -132,11 +135,32 @@ export function smallBinary(op: BinaryOp, args: KernelArgs): TensorInfo | null {
   return out;
 }
 
+/**
+ * Cast to x's own dtype: the output shares x's buffer (reference-counted). Cast of float32 / int32 to
+ * bool: x != 0 (tfjs's wasm kernel copies the values into bytes, so 0.5 became 0 and -2 became 254;
+ * cpu gives 1 for any nonzero, NaN included). Null for the other conversions (tfjs's kernel).
+ */
+export function sameTypeCast(args: KernelArgs): TensorInfo | null {
+  const x = args.inputs.x;
+  const dtype = args.attrs?.dtype;
+  if (!enabled || !x || x.dtype === 'string') return null;
+  const backend = args.backend as { incRef(dataId: unknown): void; makeOutput(shape: number[], dtype: 'bool'): TensorInfo; typedArrayFromHeap(t: TensorInfo): ArrayLike<number> };
+  if (dtype === x.dtype) {
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+  if (dtype !== 'bool' || (x.dtype !== 'float32' && x.dtype !== 'int32')) return null;
+  const out = backend.makeOutput(x.shape.slice(), 'bool');
+  const src = backend.typedArrayFromHeap(x), dst = backend.typedArrayFromHeap(out) as Uint8Array; // views after the allocation
+  for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+  return out;
+}
+
 const originals = new WeakMap<object, Map<string, tfjs.KernelConfig>>();
 
 /**
- * Registers our Relu, Relu6, Neg, Abs, Square, Sub, Multiply, RealDiv, Maximum, Minimum and
- * SquaredDifference for wasm in place of tfjs's (kept, for the cases ours leaves); idempotent per tf
+ * Registers our Relu, Relu6, Neg, Abs, Square, Sub, Multiply, RealDiv, Maximum, Minimum,
+ * SquaredDifference and same-dtype Cast for wasm in place of tfjs's (kept, for the cases ours leaves); idempotent per tf
  * instance. Add is kernels.ts's (elementwise.ts's biasAddKernel tries smallBinary).
  */
 export function registerSmallOps(tf: Tf): void {
@@ -146,6 +170,7 @@ export function registerSmallOps(tf: Tf): void {
   const ours: [string, (args: KernelArgs) => TensorInfo | null][] = [
     ...(Object.keys(UNARY_OPS) as (keyof typeof UNARY_OPS)[]).map((op) => [op, (args: KernelArgs) => smallUnary(op, args)] as [string, (args: KernelArgs) => TensorInfo | null]),
     ...(Object.keys(BINARY_OPS) as BinaryOp[]).filter((op) => op !== 'Add').map((op) => [op, (args: KernelArgs) => smallBinary(op, args)] as [string, (args: KernelArgs) => TensorInfo | null]),
+    ['Cast', sameTypeCast],
   ];
   const live = (tf.engine() as unknown as { registry: Record<string, tfjs.KernelBackend | undefined> }).registry[WASM];
   for (const [name, run] of ours) {

@@ -11,16 +11,40 @@ typedef float f32;
 /*
  * out[r, :] = x[r, :] + b for rows [r_begin, r_end) of x [rows, c] (a convolution's or dense layer's
  * bias, broadcast over the last axis). tfjs's wasm Add walks a broadcast with per-element index
- * arithmetic; this is one SIMD pass. Two threads split the rows.
+ * arithmetic; this is one SIMD pass (c % 4 != 0: the last 4 channels of a row as a chunk overlapping
+ * the one before, so no scalar tail; c <= 2: one flat run with the bias repeated in a vector). Two
+ * threads split the rows.
  */
 __attribute__((export_name("ew_bias_add")))
 void ew_bias_add(const f32 *x, const f32 *b, f32 *out, int32_t c, int32_t r_begin, int32_t r_end) {
+  if (r_begin >= r_end) return;
+  if (c <= 2) {
+    /* c = 1 or 2: the rows as one flat run, the bias as a repeating vector */
+    const v128_t bv = c == 1 ? wasm_f32x4_splat(b[0]) : wasm_f32x4_make(b[0], b[1], b[0], b[1]);
+    const int64_t n = (int64_t)(r_end - r_begin) * c, n4 = n & ~(int64_t)3;
+    const f32 *xr = x + (int64_t)r_begin * c;
+    f32 *o = out + (int64_t)r_begin * c;
+    for (int64_t j = 0; j < n4; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(xr + j), bv));
+    for (int64_t j = n4; j < n; j++) o[j] = xr[j] + b[j % c];
+    return;
+  }
   const int32_t c4 = c & ~3;
+  if (c < 4 || c4 == c) {
+    for (int32_t r = r_begin; r < r_end; r++) {
+      const f32 *xr = x + (int64_t)r * c;
+      f32 *o = out + (int64_t)r * c;
+      for (int32_t j = 0; j < c4; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(xr + j), wasm_v128_load(b + j)));
+      for (int32_t j = c4; j < c; j++) o[j] = xr[j] + b[j];
+    }
+    return;
+  }
+  /* c % 4 != 0: the row's last 4 channels as one more chunk overlapping the one before (same sums stored twice) */
+  const v128_t bt = wasm_v128_load(b + c - 4);
   for (int32_t r = r_begin; r < r_end; r++) {
     const f32 *xr = x + (int64_t)r * c;
     f32 *o = out + (int64_t)r * c;
     for (int32_t j = 0; j < c4; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(xr + j), wasm_v128_load(b + j)));
-    for (int32_t j = c4; j < c; j++) o[j] = xr[j] + b[j];
+    wasm_v128_store(o + c - 4, wasm_f32x4_add(wasm_v128_load(xr + c - 4), bt));
   }
 }
 
