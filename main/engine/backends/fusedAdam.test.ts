@@ -80,6 +80,42 @@ describe('fused Adam (wasm)', () => {
     }
   });
 
+  it('updated in place, weights are seen anew by kernels that cache them packed (a convnet predicts as cpu does after steps)', async () => {
+    await tf.setBackend('wasm');
+    const rand = seededRandom(7);
+    const build = () => {
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }));
+      m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      m.add(tf.layers.conv2d({ filters: 24, kernelSize: 3, activation: 'relu' }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 10 }));
+      return m;
+    };
+    const model = build();
+    const x = tf.tensor4d(randomValues(8 * 12 * 12 * 3, rand), [8, 12, 12, 3]);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), 10);
+    const opt = createFusedAdam(tf, 0.05);
+    const step = () => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+    step(); // every variable gets a buffer of its own
+    const first = model.predict(x) as tf.Tensor; // inference kernels see (and may cache) the weights
+    first.dispose();
+    const ids = model.trainableWeights.map((w) => w.read().dataId);
+    for (let i = 0; i < 3; i++) step();
+    expect(model.trainableWeights.map((w) => w.read().dataId)).toEqual(ids); // updated in place
+    const got = model.predict(x) as tf.Tensor;
+    const ours = (await got.data()) as Float32Array;
+    const weights = await Promise.all(model.getWeights().map(async (w) => ({ shape: w.shape, values: (await w.data()) as Float32Array })));
+    await tf.setBackend('cpu');
+    const ref = build();
+    ref.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+    const want = (await (ref.predict(tf.tensor4d(await x.data(), [8, 12, 12, 3])) as tf.Tensor).data()) as Float32Array;
+    expectClose(ours, want, 'predictions after in-place steps');
+    await tf.setBackend('wasm');
+    tf.dispose([x, y, got]);
+    opt.dispose();
+  });
+
   it('leaves a tensor that shares the variable\'s buffer untouched', async () => {
     await tf.setBackend('wasm');
     const v = tf.variable(tf.tensor([1, 2, 3, 4, 5]), true, `shared_${Math.random()}`);

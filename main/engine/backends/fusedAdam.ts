@@ -31,8 +31,25 @@ export function setFusedAdamInPlace(on: boolean): void {
   inPlace = on;
 }
 
+/**
+ * tfjs-backend-wasm keeps an XNNPACK operator per weight tensor (Conv2D, FusedConv2D, …), with the weights
+ * packed into it when first used, keyed by the tensor's id and dropped only when that id is disposed: it
+ * assumes a tensor's values never change. An update in place breaks that assumption (the operator keeps
+ * computing with the old weights: a CIFAR-10 model evaluated at chance after training), so after each one
+ * the id is disposed on the C++ side (which runs its disposal callbacks, freeing the cached operators) and
+ * registered again on the same memory. The JS side (dataIdMap, refCount, the heap block) is untouched.
+ */
+function forgetPacked(backend: WasmRefCounts, t: tfjs.Tensor): void {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data) return;
+  backend.wasm.tfjs.disposeData(data.id);
+  backend.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
+}
+
 interface WasmRefCounts {
   refCount(dataId: object): number;
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number } | undefined };
+  wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
 }
 
 /** Registers the fused kernel for 'wasm' (idempotent). False where our wasm module is unavailable. */
@@ -109,6 +126,7 @@ export function createFusedAdam(tf: Tf, learningRate: number, beta1 = 0.9, beta2
             const mo = heapOffset(backend, m.dataId);
             const vo = heapOffset(backend, v.dataId);
             native.adamUpdate(x, heapOffset(backend, g.dataId), mo, vo, x, mo, vo, value.size, attrs.lr, attrs.b1, 1 - attrs.b1, attrs.b2, 1 - attrs.b2, c1, c2, attrs.eps);
+            forgetPacked(backend as unknown as WasmRefCounts, value);
             return;
           }
           const [x1, m1, v1] = tf.engine().runKernel(FUSED_ADAM_KERNEL, { x: value, g, m, v }, attrs as unknown as tfjs.NamedAttrMap) as tfjs.Tensor[];
