@@ -62,8 +62,8 @@ describe('fused dense op (one product forward, dx / dW / db in one call) matches
     { x: [3, 5, 7, 13], w: [13, 11], bias: true, act: 'relu' },
     // large enough for the helper thread (dW alongside dx), and for each product split over both (rows; columns of a wide dW)
     { x: [32, 32, 64], w: [64, 96], bias: true, act: 'relu' },
-    { x: [16, 128, 128], w: [128, 520], bias: true, act: 'linear' },
-    { x: [4, 8, 2048], w: [2048, 1100], bias: false, act: 'linear' },
+    { x: [8, 64, 128], w: [128, 276], bias: true, act: 'linear' },
+    { x: [4, 8, 2048], w: [2048, 276], bias: false, act: 'linear' },
     // k < 8 and tiny products: the plain gemm
     { x: [3, 4, 5], w: [5, 6], bias: true, act: 'relu' },
   ];

@@ -39,8 +39,8 @@ function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-5
 }
 
 describe('fused GELU (one op, closed-form gradient) matches tfjs gelu', () => {
-  // 1 and 7 leave a tail of fewer than 4 floats; 1 << 17 is split over two threads.
-  for (const n of [1, 7, 1000, 1 << 17]) {
+  // 1 and 7 leave a tail of fewer than 4 floats; (1 << 16) + 5 is split over two threads (splitElements: from 1 << 16).
+  for (const n of [1, 7, 1000, (1 << 16) + 5]) {
     it(`${n} values: y and dx on wasm (our kernels) and on cpu (ops) vs tfjs's activation on cpu`, async () => {
       await tf.setBackend('cpu');
       const want = run(n, false);
