@@ -27,7 +27,7 @@ export function shrinkTokens(graph: Graph, length: number): Graph {
   const a = analyzeGraph(g);
   if (!input || a.outputs.length !== 1) return graph;
   const languageModel = a.nodes[a.outputs[0]!]?.shape?.length === 2;
-  if (!languageModel && !g.nodes.some((n) => n.type === 'LSTM' || n.type === 'GRU' || n.type === 'SimpleRNN')) return graph;
+  if (!languageModel && !g.nodes.some((n) => n.type === 'LSTM' || n.type === 'GRU' || n.type === 'SimpleRNN' || n.type === 'MultiHeadAttention')) return graph;
   input.params = { ...input.params, length };
   for (const n of g.nodes) {
     if (n.type === 'PositionalEmbedding') n.params = { ...n.params, sequenceLength: length };
