@@ -147,7 +147,7 @@ function readme(platform: string, manifest: BundleManifest): string {
   return `# Layerforge GPU check (${platform})
 
 The GPU check of Layerforge (\`npm run bench -- --only gpu\`) for a machine with no package registry:
-training images/s of cifar10-cnn and resnet-small (batch 64, Adam, synthetic data) on webgpu (Dawn:
+training images/s of cifar10-cnn and resnet-small (batch 64, 16 on a software adapter; Adam, synthetic data) on webgpu (Dawn:
 Vulkan, Metal or D3D12, any GPU vendor), on wasm (the CPU), on tensorflow-gpu where
 @tensorflow/tfjs-node-gpu is installed (it is not in this bundle), and PyTorch on CUDA where
 \`/usr/bin/python3\` has torch with CUDA (scripts/bench/pytorch-gpu.py; the path is fixed, so torch
