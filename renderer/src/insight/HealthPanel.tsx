@@ -7,7 +7,8 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { RunDetail } from '../../../shared/api';
 import type { LayerHealth, TrainingHealth } from '../../../shared/api/insight';
-import { MetricChart, type Series } from '../training/Charts';
+import type { Series } from '../training/chartData';
+import { MetricChart } from '../training/lazyCharts';
 import { HeatCanvas } from './HeatCanvas';
 import { insight, insightApi } from './insightStore';
 import { ACTIVE_STATUS, classColor, commonGrid, epochLayerRows, formatValue, latestEpoch, percent } from './insightView';

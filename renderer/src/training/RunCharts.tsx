@@ -1,7 +1,8 @@
 import { useMemo } from 'react';
 import type { RunDetail } from '../../../shared/api';
 import { batchRows, downsample, epochRows } from './chartData';
-import { COLORS, MetricChart, type Series } from './Charts';
+import { COLORS, type Series } from './chartData';
+import { MetricChart } from './lazyCharts';
 import { chartsFor, headlineMetric, metricIds, taskOf } from './taskMetrics';
 import { useThrottled } from './useThrottled';
 
