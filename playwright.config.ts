@@ -27,7 +27,9 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
     viewport: { width: 1280, height: 800 },
-    trace: 'retain-on-failure',
+    // A trace only for a retried test (CI retries once): recording snapshots and a screencast for every test
+    // slowed each journey (ui-perf.spec.ts measured about 2x on its figures) and a failure's retry still has one.
+    trace: 'on-first-retry',
     screenshot: 'only-on-failure',
     acceptDownloads: true,
   },
