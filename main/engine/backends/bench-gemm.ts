@@ -26,6 +26,9 @@ for (const [i, o] of [[128, 384], [128, 128], [128, 512], [512, 128], [128, 96]]
   shapes.push([`dx  ${R}x${o}·(${i}x${o})T`, R, i, o, 0, 1]);
   shapes.push([`dW  (${R}x${i})T·${R}x${o}`, i, o, R, 1, 0]);
 }
+// lenet5's dense forward products (batch 64) and transformer-classifier's (1024 rows)
+for (const [k, n] of [[400, 120], [120, 84], [84, 10]] as const) shapes.push([`lenet5 64x${k}·${k}x${n}`, 64, n, k, 0, 0]);
+for (const [k, n] of [[32, 96], [32, 32], [32, 64], [64, 32]] as const) shapes.push([`tc 1024x${k}·${k}x${n}`, 1024, n, k, 0, 0]);
 // transformer-classifier's small products
 shapes.push(['small [32,2]T·[32,2]', 2, 2, 32, 1, 0]);
 shapes.push(['small 1024x32·(64x32)T', 1024, 64, 32, 0, 1]);

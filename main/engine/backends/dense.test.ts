@@ -5,6 +5,7 @@ import { registerCustomLayers } from '../compile/custom';
 import { DENSE_GRAD_KERNEL, DENSE_KERNEL, fusedDense, fusedDenseHere, type DenseActivation } from './dense';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
+import { productCall, productHalves, productSplits, setGemmHelperMin, setPackedGemmEnabled, type HeapProduct } from './kernels';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -80,6 +81,72 @@ describe('fused dense op (one product forward, dx / dW / db in one call) matches
       for (const [label, got] of [['two threads', two], ['one thread', one]] as const) got.forEach((g, j) => expectClose(g, want[j]!, `${label} ${names[j]}`));
     });
   }
+
+  // Products below the helper threshold (2^22) stay on one thread; with the threshold at 1 every product splits
+  // (lenet5's: columns of [64,400]·[400,120] and [64,120]·[120,84], dW beside dx), and with LAYERFORGE_GEMM_PACKED=0
+  // the plain gemm (+ bias_act) runs the same products.
+  const small: Case[] = [
+    { x: [64, 400], w: [400, 120], bias: true, act: 'relu' },
+    { x: [64, 120], w: [120, 84], bias: true, act: 'relu' },
+    { x: [64, 84], w: [84, 10], bias: true, act: 'linear' },
+    { x: [32, 32, 32], w: [32, 6, 16], bias: true, act: 'linear' },
+    { x: [2, 5, 24], w: [24, 40], bias: false, act: 'linear' },
+  ];
+  for (const [i, c] of small.entries()) {
+    it(`${JSON.stringify(c)}: every product split over two threads (helper threshold 1), packed and plain, vs cpu`, { timeout: 60_000 }, async () => {
+      await tf.setBackend('cpu');
+      const want = run(c, false, 30 + i);
+      const native = await wasmWithHelper(tf);
+      expect(fusedDenseHere(tf)).toBe(true);
+      const old = setGemmHelperMin(1);
+      const helper = native.helper;
+      const alongside = helper?.alongside;
+      let handoffs = 0;
+      if (helper && alongside) {
+        helper.alongside = (...a: Parameters<typeof alongside>) => {
+          handoffs++;
+          alongside.apply(helper, a);
+        };
+      }
+      try {
+        for (const packed of [true, false]) {
+          const was = setPackedGemmEnabled(packed);
+          try {
+            run(c, true, 30 + i).forEach((g, j) => expectClose(g, want[j]!, `packed ${packed}, two threads [${j}]`));
+            oneThread(native, () => run(c, true, 30 + i)).forEach((g, j) => expectClose(g, want[j]!, `packed ${packed}, one thread [${j}]`));
+          } finally {
+            setPackedGemmEnabled(was);
+          }
+        }
+      } finally {
+        setGemmHelperMin(old);
+        if (helper && alongside) helper.alongside = alongside;
+      }
+      if (helper) expect(handoffs, 'products handed to the helper thread').toBeGreaterThanOrEqual(4);
+    });
+  }
+
+  it("kernels.ts's heap-level product: halves by batch, columns (wide packed), rows; the helper only from the threshold on", async () => {
+    const native = await wasmWithHelper(tf);
+    const p = (m: number, n: number, k: number, batch = 1): HeapProduct => ({ a: 0, b: 0, c: 0, m, n, k, batch });
+    expect(productHalves(native, p(64, 120, 400))).toEqual([[0, 1, 0, 64, 0, 56], [0, 1, 0, 64, 56, 120]]);
+    expect(productHalves(native, p(1024, 96, 32))).toEqual([[0, 1, 0, 512, 0, 96], [0, 1, 512, 1024, 0, 96]]);
+    expect(productHalves(native, p(16, 16, 16, 5))).toEqual([[0, 2, 0, 16, 0, 16], [2, 5, 0, 16, 0, 16]]);
+    expect(productHalves(native, p(4, 6, 4))).toBeNull();
+    const was = setPackedGemmEnabled(false);
+    try {
+      // The plain gemm splits rows only, and computes whole rows.
+      expect(productHalves(native, p(64, 120, 400))).toEqual([[0, 1, 0, 32, 0, 120], [0, 1, 32, 64, 0, 120]]);
+      expect(() => productCall(native, p(64, 120, 400), 0, [0, 1, 0, 64, 0, 56])).toThrow(/whole rows/);
+    } finally {
+      setPackedGemmEnabled(was);
+    }
+    if (native.helper) {
+      expect(productSplits(native, p(64, 120, 400))).toBe(false);
+      expect(productSplits(native, p(1024, 128, 128))).toBe(true);
+      expect(productSplits(native, p(64, 120, 400), 1)).toBe(true);
+    }
+  });
 
   it('is off on cpu, without our module and with LAYERFORGE_FUSED_DENSE=0', async () => {
     await tf.setBackend('wasm');

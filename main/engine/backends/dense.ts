@@ -8,17 +8,19 @@
  *   forward  `LayerforgeDense`:     y = act(x·W + b)                       one product with its epilogue
  *   backward `LayerforgeDenseGrad`: g = dy·act'(y); dx = g·Wᵀ, dW = xᵀ·g, db = Σ g      one call
  * reading x [..., K] and W (any shape of K·N floats, e.g. MultiHeadAttention's [K, heads, dim]) on the
- * heap as they are; dW comes back in W's shape and db in the bias's. The products are kernels.c's: the
- * packed `gemm_pk` (bias and relu in its store) where kernels.ts would take it, else `gemm` + `bias_act`.
- * Threads: products of >= 2^18 multiply-adds use the helper thread; below 2^24 the gradient runs dW there
- * while this thread computes dx and db (one hand-off), from 2^24 on each product is split in two (rows, or
- * columns of a wide dW). Activations fused: linear and relu; any other activation runs after the op as the
+ * heap as they are; dW comes back in W's shape and db in the bias's. The products are kernels.ts's heap-level
+ * `runProduct` / `productCall` (the same code as BatchMatMul and _FusedMatMul: the packed `gemm_pk` with bias and
+ * relu in its store where it applies, else `gemm` + `bias_act`, LAYERFORGE_GEMM_PACKED followed).
+ * Threads: products of at least gemmHelperMinimum() multiply-adds (2^22, LAYERFORGE_GEMM_HELPER_MIN) use the
+ * helper thread: the forward splits its product in two (rows, or columns of a wide one); below 2^24 the
+ * gradient runs dW there while this thread computes dx and db (one hand-off), from 2^24 on each product is
+ * split in two. Smaller products stay on this thread (a hand-off costs more than their half). Activations
+ * fused: linear and relu; any other activation runs after the op as the
  * layer's own. LAYERFORGE_FUSED_DENSE=0 turns it off (tfjs's ops).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
-import type { NativeKernels } from './native';
-import { gemmHelperMinimum, packedGemmEnabled } from './kernels';
+import { gemmHelperMinimum, productCall, productScratchFloats, productSplits, runProduct, type HeapProduct } from './kernels';
 import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 
 export const DENSE_KERNEL = 'LayerforgeDense';
@@ -30,59 +32,6 @@ export type DenseActivation = keyof typeof ACT_CODE;
 
 /** From this many multiply-adds on, the gradient splits each of its two products over both threads. */
 const SPLIT_EACH = 1 << 24;
-/** Below this many multiply-adds (or k < 8) a product takes the plain gemm, as in kernels.ts. */
-const PACKED_MIN = 16_384;
-
-/** C [m, n] = op(A)·op(B) (+ bias, act) on heap offsets. */
-interface Product {
-  a: number;
-  b: number;
-  c: number;
-  m: number;
-  n: number;
-  k: number;
-  ta: number;
-  tb: number;
-  bias: number;
-  act: number;
-}
-type Part = readonly [rowBegin: number, rowEnd: number, colBegin: number, colEnd: number];
-
-const packed = (native: NativeKernels, p: Product) => p.k >= 8 && p.m * p.n * p.k >= PACKED_MIN && packedGemmEnabled() && native.has('gemm_pk');
-/** Scratch floats one thread needs for p (gemm_pk's panels: 256 · (min(n, 256) + 8), or gemm's transposed B). */
-const packFloats = (native: NativeKernels, p: Product) => (packed(native, p) ? 256 * (Math.min(p.n, 256) + 8) : p.tb ? p.k * p.n : 0);
-
-/** The export and arguments that compute `part` of p. Plain gemm: whole rows only, and no epilogue (bias_act after). */
-function call(native: NativeKernels, p: Product, pack: number, part: Part): [string, number[]] {
-  const [r0, r1, c0, c1] = part;
-  if (packed(native, p)) return ['gemm_pk', [p.a, p.b, p.c, pack, p.m, p.n, p.k, p.ta, p.tb, 0, 0, 0, 1, r0, r1, c0, c1, p.bias, p.act]];
-  return ['gemm', [p.a, p.b, p.c, pack, p.m, p.n, p.k, p.ta, p.tb, 0, 0, 0, 1, r0, r1]];
-}
-
-/** Two halves of p for two threads (as kernels.ts splits: columns of a wide, short packed product, else rows), or null. */
-function halves(native: NativeKernels, p: Product): [Part, Part] | null {
-  if (packed(native, p) && p.n > p.m && p.n >= 16) {
-    const h = Math.floor(p.n / 16) * 8;
-    return [[0, p.m, 0, h], [0, p.m, h, p.n]];
-  }
-  if (p.m < 8) return null;
-  const h = Math.floor(p.m / 8) * 4;
-  return [[0, h, 0, p.n], [h, p.m, 0, p.n]];
-}
-
-/** p on this thread, or split over both (then `pack` holds 2 · packFloats floats). */
-function run(native: NativeKernels, p: Product, pack: number, split: boolean): void {
-  const two = split && native.helper?.ready ? halves(native, p) : null;
-  if (two) {
-    const [fn, args] = call(native, p, pack, two[0]);
-    const [, other] = call(native, p, pack + 4 * packFloats(native, p), two[1]);
-    native.helper!.alongside(fn, other, () => native.fn(fn)(...args));
-  } else {
-    const [fn, args] = call(native, p, pack, [0, p.m, 0, p.n]);
-    native.fn(fn)(...args);
-  }
-  if (!packed(native, p) && p.bias) native.biasAct(p.c, p.bias, p.m, p.n, p.act);
-}
 
 const registeredOn = new WeakSet<object>();
 
@@ -97,10 +46,10 @@ export function registerDenseKernels(tf: Tf): void {
     const act = Number(attrs.act ?? 0);
     if (!bias && act !== 0) throw new Error(`${DENSE_KERNEL}: an activation needs a bias input`);
     const y = output([...x.shape.slice(0, -1), n]);
-    const p: Product = { a: at(x), b: at(w), c: at(y), m, n, k, ta: 0, tb: 0, bias: at(bias), act };
-    const split = m * n * k >= gemmHelperMinimum();
-    const pf = packFloats(native, p);
-    run(native, p, pf ? at(scratch(split ? 2 * pf : pf)) : 0, split);
+    const p: HeapProduct = { a: at(x), b: at(w), c: at(y), m, n, k, bias: at(bias), act };
+    const split = productSplits(native, p);
+    const floats = productScratchFloats(native, p);
+    runProduct(native, p, floats ? at(scratch(split ? 2 * floats : floats)) : 0, split);
     return y;
   });
   registerNativeKernel(tf, { name: DENSE_GRAD_KERNEL, inputs: ['dy', 'x', 'w'], optional: ['y'] }, ({ native, inputs: { dy, x, w, y }, attrs, at, output, scratch }) => {
@@ -121,25 +70,26 @@ export function registerDenseKernels(tf: Tf): void {
       g = at(masked);
     }
     // dx = g·Wᵀ ([m, n]·[n, k], W read transposed); dW = xᵀ·g ([k, m]·[m, n], x read transposed).
-    const pdx: Product = { a: g, b: at(w), c: at(dx), m, n: k, k: n, ta: 0, tb: 1, bias: 0, act: 0 };
-    const pdw: Product = { a: at(x), b: g, c: at(dw), m: k, n, k: m, ta: 1, tb: 0, bias: 0, act: 0 };
+    const pdx: HeapProduct = { a: g, b: at(w), c: at(dx), m, n: k, k: n, tb: true };
+    const pdw: HeapProduct = { a: at(x), b: g, c: at(dw), m: k, n, k: m, ta: true };
     const work = m * n * k;
     const each = work >= SPLIT_EACH;
-    const fx = packFloats(native, pdx), fw = packFloats(native, pdw);
+    const fx = productScratchFloats(native, pdx), fw = productScratchFloats(native, pdw);
     const packX = fx ? at(scratch(each ? 2 * fx : fx)) : 0;
     const packW = fw ? at(scratch(each ? 2 * fw : fw)) : 0;
     const sums = () => {
       if (db) native.sumRows(g, at(db), m, n);
     };
     if (native.helper?.ready && work >= gemmHelperMinimum() && !each) {
-      const [fn, args] = call(native, pdw, packW, [0, pdw.m, 0, pdw.n]);
+      // One hand-off: dW on the helper while this thread computes dx and db.
+      const [fn, args] = productCall(native, pdw, packW);
       native.helper.alongside(fn, args, () => {
-        run(native, pdx, packX, false);
+        runProduct(native, pdx, packX, false);
         sums();
       });
     } else {
-      run(native, pdx, packX, each);
-      run(native, pdw, packW, each);
+      runProduct(native, pdx, packX, each);
+      runProduct(native, pdw, packW, each);
       sums();
     }
     return db ? [dx, dw, db] : [dx, dw];

@@ -377,10 +377,15 @@ export function setNativeGemmEnabled(on: boolean): void {
 }
 
 /**
- * The smallest product (multiply-adds) that our GEMM splits with the helper thread: below it, waking the
- * helper and waiting for it costs more than its half saves (LAYERFORGE_GEMM_HELPER_MIN overrides).
+ * The smallest product (multiply-adds) that our GEMM splits with the helper thread (LAYERFORGE_GEMM_HELPER_MIN
+ * overrides). Below it the product stays on the calling thread: a hand-off (wake the helper, wait for it) costs
+ * ~15-25 µs back to back and, right after an XNNPACK operator (its pthreadpool workers spin on the cores
+ * after each op) or on a busy machine, often 0.3-4 ms, while a half of a 2^22 product saves ~0.1 ms. It was
+ * 262,144: lenet5's and transformer-classifier's dense products (0.6-3 M multiply-adds) were then 1.4-5.7x
+ * slower per kernel than on one thread in training steps under load, the forward most (its products follow
+ * Relu / Add / Conv2D, which run on XNNPACK's pool). bench-gemm-split.ts / bench-dense-step.ts measure it.
  */
-let gemmHelperMin = Number(process.env.LAYERFORGE_GEMM_HELPER_MIN ?? '') || 262_144;
+let gemmHelperMin = Number(process.env.LAYERFORGE_GEMM_HELPER_MIN ?? '') || 1 << 22;
 /** The helper threshold (multiply-adds) now in force (dense.ts follows it too). */
 export function gemmHelperMinimum(): number {
   return gemmHelperMin;
@@ -398,7 +403,7 @@ export function setGemmHelperMin(macs: number): number {
  * with few rows (a weight gradient), columns). LAYERFORGE_GEMM_PACKED=0: the plain `gemm` (+ bias_act).
  */
 let packedGemm = process.env.LAYERFORGE_GEMM_PACKED !== '0';
-/** Whether the packed GEMM is on (other callers of gemm_pk, e.g. dense.ts, should follow it). */
+/** Whether the packed GEMM is on (callers of runProduct / productCall, dense.ts included, follow it). */
 export function packedGemmEnabled(): boolean {
   return packedGemm;
 }
@@ -413,6 +418,106 @@ const PACKED_MIN = 16_384;
 /** gemm_pk's scratch per thread: PK_KC · (min(n, PK_NC) + 8) floats (kernels.c). */
 const packedScratch = (n: number) => 256 * (Math.min(n, 256) + 8);
 
+/**
+ * A float32 product on tfjs's wasm heap for our module (native/kernels.c), for every caller of our GEMM
+ * (BatchMatMul, _FusedMatMul, dense.ts's op): for each bi < batch,
+ *   C[bi] [m, n] = act(op(A[bi]) · op(B[bi]) + bias)
+ * a, b, c, bias: heap byte offsets (bias 0: none). A is [m, k] ([k, m] with ta), B [k, n] ([n, k] with tb);
+ * aStride / bStride: floats from one batch's matrix to the next (0: one matrix shared by every batch);
+ * C is dense [batch, m, n]. act (0 linear, 1 relu, 2 relu6) needs a bias.
+ */
+export interface HeapProduct {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly ta?: boolean;
+  readonly tb?: boolean;
+  readonly batch?: number;
+  readonly aStride?: number;
+  readonly bStride?: number;
+  readonly bias?: number;
+  readonly act?: number;
+}
+
+/** What one thread computes of a product: batches [b0, b1), rows [r0, r1), columns [c0, c1) (a column range: gemm_pk only, c0 a multiple of 8). */
+export type ProductPart = readonly [b0: number, b1: number, r0: number, r1: number, c0: number, c1: number];
+
+/** Multiply-adds of a product. */
+export const productMacs = (p: HeapProduct): number => p.m * p.n * p.k * (p.batch ?? 1);
+
+/** Whether p takes the packed GEMM (gemm_pk: bias and act in its store), else the plain gemm (+ bias_act after). */
+export function productIsPacked(native: NativeKernels, p: HeapProduct): boolean {
+  return packedGemm && p.k >= 8 && p.m * p.n * p.k >= PACKED_MIN && native.has('gemm_pk');
+}
+
+/** Scratch floats one thread needs for p: gemm_pk's panels, or the plain gemm's transposed copy of B (0: none). */
+export function productScratchFloats(native: NativeKernels, p: HeapProduct): number {
+  return productIsPacked(native, p) ? packedScratch(p.n) : p.tb ? p.k * p.n : 0;
+}
+
+/**
+ * p in two halves for two threads, or null (nothing to split): batches; for a wide, short packed product (a
+ * weight gradient xᵀ·dy) columns, so that each thread packs only its half of B; else rows (from 8 rows).
+ */
+export function productHalves(native: NativeKernels, p: HeapProduct): [ProductPart, ProductPart] | null {
+  const batch = p.batch ?? 1;
+  if (batch > 1) {
+    const h = Math.floor(batch / 2);
+    return [[0, h, 0, p.m, 0, p.n], [h, batch, 0, p.m, 0, p.n]];
+  }
+  if (productIsPacked(native, p) && p.n > p.m && p.n >= 16) {
+    const h = Math.floor(p.n / 16) * 8;
+    return [[0, 1, 0, p.m, 0, h], [0, 1, 0, p.m, h, p.n]];
+  }
+  if (p.m < 8) return null;
+  const h = Math.floor(p.m / 8) * 4;
+  return [[0, 1, 0, h, 0, p.n], [0, 1, h, p.m, 0, p.n]];
+}
+
+/**
+ * The export and arguments that compute `part` of p (default: all of it) on one thread, `pack` the heap
+ * offset of productScratchFloats(p) floats of its own. The plain gemm has no epilogue: run productEpilogue
+ * once every part is done.
+ */
+export function productCall(native: NativeKernels, p: HeapProduct, pack: number, part: ProductPart = [0, p.batch ?? 1, 0, p.m, 0, p.n]): [string, number[]] {
+  const [b0, b1, r0, r1, c0, c1] = part;
+  const head = [p.a, p.b, p.c, pack, p.m, p.n, p.k, p.ta ? 1 : 0, p.tb ? 1 : 0, p.aStride ?? 0, p.bStride ?? 0, b0, b1, r0, r1];
+  if (productIsPacked(native, p)) return ['gemm_pk', [...head, c0, c1, p.bias ?? 0, p.act ?? 0]];
+  if (c0 !== 0 || c1 !== p.n) throw new Error('productCall: the plain gemm computes whole rows only');
+  return ['gemm', head];
+}
+
+/** The plain gemm's epilogue (bias and act over all of C, one bias_act pass), once every part is done; nothing for gemm_pk (its store applies them). */
+export function productEpilogue(native: NativeKernels, p: HeapProduct): void {
+  if (p.bias && !productIsPacked(native, p)) native.biasAct(p.c, p.bias, p.m * (p.batch ?? 1), p.n, p.act ?? 0);
+}
+
+/** Whether p goes to both threads: the helper is up, p has two halves and at least `minimum` multiply-adds (default: the GEMM helper threshold). */
+export function productSplits(native: NativeKernels, p: HeapProduct, minimum = gemmHelperMin): boolean {
+  return native.helper?.ready === true && productMacs(p) >= minimum && productHalves(native, p) !== null;
+}
+
+/**
+ * Computes p: on this thread, or with `split` (see productSplits) half on the helper thread (`pack` then
+ * holds two blocks of productScratchFloats(p) floats, the helper's second), then the plain gemm's epilogue.
+ */
+export function runProduct(native: NativeKernels, p: HeapProduct, pack: number, split: boolean): void {
+  const two = split && native.helper?.ready ? productHalves(native, p) : null;
+  if (two) {
+    const [fn, here] = productCall(native, p, pack, two[0]);
+    const [, there] = productCall(native, p, pack + 4 * productScratchFloats(native, p), two[1]);
+    const f = native.fn(fn);
+    native.helper!.alongside(fn, there, () => f(...here));
+  } else {
+    const [fn, args] = productCall(native, p, pack);
+    native.fn(fn)(...args);
+  }
+  productEpilogue(native, p);
+}
+
 /** A bias (a 1-d tensor over the output's last axis) and relu / relu6 applied to a product's output. */
 interface Epilogue {
   bias: TensorInfo;
@@ -421,11 +526,11 @@ interface Epilogue {
 }
 
 /**
- * A float32 product on our module's two-thread GEMM (native/kernels.c: gemm_pk, or gemm for tiny
- * products and with LAYERFORGE_GEMM_PACKED=0), for any transposes and for batches where one side is
- * shared or both have the same batch (attention's products), with no transposed copies: B is repacked
- * inside the kernel, per thread. An epilogue (bias, relu / relu6) is applied in gemm_pk's store, or by
- * one bias_act pass after gemm. Returns null when the module is absent or the shapes broadcast otherwise.
+ * A float32 product on our module's two-thread GEMM (runProduct: gemm_pk, or gemm for tiny products and
+ * with LAYERFORGE_GEMM_PACKED=0), for any transposes and for batches where one side is shared or both
+ * have the same batch (attention's products), with no transposed copies: B is repacked inside the kernel,
+ * per thread. An epilogue (bias, relu / relu6) is applied in gemm_pk's store, or by one bias_act pass
+ * after gemm. Returns null when the module is absent or the shapes broadcast otherwise.
  */
 function nativeBatchMatMul(tf: Tf, args: KernelArgs, epilogue?: Epilogue): TensorInfo | null {
   const native = nativeKernels(args.backend);
@@ -452,45 +557,13 @@ function nativeBatchMatMul(tf: Tf, args: KernelArgs, epilogue?: Epilogue): Tenso
   }
   const backend = args.backend as WasmHeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput([...batchShape, ta ? ac : ar, tb ? br : bc], 'float32');
-  const packed = packedGemm && k >= 8 && m * n * k >= PACKED_MIN && native.has('gemm_pk');
-  // Something to split (batches, 8+ rows, or with gemm_pk 16+ columns) and enough of it to pay for the hand-off.
-  const splittable = calls > 1 || m >= 8 || (packed && n >= 16);
-  const helper = native.helper?.ready && splittable && m * n * k * calls >= gemmHelperMin ? native.helper : null;
-  const perThread = packed ? packedScratch(n) : k * n;
-  const pack = packed || tb ? backend.makeOutput([helper ? 2 * perThread : perThread], 'float32') : null;
+  const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+  const p: HeapProduct = { a: at(a), b: at(b), c: at(out), m, n, k, ta, tb, batch: calls, aStride: aBatch === 1 ? 0 : ar * ac, bStride: bBatch === 1 ? 0 : br * bc, bias: epilogue ? at(epilogue.bias) : 0, act: epilogue?.act ?? 0 };
+  const split = productSplits(native, p);
+  const floats = productScratchFloats(native, p);
+  const pack = floats ? backend.makeOutput([split ? 2 * floats : floats], 'float32') : null;
   try {
-    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
-    const packAt = pack ? at(pack) : 0, otherPack = packAt + 4 * perThread;
-    const common = [at(a), at(b), at(out)] as const;
-    const shape = [m, n, k, ta ? 1 : 0, tb ? 1 : 0, aBatch === 1 ? 0 : ar * ac, bBatch === 1 ? 0 : br * bc] as const;
-    if (packed) {
-      const gemmPk = native.fn('gemm_pk');
-      const epi = [epilogue ? at(epilogue.bias) : 0, epilogue?.act ?? 0] as const;
-      if (!helper) {
-        gemmPk(...common, packAt, ...shape, 0, calls, 0, m, 0, n, ...epi);
-      } else if (calls > 1) {
-        const half = Math.floor(calls / 2);
-        helper.alongside('gemm_pk', [...common, otherPack, ...shape, half, calls, 0, m, 0, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, half, 0, m, 0, n, ...epi));
-      } else if (n > m && n >= 16) {
-        // Wide and short (a weight gradient xᵀ·dy): columns, so each thread packs only its half of B.
-        const half = Math.floor(n / 16) * 8;
-        helper.alongside('gemm_pk', [...common, otherPack, ...shape, 0, 1, 0, m, half, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, 1, 0, m, 0, half, ...epi));
-      } else {
-        const half = Math.floor(m / 8) * 4;
-        helper.alongside('gemm_pk', [...common, otherPack, ...shape, 0, 1, half, m, 0, n, ...epi], () => gemmPk(...common, packAt, ...shape, 0, 1, 0, half, 0, n, ...epi));
-      }
-      return out;
-    }
-    if (!helper) {
-      native.gemm(...common, packAt, ...shape, 0, calls, 0, m);
-    } else if (calls > 1) {
-      const half = Math.floor(calls / 2);
-      helper.alongside('gemm', [...common, otherPack, ...shape, half, calls, 0, m], () => native.gemm(...common, packAt, ...shape, 0, half, 0, m));
-    } else {
-      const half = Math.floor(m / 8) * 4;
-      helper.alongside('gemm', [...common, otherPack, ...shape, 0, 1, half, m], () => native.gemm(...common, packAt, ...shape, 0, 1, 0, half));
-    }
-    if (epilogue?.bias) native.biasAct(at(out), at(epilogue.bias), m * calls, n, epilogue.act);
+    runProduct(native, p, pack ? at(pack) : 0, split);
   } catch (e) {
     backend.disposeData(out.dataId);
     throw e;
