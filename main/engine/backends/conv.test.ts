@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { c1ConvCalls, convAddRelu, convMaxPool, gemmConvCalls, inputGradCalls, originalConvKernel, registerConvKernels, setC1Conv, setConvInputGrad, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
+import { c1ConvCalls, convAddRelu, convMaxPool, gemmConvCalls, igemmConvCalls, inputGradCalls, inputGradValidCalls, originalConvKernel, registerConvKernels, setC1Conv, setConvDirect, setConvInputGrad, setConvPath, setConvPoolFusion, setConvResidualFusion, setGemmConv, setWinogradTile, winogradCalls, type ConvPath } from './conv';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, expectCloseOnThreads, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
@@ -17,6 +17,7 @@ afterEach(() => {
   setWinogradTile(4);
   setC1Conv('auto');
   setConvInputGrad('auto');
+  setConvDirect('auto');
 });
 
 type Act = 'none' | 'linear' | 'relu' | 'relu6';
@@ -126,6 +127,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
 
   it('im2col + GEMM (conv_gemm_fwd): equals cpu for 1x1 / 3x3 / 5x5, strides 1 and 2, same / valid, odd sizes, output channels not a multiple of 8, on two threads, one, and without our module', async () => {
     const native = await wasmWithHelper(tf);
+    setConvDirect('off'); // unpadded convs would take conv_igemm_fwd (tested below)
     type G = { x: [number, number, number, number]; f: number; k: number; s: number; pad: 'same' | 'valid'; act: Act };
     const cases: G[] = [
       { x: [3, 11, 13, 3], f: 3, k: 16, s: 1, pad: 'same', act: 'relu' },
@@ -170,7 +172,10 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
   });
 
   it('gives the same gradients as cpu through a lenet-like 5x5 conv on the GEMM path (forward and the stride-1 input gradient)', async () => {
-    await expectGradsAsCpu(11, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setGemmConv('ours'), gemmConvCalls);
+    await expectGradsAsCpu(11, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => {
+      setGemmConv('ours');
+      setConvDirect('off');
+    }, gemmConvCalls);
   });
 
   it('one-channel direct conv (conv_c1_fwd): equals cpu for 3x3 / 5x5 / 7x7, same / valid, odd sizes, 1-13 output channels, on two threads, one, and without our module', async () => {
@@ -202,9 +207,13 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
       expectCloseOnThreads(native, () => runD(c, 130 + i), want, label);
       expect(c1ConvCalls(), `${label}: ran on the direct path`).toBe(before + 2);
       expectClose(withoutNativeKernels(() => runD(c, 130 + i)), want, `${label}, no module`);
+      // LAYERFORGE_CONV_DIRECT=0: conv_c1_fwd (1 row x up to 8 channels) instead of conv_c1q_fwd.
+      setConvDirect('off');
+      expectCloseOnThreads(native, () => runD(c, 130 + i), want, `${label}, conv_c1_fwd`);
+      setConvDirect('auto');
       setC1Conv('off');
       expectClose(runD(c, 130 + i), want, `${label}, direct path off`);
-      expect(c1ConvCalls(), `${label}: off`).toBe(before + 2);
+      expect(c1ConvCalls(), `${label}: off`).toBe(before + 4);
       setC1Conv('ours');
     }
     // Not for it: two channels, stride 2, dilation 2.
@@ -228,6 +237,7 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
       { x: [1, 6, 5, 3], f: 3, k: 4, s: 1, pad: 'same' }, // one image: one thread
       { x: [2, 11, 9, 5], f: 3, k: 12, s: 2, pad: 'same' },
       { x: [3, 10, 9, 4], f: 4, k: 8, s: 2, pad: 'valid' },
+      { x: [2, 9, 9, 4], f: 5, k: 8, s: 1, pad: 'valid' }, // conv_bpi_valid: one column left, fw·c = 20 (a last block of 8)
     ];
     const runB = (c: B, seed: number): Float32Array => {
       const rand = seededRandom(seed);
@@ -249,9 +259,19 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
       expectCloseOnThreads(native, () => runB(c, 150 + i), want, label);
       expect(inputGradCalls(), `${label}: ran on GEMM + col2im`).toBe(before + 2);
       expectClose(withoutNativeKernels(() => runB(c, 150 + i)), want, `${label}, no module`);
+      // Unpadded: conv_bpi_valid (tiles added straight into dx) by default, conv_bpi with LAYERFORGE_CONV_DIRECT=0.
+      const { top, left, bottom, right } = tf.backend_util.computeConv2DInfo(c.x, [c.f, c.f, c.x[3], c.k], c.s, 1, c.pad).padInfo;
+      const unpadded = top === 0 && left === 0 && bottom === 0 && right === 0;
+      const valid0 = inputGradValidCalls();
+      setConvDirect('off');
+      expectCloseOnThreads(native, () => runB(c, 150 + i), want, `${label}, conv_bpi`);
+      expect(inputGradValidCalls(), `${label}: conv_bpi`).toBe(valid0);
+      setConvDirect('auto');
+      expectClose(runB(c, 150 + i), want, `${label}, again`);
+      expect(inputGradValidCalls(), `${label}: conv_bpi_valid where unpadded`).toBe(valid0 + (unpadded ? 1 : 0));
       setConvInputGrad('off');
       expectClose(runB(c, 150 + i), want, `${label}, off`);
-      expect(inputGradCalls(), `${label}: off`).toBe(before + 2);
+      expect(inputGradCalls(), `${label}: off`).toBe(before + 5);
       setConvInputGrad('ours');
     }
     // By default: lenet5's 5x5 shapes, not 3x3 (Winograd's) nor strides.
@@ -264,9 +284,59 @@ describe('3x3 convolution by Winograd F(4x4, 3x3) and F(2x2, 3x3) (native/conv.c
     expect(inputGradCalls()).toBe(before + 1);
   });
 
+  it('implicit GEMM (conv_igemm_fwd): equals cpu for unpadded convs, 5x5 / 3x3 / 2x3 / 1x1, strides 1 and 2, partial groups of 4 pixels, bias + linear / relu / relu6, on two threads, one, and without our module', async () => {
+    const native = await wasmWithHelper(tf);
+    type G = { x: [number, number, number, number]; f: [number, number]; k: number; s: number; pad: 'same' | 'valid'; act: Act };
+    const cases: G[] = [
+      { x: [3, 14, 14, 6], f: [5, 5], k: 16, s: 1, pad: 'valid', act: 'relu' }, // lenet5's conv2
+      { x: [2, 14, 14, 6], f: [5, 5], k: 16, s: 1, pad: 'valid', act: 'none' },
+      { x: [2, 9, 11, 5], f: [3, 3], k: 8, s: 2, pad: 'valid', act: 'linear' },
+      { x: [3, 7, 8, 4], f: [2, 3], k: 24, s: 1, pad: 'valid', act: 'relu6' },
+      { x: [2, 8, 8, 16], f: [1, 1], k: 32, s: 2, pad: 'same', act: 'none' }, // 1x1 stride 2 'same' on even sizes: unpadded
+      { x: [1, 5, 7, 3], f: [3, 3], k: 8, s: 1, pad: 'valid', act: 'relu' }, // 15 pixels: one thread, a partial group
+    ];
+    const runG = (c: G, seed: number): Float32Array => {
+      const rand = seededRandom(seed);
+      const [nb, h, w, ci] = c.x;
+      const taps = c.f[0] * c.f[1] * ci;
+      const xv = randomValues(nb * h * w * ci, rand, 2).map((v) => v + 0.5), fv = randomValues(taps * c.k, rand, Math.sqrt(6 / taps)), bv = randomValues(c.k, rand, 0.5);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x), filter = tf.tensor4d(fv, [...c.f, ci, c.k]);
+        const y = c.act === 'none' ? tf.conv2d(x, filter, c.s, c.pad) : tf.fused.conv2d({ x, filter, bias: tf.tensor1d(bv), strides: c.s, pad: c.pad, activation: c.act });
+        return y.dataSync() as Float32Array;
+      });
+    };
+    setConvDirect('ours');
+    for (const [i, c] of cases.entries()) {
+      const label = `${c.x.join('x')} ${c.f.join('x')}->${c.k} s${c.s} ${c.pad} ${c.act}`;
+      const want = await onCpu(tf, () => runG(c, 170 + i));
+      const before = igemmConvCalls();
+      expectCloseOnThreads(native, () => runG(c, 170 + i), want, label);
+      expect(igemmConvCalls(), `${label}: ran on the implicit GEMM`).toBe(before + 2);
+      expectClose(withoutNativeKernels(() => runG(c, 170 + i)), want, `${label}, no module`);
+      setConvDirect('off');
+      expectClose(runG(c, 170 + i), want, `${label}, off`);
+      expect(igemmConvCalls(), `${label}: off`).toBe(before + 2);
+      setConvDirect('ours');
+    }
+    // By default: lenet5's 5x5 valid conv; not 1x1 (resnet-small's stride-2 shortcut: inconclusive), padded convs, K % 8.
+    setConvDirect('auto');
+    const before = igemmConvCalls();
+    runG(cases[0]!, 1);
+    expect(igemmConvCalls()).toBe(before + 1);
+    runG(cases[4]!, 2);
+    runG({ x: [2, 14, 14, 6], f: [5, 5], k: 16, s: 1, pad: 'same', act: 'relu' }, 3);
+    runG({ x: [2, 14, 14, 6], f: [5, 5], k: 12, s: 1, pad: 'valid', act: 'relu' }, 4);
+    expect(igemmConvCalls()).toBe(before + 1);
+  });
+
   it('gives the same gradients as cpu through lenet5-like 5x5 convs (one-channel direct forward, GEMM forward, GEMM + col2im input gradient)', async () => {
     await expectGradsAsCpu(12, [3, 14, 14, 1], [5, 5, 1, 6], 'same', [3, 14, 14, 6], 0.3, () => setC1Conv('ours'), c1ConvCalls);
     await expectGradsAsCpu(13, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setConvInputGrad('ours'), inputGradCalls);
+    // This session's kernels (LAYERFORGE_CONV_DIRECT): conv_c1q_fwd, conv_igemm_fwd, conv_bpi_valid.
+    await expectGradsAsCpu(14, [3, 14, 14, 1], [5, 5, 1, 6], 'same', [3, 14, 14, 6], 0.3, () => setConvDirect('ours'), c1ConvCalls);
+    await expectGradsAsCpu(15, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setConvDirect('ours'), igemmConvCalls);
+    await expectGradsAsCpu(16, [3, 14, 14, 6], [5, 5, 6, 16], 'valid', [3, 10, 10, 16], 0.2, () => setConvDirect('auto'), inputGradValidCalls);
   });
 
   it('conv + 2x2 max pool in one pass (convMaxPool): equals cpu for Winograd and GEMM shapes, odd sizes, on two threads and one; null where it does not apply', async () => {

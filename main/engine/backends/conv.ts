@@ -17,6 +17,12 @@
  * Conv2DBackpropInput (registered by kernels.ts) is wrapped here: where bpiWins (stride-1 filters larger
  * than 3x3 with small patches: lenet5's 5x5 convs), dx = dy·Wᵀ as a GEMM plus a col2im scatter
  * (conv_bpi), no multiply spent on padding; every other call goes to the kernel registered before.
+ *
+ * LAYERFORGE_CONV_DIRECT (default on; 0 gives the kernels before): unpadded convolutions with filters larger
+ * than 3x3 that gemmWins gives the GEMM path run conv_igemm_fwd (x read in place, no patches, no filter
+ * packing); one-channel convolutions run conv_c1q_fwd (4 rows x 2 channels per register block instead of
+ * conv_c1_fwd's 1 row x 8); unpadded input gradients run conv_bpi_valid (tiles summed over every dy row that
+ * reaches a dx row and added straight into dx: no scratch, no col2im pass).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
@@ -183,6 +189,69 @@ export function gemmWins(s: GemmConvShape): boolean {
   return s.inChannels >= 4 && s.inChannels <= 16 && s.inChannels * s.filterHeight * s.filterWidth <= 512 && s.outChannels <= 32;
 }
 
+/**
+ * This session's direct kernels (native/conv.c): conv_igemm_fwd (unpadded convolutions multiply x's rows in
+ * place, no patches gathered), conv_c1q_fwd (one-channel, 4 rows x 2 channels per register block) and
+ * conv_bpi_valid (unpadded input gradients added straight into dx). 'auto': igemm where it measured faster
+ * (see igemmConv), the other two wherever their path runs; 'ours': igemm wherever it applies; 'off': the
+ * kernels before (conv_gemm_fwd, conv_c1_fwd, conv_bpi; LAYERFORGE_CONV_DIRECT=0).
+ */
+export type DirectConvMode = 'auto' | 'ours' | 'off';
+let directMode: DirectConvMode = process.env.LAYERFORGE_CONV_DIRECT === '0' ? 'off' : process.env.LAYERFORGE_CONV_DIRECT === 'ours' ? 'ours' : 'auto';
+export function setConvDirect(m: DirectConvMode): void {
+  directMode = m;
+}
+
+let igemmCalls = 0;
+/** How many convolutions ran on the implicit-GEMM path in this process. */
+export function igemmConvCalls(): number {
+  return igemmCalls;
+}
+
+/**
+ * Our implicit-GEMM convolution (no padding, no dilation, K % 8 == 0), or null when this call is not for it.
+ * 'auto' takes the shapes gemmWins gives the im2col path with filters larger than 3x3 (lenet5's 5x5 valid
+ * 6->16: its patches, 150 floats per pixel, were a copy of x 25 times over); resnet-small's 1x1 stride-2
+ * 16->32 measured inconclusive (0.9-1.2x) and stays on im2col.
+ */
+function igemmConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null {
+  if (path === 'xnnpack' || directMode === 'off') return null;
+  const ops = convOperands(args, fused);
+  if (!ops) return null;
+  const { x, filter, attrs, fh, fw, c, k, act, bias } = ops;
+  if (k % 8 !== 0 || !one(attrs.dilations) || (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC')) return null;
+  if (directMode === 'auto' && (gemmMode === 'off' || fh * fw <= 9 || !gemmWins({ inChannels: c, outChannels: k, filterHeight: fh, filterWidth: fw }))) return null;
+  const native = nativeKernels(args.backend);
+  if (!native?.has('conv_igemm_fwd')) return null;
+  const [sh, sw] = pair(attrs.strides);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], [sh, sw], 1, attrs.pad as 'same', attrs.dimRoundingMode as 'round' | undefined, false, 'channelsLast');
+  const { top, left, bottom, right } = info.padInfo;
+  if (top !== 0 || left !== 0 || bottom !== 0 || right !== 0) return null;
+  const [nb, h, w] = x.shape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow } = info;
+  if (nb * oh * ow === 0 || fh * fw * c === 0) return null;
+  const backend = args.backend as HeapBackend;
+  const pixels = nb * oh * ow;
+  const helper = native.helper?.ready && pixels >= 2 * PIXEL_BLOCK ? native.helper : null;
+  const y = backend.makeOutput([nb, oh, ow, k], 'float32');
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    const common = [at(x), at(filter), bias ? at(bias) : 0, at(y), nb, h, w, c, oh, ow, k, fh, fw, sh, sw, act] as const;
+    const fwd = native.fn('conv_igemm_fwd');
+    if (!helper) {
+      fwd(...common, 0, pixels);
+    } else {
+      const half = Math.ceil(pixels / 8) * 4;
+      helper.alongside('conv_igemm_fwd', [...common, half, pixels], () => fwd(...common, 0, half));
+    }
+    igemmCalls++;
+  } catch (error) {
+    backend.disposeData(y.dataId);
+    throw error;
+  }
+  return y;
+}
+
 /** Output pixels per block: patches [64][fh·fw·C] and products [64][K8] stay in L1/L2 for the template shapes. */
 const PIXEL_BLOCK = 64;
 
@@ -296,13 +365,15 @@ function c1Conv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
     const common = [at(x), at(filter), bias ? at(bias) : 0, at(y)] as const;
     const dims = [nb, h, w, oh, ow, k, fh, fw, info.padInfo.top, info.padInfo.left, act] as const;
-    const fwd = native.fn('conv_c1_fwd');
+    // conv_c1q_fwd: 4 rows x 2 channels per register block (LAYERFORGE_CONV_DIRECT=0: conv_c1_fwd's 1 row x 8 channels).
+    const name = directMode !== 'off' && native.has('conv_c1q_fwd') ? 'conv_c1q_fwd' : 'conv_c1_fwd';
+    const fwd = native.fn(name);
     if (!helper) {
       fwd(...common, at(scratch), ...dims, 0, rows);
     } else {
       // Split at an image boundary where possible (each thread pads its images once).
       const half = nb > 1 ? Math.ceil(nb / 2) * oh : Math.ceil(rows / 2);
-      helper.alongside('conv_c1_fwd', [...common, at(scratch) + 4 * perThread, ...dims, half, rows], () => fwd(...common, at(scratch), ...dims, 0, half));
+      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, rows], () => fwd(...common, at(scratch), ...dims, 0, half));
     }
     c1Calls++;
   } catch (error) {
@@ -371,6 +442,8 @@ function bpiConv(tf: Tf, args: KernelArgs): TensorInfo | null {
   const { outHeight: oh, outWidth: ow } = info;
   if (dy.shape[1] !== oh || dy.shape[2] !== ow || nb * h * w * c === 0) return null;
   const backend = args.backend as HeapBackend;
+  const { top, left, bottom, right } = info.padInfo;
+  if (directMode !== 'off' && top === 0 && left === 0 && bottom === 0 && right === 0 && native.has('conv_bpi_valid')) return bpiValid(native, backend, dy, filter, [nb, h, w, c, oh, ow, k, fh, fw, sh, sw]);
   const kc = fh * fw * c;
   const kc8 = Math.ceil(kc / 8) * 8;
   const pb = BPI_BLOCK;
@@ -399,6 +472,43 @@ function bpiConv(tf: Tf, args: KernelArgs): TensorInfo | null {
     backend.disposeData(scratch.dataId);
   }
   return dx;
+}
+
+/**
+ * conv_bpi_valid: Conv2DBackpropInput of an unpadded convolution with each GEMM tile added straight into dx
+ * (no scratch C, no col2im pass); images split over two threads. Off with LAYERFORGE_CONV_DIRECT=0.
+ */
+function bpiValid(native: NonNullable<ReturnType<typeof nativeKernels>>, backend: HeapBackend, dy: TensorInfo, filter: TensorInfo, dims: readonly [number, number, number, number, number, number, number, number, number, number, number]): TensorInfo {
+  const [nb, h, w, c, , , k, fh, fw] = dims;
+  const fc8 = Math.ceil((fw * c) / 8) * 8;
+  const helper = native.helper?.ready && nb >= 2 && k > 0 ? native.helper : null;
+  const dx = backend.makeOutput([nb, h, w, c], 'float32');
+  const wt = backend.makeOutput([Math.max(1, k) * fh * fc8], 'float32');
+  try {
+    const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
+    native.fn('conv_bpi_pack2')(at(filter), at(wt), k, fh, fw * c);
+    const run = native.fn('conv_bpi_valid');
+    if (!helper) {
+      run(at(dy), at(wt), at(dx), ...dims, 0, nb);
+    } else {
+      const half = Math.ceil(nb / 2);
+      helper.alongside('conv_bpi_valid', [at(dy), at(wt), at(dx), ...dims, half, nb], () => run(at(dy), at(wt), at(dx), ...dims, 0, half));
+    }
+    bpiCalls++;
+    bpiValidCalls++;
+  } catch (error) {
+    backend.disposeData(dx.dataId);
+    throw error;
+  } finally {
+    backend.disposeData(wt.dataId);
+  }
+  return dx;
+}
+
+let bpiValidCalls = 0;
+/** How many input gradients ran on conv_bpi_valid (unpadded convolutions, tiles added straight into dx). */
+export function inputGradValidCalls(): number {
+  return bpiValidCalls;
 }
 
 /**
@@ -512,7 +622,7 @@ export function registerConvKernels(tf: Tf): void {
     const fused = name === 'FusedConv2D';
     const ours = name === 'Conv2DBackpropInput'
       ? (args: KernelArgs) => bpiConv(tf, args)
-      : (args: KernelArgs) => winogradConv(tf, args, fused) ?? c1Conv(tf, args, fused) ?? gemmConv(tf, args, fused);
+      : (args: KernelArgs) => winogradConv(tf, args, fused) ?? c1Conv(tf, args, fused) ?? igemmConv(tf, args, fused) ?? gemmConv(tf, args, fused);
     tf.unregisterKernel(name, WASM);
     tf.registerKernel({
       kernelName: name,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradPath, setConvGradSmall, type ConvGradPath } from './convGrad';
+import { convGradCalls, convGradMethod, setConvGradBlock, setConvGradIgemm, setConvGradPath, setConvGradSmall, setConvGradTight, type ConvGradPath } from './convGrad';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, oneThread, onCpu, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
@@ -13,6 +13,8 @@ afterEach(() => {
   setConvGradPath('auto');
   setConvGradBlock(0);
   setConvGradSmall(true);
+  setConvGradTight(true);
+  setConvGradIgemm(true);
 });
 
 interface Case {
@@ -23,8 +25,11 @@ interface Case {
   pad: 'same' | 'valid';
   /** Inputs after a ReLU are all positive: an offset tests cancellation in the transforms. */
   offset?: number;
-  /** Which of ours 'auto' takes (im2col applies everywhere, Winograd to 3x3 stride 1 with K % 8 = 0, 'small' to C < 8 at stride 1); null: the direct kernel. */
-  ours: 'wino' | 'im2col' | 'small' | null;
+  /**
+   * Which of ours 'auto' takes (im2col applies everywhere, Winograd to 3x3 stride 1 with K % 8 = 0, 'small' to C < 8 at
+   * stride 1, 'igemm' to C < 8 unpadded with K % 8 = 0); null: the direct kernel.
+   */
+  ours: 'wino' | 'im2col' | 'small' | 'igemm' | null;
 }
 
 // Same / valid, output sizes that are and are not multiples of 4 (partial tiles), 3..33 input channels,
@@ -42,16 +47,19 @@ const CASES: Case[] = [
   { x: [1, 6, 6, 5], f: [3, 3], k: 8, pad: 'same', ours: 'small' },
   { x: [1, 3, 3, 4], f: [3, 3], k: 8, pad: 'valid', ours: 'small' },
   { x: [4, 16, 16, 16], f: [3, 3], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
-  { x: [3, 11, 13, 6], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: null },
+  { x: [3, 11, 13, 6], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: 'igemm' },
   { x: [4, 16, 16, 16], f: [1, 1], k: 32, stride: 2, pad: 'same', ours: 'im2col' },
   { x: [3, 10, 9, 16], f: [1, 1], k: 16, pad: 'valid', ours: 'im2col' },
-  { x: [3, 10, 9, 5], f: [1, 1], k: 16, pad: 'same', ours: null },
+  { x: [3, 10, 9, 5], f: [1, 1], k: 16, pad: 'same', ours: 'igemm' },
   { x: [2, 12, 12, 7], f: [5, 5], k: 16, pad: 'same', ours: null },
   { x: [2, 11, 12, 8], f: [3, 2], k: 8, stride: 3, pad: 'valid', ours: 'im2col' },
   { x: [2, 9, 9, 5], f: [3, 3], k: 21, pad: 'same', ours: null },
   { x: [2, 9, 9, 9], f: [3, 3], k: 12, pad: 'valid', ours: null },
   { x: [3, 28, 28, 1], f: [5, 5], k: 6, pad: 'same', ours: 'small' },
-  { x: [2, 14, 14, 6], f: [5, 5], k: 16, pad: 'valid', offset: 1, ours: null },
+  { x: [2, 14, 14, 6], f: [5, 5], k: 16, pad: 'valid', offset: 1, ours: 'igemm' },
+  // igemm where auto does not take it (C < 4): fw·C = 6, the last group of 4 values overlapping the one before.
+  { x: [2, 8, 9, 2], f: [3, 3], k: 8, stride: 2, pad: 'valid', ours: null },
+  { x: [3, 9, 8, 4], f: [2, 3], k: 24, pad: 'valid', ours: 'igemm' },
   { x: [2, 9, 13, 3], f: [3, 3], k: 8, pad: 'same', ours: 'small' },
   { x: [3, 7, 5, 2], f: [3, 4], k: 5, pad: 'same', ours: 'small' },
   { x: [2, 6, 9, 1], f: [7, 7], k: 3, pad: 'same', ours: 'small' },
@@ -89,30 +97,47 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
       const info = tf.backend_util.computeConv2DInfo(c.x, [...c.f, c.x[3], c.k] as [number, number, number, number], c.stride ?? 1, 1, c.pad);
       const smallApplies = c.x[3] < 8 && (c.stride ?? 1) === 1;
       const winoApplies = c.f[0] === 3 && c.f[1] === 3 && (c.stride ?? 1) === 1 && c.k % 8 === 0;
-      const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(winoApplies ? (['wino'] as const) : []), ...(smallApplies ? (['small'] as const) : [])];
+      const igemmApplies = c.x[3] < 8 && c.k % 8 === 0 && info.padInfo.top === 0 && info.padInfo.left === 0 && c.f[1] * c.x[3] >= 4;
+      const paths: ConvGradPath[] = ['auto', 'direct', 'im2col', ...(winoApplies ? (['wino'] as const) : []), ...(smallApplies ? (['small'] as const) : []), ...(igemmApplies ? (['igemm'] as const) : [])];
       for (const p of paths) {
         setConvGradPath(p);
         const method = convGradMethod(info);
         if (p === 'auto') expect(method, `${label}: auto's method`).toBe(c.ours);
-        for (const block of [0, 4]) {
+        for (const block of p === 'igemm' ? [0] : [0, 4]) {
           setConvGradBlock(block);
           const before = convGradCalls();
           expectClose(run(c, 60 + i), want, `${label}, ${p}, block ${block || 'default'}, two threads`);
           const after = convGradCalls();
-          const ran = after.wino + after.im2col + after.small - before.wino - before.im2col - before.small;
+          const ran = after.wino + after.im2col + after.small + after.igemm - before.wino - before.im2col - before.small - before.igemm;
           const expected = p === 'direct' || (p === 'auto' && c.ours === null) ? 0 : 1;
           expect(ran, `${label}, ${p}: ran on ours`).toBe(expected);
-          if (p === 'wino' || p === 'small' || p === 'im2col') expect(after[p] - before[p], `${label}: ${p}`).toBe(1);
+          if (p === 'wino' || p === 'small' || p === 'im2col' || p === 'igemm') expect(after[p] - before[p], `${label}: ${p}`).toBe(1);
           expectClose(oneThread(native, () => run(c, 60 + i)), want, `${label}, ${p}, block ${block || 'default'}, one thread`);
         }
       }
-      // LAYERFORGE_CONV_GRAD_SMALL=0: the direct kernel where 'small' was chosen.
+      // LAYERFORGE_CONV_GRAD_SMALL=0: the direct kernel (or igemm) where 'small' was chosen.
       setConvGradPath('auto');
       setConvGradSmall(false);
       const before = convGradCalls();
       expectClose(run(c, 60 + i), want, `${label}, small off`);
-      if (c.ours === 'small') expect(convGradCalls(), `${label}: small off, direct`).toEqual(before);
+      if (c.ours === 'small') expect(convGradCalls().small, `${label}: small off, not small`).toBe(before.small);
       setConvGradSmall(true);
+      // LAYERFORGE_CONV_GRAD_TIGHT=0: 'small' with its register blocks before (up to 10 accumulators).
+      if (c.ours === 'small') {
+        setConvGradPath('small');
+        setConvGradTight(false);
+        expectClose(run(c, 60 + i), want, `${label}, small, loose blocks`);
+        setConvGradTight(true);
+      }
+      // LAYERFORGE_CONV_GRAD_IGEMM=0: the direct kernel where 'igemm' was chosen.
+      setConvGradPath('auto');
+      if (c.ours === 'igemm') {
+        setConvGradIgemm(false);
+        const before2 = convGradCalls();
+        expectClose(run(c, 60 + i), want, `${label}, igemm off`);
+        expect(convGradCalls(), `${label}: igemm off, direct`).toEqual(before2);
+        setConvGradIgemm(true);
+      }
       setConvGradPath('auto');
       withoutNativeKernels(() => {
         const before = convGradCalls();
@@ -135,7 +160,15 @@ describe('Conv2DBackpropFilter on our module (native/convGrad.c)', () => {
     expect(m([64, 28, 28, 1], [5, 5, 1, 6])).toBe('small');
     expect(m([64, 32, 32, 3], [3, 3, 3, 8])).toBe('small');
     expect(m([64, 28, 28, 1], [3, 3, 1, 32])).toBe('small');
-    expect(m([64, 14, 14, 6], [5, 5, 6, 16])).toBeNull();
+    expect(m([64, 14, 14, 6], [5, 5, 6, 16])).toBeNull(); // 'same': padded, the direct kernel
+    // Unpadded, 4-7 channels, K % 8 == 0: igemm (lenet5's 5x5 valid 6->16); not for 3 channels, K % 8, or off.
+    const v = (x: [number, number, number, number], f: [number, number, number, number]) => convGradMethod(tf.backend_util.computeConv2DInfo(x, f, 1, 1, 'valid'));
+    expect(v([64, 14, 14, 6], [5, 5, 6, 16])).toBe('igemm');
+    expect(v([64, 32, 32, 3], [3, 3, 3, 32])).toBeNull();
+    expect(v([64, 14, 14, 6], [5, 5, 6, 20])).toBeNull();
+    setConvGradIgemm(false);
+    expect(v([64, 14, 14, 6], [5, 5, 6, 16])).toBeNull();
+    setConvGradIgemm(true);
     expect(m([64, 28, 28, 1], [5, 5, 1, 6], 2)).toBeNull();
     expect(m([8, 128, 128, 1], [5, 5, 1, 6])).toBeNull(); // one image's planar copies past L2: unmeasured, direct
     setConvGradSmall(false);

@@ -12,6 +12,9 @@
  * - `small`: fewer than 8 input channels, stride 1: per image x and dy are made channel-planar (x zero-padded)
  *   and each (channel, filter row, 2-3 output channels, up to 5 taps) block of dW accumulates 4 output
  *   columns per SIMD step, the lanes summed at the end (cg_small_acc / cg_small_finish).
+ *   At most 8 accumulators per register block (LAYERFORGE_CONV_GRAD_TIGHT=0: the blocks before, up to 10).
+ * - `igemm`: fewer than 8 input channels, no padding, K % 8 == 0 (lenet5's 5x5 valid 6->16): x read in place,
+ *   4 consecutive values of a filter row's patch x 8 output channels per register tile (cg_igemm_acc).
  * - `direct`: the older direct accumulation in native/kernels.c (`conv2d_filter_grad`), taken by
  *   kernels.ts when this module returns null (few channels where `small` does not win, output channels not a
  *   multiple of 8 from 8 input channels, LAYERFORGE_CONV_GRAD=direct).
@@ -25,8 +28,8 @@ type TensorInfo = tfjs.TensorInfo;
 type Conv2DInfo = ReturnType<Tf['backend_util']['computeConv2DInfo']>;
 
 /** 'auto': the fastest measured per shape; 'wino' / 'im2col' / 'small': wherever they apply; 'direct': never ours (kernels.c's). */
-export type ConvGradPath = 'auto' | 'wino' | 'im2col' | 'small' | 'direct';
-const fromEnv = (v: string | undefined): ConvGradPath => (v === 'direct' || v === 'wino' || v === 'im2col' || v === 'small' ? v : 'auto');
+export type ConvGradPath = 'auto' | 'wino' | 'im2col' | 'small' | 'igemm' | 'direct';
+const fromEnv = (v: string | undefined): ConvGradPath => (v === 'direct' || v === 'wino' || v === 'im2col' || v === 'small' || v === 'igemm' ? v : 'auto');
 let path: ConvGradPath = fromEnv(process.env.LAYERFORGE_CONV_GRAD);
 export function setConvGradPath(p: ConvGradPath): void {
   path = p;
@@ -51,13 +54,13 @@ const IM2COL_BLOCK = 128;
 /** The largest C·K (C rounded up to 4) for Winograd. */
 const WINO_MAX_CK = 256 * 256;
 
-const counts = { wino: 0, im2col: 0, small: 0 };
+const counts = { wino: 0, im2col: 0, small: 0, igemm: 0 };
 /** How many filter gradients ran each way in this process (tests check the routing). */
 export function convGradCalls(): Readonly<typeof counts> {
   return { ...counts };
 }
 
-export type ConvGradMethod = 'wino' | 'im2col' | 'small';
+export type ConvGradMethod = 'wino' | 'im2col' | 'small' | 'igemm';
 
 /**
  * 'small' (cg_small_acc: lanes over output columns, no im2col, no padding of K or taps) for an image's few
@@ -78,6 +81,26 @@ function smallScratchFloats(info: Conv2DInfo): number {
 export function setConvGradSmall(on: boolean): void {
   smallOn = on;
 }
+/**
+ * cg_small_acc's register blocks: at most 8 accumulators (taps in blocks of 3, then 2 output channels per
+ * block of 3 taps, 4 per block of 1-2), where V8 keeps every accumulator in a register; 9-10 accumulators
+ * (the blocks before: up to 5 taps x 2 channels) were spilled to memory at every step. lenet5's 5x5 1->6:
+ * 1.5x less CPU. LAYERFORGE_CONV_GRAD_TIGHT=0: the blocks before.
+ */
+let smallTight = process.env.LAYERFORGE_CONV_GRAD_TIGHT === '0' ? 0 : 2;
+export function setConvGradTight(on: boolean): void {
+  smallTight = on ? 2 : 0;
+}
+
+/**
+ * 'igemm' (cg_igemm_acc: x read in place, a 4x8 register tile over 4 consecutive patch values of a filter row
+ * and 8 output channels, no patches packed) for fewer than 8 input channels without padding or dilation, K % 8 == 0
+ * (lenet5's 5x5 valid 6->16, where kernels.c's direct kernel ran). LAYERFORGE_CONV_GRAD_IGEMM=0: the direct kernel.
+ */
+let igemmOn = process.env.LAYERFORGE_CONV_GRAD_IGEMM !== '0';
+export function setConvGradIgemm(on: boolean): void {
+  igemmOn = on;
+}
 
 /** Which of ours applies to this convolution and, on 'auto', measured faster than the others; null: kernels.c's direct one. */
 export function convGradMethod(info: Conv2DInfo): ConvGradMethod | null {
@@ -89,13 +112,18 @@ export function convGradMethod(info: Conv2DInfo): ConvGradMethod | null {
   const winoFits = Math.ceil(c / 4) * 4 * k <= WINO_MAX_CK;
   // Few channels: lanes over output columns (stride 1, no dilation).
   const small = c < 8 && unit;
+  const igemm = c < 8 && k % 8 === 0 && info.padInfo.top === 0 && info.padInfo.left === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 && info.filterWidth * c >= 4;
+  if (path === 'igemm') return igemm ? 'igemm' : null;
   if (path === 'wino') return wino && winoFits ? 'wino' : null;
   // im2col takes any K (padded to 8 in its accumulator).
   if (path === 'im2col') return 'im2col';
   if (path === 'small') return small ? 'small' : null;
   // An image's 1-7 input channels: kernels.c's direct accumulation measured as fast or faster than im2col and
   // Winograd (C = 3: im2col 0.72-0.98x, Winograd 0.75-0.83x of its CPU time), except where 'small' wins (above).
-  if (c < 8) return smallOn && small && (c === 1 || k < 16) && smallScratchFloats(info) <= SMALL_AUTO_MAX_FLOATS ? 'small' : null;
+  if (c < 8) {
+    if (smallOn && small && (c === 1 || k < 16) && smallScratchFloats(info) <= SMALL_AUTO_MAX_FLOATS) return 'small';
+    return igemmOn && igemm && c >= 4 ? 'igemm' : null;
+  }
   if (k % 8 !== 0) return null;
   return wino && winoFits ? 'wino' : 'im2col';
 }
@@ -136,13 +164,28 @@ export function nativeFilterGrad(native: NativeKernels, backend: HeapBackend, x:
       const dims = [nb, h, w, c, oh, ow, k, fh, fw, ...pad] as const;
       const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
       if (!helper) {
-        accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, 0);
+        accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, 0, smallTight);
       } else {
         const next = counter();
-        helper.alongside('cg_small_acc', [xo, dyo, acc1, s1, ...dims, 0, nb, 1, next], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, next));
+        helper.alongside('cg_small_acc', [xo, dyo, acc1, s1, ...dims, 0, nb, 1, next, smallTight], () => accumulate(xo, dyo, acc0, s0, ...dims, 0, nb, 1, next, smallTight));
       }
       native.fn('cg_small_finish')(acc0, acc1, dwo, c, k, fh, fw, 0, c);
       counts.small++;
+    } else if (method === 'igemm') {
+      const helper = native.helper?.ready && nb >= 2 ? native.helper : null;
+      const accFloats = fh * Math.ceil((fw * c) / 4) * 4 * k;
+      const acc0 = buffer(accFloats), acc1 = helper ? buffer(accFloats) : 0;
+      const accumulate = native.fn('cg_igemm_acc');
+      const dims = [nb, h, w, c, oh, ow, k, fh, fw, info.strideHeight, info.strideWidth] as const;
+      const [xo, dyo, dwo] = [at(x), at(dy), at(out)];
+      if (!helper) {
+        accumulate(xo, dyo, acc0, ...dims, 0, nb, 1, 0);
+      } else {
+        const next = counter();
+        helper.alongside('cg_igemm_acc', [xo, dyo, acc1, ...dims, 0, nb, 1, next], () => accumulate(xo, dyo, acc0, ...dims, 0, nb, 1, next));
+      }
+      native.fn('cg_igemm_finish')(acc0, acc1, dwo, c, k, fh, fw);
+      counts.igemm++;
     } else if (method === 'wino') {
       const tiles = nb * Math.ceil(oh / 4) * Math.ceil(ow / 4);
       const c4 = Math.ceil(c / 4) * 4;

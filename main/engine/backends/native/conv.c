@@ -663,3 +663,303 @@ void conv_bpi(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int32_t nb, i
     }
   }
 }
+
+/*
+ * A convolution without padding (valid; any stride, no dilation), k % 8 == 0, as an implicit GEMM: for
+ * filter row fi, output pixel (oy, ox) reads fw·c contiguous floats of x's row sh·oy + fi from pixel
+ * sw·ox, which is row fi of its patch in tfjs's filter order, so a 4x8 register tile (4 output pixels x 8
+ * output channels) multiplies x in place by the filter's rows g[fi][·][j .. j+7] (tfjs's [fh][fw][c][k],
+ * rows k floats apart): no patch gathered, no filter packed. Bias and activation (0 linear, 1 relu, 2
+ * relu6) on the way out. Pixels [p_begin, p_end) of nb·oh·ow (two threads take disjoint ranges).
+ */
+__attribute__((export_name("conv_igemm_fwd")))
+void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                    int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t act, int32_t p_begin,
+                    int32_t p_end) {
+  const int32_t per_image = oh * ow, fc = fw * c;
+  const int64_t xrow = (int64_t)w * c;
+  if (p_end > nb * per_image) p_end = nb * per_image;
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  for (int32_t p0 = p_begin; p0 < p_end; p0 += 4) {
+    const int32_t n = p_end - p0 < 4 ? p_end - p0 : 4;
+    /* The 4 pixels' first patch values (a missing pixel repeats the last one; never stored). */
+    const f32 *a[4];
+    f32 *yp[4];
+    for (int32_t i = 0; i < 4; i++) {
+      const int32_t p = p0 + (i < n ? i : n - 1);
+      const int32_t b = p / per_image, r = p - b * per_image, oy = r / ow, ox = r - oy * ow;
+      a[i] = x + ((int64_t)b * h + (int64_t)oy * sh) * xrow + (int64_t)ox * sw * c;
+      yp[i] = y + (int64_t)p * k;
+    }
+    for (int32_t j = 0; j < k; j += 8) {
+      v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+      const f32 *bq = g + j;
+      for (int32_t fi = 0; fi < fh; fi++) {
+        const f32 *a0 = a[0] + fi * xrow, *a1 = a[1] + fi * xrow, *a2 = a[2] + fi * xrow, *a3 = a[3] + fi * xrow;
+        for (int32_t q = 0; q < fc; q++, bq += k) {
+          const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
+          v128_t v = wasm_v128_load32_splat(a0 + q);
+          c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
+          v = wasm_v128_load32_splat(a1 + q);
+          c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
+          v = wasm_v128_load32_splat(a2 + q);
+          c20 = ACC(c20, v, b0); c21 = ACC(c21, v, b1);
+          v = wasm_v128_load32_splat(a3 + q);
+          c30 = ACC(c30, v, b0); c31 = ACC(c31, v, b1);
+        }
+      }
+      if (bias) {
+        const v128_t b0 = wasm_v128_load(bias + j), b1 = wasm_v128_load(bias + j + 4);
+        c00 = ADD(c00, b0); c01 = ADD(c01, b1); c10 = ADD(c10, b0); c11 = ADD(c11, b1);
+        c20 = ADD(c20, b0); c21 = ADD(c21, b1); c30 = ADD(c30, b0); c31 = ADD(c31, b1);
+      }
+      if (act != 0) {
+#define RELU(o)                                                                 \
+  o = wasm_v128_bitselect(zero, o, wasm_f32x4_lt(o, zero));                     \
+  if (act == 2) o = wasm_v128_bitselect(six, o, wasm_f32x4_gt(o, six));
+        RELU(c00) RELU(c01) RELU(c10) RELU(c11) RELU(c20) RELU(c21) RELU(c30) RELU(c31)
+#undef RELU
+      }
+      wasm_v128_store(yp[0] + j, c00); wasm_v128_store(yp[0] + j + 4, c01);
+      if (n > 1) { wasm_v128_store(yp[1] + j, c10); wasm_v128_store(yp[1] + j + 4, c11); }
+      if (n > 2) { wasm_v128_store(yp[2] + j, c20); wasm_v128_store(yp[2] + j + 4, c21); }
+      if (n > 3) { wasm_v128_store(yp[3] + j, c30); wasm_v128_store(yp[3] + j + 4, c31); }
+    }
+  }
+}
+
+/*
+ * Conv2DBackpropInput of a convolution without padding (valid; any stride, no dilation) as a GEMM whose
+ * tiles add straight into dx (no scratch C, no separate col2im pass): for dy pixel (oy, ox) and filter row
+ * fi, the forward conv read fw·c contiguous floats of x's row sh·oy + fi from pixel sw·ox, so the products
+ * dy[oy][ox][:] · wt[:][fi][r] for r in [0, fw·c) add into those fw·c floats of dx. Per dx row iy, 4 dy
+ * columns and 8 of the r, a 4x8 register tile sums over every dy row oy that reaches iy (fi = iy - sh·oy)
+ * and over k (up to fh·k steps: lenet5's 80), then each column's 8 values are added into dx in turn (they
+ * overlap in dx: each read-add-write follows the one before). wt [k][fh][fc8] (conv_bpi_pack2: fc = fw·c
+ * rounded up to 8 with zeros; the padding is never stored). Images [b_begin, b_end), zeroed first.
+ */
+__attribute__((export_name("conv_bpi_pack2")))
+void conv_bpi_pack2(const f32 *g, f32 *wt, int32_t k, int32_t fh, int32_t fc) {
+  const int32_t fc8 = (fc + 7) & ~7;
+  for (int32_t kk = 0; kk < k; kk++)
+    for (int32_t fi = 0; fi < fh; fi++)
+      for (int32_t r = 0; r < fc8; r++) wt[((int64_t)kk * fh + fi) * fc8 + r] = r < fc ? g[((int64_t)fi * fc + r) * k + kk] : 0.0f;
+}
+
+__attribute__((export_name("conv_bpi_valid")))
+void conv_bpi_valid(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh, int32_t ow,
+                    int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t b_begin, int32_t b_end) {
+  const int32_t fc = fw * c, fc8 = (fc + 7) & ~7;
+  const int64_t img = (int64_t)h * w * c, xrow = (int64_t)w * c, wk = (int64_t)fh * fc8, dyrow = (int64_t)ow * k;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  if (b_end > nb) b_end = nb;
+  for (int32_t b = b_begin; b < b_end; b++) {
+    f32 *dxb = dx + b * img;
+    __builtin_memset(dxb, 0, (unsigned long)img * sizeof(f32));
+    const f32 *dyb = dy + (int64_t)b * oh * dyrow;
+    /* dx row iy gets dy rows oy with fi = iy - sh·oy in [0, fh): all of them summed in registers per tile. */
+    for (int32_t iy = 0; iy < h; iy++) {
+      int32_t oy0 = iy - fh + 1 <= 0 ? 0 : (iy - fh + 1 + sh - 1) / sh, oy1 = iy / sh;
+      if (oy1 > oh - 1) oy1 = oh - 1;
+      if (oy0 > oy1) continue;
+      f32 *dxr = dxb + (int64_t)iy * xrow;
+      for (int32_t ox0 = 0; ox0 < ow; ox0 += 4) {
+        const int32_t n = ow - ox0 < 4 ? ow - ox0 : 4;
+        if (n <= 2) {
+          /* 1-2 columns left: 2 columns x 16 of the r per tile (a 4x8 tile would spend half its work on copies). */
+          const int32_t o1 = n - 1;
+          for (int32_t j = 0; j < fc8; j += 16) {
+            const int32_t wide = j + 16 <= fc8;
+            v128_t c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+            for (int32_t oy = oy0; oy <= oy1; oy++) {
+              const int32_t fi = iy - oy * sh;
+              const f32 *a0 = dyb + oy * dyrow + (int64_t)ox0 * k, *a1 = a0 + o1 * k;
+              const f32 *bq = wt + (int64_t)fi * fc8 + j;
+              if (wide) {
+                for (int32_t q = 0; q < k; q++, bq += wk) {
+                  const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4), b2 = wasm_v128_load(bq + 8), b3 = wasm_v128_load(bq + 12);
+                  v128_t v = wasm_v128_load32_splat(a0 + q);
+                  c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1); c02 = ACC(c02, v, b2); c03 = ACC(c03, v, b3);
+                  v = wasm_v128_load32_splat(a1 + q);
+                  c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1); c12 = ACC(c12, v, b2); c13 = ACC(c13, v, b3);
+                }
+              } else {
+                for (int32_t q = 0; q < k; q++, bq += wk) {
+                  const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
+                  v128_t v = wasm_v128_load32_splat(a0 + q);
+                  c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
+                  v = wasm_v128_load32_splat(a1 + q);
+                  c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
+                }
+              }
+            }
+            for (int32_t i = 0; i < n; i++) {
+              f32 *q = dxr + (int64_t)(ox0 + i) * sw * c + j;
+              const v128_t v0 = i ? c10 : c00, v1 = i ? c11 : c01, v2 = i ? c12 : c02, v3 = i ? c13 : c03;
+              /* Columns j .. min(j + 16, fc) of the row: four groups of 4, the last ones partial or absent. */
+              const int32_t left = fc - j;
+              store_part(q, left, ADD(load_part(q, left), v0));
+              if (left > 4) store_part(q + 4, left - 4, ADD(load_part(q + 4, left - 4), v1));
+              if (wide && left > 8) store_part(q + 8, left - 8, ADD(load_part(q + 8, left - 8), v2));
+              if (wide && left > 12) store_part(q + 12, left - 12, ADD(load_part(q + 12, left - 12), v3));
+            }
+          }
+          continue;
+        }
+        const int32_t o1 = n > 1 ? 1 : 0, o2 = n > 2 ? 2 : n - 1, o3 = n > 3 ? 3 : n - 1;
+        for (int32_t j = 0; j < fc8; j += 8) {
+          v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+          for (int32_t oy = oy0; oy <= oy1; oy++) {
+            const int32_t fi = iy - oy * sh;
+            const f32 *a0 = dyb + oy * dyrow + (int64_t)ox0 * k;
+            const f32 *a1 = a0 + o1 * k, *a2 = a0 + o2 * k, *a3 = a0 + o3 * k;
+            const f32 *bq = wt + (int64_t)fi * fc8 + j;
+            for (int32_t q = 0; q < k; q++, bq += wk) {
+              const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
+              v128_t v = wasm_v128_load32_splat(a0 + q);
+              c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
+              v = wasm_v128_load32_splat(a1 + q);
+              c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
+              v = wasm_v128_load32_splat(a2 + q);
+              c20 = ACC(c20, v, b0); c21 = ACC(c21, v, b1);
+              v = wasm_v128_load32_splat(a3 + q);
+              c30 = ACC(c30, v, b0); c31 = ACC(c31, v, b1);
+            }
+          }
+          const int32_t left = fc - j; /* >= 1 */
+#define ADD_INTO(i, lo, hi)                                                                   \
+  {                                                                                           \
+    f32 *q = dxr + (int64_t)(ox0 + i) * sw * c + j;                                           \
+    if (left >= 8) {                                                                          \
+      wasm_v128_store(q, ADD(wasm_v128_load(q), lo));                                         \
+      wasm_v128_store(q + 4, ADD(wasm_v128_load(q + 4), hi));                                 \
+    } else {                                                                                  \
+      store_part(q, left, ADD(load_part(q, left), lo));                                       \
+      if (left > 4) store_part(q + 4, left - 4, ADD(load_part(q + 4, left - 4), hi));          \
+    }                                                                                         \
+  }
+          ADD_INTO(0, c00, c01)
+          if (n > 1) ADD_INTO(1, c10, c11)
+          if (n > 2) ADD_INTO(2, c20, c21)
+          if (n > 3) ADD_INTO(3, c30, c31)
+#undef ADD_INTO
+        }
+      }
+    }
+  }
+}
+
+/*
+ * conv_c1_fwd with register blocks of up to 4 output rows x 2 output channels (8 accumulators, every
+ * multiply-add chain independent of the 7 others: conv_c1_fwd's one row x 6-8 channels waits on the FMA's
+ * latency, and 9+ accumulators spill in V8). Per tap: R x loads, KK weight splats, R·KK multiply-adds. Same
+ * arguments, scratch and split as conv_c1_fwd; 4 columns x KK channels stored as 64-bit (KK = 2) or 32-bit
+ * lanes.
+ */
+__attribute__((always_inline)) static inline void c1q_block(const f32 *P, int32_t pw, const f32 *g, int32_t k, int32_t j0, int32_t fh,
+                                                            int32_t fw, int32_t oy, int32_t ox, const f32 *bias, int32_t act,
+                                                            f32 *yr, int32_t ow, const int32_t R, const int32_t KK) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  v128_t a[4][2];
+#pragma clang loop unroll(full)
+  for (int32_t r = 0; r < R; r++)
+#pragma clang loop unroll(full)
+    for (int32_t q = 0; q < KK; q++) a[r][q] = zero;
+  for (int32_t ky = 0; ky < fh; ky++) {
+    const f32 *pr = P + (int64_t)(oy + ky) * pw + ox;
+    const f32 *gr = g + (int64_t)ky * fw * k + j0;
+    for (int32_t kx = 0; kx < fw; kx++, gr += k) {
+      const v128_t w0 = wasm_v128_load32_splat(gr);
+      const v128_t w1 = KK > 1 ? wasm_v128_load32_splat(gr + 1) : zero;
+#pragma clang loop unroll(full)
+      for (int32_t r = 0; r < R; r++) {
+        const v128_t xv = wasm_v128_load(pr + (int64_t)r * pw + kx);
+        a[r][0] = ACC(a[r][0], xv, w0);
+        if (KK > 1) a[r][1] = ACC(a[r][1], xv, w1);
+      }
+    }
+  }
+  const v128_t b0 = bias ? wasm_v128_load32_splat(bias + j0) : zero;
+  const v128_t b1 = bias && KK > 1 ? wasm_v128_load32_splat(bias + j0 + 1) : zero;
+  const int32_t cols = ow - ox < 4 ? ow - ox : 4;
+#pragma clang loop unroll(full)
+  for (int32_t r = 0; r < R; r++) {
+    v128_t o0 = ADD(a[r][0], b0), o1 = ADD(a[r][1 < KK ? 1 : 0], b1);
+    if (act != 0) {
+      o0 = wasm_v128_bitselect(zero, o0, wasm_f32x4_lt(o0, zero));
+      o1 = wasm_v128_bitselect(zero, o1, wasm_f32x4_lt(o1, zero));
+      if (act == 2) {
+        o0 = wasm_v128_bitselect(six, o0, wasm_f32x4_gt(o0, six));
+        o1 = wasm_v128_bitselect(six, o1, wasm_f32x4_gt(o1, six));
+      }
+    }
+    f32 *yo = yr + (int64_t)r * ow * k + (int64_t)ox * k + j0;
+    if (KK > 1) {
+      const v128_t lo = wasm_i32x4_shuffle(o0, o1, 0, 4, 1, 5), hi = wasm_i32x4_shuffle(o0, o1, 2, 6, 3, 7);
+      wasm_v128_store64_lane(yo, lo, 0);
+      if (cols > 1) wasm_v128_store64_lane(yo + k, lo, 1);
+      if (cols > 2) wasm_v128_store64_lane(yo + 2 * k, hi, 0);
+      if (cols > 3) wasm_v128_store64_lane(yo + 3 * k, hi, 1);
+    } else {
+      wasm_v128_store32_lane(yo, o0, 0);
+      if (cols > 1) wasm_v128_store32_lane(yo + k, o0, 1);
+      if (cols > 2) wasm_v128_store32_lane(yo + 2 * k, o0, 2);
+      if (cols > 3) wasm_v128_store32_lane(yo + 3 * k, o0, 3);
+    }
+  }
+}
+
+__attribute__((export_name("conv_c1q_fwd")))
+void conv_c1q_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                  int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t act,
+                  int32_t r_begin, int32_t r_end) {
+  const int32_t ow4 = (ow + 3) & ~3, pw = (ow4 + fw - 1 + 3) & ~3, ph = oh + fh - 1;
+  f32 *P = scratch;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  if (r_end > nb * oh) r_end = nb * oh;
+  int32_t cur = -1;
+  for (int32_t r = r_begin; r < r_end;) {
+    const int32_t b = r / oh, oy = r - b * oh;
+    if (b != cur) {
+      cur = b;
+      const f32 *xb = x + (int64_t)b * h * w;
+      /* Columns [xl, xe) of P's rows hold x's columns from xl - pad_left (clamped to P's width). */
+      const int32_t xl = pad_left < 0 ? 0 : pad_left < pw ? pad_left : pw;
+      const int32_t xe = pad_left + w < xl ? xl : pad_left + w < pw ? pad_left + w : pw;
+      for (int32_t pr = 0; pr < ph; pr++) {
+        const int32_t iy = pr - pad_top;
+        f32 *row = P + (int64_t)pr * pw;
+        int32_t pc = 0;
+        if (iy < 0 || iy >= h) {
+          for (; pc + 4 <= pw; pc += 4) wasm_v128_store(row + pc, zero);
+          for (; pc < pw; pc++) row[pc] = 0.0f;
+          continue;
+        }
+        const f32 *src = xb + (int64_t)iy * w - pad_left;
+        for (; pc < xl; pc++) row[pc] = 0.0f;
+        for (; pc + 4 <= xe; pc += 4) wasm_v128_store(row + pc, wasm_v128_load(src + pc));
+        for (; pc < xe; pc++) row[pc] = src[pc];
+        for (; pc < pw; pc++) row[pc] = 0.0f;
+      }
+    }
+    int32_t nr = oh - oy < 4 ? oh - oy : 4;
+    if (r_end - r < nr) nr = r_end - r;
+    f32 *yr = y + ((int64_t)b * oh + oy) * ow * k;
+    for (int32_t j0 = 0; j0 < k; j0 += 2) {
+      const int32_t kk = k - j0 < 2 ? k - j0 : 2;
+      for (int32_t ox = 0; ox < ow; ox += 4) {
+#define C1Q(R)                                                                                         \
+  if (kk == 2) c1q_block(P, pw, g, k, j0, fh, fw, oy, ox, bias, act, yr, ow, R, 2);                    \
+  else c1q_block(P, pw, g, k, j0, fh, fw, oy, ox, bias, act, yr, ow, R, 1);
+        switch (nr) {
+          case 4: C1Q(4) break;
+          case 3: C1Q(3) break;
+          case 2: C1Q(2) break;
+          default: C1Q(1) break;
+        }
+#undef C1Q
+      }
+    }
+    r += nr;
+  }
+}

@@ -350,12 +350,15 @@ void cg_sum_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t k, int32_t
  * (lenet5's 6) or of the taps (5 per row); the 4 lanes of each dW value are summed in cg_small_finish.
  * acc: 4·fh·fw·c·k floats, [c][i][j][k][4]; scratch: c·hp·wp + k·oh·ow4 floats (this thread's own).
  * Images [b_begin, b_end); next: as cg_wino4_acc's (one image per claim).
+ * tight: 0, up to 5 taps x 2-3 channels (9-10 accumulators: V8 spills them to memory at every step, ~21
+ * GFLOP/s on lenet5's 5x5 1->6); 2, at most 8 accumulators: taps in blocks of 3, 2 channels per block of 3
+ * taps, 4 per block of 1-2 (~32 GFLOP/s; 1: blocks of 4 taps, 31; 3: blocks of 2, 28).
  */
 __attribute__((always_inline)) static inline void small_block(const f32 *xr, int32_t wp, const f32 *g, int32_t gs, int32_t plane,
                                                               f32 *acc, int32_t oh, int32_t ow4, const int32_t NJ,
                                                               const int32_t NK) {
   /* xr: xp[c][i][j0], g: dt[k0], plane: dt's k stride; acc: [NJ][k][4] at tap j0, channel k0 (k stride gs·4). */
-  v128_t a[5][3];
+  v128_t a[5][4];
 #pragma clang loop unroll(full)
   for (int32_t j = 0; j < NJ; j++)
 #pragma clang loop unroll(full)
@@ -363,7 +366,7 @@ __attribute__((always_inline)) static inline void small_block(const f32 *xr, int
   for (int32_t oy = 0; oy < oh; oy++) {
     const f32 *xq = xr + (int64_t)oy * wp, *gq = g + (int64_t)oy * ow4;
     for (int32_t ox = 0; ox < ow4; ox += 4) {
-      v128_t d[3];
+      v128_t d[4];
 #pragma clang loop unroll(full)
       for (int32_t kk = 0; kk < NK; kk++) d[kk] = wasm_v128_load(gq + (int64_t)kk * plane + ox);
 #pragma clang loop unroll(full)
@@ -392,8 +395,9 @@ __attribute__((always_inline)) static inline void small_block(const f32 *xr, int
 __attribute__((export_name("cg_small_acc")))
 void cg_small_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
                   int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t b_begin, int32_t b_end,
-                  int32_t zero, int32_t *next) {
+                  int32_t zero, int32_t *next, int32_t tight) {
   const int32_t t_begin = b_begin; /* for CLAIM */
+  const int32_t jmax = tight == 1 ? 4 : tight == 2 ? 3 : tight == 3 ? 2 : 5;
   const int32_t ow4 = (ow + 3) & ~3, hp = oh + fh - 1, wp = ow4 + fw - 1;
   const int32_t plane = oh * ow4;
   if (zero) __builtin_memset(acc, 0, (unsigned long)(4 * (int64_t)fh * fw * c * k) * sizeof(f32));
@@ -458,14 +462,18 @@ void cg_small_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t n
     }
     for (int32_t ch = 0; ch < c; ch++)
       for (int32_t i = 0; i < fh; i++)
-        for (int32_t j0 = 0; j0 < fw; j0 += 5) {
-          const int32_t nj = fw - j0 < 5 ? fw - j0 : 5;
+        for (int32_t j0 = 0; j0 < fw;) {
+          const int32_t nj = fw - j0 < jmax ? fw - j0 : jmax;
+          /* tight: at most 8 accumulators (V8 keeps 8 in registers; 9-10 spill them every step). */
+          const int32_t nkm = !tight ? nkmax : nj >= 3 ? 2 : 4;
           const f32 *xr = xp + ((int64_t)ch * hp + i) * wp + j0;
           for (int32_t k0 = 0; k0 < k;) {
-            const int32_t nk = k - k0 < nkmax ? k - k0 : nkmax;
+            const int32_t nk = k - k0 < nkm ? k - k0 : nkm;
             const f32 *g = dt + (int64_t)k0 * plane;
             f32 *ac = acc + ((((int64_t)ch * fh + i) * fw + j0) * k + k0) * 4;
-            if (nk == 3) {
+            if (nk == 4) {
+              SMALL_NJ(4)
+            } else if (nk == 3) {
               SMALL_NJ(3)
             } else if (nk == 2) {
               SMALL_NJ(2)
@@ -474,6 +482,7 @@ void cg_small_acc(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int32_t n
             }
             k0 += nk;
           }
+          j0 += nj;
         }
   }
 }
@@ -494,4 +503,83 @@ void cg_small_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t c, int32
           v = ADD(v, hi);
           dw[(((int64_t)i * fw + j) * c + ch) * k + kk] = wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1);
         }
+}
+
+/*
+ * Few input channels (fewer than 8), no padding, no dilation, any stride, k % 8 == 0 (lenet5's 5x5 valid
+ * 6->16): the filter gradient as an implicit GEMM that reads x in place. For filter row fi, patch values
+ * r = fj·c + ch (0 <= r < fw·c) of output position (oy, ox) are fw·c contiguous floats of x's row
+ * sh·oy + fi starting at pixel sw·ox: a 4x8 register tile (4 consecutive r from x, 8 channels of dy's row)
+ * accumulates over an image's positions with no patch packed, as tile4x8t does over packed patches.
+ * Groups of 4 values start at 4g; the last group of a row starts at fw·c - 4 (it overlaps the one before
+ * instead of reading past the row; cg_igemm_finish takes each value from one group). fw·c >= 4.
+ * acc: fh·G·4·k floats, G = ceil(fw·c / 4), [fi][g][4][k]; images [b_begin, b_end) (next: as
+ * cg_wino4_acc's, one image per claim); zero: clear acc first.
+ */
+__attribute__((export_name("cg_igemm_acc")))
+void cg_igemm_acc(const f32 *x, const f32 *dy, f32 *acc, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh, int32_t ow,
+                  int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t b_begin, int32_t b_end, int32_t zero,
+                  int32_t *next) {
+  const int32_t t_begin = b_begin; /* for CLAIM */
+  const int32_t fc = fw * c, G = (fc + 3) >> 2;
+  const int32_t xs = sw * c;               /* x step per output column */
+  const int64_t xrow = (int64_t)w * c;     /* x row */
+  if (zero) __builtin_memset(acc, 0, (unsigned long)((int64_t)fh * G * 4 * k) * sizeof(f32));
+  if (b_end > nb) b_end = nb;
+  for (int32_t b = CLAIM(b_begin, 1); b < b_end; b = CLAIM(b + 1, 1)) {
+    const f32 *xb = x + (int64_t)b * h * xrow;
+    const f32 *gb = dy + (int64_t)b * oh * ow * k;
+    for (int32_t fi = 0; fi < fh; fi++)
+      for (int32_t g = 0; g < G; g++) {
+        const int32_t r0 = 4 * g + 4 <= fc ? 4 * g : fc - 4;
+        f32 *cg = acc + ((int64_t)fi * G + g) * 4 * k;
+        for (int32_t j = 0; j < k; j += 8) {
+          f32 *c0 = cg + j, *c1 = c0 + k, *c2 = c0 + 2 * k, *c3 = c0 + 3 * k;
+          v128_t c00 = wasm_v128_load(c0), c01 = wasm_v128_load(c0 + 4);
+          v128_t c10 = wasm_v128_load(c1), c11 = wasm_v128_load(c1 + 4);
+          v128_t c20 = wasm_v128_load(c2), c21 = wasm_v128_load(c2 + 4);
+          v128_t c30 = wasm_v128_load(c3), c31 = wasm_v128_load(c3 + 4);
+          const f32 *bq = gb + j;
+          for (int32_t oy = 0; oy < oh; oy++) {
+            const f32 *a = xb + ((int64_t)oy * sh + fi) * xrow + r0;
+            for (int32_t ox = 0; ox < ow; ox++, a += xs, bq += k) {
+              const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
+              v128_t v = wasm_v128_load32_splat(a);
+              c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
+              v = wasm_v128_load32_splat(a + 1);
+              c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
+              v = wasm_v128_load32_splat(a + 2);
+              c20 = ACC(c20, v, b0); c21 = ACC(c21, v, b1);
+              v = wasm_v128_load32_splat(a + 3);
+              c30 = ACC(c30, v, b0); c31 = ACC(c31, v, b1);
+            }
+          }
+          wasm_v128_store(c0, c00); wasm_v128_store(c0 + 4, c01);
+          wasm_v128_store(c1, c10); wasm_v128_store(c1 + 4, c11);
+          wasm_v128_store(c2, c20); wasm_v128_store(c2 + 4, c21);
+          wasm_v128_store(c3, c30); wasm_v128_store(c3 + 4, c31);
+        }
+      }
+  }
+}
+
+/* dW[fi][r][:] (r = fj·c + ch: tfjs's [fh][fw][c][k] order) from cg_igemm_acc's acc0 (+ acc1, may be 0). */
+__attribute__((export_name("cg_igemm_finish")))
+void cg_igemm_finish(const f32 *acc0, const f32 *acc1, f32 *dw, int32_t c, int32_t k, int32_t fh, int32_t fw) {
+  const int32_t fc = fw * c, G = (fc + 3) >> 2, k4 = k & ~3;
+  for (int32_t fi = 0; fi < fh; fi++)
+    for (int32_t r = 0; r < fc; r++) {
+      /* Group of r: the last group starts at fc - 4. */
+      const int32_t g = r >> 2 < G - 1 ? r >> 2 : G - 1;
+      const int32_t r0 = 4 * g + 4 <= fc ? 4 * g : fc - 4;
+      const int64_t at = (((int64_t)fi * G + g) * 4 + (r - r0)) * k;
+      const f32 *a = acc0 + at, *bb = acc1 ? acc1 + at : 0;
+      f32 *o = dw + ((int64_t)fi * fc + r) * k;
+      for (int32_t j = 0; j < k4; j += 4) {
+        v128_t v = wasm_v128_load(a + j);
+        if (bb) v = ADD(v, wasm_v128_load(bb + j));
+        wasm_v128_store(o + j, v);
+      }
+      for (int32_t j = k4; j < k; j++) o[j] = bb ? a[j] + bb[j] : a[j];
+    }
 }
