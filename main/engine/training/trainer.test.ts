@@ -132,6 +132,21 @@ describe('training loop', () => {
     trainer.dispose();
   });
 
+  it('gives the same evaluation and predictions when repeated and when calls overlap (their batch buffers are reused)', async () => {
+    const { trainer, ds } = await train('cpu', mlp, settings({ epochs: 2, learningRate: 0.01 }), 96);
+    const images = ds.test.images.subarray(0, 7 * 16);
+    const ev = { ...(await trainer.evaluate('test')), imagesPerSecond: 0 };
+    const probs = await trainer.predict({ images, count: 7 });
+    expect({ ...(await trainer.evaluate('test')), imagesPerSecond: 0 }).toEqual(ev);
+    expect(await trainer.predict({ images, count: 7 })).toEqual(probs);
+    const [ev2, probs2, ev3] = await Promise.all([trainer.evaluate('test'), trainer.predict({ images, count: 7 }), trainer.evaluate('train', 40)]);
+    expect({ ...ev2, imagesPerSecond: 0 }).toEqual(ev);
+    expect(probs2).toEqual(probs);
+    expect(ev3.count).toBe(40);
+    expect({ ...(await trainer.evaluate('train', 40)), imagesPerSecond: 0 }).toEqual({ ...ev3, imagesPerSecond: 0 });
+    trainer.dispose();
+  });
+
   it('rejects a dataset whose samples do not fit the model input', async () => {
     const { tf, name } = await selectBackend({ force: 'cpu' });
     const ds = syntheticDataset({ shape: [5, 5, 1], classes: 3, train: 8, test: 8 });

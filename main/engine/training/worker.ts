@@ -13,6 +13,7 @@ import { releaseWebgpu } from '../backends/webgpu';
 import { dataDir } from '../datasets';
 import { seededRandom } from './data';
 import { loadDatasetRef } from './datasetRef';
+import { withoutSourceMaps } from './sourceMaps';
 import type { Tokenizer } from '../../../shared/text';
 import { generate } from '../text/generate';
 import { attentionMaps } from '../text/attention';
@@ -130,7 +131,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     // them, and the pure-JS backend starts in a fraction of wasm's time. Forcing a backend overrides this.
     const tableAuto = requested === 'auto' && Boolean(dataset?.table);
     // 'auto' times the model on each backend that could train it (probe.ts; cached in the data folder).
-    const choice = await chooseBackend(tableAuto ? 'cpu' : requested, { graph: request.graph, batchSize: request.settings.batchSize, cacheDir: dataDir() });
+    const choice = await withoutSourceMaps(() => chooseBackend(tableAuto ? 'cpu' : requested, { graph: request.graph, batchSize: request.settings.batchSize, cacheDir: dataDir() }));
     if (tableAuto) choice.reason = 'table dataset: dense networks train in Layerforge\'s own loop, tfjs cpu builds and evaluates them (starts fastest); --backend wasm to override';
     // tfjs seeds its unseeded random ops (initialisers, dropout) from Math.random: make that reproducible.
     Math.random = seededRandom(request.settings.seed);
@@ -158,7 +159,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
 
 async function open(msg: Extract<ToWorker, { type: 'open' }>): Promise<void> {
   try {
-    const choice = await chooseBackend(msg.backend);
+    const choice = await withoutSourceMaps(() => chooseBackend(msg.backend));
     const folder = await loadModelFolder(choice.tf, msg.dir);
     const dataset = await getDataset(msg.dataset, msg.datasetRef);
     trainer = new Trainer({ tf: choice.tf, model: folder.model, settings: folder.project.training, dataset, backend: choice.name, ...(folder.task ? { task: folder.task } : {}) });

@@ -7,7 +7,7 @@ import { createDatasetRegistry } from '../index';
 import { tinyCifar, tinyCifarArchive } from '../testData';
 import { startServer, type TestServer } from '../testServer';
 import type { Split } from '../types';
-import { decodeCifarRecords, MAX_CIFAR_BATCH_BYTES, readCifarBinaryDir } from '.';
+import { CIFAR_READ_RECORDS, decodeCifarRecords, MAX_CIFAR_BATCH_BYTES, readCifarBinaryDir } from '.';
 
 let root: string;
 let server: TestServer | undefined;
@@ -71,6 +71,29 @@ describe('CIFAR-10 binary reader', () => {
     expect(Buffer.from(test.images).equals(Buffer.from(decodeCifarRecords([{ name: 't', data: files['test_batch.bin']! }]).images))).toBe(true);
     writeFileSync(join(src, 'data_batch_2.bin'), new Uint8Array(3073 + 10));
     await expect(readCifarBinaryDir(src)).rejects.toThrow(`${join(src, 'data_batch_2.bin')}: 3083 bytes is not a whole number of CIFAR-10 records`);
+  });
+
+  it('reads files of several read chunks (and a partial last one) as decodeCifarRecords decodes them, naming a bad record by its index in the file', async () => {
+    const src = join(root, 'chunks');
+    mkdirSync(src, { recursive: true });
+    const files: Record<string, Uint8Array> = {};
+    const sizes = [2 * CIFAR_READ_RECORDS + 7, CIFAR_READ_RECORDS, 1, CIFAR_READ_RECORDS + 1, 3, CIFAR_READ_RECORDS - 1];
+    ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'].forEach((name, k) => {
+      const data = new Uint8Array(sizes[k]! * 3073).map((_, i) => (i % 3073 === 0 ? (Math.floor(i / 3073) + k) % 10 : (i * 13 + k) % 253));
+      files[name] = data;
+      writeFileSync(join(src, name), data);
+    });
+    const { train, test } = await readCifarBinaryDir(src);
+    const want = decodeCifarRecords([1, 2, 3, 4, 5].map((i) => ({ name: `data_batch_${i}.bin`, data: files[`data_batch_${i}.bin`]! })));
+    expect(train.count).toBe(sizes.slice(0, 5).reduce((a, b) => a + b, 0));
+    expect(Buffer.from(train.images).equals(Buffer.from(want.images))).toBe(true);
+    expect(Array.from(train.labels)).toEqual(Array.from(want.labels));
+    expect(test.count).toBe(CIFAR_READ_RECORDS - 1);
+    expect(Buffer.from(test.images).equals(Buffer.from(decodeCifarRecords([{ name: 't', data: files['test_batch.bin']! }]).images))).toBe(true);
+    const bad = files['data_batch_1.bin']!;
+    bad[(CIFAR_READ_RECORDS + 5) * 3073] = 12; // in the second chunk
+    writeFileSync(join(src, 'data_batch_1.bin'), bad);
+    await expect(readCifarBinaryDir(src)).rejects.toThrow(`${join(src, 'data_batch_1.bin')}: record ${CIFAR_READ_RECORDS + 5} has label 12`);
   });
 });
 

@@ -40,11 +40,14 @@ function checkRecordBytes(name: string, bytes: number): number {
   return bytes / RECORD;
 }
 
-/** Decodes the records of one file into `images` / `labels` from sample `n` on; returns the next sample index. */
-function decodeInto(name: string, d: Uint8Array, images: Uint8Array, labels: Uint8Array, n: number): number {
+/**
+ * Decodes whole records of one file (`d`, starting at the file's record `first`) into `images` / `labels`
+ * from sample `n` on; returns the next sample index.
+ */
+function decodeInto(name: string, d: Uint8Array, images: Uint8Array, labels: Uint8Array, n: number, first = 0): number {
   for (let r = 0; r < d.length; r += RECORD, n++) {
     const label = d[r]!;
-    if (label > 9) throw new Error(`${name}: record ${r / RECORD} has label ${label}; CIFAR-10 labels are 0-9.`);
+    if (label > 9) throw new Error(`${name}: record ${first + r / RECORD} has label ${label}; CIFAR-10 labels are 0-9.`);
     labels[n] = label;
     const base = n * 3072;
     const R = r + 1;
@@ -80,24 +83,29 @@ export function findCifarBinaryDir(dir: string): string | undefined {
 /** Largest CIFAR-10 batch file read (the official ones are 30,730,000 bytes). */
 export const MAX_CIFAR_BATCH_BYTES = 64 * 2 ** 20;
 
+/** Records read per chunk by readCifarBinaryDir (786,688 bytes). */
+export const CIFAR_READ_RECORDS = 256;
+
 /**
  * Reads the six official batch files from a folder. Memory: the decoded splits (184 MB for the official
- * files) plus one read buffer of the largest file (30.7 MB), reused from file to file: no file's bytes
- * are left to the garbage collector (reading all six whole first held 184 MB more until a GC).
+ * files) plus one read buffer of 256 records (0.8 MB), reused from chunk to chunk and file to file. A
+ * whole-file buffer (30.7 MB) lived until a major GC, well into training; and once freed, glibc raised
+ * its mmap threshold to 30.7 MB (trim threshold 61 MB) for the whole process, so every later allocation
+ * below that size came from the per-thread malloc arenas, which kept tens of MB of freed memory resident.
  */
 export async function readCifarBinaryDir(dir: string): Promise<{ train: Split; test: Split }> {
   const missing = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].filter((f) => !existsSync(join(dir, f)));
   if (missing.length) throw new Error(`${dir} is not a CIFAR-10 binary folder: missing ${missing.join(', ')}.`);
   const sized = (f: string) => {
     const name = join(dir, f);
-    // Official batches are 30,730,000 bytes; a far bigger file is not one (and would be read whole into memory).
+    // Official batches are 30,730,000 bytes; a far bigger file is not one.
     const size = statSync(name).size;
     if (size > MAX_CIFAR_BATCH_BYTES) throw new Error(`${name}: ${size} bytes; a CIFAR-10 batch file is 30730000 bytes (10,000 records of 3,073), at most ${MAX_CIFAR_BATCH_BYTES} accepted.`);
     return { name, size };
   };
   const trainFiles = CIFAR10_TRAIN_FILES.map(sized);
   const testFiles = [sized(CIFAR10_TEST_FILE)];
-  const buffer = new Uint8Array(Math.max(...[...trainFiles, ...testFiles].map((f) => f.size)));
+  const buffer = new Uint8Array(CIFAR_READ_RECORDS * RECORD);
   const decode = async (files: { name: string; size: number }[]): Promise<Split> => {
     let count = 0;
     for (const f of files) count += checkRecordBytes(f.name, f.size);
@@ -107,17 +115,23 @@ export async function readCifarBinaryDir(dir: string): Promise<{ train: Split; t
     for (const f of files) {
       const fh = await open(f.name, 'r');
       try {
-        let got = 0;
-        while (got < f.size) {
-          const { bytesRead } = await fh.read(buffer, got, f.size - got, got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
+        // Whole records per chunk: each chunk is decoded as read, the buffer reused.
+        let pos = 0;
+        while (pos < f.size) {
+          const want = Math.min(buffer.length, f.size - pos);
+          let got = 0;
+          while (got < want) {
+            const { bytesRead } = await fh.read(buffer, got, want - got, pos + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          if (got !== want) throw new Error(`${f.name}: read ${pos + got} of its ${f.size} bytes (did it change while being read?).`);
+          n = decodeInto(f.name, buffer.subarray(0, want), images, labels, n, pos / RECORD);
+          pos += want;
         }
-        if (got !== f.size) throw new Error(`${f.name}: read ${got} of its ${f.size} bytes (did it change while being read?).`);
       } finally {
         await fh.close();
       }
-      n = decodeInto(f.name, buffer.subarray(0, f.size), images, labels, n);
     }
     return { count, images, labels };
   };
