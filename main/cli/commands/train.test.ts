@@ -107,14 +107,3 @@ describe('layerforge train', () => {
     expect(io.stderr.join('\n')).toMatch(/--epochs must be a whole number >= 1/);
   });
 });
-
-describe('train: the worker heap limits', () => {
-  it('gives the training worker a 12 MB young generation unless LAYERFORGE_WORKER_YOUNG_MB says otherwise (0: V8 default)', async () => {
-    const { workerHeapLimits, WORKER_YOUNG_GENERATION_MB } = await import('./train');
-    expect(WORKER_YOUNG_GENERATION_MB).toBe(12);
-    expect(workerHeapLimits({})).toEqual({ resourceLimits: { maxYoungGenerationSizeMb: 12 } });
-    expect(workerHeapLimits({ LAYERFORGE_WORKER_YOUNG_MB: '24' })).toEqual({ resourceLimits: { maxYoungGenerationSizeMb: 24 } });
-    expect(workerHeapLimits({ LAYERFORGE_WORKER_YOUNG_MB: '0' })).toEqual({});
-    expect(() => workerHeapLimits({ LAYERFORGE_WORKER_YOUNG_MB: 'lots' })).toThrow(/LAYERFORGE_WORKER_YOUNG_MB must be a number/);
-  });
-});

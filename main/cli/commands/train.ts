@@ -68,21 +68,6 @@ function seconds(ms: number): number {
   return Math.round(ms / 10) / 100;
 }
 
-/**
- * The training worker's young generation, in MB (V8's default is 48 on 64-bit: semi-spaces of 16 MB). A
- * step allocates little on the JS heap (tensor handles, small read-backs; the data lives in wasm memory),
- * so a small nursery costs no measurable time (scavenges stay under 1% of a cifar10-cnn run) and keeps
- * ~25 MB out of the run's RSS. LAYERFORGE_WORKER_YOUNG_MB sets it; 0 keeps V8's default.
- */
-export const WORKER_YOUNG_GENERATION_MB = 12;
-
-export function workerHeapLimits(env: Record<string, string | undefined>): { resourceLimits?: { maxYoungGenerationSizeMb: number } } {
-  const raw = env.LAYERFORGE_WORKER_YOUNG_MB;
-  const mb = raw === undefined || raw === '' ? WORKER_YOUNG_GENERATION_MB : Number(raw);
-  if (!Number.isFinite(mb) || mb < 0) throw new UsageError(`LAYERFORGE_WORKER_YOUNG_MB must be a number of MB (0: V8's default), got '${raw}'`);
-  return mb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: mb } } : {};
-}
-
 export const trainCommand: CliCommand = {
   name: 'train',
   summary: 'Train a project on a dataset (progress, test accuracy, optional model folder).',
@@ -217,7 +202,6 @@ export const trainCommand: CliCommand = {
     const handle = startTrainingRun(
       {
         graph: project.graph, settings, dataset: { id: datasetId, ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}) }, ...(limit ? { limit } : {}), name: project.name,
-        ...workerHeapLimits(process.env),
         // pytorch: the run folder beside --out (kept), else a temporary one.
         ...(values.out ? { workDir: `${values.out.replace(/[/\\]+$/, '')}.pytorch` } : {}),
       },

@@ -12,6 +12,7 @@ import type { LoadedDataset } from '../datasets/types';
 import type { InsightOp, InsightReply } from '../insight/types';
 import { CONTROL_PAUSE, CONTROL_RUN, CONTROL_STOP, CONTROL_STOP_NOW, type FromWorker, type GenerateReply, type ToWorker, type WorkerOp, type WorkerReplyValue } from './protocol';
 import { isOutOfMemory, OOM_HINT } from './oom';
+import { workerHeapLimits } from './workerHeap';
 import type { BackendName, DatasetRef, EndedEvent, EvaluationResult, GenerateRequest, PredictRequest, RunResult, TrainingEvent } from './types';
 
 export type * from './types';
@@ -111,7 +112,8 @@ class WorkerClient {
 
   constructor(opts: WorkerOptions, onMessage: (m: FromWorker) => void, onGone: (message: string) => void) {
     const entry = opts.workerEntry ?? new URL('./worker.mjs', import.meta.url);
-    this.worker = new Worker(entry, { resourceLimits: opts.resourceLimits });
+    // A small young generation by default (workerHeap.ts); limits the caller passes take precedence.
+    this.worker = new Worker(entry, { resourceLimits: { ...workerHeapLimits(process.env), ...opts.resourceLimits } });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'reply') {
         const p = this.pending.get(m.id);
