@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedAttention, fusedAttentionHere, fusedSelfAttention } from './attention';
 import { randomValues, seededRandom } from './inventory';
 import { nativeKernels } from './native';
+import { expectClose } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -72,17 +73,6 @@ function run(c: Case, fused: boolean, seed: number): Out {
   });
 }
 
-function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-4): void {
-  expect(a.length, label).toBe(b.length);
-  let worst = 0, scale = 1e-3;
-  for (let i = 0; i < b.length; i++) {
-    expect(Number.isFinite(a[i]!), `${label}[${i}] = ${a[i]}`).toBe(true);
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  expect(worst / scale, `${label}: max abs diff ${worst} (scale ${scale})`).toBeLessThanOrEqual(tol);
-}
-
 function expectOut(got: Out, want: Out, label: string): void {
   expectClose(got.o, want.o, `${label} o`);
   expect(got.grads.length).toBe(want.grads.length);
@@ -132,6 +122,20 @@ describe('fused scaled dot-product attention (native/attention.c) matches the la
       }
     });
   }
+
+  it('LAYERFORGE_ATTENTION_FAST_EXP=0 (simd.h\'s exp4 in the softmax) gives the same results', { timeout: 60_000 }, async () => {
+    const c = { ...base, batch: 2, tq: 13, tk: 16, dk: 8, dv: 8, causal: true, packed: false, dropout: 0 };
+    await tf.setBackend('cpu');
+    const want = run(c, false, 99);
+    await tf.setBackend('wasm');
+    process.env.LAYERFORGE_ATTENTION_FAST_EXP = '0';
+    try {
+      expectOut(run(c, true, 99), want, 'exp4');
+    } finally {
+      delete process.env.LAYERFORGE_ATTENTION_FAST_EXP;
+    }
+    expectOut(run(c, true, 99), want, 'exp_le0');
+  });
 
   for (const causal of [false, true]) {
     it(`hashed dropout (the layer's default, causal=${causal}): keeps about 1 - rate, and forward and gradient use the same mask`, { timeout: 120_000 }, async () => {
@@ -237,7 +241,7 @@ describe('MultiHeadAttention through the fused op: whole models match the layer\
       got = await grads(model, xs, true);
       return [];
     });
-    expect(profile.kernels.some((k) => k.name === 'LayerforgeAttention'), profile.kernels.map((k) => k.name).join(' ')).toBe(fusedKernels);
+    expect(profile.kernels.some((k) => k.name === 'LayerforgeAttention' || k.name === 'LayerforgeSelfAttention'), profile.kernels.map((k) => k.name).join(' ')).toBe(fusedKernels);
     expect(Math.abs(got!.loss - want.loss) / Math.max(1e-3, Math.abs(want.loss))).toBeLessThanOrEqual(1e-4);
     want.g.forEach((g, i) => expectClose(got!.g[i]!, g, `${model.trainableWeights[i]!.name}`));
     await tf.setBackend('cpu');
@@ -272,4 +276,106 @@ describe('MultiHeadAttention through the fused op: whole models match the layer\
       return { model, xs: [tf.tensor(randomValues(4 * 12 * 10, rand), [4, 12, 10]), tf.tensor(randomValues(4 * 8 * 6, rand), [4, 8, 6])] };
     }, true);
   });
+});
+
+describe('self-attention as one op (LayerforgeSelfAttention: packed projections, attention, output projection)', () => {
+  /** Output and the gradients of every weight and of the input, for sum(y²); Math.random seeded (the dropout seed). */
+  function run(model: tf.LayersModel, x: tf.Tensor, training: boolean): Float32Array[] {
+    const original = Math.random;
+    Math.random = seededRandom(77);
+    try {
+      return tf.tidy(() => {
+        const f = () => tf.sum(tf.square(model.apply(x, { training }) as tf.Tensor)) as tf.Scalar;
+        const { value, grads: gs } = tf.variableGrads(f);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.square(model.apply(a, { training }) as tf.Tensor)))(x);
+        return [value, dx, ...model.trainableWeights.map((w) => gs[(w.read() as tf.Variable).name]!)].map((t) => t.dataSync() as Float32Array);
+      });
+    } finally {
+      Math.random = original;
+    }
+  }
+
+  /**
+   * got ≈ want as expectOut, except the key bias's gradient (index 4 with biases: [y, dx, Wq, bq, Wk, bk, …]), which is 0
+   * in exact arithmetic (a per-query shift of the scores) and only rounding noise in float32: both are checked
+   * to be below 1e-4 of the largest gradient instead.
+   */
+  function expectLayer(got: Float32Array[], want: Float32Array[], label: string, useBias: boolean): void {
+    const big = Math.max(...want.slice(1).map((a) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    got.forEach((g, j) => {
+      if (useBias && j === 5) {
+        for (const a of [g, want[j]!]) expect(a.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / big, `${label} key bias gradient`).toBeLessThanOrEqual(1e-4);
+      } else expectClose(g, want[j]!, `${label} ${j}`);
+    });
+  }
+
+  for (const [i, c] of [{ useBias: true, causal: false, dropout: 0 }, { useBias: false, causal: true, dropout: 0 }, { useBias: true, causal: true, dropout: 0.3 }].entries()) {
+    it(`${JSON.stringify(c)}: equals the unfused layer and cpu on two threads, one, and with LAYERFORGE_FUSED_MHA=0`, { timeout: 60_000 }, async () => {
+      const { registerCustomLayers } = await import('../compile/custom');
+      const { MultiHeadAttention } = registerCustomLayers(tf);
+      const build = () => {
+        const a = tf.input({ shape: [12, 10] });
+        const y = new MultiHeadAttention({ numHeads: 3, keyDim: 4, valueDim: 8, ...c }).apply(a) as tf.SymbolicTensor;
+        const model = tf.model({ inputs: a, outputs: y });
+        const r = seededRandom(20 + i);
+        model.setWeights(model.getWeights().map((w) => tf.tensor(randomValues(w.size, r), w.shape)));
+        return model;
+      };
+      const xs = randomValues(4 * 12 * 10, seededRandom(30 + i));
+      await tf.setBackend('wasm');
+      const native = nativeKernels(tf.backend())!;
+      for (let t = 0; t < 100 && native.helper && !native.helper.ready; t++) await new Promise((r) => setTimeout(r, 20));
+      const model = build();
+      const x = tf.tensor(xs, [4, 12, 10]);
+      const training = c.dropout > 0;
+      // The reference: the layer's previous fused path (packed projection after a Concat, the attention op), same dropout seed.
+      process.env.LAYERFORGE_FUSED_MHA = '0';
+      let want: Float32Array[];
+      try {
+        want = run(model, x, training);
+      } finally {
+        delete process.env.LAYERFORGE_FUSED_MHA;
+      }
+      const profile = await tf.profile(() => {
+        expectLayer(run(model, x, training), want, 'two threads', c.useBias);
+        return [];
+      });
+      const ran = new Set(profile.kernels.map((k) => k.name));
+      expect(ran.has('LayerforgeSelfAttention') && ran.has('LayerforgeSelfAttentionGrad') && !ran.has('Concat') && !ran.has('SplitV'), [...ran].join(' ')).toBe(true);
+      const helper = native.helper;
+      (native as { helper: unknown }).helper = null;
+      try {
+        const one = run(model, x, training);
+        expectLayer(one, want, 'one thread', c.useBias);
+      } finally {
+        (native as { helper: unknown }).helper = helper;
+      }
+      if (!training) {
+        const { setNativeKernelsEnabled } = await import('./native');
+        setNativeKernelsEnabled(false);
+        let off: Float32Array[];
+        try {
+          off = run(model, x, false);
+        } finally {
+          setNativeKernelsEnabled(true);
+        }
+        expectLayer(off, want, 'without our module', c.useBias);
+        const weights = model.getWeights().map((w) => w.dataSync().slice());
+        tf.dispose([x]);
+        model.dispose();
+        await tf.setBackend('cpu');
+        const cm = build();
+        cm.setWeights(weights.map((w, j) => tf.tensor(w, cm.getWeights()[j]!.shape)));
+        const cx = tf.tensor(xs, [4, 12, 10]);
+        const cpu = run(cm, cx, false);
+        expectLayer(want, cpu, 'cpu', c.useBias);
+        tf.dispose([cx]);
+        cm.dispose();
+        await tf.setBackend('wasm');
+      } else {
+        tf.dispose([x]);
+        model.dispose();
+      }
+    });
+  }
 });

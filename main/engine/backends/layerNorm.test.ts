@@ -55,10 +55,12 @@ function run(shape: number[], fused: boolean, opts: { center: boolean; scale: bo
 }
 
 describe('fused layer normalisation (one op, closed-form gradient) matches the textbook formula differentiated by tfjs', () => {
-  // c = 6 and 130 leave SIMD tails; [5, 64, 128] is large enough for the helper thread to take half the rows.
-  const shapes = [[2, 3, 6], [5, 130], [5, 64, 128]];
+  // c = 6 and 130 leave SIMD tails; [16, 64, 128] (LAYER_NORM_SPLIT values) is large enough for the helper thread to take
+  // half the rows (with γ and β only: ~1.5 s a case).
+  const shapes = [[2, 3, 6], [5, 130], [16, 64, 128]];
   for (const shape of shapes) {
     for (const opts of [{ center: true, scale: true }, { center: false, scale: true }, { center: true, scale: false }]) {
+      if (shape[0] === 16 && !(opts.center && opts.scale)) continue;
       it(`${JSON.stringify(shape)} center=${opts.center} scale=${opts.scale}: y, dx, dγ, dβ on wasm (our kernels, two threads and one; ops without them) and on cpu (ops) vs autodiff on cpu`, async () => {
         await tf.setBackend('cpu');
         const want = run(shape, false, opts, shape.length * 100 + shape[0]!);

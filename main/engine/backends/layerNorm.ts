@@ -17,6 +17,9 @@ import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 export const LAYER_NORM_KERNEL = 'LayerforgeLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'LayerforgeLayerNormGrad';
 
+/** Values (rows · features) from which the gradient takes the helper thread. */
+export const LAYER_NORM_SPLIT = 1 << 17;
+
 /** Registers the two wasm kernels (idempotent per tf instance). The op works without them. */
 export function registerLayerNormKernels(tf: Tf): void {
   registerNativeKernel(tf, { name: LAYER_NORM_KERNEL, inputs: ['x'], optional: ['gamma', 'beta'] }, ({ native, inputs: { x, gamma, beta }, attrs, at, output }) => {
@@ -36,7 +39,9 @@ export function registerLayerNormKernels(tf: Tf): void {
     const dbeta = output([c]);
     const args = [at(dy), at(x), at(mean), at(rstd), at(gamma), at(dx)] as const;
     const half = rows >> 1;
-    if (native.helper?.ready && rows * c >= 1 << 15 && half > 0) {
+    // From 2^17 values (mini-GPT's [32, 128, 128]); below, the hand-off costs more than half a pass (transformer-classifier's
+    // [32, 32, 32] gradient took ~13 µs a half while waking the helper took 15 µs idle, 100-300 µs on a loaded machine).
+    if (native.helper?.ready && rows * c >= LAYER_NORM_SPLIT && half > 0) {
       // The helper takes the second half of the rows, with its own partial dγ/dβ, added here after.
       const part = scratch(2 * c);
       native.helper.alongside('layer_norm_grad', [...args, at(part), at(part) + 4 * c, c, half, rows], () => native.layerNormGrad(...args, at(dgamma), at(dbeta), c, 0, half));

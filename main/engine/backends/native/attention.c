@@ -149,6 +149,29 @@ AI f32 drop1h(int32_t e, int32_t seed, int32_t thr, f32 inv) {
   return (int32_t)(h >> 8) < thr ? inv : 0.0f;
 }
 
+/*
+ * e^x for x <= 0 (the softmax's x − max), as simd.h's exp4 but without the operations V8 lowers to long
+ * sequences: f32x4.min/max (NaN-exact) become pmax, and nearest + trunc_sat the 1.5·2^23 trick: t = x·log2e +
+ * 1.5·2^23 rounds n = x·log2e to an integer in t's low mantissa bits, so (bits(t) + 127) << 23 is 2^n's float
+ * (the magic's own bits shift out). x is clamped below at −87 (results under ~1.6e-38 are not needed).
+ */
+AI v128_t exp_le0(v128_t x) {
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  const v128_t t = MADD(x, wasm_f32x4_splat(1.44269504088896341f), magic);
+  const v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
+  p = MADD(p, r, wasm_f32x4_splat(0.5f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23));
+}
+
 AI f32 hsum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
 }
@@ -165,7 +188,7 @@ AI f32 bits_float(int32_t bits) {
 __attribute__((export_name("attn_forward")))
 void attn_forward(const f32 *q, const f32 *k, const f32 *v, f32 *o, f32 *p, const f32 *u, f32 *scratch, int32_t heads, int32_t tq,
                   int32_t tk, int32_t dk, int32_t dv, int32_t qs, int32_t ks, int32_t vs, int32_t os, int32_t scale_bits,
-                  int32_t causal, int32_t keep_bits, int32_t seed, int32_t g_begin, int32_t g_end) {
+                  int32_t causal, int32_t keep_bits, int32_t seed, int32_t fast, int32_t g_begin, int32_t g_end) {
   const int32_t tk8 = (tk + 7) & ~7;
   f32 *kt = scratch, *s = scratch + (int64_t)dk * tk8, *vc = s + (int64_t)tq * tk8;
   const v128_t vscale = wasm_i32x4_splat(scale_bits);
@@ -189,25 +212,53 @@ void attn_forward(const f32 *q, const f32 *k, const f32 *v, f32 *o, f32 *p, cons
       int32_t live = causal ? i + 1 : tk;
       if (live > tk) live = tk;
       const int32_t live4 = (live + 3) & ~3;
-      v128_t mx = wasm_f32x4_splat(-__builtin_inff());
-      for (int32_t j = 0; j < live4; j += 4) {
-        v128_t x = wasm_f32x4_mul(wasm_v128_load(sr + j), vscale);
-        const v128_t in = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(live));
-        mx = wasm_f32x4_max(mx, wasm_v128_bitselect(x, wasm_f32x4_splat(-__builtin_inff()), in));
-      }
-      f32 m = wasm_f32x4_extract_lane(mx, 0);
-      if (wasm_f32x4_extract_lane(mx, 1) > m) m = wasm_f32x4_extract_lane(mx, 1);
-      if (wasm_f32x4_extract_lane(mx, 2) > m) m = wasm_f32x4_extract_lane(mx, 2);
-      if (wasm_f32x4_extract_lane(mx, 3) > m) m = wasm_f32x4_extract_lane(mx, 3);
-      const v128_t vm = wasm_f32x4_splat(m);
-      v128_t sum = wasm_f32x4_splat(0.0f);
-      for (int32_t j = 0; j < live4; j += 4) {
-        const v128_t in = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(live));
-        v128_t x = wasm_f32x4_mul(wasm_v128_load(sr + j), vscale);
-        x = wasm_v128_bitselect(x, vm, in); /* masked lanes: finite, zeroed below */
-        const v128_t e = wasm_v128_and(exp4(wasm_f32x4_sub(x, vm)), in);
-        sum = wasm_f32x4_add(sum, e);
-        wasm_v128_store(pr + j, e);
+      const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+      v128_t sum = wasm_f32x4_splat(0.0f), vm;
+      if (fast) {
+        /* Whole blocks of 4 live keys without masks, then the one partial block masked; pmax (one instruction)
+           instead of the NaN-exact max (a NaN score then need not win the max, but it reaches the sum anyway). */
+        const int32_t full = live & ~3;
+        v128_t mx = ninf;
+        for (int32_t j = 0; j < full; j += 4) mx = wasm_f32x4_pmax(mx, wasm_v128_load(sr + j));
+        const v128_t tail_in = wasm_i32x4_lt(wasm_i32x4_make(full, full + 1, full + 2, full + 3), wasm_i32x4_splat(live));
+        if (full < live4) mx = wasm_f32x4_pmax(mx, wasm_v128_bitselect(wasm_v128_load(sr + full), ninf, tail_in));
+        f32 m = wasm_f32x4_extract_lane(mx, 0);
+        if (wasm_f32x4_extract_lane(mx, 1) > m) m = wasm_f32x4_extract_lane(mx, 1);
+        if (wasm_f32x4_extract_lane(mx, 2) > m) m = wasm_f32x4_extract_lane(mx, 2);
+        if (wasm_f32x4_extract_lane(mx, 3) > m) m = wasm_f32x4_extract_lane(mx, 3);
+        /* scale·s − scale·max: the max of the raw scores (scale > 0) */
+        vm = wasm_f32x4_mul(wasm_f32x4_splat(m), vscale);
+        for (int32_t j = 0; j < full; j += 4) {
+          const v128_t e = exp_le0(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(sr + j), vscale), vm));
+          sum = wasm_f32x4_add(sum, e);
+          wasm_v128_store(pr + j, e);
+        }
+        if (full < live4) {
+          const v128_t x = wasm_v128_bitselect(wasm_f32x4_mul(wasm_v128_load(sr + full), vscale), vm, tail_in);
+          const v128_t e = wasm_v128_and(exp_le0(wasm_f32x4_sub(x, vm)), tail_in);
+          sum = wasm_f32x4_add(sum, e);
+          wasm_v128_store(pr + full, e);
+        }
+      } else {
+        v128_t mx = ninf;
+        for (int32_t j = 0; j < live4; j += 4) {
+          v128_t x = wasm_f32x4_mul(wasm_v128_load(sr + j), vscale);
+          const v128_t in = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(live));
+          mx = wasm_f32x4_max(mx, wasm_v128_bitselect(x, ninf, in));
+        }
+        f32 m = wasm_f32x4_extract_lane(mx, 0);
+        if (wasm_f32x4_extract_lane(mx, 1) > m) m = wasm_f32x4_extract_lane(mx, 1);
+        if (wasm_f32x4_extract_lane(mx, 2) > m) m = wasm_f32x4_extract_lane(mx, 2);
+        if (wasm_f32x4_extract_lane(mx, 3) > m) m = wasm_f32x4_extract_lane(mx, 3);
+        vm = wasm_f32x4_splat(m);
+        for (int32_t j = 0; j < live4; j += 4) {
+          const v128_t in = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(live));
+          v128_t x = wasm_f32x4_mul(wasm_v128_load(sr + j), vscale);
+          x = wasm_v128_bitselect(x, vm, in); /* masked lanes: finite, zeroed below */
+          const v128_t e = wasm_v128_and(exp4(wasm_f32x4_sub(x, vm)), in);
+          sum = wasm_f32x4_add(sum, e);
+          wasm_v128_store(pr + j, e);
+        }
       }
       const v128_t vt = wasm_f32x4_splat(1.0f / hsum(sum));
       for (int32_t j = 0; j < live4; j += 4) wasm_v128_store(pr + j, wasm_f32x4_mul(wasm_v128_load(pr + j), vt));
@@ -304,4 +355,83 @@ void attn_backward(const f32 *q, const f32 *k, const f32 *v, const f32 *p, const
     gather(kg, ks, cb, tk, dk);
     mm(ds, tk8, 1, cb, dk, dqg, dqs, tq, dk, tk, causal ? 1 : 0);
   }
+}
+
+/*
+ * dst[r·ds + c] = src[r·ss + c] for r < rows, c < cols (strides and cols in floats): packs the Q, K and
+ * V projection kernels [D, H·d] side by side into one [D, H·(2·dk + dv)] operand, and splits its
+ * gradient back (the fused self-attention op, backends/attention.ts).
+ */
+__attribute__((export_name("attn_copy_cols")))
+void attn_copy_cols(const f32 *src, int32_t ss, f32 *dst, int32_t ds, int32_t rows, int32_t cols) {
+  for (int32_t r = 0; r < rows; r++, src += ss, dst += ds) {
+    int32_t c = 0;
+    for (; c + 4 <= cols; c += 4) wasm_v128_store(dst + c, wasm_v128_load(src + c));
+    for (; c < cols; c++) dst[c] = src[c];
+  }
+}
+
+/*
+ * The sequence models' small ops, kept here beside the attention they feed (backends/sequenceOps.ts):
+ * an Embedding's lookup and its gradient, and the gradient of a mean over the time axis
+ * (GlobalAveragePooling1D).
+ */
+
+/* out[i, :] = table[ids[i], :] for i < n (rows of d floats); returns the first i whose id is outside [0, vocab), or -1. */
+__attribute__((export_name("emb_gather")))
+int32_t emb_gather(const f32 *table, const int32_t *ids, f32 *out, int32_t n, int32_t d, int32_t vocab) {
+  for (int32_t i = 0; i < n; i++, out += d) {
+    const int32_t r = ids[i];
+    if (r < 0 || r >= vocab) return i;
+    const f32 *src = table + (int64_t)r * d;
+    int32_t c = 0;
+    for (; c + 4 <= d; c += 4) wasm_v128_store(out + c, wasm_v128_load(src + c));
+    for (; c < d; c++) out[c] = src[c];
+  }
+  return -1;
+}
+
+/* dtable [vocab, d] = Σ_i onehot(ids[i]) ⊗ dy[i, :] (ids outside [0, vocab) add nothing). */
+__attribute__((export_name("emb_grad")))
+void emb_grad(const f32 *dy, const int32_t *ids, f32 *dtable, int32_t n, int32_t d, int32_t vocab) {
+  const int64_t total = (int64_t)vocab * d;
+  int64_t z = 0;
+  for (; z + 4 <= total; z += 4) wasm_v128_store(dtable + z, wasm_f32x4_splat(0.0f));
+  for (; z < total; z++) dtable[z] = 0.0f;
+  for (int32_t i = 0; i < n; i++, dy += d) {
+    const int32_t r = ids[i];
+    if (r < 0 || r >= vocab) continue;
+    f32 *dst = dtable + (int64_t)r * d;
+    int32_t c = 0;
+    for (; c + 4 <= d; c += 4) wasm_v128_store(dst + c, wasm_f32x4_add(wasm_v128_load(dst + c), wasm_v128_load(dy + c)));
+    for (; c < d; c++) dst[c] += dy[c];
+  }
+}
+
+/* dx [b, t, d] = dy [b, d] / t, broadcast over the t steps (the gradient of a mean over axis 1). */
+__attribute__((export_name("seq_mean_grad")))
+void seq_mean_grad(const f32 *dy, f32 *dx, int32_t b, int32_t t, int32_t d, int32_t t_bits) {
+  const f32 tf = bits_float(t_bits);
+  const v128_t vt = wasm_f32x4_splat(tf);
+  for (int32_t i = 0; i < b; i++, dy += d)
+    for (int32_t s = 0; s < t; s++, dx += d) {
+      int32_t c = 0;
+      for (; c + 4 <= d; c += 4) wasm_v128_store(dx + c, wasm_f32x4_div(wasm_v128_load(dy + c), vt));
+      for (; c < d; c++) dx[c] = dy[c] / tf;
+    }
+}
+
+/*
+ * Dropout of n floats with the attention's hashed mask (element e kept when fmix32(e·0x9E3779B1 + seed)'s
+ * top 24 bits are below keep·2^24): y = x/keep where kept, else 0. The same call with the same seed on dy
+ * is the gradient (nothing stored or drawn in JavaScript).
+ */
+__attribute__((export_name("seq_dropout")))
+void seq_dropout(const f32 *x, f32 *y, int32_t n, int32_t keep_bits, int32_t seed) {
+  const f32 keep = bits_float(keep_bits), inv = 1.0f / keep;
+  const int32_t thr = (int32_t)(keep * 16777216.0f);
+  const v128_t vseed = wasm_i32x4_splat(seed), vthr = wasm_i32x4_splat(thr), vinv = wasm_f32x4_splat(inv);
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_mul(wasm_v128_load(x + i), drop4h(i, vseed, vthr, vinv)));
+  for (; i < n; i++) y[i] = x[i] * drop1h(i, seed, thr, inv);
 }

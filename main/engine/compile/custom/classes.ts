@@ -1,11 +1,12 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../../../../shared/layers';
 import { attentionSoftmax } from '../../backends/attentionSoftmax';
-import { fusedAttention, fusedAttentionHere, fusedSelfAttention } from '../../backends/attention';
+import { fusedAttention, fusedAttentionHere, fusedMhaHere, fusedMhaSelfAttention, fusedSelfAttention } from '../../backends/attention';
 import { defineBatchNormClass, type BatchNormalizationArgs } from './batchNorm';
 import { gelu } from '../../backends/gelu';
 import { layerNorm } from '../../backends/layerNorm';
 import { fusedDense, fusedDenseHere } from '../../backends/dense';
+import { embeddingLookup, hashedDropout, residualAdd, sequenceMean, sequenceOpsHere } from '../../backends/sequenceOps';
 
 type Tensor = tfjs.Tensor;
 type Shape = (number | null)[];
@@ -92,6 +93,67 @@ function patchDense(tf: Tf): void {
   };
 }
 
+const patchedSequence = new WeakSet<object>();
+
+type CallFn = (inputs: Tensor | Tensor[], kwargs: Kwargs) => Tensor | Tensor[];
+
+/**
+ * tfjs's Embedding, GlobalAveragePooling1D, Dropout and Add with one op each way (backends/sequenceOps.ts) on
+ * wasm with our module: the lookup of int32 (or float32) ids of rank 2, the mean over the steps of a float32
+ * [batch, T, D], dropout while training (hashed mask), the sum of two float32 tensors of one shape. Their call() is replaced on this tf instance (class, config and weights are tfjs's);
+ * elsewhere, for other inputs, or with LAYERFORGE_SEQUENCE_OPS=0: tfjs's call().
+ */
+function patchSequenceLayers(tf: Tf): void {
+  const emb = Object.getPrototypeOf(tf.layers.embedding({ inputDim: 1, outputDim: 1 })) as { call: CallFn };
+  if (!patchedSequence.has(emb)) {
+    patchedSequence.add(emb);
+    const original = emb.call;
+    emb.call = function (this: { embeddings: tfjs.LayerVariable | null; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (x.rank !== 2 || (x.dtype !== 'int32' && x.dtype !== 'float32') || !this.embeddings || this.embeddings.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+      return tf.tidy(() => {
+        this.invokeCallHook(inputs, kwargs);
+        return embeddingLookup(tf, this.embeddings!.read(), x.dtype === 'int32' ? x : tf.cast(x, 'int32'));
+      });
+    };
+  }
+  const gap = Object.getPrototypeOf(tf.layers.globalAveragePooling1d({})) as { call: CallFn };
+  if (!patchedSequence.has(gap)) {
+    patchedSequence.add(gap);
+    const original = gap.call;
+    gap.call = function (this: unknown, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (x.rank !== 3 || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+      return tf.tidy(() => sequenceMean(tf, x));
+    };
+  }
+  // Dropout while training, unseeded, on the whole tensor: one op each way with a hashed mask.
+  const drop = Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })) as { call: CallFn };
+  if (!patchedSequence.has(drop)) {
+    patchedSequence.add(drop);
+    const original = drop.call;
+    drop.call = function (this: { rate: number; noiseShape: unknown; seed: unknown; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (kwargs?.training !== true || !(this.rate > 0 && this.rate < 1) || this.noiseShape != null || this.seed != null || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+      return tf.tidy(() => {
+        this.invokeCallHook(inputs, kwargs);
+        return hashedDropout(tf, x, this.rate);
+      });
+    };
+  }
+  // Add of two float32 tensors of one shape (residual connections): one op forward and one backward.
+  const add = Object.getPrototypeOf(tf.layers.add({})) as { mergeFunction(inputs: Tensor[]): Tensor };
+  if (!patchedSequence.has(add)) {
+    patchedSequence.add(add);
+    const original = add.mergeFunction;
+    add.mergeFunction = function (this: unknown, inputs: Tensor[]): Tensor {
+      const [a, b] = inputs;
+      if (inputs.length !== 2 || a!.dtype !== 'float32' || b!.dtype !== 'float32' || a!.shape.join() !== b!.shape.join() || !sequenceOpsHere(tf)) return original.call(this, inputs);
+      return tf.tidy(() => residualAdd(tf, a!, b!));
+    };
+  }
+}
+
 /** Glorot-uniform limit from the fans of the 2-D matrix a kernel acts as. */
 const glorotLimit = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fanOut));
 
@@ -101,6 +163,7 @@ const glorotLimit = (fanIn: number, fanOut: number) => Math.sqrt(6 / (fanIn + fa
  */
 export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
   patchDense(tf);
+  patchSequenceLayers(tf);
   /**
    * Keras-style multi-head attention. Inputs: [query] (self-attention) or [query, key/value]
    * (cross-attention), each [batch, T, features]. Weights use Keras's names and shapes:
@@ -178,6 +241,11 @@ export function defineCustomLayerClasses(tf: Tf): CustomLayerClasses {
         // Products as our dense op on the weights as they are ([D, heads, dim] kernels, [heads, dim] biases): no reshapes.
         const wk = (name: string) => this.w[`${name}/kernel`]!.read();
         const wb = (name: string) => (this.useBias ? this.w[`${name}/bias`]!.read() : null);
+        if (kv === query && fusedMhaHere(tf, this.keyDim, this.valueDim, tq)) {
+          // The whole layer as one op: projections on the kernels as they are, packed in scratch (backends/attention.ts).
+          const biases = this.useBias ? ([wb('query')!, wb('key')!, wb('value')!, wb('attention_output')!] as [Tensor, Tensor, Tensor, Tensor]) : null;
+          return fusedMhaSelfAttention(tf, query, { wq: wk('query'), wk: wk('key'), wv: wk('value'), wo: wk('attention_output'), biases }, opts);
+        }
         if (kv === query) {
           // Concatenating [D, H, dk] kernels on their head axis lays each row out as Q | K | V, as the packed op reads them.
           const flat = this.keyDim === this.valueDim ? (t: Tensor) => t : (t: Tensor) => tf.reshape(t, [d!, -1]);
