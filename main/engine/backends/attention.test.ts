@@ -134,7 +134,7 @@ describe('fused scaled dot-product attention (native/attention.c) matches the la
     } finally {
       delete process.env.LAYERFORGE_ATTENTION_FAST_EXP;
     }
-    expectOut(run(c, true, 99), want, 'exp_le0');
+    expectOut(run(c, true, 99), want, 'exp4_le0');
   });
 
   for (const causal of [false, true]) {

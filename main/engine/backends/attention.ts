@@ -21,7 +21,7 @@
  * directly (no engine bookkeeping), the packed weight gradient split back into the three kernels' shapes.
  * The layer's weights, names and saved layout are unchanged; per layer and step this replaces two Concats,
  * two dense ops and the attention forward, two SplitVs, two dense gradients and the attention gradient.
- * LAYERFORGE_FUSED_MHA=0 gives the previous path. The softmax's exp is exp_le0 (attention.c; simd.h's exp4
+ * LAYERFORGE_FUSED_MHA=0 gives the previous path. The softmax's exp is simd.h's exp4_le0 (instead of exp4
  * with LAYERFORGE_ATTENTION_FAST_EXP=0).
  */
 import type * as tfjs from '@tensorflow/tfjs';
@@ -66,7 +66,7 @@ function layout(q: tfjs.TensorInfo, k: tfjs.TensorInfo | undefined, v: tfjs.Tens
 const SPLIT_WORK = 1 << 16;
 
 /**
- * The softmax's exponential: attention.c's exp_le0 (pmax instead of NaN-exact max, the magic-number rounding
+ * The softmax's exponential: simd.h's exp4_le0 (pmax instead of NaN-exact max, the magic-number rounding
  * instead of nearest + trunc_sat), or simd.h's exp4 with LAYERFORGE_ATTENTION_FAST_EXP=0.
  */
 const fastExp = () => process.env.LAYERFORGE_ATTENTION_FAST_EXP !== '0';

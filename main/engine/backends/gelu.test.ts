@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
-import { gelu, setFastGelu } from './gelu';
+import { gelu } from './gelu';
 import { oneThread, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
@@ -49,20 +49,12 @@ describe('fused GELU (one op, closed-form gradient) matches tfjs gelu', () => {
       const native = await wasmWithHelper(tf);
       const { result: wasmFused, kernels } = await profiled(tf, () => run(n, true));
       expect(kernels.has('LayerforgeGelu') && kernels.has('LayerforgeGeluGrad'), [...kernels].join(' ')).toBe(true);
-      setFastGelu(false);
-      let older: { y: Float32Array; dx: Float32Array };
-      try {
-        older = run(n, true);
-      } finally {
-        setFastGelu(true);
-      }
       const off = await profiled(tf, () => withoutNativeKernels(() => run(n, true)));
       expect(off.kernels.has('LayerforgeGelu')).toBe(false);
       const results = [
         ['cpu ops', cpuFused],
         ['wasm kernels (lossAct.c), two threads', wasmFused],
         ['wasm kernels (lossAct.c), one thread', oneThread(native, () => run(n, true))],
-        ['wasm kernels (kernels.c, LAYERFORGE_GELU_FAST=0)', older],
         ['wasm without our module', off.result],
       ] as const;
       for (const [label, got] of results) {

@@ -7,9 +7,9 @@
  * passes): on a mini-GPT's [32, 128, 512] feed-forward activation that was ~60 ms forward and
  * ~170 ms backward per layer. On wasm with our module (native/lossAct.c act_gelu, act_gelu_grad: SIMD
  * exp and Abramowitz–Stegun erf, absolute error <= 1.5e-7) each direction is one pass, split over two
- * threads; elsewhere the same formulas run as tfjs ops. lossAct.c's exp avoids the f32x4 min/max,
- * nearest and trunc_sat that V8 compiles to long instruction sequences (kernels.c's gelu / gelu_grad,
- * the same formulas with simd.h's exp4, ran 1.5-2.8x slower); LAYERFORGE_GELU_FAST=0 runs those.
+ * threads; elsewhere the same formulas run as tfjs ops. Its exp is simd.h's exp4_le0, which avoids the f32x4
+ * min/max, nearest and trunc_sat that V8 compiles to long instruction sequences (the same formulas with exp4
+ * ran 1.5-2.8x slower).
  * The kernels register through registerNativeKernel (native/heap.ts).
  */
 import type * as tfjs from '@tensorflow/tfjs';
@@ -20,26 +20,18 @@ import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 export const GELU_KERNEL = 'LayerforgeGelu';
 export const GELU_GRAD_KERNEL = 'LayerforgeGeluGrad';
 
-/** Which build of the two kernels runs: lossAct.c's (faster exp, default) or kernels.c's (LAYERFORGE_GELU_FAST=0). */
-let fast = process.env.LAYERFORGE_GELU_FAST !== '0';
-
-/** For benchmarks and tests: lossAct.c's GELU kernels (true) or kernels.c's (false). */
-export function setFastGelu(on: boolean): void {
-  fast = on;
-}
-
 export function registerGeluKernels(tf: Tf): void {
   // Large tensors: the helper thread takes the second half (splitElements).
   registerNativeKernel(tf, { name: GELU_KERNEL, inputs: ['x'] }, ({ native, inputs: { x }, at, output }) => {
     const y = output(x.shape);
-    const name = fast ? 'act_gelu' : 'gelu';
+    const name = 'act_gelu';
     const f = native.fn(name);
     splitElements(native, name, [at(x), at(y)], sizeOf(x.shape), ([xo, yo], count) => f(xo!, yo!, count));
     return y;
   });
   registerNativeKernel(tf, { name: GELU_GRAD_KERNEL, inputs: ['x', 'dy'] }, ({ native, inputs: { x, dy }, at, output }) => {
     const dx = output(x.shape);
-    const name = fast ? 'act_gelu_grad' : 'gelu_grad';
+    const name = 'act_gelu_grad';
     const f = native.fn(name);
     splitElements(native, name, [at(x), at(dy), at(dx)], sizeOf(x.shape), ([xo, dyo, dxo], count) => f(xo!, dyo!, dxo!, count));
     return dx;

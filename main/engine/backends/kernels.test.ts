@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { NATIVE_MODULES } from './native/modules';
 import { heapOffset, nativeKernels, nativeVariantChoice, setNativeKernelsEnabled, type WasmBackendInternals } from './native';
 import * as kernelsWasm from './native/kernelsWasm';
+import * as lossActWasm from './native/lossActWasm';
 import { initWasmBackend, type WasmSetup } from './wasm';
 
 let setup: WasmSetup;
@@ -372,6 +373,8 @@ describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
     if (!WebAssembly.validate(relaxedBytes)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
     const load = (b: Uint8Array<ArrayBuffer>) => new WebAssembly.Instance(new WebAssembly.Module(b), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
     const builds = { plain: load(bytes(shared ? kernelsWasm.WASM_SHARED : kernelsWasm.WASM_PLAIN)), relaxed: load(relaxedBytes) };
+    // GELU lives in lossAct.c (its exp is simd.h's exp4_le0): both of its builds too.
+    const lossBuilds = { plain: load(bytes(shared ? lossActWasm.WASM_SHARED : lossActWasm.WASM_PLAIN)), relaxed: load(bytes(shared ? lossActWasm.WASM_SHARED_RELAXED : lossActWasm.WASM_PLAIN_RELAXED)) };
     const held: tf.Tensor[] = [];
     const heap = (values: Float32Array): number => {
       const t = tf.tensor1d(values);
@@ -380,11 +383,11 @@ describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
     };
     const random = (n: number, seed: number) => randomValues(n, seededRandom(seed));
     /** Runs name on both builds into a fresh output of n floats and compares them (1e-5 of the output's scale). */
-    const same = (label: string, name: string, n: number, args: (out: number) => number[]) => {
+    const same = (label: string, name: string, n: number, args: (out: number) => number[], module: typeof builds = builds) => {
       const outs = (['plain', 'relaxed'] as const).map((build) => {
         const out = tf.tensor1d(new Float32Array(n));
         held.push(out);
-        builds[build][name]!(...args(heapOffset(backend, out.dataId)));
+        module[build][name]!(...args(heapOffset(backend, out.dataId)));
         return out.dataSync() as Float32Array;
       });
       expectClose({ shape: [n], values: outs[1]! }, { shape: [n], values: outs[0]! }, `${label}: relaxed vs plain`, 1e-5);
@@ -401,8 +404,8 @@ describe('the relaxed-SIMD (FMA) build of native/kernels.c', () => {
       same('conv2d_filter_grad', 'conv2d_filter_grad', 3 * 3 * 5 * 21, (dw) => [x, dy, dw, 2, 9, 9, 5, 9, 9, 21, 3, 3, 1, 1, 1, 1, 1, 1, 0, 45, 1]);
       // GELU and its gradient (polynomials), 1,003 elements (a 3-element tail); attention softmax (exp), causal.
       const g = heap(random(1003, 5).map((v) => 8 * v)), gy = heap(random(1003, 6));
-      same('gelu', 'gelu', 1003, (y) => [g, y, 1003]);
-      same('gelu_grad', 'gelu_grad', 1003, (dx) => [g, gy, dx, 1003]);
+      same('act_gelu', 'act_gelu', 1003, (y) => [g, y, 1003], lossBuilds);
+      same('act_gelu_grad', 'act_gelu_grad', 1003, (dx) => [g, gy, dx, 1003], lossBuilds);
       const scaleBits = new Int32Array(new Float32Array([0.25]).buffer)[0]!;
       same('attention_softmax', 'attention_softmax', 8 * 16, (y) => [g, y, 16, scaleBits, 1, 8, 0, 8]);
     } finally {

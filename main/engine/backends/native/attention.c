@@ -149,29 +149,6 @@ AI f32 drop1h(int32_t e, int32_t seed, int32_t thr, f32 inv) {
   return (int32_t)(h >> 8) < thr ? inv : 0.0f;
 }
 
-/*
- * e^x for x <= 0 (the softmax's x − max), as simd.h's exp4 but without the operations V8 lowers to long
- * sequences: f32x4.min/max (NaN-exact) become pmax, and nearest + trunc_sat the 1.5·2^23 trick: t = x·log2e +
- * 1.5·2^23 rounds n = x·log2e to an integer in t's low mantissa bits, so (bits(t) + 127) << 23 is 2^n's float
- * (the magic's own bits shift out). x is clamped below at −87 (results under ~1.6e-38 are not needed).
- */
-AI v128_t exp_le0(v128_t x) {
-  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
-  const v128_t magic = wasm_f32x4_splat(12582912.0f);
-  const v128_t t = MADD(x, wasm_f32x4_splat(1.44269504088896341f), magic);
-  const v128_t n = wasm_f32x4_sub(t, magic);
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
-  p = MADD(p, r, wasm_f32x4_splat(0.5f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23));
-}
-
 AI f32 hsum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
 }
@@ -229,13 +206,13 @@ void attn_forward(const f32 *q, const f32 *k, const f32 *v, f32 *o, f32 *p, cons
         /* scale·s − scale·max: the max of the raw scores (scale > 0) */
         vm = wasm_f32x4_mul(wasm_f32x4_splat(m), vscale);
         for (int32_t j = 0; j < full; j += 4) {
-          const v128_t e = exp_le0(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(sr + j), vscale), vm));
+          const v128_t e = exp4_le0(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(sr + j), vscale), vm));
           sum = wasm_f32x4_add(sum, e);
           wasm_v128_store(pr + j, e);
         }
         if (full < live4) {
           const v128_t x = wasm_v128_bitselect(wasm_f32x4_mul(wasm_v128_load(sr + full), vscale), vm, tail_in);
-          const v128_t e = wasm_v128_and(exp_le0(wasm_f32x4_sub(x, vm)), tail_in);
+          const v128_t e = wasm_v128_and(exp4_le0(wasm_f32x4_sub(x, vm)), tail_in);
           sum = wasm_f32x4_add(sum, e);
           wasm_v128_store(pr + full, e);
         }

@@ -56,10 +56,6 @@ export interface NativeKernels {
   layerNorm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, c: number, eps: number, rowBegin: number, rowEnd: number): void;
   /** Layer norm backward for rows [rowBegin, rowEnd); dgamma/dbeta (c floats each) are this call's own partial sums. */
   layerNormGrad(dy: number, x: number, mean: number, rstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, c: number, rowBegin: number, rowEnd: number): void;
-  /** GELU (erf form) over n floats. */
-  gelu(x: number, y: number, n: number): void;
-  /** dx = dy·GELU'(x) over n floats. */
-  geluGrad(x: number, dy: number, dx: number, n: number): void;
   /** Attention weights softmax(scale·x) per row of n keys (n % 4 == 0), causal by query r % tq; scaleBits: the float32 scale's bits. */
   attentionSoftmax(x: number, y: number, n: number, scaleBits: number, causal: number, tq: number, rowBegin: number, rowEnd: number): void;
   /** dx = scale·y·(dy − Σ dy·y) per row. */
@@ -177,7 +173,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }
   const variant: NativeVariant = relaxedModules.length > 0 ? 'relaxed' : 'plain';
-  return { variant, variantReason, relaxedModules, helper, fn, has: (name: string) => exported.has(name), maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), gelu: fn('gelu'), geluGrad: fn('gelu_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
+  return { variant, variantReason, relaxedModules, helper, fn, has: (name: string) => exported.has(name), maxpoolGrad: fn('maxpool_grad'), sumRows: fn('sum_rows'), adamUpdate: fn('adam_update'), reluGrad: fn('relu_grad'), addRelu: fn('add_relu'), biasAct: fn('bias_act'), conv2dFilterGrad: fn('conv2d_filter_grad'), filterFlipSwap: fn('filter_flip_swap'), batchNorm: fn('batch_norm'), gemm: fn('gemm'), layerNorm: fn('layer_norm'), layerNormGrad: fn('layer_norm_grad'), attentionSoftmax: fn('attention_softmax'), attentionSoftmaxGrad: fn('attention_softmax_grad') } as NativeKernels;
 }
 
 /** Our kernels on this backend's memory, or null (not a wasm backend we can reach, or disabled). */

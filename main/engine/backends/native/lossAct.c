@@ -7,36 +7,12 @@
  * tf.losses.softmaxCrossEntropy(tf.oneHot(labels, v), logits) computes it: a label outside [0, v)
  * is an all-zero one-hot row (the row's loss is 0, its gradient the softmax alone).
  *
- * Every exp here has an argument <= 0 (x − max, x − logsumexp, −x²/2), so it uses exp4_neg below, not
- * simd.h's exp4: the same range reduction and polynomial (same results to ~1 ulp), but V8 compiles
- * f32x4.min/max (NaN-exact: ~7 x64 instructions each), nearest and i32x4.trunc_sat_f32x4_s (~10) to
- * long sequences; pmax (one maxps) and rounding by adding 1.5·2^23 (whose float bits then hold n)
- * avoid them. GELU with it ran 1.5-2.8x faster than kernels.c's gelu (same error, 2.6e-7).
+ * Every exp here has an argument <= 0 (x − max, x − logsumexp, −x²/2), so it uses simd.h's exp4_le0, not
+ * exp4 (no NaN-exact min/max, no nearest/trunc_sat: see simd.h). GELU with it ran 1.5-2.8x faster than
+ * the same formulas with exp4 (same error, 2.6e-7).
  */
 // layerforge: relaxed-simd
 #include "simd.h"
-
-/*
- * exp(x) for x <= 0 (NaN stays NaN; below −87 it is exp(−87) ≈ 1.6e-38, as exp4): x = n·ln2 + r with
- * n = round(x·log2 e) taken from the float bits of x·log2 e + 1.5·2^23, e^r by its degree-6 Taylor
- * polynomial (|r| <= ln2/2, relative error ~2e-7), 2^n from n's bits.
- */
-__attribute__((always_inline)) static inline v128_t exp4_neg(v128_t x) {
-  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
-  const v128_t t = MADD(x, wasm_f32x4_splat(1.44269504088896341f), wasm_f32x4_splat(12582912.0f));
-  const v128_t n = wasm_f32x4_sub(t, wasm_f32x4_splat(12582912.0f));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
-  p = MADD(p, r, wasm_f32x4_splat(0.5f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  /* t's bits are 0x4B400000 + n; (bits + 127) << 23 drops the 0x4B400000 and leaves 2^n's exponent. */
-  return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23));
-}
 
 /* The index vector {j, j+1, j+2, j+3}. */
 __attribute__((always_inline)) static inline v128_t iota4(int32_t j) { return wasm_i32x4_make(j, j + 1, j + 2, j + 3); }
@@ -79,14 +55,14 @@ void sce_forward(const f32 *x, const int32_t *labels, f32 *lse, f32 *part, int32
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
     int32_t j = 0;
     for (; j + 8 <= v4; j += 8) {
-      s0 = wasm_f32x4_add(s0, exp4_neg(wasm_f32x4_sub(wasm_v128_load(xr + j), vm)));
-      s1 = wasm_f32x4_add(s1, exp4_neg(wasm_f32x4_sub(wasm_v128_load(xr + j + 4), vm)));
+      s0 = wasm_f32x4_add(s0, exp4_le0(wasm_f32x4_sub(wasm_v128_load(xr + j), vm)));
+      s1 = wasm_f32x4_add(s1, exp4_le0(wasm_f32x4_sub(wasm_v128_load(xr + j + 4), vm)));
     }
-    if (j < v4) s0 = wasm_f32x4_add(s0, exp4_neg(wasm_f32x4_sub(wasm_v128_load(xr + j), vm)));
+    if (j < v4) s0 = wasm_f32x4_add(s0, exp4_le0(wasm_f32x4_sub(wasm_v128_load(xr + j), vm)));
     if (v4 < v) {
       /* The last v % 4 logits, the other lanes masked to 0. */
       const v128_t live = wasm_i32x4_lt(iota4(v4), wasm_i32x4_splat(v));
-      s1 = wasm_f32x4_add(s1, wasm_v128_and(exp4_neg(wasm_f32x4_sub(load_part(xr + v4, v - v4), vm)), live));
+      s1 = wasm_f32x4_add(s1, wasm_v128_and(exp4_le0(wasm_f32x4_sub(load_part(xr + v4, v - v4), vm)), live));
     }
     s0 = wasm_f32x4_add(s0, s1);
     const f32 sum = wasm_f32x4_extract_lane(s0, 0) + wasm_f32x4_extract_lane(s0, 1) + wasm_f32x4_extract_lane(s0, 2) + wasm_f32x4_extract_lane(s0, 3);
@@ -117,12 +93,12 @@ void sce_backward(const f32 *x, const int32_t *labels, const f32 *lse, const f32
     const v128_t vy = wasm_i32x4_splat(labels[r]);
     int32_t j = 0;
     for (; j < v4; j += 4) {
-      v128_t p = exp4_neg(wasm_f32x4_sub(wasm_v128_load(xr + j), vl));
+      v128_t p = exp4_le0(wasm_f32x4_sub(wasm_v128_load(xr + j), vl));
       p = wasm_f32x4_sub(p, wasm_v128_and(one, wasm_i32x4_eq(iota4(j), vy)));
       wasm_v128_store(dr + j, wasm_f32x4_mul(p, vg));
     }
     if (j < v) {
-      v128_t p = exp4_neg(wasm_f32x4_sub(load_part(xr + j, v - j), vl));
+      v128_t p = exp4_le0(wasm_f32x4_sub(load_part(xr + j, v - j), vl));
       p = wasm_f32x4_sub(p, wasm_v128_and(one, wasm_i32x4_eq(iota4(j), vy)));
       store_part(dr + j, v - j, wasm_f32x4_mul(p, vg));
     }
@@ -131,8 +107,7 @@ void sce_backward(const f32 *x, const int32_t *labels, const f32 *lse, const f32
 
 /*
  * Φ(x) (the normal CDF) and e = exp(−x²/2) for 4 lanes: Φ = ½ + sign(x)·(½ − ½·p(t)·e), the erf of
- * Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7; t = 1/(1 + 0.3275911·|x|/√2)), as kernels.c's
- * normal_cdf4 with exp4_neg.
+ * Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7; t = 1/(1 + 0.3275911·|x|/√2)); its exp(−z²) is e.
  */
 __attribute__((always_inline)) static inline v128_t normal_cdf4(v128_t x, v128_t *e_out) {
   const v128_t z = wasm_f32x4_abs(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
@@ -143,7 +118,7 @@ __attribute__((always_inline)) static inline v128_t normal_cdf4(v128_t x, v128_t
   p = MADD(p, t, wasm_f32x4_splat(-0.284496736f));
   p = MADD(p, t, wasm_f32x4_splat(0.254829592f));
   p = wasm_f32x4_mul(p, t);
-  const v128_t e = exp4_neg(wasm_f32x4_neg(wasm_f32x4_mul(z, z)));
+  const v128_t e = exp4_le0(wasm_f32x4_neg(wasm_f32x4_mul(z, z)));
   *e_out = e;
   const v128_t half_erf = MADD(wasm_f32x4_mul(p, wasm_f32x4_splat(-0.5f)), e, wasm_f32x4_splat(0.5f)); /* ½·erf(|x|/√2) */
   const v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int32_t)0x80000000u));

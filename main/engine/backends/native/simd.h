@@ -48,6 +48,30 @@ __attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
   return wasm_f32x4_mul(p, pow2n);
 }
 
+/*
+ * exp(x) for x <= 0 (NaN stays NaN; below −87 it is exp(−87) ≈ 1.6e-38, as exp4): the same range reduction and
+ * polynomial as exp4 (same results to ~1 ulp), but V8 compiles f32x4.min/max (NaN-exact: ~7 x64 instructions each),
+ * nearest and i32x4.trunc_sat_f32x4_s (~10) to long sequences; pmax (one maxps) and rounding by adding 1.5·2^23
+ * (n = round(x·log2 e) then sits in t's low mantissa bits, so (bits(t) + 127) << 23 is 2^n's float: the magic's own
+ * bits shift out) avoid them. For softmax (x − max), cross-entropy (x − logsumexp) and GELU's −x²/2.
+ */
+__attribute__((always_inline)) static inline v128_t exp4_le0(v128_t x) {
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  const v128_t t = MADD(x, wasm_f32x4_splat(1.44269504088896341f), magic);
+  const v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
+  p = MADD(p, r, wasm_f32x4_splat(0.5f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23));
+}
+
 /* The logistic sigmoid 1/(1 + e^{-x}) for 4 lanes. */
 __attribute__((always_inline)) static inline v128_t sigmoid4(v128_t x) {
   return wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), exp4(wasm_f32x4_neg(x))));
