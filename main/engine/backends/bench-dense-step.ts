@@ -5,20 +5,13 @@
  * step's wall and process-CPU time and of LayerforgeDense / LayerforgeDenseGrad's time per step.
  * Run: npx tsx main/engine/backends/bench-dense-step.ts [--template lenet5,transformer-classifier] [--rounds 8] [--steps 4] [--variants 262144,4194304]
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from '../../../shared/project';
 import { selectBackend } from '.';
+import { arg, median as med, templateSteps } from './benchSteps';
 import { DENSE_GRAD_KERNEL, DENSE_KERNEL } from './dense';
 import { setGemmHelperMin } from './kernels';
 import { startKernelProfile } from './profile';
-import { Trainer } from '../training/trainer';
-import { syntheticFor } from '../training/testing/helpers';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : dflt;
-};
 const templates = arg('template', 'lenet5,transformer-classifier').split(',');
 const rounds = Number(arg('rounds', '8'));
 const steps = Number(arg('steps', '4'));
@@ -29,27 +22,17 @@ const setDenseVariant = (v: string) => setGemmHelperMin(Number(v));
 async function main(): Promise<void> {
   const { tf } = await selectBackend({ force: 'wasm' });
   for (const name of templates) {
-    const file = `resources/templates/${name}.json`;
-    const project = parseProjectText(readFileSync(file, 'utf8'), file);
-    const bs = project.training.batchSize ?? 64;
-    const count = bs * steps;
-    const settings: TrainingSettings = { ...defaultTrainingSettings(), epochs: 1, batchSize: bs, optimizer: 'adam', learningRate: 1e-3, validationSplit: 1 / (count + 1) };
-    const ds = syntheticFor(project.graph, count + 1, 1);
-    const trainer = Trainer.fromGraph(tf, project.graph, settings, ds, 'wasm');
+    const runner = templateSteps(tf, name, steps);
+    const { trainer, batchSize: bs } = runner;
     // The profiler wraps the kernels registered when it starts (ours register on first use): start it after a warm-up.
-    await trainer.train('first', count + 1, () => {});
+    await runner.run('first');
     const profiler = startKernelProfile(tf);
     const run = async (id: string) => {
       profiler.reset();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const r = await trainer.train(id, count + 1, () => {});
-      if (r.reason !== 'completed') throw new Error(`${name}: training failed: ${r.message}`);
-      const wall = (r.trainMs ?? performance.now() - t0) / r.batchesCompleted;
-      const c = process.cpuUsage(cpu0);
+      const m = await runner.run(id);
       const p = profiler.read();
       const ms = (k: string) => p.rows.filter((row) => row.kernel === k).reduce((s, row) => s + row.ms, 0);
-      return { wall, cpu: (c.user + c.system) / 1000 / r.batchesCompleted, fwd: ms(DENSE_KERNEL), grad: ms(DENSE_GRAD_KERNEL) };
+      return { ...m, fwd: ms(DENSE_KERNEL), grad: ms(DENSE_GRAD_KERNEL) };
     };
     for (const v of variants) {
       setDenseVariant(v);
@@ -69,7 +52,6 @@ async function main(): Promise<void> {
       }
     setDenseVariant(variants[0]!);
     profiler.stop();
-    const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     console.log(`${name} (batch ${bs}, ${rounds} rounds x ${steps} steps, load ${loadavg()[0]!.toFixed(1)}), medians (ms/step):`);
     for (const [v, s] of res)
       console.log(`  ${v.padEnd(10)} step wall ${med(s.wall).toFixed(2)} (min ${Math.min(...s.wall).toFixed(2)})  CPU ${med(s.cpu).toFixed(2)}  LayerforgeDense ${med(s.fwd).toFixed(3)} (min ${Math.min(...s.fwd).toFixed(3)})  LayerforgeDenseGrad ${med(s.grad).toFixed(3)} (min ${Math.min(...s.grad).toFixed(3)})`);

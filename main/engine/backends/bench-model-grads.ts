@@ -6,34 +6,23 @@
  * Run: npx tsx main/engine/backends/bench-model-grads.ts [--template transformer-classifier] [--batch 32]
  *        [--off LAYERFORGE_FUSED_MHA,…] [--rounds 15] [--iters 20]
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseProjectText } from '../../../shared/project';
 import { selectBackend } from '.';
+import { arg, envSetting, loadTemplate, median as med } from './benchSteps';
 import { compileGraph } from '../compile';
 import { seededRandom } from './inventory';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : dflt;
-};
 const templates = arg('template', 'transformer-classifier').split(',');
 const off = arg('off', '').split(',').filter(Boolean);
 const rounds = Number(arg('rounds', '15'));
 const iters = Number(arg('iters', '20'));
 
-function setting(on: boolean): void {
-  for (const name of off) {
-    if (on) delete process.env[name];
-    else process.env[name] = '0';
-  }
-}
+const setting = (on: boolean): void => envSetting(off, on);
 
 async function main(): Promise<void> {
   const { tf } = await selectBackend({ force: 'wasm' });
   for (const name of templates) {
-    const file = `resources/templates/${name}.json`;
-    const project = parseProjectText(readFileSync(file, 'utf8'), file);
+    const project = loadTemplate(name);
     const { model } = compileGraph(tf, project.graph);
     const batch = Number(arg('batch', String(project.training.batchSize ?? 32)));
     const [, t] = model.inputs[0]!.shape as [null, number];
@@ -80,7 +69,6 @@ async function main(): Promise<void> {
         res[on ? 'A' : 'B'].push((performance.now() - t0) / iters);
       }
     setting(true);
-    const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     console.log(`${name} forward+backward (batch ${batch}, ${rounds} rounds x ${iters}, load ${loadavg()[0]!.toFixed(1)}, B = ${off.join(',') || 'same'}=0): top-level kernels B ${tops.B} -> A ${tops.A}; median B ${med(res.B).toFixed(3)} -> A ${med(res.A).toFixed(3)} ms (${(med(res.B) / med(res.A)).toFixed(3)}x); min ${Math.min(...res.B).toFixed(3)} -> ${Math.min(...res.A).toFixed(3)} (${(Math.min(...res.B) / Math.min(...res.A)).toFixed(3)}x)`);
     ids.dispose();
     model.dispose();

@@ -6,49 +6,22 @@
  * Run: npx tsx main/engine/backends/bench-transformer-step.ts [--template transformer-classifier,mini-gpt]
  *        [--off LAYERFORGE_FUSED_MHA,LAYERFORGE_…] [--rounds 8] [--steps 4]
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from '../../../shared/project';
 import { selectBackend } from '.';
+import { arg, envSetting, median as med, templateSteps } from './benchSteps';
 import { startKernelProfile, PHASES } from './profile';
-import { Trainer } from '../training/trainer';
-import { syntheticFor } from '../training/testing/helpers';
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : dflt;
-};
 const templates = arg('template', 'transformer-classifier,mini-gpt').split(',');
 const off = arg('off', '').split(',').filter(Boolean);
 const rounds = Number(arg('rounds', '8'));
 const steps = Number(arg('steps', '4'));
 
-function setting(on: boolean): void {
-  for (const name of off) {
-    if (on) delete process.env[name];
-    else process.env[name] = '0';
-  }
-}
+const setting = (on: boolean): void => envSetting(off, on);
 
 async function main(): Promise<void> {
   const { tf } = await selectBackend({ force: 'wasm' });
   for (const name of templates) {
-    const file = `resources/templates/${name}.json`;
-    const project = parseProjectText(readFileSync(file, 'utf8'), file);
-    const bs = project.training.batchSize ?? 64;
-    const count = bs * steps;
-    const settings: TrainingSettings = { ...defaultTrainingSettings(), epochs: 1, batchSize: bs, optimizer: 'adam', learningRate: 1e-3, validationSplit: 1 / (count + 1) };
-    const ds = syntheticFor(project.graph, count + 1, 1);
-    const trainer = Trainer.fromGraph(tf, project.graph, settings, ds, 'wasm');
-    const run = async (id: string) => {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const r = await trainer.train(id, count + 1, () => {});
-      if (r.reason !== 'completed') throw new Error(`${name}: training failed: ${r.message}`);
-      const wall = (r.trainMs ?? performance.now() - t0) / r.batchesCompleted;
-      const c = process.cpuUsage(cpu0);
-      return { wall, cpu: (c.user + c.system) / 1000 / r.batchesCompleted };
-    };
+    const { trainer, batchSize: bs, images, run } = templateSteps(tf, name, steps);
     const ops: Record<string, string> = {};
     const tops: Record<string, number> = {};
     for (const on of [true, false]) {
@@ -70,7 +43,7 @@ async function main(): Promise<void> {
       const prof = startKernelProfile(tf);
       let batches = 0;
       try {
-        batches = (await trainer.train('count', count + 1, () => {})).batchesCompleted;
+        batches = (await trainer.train('count', images, () => {})).batchesCompleted;
       } finally {
         prof.stop();
         engine.runKernel = original;
@@ -91,7 +64,6 @@ async function main(): Promise<void> {
         res[k].cpu.push(m.cpu);
       }
     setting(true);
-    const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     const a = res.A, b = res.B;
     console.log(`${name} (batch ${bs}, ${rounds} rounds x ${steps} steps, load ${loadavg()[0]!.toFixed(1)}, B = ${off.join(',') || 'same'}=0): top-level kernels/step B ${tops.B!.toFixed(1)} -> A ${tops.A!.toFixed(1)}, all kernel calls B ${ops.B} -> A ${ops.A}; wall B ${med(b.wall).toFixed(2)} -> A ${med(a.wall).toFixed(2)} ms (${(med(b.wall) / med(a.wall)).toFixed(3)}x); CPU ${med(b.cpu).toFixed(2)} -> ${med(a.cpu).toFixed(2)} ms (${(med(b.cpu) / med(a.cpu)).toFixed(3)}x); min wall ${Math.min(...b.wall).toFixed(2)} -> ${Math.min(...a.wall).toFixed(2)}`);
     trainer.dispose?.();
