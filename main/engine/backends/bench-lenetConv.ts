@@ -5,7 +5,9 @@
  * with the calls per step of each of our paths.
  * Variants: 'old' (LAYERFORGE_CONV_DIRECT=0, LAYERFORGE_CONV_GRAD_TIGHT=0, LAYERFORGE_CONV_GRAD_IGEMM=0: the
  * kernels before), 'new' (the defaults), 'fused' (new + LAYERFORGE_CONV_FUSED_TRAINING=1), 'old-fused', or a
- * LAYERFORGE_CONV_GRAD path name ('small', 'igemm', …; '-loose' appended: small's blocks before).
+ * LAYERFORGE_CONV_GRAD path name ('small', 'igemm', …; '-loose' appended: small's blocks before); '-rsplit' appended to
+ * any: the ReLU gradient split over the helper thread from 2^16 elements (the threshold before); '-nobias': the fused
+ * op's ReLU and bias gradients as two kernels (LAYERFORGE_RELU_GRAD_BIAS=0).
  * Run: npx tsx main/engine/backends/bench-lenetConv.ts [--variants old,new] [--rounds 7] [--reps 20] [--both|--one]
  *        [--only Conv2DBackpropFilter] [--resnet] [--no-kernels] [--step lenet5] [--steps 10]
  */
@@ -16,7 +18,8 @@ import { Trainer } from '../training/trainer';
 import { syntheticFor } from '../training/testing/helpers';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from './index';
-import { setConvFusedTraining } from './convFusedTraining';
+import { convFusedTrainingCalls, setConvFusedTraining, setReluGradBias } from './convFusedTraining';
+import { RELU_GRAD_SPLIT_MIN, RELU_GRAD_SPLIT_MIN_OLD, setReluGradSplitMin } from './reluGrad';
 import { randomTensor, seededRandom } from './inventory';
 import { nativeKernels } from './native';
 import { convGradCalls, setConvGradIgemm, setConvGradPath, setConvGradTight, type ConvGradPath } from './convGrad';
@@ -38,7 +41,10 @@ const cpuMs = (): number => {
 };
 
 /** Variant names: 'old' (the routing before this work), 'new' (the default now), or a conv-grad path. */
-function setVariant(v: string): void {
+function setVariant(name: string): void {
+  setReluGradSplitMin(name.includes('-rsplit') ? RELU_GRAD_SPLIT_MIN_OLD : RELU_GRAD_SPLIT_MIN);
+  setReluGradBias(!name.includes('-nobias'));
+  const v = name.replace('-rsplit', '').replace('-nobias', '');
   setConvDirect(v === 'old' || v === 'old-fused' ? 'off' : 'auto');
   setConvGradTight(v !== 'old' && v !== 'old-fused' && !v.endsWith('-loose'));
   setConvGradIgemm(v !== 'old' && v !== 'old-fused');
@@ -52,8 +58,8 @@ function setVariant(v: string): void {
 async function main(): Promise<void> {
   const { tf: t, name } = await selectBackend({ force: 'wasm' });
   if (name !== 'wasm') throw new Error(name);
-  await new Promise((r) => setTimeout(r, 500));
   const native = nativeKernels(t.backend())!;
+  for (let i = 0; i < 100 && native.helper && !native.helper.ready; i++) await new Promise((r) => setTimeout(r, 100));
   const helper = native.helper;
   console.log(`our module: ${native.variant}; helper thread ${helper?.ready ? 'up' : 'not up'}; load ${loadavg()[0]!.toFixed(2)}`);
   const rand = seededRandom(3);
@@ -147,10 +153,10 @@ async function main(): Promise<void> {
         if (r % 2) order.reverse();
         for (const vi of order) {
           setVariant(variants[vi]!);
-          const c0 = { c1: c1ConvCalls(), igemmFwd: igemmConvCalls(), bpiValid: inputGradValidCalls(), ...convGradCalls() };
+          const c0 = { fused: convFusedTrainingCalls(), c1: c1ConvCalls(), igemmFwd: igemmConvCalls(), bpiValid: inputGradValidCalls(), ...convGradCalls() };
           const m = await run(stepsPerRound);
           if (r === 0) {
-            const c1 = { c1: c1ConvCalls(), igemmFwd: igemmConvCalls(), bpiValid: inputGradValidCalls(), ...convGradCalls() };
+            const c1 = { fused: convFusedTrainingCalls(), c1: c1ConvCalls(), igemmFwd: igemmConvCalls(), bpiValid: inputGradValidCalls(), ...convGradCalls() };
             console.log(`  ${variants[vi]} calls per step: ${Object.entries(c1).map(([key, val]) => `${key} ${(val - c0[key as keyof typeof c0]) / stepsPerRound}`).join(', ')}`);
           }
           res[vi]!.wall.push(m.wall);
@@ -165,7 +171,9 @@ async function main(): Promise<void> {
     console.log(`${template} training step, batch 64 (${rounds} rounds x ${stepsPerRound} steps, medians; load ${loadavg()[0]!.toFixed(2)}):`);
     for (const [vi, v] of variants.entries()) {
       const wm = median(res[vi]!.wall), c = median(res[vi]!.cpu);
-      console.log(`  ${v.padEnd(7)} wall ${wm.toFixed(2)} ms (min ${Math.min(...res[vi]!.wall).toFixed(2)}; ${(w0 / wm).toFixed(2)}x, ${(64000 / wm).toFixed(0)} img/s), cpu ${c.toFixed(2)} ms (${(c0 / c).toFixed(2)}x)`);
+      const q1 = [...res[vi]!.wall].sort((p, q) => p - q)[Math.floor(res[vi]!.wall.length / 4)]!;
+      const wins = res[vi]!.wall.filter((w, r) => w < res[0]!.wall[r]!).length;
+      console.log(`  ${v.padEnd(7)} wall ${wm.toFixed(2)} ms (min ${Math.min(...res[vi]!.wall).toFixed(2)}, lower quartile ${q1.toFixed(2)}; ${(w0 / wm).toFixed(2)}x, ${(64000 / wm).toFixed(0)} img/s; faster than ${variants[0]} in ${wins}/${rounds} rounds), cpu ${c.toFixed(2)} ms (${(c0 / c).toFixed(2)}x)`);
     }
   }
 }

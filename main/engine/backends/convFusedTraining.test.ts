@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convFusedTrainingCalls, setConvFusedTraining } from './convFusedTraining';
+import { convFusedTrainingCalls, RELU_GRAD_BIAS_KERNEL, setConvFusedTraining, setReluGradBias } from './convFusedTraining';
 import { randomValues, seededRandom } from './inventory';
 import { expectClose, oneThread, onCpu, profiled, wasmWithHelper, withoutNativeKernels } from './testing';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
   await initWasmBackend(tf, wasm);
-  setConvFusedTraining(true); // off by default
+  setConvFusedTraining(true); // on by default; the tests switch it
 });
 afterEach(() => setConvFusedTraining(true));
 
@@ -52,6 +52,13 @@ describe('Conv2D + bias + ReLU fused while training (convFusedTraining.ts)', () 
     expect(convFusedTrainingCalls() - before, 'the three relu convs fused').toBe(3);
     expect(kernels.has('LayerforgeConvBiasRelu')).toBe(true);
     expect(kernels.has('Relu'), 'no separate Relu').toBe(false);
+    expect(kernels.has(RELU_GRAD_BIAS_KERNEL), 'relu and bias gradients in one pass').toBe(true);
+    const sums = async () => (await tf.profile(() => gradsOf(m, xv, wv).loss)).kernels.filter((k) => k.name === 'Sum').length;
+    const fusedSums = await sums();
+    setReluGradBias(false);
+    check('LAYERFORGE_RELU_GRAD_BIAS=0', gradsOf(m, xv, wv));
+    expect((await sums()) - fusedSums, 'the three relu convs\' bias Sums fused').toBe(3);
+    setReluGradBias(true);
     check('one thread', oneThread(native, () => gradsOf(m, xv, wv)));
     check('no module', withoutNativeKernels(() => gradsOf(m, xv, wv)));
     setConvFusedTraining(false);
@@ -62,6 +69,32 @@ describe('Conv2D + bias + ReLU fused while training (convFusedTraining.ts)', () 
     // The first layer's input is data: one Conv2DBackpropInput per later relu conv (2), and the linear conv's (1).
     const bpi = await tf.profile(() => gradsOf(m, xv, wv).loss);
     expect(bpi.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length).toBe(3);
+  });
+
+  it('LayerforgeReluGradBias: dy·(y > 0) and its column sums equal cpu for channel counts 1-16, odd row counts, NaN kept', async () => {
+    const rand = seededRandom(11);
+    for (const [rows, c] of [[1, 1], [7, 3], [1031, 5], [2049, 6], [4099, 16], [517, 7], [3, 2], [300, 12]] as [number, number][]) {
+      const yv = randomValues(rows * c, rand, 1), dv = randomValues(rows * c, rand, 1);
+      if (rows > 100) yv[17] = NaN;
+      const want = await onCpu(tf, () => tf.tidy(() => {
+        const y = tf.tensor2d(yv, [rows, c]), d = tf.tensor2d(dv, [rows, c]);
+        const dz = tf.mul(d, tf.where(tf.isNaN(y), tf.fill([rows, c], NaN), tf.step(y)));
+        return [dz.dataSync() as Float32Array, tf.sum(dz, 0).dataSync() as Float32Array];
+      }));
+      const native = await wasmWithHelper(tf);
+      const run = () => tf.tidy(() => {
+        const [dz, db] = tf.engine().runKernel(RELU_GRAD_BIAS_KERNEL, { y: tf.tensor2d(yv, [rows, c]), dy: tf.tensor2d(dv, [rows, c]) }) as tf.Tensor[];
+        return [dz!.dataSync() as Float32Array, db!.dataSync() as Float32Array];
+      });
+      for (const [label, got] of [['two threads', run()], ['one thread', oneThread(native, run)]] as const) {
+        const [dz, db] = got;
+        expect(Number.isNaN(dz![17]!) === (rows > 100), `${label} ${rows}x${c}: NaN kept`).toBe(true);
+        const finite = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 0 : v));
+        expectClose(finite(dz!), finite(want[0]!), `${label} ${rows}x${c}: dz`);
+        if (rows > 100) expect(Number.isNaN(db![17 % c]!), `${label}: NaN reaches its bias`).toBe(true);
+        else expectClose(db!, want[1]!, `${label} ${rows}x${c}: db`);
+      }
+    }
   });
 
   it('leaves inference, other backends and tape-free calls to tfjs-layers (same outputs)', async () => {

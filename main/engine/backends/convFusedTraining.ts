@@ -9,25 +9,35 @@
  *
  * Here: while a tape records, on wasm, a Conv2D layer with a bias, a relu activation, NHWC, dilation 1
  * runs `conv2dBiasRelu`: one kernel of ours, LayerforgeConvBiasRelu (wasm's FusedConv2D: ours in conv.ts,
- * or XNNPACK's, both apply bias and relu in the output loop) with a registered gradient: ReLU's (our
- * one-pass LayerforgeReluGrad on y: y > 0 exactly where conv + bias > 0), then the gradient kernels the
- * unfused ops would run, each only where the tape needs it (Conv2DBackpropInput, Conv2DBackpropFilter,
- * the bias's column sum; a first layer's dx is never computed). A registered gradient, not tf.customGrad:
+ * or XNNPACK's, both apply bias and relu in the output loop) with a registered gradient: ReLU's and the
+ * bias's in one pass on y (y > 0 exactly where conv + bias > 0; below), then the gradient kernels the
+ * unfused ops would run, each only where the tape needs it (Conv2DBackpropInput, Conv2DBackpropFilter;
+ * a first layer's dx is never computed). A registered gradient, not tf.customGrad:
  * customGrad computes every input's gradient, the image's dx included. Every other
  * call (no tape: inference, other backends, other activations, no bias) runs tfjs-layers' own `call`.
  * Second-order gradients through the fused op are not supported (nothing in the engine takes them).
- * Off by default (LAYERFORGE_CONV_FUSED_TRAINING=1 or setConvFusedTraining(true) turns it on): alternating
- * A/B runs on the loaded 2-core machine showed no measurable gain in CPU time per step (lenet5 12.80 vs
- * 12.77 ms; the Add and Relu it saves are ~5% of lenet5's kernels, inside the noise there).
+ * The gradient's first pass is LayerforgeReluGradBias (elementwise.c ew_relu_grad_bias): dz = dy·(y > 0)
+ * and the bias's gradient (dz's column sums, float32 in blocks of 256 periods) in one pass, where the
+ * unfused step ran ReluGrad and then a Sum over dz; LAYERFORGE_RELU_GRAD_BIAS=0 runs those two.
+ * On by default (LAYERFORGE_CONV_FUSED_TRAINING=0 or setConvFusedTraining(false) turns it off). Measured
+ * alternating in one process (bench-lenetConv.ts --step, bench-reluGrad.ts --fused-only [--vgg]; load
+ * 12-16 on 2 cores, so step walls are noisy): forward conv+bias+relu 1.11-1.47x, backward relu grad +
+ * bias sum 0.93-2.26x (lenet5 c3's 102K floats the one below 1.0x, 0.041 vs 0.045 ms) on lenet5's,
+ * cifar10-cnn's and vgg-cnn's shapes; whole steps: lenet5 1.23x wall median (31 rounds), cifar10-cnn
+ * 1.12x (11 and 25 rounds), vgg-cnn 0.83-0.98x wall median but 1.00-1.07x CPU and 14/25 rounds faster
+ * (inside the noise: resnet-small, where nothing fuses, measured 0.96x the same way). It also keeps the
+ * conv output, the bias-add output and the relu output from living together (~14 MiB less at lenet5's
+ * peak). Before the convolutions were rewritten it showed no gain (lenet5 12.80 vs 12.77 ms CPU).
  */
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from './inventory';
 import { WASM } from './kernels';
 import { nativeKernels } from './native';
+import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 import { RELU_GRAD_KERNEL } from './reluGrad';
 
-/** Off by default: no gain measurable on this (loaded) machine; LAYERFORGE_CONV_FUSED_TRAINING=1 turns it on. */
-let enabled = process.env.LAYERFORGE_CONV_FUSED_TRAINING === '1';
+/** On by default (see the file's comment); LAYERFORGE_CONV_FUSED_TRAINING=0 turns it off. */
+let enabled = process.env.LAYERFORGE_CONV_FUSED_TRAINING !== '0';
 export function setConvFusedTraining(on: boolean): void {
   enabled = on;
 }
@@ -37,6 +47,14 @@ let fusedCalls = 0;
 export function convFusedTrainingCalls(): number {
   return fusedCalls;
 }
+
+/** ReLU's gradient and the bias's column sum in one pass (ew_relu_grad_bias); LAYERFORGE_RELU_GRAD_BIAS=0 (or setReluGradBias(false)) runs them as two kernels. */
+let reluGradBias = process.env.LAYERFORGE_RELU_GRAD_BIAS !== '0';
+export function setReluGradBias(on: boolean): void {
+  reluGradBias = on;
+}
+/** [dz, db] = [dy·(y > 0), Σ over rows of dz] for y, dy [..., C]: our kernel behind the fused op's gradient. */
+export const RELU_GRAD_BIAS_KERNEL = 'LayerforgeReluGradBias';
 
 /** Our kernel: FusedConv2D with relu, under a name of its own so that its gradient is ours. */
 export const CONV_BIAS_RELU_KERNEL = 'LayerforgeConvBiasRelu';
@@ -56,6 +74,14 @@ const registeredOn = new WeakSet<object>();
 function registerConvBiasRelu(tf: Tf): void {
   if (registeredOn.has(tf)) return;
   registeredOn.add(tf);
+  registerNativeKernel(tf, { name: RELU_GRAD_BIAS_KERNEL, inputs: ['y', 'dy'] }, ({ native, inputs: { y, dy }, at, output, scratch }) => {
+    const c = y.shape.at(-1)!;
+    const dz = output(y.shape.slice()), db = output([c]);
+    const period = c % 4 === 0 ? c : c % 2 === 0 ? 2 * c : 4 * c;
+    const part = scratch(2 * period);
+    native.fn('ew_relu_grad_bias')(at(y), at(dy), at(dz), at(db), at(part), c, sizeOf(y.shape) / c);
+    return [dz, db];
+  });
   const convAttrs = (attrs: Record<string, unknown>) => ({ strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC', dimRoundingMode: undefined });
   tf.registerKernel({
     kernelName: CONV_BIAS_RELU_KERNEL,
@@ -74,13 +100,17 @@ function registerConvBiasRelu(tf: Tf): void {
       const [x, filter, y] = saved as [tfjs.Tensor4D, tfjs.Tensor4D, tfjs.Tensor4D];
       const d = dy as tfjs.Tensor4D;
       const a = convAttrs(attrs as Record<string, unknown>);
-      // ReLU's gradient on y (y > 0 exactly where conv + bias > 0): our one-pass kernel on wasm with our module.
+      // ReLU's gradient on y (y > 0 exactly where conv + bias > 0), with the bias's column sum in the same
+      // pass on wasm with our module (else our one-pass ReLU gradient, then a Sum; tfjs ops elsewhere).
       const native = tf.getBackend() === WASM && d.dtype === 'float32' && nativeKernels(tf.backend()) !== null;
-      const dz = (native ? tf.engine().runKernel(RELU_GRAD_KERNEL, { x: y, dy: d }) : tf.mul(d, tf.step(y))) as tfjs.Tensor4D;
+      let dz: tfjs.Tensor4D, db: tfjs.Tensor | null = null;
+      if (native && reluGradBias && y.shape[3]! > 0 && nativeKernels(tf.backend())!.has('ew_relu_grad_bias') && nativeKernelHere(tf, RELU_GRAD_BIAS_KERNEL)) {
+        [dz, db] = tf.engine().runKernel(RELU_GRAD_BIAS_KERNEL, { y, dy: d }) as [tfjs.Tensor4D, tfjs.Tensor];
+      } else dz = (native ? tf.engine().runKernel(RELU_GRAD_KERNEL, { x: y, dy: d }) : tf.mul(d, tf.step(y))) as tfjs.Tensor4D;
       return {
         x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...a, inputShape: x.shape } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor,
         filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...a, filterShape: filter.shape } as unknown as tfjs.NamedAttrMap) as tfjs.Tensor,
-        bias: () => tf.sum(dz, [0, 1, 2]),
+        bias: () => db ?? tf.sum(dz, [0, 1, 2]),
       };
     },
   });

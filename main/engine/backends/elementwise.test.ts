@@ -3,6 +3,7 @@ import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomValues, seededRandom } from './inventory';
 import { nativeKernels, setNativeKernelsEnabled, type NativeKernels } from './native';
+import { RELU_GRAD_SPLIT_MIN, RELU_GRAD_SPLIT_MIN_OLD, setReluGradSplitMin } from './reluGrad';
 import { initWasmBackend } from './wasm';
 
 beforeAll(async () => {
@@ -124,4 +125,18 @@ describe('bias Add (elementwise.c ew_bias_add) matches cpu', () => {
     const a = tensor([4, 5, 5, 6], 7), b = tensor([6], 8);
     await compareAllWays('d bias', () => tf.grad((bb: tf.Tensor) => tf.add(a(), bb).square().sum())(b()));
   });
+});
+
+describe('ReLU gradient (registerElementwiseKernel, relu_grad) split over the helper thread or not matches cpu', () => {
+  afterAll(() => setReluGradSplitMin(RELU_GRAD_SPLIT_MIN));
+  for (const [label, min] of [['one thread below the threshold (default)', RELU_GRAD_SPLIT_MIN], ['split from 2^16 (LAYERFORGE_RELU_GRAD_SPLIT=0)', RELU_GRAD_SPLIT_MIN_OLD], ['split from any size', 1]] as const) {
+    it(label, async () => {
+      setReluGradSplitMin(min);
+      for (const shape of [[64, 28, 28, 6], [3, 5, 7]]) {
+        const x = tensor(shape, 9), dy = tensor(shape, 10);
+        await compareAllWays(`${label} [${shape.join(',')}]`, () => tf.grad((t: tf.Tensor) => tf.relu(t).mul(dy()).sum())(x()),
+          (kernels, how) => expect(kernels.includes('LayerforgeReluGrad'), how).toBe(how === 'module'));
+      }
+    });
+  }
 });

@@ -24,15 +24,18 @@ type KernelResult = tfjs.Tensor | TensorInfo | TensorInfo[];
 /**
  * Registers `kernelName` on wasm (once): float32 inputs named `inputNames`, an output shaped as the
  * first, computed by our module's `exportName(inputOffsets…, outOffset, count)`; the helper thread takes
- * the second half of large tensors. The kernel throws if our module is not loaded: callers check
+ * the second half of tensors from `splitMin()` elements (read at each call; 2^16 unless given). The kernel throws if our module is not loaded: callers check
  * `nativeKernels(backend)` before they run it.
  */
-export function registerElementwiseKernel(tf: Tf, kernelName: string, inputNames: readonly string[], exportName: string): void {
+export function registerElementwiseKernel(tf: Tf, kernelName: string, inputNames: readonly string[], exportName: string, splitMin: () => number = () => 1 << 16): void {
   registerNativeKernel(tf, { name: kernelName, inputs: inputNames }, ({ native, inputs, at, output }) => {
     const ins = inputNames.map((k) => inputs[k]!);
     const out = output(ins[0]!.shape);
     const f = native.fn(exportName);
-    splitElements(native, exportName, [...ins.map(at), at(out)], sizeOf(ins[0]!.shape), (o, count) => f(...o, count));
+    const n = sizeOf(ins[0]!.shape);
+    const offsets = [...ins.map(at), at(out)];
+    if (n >= splitMin()) splitElements(native, exportName, offsets, n, (o, count) => f(...o, count));
+    else f(...offsets, n);
     return out;
   });
 }

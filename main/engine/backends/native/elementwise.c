@@ -191,3 +191,48 @@ void ew_binary_bcast(const f32 *a, const f32 *b, f32 *out, int32_t op, int32_t d
     }
   }
 }
+
+/*
+ * ReLU's gradient and the bias's gradient of a Conv2D(relu) layer in one pass (the fused training op,
+ * backends/convFusedTraining.ts): dz = dy * (y > 0) (NaN where y is NaN, as relu_grad), and
+ * db[ch] = sum of dz over the rows of [rows, c]. The flat run is read in periods of L = lcm(c, 4)
+ * floats so that lane k of the period always holds channel k % c; per-lane sums go to part[0, L) for
+ * 256 periods at a time, then into part[L, 2L) (float32 partial sums: error ~ (256 + n / 256L) ulp,
+ * not n). part: 2L floats of scratch; db: c floats.
+ */
+__attribute__((export_name("ew_relu_grad_bias")))
+void ew_relu_grad_bias(const f32 *y, const f32 *dy, f32 *dz, f32 *db, f32 *part, int32_t c, int32_t rows) {
+  const int32_t L = (c & 3) == 0 ? c : (c & 1) == 0 ? 2 * c : 4 * c;
+  const int64_t n = (int64_t)rows * c, periods = n / L;
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f), nan = wasm_f32x4_splat(__builtin_nanf(""));
+  for (int32_t k = 0; k < 2 * L; k += 4) wasm_v128_store(part + k, zero);
+  int64_t j = 0;
+  int32_t inblock = 0;
+  for (int64_t p = 0; p < periods; p++) {
+    for (int32_t k = 0; k < L; k += 4, j += 4) {
+      const v128_t yi = wasm_v128_load(y + j);
+      v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(yi, zero));
+      s = wasm_v128_bitselect(nan, s, wasm_f32x4_ne(yi, yi));
+      const v128_t v = wasm_f32x4_mul(wasm_v128_load(dy + j), s);
+      wasm_v128_store(dz + j, v);
+      wasm_v128_store(part + k, wasm_f32x4_add(wasm_v128_load(part + k), v));
+    }
+    if (++inblock == 256) {
+      for (int32_t k = 0; k < L; k += 4) {
+        wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
+        wasm_v128_store(part + k, zero);
+      }
+      inblock = 0;
+    }
+  }
+  for (int32_t k = 0; k < L; k += 4) wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
+  for (; j < n; j++) {
+    const f32 yi = y[j];
+    const f32 s = yi > 0.0f ? 1.0f : (yi != yi ? __builtin_nanf("") : 0.0f);
+    const f32 v = dy[j] * s;
+    dz[j] = v;
+    part[L + (int32_t)(j % L)] += v;
+  }
+  for (int32_t ch = 0; ch < c; ch++) db[ch] = 0.0f;
+  for (int32_t k = 0; k < L; k++) db[k % c] += part[L + k];
+}
