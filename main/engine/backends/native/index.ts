@@ -168,7 +168,7 @@ function instantiate(memory: WebAssembly.Memory): NativeKernels {
   };
   let helper: NativeHelper | null = null;
   try {
-    if (helperWanted(memory)) helper = new NativeHelper(memory, modules);
+    if (helperWanted(memory)) helper = new NativeHelper(memory, modules, fn);
   } catch (error) {
     failure = `helper thread not started: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -6,6 +6,17 @@
  * microseconds, not a message round trip. Only with tfjs's threaded build (shared memory) and 2+
  * cores. The kernels are stack-free leaf functions working on disjoint output ranges, so two
  * instances can run at once on one memory.
+ *
+ * Hand-off protocol (control[0]): the caller writes the job and stores POSTED (+ notify); the helper
+ * claims it with compareExchange(POSTED -> RUNNING), runs it, stores DONE (+ notify). When the caller
+ * has finished its own half and the helper has not claimed the job yet (it was asleep and not yet
+ * scheduled: on 2 cores, right after an XNNPACK operator, tfjs's pthreadpool worker spins on the other
+ * core for a few ms), the caller takes it back with compareExchange(POSTED -> IDLE) and runs the
+ * helper's half itself (a steal), so a late helper costs at most one-thread time, never a wait.
+ * Both sides spin a bounded few microseconds (helper: after a job, for the next one; caller: for the
+ * helper's result) before they sleep in Atomics.wait, so back-to-back hand-offs skip the futex wake-up
+ * while an idle process burns no CPU. LAYERFORGE_HELPER_SPIN_US / LAYERFORGE_HELPER_WAIT_SPIN_US set the
+ * spins (0: none), LAYERFORGE_HELPER_STEAL=0 turns stealing off.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -13,10 +24,22 @@ import { Worker } from 'node:worker_threads';
 /** An export of one of our modules (native/*.c) that the helper runs. */
 export type PoolFunction = string;
 
-const IDLE = 0, POSTED = 1, DONE = 2, STOP = 3, FAILED = 4, STARTING = 5;
+/** An export on this thread's instances (for a steal: the caller runs the helper's half itself). */
+export type LocalFunction = (...args: number[]) => unknown;
+
+const IDLE = 0, POSTED = 1, DONE = 2, STOP = 3, FAILED = 4, STARTING = 5, RUNNING = 6;
+/** control: [state, function index, argument count, helper spin (µs), arguments…]. */
+const STATE = 0, FN = 1, COUNT = 2, SPIN = 3, ARGS = 4;
 const MAX_ARGS = 32;
 /** A kernel half takes milliseconds; far longer means the helper is gone. */
 const WAIT_MS = 120_000;
+
+const envNumber = (name: string, dflt: number): number => {
+  const v = Number(process.env[name] ?? '');
+  return process.env[name] !== undefined && process.env[name] !== '' && Number.isFinite(v) && v >= 0 ? v : dflt;
+};
+/** Bounds of the spins: microseconds, never more (an idle app must not burn a core). */
+const MAX_SPIN_US = 1000;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -31,37 +54,83 @@ try {
   }
   for (const name of names) fns.push(byName.get(name));
 } catch (e) {
-  Atomics.store(c, 0, ${FAILED}); Atomics.notify(c, 0); throw e;
+  Atomics.store(c, ${STATE}, ${FAILED}); Atomics.notify(c, ${STATE}); throw e;
 }
-Atomics.store(c, 0, ${IDLE}); Atomics.notify(c, 0);
+Atomics.store(c, ${STATE}, ${IDLE}); Atomics.notify(c, ${STATE});
+let idleSince = performance.now();
 for (;;) {
-  const state = Atomics.load(c, 0);
-  if (state === ${STOP}) break;
-  if (state !== ${POSTED}) {
-    Atomics.wait(c, 0, state);
+  const state = Atomics.load(c, ${STATE});
+  if (state === ${POSTED}) {
+    if (Atomics.compareExchange(c, ${STATE}, ${POSTED}, ${RUNNING}) !== ${POSTED}) continue; // taken back by the caller
+    let ok = true;
+    try {
+      const n = c[${COUNT}];
+      const args = new Array(n);
+      for (let i = 0; i < n; i++) args[i] = c[${ARGS} + i];
+      fns[c[${FN}]](...args);
+    } catch (e) {
+      ok = false;
+    }
+    Atomics.store(c, ${STATE}, ok ? ${DONE} : ${FAILED});
+    Atomics.notify(c, ${STATE});
+    idleSince = performance.now();
     continue;
   }
-  try {
-    const args = Array.from(c.subarray(3, 3 + c[2]));
-    fns[c[1]](...args);
-    Atomics.store(c, 0, ${DONE});
-  } catch (e) {
-    Atomics.store(c, 0, ${FAILED});
-  }
-  Atomics.notify(c, 0);
+  if (state === ${STOP}) break;
+  // A bounded spin for the next job, then sleep until a post notifies.
+  const spin = c[${SPIN}];
+  if (spin > 0 && performance.now() - idleSince < spin * 1e-3) continue;
+  Atomics.wait(c, ${STATE}, state);
+  idleSince = performance.now();
 }
 `;
 
+/** How hand-offs wait (benchmarks compare settings in one process; defaults from the environment). */
+export interface HandoffSettings {
+  /** µs the helper spins for its next job after one (and after a wake-up without one) before it sleeps. */
+  helperSpinUs: number;
+  /** µs the caller spins for the helper's result before it sleeps. */
+  callerSpinUs: number;
+  /** Whether the caller runs the helper's half itself when the helper has not started it by then. */
+  steal: boolean;
+}
+
+const defaults = (): HandoffSettings => ({
+  helperSpinUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_SPIN_US', 0)),
+  callerSpinUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_WAIT_SPIN_US', 10)),
+  steal: process.env.LAYERFORGE_HELPER_STEAL !== '0',
+});
+
+/** Counts of hand-offs (benchmarks, tests). */
+export interface HandoffStats {
+  posted: number;
+  /** Jobs the caller took back and ran itself. */
+  stolen: number;
+  /** Waits that ended in Atomics.wait (the caller's spin ran out). */
+  slept: number;
+}
+
 export class NativeHelper {
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (3 + MAX_ARGS)));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + MAX_ARGS)));
   private readonly worker: Worker;
   private dead: string | null = null;
-
   private readonly names: string[];
+  private settings: HandoffSettings = defaults();
+  /** The posted job, for a steal. */
+  private pending: { fn: PoolFunction; args: readonly number[] } | null = null;
+  readonly stats: HandoffStats = { posted: 0, stolen: 0, slept: 0 };
 
-  /** modules: our compiled modules, shared with the helper (V8 shares the compiled, tiered-up code). */
-  constructor(memory: WebAssembly.Memory, modules: readonly WebAssembly.Module[]) {
-    Atomics.store(this.control, 0, STARTING);
+  /**
+   * modules: our compiled modules, shared with the helper (V8 shares the compiled, tiered-up code).
+   * local: this thread's export by name (the caller's instances on the same memory), for steals; absent: no steals.
+   */
+  constructor(
+    memory: WebAssembly.Memory,
+    modules: readonly WebAssembly.Module[],
+    private readonly local?: (name: string) => LocalFunction,
+  ) {
+    Atomics.store(this.control, STATE, STARTING);
+    this.control[SPIN] = this.settings.helperSpinUs;
     this.names = modules.flatMap((m) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e) => e.name));
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, modules, control: this.control.buffer, names: this.names } });
     this.worker.unref();
@@ -73,9 +142,23 @@ export class NativeHelper {
     });
   }
 
+  /** The hand-off settings in force. */
+  get handoff(): Readonly<HandoffSettings> {
+    return this.settings;
+  }
+
+  /** Changes hand-off settings (spins clamped to [0, 1000] µs); returns the old ones. */
+  setHandoff(change: Partial<HandoffSettings>): HandoffSettings {
+    const old = this.settings;
+    const clamp = (us: number) => Math.max(0, Math.min(MAX_SPIN_US, Math.round(us)));
+    this.settings = { ...old, ...change, helperSpinUs: clamp(change.helperSpinUs ?? old.helperSpinUs), callerSpinUs: clamp(change.callerSpinUs ?? old.callerSpinUs) };
+    Atomics.store(this.control, SPIN, this.settings.helperSpinUs);
+    return old;
+  }
+
   /** Ready for a job (started and idle, not dead). Never blocks: until it has started, callers work alone. */
   get ready(): boolean {
-    return this.dead === null && Atomics.load(this.control, 0) === IDLE;
+    return this.dead === null && Atomics.load(this.control, STATE) === IDLE;
   }
 
   /** Starts fn(...args) on the helper. Call only when ready; then always call wait(). */
@@ -84,47 +167,73 @@ export class NativeHelper {
     const index = this.names.indexOf(fn);
     if (index < 0) throw new Error(`native helper: no module exports '${fn}'`);
     const c = this.control;
-    c[1] = index;
-    c[2] = args.length;
-    for (let i = 0; i < args.length; i++) c[3 + i] = args[i]! | 0;
-    Atomics.store(c, 0, POSTED);
-    Atomics.notify(c, 0);
+    c[FN] = index;
+    c[COUNT] = args.length;
+    for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i]! | 0;
+    this.pending = { fn, args };
+    this.stats.posted++;
+    Atomics.store(c, STATE, POSTED);
+    Atomics.notify(c, STATE);
   }
 
-  /** Waits for the posted job. Throws if the helper failed or did not answer. */
-  wait(): void {
+  /**
+   * Waits for the posted job: runs it here if the helper has not started it (steal on), else spins
+   * briefly, then sleeps. With `cancel`, a job not yet started is dropped (not run). Throws if the
+   * helper failed or did not answer.
+   */
+  wait(cancel = false): void {
     const c = this.control;
+    const job = this.pending;
+    this.pending = null;
+    if ((cancel || (this.settings.steal && this.local)) && Atomics.compareExchange(c, STATE, POSTED, IDLE) === POSTED) {
+      if (cancel || !job) return;
+      this.stats.stolen++;
+      this.local!(job.fn)(...job.args.map((a) => a | 0));
+      return;
+    }
+    const spinMs = this.settings.callerSpinUs * 1e-3;
+    if (spinMs > 0 && isBusy(Atomics.load(c, STATE))) {
+      const t0 = performance.now();
+      while (isBusy(Atomics.load(c, STATE)) && performance.now() - t0 < spinMs);
+    }
     const until = Date.now() + WAIT_MS;
-    while (Atomics.load(c, 0) === POSTED) {
-      if (Atomics.wait(c, 0, POSTED, Math.max(1, until - Date.now())) === 'timed-out' && Atomics.load(c, 0) === POSTED) {
+    for (let state = Atomics.load(c, STATE); isBusy(state); state = Atomics.load(c, STATE)) {
+      this.stats.slept++;
+      if (Atomics.wait(c, STATE, state, Math.max(1, until - Date.now())) === 'timed-out' && isBusy(Atomics.load(c, STATE))) {
         this.dead = 'helper thread did not answer';
         throw new Error(`Layerforge's wasm kernel helper thread did not answer within ${WAIT_MS / 1000} s`);
       }
     }
-    const state = Atomics.load(c, 0);
-    Atomics.store(c, 0, IDLE);
+    const state = Atomics.load(c, STATE);
+    Atomics.store(c, STATE, IDLE);
     if (state === FAILED) {
       this.dead = 'a kernel failed on the helper thread';
-      throw new Error("a Layerforge wasm kernel failed on its helper thread");
+      throw new Error('a Layerforge wasm kernel failed on its helper thread');
     }
   }
 
   /** Runs fn(...args) on the helper while `here` runs on this thread, and waits for both (post + wait). */
   alongside(fn: PoolFunction, args: readonly number[], here: () => void): void {
     this.post(fn, args);
+    let threw = true;
     try {
       here();
+      threw = false;
     } finally {
-      this.wait();
+      // If `here` threw, the call fails anyway: drop the helper's half if it has not started.
+      this.wait(threw);
     }
   }
 
   dispose(): void {
-    Atomics.store(this.control, 0, STOP);
-    Atomics.notify(this.control, 0);
+    Atomics.store(this.control, STATE, STOP);
+    Atomics.notify(this.control, STATE);
     void this.worker.terminate();
   }
 }
+
+/** The helper holds the job (posted, not yet taken back, or running). */
+const isBusy = (state: number) => state === POSTED || state === RUNNING;
 
 /** Whether a helper thread makes sense here (shared memory and at least 2 cores). */
 export function helperWanted(memory: WebAssembly.Memory): boolean {
