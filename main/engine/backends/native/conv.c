@@ -697,15 +697,7 @@ void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t
       for (int32_t fi = 0; fi < fh; fi++) {
         const f32 *a0 = a[0] + fi * xrow, *a1 = a[1] + fi * xrow, *a2 = a[2] + fi * xrow, *a3 = a[3] + fi * xrow;
         for (int32_t q = 0; q < fc; q++, bq += k) {
-          const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
-          v128_t v = wasm_v128_load32_splat(a0 + q);
-          c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
-          v = wasm_v128_load32_splat(a1 + q);
-          c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
-          v = wasm_v128_load32_splat(a2 + q);
-          c20 = ACC(c20, v, b0); c21 = ACC(c21, v, b1);
-          v = wasm_v128_load32_splat(a3 + q);
-          c30 = ACC(c30, v, b0); c31 = ACC(c31, v, b1);
+          TILE4X8_STEP(a0, a1, a2, a3, q, bq);
         }
       }
       if (bias) {
@@ -815,15 +807,7 @@ void conv_bpi_valid(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h
             const f32 *a1 = a0 + o1 * k, *a2 = a0 + o2 * k, *a3 = a0 + o3 * k;
             const f32 *bq = wt + (int64_t)fi * fc8 + j;
             for (int32_t q = 0; q < k; q++, bq += wk) {
-              const v128_t b0 = wasm_v128_load(bq), b1 = wasm_v128_load(bq + 4);
-              v128_t v = wasm_v128_load32_splat(a0 + q);
-              c00 = ACC(c00, v, b0); c01 = ACC(c01, v, b1);
-              v = wasm_v128_load32_splat(a1 + q);
-              c10 = ACC(c10, v, b0); c11 = ACC(c11, v, b1);
-              v = wasm_v128_load32_splat(a2 + q);
-              c20 = ACC(c20, v, b0); c21 = ACC(c21, v, b1);
-              v = wasm_v128_load32_splat(a3 + q);
-              c30 = ACC(c30, v, b0); c31 = ACC(c31, v, b1);
+              TILE4X8_STEP(a0, a1, a2, a3, q, bq);
             }
           }
           const int32_t left = fc - j; /* >= 1 */

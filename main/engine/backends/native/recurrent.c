@@ -63,15 +63,7 @@ __attribute__((always_inline)) static inline void rows4(const f32 *a0, const f32
     v128_t c30 = s3 ? wasm_v128_load(s3 + j) : z, c31 = s3 ? wasm_v128_load(s3 + j + 4) : z;
     const f32 *bp = b + j;
     for (int32_t p = 0; p < k; p++, bp += ldb) {
-      const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-      v128_t x = wasm_v128_load32_splat(a0 + p);
-      c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
-      x = wasm_v128_load32_splat(a1 + p);
-      c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
-      x = wasm_v128_load32_splat(a2 + p);
-      c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
-      x = wasm_v128_load32_splat(a3 + p);
-      c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
+      TILE4X8_STEP(a0, a1, a2, a3, p, bp);
     }
     wasm_v128_store(o0 + j, c00); wasm_v128_store(o0 + j + 4, c01);
     wasm_v128_store(o1 + j, c10); wasm_v128_store(o1 + j + 4, c11);

@@ -28,13 +28,10 @@ typedef float f32;
 #endif
 
 /*
- * exp(x) for 4 lanes: x = n·ln2 + r with |r| <= ln2/2 (Cephes' two-constant range reduction), e^r by
- * its degree-6 Taylor polynomial (relative error ~2e-7 over that range), 2^n by building the float's
- * exponent bits. x is clamped to [-87, 88] (results below ~1.6e-38 are not needed here).
+ * e^r for the reduced argument of exp4 / exp4_le0: r = x − n·ln2 (ln2 in two parts, Cody–Waite), then its
+ * degree-6 Taylor polynomial (|r| <= ln2/2, relative error ~2e-7); the caller multiplies by 2^n.
  */
-__attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
-  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+__attribute__((always_inline)) static inline v128_t exp_poly(v128_t x, v128_t n) {
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
@@ -44,6 +41,18 @@ __attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
   p = MADD(p, r, wasm_f32x4_splat(0.5f));
   p = MADD(p, r, wasm_f32x4_splat(1.0f));
   p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  return p;
+}
+
+/*
+ * exp(x) for 4 lanes: x = n·ln2 + r with |r| <= ln2/2 (Cephes' two-constant range reduction), e^r by
+ * its degree-6 Taylor polynomial (relative error ~2e-7 over that range), 2^n by building the float's
+ * exponent bits. x is clamped to [-87, 88] (results below ~1.6e-38 are not needed here).
+ */
+__attribute__((always_inline)) static inline v128_t exp4(v128_t x) {
+  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  const v128_t p = exp_poly(x, n);
   const v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
   return wasm_f32x4_mul(p, pow2n);
 }
@@ -60,15 +69,7 @@ __attribute__((always_inline)) static inline v128_t exp4_le0(v128_t x) {
   const v128_t magic = wasm_f32x4_splat(12582912.0f);
   const v128_t t = MADD(x, wasm_f32x4_splat(1.44269504088896341f), magic);
   const v128_t n = wasm_f32x4_sub(t, magic);
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
-  p = MADD(p, r, wasm_f32x4_splat(0.5f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
-  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  const v128_t p = exp_poly(x, n);
   return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127)), 23));
 }
 
@@ -112,6 +113,23 @@ __attribute__((always_inline)) static inline void store_part(f32 *p, int32_t lef
 }
 
 /*
+ * One reduction step of the 4x8 register tile, with accumulators c00, c01, c10, … c31 in scope:
+ * c{r}0, c{r}1 += splat(a{r}[q]) · b[0..4), b[4..8) for the four A rows r = 0..3.
+ */
+#define TILE4X8_STEP(a0, a1, a2, a3, q, b)                                                     \
+  do {                                                                                         \
+    const v128_t b0_ = wasm_v128_load(b), b1_ = wasm_v128_load((b) + 4);                       \
+    v128_t x_ = wasm_v128_load32_splat((a0) + (q));                                            \
+    c00 = ACC(c00, x_, b0_); c01 = ACC(c01, x_, b1_);                                          \
+    x_ = wasm_v128_load32_splat((a1) + (q));                                                   \
+    c10 = ACC(c10, x_, b0_); c11 = ACC(c11, x_, b1_);                                          \
+    x_ = wasm_v128_load32_splat((a2) + (q));                                                   \
+    c20 = ACC(c20, x_, b0_); c21 = ACC(c21, x_, b1_);                                          \
+    x_ = wasm_v128_load32_splat((a3) + (q));                                                   \
+    c30 = ACC(c30, x_, b0_); c31 = ACC(c31, x_, b1_);                                          \
+  } while (0)
+
+/*
  * The 4x8 register tile: C[4 x 8] (+)= A[4 x k] · B[k x 8] with 8 accumulators (4 row splats x 2
  * column vectors). A rows at a, a + ar, a + 2ar, a + 3ar (elements p = 0..k-1 contiguous); B rows at
  * b, b + br, … (8 contiguous floats each); C rows at c, c + cr, …. acc: add to C's value, else
@@ -127,15 +145,7 @@ __attribute__((always_inline)) static inline void tile4x8(const f32 *a, int32_t 
   v128_t c30 = acc ? wasm_v128_load(c3) : z, c31 = acc ? wasm_v128_load(c3 + 4) : z;
   const f32 *a1 = a + ar, *a2 = a + 2 * ar, *a3 = a + 3 * ar;
   for (int32_t p = 0; p < k; p++, b += br) {
-    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    v128_t x = wasm_v128_load32_splat(a + p);
-    c00 = ACC(c00, x, b0); c01 = ACC(c01, x, b1);
-    x = wasm_v128_load32_splat(a1 + p);
-    c10 = ACC(c10, x, b0); c11 = ACC(c11, x, b1);
-    x = wasm_v128_load32_splat(a2 + p);
-    c20 = ACC(c20, x, b0); c21 = ACC(c21, x, b1);
-    x = wasm_v128_load32_splat(a3 + p);
-    c30 = ACC(c30, x, b0); c31 = ACC(c31, x, b1);
+    TILE4X8_STEP(a, a1, a2, a3, p, b);
   }
   wasm_v128_store(c, c00); wasm_v128_store(c + 4, c01);
   wasm_v128_store(c1, c10); wasm_v128_store(c1 + 4, c11);
