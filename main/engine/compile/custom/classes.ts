@@ -59,6 +59,8 @@ function shapeList(inputShape: Shape | Shape[]): Shape[] {
   return Array.isArray(inputShape[0]) ? (inputShape as Shape[]) : [inputShape as Shape];
 }
 
+type CallFn = (inputs: Tensor | Tensor[], kwargs: Kwargs) => Tensor | Tensor[];
+
 /** The fields of tfjs's Dense that the fused call reads. */
 interface TfjsDense {
   kernel: tfjs.LayerVariable | null;
@@ -67,7 +69,19 @@ interface TfjsDense {
   invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void;
 }
 
-const patchedDense = new WeakSet<object>();
+/** Layer prototypes already patched (one method each; a tf instance's classes are patched once). */
+const patched = new WeakSet<object>();
+
+/**
+ * Replaces method `name` of the prototype of `layer` (a tfjs layer) with `make(original)`, once: the class keeps its
+ * name, config and weights, and the replacement calls the original where it does not apply.
+ */
+function replaceOnPrototype<F>(layer: object, name: string, make: (original: F) => F): void {
+  const proto = Object.getPrototypeOf(layer) as Record<string, F>;
+  if (patched.has(proto)) return;
+  patched.add(proto);
+  proto[name] = make(proto[name]!);
+}
 
 /**
  * tfjs's Dense with its product, bias and relu as one op with its own gradient (backends/dense.ts) on wasm
@@ -76,11 +90,7 @@ const patchedDense = new WeakSet<object>();
  * are tfjs's own. Elsewhere, for non-float32 inputs, or with LAYERFORGE_FUSED_DENSE=0: tfjs's call().
  */
 function patchDense(tf: Tf): void {
-  const proto = Object.getPrototypeOf(tf.layers.dense({ units: 1 })) as { call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] };
-  if (patchedDense.has(proto)) return;
-  patchedDense.add(proto);
-  const original = proto.call;
-  proto.call = function (this: TfjsDense, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+  replaceOnPrototype<CallFn>(tf.layers.dense({ units: 1 }), 'call', (original) => function (this: TfjsDense, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const act = this.activation?.getClassName() ?? 'linear';
     if (x.dtype !== 'float32' || x.rank < 2 || !this.kernel || (!this.bias && act === 'relu') || !fusedDenseHere(tf)) return original.call(this, inputs, kwargs);
@@ -90,12 +100,8 @@ function patchDense(tf: Tf): void {
       const y = fusedDense(tf, x, this.kernel!.read(), this.bias ? this.bias.read() : null, fused);
       return fused === act || !this.activation ? y : this.activation.apply(y);
     });
-  };
+  });
 }
-
-const patchedSequence = new WeakSet<object>();
-
-type CallFn = (inputs: Tensor | Tensor[], kwargs: Kwargs) => Tensor | Tensor[];
 
 /**
  * tfjs's Embedding, GlobalAveragePooling1D, Dropout and Add with one op each way (backends/sequenceOps.ts) on
@@ -104,54 +110,34 @@ type CallFn = (inputs: Tensor | Tensor[], kwargs: Kwargs) => Tensor | Tensor[];
  * elsewhere, for other inputs, or with LAYERFORGE_SEQUENCE_OPS=0: tfjs's call().
  */
 function patchSequenceLayers(tf: Tf): void {
-  const emb = Object.getPrototypeOf(tf.layers.embedding({ inputDim: 1, outputDim: 1 })) as { call: CallFn };
-  if (!patchedSequence.has(emb)) {
-    patchedSequence.add(emb);
-    const original = emb.call;
-    emb.call = function (this: { embeddings: tfjs.LayerVariable | null; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (x.rank !== 2 || (x.dtype !== 'int32' && x.dtype !== 'float32') || !this.embeddings || this.embeddings.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
-      return tf.tidy(() => {
-        this.invokeCallHook(inputs, kwargs);
-        return embeddingLookup(tf, this.embeddings!.read(), x.dtype === 'int32' ? x : tf.cast(x, 'int32'));
-      });
-    };
-  }
-  const gap = Object.getPrototypeOf(tf.layers.globalAveragePooling1d({})) as { call: CallFn };
-  if (!patchedSequence.has(gap)) {
-    patchedSequence.add(gap);
-    const original = gap.call;
-    gap.call = function (this: unknown, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (x.rank !== 3 || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
-      return tf.tidy(() => sequenceMean(tf, x));
-    };
-  }
+  replaceOnPrototype<CallFn>(tf.layers.embedding({ inputDim: 1, outputDim: 1 }), 'call', (original) => function (this: { embeddings: tfjs.LayerVariable | null; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (x.rank !== 2 || (x.dtype !== 'int32' && x.dtype !== 'float32') || !this.embeddings || this.embeddings.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      return embeddingLookup(tf, this.embeddings!.read(), x.dtype === 'int32' ? x : tf.cast(x, 'int32'));
+    });
+  });
+  replaceOnPrototype<CallFn>(tf.layers.globalAveragePooling1d({}), 'call', (original) => function (this: unknown, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (x.rank !== 3 || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => sequenceMean(tf, x));
+  });
   // Dropout while training, unseeded, on the whole tensor: one op each way with a hashed mask.
-  const drop = Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })) as { call: CallFn };
-  if (!patchedSequence.has(drop)) {
-    patchedSequence.add(drop);
-    const original = drop.call;
-    drop.call = function (this: { rate: number; noiseShape: unknown; seed: unknown; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      if (kwargs?.training !== true || !(this.rate > 0 && this.rate < 1) || this.noiseShape != null || this.seed != null || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
-      return tf.tidy(() => {
-        this.invokeCallHook(inputs, kwargs);
-        return hashedDropout(tf, x, this.rate);
-      });
-    };
-  }
+  replaceOnPrototype<CallFn>(tf.layers.dropout({ rate: 0.5 }), 'call', (original) => function (this: { rate: number; noiseShape: unknown; seed: unknown; invokeCallHook(inputs: Tensor | Tensor[], kwargs: Kwargs): void }, inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (kwargs?.training !== true || !(this.rate > 0 && this.rate < 1) || this.noiseShape != null || this.seed != null || x.dtype !== 'float32' || !sequenceOpsHere(tf)) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      return hashedDropout(tf, x, this.rate);
+    });
+  });
   // Add of two float32 tensors of one shape (residual connections): one op forward and one backward.
-  const add = Object.getPrototypeOf(tf.layers.add({})) as { mergeFunction(inputs: Tensor[]): Tensor };
-  if (!patchedSequence.has(add)) {
-    patchedSequence.add(add);
-    const original = add.mergeFunction;
-    add.mergeFunction = function (this: unknown, inputs: Tensor[]): Tensor {
-      const [a, b] = inputs;
-      if (inputs.length !== 2 || a!.dtype !== 'float32' || b!.dtype !== 'float32' || a!.shape.join() !== b!.shape.join() || !sequenceOpsHere(tf)) return original.call(this, inputs);
-      return tf.tidy(() => residualAdd(tf, a!, b!));
-    };
-  }
+  replaceOnPrototype<(inputs: Tensor[]) => Tensor>(tf.layers.add({}), 'mergeFunction', (original) => function (this: unknown, inputs: Tensor[]): Tensor {
+    const [a, b] = inputs;
+    if (inputs.length !== 2 || a!.dtype !== 'float32' || b!.dtype !== 'float32' || a!.shape.join() !== b!.shape.join() || !sequenceOpsHere(tf)) return original.call(this, inputs);
+    return tf.tidy(() => residualAdd(tf, a!, b!));
+  });
 }
 
 /** Glorot-uniform limit from the fans of the 2-D matrix a kernel acts as. */
