@@ -13,6 +13,7 @@ import { setConvGradPath, setConvGradSmall, type ConvGradPath } from './convGrad
 import { randomTensor, seededRandom } from './inventory';
 import { Trainer } from '../training/trainer';
 import { syntheticFor } from '../training/testing/helpers';
+import { median, cpuMs } from './benchSteps';
 
 const arg = (name: string, d: number): number => {
   const i = process.argv.indexOf(name);
@@ -20,14 +21,6 @@ const arg = (name: string, d: number): number => {
 };
 const rounds = arg('--rounds', 7);
 const stepsPerRound = arg('--steps', 10);
-const median = (a: number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 async function main(): Promise<void> {
   const { tf: t, name } = await selectBackend({ force: 'wasm' });

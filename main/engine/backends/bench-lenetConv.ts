@@ -24,21 +24,10 @@ import { randomTensor, seededRandom } from './inventory';
 import { nativeKernels } from './native';
 import { convGradCalls, setConvGradIgemm, setConvGradPath, setConvGradTight, type ConvGradPath } from './convGrad';
 import { c1ConvCalls, igemmConvCalls, inputGradValidCalls, setC1Conv, setGemmConv, setConvInputGrad, setConvDirect } from './conv';
+import { arg, median, cpuMs } from './benchSteps';
 
-const arg = (name: string, d: string): string => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
-const rounds = Number(arg('--rounds', '7'));
-const reps = Number(arg('--reps', '20'));
-const median = (a: number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
+const rounds = Number(arg('rounds', '7'));
+const reps = Number(arg('reps', '20'));
 
 /** Variant names: 'old' (the routing before this work), 'new' (the default now), or a conv-grad path. */
 function setVariant(name: string): void {
@@ -63,8 +52,8 @@ async function main(): Promise<void> {
   const helper = native.helper;
   console.log(`our module: ${native.variant}; helper thread ${helper?.ready ? 'up' : 'not up'}; load ${loadavg()[0]!.toFixed(2)}`);
   const rand = seededRandom(3);
-  const only = arg('--only', '');
-  const variants = arg('--variants', 'old,new').split(',');
+  const only = arg('only', '');
+  const variants = arg('variants', 'old,new').split(',');
   const threads = process.argv.includes('--one') ? [1] : process.argv.includes('--both') ? [2, 1] : [2];
   const shapes = [
     { name: 'c1 28x28x1 5x5->6 same', x: [64, 28, 28, 1], f: [5, 5, 1, 6], pad: 'same' },
@@ -129,8 +118,8 @@ async function main(): Promise<void> {
     setVariant('new');
     x.dispose(); w.dispose(); b.dispose(); y.dispose(); dy.dispose();
   }
-  const templates = arg('--step', '').split(',').filter(Boolean);
-  const stepsPerRound = Number(arg('--steps', '10'));
+  const templates = arg('step', '').split(',').filter(Boolean);
+  const stepsPerRound = Number(arg('steps', '10'));
   for (const template of templates) {
     const file = `resources/templates/${template}.json`;
     const project = parseProjectText(readFileSync(file, 'utf8'), file);

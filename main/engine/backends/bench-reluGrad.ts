@@ -11,17 +11,10 @@ import { nativeKernels } from './native';
 import { randomTensor, seededRandom } from './inventory';
 import { RELU_GRAD_BIAS_KERNEL } from './convFusedTraining';
 import { RELU_GRAD_KERNEL, RELU_GRAD_SPLIT_MIN_OLD, setReluGradSplitMin } from './reluGrad';
+import { arg, median } from './benchSteps';
 
-const arg = (name: string, d: string): string => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1]! : d;
-};
-const rounds = Number(arg('--rounds', '9'));
-const reps = Number(arg('--reps', '20'));
-const median = (a: number[]): number => {
-  const s = [...a].sort((p, q) => p - q);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const rounds = Number(arg('rounds', '9'));
+const reps = Number(arg('reps', '20'));
 
 async function main(): Promise<void> {
   const { tf: t } = await selectBackend({ force: 'wasm' });

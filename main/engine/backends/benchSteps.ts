@@ -24,7 +24,17 @@ export function envSetting(off: readonly string[], on: boolean): void {
   }
 }
 
-export const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+/** The median (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** This process's CPU time so far (user + system, all threads), ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 export function loadTemplate(name: string): ProjectFile {
   const file = `resources/templates/${name}.json`;
