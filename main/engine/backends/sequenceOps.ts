@@ -3,9 +3,9 @@
  *
  * - `embeddingLookup`: an Embedding layer's rows for int32 ids. tfjs's layer reshapes the ids, gathers,
  *   reshapes back, and differentiates the gather through Reshapes, two Transposes and UnsortedSegmentSum
- *   (ScatterNd on wasm): `LayerforgeEmbedding` copies the rows (`emb_gather`, throwing for an id outside the
- *   table as tfjs's GatherV2 does), `LayerforgeEmbeddingGrad` zeroes dW and adds each dy row into its id's
- *   row (`emb_grad`).
+ *   (ScatterNd on wasm): here the forward is one GatherV2 on the table as it is (kernels.ts's block copies of
+ *   rows, throwing for an id outside the table), and `LayerforgeEmbeddingGrad` zeroes dW and adds each dy row
+ *   into its id's row (`emb_grad`).
  * - `sequenceMean`: GlobalAveragePooling1D's mean over the time axis of [batch, T, D], whose gradient in
  *   tfjs is Reshape, a ones tensor, Multiply and RealDiv: here tf.mean forward (our middle-axis column sums)
  *   and `LayerforgeSequenceMeanGrad` (dy / T broadcast over the steps, `seq_mean_grad`) backward.
@@ -22,7 +22,6 @@ import type { Tf } from './inventory';
 import { nativeKernels } from './native';
 import { nativeKernelHere, registerNativeKernel, sizeOf } from './native/heap';
 
-export const EMBEDDING_KERNEL = 'LayerforgeEmbedding';
 export const EMBEDDING_GRAD_KERNEL = 'LayerforgeEmbeddingGrad';
 export const SEQUENCE_MEAN_GRAD_KERNEL = 'LayerforgeSequenceMeanGrad';
 export const DROPOUT_KERNEL = 'LayerforgeHashedDropout';
@@ -37,14 +36,6 @@ const registeredOn = new WeakSet<object>();
 export function registerSequenceKernels(tf: Tf): void {
   if (registeredOn.has(tf)) return;
   registeredOn.add(tf);
-  registerNativeKernel(tf, { name: EMBEDDING_KERNEL, inputs: ['table', 'ids'] }, ({ native, inputs: { table, ids }, at, output }) => {
-    const [vocab, d] = table.shape as [number, number];
-    const n = sizeOf(ids.shape);
-    const y = output([...ids.shape, d]);
-    const bad = native.fn('emb_gather')(at(table), at(ids), at(y), n, d, vocab) as number;
-    if (bad >= 0) throw new Error(`${EMBEDDING_KERNEL}: an id is not in [0, ${vocab - 1}] (position ${bad})`);
-    return y;
-  });
   registerNativeKernel(tf, { name: EMBEDDING_GRAD_KERNEL, inputs: ['dy', 'ids'] }, ({ native, inputs: { dy, ids }, attrs, at, output }) => {
     const [vocab, d] = attrs.tableShape as [number, number];
     const dw = output([vocab, d]);
@@ -68,7 +59,7 @@ export function registerSequenceKernels(tf: Tf): void {
 export function sequenceOpsHere(tf: Tf): boolean {
   if (process.env.LAYERFORGE_SEQUENCE_OPS === '0') return false;
   registerSequenceKernels(tf);
-  return nativeKernelHere(tf, EMBEDDING_KERNEL) && nativeKernels(tf.backend())?.has('seq_dropout') === true;
+  return nativeKernelHere(tf, EMBEDDING_GRAD_KERNEL) && nativeKernels(tf.backend())?.has('seq_dropout') === true;
 }
 
 /** table [vocab, D] (float32) rows for ids (int32, any shape): [...ids.shape, D], differentiable in table. Call only where sequenceOpsHere. */
@@ -78,7 +69,7 @@ export function embeddingLookup(tf: Tf, table: tfjs.Tensor, ids: tfjs.Tensor): t
   const op = tf.customGrad(((w: tfjs.Tensor, save: (ts: tfjs.Tensor[]) => void) => {
     save([ids]);
     return {
-      value: engine.runKernel(EMBEDDING_KERNEL, { table: w, ids }) as tfjs.Tensor,
+      value: tf.gather(w, ids),
       gradFunc: (dy: tfjs.Tensor, saved: tfjs.Tensor[]) => [engine.runKernel(EMBEDDING_GRAD_KERNEL, { dy, ids: saved[0]! }, gradAttrs) as tfjs.Tensor],
     };
   }) as unknown as Parameters<Tf['customGrad']>[0]);

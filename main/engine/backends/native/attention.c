@@ -350,23 +350,9 @@ void attn_copy_cols(const f32 *src, int32_t ss, f32 *dst, int32_t ds, int32_t ro
 
 /*
  * The sequence models' small ops, kept here beside the attention they feed (backends/sequenceOps.ts):
- * an Embedding's lookup and its gradient, and the gradient of a mean over the time axis
+ * an Embedding's gradient (its lookup is kernels.ts's GatherV2), and the gradient of a mean over the time axis
  * (GlobalAveragePooling1D).
  */
-
-/* out[i, :] = table[ids[i], :] for i < n (rows of d floats); returns the first i whose id is outside [0, vocab), or -1. */
-__attribute__((export_name("emb_gather")))
-int32_t emb_gather(const f32 *table, const int32_t *ids, f32 *out, int32_t n, int32_t d, int32_t vocab) {
-  for (int32_t i = 0; i < n; i++, out += d) {
-    const int32_t r = ids[i];
-    if (r < 0 || r >= vocab) return i;
-    const f32 *src = table + (int64_t)r * d;
-    int32_t c = 0;
-    for (; c + 4 <= d; c += 4) wasm_v128_store(out + c, wasm_v128_load(src + c));
-    for (; c < d; c++) out[c] = src[c];
-  }
-  return -1;
-}
 
 /* dtable [vocab, d] = Σ_i onehot(ids[i]) ⊗ dy[i, :] (ids outside [0, vocab) add nothing). */
 __attribute__((export_name("emb_grad")))
