@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { bothThemes, importFromDisk, node, selectNode } from './helpers/editor';
+import { bothThemes, canvasSettled, importFromDisk, node, selectNode } from './helpers/editor';
 import { ownServeEngine } from './helpers/ownEngine';
 
 const TOKEN = 'finetune-e2e-token';
@@ -94,17 +94,20 @@ test('import a model with weights, freeze its base, replace the head, train on a
   await expect(frame.locator('.lf-group-name')).toHaveAttribute('title', 'backbone: 4 layers');
   await expect(node(page, 'classifier')).toBeVisible();
   await expect(page.getByTestId('total-params')).toHaveText(params.toLocaleString('en-US'));
+  await canvasSettled(page); // the import's first layout has landed and the view stopped moving
 
   // Collapse it to one box (its layers hidden, the edges go to the box), then expand it again; each is one undo step.
   await page.getByTestId('group-toggle-backbone').click();
   const box = page.getByTestId('group-box-backbone');
   await expect(box).toBeVisible();
+  await canvasSettled(page);
   await expect(node(page, 'b_conv1')).toHaveCount(0);
   await expect(box.getByTestId('group-box-shapes')).toHaveText(`${SIZE}×${SIZE}×3 → ${SIZE / 2}×${SIZE / 2}×8`);
   await bothThemes(page, 'finetune-2-collapsed');
   await box.getByTestId('group-toggle-backbone').click();
   await expect(node(page, 'b_conv1')).toBeVisible();
   await expect(box).toHaveCount(0);
+  await canvasSettled(page);
 
   // Freeze the base: its layers with weights are drawn frozen, and the summary splits the parameters.
   await page.getByTestId('group-freeze-backbone').click();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dragFrames } from '../scripts/bench/ui/frames';
 import { writeBigModel, type BigModel } from './helpers/bigModels';
-import { screenshot } from './helpers/editor';
+import { canvasSettled, screenshot } from './helpers/editor';
 import { ownServeEngine } from './helpers/ownEngine';
 
 const TOKEN = 'large-import-e2e-token';
@@ -37,19 +37,6 @@ async function importTimed(page: Page, model: BigModel): Promise<{ importMs: num
 }
 
 /** Waits until the viewport's transform stops changing (the fit-view animation has ended). */
-async function settled(page: Page): Promise<void> {
-  const transform = () => page.locator('.react-flow__viewport').getAttribute('style');
-  let last = await transform();
-  await expect
-    .poll(async () => {
-      const now = await transform();
-      const same = now === last;
-      last = now;
-      return same;
-    }, { intervals: [150, 150, 250, 500] })
-    .toBe(true);
-}
-
 for (const name of ['resnet50', 'mobilenetv2'] as const) {
   test(`${name}: imports, lays out and draws quickly, collapses and expands, drags smoothly`, async ({ page }) => {
     test.setTimeout(180_000);
@@ -61,7 +48,8 @@ for (const name of ['resnet50', 'mobilenetv2'] as const) {
     await expect(page.getByTestId(`group-frame-${groupName}`)).toBeAttached();
     await screenshot(page, `large-import-${name}`);
 
-    // Collapse the base to one box and expand it again (each laid out again).
+    // Collapse the base to one box and expand it again (each laid out again), once the import's own layout has landed.
+    await canvasSettled(page);
     await page.getByTestId('groups-collapse-all').click();
     const t2 = Date.now();
     const box = page.getByTestId(`group-box-${groupName}`);
@@ -76,12 +64,12 @@ for (const name of ['resnet50', 'mobilenetv2'] as const) {
     const expandMs = Date.now() - t3;
 
     // Responsive: once the view has settled (fit after the layout), drag a node and count frames.
-    await settled(page);
+    await canvasSettled(page);
     const centre = page.locator('.react-flow__node-layer').nth(8);
     // After Expand all the nodes are laid out and mounted again: wait for the one to drag (a loaded CI
     // machine may still be drawing it when the viewport has settled).
     await expect(centre.locator('.lf-node-head')).toBeVisible({ timeout: 30_000 });
-    await settled(page);
+    await canvasSettled(page);
     const drag = await dragFrames(page, centre.locator('.lf-node-head'), 40, 4);
     console.log(
       `${name} (${model.baseLayers}-layer base, ${model.params.toLocaleString('en-US')} params): import ${importMs} ms, open + layout + draw ${drawMs} ms, collapse ${collapseMs} ms, expand ${expandMs} ms, drag p95 ${drag.p95?.toFixed(1)} ms over ${drag.frames.length} frames`,

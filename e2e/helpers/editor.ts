@@ -57,6 +57,18 @@ export async function wire(page: Page, from: string, to: string, port = 0): Prom
 }
 
 /** Selects a node by clicking its header. */
+/**
+ * Waits until the canvas is still: the loaded project's view fitted (data-fitted = data-load) and no edit
+ * being laid out again or its view animating (data-layout="idle": collapse / expand, auto-layout, an
+ * import's first layout). A click on a node's button before that may land where the button was.
+ */
+export async function canvasSettled(page: Page, timeout = 30_000): Promise<void> {
+  const canvas = page.getByTestId('canvas');
+  await expect(canvas).toHaveAttribute('data-layout', 'idle', { timeout });
+  const load = await canvas.getAttribute('data-load');
+  await expect(canvas).toHaveAttribute('data-fitted', load ?? '', { timeout });
+}
+
 export async function selectNode(page: Page, name: string, modifiers: Array<'Shift'> = []): Promise<void> {
   await node(page, name).locator('.lf-node-head').click({ modifiers });
 }

@@ -1,5 +1,4 @@
-import { layoutDoc } from '../canvas/layout';
-import { moveNodes } from '../store/document';
+import { commitWithLayout } from './relayout';
 import { keyIs, register } from './register';
 
 export const autoLayout = register({
@@ -8,12 +7,7 @@ export const autoLayout = register({
   shortcut: 'L',
   keyTest: (e) => !e.ctrlKey && !e.metaKey && !e.altKey && keyIs(e, 'l'),
   enabled: ({ graph }) => graph.getState().doc.nodes.length > 0,
-  perform: async ({ graph, view }) => {
-    const before = graph.getState().doc;
-    const positions = await layoutDoc(before, graph.getState().measured);
-    const s = graph.getState();
-    if (s.doc.nodes !== before.nodes || s.doc.edges !== before.edges) return; // edited meanwhile: drop a stale layout
-    s.commit(moveNodes(s.doc, positions), 'Auto-layout');
-    setTimeout(() => view.fitView(), 0);
+  perform: async (ctx) => {
+    await commitWithLayout(ctx, (doc) => doc, 'Auto-layout');
   },
 });

@@ -4,31 +4,28 @@
  */
 import { getLayer, type ParamValue } from '../../../shared/layers';
 import type { DatasetInfo } from '../../../shared/api';
-import { layoutDoc } from '../canvas/layout';
 import { formatCount } from '../canvas/flowModel';
 import { analyzeDoc } from '../store/analysis';
-import { moveNodes } from '../store/document';
+import type { Doc } from '../store/document';
 import { findGroup, memberIds, replaceHead as replaceHeadEdit, setAllCollapsed, setGroupCollapsed, setGroupTrainable, setTrainable, type HeadSpec } from '../store/groups';
 import { trainingStore } from '../training/runsStore';
 import { taskOf } from '../training/taskMetrics';
 import { register } from './register';
+import { commitWithLayout } from './relayout';
 
 /** Collapses an open group or expands a collapsed one, then lays the graph out again (one undo step). */
 export const toggleGroup = register<{ groupId: string; collapsed?: boolean }>({
   name: 'toggleGroup',
   label: 'Collapse / expand group',
-  perform: async ({ graph, view }, { groupId, collapsed }) => {
-    const before = graph.getState();
-    const g = findGroup(before.doc, groupId);
+  perform: async (ctx, { groupId, collapsed }) => {
+    const g = findGroup(ctx.graph.getState().doc, groupId);
     if (!g) throw new Error(`no group '${groupId}' in this model`);
     const collapse = collapsed ?? !g.collapsed;
-    const next = setGroupCollapsed(before.doc, groupId, collapse);
-    if (next === before.doc) return;
-    const positions = await layoutDoc(next, before.measured);
-    const s = graph.getState();
-    if (s.doc !== before.doc) return; // edited meanwhile: drop the stale layout
-    s.commit(moveNodes(next, positions), `${collapse ? 'Collapse' : 'Expand'} ${g.name}`);
-    setTimeout(() => view.fitView(), 0);
+    const edit = (doc: Doc) => {
+      const next = setGroupCollapsed(doc, groupId, collapse);
+      return next === doc ? null : next;
+    };
+    await commitWithLayout(ctx, edit, `${collapse ? 'Collapse' : 'Expand'} ${g.name}`);
   },
 });
 
@@ -37,15 +34,13 @@ export const collapseAllGroups = register<{ collapsed: boolean } | undefined>({
   name: 'collapseAllGroups',
   label: 'Collapse all groups',
   enabled: ({ graph }) => (graph.getState().doc.groups?.length ?? 0) > 0,
-  perform: async ({ graph, view }, arg) => {
-    const before = graph.getState();
-    const next = setAllCollapsed(before.doc, arg?.collapsed ?? true);
-    if (next === before.doc) return;
-    const positions = await layoutDoc(next, before.measured);
-    const s = graph.getState();
-    if (s.doc !== before.doc) return;
-    s.commit(moveNodes(next, positions), arg?.collapsed === false ? 'Expand all groups' : 'Collapse all groups');
-    setTimeout(() => view.fitView(), 0);
+  perform: async (ctx, arg) => {
+    const collapse = arg?.collapsed ?? true;
+    const edit = (doc: Doc) => {
+      const next = setAllCollapsed(doc, collapse);
+      return next === doc ? null : next;
+    };
+    await commitWithLayout(ctx, edit, collapse ? 'Collapse all groups' : 'Expand all groups');
   },
 });
 

@@ -10,7 +10,8 @@ import type { ProjectIO } from '../project/io';
 
 /** What the canvas lends to actions that need the viewport. */
 export interface ViewBridge {
-  fitView(): void;
+  /** Fits the view to the graph; the canvas's promise settles when its animation has ended. */
+  fitView(): void | Promise<void>;
   zoomIn(): void;
   zoomOut(): void;
   /** Back to 100 % (the canvas; absent in tests and before the canvas mounts). */

@@ -74,6 +74,7 @@ export function Canvas() {
   const onEdgesChange = useGraph((s) => s.onEdgesChange);
   const snap = useUi((s) => s.snapToGrid);
   const theme = useUi(resolvedTheme);
+  const layoutBusy = useUi((s) => s.layoutsRunning > 0);
   const analysis = useAnalysis(doc);
   const model = useRef(createFlowModel()).current;
   const wrapper = useRef<HTMLDivElement>(null);
@@ -94,8 +95,7 @@ export function Canvas() {
     setViewBridge({
       // data-fits counts the fits done (the perf journeys wait on it: scripts/bench/ui/measure.ts).
       // A big graph jumps to the fit: an animation through other zooms draws and drops nodes on its way.
-      fitView: () =>
-        void rf.fitView({ ...FIT, duration: graphStore.getState().doc.nodes.length > CULL_FROM ? 0 : 200 }).then(() => bump(wrapper.current, 'fits')),
+      fitView: () => rf.fitView({ ...FIT, duration: graphStore.getState().doc.nodes.length > CULL_FROM ? 0 : 200 }).then(() => bump(wrapper.current, 'fits')),
       zoomIn: () => void rf.zoomIn({ duration: 150 }),
       zoomOut: () => void rf.zoomOut({ duration: 150 }),
       resetZoom: () => void rf.zoomTo(1, { duration: 150 }),
@@ -176,7 +176,7 @@ export function Canvas() {
   const empty = doc.nodes.length === 0;
 
   return (
-    <div className="lf-canvas" ref={wrapper} data-testid="canvas" data-load={loadCount} data-fitted={fittedLoad}>
+    <div className="lf-canvas" ref={wrapper} data-testid="canvas" data-load={loadCount} data-fitted={fittedLoad} data-layout={layoutBusy ? 'busy' : 'idle'}>
       <ReactFlow<FlowNode>
         nodes={shown ? nodes : NO_NODES}
         edges={shown ? edges : NO_EDGES}

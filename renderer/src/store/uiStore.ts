@@ -33,6 +33,11 @@ export interface UiState {
   /** Bumped by the Import Dataset action: the training panel opens its "Import from disk…" form. */
   datasetImportRequest: number;
   notice: Notice | null;
+  /**
+   * Edits being laid out again and their view fitted (collapse / expand, auto-layout: actions/relayout.ts).
+   * The canvas shows it as data-layout="busy": nodes are still moving, a click now may land elsewhere.
+   */
+  layoutsRunning: number;
   setThemePref(pref: ThemePref): void;
   notify(kind: Notice['kind'], text: string): void;
   dismissNotice(): void;
@@ -62,6 +67,7 @@ export const uiStore = createStore<UiState>()((set) => ({
   inspectorOpen: true,
   datasetImportRequest: 0,
   notice: null,
+  layoutsRunning: 0,
   setThemePref(pref) {
     try {
       if (pref === 'system') globalThis.localStorage?.removeItem(THEME_KEY);
