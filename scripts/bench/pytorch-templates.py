@@ -4,8 +4,10 @@
 same layers, shapes and parameter counts as the template, the template's batch size, Adam 1e-3,
 softmax cross-entropy on logits, synthetic data of the template's input shape and class count.
 
-  pytorch-templates.py throughput [--templates a,b] [--batches 8] [--warmup 2] [--infer-images 1024] [--threads 2]
-      per template: training images/s (warm-up batches, then timed batches) and inference images/s
+  pytorch-templates.py throughput [--templates a,b] [--batches 8] [--warmup 2] [--min-seconds 0] [--warmup-seconds 0]
+                                  [--infer-images 1024] [--threads 2]
+      per template: training images/s (at least --warmup warm-up batches and --warmup-seconds, then at least
+      --batches timed batches and --min-seconds; the data's batches are cycled) and inference images/s
       (batches of 256, after one warm-up batch)
   pytorch-templates.py params [--templates a,b]
       per template: parameter counts only (compare with `layerforge inspect TEMPLATE --json`)
@@ -128,17 +130,20 @@ def bench(name, a):
     make, shape, classes, batch, vocab = TEMPLATES[name]
     m = make(); opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], 1e-3)
     lossf = nn.CrossEntropyLoss()
-    x, y = data(shape, classes, vocab, batch * (a.warmup + a.batches))
+    pool = max(a.warmup + a.batches, a.pool)  # batches of data, cycled when the time bounds need more steps
+    x, y = data(shape, classes, vocab, batch * pool)
     m.train()
 
     def step(i):
-        xb, yb = x[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]
+        j = i % pool
+        xb, yb = x[j * batch:(j + 1) * batch], y[j * batch:(j + 1) * batch]
         opt.zero_grad(); lossf(m(xb), yb).backward(); opt.step()
 
-    for i in range(a.warmup): step(i)
-    t = time.time()
-    for i in range(a.warmup, a.warmup + a.batches): step(i)
-    train = a.batches * batch / (time.time() - t)
+    i, t = 0, time.time()
+    while i < a.warmup or time.time() - t < a.warmup_seconds: step(i); i += 1
+    timed, t = 0, time.time()
+    while timed < a.batches or time.time() - t < a.min_seconds: step(i); i += 1; timed += 1
+    train = timed * batch / (time.time() - t)
     xi, _ = data(shape, classes, vocab, a.infer_images)
     m.eval()
     with torch.no_grad():
@@ -146,7 +151,7 @@ def bench(name, a):
         for i in range(0, a.infer_images, 256): m(xi[i:i + 256])
         infer = a.infer_images / (time.time() - t)
     print(f'{name}: train {train:.0f} img/s (batch {batch}), inference {infer:.0f} img/s', flush=True)
-    return {**count(m), 'batch': batch, 'train_batches': a.batches, 'train_img_s': round(train, 1), 'infer_img_s': round(infer, 1)}
+    return {**count(m), 'batch': batch, 'train_batches': timed, 'train_img_s': round(train, 1), 'infer_img_s': round(infer, 1)}
 
 
 def names(a):
@@ -159,6 +164,7 @@ def names(a):
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); sub = p.add_subparsers(dest='cmd', required=True)
     t = sub.add_parser('throughput'); t.add_argument('--batches', type=int, default=8); t.add_argument('--warmup', type=int, default=2)
+    t.add_argument('--min-seconds', type=float, default=0); t.add_argument('--pool', type=int, default=16); t.add_argument('--warmup-seconds', type=float, default=0)
     t.add_argument('--infer-images', type=int, default=1024)
     c = sub.add_parser('params')
     for s in (t, c):

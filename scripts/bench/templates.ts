@@ -3,8 +3,10 @@
  * transformer-classifier, lenet5, vgg-cnn) on the wasm backend, through the engine's own Trainer,
  * against PyTorch equivalents (scripts/bench/pytorch-templates.py) run in the same bench run.
  * Each side: the template's batch size, Adam 1e-3, synthetic data of the template's input shape and
- * class count, warm-up batches then `templateBatches(--batches)` timed batches; inference in batches
- * of 256 after one warm-up batch. Each template's PyTorch peer runs just before and just after ours
+ * class count; warm-up of at least WARMUP_BATCHES batches and WARMUP_SECONDS, then timed batches, at
+ * least `templateBatches(--batches)` and TIMED_SECONDS (a few batches of a small model take tens of
+ * milliseconds: such a figure is mostly timer noise and, for us, code V8 has not optimised yet);
+ * inference in batches of 256 after one warm-up batch. Each template's PyTorch peer runs just before and just after ours
  * (so both see about the same machine load) and the better of its two runs is the peer figure.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,6 +25,11 @@ export const TEMPLATES = ['resnet-small', 'lstm-classifier', 'transformer-classi
 export type TemplateName = (typeof TEMPLATES)[number];
 export const PEER_SCRIPT = resolve('scripts/bench/pytorch-templates.py');
 const WARMUP_BATCHES = 2;
+/** Each side warms up for at least this long, then is timed for at least TIMED_SECONDS (same rule on both). */
+export const WARMUP_SECONDS = 1;
+export const TIMED_SECONDS = 2;
+/** Batches per timed epoch (at least): the data pool each side cycles through. */
+export const EPOCH_BATCHES = 64;
 const INFER_IMAGES = 1024;
 
 /** Timed training batches per template: a quarter of cifar10-cnn's `--batches` (default 32 -> 8), at least 2. */
@@ -35,6 +42,8 @@ export interface PeerResult {
   batch: number;
   train_img_s: number;
   infer_img_s: number;
+  /** Batches it timed (the time bound decides for small models). */
+  train_batches?: number;
 }
 
 /** Whether the PyTorch peers can run here: null if yes, else why not. */
@@ -48,7 +57,8 @@ function peerUnavailable(): string | null {
 
 /** Runs one template's PyTorch peer once (the module runs it just before and just after ours). */
 function runPeer(name: TemplateName, batches: number, log: (line: string) => void): PeerResult | string {
-  const args = [PEER_SCRIPT, 'throughput', '--templates', name, '--batches', String(batches), '--warmup', String(WARMUP_BATCHES), '--infer-images', String(INFER_IMAGES)];
+  const args = [PEER_SCRIPT, 'throughput', '--templates', name, '--batches', String(batches), '--warmup', String(WARMUP_BATCHES)];
+  args.push('--warmup-seconds', String(WARMUP_SECONDS), '--min-seconds', String(TIMED_SECONDS), '--pool', String(EPOCH_BATCHES), '--infer-images', String(INFER_IMAGES));
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return `pytorch-templates.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`;
   const lines = r.stdout.trim().split('\n');
@@ -59,6 +69,8 @@ function runPeer(name: TemplateName, batches: number, log: (line: string) => voi
 
 interface Ours {
   train: number;
+  /** Batches in the timed epochs. */
+  timedBatches: number;
   infer: number;
   inferCount: number;
   params: number;
@@ -72,7 +84,10 @@ async function measure(selected: SelectedBackend, name: TemplateName, n: number)
   const params = analyzeGraph(project.graph).totals.params;
   const { shape, classes, vocab } = graphDataShape(project.graph);
   const bs = project.training.batchSize ?? 64;
-  const trainCount = bs * Math.max(n, WARMUP_BATCHES);
+  // Timed epochs of EPOCH_BATCHES batches (at least n): long enough that garbage collection and the
+  // like fall inside the timed steps, as in a real epoch, not between short epochs outside them.
+  const epochBatches = Math.max(n, EPOCH_BATCHES);
+  const trainCount = bs * epochBatches;
   // One held-out training sample is the per-epoch validation set: validating on the 1,024-image test
   // split after every train() call would double the module's time and is not what is measured here.
   const settings: TrainingSettings = {
@@ -87,16 +102,25 @@ async function measure(selected: SelectedBackend, name: TemplateName, n: number)
   const { tf } = selected;
   const trainer = Trainer.fromGraph(tf, project.graph, settings, ds, selected.name);
   try {
-    // Warm-up (kernel compilation, optimizer slots), then the timed batches.
-    const w = await trainer.train('warmup', bs * WARMUP_BATCHES + 1, () => {});
-    if (w.reason !== 'completed') throw new Error(`${name}: warm-up failed: ${w.message}`);
+    // Warm-up (kernel compilation, optimizer slots, V8 tiering up), then the timed batches: one epoch of
+    // n batches at a time until both bounds are met; throughput = images / time in training steps.
+    const epoch = async (id: string, batchCount: number) => {
+      const r = await trainer.train(id, bs * batchCount + 1, () => {});
+      if (r.reason !== 'completed') throw new Error(`${name}: ${id} failed: ${r.message}`);
+      if (r.imagesTrained !== bs * batchCount) throw new Error(`${name}: trained ${r.imagesTrained} images, expected ${bs * batchCount}`);
+      return r;
+    };
+    for (let t0 = performance.now(), done = 0; done < WARMUP_BATCHES || performance.now() - t0 < WARMUP_SECONDS * 1000; done += WARMUP_BATCHES) await epoch('warmup', WARMUP_BATCHES);
     const before = tf.memory().numTensors;
-    const r = await trainer.train('bench', bs * n + 1, () => {});
-    if (r.reason !== 'completed') throw new Error(`${name}: training failed: ${r.message}`);
-    if (r.imagesTrained !== bs * n) throw new Error(`${name}: trained ${r.imagesTrained} images, expected ${bs * n}`);
+    let images = 0, trainMs = 0;
+    while (trainMs < TIMED_SECONDS * 1000) {
+      const r = await epoch('bench', epochBatches);
+      images += r.imagesTrained;
+      trainMs += r.trainMs ?? 0;
+    }
     await trainer.evaluate('test', 256); // inference warm-up
     const ev = await trainer.evaluate('test');
-    return { train: r.trainImagesPerSecond, infer: ev.imagesPerSecond, inferCount: ev.count, params, batch: bs, leaked: tf.memory().numTensors - before };
+    return { train: images / (trainMs / 1000), timedBatches: images / bs, infer: ev.imagesPerSecond, inferCount: ev.count, params, batch: bs, leaked: tf.memory().numTensors - before };
   } finally {
     trainer.dispose();
   }
@@ -135,7 +159,7 @@ export const templatesBench: BenchModule = {
           const p0 = typeof before === 'string' ? undefined : before;
           const paramsNote = p0 ? (p0.params === m.params ? `params ${m.params} = PyTorch's` : `PARAMS DIFFER: ours ${m.params}, PyTorch ${p0.params}`) : `params ${m.params}`;
           if (p0 && p0.params !== m.params) log(`templates: ${name}: ${paramsNote}`);
-          note = `${paramsNote}; ${m.leaked} tensors left after the timed run; load average ${loadavg()[0]!.toFixed(2)}`;
+          note = `${paramsNote}; ${m.timedBatches} batches timed; ${m.leaked} tensors left after the timed run; load average ${loadavg()[0]!.toFixed(2)}`;
         } catch (error) {
           note = error instanceof Error ? error.message : String(error);
           log(`templates: ${name} failed: ${note}`);
@@ -147,15 +171,15 @@ export const templatesBench: BenchModule = {
       const runs = [before, after].filter((x): x is PeerResult => typeof x !== 'string');
       const peer = runs.length ? bestOf(runs) : undefined;
       const peerWhy = peer ? undefined : typeof before === 'string' ? before : String(after);
-      const peerNote = runs.length > 1 ? `best of ${runs.map((x) => `${x.train_img_s}/${x.infer_img_s}`).join(' and ')} (train/infer, before and after ours)` : peerWhy;
+      const peerNote = runs.length > 1 ? `best of ${runs.map((x) => `${x.train_img_s}/${x.infer_img_s}`).join(' and ')} (train/infer, before and after ours; ${runs.map((x) => x.train_batches ?? '?').join(' and ')} batches timed)` : peerWhy;
       if (m && peer) log(`templates: ${name}: PyTorch best of ${runs.length}: train ${peer.train_img_s}, inference ${peer.infer_img_s} img/s`);
       const bs = m?.batch ?? peer?.batch ?? 64;
       ours.push(
-        { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, ${n} batches)`, value: m ? round(m.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
+        { id: `${name}.train.wasm`, label: `${name} training on wasm (batch ${bs}, >= ${TIMED_SECONDS} s after >= ${WARMUP_SECONDS} s warm-up)`, value: m ? round(m.train) : null, unit: 'img/s', peer: `pytorch.${name}.train`, ...(note ? { note } : {}) },
         { id: `${name}.infer.wasm`, label: `${name} inference on wasm (batch 256, ${m?.inferCount ?? INFER_IMAGES} samples)`, value: m ? round(m.infer) : null, unit: 'img/s', peer: `pytorch.${name}.infer` },
       );
       theirs.push(
-        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${bs})`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(peerNote ? { note: peerNote } : {}) },
+        { id: `pytorch.${name}.train`, label: `PyTorch ${name} training (batch ${bs}, same time bounds)`, value: peer?.train_img_s ?? null, unit: 'img/s', ...(peerNote ? { note: peerNote } : {}) },
         { id: `pytorch.${name}.infer`, label: `PyTorch ${name} inference (batch 256)`, value: peer?.infer_img_s ?? null, unit: 'img/s', ...(peerNote ? { note: peerNote } : {}) },
       );
     }
