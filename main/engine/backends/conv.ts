@@ -29,7 +29,7 @@ import type { Tf } from './inventory';
 import { installConvFusedTraining } from './convFusedTraining';
 import { WASM } from './kernels';
 import { heapOffset, nativeKernels } from './native';
-import type { HeapBackend } from './native/heap';
+import { runClaimed, type HeapBackend } from './native/heap';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
@@ -237,13 +237,9 @@ function igemmConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null 
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
     const common = [at(x), at(filter), bias ? at(bias) : 0, at(y), nb, h, w, c, oh, ow, k, fh, fw, sh, sw, act] as const;
-    const fwd = native.fn('conv_igemm_fwd');
-    if (!helper) {
-      fwd(...common, 0, pixels);
-    } else {
-      const half = Math.ceil(pixels / 8) * 4;
-      helper.alongside('conv_igemm_fwd', [...common, half, pixels], () => fwd(...common, 0, half));
-    }
+    if (!helper) native.fn('conv_igemm_fwd')(...common, 0, pixels, 0, 0);
+    // Chunks of PIXEL_CHUNK pixels claimed by both threads (runClaimed), at least 8 per thread.
+    else runClaimed(native, backend, 'conv_igemm_fwd', common, common, pixels, Math.max(4, Math.min(PIXEL_CHUNK, Math.floor(pixels / 64) * 4)));
     igemmCalls++;
   } catch (error) {
     backend.disposeData(y.dataId);
@@ -254,6 +250,8 @@ function igemmConv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null 
 
 /** Output pixels per block: patches [64][fh·fw·C] and products [64][K8] stay in L1/L2 for the template shapes. */
 const PIXEL_BLOCK = 64;
+/** Pixels per chunk the two threads claim in turn in conv_igemm_fwd (a multiple of 4; ~10-20 µs of work for lenet5's conv). */
+const PIXEL_CHUNK = 256;
 
 let gemmCalls = 0;
 /** How many convolutions ran on the GEMM path in this process. */
@@ -369,11 +367,14 @@ function c1Conv(tf: Tf, args: KernelArgs, fused: boolean): TensorInfo | null {
     const name = directMode !== 'off' && native.has('conv_c1q_fwd') ? 'conv_c1q_fwd' : 'conv_c1_fwd';
     const fwd = native.fn(name);
     if (!helper) {
-      fwd(...common, at(scratch), ...dims, 0, rows);
+      fwd(...common, at(scratch), ...dims, 0, rows, 0, 0);
+    } else if (name === 'conv_c1q_fwd' && nb > 1) {
+      // Whole images claimed by both threads (runClaimed); each pads its image into its own scratch.
+      runClaimed(native, backend, name, [...common, at(scratch) + 4 * perThread, ...dims], [...common, at(scratch), ...dims], rows, oh);
     } else {
       // Split at an image boundary where possible (each thread pads its images once).
       const half = nb > 1 ? Math.ceil(nb / 2) * oh : Math.ceil(rows / 2);
-      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, rows], () => fwd(...common, at(scratch), ...dims, 0, half));
+      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, rows, 0, 0], () => fwd(...common, at(scratch), ...dims, 0, half, 0, 0));
     }
     c1Calls++;
   } catch (error) {
@@ -487,13 +488,10 @@ function bpiValid(native: NonNullable<ReturnType<typeof nativeKernels>>, backend
   try {
     const at = (t: TensorInfo) => heapOffset(backend, t.dataId);
     native.fn('conv_bpi_pack2')(at(filter), at(wt), k, fh, fw * c);
-    const run = native.fn('conv_bpi_valid');
-    if (!helper) {
-      run(at(dy), at(wt), at(dx), ...dims, 0, nb);
-    } else {
-      const half = Math.ceil(nb / 2);
-      helper.alongside('conv_bpi_valid', [at(dy), at(wt), at(dx), ...dims, half, nb], () => run(at(dy), at(wt), at(dx), ...dims, 0, half));
-    }
+    const args = [at(dy), at(wt), at(dx), ...dims];
+    // One image at a time claimed by both threads (runClaimed); each zeroes and fills whole images of dx.
+    if (!helper) native.fn('conv_bpi_valid')(...args, 0, nb, 0, 0);
+    else runClaimed(native, backend, 'conv_bpi_valid', args, args, nb, 1);
     bpiCalls++;
     bpiValidCalls++;
   } catch (error) {

@@ -670,12 +670,12 @@ void conv_bpi(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int32_t nb, i
  * sw·ox, which is row fi of its patch in tfjs's filter order, so a 4x8 register tile (4 output pixels x 8
  * output channels) multiplies x in place by the filter's rows g[fi][·][j .. j+7] (tfjs's [fh][fw][c][k],
  * rows k floats apart): no patch gathered, no filter packed. Bias and activation (0 linear, 1 relu, 2
- * relu6) on the way out. Pixels [p_begin, p_end) of nb·oh·ow (two threads take disjoint ranges).
+ * relu6) on the way out. Pixels [p_begin, p_end) of nb·oh·ow; with a counter `next`, in chunks of `chunk`
+ * pixels (a multiple of 4) shared with the other thread (simd.h's FOR_CLAIMED).
  */
-__attribute__((export_name("conv_igemm_fwd")))
-void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
-                    int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t act, int32_t p_begin,
-                    int32_t p_end) {
+__attribute__((always_inline)) static inline void conv_igemm_range(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t nb, int32_t h, int32_t w, int32_t c,
+                             int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t act,
+                             int32_t p_begin, int32_t p_end) {
   const int32_t per_image = oh * ow, fc = fw * c;
   const int64_t xrow = (int64_t)w * c;
   if (p_end > nb * per_image) p_end = nb * per_image;
@@ -720,6 +720,15 @@ void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t
   }
 }
 
+__attribute__((export_name("conv_igemm_fwd")))
+void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                    int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t act, int32_t p_begin,
+                    int32_t p_end, int32_t *next, int32_t chunk) {
+#define RANGE(s, e) conv_igemm_range(x, g, bias, y, nb, h, w, c, oh, ow, k, fh, fw, sh, sw, act, s, e)
+  FOR_CLAIMED(next, chunk, p_begin, p_end, RANGE);
+#undef RANGE
+}
+
 /*
  * Conv2DBackpropInput of a convolution without padding (valid; any stride, no dilation) as a GEMM whose
  * tiles add straight into dx (no scratch C, no separate col2im pass): for dy pixel (oy, ox) and filter row
@@ -728,7 +737,8 @@ void conv_igemm_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, int32_t
  * columns and 8 of the r, a 4x8 register tile sums over every dy row oy that reaches iy (fi = iy - sh·oy)
  * and over k (up to fh·k steps: lenet5's 80), then each column's 8 values are added into dx in turn (they
  * overlap in dx: each read-add-write follows the one before). wt [k][fh][fc8] (conv_bpi_pack2: fc = fw·c
- * rounded up to 8 with zeros; the padding is never stored). Images [b_begin, b_end), zeroed first.
+ * rounded up to 8 with zeros; the padding is never stored). Images [b_begin, b_end), zeroed first; with a
+ * counter `next`, in chunks of `chunk` images shared with the other thread (simd.h's FOR_CLAIMED).
  */
 __attribute__((export_name("conv_bpi_pack2")))
 void conv_bpi_pack2(const f32 *g, f32 *wt, int32_t k, int32_t fh, int32_t fc) {
@@ -738,9 +748,8 @@ void conv_bpi_pack2(const f32 *g, f32 *wt, int32_t k, int32_t fh, int32_t fc) {
       for (int32_t r = 0; r < fc8; r++) wt[((int64_t)kk * fh + fi) * fc8 + r] = r < fc ? g[((int64_t)fi * fc + r) * k + kk] : 0.0f;
 }
 
-__attribute__((export_name("conv_bpi_valid")))
-void conv_bpi_valid(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh, int32_t ow,
-                    int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t b_begin, int32_t b_end) {
+__attribute__((always_inline)) static inline void conv_bpi_valid_range(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh,
+                                 int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t b_begin, int32_t b_end) {
   const int32_t fc = fw * c, fc8 = (fc + 7) & ~7;
   const int64_t img = (int64_t)h * w * c, xrow = (int64_t)w * c, wk = (int64_t)fh * fc8, dyrow = (int64_t)ow * k;
   const v128_t z = wasm_f32x4_splat(0.0f);
@@ -833,6 +842,15 @@ void conv_bpi_valid(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h
   }
 }
 
+__attribute__((export_name("conv_bpi_valid")))
+void conv_bpi_valid(const f32 *dy, const f32 *wt, f32 *dx, int32_t nb, int32_t h, int32_t w, int32_t c, int32_t oh, int32_t ow,
+                    int32_t k, int32_t fh, int32_t fw, int32_t sh, int32_t sw, int32_t b_begin, int32_t b_end, int32_t *next,
+                    int32_t chunk) {
+#define RANGE(s, e) conv_bpi_valid_range(dy, wt, dx, nb, h, w, c, oh, ow, k, fh, fw, sh, sw, s, e)
+  FOR_CLAIMED(next, chunk, b_begin, b_end, RANGE);
+#undef RANGE
+}
+
 /*
  * conv_c1_fwd with register blocks of up to 4 output rows x 2 output channels (8 accumulators, every
  * multiply-add chain independent of the 7 others: conv_c1_fwd's one row x 6-8 channels waits on the FMA's
@@ -893,10 +911,9 @@ __attribute__((always_inline)) static inline void c1q_block(const f32 *P, int32_
   }
 }
 
-__attribute__((export_name("conv_c1q_fwd")))
-void conv_c1q_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
-                  int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t act,
-                  int32_t r_begin, int32_t r_end) {
+__attribute__((always_inline)) static inline void conv_c1q_range(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                           int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t act,
+                           int32_t r_begin, int32_t r_end) {
   const int32_t ow4 = (ow + 3) & ~3, pw = (ow4 + fw - 1 + 3) & ~3, ph = oh + fh - 1;
   f32 *P = scratch;
   const v128_t zero = wasm_f32x4_splat(0.0f);
@@ -946,4 +963,14 @@ void conv_c1q_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scra
     }
     r += nr;
   }
+}
+
+/* Rows [r_begin, r_end) of nb·oh; with a counter `next`, in chunks of `chunk` rows (whole images: each chunk pads its image into this thread's scratch) shared with the other thread. */
+__attribute__((export_name("conv_c1q_fwd")))
+void conv_c1q_fwd(const f32 *x, const f32 *g, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
+                  int32_t oh, int32_t ow, int32_t k, int32_t fh, int32_t fw, int32_t pad_top, int32_t pad_left, int32_t act,
+                  int32_t r_begin, int32_t r_end, int32_t *next, int32_t chunk) {
+#define RANGE(s, e) conv_c1q_range(x, g, bias, y, scratch, nb, h, w, oh, ow, k, fh, fw, pad_top, pad_left, act, s, e)
+  FOR_CLAIMED(next, chunk, r_begin, r_end, RANGE);
+#undef RANGE
 }

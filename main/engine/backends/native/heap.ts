@@ -124,3 +124,27 @@ export function registerNativeKernel<R extends string, O extends string = never>
 export function nativeKernelHere(tf: Tf, kernelName: string): boolean {
   return tf.getBackend() === WASM && tf.getKernel(kernelName, WASM) != null && nativeKernels(tf.backend()) !== null;
 }
+
+/**
+ * Runs a kernel over [0, total) on this thread and the helper together, the range taken in chunks of
+ * `chunk` from one shared counter on the heap (native/simd.h's FOR_CLAIMED): a helper that starts late
+ * (woken from its sleep, or not scheduled at once) takes fewer chunks, and this thread never waits for a
+ * fixed half. helperArgs / hereArgs: the arguments before the range (they differ in per-thread scratch
+ * only); each call gets (0, total, counter, chunk) after them.
+ */
+export function runClaimed(native: NativeKernels, backend: HeapBackend, name: string, helperArgs: readonly number[], hereArgs: readonly number[], total: number, chunk: number): void {
+  const helper = native.helper;
+  const fn = native.fn(name);
+  if (!helper?.ready) {
+    fn(...hereArgs, 0, total, 0, chunk);
+    return;
+  }
+  const counter = backend.makeOutput([1], 'float32');
+  try {
+    backend.typedArrayFromHeap(counter).fill(0); // 0.0f: the int32 counter's 0
+    const next = heapOffset(backend, counter.dataId);
+    helper.alongside(name, [...helperArgs, 0, total, next, chunk], () => fn(...hereArgs, 0, total, next, chunk));
+  } finally {
+    backend.disposeData(counter.dataId);
+  }
+}

@@ -153,4 +153,23 @@ __attribute__((always_inline)) static inline void tile4x8(const f32 *a, int32_t 
   wasm_v128_store(c3, c30); wasm_v128_store(c3 + 4, c31);
 }
 
+/*
+ * Dynamic splits between the two threads: both call a kernel with the same range [begin, end) and the same
+ * shared counter `next` (an int32 on the heap, 0 at the start); each takes the next `chunk` of the range from
+ * it (i32.atomic.rmw.add in the shared build) until none is left, so a thread that starts late (the helper
+ * woken from its sleep, or not scheduled at once) takes fewer chunks instead of making the other wait.
+ * claim_chunk returns the claimed chunk's start (>= end: nothing left).
+ */
+__attribute__((always_inline)) static inline int32_t claim_chunk(int32_t *next, int32_t begin, int32_t chunk) {
+  return begin + __atomic_fetch_add(next, chunk, __ATOMIC_RELAXED);
+}
+/*
+ * Runs RANGE(s, e) (a call with the chunk's bounds; the range function must be always_inline: kernels are
+ * stack-free leaf functions) over [begin, end): chunks claimed from next, or once when next is 0.
+ */
+#define FOR_CLAIMED(next, chunk, begin, end, RANGE)                                                               \
+  for (int32_t s_ = (next) ? claim_chunk((next), (begin), (chunk)) : (begin); s_ < (end);                         \
+       s_ = (next) ? claim_chunk((next), (begin), (chunk)) : (end))                                               \
+  RANGE(s_, (next) && (end) - s_ > (chunk) ? s_ + (chunk) : (end))
+
 #endif
