@@ -16,6 +16,7 @@ vi.mock('../canvas/layout', () => ({
 const { dispatch } = await import('./index');
 const { autoLayout } = await import('./autoLayout');
 const { toggleGroup } = await import('./groups');
+const { FIT_WAIT_MS } = await import('./relayout');
 
 /** Lets the oldest layout finish, every node placed at x = `x`. */
 async function finishLayout(x: number) {
@@ -106,6 +107,17 @@ describe('edits laid out again (commitWithLayout)', () => {
     expect(ctx.ui.getState().layoutsRunning).toBe(1); // the view is still animating
     fitted();
     await toggle;
+    expect(ctx.ui.getState().layoutsRunning).toBe(0);
+  });
+
+  it('a fit that never settles (interrupted by another) frees the canvas after FIT_WAIT_MS', async () => {
+    const { ctx } = setup();
+    ctx.view.fitView = vi.fn(() => new Promise<void>(() => {}));
+    const toggle = toggleGroup.perform(ctx, { groupId: 'base' });
+    await finishLayout(10);
+    const t0 = Date.now();
+    await toggle;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(FIT_WAIT_MS - 50);
     expect(ctx.ui.getState().layoutsRunning).toBe(0);
   });
 

@@ -11,6 +11,11 @@ import { moveNodes, type Doc } from '../store/document';
 import type { ActionContext } from './register';
 
 const TRIES = 3;
+/**
+ * The longest the view's fit is waited for (its animation takes 200 ms): a fit interrupted by another one
+ * (a second collapse, a zoom) never settles (d3 ends an interrupted transition without its 'end').
+ */
+export const FIT_WAIT_MS = 1000;
 
 /** Whether a layout computed for `a` still fits `b` (positions are what the layout replaces, so they may differ). */
 const sameShape = (a: Doc, b: Doc) => a.nodes === b.nodes && a.edges === b.edges && a.groups === b.groups;
@@ -25,7 +30,10 @@ export async function commitWithLayout({ graph, view, ui }: Pick<ActionContext, 
   try {
     const committed = await layOut(graph, edit, label);
     // The view is fitted once the new nodes are drawn (React renders after this task); it animates.
-    if (committed) await new Promise<void>((r) => setTimeout(r, 0)).then(() => view.fitView());
+    if (committed) {
+      await new Promise<void>((r) => setTimeout(r, 0));
+      await Promise.race([Promise.resolve(view.fitView()), new Promise<void>((r) => setTimeout(r, FIT_WAIT_MS))]);
+    }
     return committed;
   } finally {
     ui.setState((u) => ({ layoutsRunning: u.layoutsRunning - 1 }));
