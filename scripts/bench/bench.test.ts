@@ -64,12 +64,12 @@ describe('pytorch-templates.py', () => {
   });
 
   it.skipIf(!hasTorch)('throughput: times at least --batches batches and --min-seconds, cycling its data pool', () => {
-    const args = ['throughput', '--templates', 'lenet5', '--batches', '2', '--warmup', '1', '--pool', '2', '--min-seconds', '0.3', '--infer-images', '256'];
+    const args = ['throughput', '--templates', 'lenet5', '--batches', '1', '--warmup', '1', '--pool', '2', '--min-seconds', '1.5', '--infer-images', '256'];
     const r = spawnSync(PYTHON, [PEER_SCRIPT, ...args], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const peer = (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { templates: Record<string, { train_batches: number; train_img_s: number }> }).templates.lenet5!;
-    // 0.3 s of lenet5 steps is far more than 2 batches (milliseconds each), so the time bound decided.
-    expect(peer.train_batches).toBeGreaterThan(2);
+    // 1.5 s of lenet5 steps is far more than 1 batch (milliseconds each, ~50 ms on a loaded machine), so the time bound decided.
+    expect(peer.train_batches).toBeGreaterThan(1);
     expect(peer.train_img_s).toBeGreaterThan(0);
   });
 

@@ -30,11 +30,11 @@ async function run(make: () => tf.Optimizer, steps: number, lrAt?: (step: number
   return out;
 }
 
-function expectClose(a: Float32Array, b: Float32Array, label: string): void {
+function expectClose(a: Float32Array, b: Float32Array, label: string, tol = 1e-6): void {
   expect(a.length, label).toBe(b.length);
   // The first element out of tolerance (NaN included), then one expect: not one per element.
   let bad = -1;
-  for (let i = 0; i < a.length && bad < 0; i++) if (!(Math.abs(a[i]! - b[i]!) <= 1e-6 * Math.max(1, Math.abs(b[i]!)))) bad = i;
+  for (let i = 0; i < a.length && bad < 0; i++) if (!(Math.abs(a[i]! - b[i]!) <= tol * Math.max(1, Math.abs(b[i]!)))) bad = i;
   expect(bad, bad < 0 ? label : `${label}[${bad}]: ${a[bad]} vs ${b[bad]}`).toBe(-1);
 }
 
@@ -113,7 +113,9 @@ describe('fused Adam (wasm)', () => {
     const ref = build();
     ref.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
     const want = (await (ref.predict(tf.tensor4d(await x.data(), [8, 12, 12, 3])) as tf.Tensor).data()) as Float32Array;
-    expectClose(ours, want, 'predictions after in-place steps');
+    // Kernels vs cpu through two convs and a dense layer: summation order differs (1e-4, as every kernel test); a stale
+    // cached weight after three steps at lr 0.05 would be off by far more.
+    expectClose(ours, want, 'predictions after in-place steps', 1e-4);
     await tf.setBackend('wasm');
     tf.dispose([x, y, got]);
     opt.dispose();
