@@ -4,7 +4,7 @@
  * alternating every --steps steps in one process for --rounds rounds (order reversed every other round):
  * medians of the step's wall and process-CPU time, and the hand-offs per step (posted, % stolen).
  * A variant is protocol@threshold: protocol old (no spin, no steal: the protocol before), steal (steal,
- * no spin), new (the defaults) or name:helperSpinUs/callerSpinUs/steal(0|1); threshold in multiply-adds
+ * no spin), new (the defaults) or name:helperSpinUs/callerSpinUs/steal(0|1)[/helperPollUs/helperPollWindowUs]; threshold in multiply-adds
  * (setGemmHelperMin; 'default' keeps kernels.ts's).
  * Run: npx tsx main/engine/backends/bench-handoff-step.ts [--template lenet5,transformer-classifier] [--rounds 8] [--steps 3] [--variants old@4194304,new@262144,new@1048576,new@4194304]
  */
@@ -37,8 +37,8 @@ async function main(): Promise<void> {
     let s = known[proto!];
     if (!s) {
       const [, spec] = proto!.split(':');
-      const [h, c, st] = (spec ?? '').split('/').map(Number);
-      s = { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: st === 1 };
+      const [h, c, st, poll, win] = (spec ?? '').split('/').map(Number);
+      s = { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: st === 1, helperPollUs: poll ?? 0, helperPollWindowUs: win ?? 5000 };
     }
     helper.setHandoff(s);
     setGemmHelperMin(!min || min === 'default' ? defaultMin : Number(min));

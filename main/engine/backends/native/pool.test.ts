@@ -48,6 +48,9 @@ describe('the helper thread hand-off (native/pool.ts)', () => {
       { helperSpinUs: 0, callerSpinUs: 0, steal: false },
       { helperSpinUs: 0, callerSpinUs: 10, steal: true },
       { helperSpinUs: 20, callerSpinUs: 20, steal: true },
+      // Polling: posts find the helper without a wake-up, with and without steals.
+      { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 25, helperPollWindowUs: 5000 },
+      { helperSpinUs: 30, callerSpinUs: 10, steal: true, helperPollUs: 25, helperPollWindowUs: 5000 },
     ];
     for (const s of settings) {
       helper.setHandoff(s);
@@ -77,6 +80,34 @@ describe('the helper thread hand-off (native/pool.ts)', () => {
     tf.dispose([x, dy, out]);
   });
 
+  it('posts wake the helper only after it has announced its sleep (no notify while it spins or polls)', async () => {
+    const native = await withHelper();
+    if (!native) return;
+    const helper = native.helper!;
+    const old = helper.setHandoff({ helperSpinUs: 0, callerSpinUs: 10, steal: false, helperPollUs: 25, helperPollWindowUs: 100_000 });
+    try {
+      // Back-to-back jobs, 100 µs apart: the helper polls between them (a window of 100 ms), so at most
+      // the first post (if the helper slept from before) needs a wake-up.
+      const n0 = helper.stats.notified;
+      for (let r = 0; r < 50; r++) {
+        helper.alongside('sum_rows', [0, 0, 0, 0], () => {});
+        spinFor(100);
+      }
+      expect(helper.stats.notified - n0).toBeLessThanOrEqual(1);
+      // No polling: once idle the helper announces its sleep, and the next post wakes it.
+      helper.setHandoff({ helperSpinUs: 0, helperPollUs: 0 });
+      helper.alongside('sum_rows', [0, 0, 0, 0], () => {}); // the helper reads the new settings after this job
+      for (let i = 0; i < 400 && !helper.asleep; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(helper.asleep).toBe(true);
+      const n1 = helper.stats.notified;
+      helper.alongside('sum_rows', [0, 0, 0, 0], () => {});
+      expect(helper.stats.notified - n1).toBe(1);
+      expect(helper.ready).toBe(true);
+    } finally {
+      helper.setHandoff(old);
+    }
+  });
+
   it('a failing caller half drops or waits for the helper half and leaves the helper ready', async () => {
     const native = await withHelper();
     if (!native) return;
@@ -94,14 +125,18 @@ describe('the helper thread hand-off (native/pool.ts)', () => {
     out.dispose();
   });
 
-  it('clamps the spins to at most 1 ms and an idle process burns no CPU after hand-offs', async () => {
+  it('clamps the spins and polls to at most 1 ms (windows 100 ms) and an idle process burns no CPU after hand-offs', async () => {
     const native = await withHelper();
     if (!native) return;
     const helper = native.helper!;
     const old = helper.setHandoff({ helperSpinUs: 1e6, callerSpinUs: -5 });
     expect(helper.handoff.helperSpinUs).toBe(1000);
     expect(helper.handoff.callerSpinUs).toBe(0);
+    helper.setHandoff({ helperPollUs: 1e6, helperPollWindowUs: 1e9 });
+    expect(helper.handoff.helperPollUs).toBe(1000);
+    expect(helper.handoff.helperPollWindowUs).toBe(100_000);
     helper.setHandoff(old);
+    expect(helper.handoff.helperPollUs! > 0).toBe(true); // the defaults poll (then sleep: below)
     for (let r = 0; r < 100; r++) helper.alongside('sum_rows', [0, 0, 0, 0], () => {});
     await new Promise((r) => setTimeout(r, 50));
     const cpu0 = process.cpuUsage(), t0 = performance.now();

@@ -7,16 +7,26 @@
  * cores. The kernels are stack-free leaf functions working on disjoint output ranges, so two
  * instances can run at once on one memory.
  *
- * Hand-off protocol (control[0]): the caller writes the job and stores POSTED (+ notify); the helper
+ * Hand-off protocol (control[0]): the caller writes the job and stores POSTED (+ notify, if the helper
+ * sleeps: below); the helper
  * claims it with compareExchange(POSTED -> RUNNING), runs it, stores DONE (+ notify). When the caller
  * has finished its own half and the helper has not claimed the job yet (it was asleep and not yet
  * scheduled: on 2 cores, right after an XNNPACK operator, tfjs's pthreadpool worker spins on the other
  * core for a few ms), the caller takes it back with compareExchange(POSTED -> IDLE) and runs the
  * helper's half itself (a steal), so a late helper costs at most one-thread time, never a wait.
- * Both sides spin a bounded few microseconds (helper: after a job, for the next one; caller: for the
- * helper's result) before they sleep in Atomics.wait, so back-to-back hand-offs skip the futex wake-up
- * while an idle process burns no CPU. LAYERFORGE_HELPER_SPIN_US / LAYERFORGE_HELPER_WAIT_SPIN_US set the
- * spins (0: none), LAYERFORGE_HELPER_STEAL=0 turns stealing off.
+ * Waiting, on both sides bounded so that an idle process burns no CPU: after a job the helper spins
+ * LAYERFORGE_HELPER_SPIN_US (30 µs: back-to-back hand-offs), then checks for a job every
+ * LAYERFORGE_HELPER_POLL_US (25 µs, in timed Atomics.waits) for LAYERFORGE_HELPER_POLL_WINDOW_US (5 ms),
+ * then announces that it sleeps (control[MODE] = ASLEEP) and sleeps in Atomics.wait until notified. A
+ * post notifies only a helper that announced its sleep: on this kind of VM, Atomics.notify of a thread
+ * whose core has gone idle costs the caller ~33 µs (the host's wake-up of a halted vCPU; ~6 µs while it
+ * is still awake) and the hand-off ~80 µs in all, which was lenet5's largest cost outside our kernels
+ * (5 hand-offs a step: ~0.2 ms of notifies). Polling moves that cost to the idle helper's core. Measured
+ * alternating in one process (bench-handoff-step.ts, 10-20 rounds): lenet5 1.05-1.09x a step, resnet-small
+ * 1.07x, lstm-classifier 1.07x, cifar10-cnn and transformer-classifier 1.01x, at equal CPU; a 400 µs spin
+ * instead gained lenet5 1.03-1.05x at +1.2-1.4 ms of CPU a step. The caller spins
+ * LAYERFORGE_HELPER_WAIT_SPIN_US (10 µs) for the helper's result before it sleeps. 0 turns any of them off;
+ * LAYERFORGE_HELPER_STEAL=0 turns stealing off.
  */
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -28,8 +38,10 @@ export type PoolFunction = string;
 export type LocalFunction = (...args: number[]) => unknown;
 
 const IDLE = 0, POSTED = 1, DONE = 2, STOP = 3, FAILED = 4, STARTING = 5, RUNNING = 6;
-/** control: [state, function index, argument count, helper spin (µs), arguments…]. */
-const STATE = 0, FN = 1, COUNT = 2, SPIN = 3, ARGS = 4;
+/** The helper's MODE: AWAKE (running, spinning or polling: a post needs no notify) or ASLEEP (in an untimed wait). */
+const AWAKE = 0, ASLEEP = 1;
+/** control: [state, function index, argument count, helper spin (µs), poll (µs), poll window (µs), helper mode, arguments…]. */
+const STATE = 0, FN = 1, COUNT = 2, SPIN = 3, POLL = 4, WINDOW = 5, MODE = 6, ARGS = 7;
 const MAX_ARGS = 32;
 /** A kernel half takes milliseconds; far longer means the helper is gone. */
 const WAIT_MS = 120_000;
@@ -40,6 +52,8 @@ const envNumber = (name: string, dflt: number): number => {
 };
 /** Bounds of the spins: microseconds, never more (an idle app must not burn a core). */
 const MAX_SPIN_US = 1000;
+/** Bound of the poll window: µs (polling costs a timer wake-up per poll, far less than a spin). */
+const MAX_POLL_WINDOW_US = 100_000;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -77,10 +91,19 @@ for (;;) {
     continue;
   }
   if (state === ${STOP}) break;
-  // A bounded spin for the next job, then sleep until a post notifies.
+  // A bounded spin for the next job, then short timed waits (a post finds the helper without waking it),
+  // then an announced sleep until a post notifies.
+  const idle = performance.now() - idleSince;
   const spin = c[${SPIN}];
-  if (spin > 0 && performance.now() - idleSince < spin * 1e-3) continue;
-  Atomics.wait(c, ${STATE}, state);
+  if (spin > 0 && idle < spin * 1e-3) continue;
+  const poll = c[${POLL}];
+  if (poll > 0 && idle < c[${WINDOW}] * 1e-3) {
+    Atomics.wait(c, ${STATE}, state, poll * 1e-3);
+    continue;
+  }
+  Atomics.store(c, ${MODE}, ${ASLEEP});
+  if (Atomics.load(c, ${STATE}) === state) Atomics.wait(c, ${STATE}, state);
+  Atomics.store(c, ${MODE}, ${AWAKE});
   idleSince = performance.now();
 }
 `;
@@ -93,12 +116,21 @@ export interface HandoffSettings {
   callerSpinUs: number;
   /** Whether the caller runs the helper's half itself when the helper has not started it by then. */
   steal: boolean;
+  /**
+   * µs of each timed wait after the spin (0: none): the helper checks for a job that often, and a post
+   * finds it without a wake-up (Atomics.notify of a sleeping thread costs the caller ~40 µs on a VM).
+   */
+  helperPollUs?: number;
+  /** µs after its last job that the helper keeps polling before it sleeps until notified. */
+  helperPollWindowUs?: number;
 }
 
 const defaults = (): HandoffSettings => ({
-  helperSpinUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_SPIN_US', 0)),
+  helperSpinUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_SPIN_US', 30)),
   callerSpinUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_WAIT_SPIN_US', 10)),
   steal: process.env.LAYERFORGE_HELPER_STEAL !== '0',
+  helperPollUs: Math.min(MAX_SPIN_US, envNumber('LAYERFORGE_HELPER_POLL_US', 25)),
+  helperPollWindowUs: Math.min(MAX_POLL_WINDOW_US, envNumber('LAYERFORGE_HELPER_POLL_WINDOW_US', 5000)),
 });
 
 /** Counts of hand-offs (benchmarks, tests). */
@@ -108,6 +140,8 @@ export interface HandoffStats {
   stolen: number;
   /** Waits that ended in Atomics.wait (the caller's spin ran out). */
   slept: number;
+  /** Posts that had to wake the helper (it had announced its sleep). */
+  notified: number;
 }
 
 export class NativeHelper {
@@ -118,7 +152,7 @@ export class NativeHelper {
   private settings: HandoffSettings = defaults();
   /** The posted job, for a steal. */
   private pending: { fn: PoolFunction; args: readonly number[] } | null = null;
-  readonly stats: HandoffStats = { posted: 0, stolen: 0, slept: 0 };
+  readonly stats: HandoffStats = { posted: 0, stolen: 0, slept: 0, notified: 0 };
 
   /**
    * modules: our compiled modules, shared with the helper (V8 shares the compiled, tiered-up code).
@@ -130,7 +164,7 @@ export class NativeHelper {
     private readonly local?: (name: string) => LocalFunction,
   ) {
     Atomics.store(this.control, STATE, STARTING);
-    this.control[SPIN] = this.settings.helperSpinUs;
+    this.storeSettings();
     this.names = modules.flatMap((m) => WebAssembly.Module.exports(m).filter((e) => e.kind === 'function').map((e) => e.name));
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, modules, control: this.control.buffer, names: this.names } });
     this.worker.unref();
@@ -151,9 +185,22 @@ export class NativeHelper {
   setHandoff(change: Partial<HandoffSettings>): HandoffSettings {
     const old = this.settings;
     const clamp = (us: number) => Math.max(0, Math.min(MAX_SPIN_US, Math.round(us)));
-    this.settings = { ...old, ...change, helperSpinUs: clamp(change.helperSpinUs ?? old.helperSpinUs), callerSpinUs: clamp(change.callerSpinUs ?? old.callerSpinUs) };
-    Atomics.store(this.control, SPIN, this.settings.helperSpinUs);
+    this.settings = {
+      ...old,
+      ...change,
+      helperSpinUs: clamp(change.helperSpinUs ?? old.helperSpinUs),
+      callerSpinUs: clamp(change.callerSpinUs ?? old.callerSpinUs),
+      helperPollUs: clamp(change.helperPollUs ?? old.helperPollUs ?? 0),
+      helperPollWindowUs: Math.max(0, Math.min(MAX_POLL_WINDOW_US, Math.round(change.helperPollWindowUs ?? old.helperPollWindowUs ?? 0))),
+    };
+    this.storeSettings();
     return old;
+  }
+
+  private storeSettings(): void {
+    Atomics.store(this.control, SPIN, this.settings.helperSpinUs);
+    Atomics.store(this.control, POLL, this.settings.helperPollUs ?? 0);
+    Atomics.store(this.control, WINDOW, this.settings.helperPollWindowUs ?? 0);
   }
 
   /** Ready for a job (started and idle, not dead). Never blocks: until it has started, callers work alone. */
@@ -173,7 +220,16 @@ export class NativeHelper {
     this.pending = { fn, args };
     this.stats.posted++;
     Atomics.store(c, STATE, POSTED);
-    Atomics.notify(c, STATE);
+    // Only a sleeping helper needs the wake-up (a running, spinning or polling one finds the job itself).
+    if (Atomics.load(c, MODE) === ASLEEP) {
+      this.stats.notified++;
+      Atomics.notify(c, STATE);
+    }
+  }
+
+  /** Whether the helper has announced that it sleeps until a post notifies it (tests). */
+  get asleep(): boolean {
+    return Atomics.load(this.control, MODE) === ASLEEP;
   }
 
   /**
