@@ -1,7 +1,8 @@
 /**
  * A look inside the UI figures: CPU profile (Chrome DevTools protocol) of one journey, summarised as the
  * functions with the most self time. Not part of `npm run bench`; run it by hand:
- *   npx tsx scripts/bench/ui/profile.ts open|layout|drag   (needs out/web)
+ *   npx tsx scripts/bench/ui/profile.ts open|layout|drag|train|train-closed   (needs out/web)
+ * train: a cifar10-cnn run of 5 x LF_PROF_IMAGES (384) tiny-CIFAR images with the dashboard open (LF_TRACE=1: trace events).
  * Also counts React Flow node renders (the app's window.__lfRenderCounts hook).
  */
 import { execFileSync } from 'node:child_process';
@@ -135,7 +136,7 @@ async function main(what: string): Promise<void> {
       await page.waitForTimeout(1500);
     };
     if (what === 'train' || what === 'train-closed') {
-      const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-prof-cifar-')), 384, 100);
+      const cifar = writeTinyCifar10(mkdtempSync(join(tmpdir(), 'lf-prof-cifar-')), Number(process.env.LF_PROF_IMAGES ?? 384), 100);
       await page.getByTestId('template-cifar10-cnn').click();
       await page.getByTestId('tab-train').click();
       await page.getByTestId('training-panel').getByText('Import from disk…').click();

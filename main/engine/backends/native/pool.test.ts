@@ -86,14 +86,16 @@ describe('the helper thread hand-off (native/pool.ts)', () => {
     const helper = native.helper!;
     const old = helper.setHandoff({ helperSpinUs: 0, callerSpinUs: 10, steal: false, helperPollUs: 25, helperPollWindowUs: 100_000 });
     try {
-      // Back-to-back jobs, 100 µs apart: the helper polls between them (a window of 100 ms), so at most
-      // the first post (if the helper slept from before) needs a wake-up.
+      // Back-to-back jobs, 100 µs apart: the helper polls between them (a window of 100 ms), so only the
+      // first post (if the helper slept from before) needs a wake-up; on a loaded machine a caller
+      // descheduled for over 100 ms between two posts lets the helper fall asleep (one more each time).
+      // Always notifying (the protocol before) counts 50.
       const n0 = helper.stats.notified;
       for (let r = 0; r < 50; r++) {
         helper.alongside('sum_rows', [0, 0, 0, 0], () => {});
         spinFor(100);
       }
-      expect(helper.stats.notified - n0).toBeLessThanOrEqual(1);
+      expect(helper.stats.notified - n0).toBeLessThanOrEqual(10);
       // No polling: once idle the helper announces its sleep, and the next post wakes it.
       helper.setHandoff({ helperSpinUs: 0, helperPollUs: 0 });
       helper.alongside('sum_rows', [0, 0, 0, 0], () => {}); // the helper reads the new settings after this job
