@@ -71,9 +71,9 @@ describe('Conv2D + bias + ReLU fused while training (convFusedTraining.ts)', () 
     expect(bpi.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length).toBe(3);
   });
 
-  it('LayerforgeReluGradBias: dy·(y > 0) and its column sums equal cpu for channel counts 1-16, odd row counts, NaN kept', async () => {
+  it('LayerforgeReluGradBias: dy·(y > 0) and its column sums equal cpu for channel counts 1-64 (every register-sum width, and wider), odd row counts, NaN kept', async () => {
     const rand = seededRandom(11);
-    for (const [rows, c] of [[1, 1], [7, 3], [1031, 5], [2049, 6], [4099, 16], [517, 7], [3, 2], [300, 12]] as [number, number][]) {
+    for (const [rows, c] of [[1, 1], [7, 3], [1031, 5], [2049, 6], [4099, 16], [517, 7], [3, 2], [300, 12], [2049, 8], [600, 24], [1100, 32], [300, 64], [777, 18]] as [number, number][]) {
       const yv = randomValues(rows * c, rand, 1), dv = randomValues(rows * c, rand, 1);
       if (rows > 100) yv[17] = NaN;
       const want = await onCpu(tf, () => tf.tidy(() => {

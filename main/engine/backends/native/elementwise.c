@@ -3,10 +3,7 @@
  * backends/kernels.ts). Same rules as kernels.c: stack-free leaf functions on heap offsets, no data,
  * no calls (build.mjs checks). Export names are prefixed ew_.
  */
-#include <stdint.h>
-#include <wasm_simd128.h>
-
-typedef float f32;
+#include "simd.h"
 
 /*
  * out[r, :] = x[r, :] + b for rows [r_begin, r_end) of x [rows, c] (a convolution's or dense layer's
@@ -192,6 +189,37 @@ void ew_binary_bcast(const f32 *a, const f32 *b, f32 *out, int32_t op, int32_t d
   }
 }
 
+/* ew_relu_grad_bias's periods with the NV = L / 4 lane sums in registers (NV <= 8; a memory sum per lane was a
+   store-to-load chain every NV vectors); folds them into part[L, 2L) every 256 periods. Returns the floats done. */
+__attribute__((always_inline)) static inline int64_t relu_grad_bias_regs(const f32 *y, const f32 *dy, f32 *dz, f32 *part, int64_t periods,
+                                                                       const int32_t NV) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t a[8];
+#pragma clang loop unroll(full)
+  for (int32_t q = 0; q < NV; q++) a[q] = zero;
+  int64_t j = 0;
+  int32_t inblock = 0;
+  for (int64_t p = 0; p < periods; p++) {
+#pragma clang loop unroll(full)
+    for (int32_t q = 0; q < NV; q++, j += 4) {
+      const v128_t v = wasm_f32x4_mul(wasm_v128_load(dy + j), relu_step4(wasm_v128_load(y + j)));
+      wasm_v128_store(dz + j, v);
+      a[q] = wasm_f32x4_add(a[q], v);
+    }
+    if (++inblock == 256) {
+#pragma clang loop unroll(full)
+      for (int32_t q = 0; q < NV; q++) {
+        wasm_v128_store(part + 4 * NV + 4 * q, wasm_f32x4_add(wasm_v128_load(part + 4 * NV + 4 * q), a[q]));
+        a[q] = zero;
+      }
+      inblock = 0;
+    }
+  }
+#pragma clang loop unroll(full)
+  for (int32_t q = 0; q < NV; q++) wasm_v128_store(part + 4 * NV + 4 * q, wasm_f32x4_add(wasm_v128_load(part + 4 * NV + 4 * q), a[q]));
+  return j;
+}
+
 /*
  * ReLU's gradient and the bias's gradient of a Conv2D(relu) layer in one pass (the fused training op,
  * backends/convFusedTraining.ts): dz = dy * (y > 0) (NaN where y is NaN, as relu_grad), and
@@ -204,28 +232,38 @@ __attribute__((export_name("ew_relu_grad_bias")))
 void ew_relu_grad_bias(const f32 *y, const f32 *dy, f32 *dz, f32 *db, f32 *part, int32_t c, int32_t rows) {
   const int32_t L = (c & 3) == 0 ? c : (c & 1) == 0 ? 2 * c : 4 * c;
   const int64_t n = (int64_t)rows * c, periods = n / L;
-  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f), nan = wasm_f32x4_splat(__builtin_nanf(""));
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int32_t k = 0; k < 2 * L; k += 4) wasm_v128_store(part + k, zero);
   int64_t j = 0;
-  int32_t inblock = 0;
-  for (int64_t p = 0; p < periods; p++) {
-    for (int32_t k = 0; k < L; k += 4, j += 4) {
-      const v128_t yi = wasm_v128_load(y + j);
-      v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(yi, zero));
-      s = wasm_v128_bitselect(nan, s, wasm_f32x4_ne(yi, yi));
-      const v128_t v = wasm_f32x4_mul(wasm_v128_load(dy + j), s);
-      wasm_v128_store(dz + j, v);
-      wasm_v128_store(part + k, wasm_f32x4_add(wasm_v128_load(part + k), v));
-    }
-    if (++inblock == 256) {
-      for (int32_t k = 0; k < L; k += 4) {
-        wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
-        wasm_v128_store(part + k, zero);
+  switch (L >> 2) {
+    case 1: j = relu_grad_bias_regs(y, dy, dz, part, periods, 1); break;
+    case 2: j = relu_grad_bias_regs(y, dy, dz, part, periods, 2); break;
+    case 3: j = relu_grad_bias_regs(y, dy, dz, part, periods, 3); break;
+    case 4: j = relu_grad_bias_regs(y, dy, dz, part, periods, 4); break;
+    case 5: j = relu_grad_bias_regs(y, dy, dz, part, periods, 5); break;
+    case 6: j = relu_grad_bias_regs(y, dy, dz, part, periods, 6); break;
+    case 7: j = relu_grad_bias_regs(y, dy, dz, part, periods, 7); break;
+    case 8: j = relu_grad_bias_regs(y, dy, dz, part, periods, 8); break;
+    default: {
+      /* Wide periods (L > 32): each lane's sum is revisited only every L / 4 vectors. */
+      int32_t inblock = 0;
+      for (int64_t p = 0; p < periods; p++) {
+        for (int32_t k = 0; k < L; k += 4, j += 4) {
+          const v128_t v = wasm_f32x4_mul(wasm_v128_load(dy + j), relu_step4(wasm_v128_load(y + j)));
+          wasm_v128_store(dz + j, v);
+          wasm_v128_store(part + k, wasm_f32x4_add(wasm_v128_load(part + k), v));
+        }
+        if (++inblock == 256) {
+          for (int32_t k = 0; k < L; k += 4) {
+            wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
+            wasm_v128_store(part + k, zero);
+          }
+          inblock = 0;
+        }
       }
-      inblock = 0;
+      for (int32_t k = 0; k < L; k += 4) wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
     }
   }
-  for (int32_t k = 0; k < L; k += 4) wasm_v128_store(part + L + k, wasm_f32x4_add(wasm_v128_load(part + L + k), wasm_v128_load(part + k)));
   for (; j < n; j++) {
     const f32 yi = y[j];
     const f32 s = yi > 0.0f ? 1.0f : (yi != yi ? __builtin_nanf("") : 0.0f);

@@ -97,6 +97,12 @@ __attribute__((always_inline)) static inline v128_t tanh4(v128_t x) {
   return wasm_v128_bitselect(small, big, wasm_f32x4_lt(ax, wasm_f32x4_splat(0.625f)));
 }
 
+/* tfjs's Step for ReLU's gradient, 4 lanes: 1 where x > 0, NaN where x is NaN, else 0. */
+__attribute__((always_inline)) static inline v128_t relu_step4(v128_t x) {
+  const v128_t s = wasm_v128_bitselect(wasm_f32x4_splat(1.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_gt(x, wasm_f32x4_splat(0.0f)));
+  return wasm_v128_bitselect(wasm_f32x4_splat(__builtin_nanf("")), s, wasm_f32x4_ne(x, x));
+}
+
 /* 4 lanes from p (only `left` of them when left < 4, the others 0), and back (only `left` lanes). */
 __attribute__((always_inline)) static inline v128_t load_part(const f32 *p, int32_t left) {
   if (left >= 4) return wasm_v128_load(p);
