@@ -7,7 +7,7 @@
  * cores our helper wants), and after a 3 ms pause. First the bare hand-off (an empty job) per variant in
  * those settings and right after a Relu and a same-shape Add (XNNPACK operators on tfjs's pool too).
  * Medians (and p90) of --rounds.
- * Variants (--variants): old = no spin, no steal (the protocol before); spin = 50 µs spins; steal = steal only;
+ * Variants (--variants): old = no spin, no poll, no steal (the protocol before); spin = 50 µs spins; steal = steal only;
  * new = the defaults (pool.ts: steal, a 10 µs caller spin). name:helperSpinUs/callerSpinUs/steal(0|1) adds one.
  * Run: npx tsx main/engine/backends/bench-gemm-split.ts [--rounds 40] [--variants old,new] [--scenario steady,afterXnn,gap]
  */
@@ -27,9 +27,9 @@ const scenarios = arg('scenario', 'steady,afterXnn,gap').split(',');
 const only = arg('only', 'handoff,products').split(',');
 
 const KNOWN: Record<string, HandoffSettings> = {
-  old: { helperSpinUs: 0, callerSpinUs: 0, steal: false },
-  spin: { helperSpinUs: 50, callerSpinUs: 50, steal: false },
-  steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true },
+  old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0 },
+  spin: { helperSpinUs: 50, callerSpinUs: 50, steal: false, helperPollUs: 0 },
+  steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0 },
 };
 const parseVariants = (defaults: HandoffSettings): [string, HandoffSettings][] =>
   arg('variants', 'old,new')

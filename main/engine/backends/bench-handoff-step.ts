@@ -3,7 +3,7 @@
  * training steps: each template's Trainer (its batch size, Adam 1e-3, synthetic data), the variants
  * alternating every --steps steps in one process for --rounds rounds (order reversed every other round):
  * medians of the step's wall and process-CPU time, and the hand-offs per step (posted, % stolen).
- * A variant is protocol@threshold: protocol old (no spin, no steal: the protocol before), steal (steal,
+ * A variant is protocol@threshold: protocol old (no spin, no poll, no steal: the protocol before), steal (steal,
  * no spin), new (the defaults) or name:helperSpinUs/callerSpinUs/steal(0|1)[/helperPollUs/helperPollWindowUs]; threshold in multiply-adds
  * (setGemmHelperMin; 'default' keeps kernels.ts's).
  * Run: npx tsx main/engine/backends/bench-handoff-step.ts [--template lenet5,transformer-classifier] [--rounds 8] [--steps 3] [--variants old@4194304,new@262144,new@1048576,new@4194304]
@@ -27,8 +27,8 @@ async function main(): Promise<void> {
   const helper = native?.helper;
   if (!helper) throw new Error('no helper thread here');
   const known: Record<string, HandoffSettings> = {
-    old: { helperSpinUs: 0, callerSpinUs: 0, steal: false },
-    steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true },
+    old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0 },
+    steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0 },
     new: { ...helper.handoff },
   };
   const defaultMin = gemmHelperMinimum();

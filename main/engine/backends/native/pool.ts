@@ -118,7 +118,7 @@ export interface HandoffSettings {
   steal: boolean;
   /**
    * µs of each timed wait after the spin (0: none): the helper checks for a job that often, and a post
-   * finds it without a wake-up (Atomics.notify of a sleeping thread costs the caller ~40 µs on a VM).
+   * finds it without a wake-up (Atomics.notify of a sleeping thread costs the caller ~33 µs on this VM).
    */
   helperPollUs?: number;
   /** µs after its last job that the helper keeps polling before it sleeps until notified. */
