@@ -265,9 +265,7 @@ void ew_relu_grad_bias(const f32 *y, const f32 *dy, f32 *dz, f32 *db, f32 *part,
     }
   }
   for (; j < n; j++) {
-    const f32 yi = y[j];
-    const f32 s = yi > 0.0f ? 1.0f : (yi != yi ? __builtin_nanf("") : 0.0f);
-    const f32 v = dy[j] * s;
+    const f32 v = dy[j] * relu_step1(y[j]);
     dz[j] = v;
     part[L + (int32_t)(j % L)] += v;
   }

@@ -232,18 +232,8 @@ void adam_update(const f32 *x, const f32 *g, const f32 *m, const f32 *v, f32 *xo
 __attribute__((export_name("relu_grad")))
 void relu_grad(const f32 *x, const f32 *dy, f32 *out, int32_t n) {
   const int32_t n4 = n & ~3;
-  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f), nan = wasm_f32x4_splat(__builtin_nanf(""));
-  for (int32_t i = 0; i < n4; i += 4) {
-    const v128_t xi = wasm_v128_load(x + i);
-    v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(xi, zero));
-    s = wasm_v128_bitselect(nan, s, wasm_f32x4_ne(xi, xi));
-    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
-  }
-  for (int32_t i = n4; i < n; i++) {
-    const f32 xi = x[i];
-    const f32 s = xi > 0.0f ? 1.0f : (xi != xi ? __builtin_nanf("") : 0.0f);
-    out[i] = dy[i] * s;
-  }
+  for (int32_t i = 0; i < n4; i += 4) wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), relu_step4(wasm_v128_load(x + i))));
+  for (int32_t i = n4; i < n; i++) out[i] = dy[i] * relu_step1(x[i]);
 }
 
 /*

@@ -102,6 +102,10 @@ __attribute__((always_inline)) static inline v128_t relu_step4(v128_t x) {
   const v128_t s = wasm_v128_bitselect(wasm_f32x4_splat(1.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_gt(x, wasm_f32x4_splat(0.0f)));
   return wasm_v128_bitselect(wasm_f32x4_splat(__builtin_nanf("")), s, wasm_f32x4_ne(x, x));
 }
+/* The same for one float (the tails of the vector loops). */
+__attribute__((always_inline)) static inline f32 relu_step1(f32 x) {
+  return x > 0.0f ? 1.0f : (x != x ? __builtin_nanf("") : 0.0f);
+}
 
 /* 4 lanes from p (only `left` of them when left < 4, the others 0), and back (only `left` lanes). */
 __attribute__((always_inline)) static inline v128_t load_part(const f32 *p, int32_t left) {
