@@ -8,7 +8,7 @@
  * those settings and right after a Relu and a same-shape Add (XNNPACK operators on tfjs's pool too).
  * Medians (and p90) of --rounds.
  * Variants (--variants): old = no spin, no poll, no steal (the protocol before); spin = 50 µs spins; steal = steal only;
- * new = the defaults (pool.ts: steal, a 10 µs caller spin). name:helperSpinUs/callerSpinUs/steal(0|1) adds one.
+ * new = the defaults (pool.ts: steal, a 10 µs caller spin, a 30 µs helper spin, then 25 µs polls). name:helperSpinUs/callerSpinUs/steal(0|1) adds one (no polling).
  * Run: npx tsx main/engine/backends/bench-gemm-split.ts [--rounds 40] [--variants old,new] [--scenario steady,afterXnn,gap]
  */
 import * as tf from '@tensorflow/tfjs';
@@ -27,9 +27,9 @@ const scenarios = arg('scenario', 'steady,afterXnn,gap').split(',');
 const only = arg('only', 'handoff,products').split(',');
 
 const KNOWN: Record<string, HandoffSettings> = {
-  old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0 },
-  spin: { helperSpinUs: 50, callerSpinUs: 50, steal: false, helperPollUs: 0 },
-  steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0 },
+  old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0, helperPollWindowUs: 0 },
+  spin: { helperSpinUs: 50, callerSpinUs: 50, steal: false, helperPollUs: 0, helperPollWindowUs: 0 },
+  steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0, helperPollWindowUs: 0 },
 };
 const parseVariants = (defaults: HandoffSettings): [string, HandoffSettings][] =>
   arg('variants', 'old,new')
@@ -39,7 +39,7 @@ const parseVariants = (defaults: HandoffSettings): [string, HandoffSettings][] =
     if (KNOWN[v]) return [v, KNOWN[v]];
     const [name, spec] = v.split(':');
     const [h, c, s] = (spec ?? '').split('/').map(Number);
-    return [name!, { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: s === 1 }];
+    return [name!, { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: s === 1, helperPollUs: 0, helperPollWindowUs: 0 }];
   });
 
 /** [m, k, n]: y = x·W forward products (m rows of x). */

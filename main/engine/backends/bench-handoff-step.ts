@@ -27,8 +27,8 @@ async function main(): Promise<void> {
   const helper = native?.helper;
   if (!helper) throw new Error('no helper thread here');
   const known: Record<string, HandoffSettings> = {
-    old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0 },
-    steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0 },
+    old: { helperSpinUs: 0, callerSpinUs: 0, steal: false, helperPollUs: 0, helperPollWindowUs: 0 },
+    steal: { helperSpinUs: 0, callerSpinUs: 0, steal: true, helperPollUs: 0, helperPollWindowUs: 0 },
     new: { ...helper.handoff },
   };
   const defaultMin = gemmHelperMinimum();
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     if (!s) {
       const [, spec] = proto!.split(':');
       const [h, c, st, poll, win] = (spec ?? '').split('/').map(Number);
-      s = { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: st === 1, helperPollUs: poll ?? 0, helperPollWindowUs: win ?? 5000 };
+      s = { helperSpinUs: h ?? 0, callerSpinUs: c ?? 0, steal: st === 1, helperPollUs: poll ?? 0, helperPollWindowUs: win ?? known.new!.helperPollWindowUs };
     }
     helper.setHandoff(s);
     setGemmHelperMin(!min || min === 'default' ? defaultMin : Number(min));

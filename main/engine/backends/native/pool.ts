@@ -120,9 +120,9 @@ export interface HandoffSettings {
    * µs of each timed wait after the spin (0: none): the helper checks for a job that often, and a post
    * finds it without a wake-up (Atomics.notify of a sleeping thread costs the caller ~33 µs on this VM).
    */
-  helperPollUs?: number;
+  helperPollUs: number;
   /** µs after its last job that the helper keeps polling before it sleeps until notified. */
-  helperPollWindowUs?: number;
+  helperPollWindowUs: number;
 }
 
 const defaults = (): HandoffSettings => ({
@@ -190,8 +190,8 @@ export class NativeHelper {
       ...change,
       helperSpinUs: clamp(change.helperSpinUs ?? old.helperSpinUs),
       callerSpinUs: clamp(change.callerSpinUs ?? old.callerSpinUs),
-      helperPollUs: clamp(change.helperPollUs ?? old.helperPollUs ?? 0),
-      helperPollWindowUs: Math.max(0, Math.min(MAX_POLL_WINDOW_US, Math.round(change.helperPollWindowUs ?? old.helperPollWindowUs ?? 0))),
+      helperPollUs: clamp(change.helperPollUs ?? old.helperPollUs),
+      helperPollWindowUs: Math.max(0, Math.min(MAX_POLL_WINDOW_US, Math.round(change.helperPollWindowUs ?? old.helperPollWindowUs))),
     };
     this.storeSettings();
     return old;
@@ -199,8 +199,8 @@ export class NativeHelper {
 
   private storeSettings(): void {
     Atomics.store(this.control, SPIN, this.settings.helperSpinUs);
-    Atomics.store(this.control, POLL, this.settings.helperPollUs ?? 0);
-    Atomics.store(this.control, WINDOW, this.settings.helperPollWindowUs ?? 0);
+    Atomics.store(this.control, POLL, this.settings.helperPollUs);
+    Atomics.store(this.control, WINDOW, this.settings.helperPollWindowUs);
   }
 
   /** Ready for a job (started and idle, not dead). Never blocks: until it has started, callers work alone. */
