@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { PYTHON, REFERENCE } from './pytorch';
+import { PYTHON, REFERENCE, speedPeerEnv } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const TEMPLATE = 'resources/templates/cifar10-cnn.json';
@@ -66,7 +66,7 @@ function pytorch(dir: string, epochs: number, limit: number | null, log: (l: str
   if (spawnSync(PYTHON, ['-c', 'import torch']).status !== 0) return { accuracy: null, imagesPerSecond: null, why: 'PyTorch is not installed (apt-get install -y python3-torch)' };
   const args = [REFERENCE, 'cifar', dir, '--epochs', String(epochs), ...(limit ? ['--limit', String(limit)] : [])];
   log(`accuracy: python3 ${args.join(' ')}`);
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 3 * 3600_000 });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 3 * 3600_000, env: speedPeerEnv() });
   try {
     const j = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '') as { test_accuracy?: number; train_img_s?: number };
     if (r.status === 0 && typeof j.test_accuracy === 'number') return { accuracy: j.test_accuracy, imagesPerSecond: j.train_img_s ?? null };

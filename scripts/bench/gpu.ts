@@ -13,7 +13,7 @@ import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from
 import { describeAdapter, releaseWebgpu, selectBackend, type BackendName, type SelectedBackend } from '../../main/engine/backends';
 import { Trainer } from '../../main/engine/training/trainer';
 import { graphDataShape, syntheticDataset } from '../../main/engine/training/testing/synthetic';
-import { PYTHON } from './pytorch';
+import { PYTHON, speedPeerEnv } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 export const GPU_TEMPLATES = ['cifar10-cnn', 'resnet-small'] as const;
@@ -47,7 +47,7 @@ async function trainSpeed(selected: SelectedBackend, name: string, n: number, ba
 
 function cudaPeer(batches: number, log: (l: string) => void): { speeds: Record<string, number>; device?: string } | string {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  const r = spawnSync(PYTHON, [PEER, '--batches', String(batches)], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(PYTHON, [PEER, '--batches', String(batches)], { encoding: 'utf8', timeout: 600_000, env: speedPeerEnv() });
   if (r.status !== 0) return `pytorch-gpu.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`;
   const lines = r.stdout.trim().split('\n');
   for (const l of lines.slice(0, -1)) log(`gpu: PyTorch ${l}`);

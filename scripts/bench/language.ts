@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PYTHON, pytorchMissing } from './pytorch';
+import { PYTHON, pytorchMissing, speedPeerEnv, speedPeerMallocNote } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const FORTUNES = '/usr/share/games/fortunes';
@@ -68,7 +68,7 @@ export const languageBench: BenchModule = {
         writeFileSync(join(dir, 'test.i32'), i32(ds.test.stream!));
         writeFileSync(join(dir, 'meta.json'), JSON.stringify({ T, vocab, lr: 0.001, batch: 32, epochs: EPOCHS, seed: 1, threads: 2 }));
         log('language: PyTorch mini-GPT ...');
-        const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 3 * 3600_000 });
+        const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 3 * 3600_000, env: speedPeerEnv() });
         try {
           peer = JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '') as Record<string, number | string>;
           if (peer.blas === 'reference') {
@@ -103,7 +103,7 @@ export const languageBench: BenchModule = {
       figures.push(
         { id: 'pytorch.language.perplexity', label: `PyTorch mini-GPT test perplexity, ${EPOCHS} epochs on ${scope}`, value: r2(peer?.test_perplexity), unit: '', ...(peerWhy ? { note: peerWhy } : { note: `${peer!.params} params` }) },
         { id: 'language.perplexity', label: `mini-GPT test perplexity, ${EPOCHS} epochs on ${scope} (target within 5% of PyTorch)`, value: r2(s.testPerplexity), unit: '', peer: 'pytorch.language.perplexity', note: why ?? `char tokenizer, T=${T}, ${vocab} ids; load ${load}` },
-        { id: 'pytorch.language.train', label: 'PyTorch mini-GPT training', value: peer ? Math.round(Number(peer.tokens_s)) : null, unit: 'tokens/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads` } : peerWhy ? { note: peerWhy } : {}) },
+        { id: 'pytorch.language.train', label: 'PyTorch mini-GPT training', value: peer ? Math.round(Number(peer.tokens_s)) : null, unit: 'tokens/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads; ${speedPeerMallocNote()}` } : peerWhy ? { note: peerWhy } : {}) },
         { id: 'language.train', label: 'mini-GPT training (target >= PyTorch)', value: tokS, unit: 'tokens/s', peer: 'pytorch.language.train', note: `backend ${s.backend ?? '?'}, batch 32, steps only` },
         { id: 'language.generate', label: 'mini-GPT generation through `layerforge generate` (target >= 50)', value: r2(gen.tokensPerSecond), unit: 'tokens/s', note: '200 tokens, T=128, key/value cache' },
       );

@@ -31,7 +31,7 @@ import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PYTHON, pytorchMissing } from './pytorch';
+import { memoryPeerEnv, PYTHON, pytorchMissing } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const TEMPLATE = 'resources/templates/cifar10-cnn.json';
@@ -141,10 +141,10 @@ interface ChildResult {
   elapsedMs: number;
 }
 
-function runChild(args: string[], log: (line: string) => void, timeoutMs: number, command = [process.execPath, 'bin/layerforge.mjs']): Promise<ChildResult> {
+function runChild(args: string[], log: (line: string) => void, timeoutMs: number, command = [process.execPath, 'bin/layerforge.mjs'], env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     if (child.pid === undefined) {
       reject(new Error(`could not start ${command.join(' ')}`));
       return;
@@ -227,7 +227,8 @@ interface PeerRun {
 async function runPeer(storage: PeerRun['storage'], dataDir: string, epochs: number, limit: number | null, log: (line: string) => void, timeoutMs: number): Promise<PeerRun> {
   const args = [dataDir, '--storage', storage, '--epochs', String(epochs), '--batch', '64', '--threads', '2', ...(limit ? ['--limit', String(limit)] : [])];
   log(`memory: ${PYTHON} ${PEER} ${args.join(' ')}`);
-  const r = await runChild(args, log, timeoutMs, [PYTHON, PEER]);
+  // glibc's malloc defaults (not the speed peers' settings): they give PyTorch its lowest RSS.
+  const r = await runChild(args, log, timeoutMs, [PYTHON, PEER], memoryPeerEnv());
   if (r.code !== 0 || !r.summary) return { storage, peak: null, summary: null, why: `pytorch-memory.py (${storage}) exited with ${r.code}: ${r.stderrTail || 'no error output'}` };
   // Its own ru_maxrss is the same high-water mark seen from inside; the larger of the three is the peak.
   const own = Number(r.summary.peak_rss_mib ?? 0) * MiB;

@@ -7,7 +7,8 @@ softmax cross-entropy on logits, synthetic data of the template's input shape an
   pytorch-templates.py throughput [--templates a,b] [--batches 8] [--warmup 2] [--min-seconds 0] [--warmup-seconds 0]
                                   [--infer-images 1024] [--threads 2]
       per template: training images/s (at least --warmup warm-up batches and --warmup-seconds, then at least
-      --batches timed batches and --min-seconds; the data's batches are cycled) and inference images/s
+      --batches timed batches and --min-seconds; the data's batches are cycled), the minor page faults a timed
+      batch took (the bench runs this with PEER_MALLOC_ENV of scripts/bench/pytorch.ts) and inference images/s
       (batches of 256, after one warm-up batch)
   pytorch-templates.py params [--templates a,b]
       per template: parameter counts only (compare with `layerforge inspect TEMPLATE --json`)
@@ -21,7 +22,7 @@ LayerNorm eps 1e-3. Images are NCHW here (PyTorch's native layout), NHWC in Laye
 
 Needs Debian's PyTorch: apt-get install -y python3-torch (then run with /usr/bin/python3).
 Last line printed is a JSON summary, for scripts."""
-import argparse, json, time
+import argparse, json, resource, time
 import torch, torch.nn as nn
 
 
@@ -141,17 +142,18 @@ def bench(name, a):
 
     i, t = 0, time.time()
     while i < a.warmup or time.time() - t < a.warmup_seconds: step(i); i += 1
-    timed, t = 0, time.time()
+    timed, t, faults = 0, time.time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     while timed < a.batches or time.time() - t < a.min_seconds: step(i); i += 1; timed += 1
     train = timed * batch / (time.time() - t)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / timed
     xi, _ = data(shape, classes, vocab, a.infer_images)
     m.eval()
     with torch.no_grad():
         m(xi[:256]); t = time.time()
         for i in range(0, a.infer_images, 256): m(xi[i:i + 256])
         infer = a.infer_images / (time.time() - t)
-    print(f'{name}: train {train:.0f} img/s (batch {batch}), inference {infer:.0f} img/s', flush=True)
-    return {**count(m), 'batch': batch, 'train_batches': timed, 'train_img_s': round(train, 1), 'infer_img_s': round(infer, 1)}
+    print(f'{name}: train {train:.0f} img/s (batch {batch}, {faults:.0f} page faults a batch), inference {infer:.0f} img/s', flush=True)
+    return {**count(m), 'batch': batch, 'train_batches': timed, 'train_minflt_per_batch': round(faults, 1), 'train_img_s': round(train, 1), 'infer_img_s': round(infer, 1)}
 
 
 def names(a):

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PYTHON, pytorchMissing } from './pytorch';
+import { PYTHON, pytorchMissing, speedPeerEnv, speedPeerMallocNote } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const PEER = resolve('scripts/bench/pytorch-tables.py');
@@ -116,7 +116,7 @@ export const tablesBench: BenchModule = {
           for (const threads of [2, 1]) {
             const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
             writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...meta, threads }));
-            const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 600_000 });
+            const p = spawnSync(PYTHON, [PEER, dir], { encoding: 'utf8', timeout: 600_000, env: speedPeerEnv() });
             try {
               runs.push(JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '') as Record<string, number | string>);
             } catch {
@@ -144,7 +144,7 @@ export const tablesBench: BenchModule = {
             peer: `pytorch.${base}.test`,
             note: why ?? `sklearn's ${t.name} table, seeded 80/20 split; MAE ${s.testMAE ?? '-'}; load ${load}`,
           },
-          { id: `pytorch.${base}.train`, label: `PyTorch MLP training on ${t.name}`, value: peer ? Math.round(Number(peer.rows_s)) : null, unit: 'rows/s', ...(peer ? { note: `blas ${peer.blas}, best of 1 and 2 threads: ${peer.threads}` } : peerWhy ? { note: peerWhy } : {}) },
+          { id: `pytorch.${base}.train`, label: `PyTorch MLP training on ${t.name}`, value: peer ? Math.round(Number(peer.rows_s)) : null, unit: 'rows/s', ...(peer ? { note: `blas ${peer.blas}, best of 1 and 2 threads: ${peer.threads}; ${speedPeerMallocNote()}` } : peerWhy ? { note: peerWhy } : {}) },
           { id: `${base}.train`, label: `${t.template} training on ${t.name} (target >= PyTorch)`, value: s.trainImagesPerSecond == null ? null : Math.round(Number(s.trainImagesPerSecond)), unit: 'rows/s', peer: `pytorch.${base}.train`, note: `backend ${s.backend ?? '?'}, batch ${BATCH}, training steps only` },
           {
             id: `${base}.trainWithWarmUp`,

@@ -18,7 +18,7 @@ import { defaultTrainingSettings, parseProjectText, type TrainingSettings } from
 import { selectBackend, type SelectedBackend } from '../../main/engine/backends';
 import { Trainer } from '../../main/engine/training/trainer';
 import { graphDataShape, syntheticDataset } from '../../main/engine/training/testing/synthetic';
-import { PYTHON } from './pytorch';
+import { PYTHON, speedPeerEnv, speedPeerMallocNote } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 export const TEMPLATES = ['resnet-small', 'lstm-classifier', 'transformer-classifier', 'lenet5', 'vgg-cnn'] as const;
@@ -44,6 +44,8 @@ export interface PeerResult {
   infer_img_s: number;
   /** Batches it timed (the time bound decides for small models). */
   train_batches?: number;
+  /** Minor page faults a timed batch (0 when its allocator keeps its tensors' memory mapped). */
+  train_minflt_per_batch?: number;
 }
 
 /** Whether the PyTorch peers can run here: null if yes, else why not. */
@@ -59,7 +61,7 @@ function peerUnavailable(): string | null {
 function runPeer(name: TemplateName, batches: number, log: (line: string) => void): PeerResult | string {
   const args = [PEER_SCRIPT, 'throughput', '--templates', name, '--batches', String(batches), '--warmup', String(WARMUP_BATCHES)];
   args.push('--warmup-seconds', String(WARMUP_SECONDS), '--min-seconds', String(TIMED_SECONDS), '--pool', String(EPOCH_BATCHES), '--infer-images', String(INFER_IMAGES));
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000, env: speedPeerEnv() });
   if (r.status !== 0) return `pytorch-templates.py failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').at(-1)}`;
   const lines = r.stdout.trim().split('\n');
   for (const line of lines.slice(0, -1)) log(`templates: PyTorch ${line}`);
@@ -171,7 +173,8 @@ export const templatesBench: BenchModule = {
       const runs = [before, after].filter((x): x is PeerResult => typeof x !== 'string');
       const peer = runs.length ? bestOf(runs) : undefined;
       const peerWhy = peer ? undefined : typeof before === 'string' ? before : String(after);
-      const peerNote = runs.length > 1 ? `best of ${runs.map((x) => `${x.train_img_s}/${x.infer_img_s}`).join(' and ')} (train/infer, before and after ours; ${runs.map((x) => x.train_batches ?? '?').join(' and ')} batches timed)` : peerWhy;
+      const faults = runs.map((x) => (x.train_minflt_per_batch == null ? '?' : x.train_minflt_per_batch.toFixed(0))).join(' and ');
+      const peerNote = runs.length > 1 ? `best of ${runs.map((x) => `${x.train_img_s}/${x.infer_img_s}`).join(' and ')} (train/infer, before and after ours; ${runs.map((x) => x.train_batches ?? '?').join(' and ')} batches timed, ${faults} page faults a batch; ${speedPeerMallocNote()})` : peerWhy;
       if (m && peer) log(`templates: ${name}: PyTorch best of ${runs.length}: train ${peer.train_img_s}, inference ${peer.infer_img_s} img/s`);
       const bs = m?.batch ?? peer?.batch ?? 64;
       ours.push(

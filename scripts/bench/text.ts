@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DatasetShapeInfo } from '../../shared/tasks/fit';
 import type { LoadedDataset } from '../../main/engine/datasets/types';
-import { PYTHON, pytorchMissing } from './pytorch';
+import { PYTHON, pytorchMissing, speedPeerEnv, speedPeerMallocNote } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const FORTUNES = '/usr/share/games/fortunes';
@@ -97,7 +97,7 @@ export interface PeerResult {
 
 /** Runs pytorch-text.py on a dumped folder: its JSON line, or why not; throws when its model is not ours (exit 2). */
 export function runPeer(dir: string, timeoutMs = 3600_000): PeerResult | { why: string } {
-  const p = spawnSync(PYTHON, [PEER_SCRIPT, dir], { encoding: 'utf8', timeout: timeoutMs });
+  const p = spawnSync(PYTHON, [PEER_SCRIPT, dir], { encoding: 'utf8', timeout: timeoutMs, env: speedPeerEnv() });
   if (p.status === 2) throw new Error((p.stderr || '').trim().split('\n').at(-1) ?? 'pytorch-text.py: not the same model');
   if (p.status !== 0) return { why: `pytorch-text.py exited ${p.status}: ${(p.stderr || '').trim().split('\n').at(-1)}` };
   try {
@@ -157,7 +157,7 @@ export async function replayCheck(ds: LoadedDataset, dir: string, meta: PeerMeta
       if (e.type === 'epoch') after = { loss: e.valLoss, accuracy: e.valAccuracy };
     });
     if (r.reason !== 'completed' || after.loss == null) return { why: `replay: our epoch ended ${r.reason}: ${r.message}` };
-    const p = spawnSync(PYTHON, [PEER_SCRIPT, 'replay', dir], { encoding: 'utf8', timeout: 3600_000 });
+    const p = spawnSync(PYTHON, [PEER_SCRIPT, 'replay', dir], { encoding: 'utf8', timeout: 3600_000, env: speedPeerEnv() });
     if (p.status !== 0) return { why: `pytorch-text.py replay exited ${p.status}: ${(p.stderr || '').trim().split('\n').at(-1)}` };
     const j = JSON.parse(p.stdout.trim().split('\n').at(-1) ?? '{}') as { first_batch_loss: number; test_loss: number; test_accuracy: number };
     return { ours: { firstBatchLoss: first, testLoss: after.loss, testAccuracy: after.accuracy ?? NaN }, theirs: { firstBatchLoss: j.first_batch_loss, testLoss: j.test_loss, testAccuracy: j.test_accuracy }, backend: name };
@@ -298,7 +298,7 @@ export const textBench: BenchModule = {
         },
         { id: 'pytorch.text.bow', label: 'PyTorch bag-of-words logistic regression test accuracy (sanity line)', value: pct(peer?.bow_accuracy), unit: '%', ...(peer ? { note: 'binary word presence over the same ids; adam 0.01, batch 32, 20 epochs, seed 1' } : peerWhy ? { note: peerWhy } : {}) },
         { id: 'text.majority', label: 'majority class on the test split (sanity line)', value: pct(peer?.majority_accuracy), unit: '%', ...(peer ? { note: `'${ds.info.classNames[peer.majority_class]}', the most frequent training class` } : {}) },
-        { id: 'pytorch.text.train', label: 'PyTorch bidirectional LSTM training (best seed)', value: theirsS, unit: 'texts/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads, steps only` } : peerWhy ? { note: peerWhy } : {}) },
+        { id: 'pytorch.text.train', label: 'PyTorch bidirectional LSTM training (best seed)', value: theirsS, unit: 'texts/s', ...(peer ? { note: `blas ${peer.blas}, ${peer.threads} threads, steps only; ${speedPeerMallocNote()}` } : peerWhy ? { note: peerWhy } : {}) },
         replay && 'ours' in replay
           ? {
               id: 'text.replay',

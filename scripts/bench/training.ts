@@ -21,7 +21,7 @@ import { parseProjectText, defaultTrainingSettings } from '../../shared/project'
 import { selectBackend, type BackendName } from '../../main/engine/backends';
 import { noControl, Trainer, type TrainControl } from '../../main/engine/training/trainer';
 import { syntheticDataset } from '../../main/engine/training/testing/synthetic';
-import { pytorchThroughput } from './pytorch';
+import { pytorchThroughput, speedPeerMallocNote } from './pytorch';
 import type { BenchModule, Figure } from './types';
 
 const TEMPLATE = 'resources/templates/cifar10-cnn.json';
@@ -105,8 +105,8 @@ export const trainingBench: BenchModule = {
     }
     const list = (v: number[]) => v.map((x) => x.toFixed(x < 10 ? 2 : 0)).join(', ');
     figures.push(
-      { id: 'pytorch.train', label: 'PyTorch cifar10-cnn training (batch 64, best round)', value: peer.train.length ? round1(Math.max(...peer.train)) : null, unit: 'img/s', note: peer.why ?? `rounds: ${list(peer.train)}` },
-      { id: 'pytorch.infer', label: 'PyTorch cifar10-cnn inference (batch 256, best round)', value: peer.infer.length ? round1(Math.max(...peer.infer)) : null, unit: 'img/s', note: peer.why ?? `rounds: ${list(peer.infer)}` },
+      { id: 'pytorch.train', label: 'PyTorch cifar10-cnn training (batch 64, best round)', value: peer.train.length ? round1(Math.max(...peer.train)) : null, unit: 'img/s', note: peer.why ?? `rounds: ${list(peer.train)}; ${speedPeerMallocNote()}` },
+      { id: 'pytorch.infer', label: 'PyTorch cifar10-cnn inference (batch 256, best round)', value: peer.infer.length ? round1(Math.max(...peer.infer)) : null, unit: 'img/s', note: peer.why ?? `rounds: ${list(peer.infer)}; ${speedPeerMallocNote()}` },
     );
     for (const backend of backends) {
       const ms = ours.get(backend) ?? [];
