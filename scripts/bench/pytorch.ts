@@ -2,33 +2,22 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PYTORCH_MALLOC_ENV } from '../../main/engine/pytorch/mallocEnv';
 
 export const PYTHON = '/usr/bin/python3';
 export const REFERENCE = resolve('../shared/bench/pytorch-reference.py');
 
 /**
- * glibc malloc settings for every PyTorch *speed* peer (training and inference throughput).
- *
- * With glibc's defaults, PyTorch gives the memory of its large tensors back to the kernel when they are
- * freed (blocks above the mmap threshold are munmap'd; freed heap tops are trimmed; the OpenMP threads'
- * arenas are madvise'd away) and faults it in again, zeroed, in the next step. Measured here
- * (2026-12-03, this VM): cifar10-cnn took ~13,000 minor page faults a step and 25-45% of its CPU time in
- * the kernel, and trained at 575-1,580 img/s depending on the host's mood; with these two settings it
- * took ~0 faults a step and trained at 4,670-5,190 img/s. resnet-small: 490-530 -> 1,700; vgg-cnn:
- * 475-490 -> 900-960. Models with small tensors (lenet5, the LSTMs, the transformer) did not change.
- * PyTorch's own performance tuning guide tells users to use a caching allocator (jemalloc or TCMalloc)
- * for this reason; glibc's two settings do the same without a package (TCMalloc measured the same here;
- * Debian's jemalloc, with its default decay, was slower still than glibc's defaults). A peer that
- * spends half its time zeroing pages would flatter every ratio against it, so the speed peers run
- * with these settings. `LAYERFORGE_BENCH_PEER_MALLOC=default` runs them with glibc's defaults, to
- * reproduce the old figures. The memory module keeps glibc's defaults: they give PyTorch its lowest RSS.
+ * Every PyTorch *speed* peer (training and inference throughput) runs with PYTORCH_MALLOC_ENV
+ * (main/engine/pytorch/mallocEnv.ts: glibc malloc keeps freed tensor memory mapped), as our pytorch backend's
+ * runs do. With glibc's defaults the peer faulted its large tensors in again, zeroed, every step: in this VM
+ * cifar10-cnn trained at 575-1,580 img/s that way and at 4,670-5,190 with the settings, spending 25-45% of its
+ * CPU time in the kernel. A peer slowed by its allocator would flatter every ratio against it.
+ * TCMalloc measured the same as these settings here; Debian's jemalloc, with its default decay, was slower
+ * still than glibc's defaults. `LAYERFORGE_BENCH_PEER_MALLOC=default` runs the peers with glibc's defaults (the
+ * figures before 2026-12-03 10:00 UTC). The memory module keeps glibc's defaults: they give PyTorch its lowest RSS.
  */
-export const PEER_MALLOC_ENV: Readonly<Record<string, string>> = {
-  /** Fixed (not dynamic) threshold at glibc's 64-bit maximum: tensors up to 32 MiB come from the heap. */
-  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
-  /** Freed memory at the top of a heap stays mapped up to 1 GiB. */
-  MALLOC_TRIM_THRESHOLD_: String(1024 * 1024 * 1024),
-};
+export const PEER_MALLOC_ENV = PYTORCH_MALLOC_ENV;
 
 /** Whether the speed peers run with glibc's defaults (LAYERFORGE_BENCH_PEER_MALLOC=default). */
 function peerMallocDefault(env: NodeJS.ProcessEnv = process.env): boolean {

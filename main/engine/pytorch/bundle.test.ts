@@ -22,6 +22,7 @@ import { saveModelFolder } from '../export/modelFolder';
 import { newProject } from '../../../shared/project';
 import { withSeededMathRandom } from '../training/trainer';
 import { encodeNpy } from './dataManifest';
+import { pytorchMallocShell } from './mallocEnv';
 
 const PYTHON = process.env.LAYERFORGE_PYTHON ?? '/usr/bin/python3';
 const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, numpy, torch.distributed'], { stdio: 'ignore' }).status === 0;
@@ -106,6 +107,9 @@ describe('PyTorch training bundle', () => {
     expect(readme).toContain('--rdzv_backend=c10d --rdzv_endpoint=HOST:29500');
     expect(readme).toContain('layerforge import-run');
     expect(readFileSync(join(b.dir, 'train.sbatch'), 'utf8')).toContain('--rdzv_endpoint="$HEAD_NODE:29500"');
+    // Both launchers keep PyTorch's freed tensor memory mapped (mallocEnv.ts), and the README says how by hand.
+    for (const f of ['run.sh', 'train.sbatch']) expect(readFileSync(join(b.dir, f), 'utf8'), f).toContain(pytorchMallocShell());
+    expect(readme).toContain('export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824');
     expect(b.dataset.source).toMatchObject({ type: 'cifar10-binary', test: 'test_batch.bin' });
   });
 

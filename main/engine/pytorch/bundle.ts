@@ -57,6 +57,7 @@ import { prepareFineTuning } from '../training/initialWeights';
 import type { ModelSummary } from '../training/types';
 import { writeDataManifest, type BundleDataset } from './dataManifest';
 import { launchPySource, trainPySource } from './trainPy';
+import { PYTORCH_MALLOC_ENV, pytorchMallocShell } from './mallocEnv';
 
 export type { BundleDataset } from './dataManifest';
 
@@ -238,7 +239,7 @@ function runSh(procs: number): string {
 # Trains on this machine with NPROC processes (default ${procs}): one per GPU, or CPU processes (gloo).
 # Metrics go to metrics.jsonl; Ctrl+C stops; ./run.sh --resume continues from checkpoint.pt.
 cd "$(dirname "$0")"
-PYTHON=\${PYTHON:-python3}
+${pytorchMallocShell()}PYTHON=\${PYTHON:-python3}
 exec "$PYTHON" launch.py --standalone --nproc_per_node="\${NPROC:-${procs}}" train.py --out . --metrics metrics.jsonl "$@"
 `;
 }
@@ -256,7 +257,7 @@ function sbatch(name: string, procs: number): string {
 #SBATCH --output=slurm-%j.out
 set -euo pipefail
 cd "\${SLURM_SUBMIT_DIR:-$(dirname "$0")}"
-# One torchrun per node; they meet at the first node of the allocation (c10d rendezvous).
+${pytorchMallocShell()}# One torchrun per node; they meet at the first node of the allocation (c10d rendezvous).
 HEAD_NODE=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
 PROCS_PER_NODE=\${PROCS_PER_NODE:-${Math.max(procs, 1)}}
 srun python3 launch.py \\
@@ -308,6 +309,11 @@ torchrun --standalone --nproc_per_node=${o.procs} train.py --out . --metrics met
 The batch size in config.json is the **global** batch: with N processes each takes batchSize / N samples
 per step and DDP averages the gradients, so the result does not depend on N (up to float rounding).
 GPUs use NCCL, CPUs gloo. Without \`--metrics\` the JSON lines go to stdout.
+
+On CPUs, start it with glibc's malloc told to keep freed memory mapped, as run.sh and train.sbatch do:
+\`export ${Object.entries(PYTORCH_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\` (or preload jemalloc /
+TCMalloc). With glibc's defaults PyTorch hands its large tensors back to the kernel and faults them in again,
+zeroed, every step: convolutions ran up to 3x slower that way in a VM.
 
 ## Several machines
 

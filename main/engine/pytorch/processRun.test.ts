@@ -13,6 +13,7 @@ import type { ModelHandle } from '../training';
 import type { EvaluationResult, TrainingEvent } from '../training/types';
 import { onPath } from './backend';
 import { startProcessRun, TracebackReader, type ProcessRunRequest } from './processRun';
+import { PYTORCH_MALLOC_ENV } from './mallocEnv';
 
 const FAKE = fileURLToPath(new URL('./testing/fake_train.py', import.meta.url));
 const PYTHON = ['/usr/bin/python3', onPath('python3', process.env)].find((p): p is string => Boolean(p && existsSync(p)));
@@ -91,10 +92,19 @@ describe.skipIf(!PYTHON)('startProcessRun with a fake train.py', () => {
     expect(events.at(-1)!.type).toBe('ended');
     expect(calls.weightsBack).toEqual([{ weights: join(req.dir, 'out', 'weights.safetensors'), outDir: join(req.dir, 'model') }]);
     expect(calls.logs).toContain('fake train.py starting (this line is not metrics)');
+    // PyTorch is started with glibc malloc keeping freed tensor memory mapped (mallocEnv.ts).
+    expect(calls.logs).toContain(`malloc: MALLOC_MMAP_THRESHOLD_=${PYTORCH_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_} MALLOC_TRIM_THRESHOLD_=${PYTORCH_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_}`);
     expect(readFileSync(join(req.dir, 'train.log'), 'utf8')).toContain('"type": "epoch"');
     expect(await run.evaluate('test')).toEqual(fakeEvaluation);
     expect(calls.opened).toEqual([join(req.dir, 'model')]);
     await run.dispose();
+  });
+
+  it("keeps the user's own malloc settings over ours", async () => {
+    const { req, calls } = request('normal', { fakeEnv: { MALLOC_MMAP_THRESHOLD_: '65536' } });
+    const result = await startProcessRun(req, () => {}).done;
+    expect(result.reason).toBe('completed');
+    expect(calls.logs).toContain(`malloc: MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=${PYTORCH_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_}`);
   });
 
   it('logs bad metrics lines and goes on', async () => {

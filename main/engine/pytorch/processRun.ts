@@ -23,6 +23,7 @@ import type { TrainingSettings } from '../../../shared/project';
 import { getTask, outputInfo } from '../../../shared/tasks';
 import type { ModelHandle, RunHandle, WorkerOptions } from '../training';
 import type { BatchEvent, DatasetRef, EndedEvent, EndReason, EpochEvent, EpochMetrics, ModelSummary, RunResult, StartedEvent, TrainingEvent } from '../training/types';
+import { withPytorchMalloc } from './mallocEnv';
 
 export type ControlWord = 'run' | 'pause' | 'stop' | 'stop-now';
 
@@ -464,7 +465,7 @@ export function startProcessRun(request: ProcessRunRequest, onEvent: (event: Tra
           cwd: dir,
           detached: true, // its own process group, ended as one
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...(request.env ?? process.env), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+          env: { ...withPytorchMalloc(request.env ?? process.env), PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
         });
       } catch (error) {
         res({ code: null, signal: null, spawnError: error instanceof Error ? error.message : String(error) });

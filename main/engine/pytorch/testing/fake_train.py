@@ -32,6 +32,7 @@ def word():
         return "run"
 
 print("fake train.py starting (this line is not metrics)", flush=True)
+print("malloc: " + " ".join(f"{k}={os.environ.get(k, '-')}" for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")), flush=True)
 print("a warning on stderr", file=sys.stderr, flush=True)
 emit({"type": "started", "backend": "pytorch", "backendReason": "fake", "trainImages": batches * 4, "valImages": 8,
       "validation": "test", "epochs": epochs, "batchSize": 4, "batchesPerEpoch": batches, "task": "classification",
