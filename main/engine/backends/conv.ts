@@ -143,11 +143,21 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false, re
     const dims = [nb, h, w, c, oh, ow, k, info.padInfo.top, info.padInfo.left, act] as const;
     const name = f4 ? 'conv_wino4_fwd' : 'conv_wino_fwd';
     const fwd = native.fn(name);
+    // conv_wino_fwd ignores the two arguments after tb (pool, res): F(2x2, 3x3) has neither.
+    const tail = (next: number) => (f4 ? [pool ? 1 : 0, res ? at(res) : 0, next] : [next]);
     if (!helper) {
-      fwd(...common, at(scratch), ...dims, 0, tiles, tb, pool ? 1 : 0, res ? at(res) : 0);
+      fwd(...common, at(scratch), ...dims, 0, tiles, tb, ...tail(0));
     } else {
-      const half = Math.ceil(tiles / 2 / tb) * tb;
-      helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, half, tiles, tb, pool ? 1 : 0, res ? at(res) : 0], () => fwd(...common, at(scratch), ...dims, 0, half, tb, pool ? 1 : 0, res ? at(res) : 0));
+      // Both threads claim blocks of tb tiles from one counter (not fixed halves): a thread descheduled by
+      // another process (the app's window while training) takes fewer blocks instead of making the other wait.
+      const counter = backend.makeOutput([1], 'float32');
+      try {
+        backend.typedArrayFromHeap(counter).fill(0); // 0.0f: the int32 counter's 0
+        const next = at(counter);
+        helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, 0, tiles, tb, ...tail(next)], () => fwd(...common, at(scratch), ...dims, 0, tiles, tb, ...tail(next)));
+      } finally {
+        backend.disposeData(counter.dataId);
+      }
     }
     calls++;
   } catch (error) {

@@ -64,8 +64,9 @@ void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
   const v128_t o3 = wasm_f32x4_sub(d1, d3);
 
 /*
- * Forward convolution over tiles [t_begin, t_end) of the nb x ceil(oh/2) x ceil(ow/2) output tiles
- * (two threads take disjoint ranges; each needs its own scratch of 16·tb·(c + k) floats).
+ * Forward convolution over tiles [t_begin, t_end) of the nb x ceil(oh/2) x ceil(ow/2) output tiles, in
+ * blocks of tb tiles; with next != 0, both threads claim the blocks from the counter *next (a thread that is
+ * descheduled takes fewer blocks instead of making the other wait); each needs its own scratch.
  *   x [nb][h][w][c], u [16][c4][k] (conv_wino_filter; c4: c rounded up to 4, the extra input channels
  *   read as zeros), bias [k] or 0, y [nb][oh][ow][k];
  *   output (oy, ox) reads x rows oy - pad_top .. oy - pad_top + 2 (outside: zeros);
@@ -74,7 +75,7 @@ void conv_wino_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
 __attribute__((export_name("conv_wino_fwd")))
 void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
                    int32_t c, int32_t oh, int32_t ow, int32_t k, int32_t pad_top, int32_t pad_left, int32_t act,
-                   int32_t t_begin, int32_t t_end, int32_t tb) {
+                   int32_t t_begin, int32_t t_end, int32_t tb, int32_t *next) {
   const int32_t th = (oh + 1) >> 1, tw = (ow + 1) >> 1;
   const int32_t per_image = th * tw;
   if (t_end > nb * per_image) t_end = nb * per_image;
@@ -83,7 +84,8 @@ void conv_wino_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scr
   f32 *M = scratch + (int64_t)16 * tb * c4; /* [16][tb][k] */
   const int64_t vs = (int64_t)tb * c4, ms = (int64_t)tb * k;
   const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
-  for (int32_t t0 = t_begin; t0 < t_end; t0 += tb) {
+  /* Blocks of tb tiles: claimed from *next by both threads (each with the whole range), or [t_begin, t_end) in order. */
+  for (int32_t t0 = next ? claim_chunk(next, t_begin, tb) : t_begin; t0 < t_end; t0 = next ? claim_chunk(next, t_begin, tb) : t0 + tb) {
     const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
     /* 1. Input transform of n tiles. */
     for (int32_t i = 0; i < n; i++) {
@@ -246,7 +248,7 @@ void conv_wino4_filter(const f32 *g, f32 *u, int32_t c, int32_t k, int32_t c4) {
 __attribute__((export_name("conv_wino4_fwd")))
 void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int32_t nb, int32_t h, int32_t w,
                     int32_t c, int32_t oh, int32_t ow, int32_t k, int32_t pad_top, int32_t pad_left, int32_t act,
-                    int32_t t_begin, int32_t t_end, int32_t tb, int32_t pool, const f32 *res) {
+                    int32_t t_begin, int32_t t_end, int32_t tb, int32_t pool, const f32 *res, int32_t *next) {
   const int32_t th = (oh + 3) >> 2, tw = (ow + 3) >> 2;
   const int32_t ph = oh >> 1, pw = ow >> 1;
   const int32_t per_image = th * tw;
@@ -256,7 +258,8 @@ void conv_wino4_fwd(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *sc
   f32 *M = scratch + (int64_t)36 * tb * c4;
   const int64_t vs = (int64_t)tb * c4, ms = (int64_t)tb * k;
   const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
-  for (int32_t t0 = t_begin; t0 < t_end; t0 += tb) {
+  /* Blocks of tb tiles: claimed from *next by both threads (each with the whole range), or [t_begin, t_end) in order. */
+  for (int32_t t0 = next ? claim_chunk(next, t_begin, tb) : t_begin; t0 < t_end; t0 = next ? claim_chunk(next, t_begin, tb) : t0 + tb) {
     const int32_t n = t_end - t0 < tb ? t_end - t0 : tb;
     for (int32_t i = 0; i < n; i++) {
       const int32_t t = t0 + i;
