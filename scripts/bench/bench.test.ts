@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../shared/graph';
 import { parseProjectText } from '../../shared/project';
 import { readCifarBinaryDir } from '../../main/engine/datasets/cifar10';
-import { memoryPeerEnv, PEER_MALLOC_ENV, PYTHON, speedPeerEnv, speedPeerMallocNote } from './pytorch';
+import { PYTORCH_MALLOC_ENV } from '../../main/engine/pytorch/mallocEnv';
+import { memoryPeerEnv, PYTHON, speedPeerEnv, speedPeerMallocNote } from './pytorch';
 import { bestOf, PEER_SCRIPT, TEMPLATES, templateBatches } from './templates';
 import { main, MODULES, usage } from './index';
 import { procMemory, processTree, TreeSampler, writeSyntheticCifar } from './memory';
@@ -72,17 +73,17 @@ describe('pytorch-templates.py', () => {
     expect(peer.train_batches).toBeGreaterThan(1);
     expect(peer.train_img_s).toBeGreaterThan(0);
     // The page faults a timed batch, for the bench's notes (how many depends on glibc's malloc and the machine:
-    // resnet-small took 0-900 with PEER_MALLOC_ENV and 1,500-13,000 without, so no bound is asserted here).
+    // resnet-small took 0-900 with PYTORCH_MALLOC_ENV and 1,500-13,000 without, so no bound is asserted here).
     expect(Number.isFinite(peer.train_minflt_per_batch) && peer.train_minflt_per_batch >= 0).toBe(true);
   });
 
-  it('speed peers get PEER_MALLOC_ENV unless LAYERFORGE_BENCH_PEER_MALLOC=default; memory peers never do', () => {
+  it('speed peers get PYTORCH_MALLOC_ENV unless LAYERFORGE_BENCH_PEER_MALLOC=default; memory peers never do', () => {
     const base = { PATH: '/usr/bin', MALLOC_TRIM_THRESHOLD_: '5' };
-    expect(speedPeerEnv(base)).toEqual({ PATH: '/usr/bin', ...PEER_MALLOC_ENV });
+    expect(speedPeerEnv(base)).toEqual({ PATH: '/usr/bin', ...PYTORCH_MALLOC_ENV });
     expect(speedPeerMallocNote(base)).toMatch(/mmap threshold 32 MiB/);
     expect(speedPeerEnv({ ...base, LAYERFORGE_BENCH_PEER_MALLOC: 'default' })).toEqual({ ...base, LAYERFORGE_BENCH_PEER_MALLOC: 'default' });
     expect(speedPeerMallocNote({ LAYERFORGE_BENCH_PEER_MALLOC: 'default' })).toMatch(/defaults/);
-    expect(memoryPeerEnv({ ...base, ...PEER_MALLOC_ENV })).toEqual({ PATH: '/usr/bin' });
+    expect(memoryPeerEnv({ ...base, ...PYTORCH_MALLOC_ENV })).toEqual({ PATH: '/usr/bin' });
   });
 
   it.skipIf(hasTorch)('needs /usr/bin/python3 with torch (apt-get install -y python3-torch)', () => {});

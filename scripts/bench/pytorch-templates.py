@@ -8,7 +8,7 @@ softmax cross-entropy on logits, synthetic data of the template's input shape an
                                   [--infer-images 1024] [--threads 2]
       per template: training images/s (at least --warmup warm-up batches and --warmup-seconds, then at least
       --batches timed batches and --min-seconds; the data's batches are cycled), the minor page faults a timed
-      batch took (the bench runs this with PEER_MALLOC_ENV of scripts/bench/pytorch.ts) and inference images/s
+      batch took (the bench runs this with PYTORCH_MALLOC_ENV of main/engine/pytorch/mallocEnv.ts) and inference images/s
       (batches of 256, after one warm-up batch)
   pytorch-templates.py params [--templates a,b]
       per template: parameter counts only (compare with `layerforge inspect TEMPLATE --json`)

@@ -7,32 +7,29 @@ import { PYTORCH_MALLOC_ENV } from '../../main/engine/pytorch/mallocEnv';
 export const PYTHON = '/usr/bin/python3';
 export const REFERENCE = resolve('../shared/bench/pytorch-reference.py');
 
-/**
- * Every PyTorch *speed* peer (training and inference throughput) runs with PYTORCH_MALLOC_ENV
- * (main/engine/pytorch/mallocEnv.ts: glibc malloc keeps freed tensor memory mapped), as our pytorch backend's
- * runs do. With glibc's defaults the peer faulted its large tensors in again, zeroed, every step: in this VM
- * cifar10-cnn trained at 575-1,580 img/s that way and at 4,670-5,190 with the settings, spending 25-45% of its
- * CPU time in the kernel. A peer slowed by its allocator would flatter every ratio against it.
- * TCMalloc measured the same as these settings here; Debian's jemalloc, with its default decay, was slower
- * still than glibc's defaults. `LAYERFORGE_BENCH_PEER_MALLOC=default` runs the peers with glibc's defaults (the
- * figures before 2026-12-03 10:00 UTC). The memory module keeps glibc's defaults: they give PyTorch its lowest RSS.
+/*
+ * Every PyTorch *speed* peer (training and inference throughput) runs with PYTORCH_MALLOC_ENV, as our pytorch
+ * backend's runs do (main/engine/pytorch/mallocEnv.ts says why and what it measured): a peer slowed by its
+ * allocator would flatter every ratio against it. TCMalloc measured the same as these settings here; Debian's
+ * jemalloc, with its default decay, was slower still than glibc's defaults. `LAYERFORGE_BENCH_PEER_MALLOC=default`
+ * runs the peers with glibc's defaults (the figures before 2026-12-03 10:00 UTC). The memory module keeps glibc's
+ * defaults: they give PyTorch its lowest RSS.
  */
-export const PEER_MALLOC_ENV = PYTORCH_MALLOC_ENV;
 
 /** Whether the speed peers run with glibc's defaults (LAYERFORGE_BENCH_PEER_MALLOC=default). */
 function peerMallocDefault(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.LAYERFORGE_BENCH_PEER_MALLOC === 'default';
 }
 
-/** The environment of a PyTorch speed peer: ours plus PEER_MALLOC_ENV (see there). */
+/** The environment of a PyTorch speed peer: ours plus PYTORCH_MALLOC_ENV (see above). */
 export function speedPeerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return peerMallocDefault(env) ? { ...env } : { ...env, ...PEER_MALLOC_ENV };
+  return peerMallocDefault(env) ? { ...env } : { ...env, ...PYTORCH_MALLOC_ENV };
 }
 
 /** The environment of a PyTorch memory peer: glibc's malloc defaults, whatever ours has. */
 export function memoryPeerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const k of Object.keys(PEER_MALLOC_ENV)) delete out[k];
+  for (const k of Object.keys(PYTORCH_MALLOC_ENV)) delete out[k];
   return out;
 }
 

@@ -29,7 +29,7 @@ import type { Tf } from './inventory';
 import { installConvFusedTraining } from './convFusedTraining';
 import { WASM } from './kernels';
 import { heapOffset, nativeKernels } from './native';
-import { runClaimed, type HeapBackend } from './native/heap';
+import { runClaimed, withClaimCounter, type HeapBackend } from './native/heap';
 
 type TensorInfo = tfjs.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; attrs?: Record<string, unknown>; backend: unknown };
@@ -150,14 +150,7 @@ function winogradConv(tf: Tf, args: KernelArgs, fused: boolean, pool = false, re
     } else {
       // Both threads claim blocks of tb tiles from one counter (not fixed halves): a thread descheduled by
       // another process (the app's window while training) takes fewer blocks instead of making the other wait.
-      const counter = backend.makeOutput([1], 'float32');
-      try {
-        backend.typedArrayFromHeap(counter).fill(0); // 0.0f: the int32 counter's 0
-        const next = at(counter);
-        helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, 0, tiles, tb, ...tail(next)], () => fwd(...common, at(scratch), ...dims, 0, tiles, tb, ...tail(next)));
-      } finally {
-        backend.disposeData(counter.dataId);
-      }
+      withClaimCounter(backend, (next) => helper.alongside(name, [...common, at(scratch) + 4 * perThread, ...dims, 0, tiles, tb, ...tail(next)], () => fwd(...common, at(scratch), ...dims, 0, tiles, tb, ...tail(next))));
     }
     calls++;
   } catch (error) {

@@ -139,11 +139,15 @@ export function runClaimed(native: NativeKernels, backend: HeapBackend, name: st
     fn(...hereArgs, 0, total, 0, chunk);
     return;
   }
+  withClaimCounter(backend, (next) => helper.alongside(name, [...helperArgs, 0, total, next, chunk], () => fn(...hereArgs, 0, total, next, chunk)));
+}
+
+/** Calls run with the heap offset of a zeroed int32 counter for claim_chunk (native/simd.h), freed after run. */
+export function withClaimCounter(backend: HeapBackend, run: (next: number) => void): void {
   const counter = backend.makeOutput([1], 'float32');
   try {
     backend.typedArrayFromHeap(counter).fill(0); // 0.0f: the int32 counter's 0
-    const next = heapOffset(backend, counter.dataId);
-    helper.alongside(name, [...helperArgs, 0, total, next, chunk], () => fn(...hereArgs, 0, total, next, chunk));
+    run(heapOffset(backend, counter.dataId));
   } finally {
     backend.disposeData(counter.dataId);
   }
